@@ -1,0 +1,5 @@
+import sys
+
+from netupdate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""Command line: argument parsing and output only; the work is done by the library.
+
+Each verb group lives in its own module with ``register(subparsers)``; a verb's handler is set
+with ``parser.set_defaults(func=handler)`` and returns the exit code.  Modules import heavy
+dependencies inside handlers so that ``netupdate --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from netupdate import __version__
+from netupdate.errors import NetupdateError
+
+# Verb groups, in the order --help lists them.
+MODULES = ("edit", "validate", "diff", "live")
+
+EPILOG = """examples:
+  netupdate edit net.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' name='vm1' ip='192.168.122.10'/>" --plan
+  netupdate edit net.xml modify bridge "<bridge name='virbr0' stp='off'/>" --print-diff
+  netupdate edit net.xml delete --node-spec "/network/dns/txt[@name='old']" --in-place
+  netupdate validate --format github fixtures/networks/
+  netupdate diff old.xml new.xml
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netupdate",
+        description="Edit libvirt network definitions and apply the edits to live networks "
+                    "with the least disruption.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"netupdate {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    for name in MODULES:
+        try:
+            module = importlib.import_module(f"netupdate.cli.{name}")
+        except ModuleNotFoundError as exc:  # a verb group not written yet
+            if exc.name != f"netupdate.cli.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except NetupdateError as exc:
+        print(f"netupdate: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("netupdate: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

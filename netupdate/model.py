@@ -1,0 +1,616 @@
+"""Typed, immutable definitions of the libvirt network format, and the ``Network`` document.
+
+Each definition class declares one field per XML attribute or child, with where it lives in the
+XML as field metadata (``attr``, ``text``, ``child``, ``children``, ``custom``).  One generic reader
+builds any definition from its element; the same declarations drive the differ, the policy and the
+fixture-coverage test.  XML the model does not know is left alone in the document.
+
+Equality is semantic: MAC case, IPv6 spelling, netmask vs prefix and lease units do not matter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import uuid as _uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from lxml import etree
+
+from netupdate import types as T
+from netupdate.errors import ModelError, XMLParseError
+from netupdate.xmlsrc import Document, decode, element_path
+
+DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"
+
+
+# ---------------------------------------------------------------------- field declarations
+def attr(name: str, convert: Callable = T.text, *, child: str | None = None,
+         compare: bool = True) -> Any:
+    """An attribute ``name`` of the element (or of its ``child`` element)."""
+    return field(default=None, compare=compare,
+                 metadata={"kind": "attr", "xml": name, "child": child, "convert": convert})
+
+
+def text(child: str | None = None, convert: Callable = T.text) -> Any:
+    """The text of the element (or of its ``child`` element)."""
+    return field(default=None, metadata={"kind": "text", "child": child, "convert": convert})
+
+
+def child(tag: str, cls: type) -> Any:
+    """An optional single child element read as ``cls``."""
+    return field(default=None, metadata={"kind": "child", "xml": tag, "cls": cls})
+
+
+def children(tag: str, cls: type | None = None, convert: Callable = T.text,
+             within: str | None = None) -> Any:
+    """Repeated child elements (inside ``within`` if given), as a tuple of ``cls``
+    (or of their converted text when ``cls`` is None)."""
+    return field(default=(), metadata={"kind": "children", "xml": tag, "cls": cls,
+                                       "convert": convert, "within": within})
+
+
+def custom(reader: Callable, *, compare: bool = True, default: Any = None) -> Any:
+    """A value computed by ``reader(element, context)``."""
+    return field(default=default, compare=compare, metadata={"kind": "custom", "read": reader})
+
+
+def fields_of(cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)
+
+
+class _Context:
+    """Collects every problem met while reading, with file, line and path."""
+
+    def __init__(self, filename: str | None):
+        self.filename = filename
+        self.problems: list[ModelError] = []
+
+    def problem(self, element, message: str) -> None:
+        self.problems.append(ModelError(message, file=self.filename, line=element.sourceline,
+                                        path=element_path(element)))
+
+    def convert(self, element, name: str, convert: Callable, raw: str):
+        try:
+            return convert(raw)
+        except ValueError as exc:
+            what = f"attribute '{name}'" if name else "text"
+            self.problem(element, f"{what}: {exc}")
+            return None
+
+
+class Def:
+    """Base of every definition: read from an element, compared by content."""
+
+    TAG: ClassVar[str] = ""
+    KEY: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_element(cls, element, *, filename: str | None = None):
+        """Read one definition; raises ``ModelError`` listing every problem found."""
+        context = _Context(filename)
+        value = cls._read(element, context)
+        if context.problems:
+            context.problems.sort(key=lambda p: (p.line or 0, p.path or ""))
+            first = context.problems[0]
+            raise ModelError(first.message, problems=context.problems, file=first.file,
+                             line=first.line, path=first.path)
+        return value
+
+    @classmethod
+    def _read(cls, element, context: _Context):
+        values = {}
+        for f in fields_of(cls):
+            meta = f.metadata
+            kind = meta["kind"]
+            if kind == "custom":
+                values[f.name] = meta["read"](element, context)
+                continue
+            if kind in ("attr", "text"):
+                target = element.find(meta["child"]) if meta["child"] else element
+                if target is None:
+                    continue
+                if kind == "attr":
+                    raw = target.get(meta["xml"])
+                    if raw is not None:
+                        values[f.name] = context.convert(target, meta["xml"], meta["convert"], raw)
+                elif target.text is not None or len(target):
+                    values[f.name] = context.convert(target, "", meta["convert"],
+                                                     "".join(target.itertext()))
+            elif kind == "child":
+                found = element.find(meta["xml"])
+                if found is not None:
+                    values[f.name] = meta["cls"]._read(found, context)
+            elif kind == "children":
+                parent = element.find(meta["within"]) if meta["within"] else element
+                if parent is None:
+                    continue
+                found = parent.findall(meta["xml"])
+                if meta["cls"] is not None:
+                    values[f.name] = tuple(meta["cls"]._read(e, context) for e in found)
+                else:
+                    values[f.name] = tuple(
+                        context.convert(e, "", meta["convert"], "".join(e.itertext()))
+                        for e in found)
+        return cls(**values)
+
+    def key(self) -> tuple:
+        """The identity of a repeated definition among its siblings (for diff and policy)."""
+        return tuple(getattr(self, name) for name in self.KEY)
+
+
+def _prefix_reader(element, context: _Context) -> int | None:
+    """``prefix`` or the prefix length of ``netmask`` (equal whichever way it is written)."""
+    prefix, netmask = element.get("prefix"), element.get("netmask")
+    if prefix is not None:
+        return context.convert(element, "prefix", T.uint(0, 128), prefix)
+    if netmask is not None:
+        return context.convert(element, "netmask", T.netmask_prefix, netmask)
+    return None
+
+
+# ---------------------------------------------------------------------- definitions
+@dataclass(frozen=True)
+class Lease(Def):
+    TAG = "lease"
+    expiry: int | None = attr("expiry", T.uint(), compare=False)
+    unit: T.LeaseUnit | str | None = attr("unit", T.enum_of(T.LeaseUnit), compare=False)
+    seconds: int | None = custom(lambda e, c: _lease_seconds(e, c))
+
+    @property
+    def infinite(self) -> bool:
+        return self.expiry == 0
+
+
+def _lease_seconds(element, context: _Context) -> int | None:
+    raw = element.get("expiry")
+    if raw is None:
+        return None
+    try:
+        expiry = T.uint()(raw)
+    except ValueError:
+        return None  # reported by the expiry field
+    unit = T.enum_of(T.LeaseUnit)(element.get("unit", "minutes"))
+    return expiry * T.LEASE_SECONDS[unit] if isinstance(unit, T.LeaseUnit) else None
+
+
+@dataclass(frozen=True)
+class DhcpRange(Def):
+    TAG = "range"
+    KEY = ("start", "end")
+    start: T.IPAddress | None = attr("start", T.ip_address)
+    end: T.IPAddress | None = attr("end", T.ip_address)
+    lease: Lease | None = child("lease", Lease)
+
+    @property
+    def size(self) -> int:
+        return int(self.end) - int(self.start) + 1
+
+
+@dataclass(frozen=True)
+class DhcpHost(Def):
+    TAG = "host"
+    KEY = ("mac", "id", "name", "ip")
+    mac: T.MAC | None = attr("mac", T.mac)
+    id: T.DUID | None = attr("id", T.duid)
+    name: str | None = attr("name")
+    ip: T.IPAddress | None = attr("ip", T.ip_address)
+    lease: Lease | None = child("lease", Lease)
+
+    def key(self) -> tuple:
+        """A host is identified by its MAC, else its DUID, else its name."""
+        if self.mac is not None:
+            return ("mac", self.mac)
+        if self.id is not None:
+            return ("id", self.id)
+        return ("name", self.name) if self.name is not None else ("ip", self.ip)
+
+
+@dataclass(frozen=True)
+class Bootp(Def):
+    TAG = "bootp"
+    file: str | None = attr("file")
+    server: str | None = attr("server")
+
+
+@dataclass(frozen=True)
+class DhcpDef(Def):
+    TAG = "dhcp"
+    ranges: tuple[DhcpRange, ...] = children("range", DhcpRange)
+    hosts: tuple[DhcpHost, ...] = children("host", DhcpHost)
+    bootp: Bootp | None = child("bootp", Bootp)
+
+
+@dataclass(frozen=True)
+class IpDef(Def):
+    TAG = "ip"
+    KEY = ("address", "prefix")
+    address: T.IPAddress | None = attr("address", T.ip_address)
+    netmask: str | None = attr("netmask", compare=False)
+    prefix: int | None = custom(_prefix_reader)
+    family: T.Family | str | None = attr("family", T.enum_of(T.Family))
+    local_ptr: bool | str | None = attr("localPtr", T.yesno)
+    tftp_root: str | None = attr("root", child="tftp")
+    dhcp: DhcpDef | None = child("dhcp", DhcpDef)
+
+    @property
+    def version(self) -> int:
+        if self.address is not None:
+            return self.address.version
+        return 6 if self.family == T.Family.IPV6 else 4
+
+    @property
+    def effective_prefix(self) -> int | None:
+        if self.prefix is not None:
+            return self.prefix
+        if self.address is None:
+            return None
+        if self.version == 6:
+            return 64
+        first = int(self.address) >> 24   # classful default, as libvirt does
+        return 8 if first < 128 else 16 if first < 192 else 24
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        if self.address is None or self.effective_prefix is None:
+            return None
+        return ipaddress.ip_interface(f"{self.address}/{self.effective_prefix}").network
+
+    @property
+    def has_dhcp(self) -> bool:
+        return self.dhcp is not None and bool(self.dhcp.ranges or self.dhcp.hosts)
+
+
+@dataclass(frozen=True)
+class RouteDef(Def):
+    TAG = "route"
+    KEY = ("address", "prefix", "gateway")
+    family: T.Family | str | None = attr("family", T.enum_of(T.Family))
+    address: T.IPAddress | None = attr("address", T.ip_address)
+    netmask: str | None = attr("netmask", compare=False)
+    prefix: int | None = custom(_prefix_reader)
+    gateway: T.IPAddress | None = attr("gateway", T.ip_address)
+    metric: int | None = attr("metric", T.uint(1))
+
+
+@dataclass(frozen=True)
+class BridgeDef(Def):
+    TAG = "bridge"
+    name: str | None = attr("name")
+    zone: str | None = attr("zone")
+    stp: bool | str | None = attr("stp", T.onoff)
+    delay: int | None = attr("delay", T.uint())
+    mac_table_manager: T.MacTableManager | str | None = attr(
+        "macTableManager", T.enum_of(T.MacTableManager))
+
+
+@dataclass(frozen=True)
+class ForwardInterface(Def):
+    TAG = "interface"
+    KEY = ("dev",)
+    dev: str | None = attr("dev")
+    connections: int | None = attr("connections", T.uint())
+
+
+@dataclass(frozen=True)
+class PciAddress(Def):
+    TAG = "address"
+    KEY = ("domain", "bus", "slot", "function")
+    type: T.AddressType | str | None = attr("type", T.enum_of(T.AddressType))
+    domain: int | None = attr("domain", T.uint(0, 0xFFFF, hex_ok=True))
+    bus: int | None = attr("bus", T.uint(0, 0xFF, hex_ok=True))
+    slot: int | None = attr("slot", T.uint(0, 0x1F, hex_ok=True))
+    function: int | None = attr("function", T.uint(0, 7, hex_ok=True))
+    multifunction: bool | str | None = attr("multifunction", T.onoff)
+    connections: int | None = attr("connections", T.uint())
+
+
+@dataclass(frozen=True)
+class ForwardPf(Def):
+    TAG = "pf"
+    KEY = ("dev",)
+    dev: str | None = attr("dev")
+
+
+@dataclass(frozen=True)
+class NatAddress(Def):
+    TAG = "address"
+    start: ipaddress.IPv4Address | None = attr("start", T.ipv4_address)
+    end: ipaddress.IPv4Address | None = attr("end", T.ipv4_address)
+
+
+@dataclass(frozen=True)
+class NatPort(Def):
+    TAG = "port"
+    start: int | None = attr("start", T.uint(0, 65535))
+    end: int | None = attr("end", T.uint(0, 65535))
+
+
+@dataclass(frozen=True)
+class NatDef(Def):
+    TAG = "nat"
+    ipv6: bool | str | None = attr("ipv6", T.yesno)
+    address: NatAddress | None = child("address", NatAddress)
+    port: NatPort | None = child("port", NatPort)
+
+
+@dataclass(frozen=True)
+class ForwardDef(Def):
+    TAG = "forward"
+    mode: T.ForwardMode | str | None = attr("mode", T.enum_of(T.ForwardMode))
+    dev: str | None = attr("dev")
+    managed: bool | str | None = attr("managed", T.yesno)
+    driver: T.DriverName | str | None = attr("name", T.enum_of(T.DriverName), child="driver")
+    nat: NatDef | None = child("nat", NatDef)
+    pfs: tuple[ForwardPf, ...] = children("pf", ForwardPf)
+    interfaces: tuple[ForwardInterface, ...] = children("interface", ForwardInterface)
+    addresses: tuple[PciAddress, ...] = children("address", PciAddress)
+
+    @property
+    def effective_mode(self) -> T.ForwardMode | str:
+        return self.mode if self.mode is not None else T.ForwardMode.NAT
+
+
+@dataclass(frozen=True)
+class VirtualPort(Def):
+    TAG = "virtualport"
+    type: T.VirtualPortType | str | None = attr("type", T.enum_of(T.VirtualPortType))
+    managerid: int | None = attr("managerid", T.uint(0, 0xFF, hex_ok=True), child="parameters")
+    typeid: int | None = attr("typeid", T.uint(0, 0xFFFFFF, hex_ok=True), child="parameters")
+    typeidversion: int | None = attr("typeidversion", T.uint(0, 0xFF, hex_ok=True),
+                                     child="parameters")
+    instanceid: _uuid.UUID | None = attr("instanceid", T.uuid, child="parameters")
+    profileid: str | None = attr("profileid", child="parameters")
+    interfaceid: _uuid.UUID | None = attr("interfaceid", T.uuid, child="parameters")
+
+
+@dataclass(frozen=True)
+class BandwidthRate(Def):
+    average: int | None = attr("average", T.uint())
+    peak: int | None = attr("peak", T.uint())
+    floor: int | None = attr("floor", T.uint())
+    burst: int | None = attr("burst", T.uint())
+
+
+@dataclass(frozen=True)
+class Bandwidth(Def):
+    TAG = "bandwidth"
+    class_id: int | None = attr("classID", T.uint(1))
+    inbound: BandwidthRate | None = child("inbound", BandwidthRate)
+    outbound: BandwidthRate | None = child("outbound", BandwidthRate)
+
+
+@dataclass(frozen=True)
+class VlanTag(Def):
+    TAG = "tag"
+    KEY = ("id",)
+    id: int | None = attr("id", T.uint(0, 4095))
+    native_mode: T.NativeMode | str | None = attr("nativeMode", T.enum_of(T.NativeMode))
+
+
+@dataclass(frozen=True)
+class Vlan(Def):
+    TAG = "vlan"
+    trunk: bool | str | None = attr("trunk", T.yesno)
+    tags: tuple[VlanTag, ...] = children("tag", VlanTag)
+
+
+@dataclass(frozen=True)
+class Portgroup(Def):
+    TAG = "portgroup"
+    KEY = ("name",)
+    name: str | None = attr("name")
+    default: bool | str | None = attr("default", T.yesno)
+    trust_guest_rx_filters: bool | str | None = attr("trustGuestRxFilters", T.yesno)
+    virtualport: VirtualPort | None = child("virtualport", VirtualPort)
+    bandwidth: Bandwidth | None = child("bandwidth", Bandwidth)
+    vlan: Vlan | None = child("vlan", Vlan)
+
+
+@dataclass(frozen=True)
+class DomainDef(Def):
+    TAG = "domain"
+    name: str | None = attr("name")
+    local_only: bool | str | None = attr("localOnly", T.yesno)
+    register: bool | str | None = attr("register", T.yesno)
+
+
+@dataclass(frozen=True)
+class Forwarder(Def):
+    TAG = "forwarder"
+    KEY = ("addr", "domain")
+    addr: T.IPAddress | None = attr("addr", T.ip_address)
+    domain: str | None = attr("domain")
+    port: int | None = attr("port", T.uint(1, 65535))
+
+
+@dataclass(frozen=True)
+class DnsTxt(Def):
+    TAG = "txt"
+    KEY = ("name",)
+    name: str | None = attr("name")
+    value: str | None = attr("value")
+
+
+@dataclass(frozen=True)
+class DnsSrv(Def):
+    TAG = "srv"
+    KEY = ("service", "protocol", "domain", "target")
+    service: str | None = attr("service")
+    protocol: T.SrvProtocol | str | None = attr("protocol", T.enum_of(T.SrvProtocol))
+    domain: str | None = attr("domain")
+    target: str | None = attr("target")
+    port: int | None = attr("port", T.uint(0, 65535))
+    priority: int | None = attr("priority", T.uint(0, 65535))
+    weight: int | None = attr("weight", T.uint(0, 65535))
+
+
+@dataclass(frozen=True)
+class DnsHost(Def):
+    TAG = "host"
+    KEY = ("ip",)
+    ip: T.IPAddress | None = attr("ip", T.ip_address)
+    hostnames: tuple[str, ...] = children("hostname")
+
+
+@dataclass(frozen=True)
+class DnsDef(Def):
+    TAG = "dns"
+    enable: bool | str | None = attr("enable", T.yesno)
+    forward_plain_names: bool | str | None = attr("forwardPlainNames", T.yesno)
+    forwarders: tuple[Forwarder, ...] = children("forwarder", Forwarder)
+    txts: tuple[DnsTxt, ...] = children("txt", DnsTxt)
+    srvs: tuple[DnsSrv, ...] = children("srv", DnsSrv)
+    hosts: tuple[DnsHost, ...] = children("host", DnsHost)
+
+    @property
+    def enabled(self) -> bool:
+        return self.enable is not False
+
+
+def _metadata_reader(element, context: _Context) -> tuple[str, ...]:
+    found = element.find("metadata")
+    if found is None:
+        return ()
+    return tuple(etree.tostring(e, method="c14n").decode() for e in found
+                 if isinstance(e.tag, str))
+
+
+@dataclass(frozen=True)
+class NetworkDef(Def):
+    TAG = "network"
+    name: str | None = text("name")
+    uuid: _uuid.UUID | None = text("uuid", T.uuid)
+    title: str | None = text("title")
+    description: str | None = text("description")
+    metadata: tuple[str, ...] = custom(_metadata_reader, default=())
+    connections: int | None = attr("connections", T.uint())
+    ipv6: bool | str | None = attr("ipv6", T.yesno)
+    trust_guest_rx_filters: bool | str | None = attr("trustGuestRxFilters", T.yesno)
+    forward: ForwardDef | None = child("forward", ForwardDef)
+    bridge: BridgeDef | None = child("bridge", BridgeDef)
+    mtu: int | None = attr("size", T.uint(68, 65535), child="mtu")
+    mac: T.MAC | None = attr("address", T.mac, child="mac")
+    domain: DomainDef | None = child("domain", DomainDef)
+    dns: DnsDef | None = child("dns", DnsDef)
+    vlan: Vlan | None = child("vlan", Vlan)
+    bandwidth: Bandwidth | None = child("bandwidth", Bandwidth)
+    port_isolated: bool | str | None = attr("isolated", T.yesno, child="port")
+    ips: tuple[IpDef, ...] = children("ip", IpDef)
+    routes: tuple[RouteDef, ...] = children("route", RouteDef)
+    virtualport: VirtualPort | None = child("virtualport", VirtualPort)
+    portgroups: tuple[Portgroup, ...] = children("portgroup", Portgroup)
+    dnsmasq_options: tuple[str, ...] = custom(
+        lambda e, c: tuple(o.get("value", "") for o in
+                           e.iterfind(f"{{{DNSMASQ_NS}}}options/{{{DNSMASQ_NS}}}option")),
+        default=())
+
+    @property
+    def forward_mode(self) -> T.ForwardMode | str | None:
+        """The forward mode, or None for an isolated network (no ``<forward>``)."""
+        return self.forward.effective_mode if self.forward is not None else None
+
+    def ips_of(self, version: int) -> tuple[IpDef, ...]:
+        return tuple(ip for ip in self.ips if ip.version == version)
+
+
+# libvirt's element order (its formatter), used to place new elements.
+NETWORK_CHILD_ORDER = ("name", "uuid", "title", "description", "metadata", "forward", "bridge",
+                       "mtu", "mac", "domain", "dns", "vlan", "bandwidth", "port", "ip", "route",
+                       "virtualport", "portgroup", f"{{{DNSMASQ_NS}}}options")
+CHILD_ORDER = {
+    "network": NETWORK_CHILD_ORDER,
+    "forward": ("driver", "nat", "pf", "interface", "address"),
+    "dns": ("forwarder", "txt", "srv", "host"),
+    "ip": ("tftp", "dhcp"),
+    "dhcp": ("range", "host", "bootp"),
+    "portgroup": ("virtualport", "vlan", "bandwidth"),
+}
+
+
+# ---------------------------------------------------------------------- the document
+class Network:
+    """A network definition document: the XML as written, plus typed definitions of it."""
+
+    def __init__(self, document: Document):
+        if document.root.tag != "network":
+            raise XMLParseError(f"root element is <{document.root.tag}>, expected <network>",
+                                file=document.filename, line=document.root.sourceline,
+                                path=f"/{document.root.tag}")
+        self.source = document
+        self._defs: NetworkDef | None = None
+        self._indexes: dict = {}
+
+    @property
+    def root(self):
+        return self.source.root
+
+    @property
+    def filename(self) -> str | None:
+        return self.source.filename
+
+    @property
+    def defs(self) -> NetworkDef:
+        if self._defs is None:
+            self._defs = NetworkDef.from_element(self.root, filename=self.filename)
+        return self._defs
+
+    @property
+    def name(self) -> str | None:
+        found = self.root.find("name")
+        return found.text if found is not None else None
+
+    def touched(self) -> None:
+        """Forget derived state after the tree was edited."""
+        self._defs = None
+
+    def to_xml(self) -> str:
+        return self.source.serialize()
+
+    def to_bytes(self) -> bytes:
+        return self.source.to_bytes()
+
+    def copy(self) -> Network:
+        """An independent document with the same text (and edits) as this one."""
+        source = self.source
+        return Network(Document(self.to_xml(), filename=source.filename,
+                                encoding=source.encoding, bom=source.bom))
+
+    def update(self, command, section=None, xml=None, *, parent_index: int = -1,
+               node_spec: str | None = None):
+        """Edit the document in place; see ``netupdate.update``."""
+        from netupdate.update import apply_update
+        return apply_update(self, command, section, xml, parent_index=parent_index,
+                            node_spec=node_spec)
+
+    def __repr__(self) -> str:
+        return f"<Network {self.name!r}>"
+
+
+def load(source, *, filename: str | None = None, check: bool = True) -> Network:
+    """Read a network definition from XML text, bytes, or a path.
+
+    With ``check`` (the default) the typed definitions are read at once, so a bad typed value
+    raises ``ModelError`` here rather than later.
+    """
+    if isinstance(source, os.PathLike) or (isinstance(source, str)
+                                           and not source.lstrip().startswith("<")):
+        path = os.fspath(source)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise XMLParseError(f"cannot read {path}: {exc.strerror}", file=path) from None
+        filename = filename or path
+        text_, encoding, bom = decode(data, filename)
+    elif isinstance(source, bytes | bytearray):
+        text_, encoding, bom = decode(bytes(source), filename)
+    else:
+        text_, encoding, bom = source, "utf-8", b""
+    network = Network(Document(text_, filename=filename, encoding=encoding, bom=bom))
+    if check:
+        network.defs  # noqa: B018 - reading raises ModelError for bad typed values
+    return network

@@ -1,0 +1,227 @@
+"""Value types of the network format, and the converters that read them from attribute text.
+
+Converters raise ``ValueError`` with a short reason; the model turns that into a located
+``ModelError``.  Enum converters never fail: an unknown value stays a plain ``str`` so that it
+survives a round trip and validation can report it.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+import uuid as _uuid
+from collections.abc import Callable
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class MAC(str):
+    """A MAC address as written, equal to any other spelling of the same address."""
+
+    __slots__ = ()
+    _RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
+
+    def __new__(cls, value: str):
+        if not cls._RE.match(value):
+            raise ValueError(f"invalid MAC address {value!r}")
+        return super().__new__(cls, value)
+
+    @property
+    def normalized(self) -> str:
+        return ":".join(f"{int(part, 16):02x}" for part in self.split(":"))
+
+    @property
+    def is_multicast(self) -> bool:
+        return bool(int(self.split(":")[0], 16) & 1)
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                return self.normalized == MAC(other).normalized
+            except ValueError:
+                return False
+        return NotImplemented
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self):
+        return hash(("mac", self.normalized))
+
+
+class DUID(str):
+    """A DHCPv6 client id (hex octets separated by ':'), equal to other spellings of it."""
+
+    __slots__ = ()
+    _RE = re.compile(r"^[0-9a-fA-F:]+$")
+
+    def __new__(cls, value: str):
+        if not cls._RE.match(value) or not value.strip(":"):
+            bad = next((c for c in value if not (c in ":" or c in "0123456789abcdefABCDEF")),
+                       None)
+            raise ValueError(f"invalid character {bad!r} in id {value!r}" if bad
+                             else f"invalid id {value!r}")
+        return super().__new__(cls, value)
+
+    @property
+    def normalized(self) -> str:
+        return ":".join(f"{int(part or '0', 16):x}" for part in self.split(":"))
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                return self.normalized == DUID(other).normalized
+            except ValueError:
+                return False
+        return NotImplemented
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self):
+        return hash(("duid", self.normalized))
+
+
+class ForwardMode(enum.StrEnum):
+    NAT = "nat"
+    ROUTE = "route"
+    OPEN = "open"
+    BRIDGE = "bridge"
+    PASSTHROUGH = "passthrough"
+    PRIVATE = "private"
+    VEPA = "vepa"
+    HOSTDEV = "hostdev"
+
+
+class MacTableManager(enum.StrEnum):
+    KERNEL = "kernel"
+    LIBVIRT = "libvirt"
+
+
+class VirtualPortType(enum.StrEnum):
+    QBG = "802.1Qbg"
+    QBH = "802.1Qbh"
+    OPENVSWITCH = "openvswitch"
+    MIDONET = "midonet"
+
+
+class DriverName(enum.StrEnum):
+    KVM = "kvm"
+    VFIO = "vfio"
+
+
+class LeaseUnit(enum.StrEnum):
+    SECONDS = "seconds"
+    MINUTES = "minutes"
+    HOURS = "hours"
+
+
+class Family(enum.StrEnum):
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+
+class SrvProtocol(enum.StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class NativeMode(enum.StrEnum):
+    TAGGED = "tagged"
+    UNTAGGED = "untagged"
+
+
+class AddressType(enum.StrEnum):
+    PCI = "pci"
+
+
+LEASE_SECONDS = {LeaseUnit.SECONDS: 1, LeaseUnit.MINUTES: 60, LeaseUnit.HOURS: 3600}
+
+
+# ---------------------------------------------------------------------- converters
+Converter = Callable[[str], object]
+
+
+def text(value: str) -> str:
+    return value
+
+
+def enum_of(kind: type[enum.StrEnum]) -> Converter:
+    def convert(value: str):
+        try:
+            return kind(value)
+        except ValueError:
+            return value
+    convert.enum = kind  # type: ignore[attr-defined]
+    return convert
+
+
+def _bool_of(true: str, false: str) -> Converter:
+    def convert(value: str):
+        return {true: True, false: False}.get(value, value)
+    convert.choices = (true, false)  # type: ignore[attr-defined]
+    return convert
+
+
+yesno = _bool_of("yes", "no")
+onoff = _bool_of("on", "off")
+
+
+def uint(low: int = 0, high: int | None = None, *, hex_ok: bool = False) -> Converter:
+    """An unsigned integer in [low, high]; ``hex_ok`` also takes ``0x``-prefixed values."""
+    def convert(value: str) -> int:
+        stripped = value.strip()
+        try:
+            if hex_ok and stripped.lower().startswith("0x"):
+                number = int(stripped, 16)
+            elif stripped.isdigit():
+                number = int(stripped, 10)
+            else:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"expected an unsigned integer, got {value!r}") from None
+        if number < low or (high is not None and number > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise ValueError(f"{number} is out of range ({bound})")
+        return number
+    return convert
+
+
+def ip_address(value: str) -> IPAddress:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise ValueError(f"invalid IP address {value!r}") from None
+
+
+def ipv4_address(value: str) -> ipaddress.IPv4Address:
+    address = ip_address(value)
+    if address.version != 4:
+        raise ValueError(f"expected an IPv4 address, got {value!r}")
+    return address
+
+
+def mac(value: str) -> MAC:
+    return MAC(value)
+
+
+def duid(value: str) -> DUID:
+    return DUID(value)
+
+
+def uuid(value: str) -> _uuid.UUID:
+    compact = value.strip().replace("-", "")
+    if not re.fullmatch(r"[0-9a-fA-F]{32}", compact):
+        raise ValueError(f"invalid UUID {value!r}")
+    return _uuid.UUID(compact)
+
+
+def netmask_prefix(value: str) -> int:
+    """The prefix length of a dotted IPv4 netmask (``255.255.255.0`` -> 24)."""
+    try:
+        return ipaddress.IPv4Network(f"0.0.0.0/{value.strip()}").prefixlen
+    except ValueError:
+        raise ValueError(f"invalid netmask {value!r}") from None

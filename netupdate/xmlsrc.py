@@ -1,0 +1,443 @@
+"""Safe parsing and a source-preserving XML document.
+
+``Document`` holds an lxml tree and, for every node that came from the input, the exact text it
+was written with.  Serialising copies every untouched node verbatim, so an unedited document is
+written back byte-for-byte (comments, processing instructions, quote style, attribute spacing,
+character references, CDATA, indentation, line endings).  Edited elements are re-rendered: an
+element whose attributes changed keeps the original text of the attributes that did not change,
+and new elements are written in the document's own quote style and indentation.
+
+Parsing is defensive: no DTD (so no entity expansion and no external entities), no network, and a
+size limit.  Errors are ``XMLParseError`` with file and line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from netupdate.errors import XMLParseError
+
+MAX_BYTES = 32 * 1024 * 1024
+
+_TOKEN = re.compile(
+    r"""<!--(?P<comment>.*?)-->
+      | <\?(?P<pi>.*?)\?>
+      | <!\[CDATA\[.*?\]\]>
+      | <!(?P<decl>[A-Za-z]+)
+      | </(?P<end>[^\s>]+)\s*>
+      | <(?P<start>[^\s/>!?]+)
+         (?P<attrs>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)
+         (?P<close>\s*/?)>""",
+    re.S | re.X,
+)
+_ATTR = re.compile(r"""(\s+)([^\s=/>]+)(\s*=\s*)(["'])(.*?)\4""", re.S)
+_DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+@dataclass(eq=False)
+class _Node:
+    """Where one node of the input was written, and what it looked like then."""
+
+    start: int                      # offset of '<'
+    end: int                        # offset after the node's last character
+    tag_end: int = 0                # element: offset after the start tag's '>'
+    end_tag_start: int = 0          # element: offset of '</', or tag_end when self-closing
+    self_closing: bool = False
+    attrs: list = field(default_factory=list)   # [(name, raw text incl. leading space, value)]
+    close: str = ">"                # raw close of the start tag: '>', '/>', ' />', ...
+    raw_text: str = ""              # raw text between the start tag and the first child
+    raw_tail: str = ""              # raw text after the node, up to the next node or end tag
+    # snapshot of the parsed state, to tell whether a node was touched
+    tag: object = None
+    attrib: tuple = ()
+    text: str | None = None
+    tail: str | None = None
+    children: tuple = ()
+
+
+def decode(data: bytes, filename: str | None = None) -> tuple[str, str, bytes]:
+    """Return (text, encoding, bom) for raw document bytes."""
+    bom, encoding = b"", "utf-8"
+    for mark, name in _BOMS:
+        if data.startswith(mark):
+            bom, encoding = mark, name
+            break
+    if not bom:
+        match = _DECL_ENCODING.match(data)
+        if match:
+            encoding = match.group(1).decode("ascii").lower()
+    try:
+        codecs.lookup(encoding)
+        text = data[len(bom):].decode(encoding)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise XMLParseError(f"cannot decode document as {encoding}: {exc}", file=filename,
+                            line=1) from None
+    return text, encoding, bom
+
+
+def _check_text(text: str, filename: str | None) -> None:
+    if len(text) > MAX_BYTES:
+        raise XMLParseError(f"document is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+                            file=filename)
+    if "\x00" in text:
+        raise XMLParseError("document contains NUL bytes (binary data, not XML)", file=filename,
+                            line=text.count("\n", 0, text.index("\x00")) + 1)
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_blank_text=False,
+                           remove_comments=False, remove_pis=False, strip_cdata=False,
+                           encoding="utf-8")
+
+
+def parse_element(text: str, filename: str | None = None) -> etree._Element:
+    """Parse a small XML text (an update fragment) safely; returns its root element."""
+    _check_text(text, filename)
+    _refuse_declarations(text, filename)
+    return _lxml_parse(text, filename).getroot()
+
+
+def _refuse_declarations(text: str, filename: str | None) -> None:
+    match = re.search(r"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        raise XMLParseError(f"<!{match.group(1)}> is not allowed: network XML takes no DTD "
+                            "(refused to protect against entity expansion and external "
+                            "entities)", file=filename, line=line)
+
+
+def _lxml_parse(text: str, filename: str | None) -> etree._ElementTree:
+    try:
+        return etree.ElementTree(etree.fromstring(text.encode("utf-8"), _parser()))
+    except etree.XMLSyntaxError as exc:
+        message = (exc.msg or str(exc)).split(", line ")[0].strip()
+        raise XMLParseError(f"malformed XML: {message}", file=filename,
+                            line=exc.lineno or None) from None
+
+
+class Document:
+    """An XML document that remembers how it was written."""
+
+    def __init__(self, text: str, *, filename: str | None = None, encoding: str = "utf-8",
+                 bom: bytes = b""):
+        _check_text(text, filename)
+        _refuse_declarations(text, filename)
+        self.filename = filename
+        self.encoding = encoding
+        self.bom = bom
+        self.text = text
+        self.tree = _lxml_parse(text, filename)
+        self.root = self.tree.getroot()
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        self.quote = "'" if text.count("='") >= text.count('="') else '"'
+        self._nodes: dict[object, _Node] = {}
+        self._prolog, self._epilog = self._map_source()
+        self.indent_unit = self._detect_indent_unit()
+
+    # ------------------------------------------------------------------ reading the source
+    def _map_source(self) -> tuple[str, str]:
+        """Find every node's text in the source and pair it with the lxml node."""
+        text = self.text
+        records: list[_Node] = []
+        stack: list[tuple[_Node, list[_Node]]] = []   # open elements with their children
+        root_span = None
+        for match in _TOKEN.finditer(text):
+            if match.group("decl"):
+                continue
+            if match.group("start") is not None:
+                node = _Node(match.start(), match.end(), tag_end=match.end(),
+                             close=match.group("close") + ">")
+                node.attrs = [(a.group(2), a.group(0), a.group(5))
+                              for a in _ATTR.finditer(match.group("attrs"))]
+                records.append(node)
+                if stack:
+                    stack[-1][1].append(node)
+                if node.close.endswith("/>"):
+                    node.self_closing = True
+                    node.end_tag_start = node.end
+                    if not stack:
+                        root_span = (node.start, node.end)
+                        break
+                else:
+                    stack.append((node, []))
+            elif match.group("end") is not None:
+                node, children = stack.pop()
+                node.end_tag_start, node.end = match.start(), match.end()
+                node.raw_text = text[node.tag_end:children[0].start if children
+                                     else node.end_tag_start]
+                for child, following in zip(children, [*children[1:], None]):
+                    child.raw_tail = text[child.end:following.start if following
+                                          else node.end_tag_start]
+                if not stack:
+                    root_span = (node.start, node.end)
+                    break
+            elif stack and (match.group("comment") is not None
+                            or match.group("pi") is not None):  # inside the root
+                node = _Node(match.start(), match.end())
+                records.append(node)
+                stack[-1][1].append(node)
+        lxml_nodes = [n for n in self.root.iter()
+                      if isinstance(n, (etree._Element, etree._Comment,
+                                        etree._ProcessingInstruction))]
+        if root_span is None or len(lxml_nodes) != len(records):
+            raise XMLParseError("could not map the document source", file=self.filename)
+        for lnode, record in zip(lxml_nodes, records, strict=True):
+            record.tag = lnode.tag
+            record.attrib = tuple(lnode.attrib.items()) if isinstance(lnode.tag, str) else ()
+            record.text = lnode.text
+            record.tail = lnode.tail
+            record.children = tuple(lnode)
+            self._nodes[lnode] = record
+        return text[:root_span[0]], text[root_span[1]:]
+
+    # ------------------------------------------------------------------ writing
+    def serialize(self) -> str:
+        out: list[str] = [self._prolog]
+        self._emit(self.root, out)
+        out.append(self._epilog)
+        return "".join(out)
+
+    def to_bytes(self) -> bytes:
+        return self.bom + self.serialize().encode(self.encoding, "xmlcharrefreplace")
+
+    def is_modified(self) -> bool:
+        return not self._clean(self.root)
+
+    def _clean(self, node) -> bool:
+        record = self._nodes.get(node)
+        if record is None or record.tag != node.tag or record.text != node.text:
+            return False
+        if isinstance(node.tag, str):
+            if record.attrib != tuple(node.attrib.items()):
+                return False
+            children = tuple(node)
+            if children != record.children:
+                return False
+            for child in children:
+                if child.tail != self._nodes[child].tail or not self._clean(child):
+                    return False
+        return True
+
+    def _emit(self, node, out: list[str]) -> None:
+        record = self._nodes.get(node)
+        if record is not None and self._clean(node):
+            out.append(self.text[record.start:record.end])
+            return
+        if isinstance(node, etree._Comment):
+            out.append(f"<!--{node.text or ''}-->")
+            return
+        if isinstance(node, etree._ProcessingInstruction):
+            out.append(f"<?{node.target} {node.text or ''}?>" if node.text else
+                       f"<?{node.target}?>")
+            return
+        name = self._qname(node, node.tag)
+        out.append("<" + name + self._attributes(node, record))
+        children = list(node)
+        if not children and not node.text:
+            if (record is not None and not record.self_closing and not record.children
+                    and not record.text):   # written as <x></x> in the input: keep that
+                out.append(">" + self.text[record.end_tag_start:record.end])
+            else:
+                out.append(record.close if record is not None and record.self_closing
+                           else "/>")
+            return
+        if record is not None and record.self_closing:
+            out.append(record.close[:-2].rstrip() + ">")
+        else:
+            out.append(record.close if record is not None else ">")
+        if record is not None and node.text == record.text:
+            out.append(record.raw_text)
+        elif node.text:
+            out.append(escape_text(node.text))
+        for child in children:
+            self._emit(child, out)
+            child_record = self._nodes.get(child)
+            if child_record is not None and child.tail == child_record.tail:
+                out.append(child_record.raw_tail)
+            elif child.tail:
+                out.append(escape_text(child.tail))
+        if record is not None and not record.self_closing:
+            out.append(self.text[record.end_tag_start:record.end])
+        else:
+            out.append(f"</{name}>")
+
+    def _attributes(self, node, record: _Node | None) -> str:
+        current = dict(node.attrib)
+        parts: list[str] = []
+        done = set()
+        if record is not None:
+            raw_by_name = {name: (raw, value) for name, raw, value in record.attrs}
+            for key, value in record.attrib:
+                if key not in current:
+                    continue
+                qname = self._qname(node, key, attribute=True)
+                raw = raw_by_name.get(qname)
+                if raw is not None and current[key] == value:
+                    parts.append(raw[0])
+                elif raw is not None:
+                    quote = raw[0].rstrip()[-1]
+                    head = raw[0][:raw[0].rindex(quote, 0, len(raw[0]) - 1) + 1]
+                    parts.append(head + escape_attr(current[key], quote) + quote)
+                else:
+                    parts.append(self._render_attr(node, key, current[key]))
+                done.add(key)
+        else:
+            parts.extend(self._namespace_declarations(node))
+        for key, value in current.items():
+            if key not in done:
+                parts.append(self._render_attr(node, key, value))
+        return "".join(parts)
+
+    def _render_attr(self, node, key: str, value: str) -> str:
+        q = self.quote
+        return f" {self._qname(node, key, attribute=True)}={q}{escape_attr(value, q)}{q}"
+
+    def _namespace_declarations(self, node) -> list[str]:
+        parent = node.getparent()
+        inherited = parent.nsmap if parent is not None else {}
+        q = self.quote
+        decls = []
+        for prefix, uri in node.nsmap.items():
+            if inherited.get(prefix) != uri:
+                name = f"xmlns:{prefix}" if prefix else "xmlns"
+                decls.append(f" {name}={q}{escape_attr(uri, q)}{q}")
+        return decls
+
+    @staticmethod
+    def _qname(node, tag: str, attribute: bool = False) -> str:
+        if not tag.startswith("{"):
+            return tag
+        uri, local = tag[1:].split("}", 1)
+        if uri == "http://www.w3.org/XML/1998/namespace":
+            return f"xml:{local}"
+        for prefix, ns in node.nsmap.items():
+            if ns == uri and (prefix or not attribute):
+                return f"{prefix}:{local}" if prefix else local
+        return local
+
+    # ------------------------------------------------------------------ layout
+    def _detect_indent_unit(self) -> str:
+        best = None
+        for record in self._nodes.values():
+            indent = self._raw_indent(record.start)
+            if indent is None:
+                continue
+            if indent.startswith("\t"):
+                return "\t"
+            if indent and (best is None or len(indent) < len(best)):
+                best = indent
+        return best or "  "
+
+    def _raw_indent(self, offset: int) -> str | None:
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        prefix = self.text[line_start:offset]
+        return prefix if prefix.strip() == "" else None
+
+    def indent_of(self, element) -> str:
+        """The indentation of the line an element starts on (computed for new elements)."""
+        record = self._nodes.get(element)
+        if record is not None:
+            indent = self._raw_indent(record.start)
+            if indent is not None:
+                return indent
+        parent = element.getparent()
+        if parent is None:
+            return ""
+        previous = element.getprevious()
+        ws = previous.tail if previous is not None else parent.text
+        if ws and ws.strip() == "" and "\n" in ws:
+            return ws.rsplit("\n", 1)[1]
+        return self.indent_of(parent) + self.indent_unit
+
+    # ------------------------------------------------------------------ formatting-aware edits
+    def insert(self, parent, index: int, element) -> None:
+        """Insert ``element`` as child ``index`` of ``parent``, indented like its siblings."""
+        children = list(parent)
+        nl = self.newline
+        if children:
+            if index < len(children):
+                before = children[index - 1].tail if index else parent.text
+                ws = before if before is not None and before.strip() == "" else ""
+                parent.insert(index, element)
+                element.tail = ws
+                child_indent = ws.rsplit("\n", 1)[1] if "\n" in ws else ""
+            else:
+                last = children[-1]
+                before = children[-2].tail if len(children) > 1 else parent.text
+                ws = before if before is not None and before.strip() == "" else ""
+                element.tail = last.tail
+                last.tail = ws
+                parent.append(element)
+                child_indent = ws.rsplit("\n", 1)[1] if "\n" in ws else ""
+        else:
+            parent_indent = self.indent_of(parent)
+            child_indent = parent_indent + self.indent_unit
+            parent.text = nl + child_indent
+            element.tail = nl + parent_indent
+            parent.append(element)
+        self._reindent(element, child_indent)
+
+    def _reindent(self, element, indent: str) -> None:
+        children = list(element)
+        if not children:
+            return
+        inner = indent + self.indent_unit
+        nl = self.newline
+        if element.text is None or element.text.strip() == "":
+            element.text = nl + inner
+        for position, child in enumerate(children):
+            if child.tail is None or child.tail.strip() == "":
+                child.tail = nl + (inner if position < len(children) - 1 else indent)
+            if isinstance(child.tag, str):
+                self._reindent(child, inner)
+
+    def remove(self, element) -> None:
+        """Remove ``element`` and the whitespace that introduced it."""
+        parent = element.getparent()
+        previous = element.getprevious()
+        tail = element.tail
+        if element.getnext() is None:
+            # the last child's tail is the parent's closing indentation: keep it
+            if previous is not None:
+                previous.tail = tail
+            else:
+                parent.text = tail if tail and tail.strip() else None
+        elif tail and tail.strip():
+            # non-whitespace text after the element must survive
+            if previous is not None:
+                previous.tail = (previous.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        parent.remove(element)
+
+    def replace(self, old, new) -> None:
+        """Put ``new`` where ``old`` is, with the same surrounding whitespace."""
+        parent = old.getparent()
+        new.tail = old.tail
+        parent.replace(old, new)
+        self._reindent(new, self.indent_of(new))
+
+    def line_of(self, element) -> int | None:
+        return element.sourceline if self._nodes.get(element) is not None else None
+
+
+def escape_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_attr(value: str, quote: str = "'") -> str:
+    value = (value.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "&#10;")
+             .replace("\r", "&#13;").replace("\t", "&#9;"))
+    return value.replace("'", "&apos;") if quote == "'" else value.replace('"', "&quot;")
+
+
+def element_path(element) -> str:
+    """An XPath such as ``/network/ip[1]/dhcp/host[2]`` (indexes only where siblings repeat)."""
+    return element.getroottree().getpath(element)

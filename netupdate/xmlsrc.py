@@ -136,9 +136,12 @@ class Document:
         self.tree = _lxml_parse(text, filename)
         self.root = self.tree.getroot()
         self.newline = "\r\n" if "\r\n" in text else "\n"
-        self.quote = "'" if text.count("='") >= text.count('="') else '"'
+        self.quote = "'"
         self._nodes: dict[object, _Node] = {}
         self._prolog, self._epilog = self._map_source()
+        body = text[len(self._prolog):len(text) - len(self._epilog)]
+        if len(re.findall(r'=\s*"', body)) > len(re.findall(r"=\s*'", body)):
+            self.quote = '"'
         self.indent_unit = self._detect_indent_unit()
 
     # ------------------------------------------------------------------ reading the source
@@ -269,30 +272,28 @@ class Document:
             out.append(f"</{name}>")
 
     def _attributes(self, node, record: _Node | None) -> str:
+        """The attribute text of a start tag: original text for what did not change."""
+        if record is None:
+            return "".join(self._namespace_declarations(node)) + "".join(
+                self._render_attr(node, key, value) for key, value in node.attrib.items())
         current = dict(node.attrib)
+        key_of = {self._qname(node, key, attribute=True): key for key in current}
         parts: list[str] = []
-        done = set()
-        if record is not None:
-            raw_by_name = {name: (raw, value) for name, raw, value in record.attrs}
-            for key, value in record.attrib:
-                if key not in current:
-                    continue
-                qname = self._qname(node, key, attribute=True)
-                raw = raw_by_name.get(qname)
-                if raw is not None and current[key] == value:
-                    parts.append(raw[0])
-                elif raw is not None:
-                    quote = raw[0].rstrip()[-1]
-                    head = raw[0][:raw[0].rindex(quote, 0, len(raw[0]) - 1) + 1]
-                    parts.append(head + escape_attr(current[key], quote) + quote)
-                else:
-                    parts.append(self._render_attr(node, key, current[key]))
-                done.add(key)
-        else:
-            parts.extend(self._namespace_declarations(node))
-        for key, value in current.items():
-            if key not in done:
-                parts.append(self._render_attr(node, key, value))
+        for name, raw, value in record.attrs:
+            if name == "xmlns" or name.startswith("xmlns:"):
+                parts.append(raw)  # namespace declarations are not lxml attributes
+                continue
+            key = key_of.get(name)
+            if key is None:
+                continue  # attribute removed
+            new_value = current.pop(key)
+            if new_value == dict(record.attrib).get(key, value):
+                parts.append(raw)
+            else:
+                quote = raw[-1]
+                parts.append(raw[:raw.index(quote)] + quote + escape_attr(new_value, quote)
+                             + quote)
+        parts.extend(self._render_attr(node, key, value) for key, value in current.items())
         return "".join(parts)
 
     def _render_attr(self, node, key: str, value: str) -> str:

@@ -42,3 +42,13 @@ def test_help_lists_examples():
     out = subprocess.run([sys.executable, "-m", "netupdate", "--help"], capture_output=True,
                          text=True, check=True)
     assert "examples:" in out.stdout and "netupdate edit" in out.stdout
+
+
+def test_every_package_is_listed_in_setup_cfg():
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "netupdate").rglob("__init__.py")} | {"netupdate.rng"}
+    assert listed == found

@@ -1,0 +1,1 @@
+"""The embedded live runtime: bridge, dnsmasq and firewall drivers."""

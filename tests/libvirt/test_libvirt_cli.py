@@ -1,0 +1,215 @@
+"""``--connect URI`` on the command line, against libvirt's test driver (no daemon).
+
+Each command line opens its own connection, so every invocation sees the networks of
+``fixtures/libvirt/test-driver.xml`` afresh.  Skips without the libvirt binding, except in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from netupdate.cli import connect as C
+from netupdate.cli import main
+
+pytestmark = pytest.mark.libvirt
+
+try:
+    import libvirt  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    if os.environ.get("CI") == "true":
+        pytest.fail("the libvirt Python binding is missing (CI=true: the libvirt test-driver tier "
+                    "must run): pip install 'netupdate[libvirt]'", pytrace=False)
+    pytest.skip("the libvirt Python binding is not installed", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+URI = f"test://{ROOT / 'fixtures' / 'libvirt' / 'test-driver.xml'}"
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch):
+    monkeypatch.delenv(C.ENV, raising=False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    C.add_connect_argument(parser)
+    C.add_libvirt_update_arguments(parser)
+    return parser
+
+
+# ---------------------------------------------------------------------- the helpers
+def test_connect_argument_and_environment(monkeypatch):
+    assert C.connect_uri(_parser().parse_args([])) is None
+    assert C.connect_uri(_parser().parse_args(["--connect", URI])) == URI
+    monkeypatch.setenv(C.ENV, "test:///default")
+    args = _parser().parse_args([])
+    assert C.connect_uri(args) == "test:///default" and C.uses_libvirt(args)
+    assert C.connect_uri(_parser().parse_args(["--connect", URI])) == URI   # option wins
+    assert _parser().parse_args(["--restart"]).restart is True
+    parser = argparse.ArgumentParser()
+    C.add_connect_argument(parser, "-c", "--connect")
+    assert parser.parse_args(["-c", URI]).connect == URI
+
+
+def test_open_connection_gives_the_libvirt_backend(monkeypatch):
+    from netupdate.libvirtconn import LibvirtConnection
+    with C.open_connection(_parser().parse_args(["--connect", URI])) as conn:
+        assert isinstance(conn, LibvirtConnection) and conn.uri == URI
+    monkeypatch.setenv(C.ENV, URI)
+    with C.open_connection(argparse.Namespace(netns="ns1")) as conn:
+        assert isinstance(conn, LibvirtConnection) and conn.netns == "ns1"
+
+
+def test_open_connection_without_uri_is_the_embedded_runtime(tmp_path):
+    from netupdate.connection import Connection
+    with C.open_connection(argparse.Namespace(connect=None, state_dir=str(tmp_path),
+                                              netns=None)) as conn:
+        assert isinstance(conn, Connection)
+
+
+def test_file_only_verbs_refuse_connect(monkeypatch):
+    from netupdate.errors import NetupdateError
+    monkeypatch.setenv(C.ENV, URI)          # the environment does not make edit refuse
+    C.refuse_connect(argparse.Namespace(connect=None), "edit")
+    with pytest.raises(NetupdateError, match="files only"):
+        C.refuse_connect(argparse.Namespace(connect=URI), "edit")
+
+
+def test_affect_flags():
+    def flags(live=False, config=False):
+        return C.affect_flags(argparse.Namespace(live=live, config=config))
+    assert flags() == {"live": None, "config": None}
+    assert flags(live=True) == {"live": True, "config": False}
+    assert flags(config=True) == {"live": False, "config": True}
+    assert flags(True, True) == {"live": True, "config": True}
+
+
+def test_report_update_prints_and_returns_the_exit_code(capsys):
+    from netupdate.libvirtconn import LibvirtConnection
+    with LibvirtConnection(URI) as conn:
+        ok = conn.update("nu-nat", "add", "dns-txt", "<txt name='a' value='b'/>")
+        stuck = conn.update("nu-nat", "modify", "domain", "<domain name='x.test'/>")
+    out = io.StringIO()
+    assert C.report_update(ok, stream=out) == 0
+    assert "Updated network nu-nat persistent config and live state" in out.getvalue()
+    out = io.StringIO()
+    assert C.report_update(stuck, argparse.Namespace(json=True), stream=out) == 3
+    data = json.loads(out.getvalue())
+    assert data["restart_needed"] and data["live"] == "restart-needed"
+    assert "differ until the network restarts" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- the verbs
+def test_list_and_dumpxml(capsys):
+    assert main(["list", "--connect", URI]) == 0
+    out = capsys.readouterr().out
+    assert "nu-nat" in out and "nubr0" in out
+    assert main(["list", "--connect", URI, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in rows} >= {"nu-nat", "nu-pool"}
+    assert main(["dumpxml", "--connect", URI, "nu-nat"]) == 0
+    assert "<name>nu-nat</name>" in capsys.readouterr().out
+
+
+def test_status(capsys):
+    assert main(["status", "--connect", URI, "nu-nat", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["active"] and data["uri"] == URI
+
+
+def test_update_through_libvirt(capsys):
+    code = main(["update", "--connect", URI, "nu-nat", "add", "ip-dhcp-host",
+                 "<host mac='52:54:00:00:15:55' name='cli' ip='192.168.150.55'/>"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Updated network nu-nat persistent config and live state" in out
+    assert "virNetworkUpdate" in out
+
+
+def test_update_libvirt_refuses_says_restart_and_fails(capsys):
+    code = main(["update", "--connect", URI, "nu-nat", "modify", "bridge",
+                 "<bridge name='nubr0' stp='off'/>"])
+    assert code == 3
+    out = capsys.readouterr().out
+    assert "needs a restart" in out and "bridge-stp" in out
+
+
+def test_update_config_only_is_not_an_error(capsys):
+    code = main(["update", "--connect", URI, "nu-nat", "modify", "bridge",
+                 "<bridge name='nubr0' stp='off'/>", "--config"])
+    assert code == 0
+    assert "takes effect when the network restarts" in capsys.readouterr().out
+
+
+def test_update_live_on_inactive_network_is_an_error(capsys):
+    code = main(["update", "--connect", URI, "nu-nope", "add", "dns-txt",
+                 "<txt name='a' value='b'/>"])
+    assert code == 1
+    assert "nu-nope" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- apply / diff / validate
+def _desired(tmp_path, *edits) -> str:
+    from netupdate.libvirtconn import LibvirtConnection
+    from netupdate.update import update_xml
+    with LibvirtConnection(URI) as conn:
+        xml = conn.dumpxml("nu-nat", inactive=True)
+    for command, section, fragment in edits:
+        xml = update_xml(xml, command, section, fragment)
+    path = tmp_path / "desired.xml"
+    path.write_text(xml)
+    return str(path)
+
+
+def _run(adder, handler, argv) -> int:
+    parser = argparse.ArgumentParser()
+    adder(parser)
+    return handler(parser.parse_args(argv))
+
+
+def test_apply_handler(tmp_path, capsys):
+    path = _desired(tmp_path, ("add", "dns-txt", "<txt name='new' value='1'/>"))
+    assert _run(C.add_apply_arguments, C.cmd_apply, ["nu-nat", path, "--connect", URI]) == 0
+    out = capsys.readouterr().out
+    assert "Updated network nu-nat persistent config and live state" in out
+    assert "virNetworkUpdate add-last dns-txt" in out
+    path = _desired(tmp_path, ("modify", "domain", "<domain name='x.test'/>"))
+    assert _run(C.add_apply_arguments, C.cmd_apply,
+                ["nu-nat", path, "--connect", URI, "--json"]) == 3
+    assert json.loads(capsys.readouterr().out)["pending"][0]["kind"] == "dnsmasq-restart"
+    assert _run(C.add_apply_arguments, C.cmd_apply,
+                ["nu-nat", path, "--connect", URI, "--restart"]) == 0
+    assert "(network restarted)" in capsys.readouterr().out
+    assert _run(C.add_apply_arguments, C.cmd_apply,
+                ["nu-nat", path, "--connect", URI, "--dry-run", "--config"]) == 0
+    assert "Would update network nu-nat persistent config" in capsys.readouterr().out
+
+
+def test_apply_handler_needs_a_uri(tmp_path):
+    from netupdate.errors import NetupdateError
+    with pytest.raises(NetupdateError, match="--connect"):
+        _run(C.add_apply_arguments, C.cmd_apply, ["nu-nat", _desired(tmp_path)])
+
+
+def test_diff_handler(tmp_path, capsys):
+    path = _desired(tmp_path, ("modify", "bridge", "<bridge name='nubr0' stp='off'/>"))
+    assert _run(C.add_diff_arguments, C.cmd_diff,
+                ["nu-nat", path, "--connect", URI, "--exit-code"]) == 1
+    out = capsys.readouterr().out
+    assert "bridge" in out and "restart" in out
+    assert _run(C.add_diff_arguments, C.cmd_diff, ["nu-nat", "--connect", URI, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["base"] == "live"
+
+
+def test_fetch_definitions_for_validate():
+    import netupdate
+    rows = C.fetch_definitions(argparse.Namespace(connect=URI), ["nu-nat", "nu-pool"])
+    assert [label for label, _ in rows] == [f"{URI}#nu-nat", f"{URI}#nu-pool"]
+    for _label, xml in rows:
+        assert netupdate.is_valid(xml)

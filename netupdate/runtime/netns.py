@@ -1,0 +1,170 @@
+"""Running things inside a named network namespace (``ip netns`` names, /run/netns/NAME).
+
+* ``run(argv, netns=...)``: a subprocess whose child joins the namespace (setns) before exec;
+* ``call(netns, fn)``: run ``fn`` in a worker thread that joined the namespace, so sockets it
+  opens (DNS queries, ``if_nametoindex``) live there; the caller's own thread never moves;
+* ``iproute(netns)``: a pyroute2 ``IPRoute`` bound to the namespace (imported lazily).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+
+from netupdate.errors import PermissionFailure, RuntimeFailure, StateError
+
+NETNS_DIR = "/run/netns"
+CLONE_NEWNET = 0x40000000
+CAP_NET_ADMIN = 12
+
+_libc = None
+
+
+def _setns(fd: int) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def path(name: str) -> str:
+    return os.path.join(NETNS_DIR, name)
+
+
+def exists(name: str | None) -> bool:
+    return name is None or os.path.exists(path(name))
+
+
+def require(name: str | None) -> None:
+    """Raise a clear error when the namespace does not exist."""
+    if name is not None and (not name or "/" in name or not os.path.exists(path(name))):
+        raise StateError(f"network namespace '{name}' does not exist "
+                         f"(create it with: ip netns add {name})")
+
+
+def has_net_admin() -> bool:
+    """True when this process has CAP_NET_ADMIN in its effective set."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> CAP_NET_ADMIN & 1)
+    except OSError:
+        pass
+    return os.geteuid() == 0
+
+
+def require_privileges(what: str) -> None:
+    if not has_net_admin():
+        who = "not root" if os.geteuid() != 0 else "root without CAP_NET_ADMIN"
+        raise PermissionFailure(f"{what} needs root with CAP_NET_ADMIN (running as {who}); "
+                                "run it with sudo, or edit the definition only with --config")
+
+
+def _preexec(name: str) -> Callable[[], None]:
+    target = path(name)
+
+    def enter() -> None:
+        fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+        _setns(fd)
+        os.close(fd)
+    return enter
+
+
+def run(argv: list[str], *, netns: str | None = None, input: str | None = None,
+        timeout: float = 30.0, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command (inside ``netns`` when given); with ``check`` a failure raises
+    ``RuntimeFailure`` carrying the command's stderr."""
+    try:
+        proc = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=_preexec(netns) if netns else None,
+                              stdin=None if input is not None else subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise RuntimeFailure(f"{argv[0]} is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise RuntimeFailure(f"{' '.join(argv)} did not finish within {timeout:g} s") from None
+    except subprocess.SubprocessError as exc:  # preexec failed: no such namespace
+        raise RuntimeFailure(f"cannot run {argv[0]} in namespace {netns}: {exc}") from None
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise RuntimeFailure(f"{' '.join(argv)} failed (exit {proc.returncode}): {detail}")
+    return proc
+
+
+class _Worker:
+    """A thread living in one network namespace that runs calls for others."""
+
+    def __init__(self, name: str | None):
+        from concurrent.futures import ThreadPoolExecutor
+        self.name = name
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"netns-{name}",
+                                       initializer=self._enter)
+
+    def _enter(self) -> None:
+        if self.name is not None:
+            fd = os.open(path(self.name), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _setns(fd)
+            finally:
+                os.close(fd)
+
+    def call(self, fn, *args, **kwargs):
+        return self.pool.submit(fn, *args, **kwargs).result()
+
+
+_WORKERS: dict[tuple[str | None, int], _Worker] = {}
+_LOCK = threading.Lock()
+
+
+def _namespace_id(name: str) -> int:
+    return os.stat(path(name)).st_ino
+
+
+def call(netns: str | None, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` run in a thread that lives in ``netns`` (the host when None)."""
+    if netns is None:
+        return fn(*args, **kwargs)
+    require(netns)
+    key = (netns, _namespace_id(netns))  # a namespace re-created under the same name is new
+    with _LOCK:
+        worker = _WORKERS.get(key)
+        if worker is None:
+            for old in [k for k in _WORKERS if k[0] == netns]:
+                _WORKERS.pop(old).pool.shutdown(wait=False)
+            worker = _WORKERS[key] = _Worker(netns)
+    return worker.call(fn, *args, **kwargs)
+
+
+def forget(netns: str | None) -> None:
+    """Drop the worker thread of a namespace (so it can go away)."""
+    with _LOCK:
+        for key in [k for k in _WORKERS if k[0] == netns]:
+            _WORKERS.pop(key).pool.shutdown(wait=False)
+
+
+def link_index(netns: str | None, ifname: str) -> int | None:
+    """The interface index of ``ifname`` in the namespace, or None (cheap: one ioctl)."""
+    import socket
+
+    def lookup():
+        try:
+            return socket.if_nametoindex(ifname)
+        except OSError:
+            return None
+    return call(netns, lookup)
+
+
+def iproute(netns: str | None):
+    """A pyroute2 IPRoute socket in the namespace (the caller closes it)."""
+    try:
+        from pyroute2 import IPRoute
+    except ImportError:
+        raise RuntimeFailure("the live runtime needs pyroute2 (pip install 'netupdate[live]')") \
+            from None
+    require(netns)
+    return IPRoute(netns=netns) if netns else IPRoute()

@@ -1,0 +1,50 @@
+"""The network's nftables table, loaded with ``nft -f`` (in the network's namespace)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from netupdate import firewall
+from netupdate.errors import RuntimeFailure
+from netupdate.runtime import netns as NS
+
+
+def binary() -> str | None:
+    found = shutil.which("nft")
+    if found is None and os.access("/usr/sbin/nft", os.X_OK):
+        found = "/usr/sbin/nft"
+    return found
+
+
+def require_binary() -> str:
+    found = binary()
+    if found is None:
+        raise RuntimeFailure("nft is not installed (apt-get install nftables)")
+    return found
+
+
+def load(script: str, *, netns: str | None = None) -> None:
+    """Run an ``nft -f`` script: one transaction, all or nothing."""
+    NS.run([require_binary(), "-f", "-"], netns=netns, input=script, timeout=15)
+
+
+def replace(defs, table: str, bridge: str, *, netns: str | None = None) -> bool:
+    """Replace the network's table atomically; False (and the table deleted) when the network
+    needs no rules."""
+    script = firewall.replace_script(defs, table, bridge)
+    if script is None:
+        delete(table, netns=netns)
+        return False
+    load(script, netns=netns)
+    return True
+
+
+def delete(table: str, *, netns: str | None = None) -> None:
+    load(firewall.delete_script(table), netns=netns)
+
+
+def exists(table: str, *, netns: str | None = None) -> bool:
+    proc = NS.run([require_binary(), "list", "table", firewall.FAMILY, table], netns=netns,
+                  check=False, timeout=15)
+    return proc.returncode == 0

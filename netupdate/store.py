@@ -1,0 +1,360 @@
+"""Where networks live on disk: persistent definitions, live definitions, runtime records.
+
+Layout (``--state-dir DIR`` or ``NETUPDATE_STATE_DIR`` puts both under DIR/config and DIR/run):
+
+```
+<config>/networks/<name>.xml          persistent definition
+<config>/networks/autostart/<name>    autostart flag (empty file)
+<run>/networks/<name>.xml             live definition (only while running)
+<run>/networks/<name>.json            runtime record: everything start created
+<run>/networks/<name>/                the network's dnsmasq files (conf, pid, leases, hostsdirs)
+<run>/locks/<name>.lock               per-network lock (fcntl.flock)
+```
+
+Every write is atomic: a temp file in the same directory, fsync, rename, fsync of the directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from netupdate.errors import NetupdateError, StateError
+
+ENV_STATE_DIR = "NETUPDATE_STATE_DIR"
+ROOT_CONFIG_DIR = "/var/lib/netupdate"
+ROOT_RUN_DIR = "/run/netupdate"
+MAX_NAME = 200
+
+
+def check_name(name: str) -> str:
+    """A network name usable as a file name (anything but '/', NUL, and a leading '.')."""
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME or "/" in name \
+            or "\0" in name or name.startswith(".") or name != name.strip():
+        raise NetupdateError(f"invalid network name {name!r}: it must be 1 to {MAX_NAME} "
+                             "characters, without '/', NUL, surrounding spaces or a leading '.'")
+    return name
+
+
+# ---------------------------------------------------------------------- atomic writes
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs(path: str) -> None:
+    """Flush the whole file system holding ``path`` (one call for many new files)."""
+    import ctypes
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
+    directory, base = os.path.split(path)
+    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+    if mode is not None:
+        os.chmod(tmp, mode)  # O_CREAT's mode is filtered by the umask
+    return tmp
+
+
+def _bytes(data: str | bytes) -> bytes:
+    return data.encode() if isinstance(data, str) else data
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically and durably (temp + fsync + rename + dir fsync)."""
+    path = os.fspath(path)
+    tmp = _write_temp(path, _bytes(data), mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(os.path.dirname(path) or ".")
+
+
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="netupdate-fsync")
+    return _POOL
+
+
+BULK = 32
+
+
+def submit(fn, *args, **kwargs):
+    """Run ``fn`` on the store's I/O thread pool (returns a ``Future``)."""
+    return _pool().submit(fn, *args, **kwargs)
+
+
+def atomic_write_many(items: Iterable[tuple[str | os.PathLike, str | bytes]], *,
+                      mode: int = 0o644) -> None:
+    """``atomic_write`` for several files, with their fsyncs done in parallel.
+
+    Each file is replaced atomically; the files are renamed in the order given, after every one
+    of them is safely on disk.  Past ``BULK`` files, one ``syncfs`` replaces the per-file fsyncs
+    (the same guarantee: every temp file is on disk before any rename).
+    """
+    items = [(os.fspath(path), _bytes(data)) for path, data in items]
+    if len(items) == 1:
+        atomic_write(items[0][0], items[0][1], mode=mode)
+        return
+    if len(items) <= BULK:
+        PendingWrites(items, mode).commit()
+        return
+    temps = []
+    try:
+        for path, data in items:
+            temps.append(_write_temp(path, data, mode, fsync=False))
+        for directory in sorted({os.path.dirname(path) or "." for path, _ in items}):
+            _syncfs(directory)
+    except BaseException:
+        _unlink_all(temps)
+        raise
+    for (path, _), tmp in zip(items, temps, strict=True):
+        os.replace(tmp, path)
+    for directory in sorted({os.path.dirname(path) or "." for path, _ in items}):
+        _fsync_dir(directory)
+
+
+class PendingWrites:
+    """Files being written (temp + fsync) in the background; ``commit`` renames them into
+    place (each atomically) once they are all on disk, ``abort`` drops them."""
+
+    def __init__(self, items, mode: int):
+        self.items = [(os.fspath(path), _bytes(data)) for path, data in items]
+        self.futures = [_pool().submit(_write_temp, path, data, mode)
+                        for path, data in self.items]
+
+    def _temps(self) -> list[str]:
+        temps, error = [], None
+        for future in self.futures:
+            try:
+                temps.append(future.result())
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                temps.append(None)
+                error = error or exc
+        if error is not None:
+            _unlink_all(temps)
+            raise error
+        return temps
+
+    def commit(self) -> None:
+        temps = self._temps()
+        for (path, _), tmp in zip(self.items, temps, strict=True):
+            os.replace(tmp, path)
+        dirs = sorted({os.path.dirname(path) or "." for path, _ in self.items})
+        for future in [_pool().submit(_fsync_dir, d) for d in dirs]:
+            future.result()
+
+    def abort(self) -> None:
+        try:
+            _unlink_all(self._temps())
+        except BaseException:  # noqa: BLE001 - the temps are gone either way
+            pass
+
+
+def _unlink_all(paths) -> None:
+    for tmp in paths:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def remove(path: str | os.PathLike) -> bool:
+    """Remove a file (and fsync its directory); False when it was not there."""
+    path = os.fspath(path)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    _fsync_dir(os.path.dirname(path) or ".")
+    return True
+
+
+def read_text(path: str | os.PathLike) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+# ---------------------------------------------------------------------- the store
+def default_dirs(state_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """(config dir, run dir): ``state_dir`` or $NETUPDATE_STATE_DIR, else the system dirs for
+    root, else the user's XDG dirs."""
+    chosen = state_dir if state_dir is not None else os.environ.get(ENV_STATE_DIR) or None
+    if chosen is not None:
+        base = Path(chosen).absolute()
+        return base / "config", base / "run"
+    if os.geteuid() == 0:
+        return Path(ROOT_CONFIG_DIR), Path(ROOT_RUN_DIR)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    run = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(data, "run")
+    return Path(data) / "netupdate", Path(run) / "netupdate"
+
+
+class Store:
+    """The persistent and runtime state of every network."""
+
+    def __init__(self, state_dir: str | os.PathLike | None = None):
+        self.config_dir, self.run_dir = default_dirs(state_dir)
+        self._made: set[Path] = set()
+
+    def __repr__(self) -> str:
+        return f"<Store config={self.config_dir} run={self.run_dir}>"
+
+    def _dir(self, path: Path, mode: int = 0o755) -> Path:
+        if path not in self._made:
+            path.mkdir(parents=True, exist_ok=True, mode=mode)
+            self._made.add(path)
+        return path
+
+    # paths
+    def config_path(self, name: str) -> Path:
+        return self.config_dir / "networks" / f"{check_name(name)}.xml"
+
+    def autostart_path(self, name: str) -> Path:
+        return self.config_dir / "networks" / "autostart" / check_name(name)
+
+    def live_path(self, name: str) -> Path:
+        return self.run_dir / "networks" / f"{check_name(name)}.xml"
+
+    def record_path(self, name: str) -> Path:
+        return self.run_dir / "networks" / f"{check_name(name)}.json"
+
+    def network_dir(self, name: str, *, create: bool = False) -> Path:
+        path = self.run_dir / "networks" / check_name(name)
+        if create:
+            self._dir(path, 0o755)
+        return path
+
+    # locking
+    @contextlib.contextmanager
+    def lock(self, name: str, *, timeout: float | None = 30.0) -> Iterator[None]:
+        """Hold the network's lock (exclusive ``flock``; waits up to ``timeout`` seconds)."""
+        import time
+        path = self._dir(self.run_dir / "locks", 0o700) / f"{check_name(name)}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline else 0))
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise StateError(f"network '{name}' is locked by another operation "
+                                         f"(waited {timeout:g} s for {path})") from None
+                    time.sleep(0.01)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    # persistent definitions
+    def read_config(self, name: str) -> str | None:
+        return read_text(self.config_path(name))
+
+    def write_config(self, name: str, xml: str | bytes) -> None:
+        self._dir(self.config_dir / "networks")
+        atomic_write(self.config_path(name), xml, mode=0o600)
+
+    def delete_config(self, name: str) -> bool:
+        self.set_autostart(name, False)
+        return remove(self.config_path(name))
+
+    def autostart(self, name: str) -> bool:
+        return self.autostart_path(name).exists()
+
+    def set_autostart(self, name: str, value: bool) -> None:
+        path = self.autostart_path(name)
+        if value:
+            self._dir(path.parent)
+            atomic_write(path, b"", mode=0o644)
+        elif path.parent.exists():
+            remove(path)
+
+    # live definitions and runtime records
+    def read_live(self, name: str) -> str | None:
+        return read_text(self.live_path(name))
+
+    def write_live(self, name: str, xml: str | bytes) -> None:
+        self._dir(self.run_dir / "networks")
+        atomic_write(self.live_path(name), xml, mode=0o600)
+
+    def delete_live(self, name: str) -> bool:
+        return remove(self.live_path(name))
+
+    def read_record(self, name: str) -> dict | None:
+        text = read_text(self.record_path(name))
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise StateError(f"runtime record {self.record_path(name)} is unreadable: {exc}") \
+                from None
+
+    def write_record(self, name: str, record: dict) -> None:
+        self._dir(self.run_dir / "networks")
+        atomic_write(self.record_path(name), json.dumps(record, indent=2, sort_keys=True) + "\n",
+                     mode=0o600)
+
+    def delete_record(self, name: str) -> bool:
+        return remove(self.record_path(name))
+
+    # listing
+    def _names_in(self, directory: Path, suffix: str) -> set[str]:
+        try:
+            entries = os.listdir(directory)
+        except FileNotFoundError:
+            return set()
+        return {e[: -len(suffix)] for e in entries
+                if e.endswith(suffix) and not e.startswith(".")}
+
+    def defined_names(self) -> set[str]:
+        return self._names_in(self.config_dir / "networks", ".xml")
+
+    def running_names(self) -> set[str]:
+        """Networks with a runtime record (started and not yet torn down)."""
+        return self._names_in(self.run_dir / "networks", ".json")
+
+    def names(self) -> list[str]:
+        return sorted(self.defined_names() | self.running_names()
+                      | self._names_in(self.run_dir / "networks", ".xml"))

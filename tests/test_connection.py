@@ -1,0 +1,90 @@
+"""The library connection without a live network (the live tier is tests/live/)."""
+
+import pytest
+
+import netupdate
+from netupdate.connection import Connection, UpdateResult, connect
+from netupdate.errors import NetupdateError, PermissionFailure, StateError
+from netupdate.runtime import netns as NS
+
+NET = """<network>
+  <name>lib</name>
+  <forward mode='nat'/>
+  <bridge name='nubr-lib'/>
+  <ip address='10.80.0.1' prefix='24'/>
+</network>
+"""
+
+
+@pytest.fixture
+def conn(tmp_path):
+    with connect(state_dir=tmp_path / "state") as connection:
+        yield connection
+
+
+def test_connect_embedded_and_state_dir(tmp_path, monkeypatch):
+    assert isinstance(netupdate.connect(state_dir=tmp_path), Connection)
+    monkeypatch.setenv("NETUPDATE_STATE_DIR", str(tmp_path / "env"))
+    assert netupdate.connect().store.config_dir == tmp_path / "env" / "config"
+    with pytest.raises(NetupdateError):
+        connect("qemu:///system", state_dir=tmp_path)
+
+
+def test_define_list_dumpxml_undefine(conn):
+    assert conn.define(NET) == "lib"
+    assert conn.list() == [{"name": "lib", "active": False, "state": "inactive",
+                            "persistent": True, "autostart": False, "bridge": None,
+                            "netns": None}]
+    assert conn.dumpxml("lib") == NET and conn.dumpxml("lib", inactive=True) == NET
+    status = conn.status("lib")
+    assert status["state"] == "inactive" and status["problems"] == []
+    conn.undefine("lib")
+    assert conn.list() == []
+    with pytest.raises(StateError, match="not defined"):
+        conn.undefine("lib")
+    with pytest.raises(StateError, match="not defined"):
+        conn.status("lib")
+
+
+def test_define_refuses_bad_names_and_missing_name(conn):
+    with pytest.raises(NetupdateError, match="invalid network name"):
+        conn.define("<network><name>a/b</name></network>")
+    with pytest.raises(NetupdateError, match="no <name>"):
+        conn.define("<network/>")
+
+
+def test_start_stop_need_privileges_and_state(conn, monkeypatch):
+    conn.define(NET)
+    monkeypatch.setattr(NS, "has_net_admin", lambda: False)
+    with pytest.raises(PermissionFailure, match="CAP_NET_ADMIN"):
+        conn.start("lib")
+    assert conn.store.read_record("lib") is None
+    with pytest.raises(StateError, match="not running"):
+        conn.stop("lib")
+    with pytest.raises(StateError, match="not defined"):
+        conn.start("other")
+
+
+def test_start_refuses_modes_it_cannot_run(conn):
+    conn.define("<network><name>br</name><forward mode='bridge'/>"
+                "<bridge name='br0'/></network>")
+    with pytest.raises(NetupdateError, match="forward mode 'bridge'"):
+        conn.start("br")
+
+
+def test_update_result_wording():
+    result = UpdateResult("n", "add", "dns-host", live="applied", config="changed")
+    assert result.summary() == "Updated network n persistent config and live state"
+    assert UpdateResult("n", "add", "x", config="changed").summary() == \
+        "Updated network n persistent config"
+    dry = UpdateResult("n", "add", "x", live="applied", dry_run=True)
+    assert dry.summary() == "Would update network n live state"
+    assert dry.to_json()["summary"] == dry.summary()
+
+
+def test_cli_registers_live_verbs():
+    from netupdate.cli import build_parser
+    text = build_parser().format_help()
+    for verb in ("define", "start", "stop", "destroy", "undefine", "list", "dumpxml",
+                 "status", "update"):
+        assert verb in text

@@ -1,0 +1,142 @@
+"""The state store: dirs, atomic writes, locks, definitions and runtime records."""
+
+import os
+import threading
+import time
+
+import pytest
+
+from netupdate import store as S
+from netupdate.errors import NetupdateError, StateError
+
+
+@pytest.fixture
+def st(tmp_path):
+    return S.Store(tmp_path / "state")
+
+
+def test_state_dir_argument_env_and_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv(S.ENV_STATE_DIR, raising=False)
+    explicit = S.Store(tmp_path / "a")
+    assert explicit.config_dir == tmp_path / "a" / "config"
+    assert explicit.run_dir == tmp_path / "a" / "run"
+    monkeypatch.setenv(S.ENV_STATE_DIR, str(tmp_path / "b"))
+    assert S.Store().config_dir == tmp_path / "b" / "config"
+    assert S.Store(tmp_path / "c").run_dir == tmp_path / "c" / "run"  # argument wins
+    monkeypatch.delenv(S.ENV_STATE_DIR)
+    if os.geteuid() == 0:
+        assert S.default_dirs() == (S.Path(S.ROOT_CONFIG_DIR), S.Path(S.ROOT_RUN_DIR))
+
+
+def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
+    path = tmp_path / "f.xml"
+    S.atomic_write(path, "one")
+    S.atomic_write(path, b"two", mode=0o600)
+    assert path.read_text() == "two"
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    assert os.listdir(tmp_path) == ["f.xml"]
+
+
+def test_atomic_write_keeps_old_file_when_write_fails(tmp_path, monkeypatch):
+    path = tmp_path / "f"
+    S.atomic_write(path, "old")
+
+    def broken(fd):
+        raise OSError(5, "I/O error")
+    monkeypatch.setattr(S.os, "fsync", broken)
+    with pytest.raises(OSError):
+        S.atomic_write(path, "new")
+    monkeypatch.undo()
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["f"]
+
+
+def test_atomic_write_many(tmp_path):
+    (tmp_path / "d").mkdir()
+    S.atomic_write_many([(tmp_path / "a", "A"), (tmp_path / "d" / "b", b"B")])
+    assert (tmp_path / "a").read_text() == "A" and (tmp_path / "d" / "b").read_text() == "B"
+    S.atomic_write_many([(tmp_path / "a", "A2")])
+    assert (tmp_path / "a").read_text() == "A2"
+    with pytest.raises(OSError):
+        S.atomic_write_many([(tmp_path / "a", "A3"), (tmp_path / "missing" / "c", "C")])
+    assert (tmp_path / "a").read_text() == "A2"
+    assert sorted(os.listdir(tmp_path)) == ["a", "d"]
+
+
+def test_remove_and_read_text(tmp_path):
+    path = tmp_path / "x"
+    assert S.read_text(path) is None and S.remove(path) is False
+    S.atomic_write(path, "x")
+    assert S.read_text(path) == "x" and S.remove(path) is True
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "a/b", "x\0y", " pad", "n" * 201])
+def test_bad_names_are_refused(st, name):
+    with pytest.raises(NetupdateError, match="invalid network name"):
+        st.config_path(name)
+
+
+def test_names_with_quotes_are_fine(st):
+    st.write_config('default"with"quotes"', "<network/>")
+    assert st.defined_names() == {'default"with"quotes"'}
+
+
+def test_config_live_record_autostart_roundtrip(st):
+    st.write_config("n1", "<network><name>n1</name></network>")
+    st.write_live("n2", "<network><name>n2</name></network>")
+    st.write_record("n2", {"bridge": {"name": "b"}, "pid": 5})
+    assert st.read_config("n1").startswith("<network>")
+    assert st.read_config("n2") is None
+    assert st.read_record("n2") == {"bridge": {"name": "b"}, "pid": 5}
+    assert st.names() == ["n1", "n2"]
+    assert st.defined_names() == {"n1"} and st.running_names() == {"n2"}
+    assert oct(st.config_path("n1").stat().st_mode & 0o777) == oct(0o600)
+    assert not st.autostart("n1")
+    st.set_autostart("n1", True)
+    assert st.autostart("n1")
+    st.delete_config("n1")
+    assert not st.autostart("n1") and st.read_config("n1") is None
+    assert st.delete_record("n2") and st.delete_live("n2")
+    assert st.names() == []
+    assert st.network_dir("n3", create=True).is_dir()
+
+
+def test_unreadable_record_is_a_state_error(st):
+    st.write_record("n", {})
+    st.record_path("n").write_text("{broken")
+    with pytest.raises(StateError, match="unreadable"):
+        st.read_record("n")
+
+
+def test_lock_serialises_and_times_out(st):
+    order = []
+
+    def other():
+        with st.lock("n"):
+            order.append("other")
+
+    with st.lock("n"):
+        thread = threading.Thread(target=other)
+        thread.start()
+        time.sleep(0.1)
+        order.append("first")
+    thread.join(5)
+    assert order == ["first", "other"]
+
+    # a second open file description is a different lock holder, so this times out
+    with st.lock("n"):
+        with pytest.raises(StateError, match="locked"):
+            with st.lock("n", timeout=0.05):
+                pass
+    with st.lock("other-network", timeout=0.05):
+        pass
+
+
+def test_atomic_write_many_in_bulk(tmp_path, monkeypatch):
+    synced = []
+    real = S._syncfs
+    monkeypatch.setattr(S, "_syncfs", lambda path: (synced.append(path), real(path)))
+    items = [(tmp_path / f"f{i}", f"{i}\n") for i in range(S.BULK + 5)]
+    S.atomic_write_many(items, mode=0o644)
+    assert synced == [str(tmp_path)]
+    assert sorted(os.listdir(tmp_path)) == sorted(f"f{i}" for i in range(S.BULK + 5))
+    assert (tmp_path / "f7").read_text() == "7\n"

@@ -564,8 +564,9 @@ class Network:
         return found.text if found is not None else None
 
     def touched(self) -> None:
-        """Forget derived state after the tree was edited."""
+        """Forget derived state (typed defs, update indexes) after the tree was edited."""
         self._defs = None
+        self._indexes.clear()
 
     def to_xml(self) -> str:
         return self.source.serialize()

@@ -210,6 +210,12 @@ class Document:
     def to_bytes(self) -> bytes:
         return self.bom + self.serialize().encode(self.encoding, "xmlcharrefreplace")
 
+    def render(self, element) -> str:
+        """The text of one element (without its tail) as ``serialize`` writes it."""
+        out: list[str] = []
+        self._emit(element, out)
+        return "".join(out)
+
     def is_modified(self) -> bool:
         return not self._clean(self.root)
 
@@ -358,22 +364,33 @@ class Document:
         return self.indent_of(parent) + self.indent_unit
 
     # ------------------------------------------------------------------ formatting-aware edits
-    def insert(self, parent, index: int, element) -> None:
-        """Insert ``element`` as child ``index`` of ``parent``, indented like its siblings."""
-        children = list(parent)
+    def insert(self, parent, index: int | None, element) -> None:
+        """Insert ``element`` as child ``index`` of ``parent``, indented like its siblings.
+
+        As with ``list.insert``, a negative ``index`` counts from the end; ``None`` appends.
+        Only the neighbours are visited (``parent[index]`` walks from the end it is given), so
+        inserting near either end of a parent with thousands of children stays cheap."""
+        last = next(parent.iterchildren(reversed=True), None)
         nl = self.newline
-        if children:
-            if index < len(children):
-                before = children[index - 1].tail if index else parent.text
-                ws = before if before is not None and before.strip() == "" else ""
-                parent.insert(index, element)
+        if last is not None:
+            target = None
+            if index is not None:
+                try:
+                    target = parent[index]
+                except IndexError:
+                    target = None if index >= 0 else parent[0]
+            if target is not None:
+                previous = target.getprevious()
+                before = previous.tail if previous is not None else parent.text
+                ws = self._native(before if before is not None and before.strip() == "" else "")
+                target.addprevious(element)
                 element.tail = ws
                 child_indent = ws.rsplit("\n", 1)[1] if "\n" in ws else ""
             else:
-                last = children[-1]
-                before = children[-2].tail if len(children) > 1 else parent.text
-                ws = before if before is not None and before.strip() == "" else ""
-                element.tail = last.tail
+                previous = last.getprevious()
+                before = previous.tail if previous is not None else parent.text
+                ws = self._native(before if before is not None and before.strip() == "" else "")
+                element.tail = self._native(last.tail)
                 last.tail = ws
                 parent.append(element)
                 child_indent = ws.rsplit("\n", 1)[1] if "\n" in ws else ""
@@ -407,23 +424,30 @@ class Document:
         if element.getnext() is None:
             # the last child's tail is the parent's closing indentation: keep it
             if previous is not None:
-                previous.tail = tail
+                previous.tail = self._native(tail)
             else:
-                parent.text = tail if tail and tail.strip() else None
+                parent.text = self._native(tail) if tail and tail.strip() else None
         elif tail and tail.strip():
             # non-whitespace text after the element must survive
             if previous is not None:
-                previous.tail = (previous.tail or "") + tail
+                previous.tail = self._native((previous.tail or "") + tail)
             else:
-                parent.text = (parent.text or "") + tail
+                parent.text = self._native((parent.text or "") + tail)
         parent.remove(element)
 
     def replace(self, old, new) -> None:
         """Put ``new`` where ``old`` is, with the same surrounding whitespace."""
         parent = old.getparent()
-        new.tail = old.tail
+        new.tail = self._native(old.tail)
         parent.replace(old, new)
         self._reindent(new, self.indent_of(new))
+
+    def _native(self, value: str | None) -> str | None:
+        """lxml reports line ends as '\n'; text the edits move around is written back with the
+        document's own line ends (CRLF documents stay CRLF)."""
+        if value is None or self.newline == "\n":
+            return value
+        return value.replace("\r\n", "\n").replace("\n", self.newline)
 
     def line_of(self, element) -> int | None:
         return element.sourceline if self._nodes.get(element) is not None else None

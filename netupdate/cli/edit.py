@@ -1,0 +1,201 @@
+"""``netupdate edit``: apply one update to a network XML file, offline.
+
+    netupdate edit FILE COMMAND SECTION XML [--parent-index N] [--node-spec XPATH]
+                   [-o OUT | --in-place] [--print-diff] [--plan]
+
+As with ``virsh net-update``, an XML argument that does not start with ``<`` names a file holding
+the fragment.  With ``--node-spec``, SECTION and XML may be left out (a delete needs neither; an
+add or modify needs only the fragment).  By default the edited XML is printed; ``--print-diff``
+prints a unified diff instead; ``-o``/``--in-place`` write the result (atomically) and print
+nothing unless ``--print-diff`` or ``--plan`` asks for it.  Errors are one line on stderr, exit
+status 1, and no file is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import tempfile
+
+DESCRIPTION = "Apply one update (libvirt net-update semantics) to a network XML file offline."
+
+EPILOG = """commands: add (= add-last), add-first, add-last, modify, delete (or libvirt's codes 1-4)
+sections: bridge domain ip ip-dhcp-host ip-dhcp-range forward forward-interface forward-pf
+          portgroup dns-host dns-txt dns-srv, plus dns and network (or libvirt's codes 1-12)
+
+examples:
+  netupdate edit net.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>"
+  netupdate edit net.xml modify ip-dhcp-range range.xml --parent-index 1 --print-diff
+  netupdate edit net.xml delete --node-spec "/network/dns/txt[@name='old']" --in-place
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "edit", help="apply one update to a network XML file (offline)",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", metavar="FILE", help="network XML file")
+    parser.add_argument("command", metavar="COMMAND",
+                        help="add, add-first, add-last, modify or delete")
+    parser.add_argument("section", metavar="SECTION", nargs="?",
+                        help="section name (optional with --node-spec)")
+    parser.add_argument("xml", metavar="XML", nargs="?",
+                        help="XML fragment, or the name of a file holding it")
+    parser.add_argument("--parent-index", type=int, default=-1, metavar="N",
+                        help="which <ip> (0-based, all families) for ip-dhcp-host and "
+                             "ip-dhcp-range; negative: choose automatically (default)")
+    parser.add_argument("--node-spec", metavar="XPATH",
+                        help="XPath selecting the element to edit (for add: its new parent)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("-o", "--output", metavar="OUT", help="write the result to OUT")
+    out.add_argument("--in-place", action="store_true", help="rewrite FILE (atomically)")
+    parser.add_argument("--print-diff", action="store_true",
+                        help="print a unified diff instead of the edited XML")
+    parser.add_argument("--plan", action="store_true",
+                        help="also print the live plan for the change")
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"netupdate: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 1
+
+
+def _split_positionals(args) -> tuple[str | None, str | None]:
+    """(section, xml): with --node-spec a single trailing argument may be either."""
+    from netupdate import sections
+    from netupdate.errors import UnsupportedError
+
+    section, xml = args.section, args.xml
+    if args.node_spec is not None and section is not None and xml is None:
+        try:
+            sections.get(section)
+        except UnsupportedError:
+            return None, section
+    return section, xml
+
+
+def _read_fragment(xml: str) -> str:
+    if xml.lstrip().startswith("<"):
+        return xml
+    try:
+        with open(xml, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise _CliError(f"cannot read XML fragment file {xml}: {exc.strerror}") from None
+    from netupdate.xmlsrc import decode
+    text, _, _ = decode(data, xml)
+    return text
+
+
+class _CliError(Exception):
+    pass
+
+
+def write_atomic(path: str, data: bytes, *, like: str | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory, fsync it and
+    rename it over ``path``; the file mode of ``like`` (or of the existing file) is kept."""
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = None
+    for candidate in (like, path):
+        if candidate is None:
+            continue
+        try:
+            mode = os.stat(candidate).st_mode & 0o7777
+            break
+        except OSError:
+            continue
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def run(args) -> int:
+    import difflib
+
+    from netupdate import model
+    from netupdate.errors import NetupdateError
+
+    section, xml = _split_positionals(args)
+    if args.node_spec is None:
+        if section is None:
+            return _fail("a SECTION is required (or --node-spec)")
+        if xml is None:
+            return _fail("an XML fragment (or the name of a file holding one) is required")
+    try:
+        fragment = _read_fragment(xml) if xml is not None else None
+        network = model.load(pathlib.Path(args.file), check=False)
+        original = network.to_xml()
+        change = network.update(args.command, section, fragment,
+                                parent_index=args.parent_index, node_spec=args.node_spec)
+        edited = network.to_xml()
+        plan_text = None
+        if args.plan:
+            try:
+                plan_text = change.plan.to_text()
+            except ImportError as exc:
+                raise _CliError(f"no plan available: {exc}") from None
+        if args.print_diff:
+            diff = difflib.unified_diff(original.splitlines(keepends=True),
+                                        edited.splitlines(keepends=True),
+                                        fromfile=args.file, tofile=args.file)
+            shown = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+        else:
+            shown = ""
+        target = args.file if args.in_place else args.output
+        if target is not None:
+            try:
+                write_atomic(target, network.to_bytes(), like=args.file)
+            except OSError as exc:
+                raise _CliError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except _CliError as exc:
+        return _fail(str(exc))
+    except NetupdateError as exc:
+        return _fail(str(exc))
+    out = sys.stdout
+    if shown:
+        out.write(shown)
+    elif not (args.print_diff or target):
+        data = network.to_bytes()
+        out.flush()
+        buffer = getattr(out, "buffer", None)
+        if buffer is not None:
+            buffer.write(data if data.endswith(b"\n") else data + b"\n")
+            buffer.flush()
+        else:
+            out.write(edited if edited.endswith("\n") else edited + "\n")
+    if plan_text is not None:
+        print(plan_text, file=out)
+    out.flush()
+    return 0

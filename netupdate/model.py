@@ -568,11 +568,13 @@ class Network:
         self._defs = None
         self._indexes.clear()
 
-    def to_xml(self) -> str:
-        return self.source.serialize()
+    def to_xml(self, *, tracked: bool = False) -> str:
+        """The document text; ``tracked`` as in ``Document.serialize``: only for documents
+        edited solely through ``update`` (the runtime's own copies)."""
+        return self.source.serialize(tracked=tracked)
 
-    def to_bytes(self) -> bytes:
-        return self.source.to_bytes()
+    def to_bytes(self, *, tracked: bool = False) -> bytes:
+        return self.source.to_bytes(tracked=tracked)
 
     def copy(self) -> Network:
         """An independent document with the same text (and edits) as this one."""

@@ -257,11 +257,21 @@ def _parse_ip(value: str) -> T.IPAddress:
         return ipaddress.ip_address(text)
 
 
+@functools.lru_cache(maxsize=65536)
 def _norm_ip(value: str):
+    """An address for comparison (its text when it is not one); cached because DNS record
+    checks compare the fragment with every record of the network."""
     try:
         return _parse_ip(value)
     except ValueError:
         return value
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip_key(value: str) -> str:
+    """A canonical spelling of an address (its text when it is not one): compares at C speed,
+    for scans over every record of a large network."""
+    return str(_norm_ip(value))
 
 
 def _norm_id(value: str) -> str:
@@ -681,6 +691,7 @@ class _Edit:
         ``check``; if the check refuses, put everything back and re-raise."""
         for parent in parents:
             self.journal.save(parent)
+        self.doc.touch(*parents)
         try:
             mutate()
             check()
@@ -1640,8 +1651,8 @@ class _DnsHostHandler(_DnsRecordHandler):
                 or (wanted and wanted & self.names_of(e))]
 
     def duplicates(self, ed: _Edit, element, parsed, exclude=None) -> list:
-        ip = parsed[0]
-        return [e for e in self.records(ed, exclude) if _norm_ip(e.get("ip", "")) == ip]
+        key = _ip_key(str(parsed[0]))
+        return [e for e in self.records(ed, exclude) if _ip_key(e.get("ip", "")) == key]
 
     def find_for_modify(self, ed: _Edit, frag, parsed) -> list:
         return self.duplicates(ed, frag, parsed)

@@ -138,6 +138,7 @@ class Document:
         self.newline = "\r\n" if "\r\n" in text else "\n"
         self.quote = "'"
         self._nodes: dict[object, _Node] = {}
+        self._touched: set = set()
         self._prolog, self._epilog = self._map_source()
         body = text[len(self._prolog):len(text) - len(self._epilog)]
         if len(re.findall(r'=\s*"', body)) > len(re.findall(r"=\s*'", body)):
@@ -201,19 +202,37 @@ class Document:
         return text[:root_span[0]], text[root_span[1]:]
 
     # ------------------------------------------------------------------ writing
-    def serialize(self) -> str:
+    def serialize(self, *, tracked: bool = False) -> str:
+        """The document text.  By default every node is compared with what was read, so any
+        edit shows, however it was made.  ``tracked=True`` trusts the edit marks instead (see
+        ``touch``): nodes outside the marked paths are copied without looking at them, which
+        keeps a one-host edit of a network with thousands of hosts cheap.  Only callers whose
+        every edit went through ``insert``/``remove``/``replace``/``touch`` may use it."""
         out: list[str] = [self._prolog]
-        self._emit(self.root, out)
+        self._emit(self.root, out, self._marked_paths() if tracked else None)
         out.append(self._epilog)
         return "".join(out)
 
-    def to_bytes(self) -> bytes:
-        return self.bom + self.serialize().encode(self.encoding, "xmlcharrefreplace")
+    def to_bytes(self, *, tracked: bool = False) -> bytes:
+        return self.bom + self.serialize(tracked=tracked).encode(self.encoding,
+                                                                 "xmlcharrefreplace")
+
+    def touch(self, *elements) -> None:
+        """Mark elements whose attributes, text or children were changed in place."""
+        self._touched.update(elements)
+
+    def _marked_paths(self) -> set:
+        paths: set = set()
+        for element in self._touched:
+            while element is not None and element not in paths:
+                paths.add(element)
+                element = element.getparent()
+        return paths
 
     def render(self, element) -> str:
         """The text of one element (without its tail) as ``serialize`` writes it."""
         out: list[str] = []
-        self._emit(element, out)
+        self._emit(element, out, None)
         return "".join(out)
 
     def is_modified(self) -> bool:
@@ -234,9 +253,10 @@ class Document:
                     return False
         return True
 
-    def _emit(self, node, out: list[str]) -> None:
+    def _emit(self, node, out: list[str], marked: set | None) -> None:
         record = self._nodes.get(node)
-        if record is not None and self._clean(node):
+        if record is not None and (node not in marked if marked is not None
+                                   else self._clean(node)):
             out.append(self.text[record.start:record.end])
             return
         if isinstance(node, etree._Comment):
@@ -266,7 +286,7 @@ class Document:
         elif node.text:
             out.append(escape_text(node.text))
         for child in children:
-            self._emit(child, out)
+            self._emit(child, out, marked)
             child_record = self._nodes.get(child)
             if child_record is not None and child.tail == child_record.tail:
                 out.append(child_record.raw_tail)
@@ -370,6 +390,7 @@ class Document:
         As with ``list.insert``, a negative ``index`` counts from the end; ``None`` appends.
         Only the neighbours are visited (``parent[index]`` walks from the end it is given), so
         inserting near either end of a parent with thousands of children stays cheap."""
+        self._touched.add(parent)
         last = next(parent.iterchildren(reversed=True), None)
         nl = self.newline
         if last is not None:
@@ -419,6 +440,7 @@ class Document:
     def remove(self, element) -> None:
         """Remove ``element`` and the whitespace that introduced it."""
         parent = element.getparent()
+        self._touched.add(parent)
         previous = element.getprevious()
         tail = element.tail
         if element.getnext() is None:
@@ -438,6 +460,7 @@ class Document:
     def replace(self, old, new) -> None:
         """Put ``new`` where ``old`` is, with the same surrounding whitespace."""
         parent = old.getparent()
+        self._touched.add(parent)
         new.tail = self._native(old.tail)
         parent.replace(old, new)
         self._reindent(new, self.indent_of(new))

@@ -487,3 +487,5 @@ def test_index_matches_a_fresh_index_after_random_edits():
         fresh = _HostIndex(dhcp)
         assert index.by == fresh.by, step
         assert [index.elements[k] for k in index.keys] == list(dhcp.iterchildren("host"))
+        if step % 25 == 0:  # the edit marks cover every change the engine made so far
+            assert network.source.serialize(tracked=True) == network.to_xml(), step

@@ -681,6 +681,8 @@ def test_matrix(section, command, network, fragment, index, expect, words):
             assert change.after is None or section in ("network",)
         assert_only_touched(text, net.to_xml(), change)
         assert M.load(net.to_xml()).defs == net.defs
+        # the edit marks cover everything the engine changed
+        assert net.source.serialize(tracked=True) == net.to_xml()
     else:
         with pytest.raises(netupdate.NetupdateError) as info:
             net.update(command, section, frag, parent_index=index)
@@ -688,6 +690,7 @@ def test_matrix(section, command, network, fragment, index, expect, words):
         for word in words:
             assert word in info.value.message, info.value.message
         assert net.to_xml() == text
+        assert net.source.serialize(tracked=True) == text
         assert "\n" not in str(info.value)
 
 

@@ -152,3 +152,16 @@ def test_fragment_parser_refuses_entities():
     with pytest.raises(XMLParseError):
         parse_element('<!DOCTYPE h [<!ENTITY e SYSTEM "file:///etc/passwd">]><host name="&e;"/>')
     assert parse_element("<?xml version='1.0'?>\n  <host name='a'/>\n").get("name") == "a"
+
+
+def test_tracked_serialization_follows_the_edit_marks():
+    text = "<a>\n  <b n='1'/>\n  <c>\n    <d/>\n  </c>\n</a>"
+    doc = Document(text)
+    doc.insert(doc.root.find("c"), 1, etree.fromstring("<d n='2'/>"))
+    assert doc.serialize(tracked=True) == doc.serialize()
+    # an edit made behind the document's back is seen only by the full comparison ...
+    doc.root.find("b").set("n", "9")
+    assert "n='9'" in doc.serialize() and "n='9'" not in doc.serialize(tracked=True)
+    # ... until it is marked
+    doc.touch(doc.root.find("b"))
+    assert doc.serialize(tracked=True) == doc.serialize()

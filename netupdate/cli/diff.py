@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+from netupdate.cli.connect import add_connect_argument, cmd_diff, uses_libvirt
+
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
 
 
@@ -20,8 +22,12 @@ def register(subparsers) -> None:
         epilog="exit status: 0 on success (whether or not there are changes, like git diff); "
                "with --exit-code: 0 no changes, 1 changes, 2 error (like diff(1)).",
     )
-    parser.add_argument("old", metavar="OLD", help="the definition before (XML file)")
-    parser.add_argument("new", metavar="NEW", help="the definition after (XML file)")
+    parser.add_argument("old", metavar="OLD",
+                        help="the definition before (XML file); with --connect: a network name")
+    parser.add_argument("new", metavar="NEW", nargs="?",
+                        help="the definition after (XML file); with --connect: optional, "
+                             "without it the live definition is compared with the persistent "
+                             "one")
     parser.add_argument("--json", action="store_true",
                         help='print {"changes": [...], "actions": [...]} as JSON')
     parser.add_argument("--exit-code", action="store_true",
@@ -32,6 +38,7 @@ def register(subparsers) -> None:
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="colour the text output (auto: when stdout is a terminal and "
                              "NO_COLOR is unset)")
+    add_connect_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -47,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from netupdate.errors import NetupdateError
 
     try:
+        if uses_libvirt(args):
+            args.name, args.file = args.old, args.new
+            return cmd_diff(args)
+        if args.new is None:
+            raise NetupdateError("diff needs OLD and NEW files (or --connect URI NAME)")
         return _run(args)
     except NetupdateError as exc:
         if not args.exit_code:

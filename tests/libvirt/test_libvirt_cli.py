@@ -213,3 +213,16 @@ def test_fetch_definitions_for_validate():
     assert [label for label, _ in rows] == [f"{URI}#nu-nat", f"{URI}#nu-pool"]
     for _label, xml in rows:
         assert netupdate.is_valid(xml)
+
+
+def test_diff_verb_with_connect(tmp_path, capsys):
+    path = _desired(tmp_path, ("modify", "bridge", "<bridge name='nubr0' stp='off'/>"))
+    assert main(["diff", "--connect", URI, "nu-nat", path, "--exit-code"]) == 1
+    assert "bridge" in capsys.readouterr().out
+    assert main(["diff", "--connect", URI, "nu-nat", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["base"] == "live"
+
+
+def test_diff_verb_without_connect_needs_two_files(capsys):
+    assert main(["diff", str(ROOT / "fixtures" / "networks" / "nat-default.xml")]) == 1
+    assert "needs OLD and NEW" in capsys.readouterr().err

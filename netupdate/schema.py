@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import xmlschema
 from lxml import etree
 
 from netupdate.xmlsrc import element_path
@@ -631,9 +630,12 @@ def _strip_text(node) -> None:
 # -------------------------------------------------------------------------------------- XSD
 
 @functools.cache
-def _xsd_schema(partial: bool) -> xmlschema.XMLSchema11:
+def _xsd_schema(partial: bool):
     """network.xsd (loosened if ``partial``) plus a declaration ``section.<name>`` of each
-    section's element, to validate fragments with (the tag is checked before)."""
+    section's element, to validate fragments with (the tag is checked before).  xmlschema is
+    imported here: most runs use only the RelaxNG grammar, and it costs a quarter second."""
+    import xmlschema
+
     schema = _grammar_tree("network.xsd")
     if partial:
         _loosen_xsd(schema)
@@ -674,6 +676,8 @@ def _xsd_issues(element, section: str | None, partial: bool) -> list[SchemaIssue
 
 
 def _xsd_issue(error, bad) -> SchemaIssue:
+    import xmlschema
+
     element, reason = error.elem, error.reason or ""
     if isinstance(error, xmlschema.XMLSchemaChildrenValidationError):
         if error.invalid_tag is None:

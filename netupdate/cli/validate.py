@@ -15,6 +15,8 @@ import sys
 import time
 from collections.abc import Iterator
 
+from netupdate.cli.connect import add_connect_argument, fetch_definitions, uses_libvirt
+
 PARALLEL_FROM = 100       # files; fewer are checked in this process
 FORMATS = ("text", "json", "github", "junit")
 GRAMMARS = ("rng", "xsd", "none")
@@ -50,7 +52,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", metavar="FILE|DIR|-",
                         help="files to check; directories are searched for *.xml recursively "
-                             "(hidden directories skipped); '-' reads standard input")
+                             "(hidden directories skipped); '-' reads standard input; with "
+                             "--connect: names of the connection's networks (their persistent "
+                             "definitions are checked)")
+    add_connect_argument(parser)
     parser.add_argument("--format", choices=FORMATS, default="text",
                         help="output format (default: text)")
     parser.add_argument("--strict", action="store_true",
@@ -142,7 +147,8 @@ def _check(path: str) -> _Result:
     grammar = None if args.schema == "none" else args.schema
     name = args.stdin_filename if path == "-" else path
     try:
-        source = _JOB["stdin"] if path == "-" else pathlib.Path(path)
+        source = (_JOB["stdin"] if path == "-"
+                  else _JOB["networks"].get(path) or pathlib.Path(path))
         issues = V.validate(source, schema=grammar, filename=name, rules=rules)
     except Exception as exc:   # a bug must not stop the other files; show it loudly
         import traceback
@@ -295,7 +301,12 @@ def run(args) -> int:
         rules = V.select_rules(select, ignore) if (select is not None or ignore) else None
     except ValueError as exc:
         parser.error(str(exc))
-    paths = _expand(args.files)
+    networks = {}
+    if uses_libvirt(args):   # the arguments name networks of the libvirt connection
+        networks = dict(fetch_definitions(args, args.files))
+        paths = list(networks)
+    else:
+        paths = _expand(args.files)
     if not paths:
         parser.error("no *.xml files found in " + ", ".join(args.files))
 
@@ -306,7 +317,7 @@ def run(args) -> int:
         parser.error(f"cannot write {args.output}: {exc.strerror}")
     if out is sys.stdout and hasattr(out, "reconfigure"):
         out.reconfigure(errors="backslashreplace")   # file names that are not valid UTF-8
-    _JOB.update(args=args, rules=rules, stdin=b"")
+    _JOB.update(args=args, rules=rules, stdin=b"", networks=networks)
     if "-" in paths:
         from netupdate.xmlsrc import MAX_BYTES
         _JOB["stdin"] = sys.stdin.buffer.read(MAX_BYTES + 1)

@@ -226,3 +226,12 @@ def test_diff_verb_with_connect(tmp_path, capsys):
 def test_diff_verb_without_connect_needs_two_files(capsys):
     assert main(["diff", str(ROOT / "fixtures" / "networks" / "nat-default.xml")]) == 1
     assert "needs OLD and NEW" in capsys.readouterr().err
+
+
+def test_validate_verb_with_connect(capsys):
+    assert main(["validate", "--connect", URI, "nu-nat", "nu-pool", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [r["file"] for r in report] == [f"{URI}#nu-nat", f"{URI}#nu-pool"]
+    assert all(r["valid"] for r in report)
+    assert main(["validate", "--connect", URI, "no-such-network"]) == 1
+    assert "no-such-network" in capsys.readouterr().err

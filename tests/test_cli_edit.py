@@ -198,3 +198,28 @@ def test_help_mentions_sections_and_examples(capsys):
         main(["edit", "--help"])
     out = capsys.readouterr().out
     assert "ip-dhcp-host" in out and "--node-spec" in out and "--in-place" in out
+
+
+POLICIES = NETWORKS.parent / "policies"
+
+
+def test_policy_allows_what_it_lists(capsys, net):
+    code, out, _ = run(capsys, net, "add", "ip-dhcp-host", HOST, "--in-place",
+                       "--policy", POLICIES / "dhcp-hosts.toml")
+    assert code == 0 and HOST_LINE in net.read_text()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["add", "ip-dhcp-host", "<host mac='00:16:3e:00:00:42' name='x' ip='192.168.122.43'/>"],
+     ["policy refuses", "00:16:3e:00:00:42", "default deny"]),
+    (["modify", "bridge", "<bridge name='virbr0' stp='off'/>"], ["bridge"]),
+    # the nodeSpec form cannot bypass the policy: the change itself is checked
+    (["modify", "<bridge name='virbr0' stp='off'/>", "--node-spec", "/network/bridge"],
+     ["policy refuses", "bridge"]),
+])
+def test_policy_refusal_leaves_the_file_alone(capsys, net, argv, words):
+    before = net.read_bytes()
+    code, out, err = run(capsys, net, *argv, "--in-place",
+                         "--policy", POLICIES / "dhcp-hosts.toml")
+    assert_one_line_error(code, out, err, *words)
+    assert net.read_bytes() == before

@@ -17,7 +17,6 @@ import argparse
 import os
 import pathlib
 import sys
-import tempfile
 
 DESCRIPTION = "Apply one update (libvirt net-update semantics) to a network XML file offline."
 
@@ -56,7 +55,20 @@ def register(subparsers) -> None:
                         help="print a unified diff instead of the edited XML")
     parser.add_argument("--plan", action="store_true",
                         help="also print the live plan for the change")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="refuse the edit unless this access policy (TOML) allows every "
+                             "change it makes (see docs/policy.md)")
     parser.set_defaults(func=run)
+
+
+def _mode_of(path: str) -> int:
+    """The file's permission bits (the default for a new file when it cannot be read)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def _fail(message: str) -> int:
@@ -95,57 +107,12 @@ class _CliError(Exception):
     pass
 
 
-def write_atomic(path: str, data: bytes, *, like: str | None = None) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory, fsync it and
-    rename it over ``path``; the file mode of ``like`` (or of the existing file) is kept."""
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = None
-    for candidate in (like, path):
-        if candidate is None:
-            continue
-        try:
-            mode = os.stat(candidate).st_mode & 0o7777
-            break
-        except OSError:
-            continue
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def run(args) -> int:
     import difflib
 
     from netupdate import model
     from netupdate.errors import NetupdateError
+    from netupdate.store import atomic_write
 
     section, xml = _split_positionals(args)
     if args.node_spec is None:
@@ -160,12 +127,10 @@ def run(args) -> int:
         change = network.update(args.command, section, fragment,
                                 parent_index=args.parent_index, node_spec=args.node_spec)
         edited = network.to_xml()
-        plan_text = None
-        if args.plan:
-            try:
-                plan_text = change.plan.to_text()
-            except ImportError as exc:
-                raise _CliError(f"no plan available: {exc}") from None
+        if args.policy:
+            from netupdate.policy import enforce
+            enforce(args.policy, original, network, command=change.command)
+        plan_text = change.plan.to_text() if args.plan else None
         if args.print_diff:
             diff = difflib.unified_diff(original.splitlines(keepends=True),
                                         edited.splitlines(keepends=True),
@@ -176,7 +141,7 @@ def run(args) -> int:
         target = args.file if args.in_place else args.output
         if target is not None:
             try:
-                write_atomic(target, network.to_bytes(), like=args.file)
+                atomic_write(target, network.to_bytes(), mode=_mode_of(args.file))
             except OSError as exc:
                 raise _CliError(f"cannot write {target}: {exc.strerror or exc}") from None
     except _CliError as exc:

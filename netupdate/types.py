@@ -16,7 +16,33 @@ from collections.abc import Callable
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class MAC(str):
+class _Spelled(str):
+    """A value kept as written that equals every other spelling of the same value: equality
+    and hashing use ``normalized``."""
+
+    __slots__ = ()
+
+    @property
+    def normalized(self) -> str:
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                return self.normalized == type(self)(other).normalized
+            except ValueError:
+                return False
+        return NotImplemented
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.normalized))
+
+
+class MAC(_Spelled):
     """A MAC address as written, equal to any other spelling of the same address."""
 
     __slots__ = ()
@@ -35,23 +61,8 @@ class MAC(str):
     def is_multicast(self) -> bool:
         return bool(int(self.split(":")[0], 16) & 1)
 
-    def __eq__(self, other):
-        if isinstance(other, str):
-            try:
-                return self.normalized == MAC(other).normalized
-            except ValueError:
-                return False
-        return NotImplemented
 
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self):
-        return hash(("mac", self.normalized))
-
-
-class DUID(str):
+class DUID(_Spelled):
     """A DHCPv6 client id (hex octets separated by ':'), equal to other spellings of it."""
 
     __slots__ = ()
@@ -68,21 +79,6 @@ class DUID(str):
     @property
     def normalized(self) -> str:
         return ":".join(f"{int(part or '0', 16):x}" for part in self.split(":"))
-
-    def __eq__(self, other):
-        if isinstance(other, str):
-            try:
-                return self.normalized == DUID(other).normalized
-            except ValueError:
-                return False
-        return NotImplemented
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self):
-        return hash(("duid", self.normalized))
 
 
 class ForwardMode(enum.StrEnum):

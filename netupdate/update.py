@@ -2388,22 +2388,21 @@ def _rules_forward(ed: _Edit, out: list) -> None:
                         f"route, nat, and isolated mode, not in {mode} (network {qn})", bridge))
 
 
-def _rules_bridge(ed: _Edit, out: list) -> None:
-    bridge = _first_child(ed.root, "bridge")
-    if bridge is not None:
-        try:
-            _BRIDGE.check_new(ed, bridge)
-        except UpdateError as exc:
-            out.append((type(exc), exc.message, bridge))
+def _singleton_rules(tag: str, handler: Callable) -> Callable[[_Edit, list], None]:
+    """The rules of a singleton element (``<bridge>``, ``<domain>``): the checks of its
+    handler (given as a function: the handlers are defined further down)."""
+    def rules(ed: _Edit, out: list) -> None:
+        element = _first_child(ed.root, tag)
+        if element is not None:
+            try:
+                handler().check_new(ed, element)
+            except UpdateError as exc:
+                out.append((type(exc), exc.message, element))
+    return rules
 
 
-def _rules_domain(ed: _Edit, out: list) -> None:
-    domain = _first_child(ed.root, "domain")
-    if domain is not None:
-        try:
-            _DOMAIN.check_new(ed, domain)
-        except UpdateError as exc:
-            out.append((type(exc), exc.message, domain))
+_rules_bridge = _singleton_rules("bridge", lambda: _BRIDGE)
+_rules_domain = _singleton_rules("domain", lambda: _DOMAIN)
 
 
 def _rules_ip(ed: _Edit, out: list) -> None:

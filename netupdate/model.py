@@ -22,7 +22,7 @@ from lxml import etree
 
 from netupdate import types as T
 from netupdate.errors import ModelError, XMLParseError
-from netupdate.xmlsrc import Document, decode, element_path
+from netupdate.xmlsrc import Document, decode, element_path, read_file
 
 DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"
 
@@ -91,55 +91,80 @@ class Def:
     @classmethod
     def from_element(cls, element, *, filename: str | None = None):
         """Read one definition; raises ``ModelError`` listing every problem found."""
-        context = _Context(filename)
-        value = cls._read(element, context)
-        if context.problems:
-            context.problems.sort(key=lambda p: (p.line or 0, p.path or ""))
-            first = context.problems[0]
-            raise ModelError(first.message, problems=context.problems, file=first.file,
+        value, problems = cls.read_lenient(element, filename=filename)
+        if problems:
+            first = problems[0]
+            raise ModelError(first.message, problems=problems, file=first.file,
                              line=first.line, path=first.path)
         return value
 
     @classmethod
+    def read_lenient(cls, element, *, filename: str | None = None):
+        """``(definition, problems)``: values that cannot be read are None in the definition,
+        and each is a ``ModelError`` in ``problems`` (in document order)."""
+        context = _Context(filename)
+        value = cls._read(element, context)
+        return value, sorted(context.problems, key=lambda p: (p.line or 0, p.path or ""))
+
+    @classmethod
     def _read(cls, element, context: _Context):
+        plan = cls.__dict__.get("_plan")
+        if plan is None:
+            plan = cls._plan = tuple(_field_reader(f) for f in fields_of(cls))
         values = {}
-        for f in fields_of(cls):
-            meta = f.metadata
-            kind = meta["kind"]
-            if kind == "custom":
-                values[f.name] = meta["read"](element, context)
-                continue
-            if kind in ("attr", "text"):
-                target = element.find(meta["child"]) if meta["child"] else element
-                if target is None:
-                    continue
-                if kind == "attr":
-                    raw = target.get(meta["xml"])
-                    if raw is not None:
-                        values[f.name] = context.convert(target, meta["xml"], meta["convert"], raw)
-                elif target.text is not None or len(target):
-                    values[f.name] = context.convert(target, "", meta["convert"],
-                                                     "".join(target.itertext()))
-            elif kind == "child":
-                found = element.find(meta["xml"])
-                if found is not None:
-                    values[f.name] = meta["cls"]._read(found, context)
-            elif kind == "children":
-                parent = element.find(meta["within"]) if meta["within"] else element
-                if parent is None:
-                    continue
-                found = parent.findall(meta["xml"])
-                if meta["cls"] is not None:
-                    values[f.name] = tuple(meta["cls"]._read(e, context) for e in found)
-                else:
-                    values[f.name] = tuple(
-                        context.convert(e, "", meta["convert"], "".join(e.itertext()))
-                        for e in found)
+        for name, read in plan:
+            value = read(element, context)
+            if value is not _ABSENT:
+                values[name] = value
         return cls(**values)
 
     def key(self) -> tuple:
         """The identity of a repeated definition among its siblings (for diff and policy)."""
         return tuple(getattr(self, name) for name in self.KEY)
+
+
+_ABSENT = object()
+
+
+def _field_reader(f: dataclasses.Field) -> tuple[str, Callable]:
+    """``(name, read)``: how one declared field is read from its element (``_ABSENT`` when the
+    XML does not say, so the field keeps its default).  Built once per class."""
+    meta = f.metadata
+    kind = meta["kind"]
+    if kind == "custom":
+        return f.name, meta["read"]
+    convert, tag = meta.get("convert"), meta.get("xml")
+    if kind in ("attr", "text"):
+        child_tag = meta["child"]
+
+        def read(element, context):
+            target = element.find(child_tag) if child_tag else element
+            if target is None:
+                return _ABSENT
+            if kind == "attr":
+                raw = target.get(tag)
+                return _ABSENT if raw is None else context.convert(target, tag, convert, raw)
+            if target.text is None and not len(target):
+                return _ABSENT
+            return context.convert(target, "", convert, "".join(target.itertext()))
+    elif kind == "child":
+        sub = meta["cls"]
+
+        def read(element, context):
+            found = element.find(tag)
+            return _ABSENT if found is None else sub._read(found, context)
+    else:
+        sub, within = meta["cls"], meta["within"]
+
+        def read(element, context):
+            parent = element.find(within) if within else element
+            if parent is None:
+                return _ABSENT
+            if sub is not None:
+                return tuple(sub._read(e, context) for e in parent.iterchildren(tag))
+            return tuple(context.convert(e, "", convert, "".join(e.itertext()))
+                         for e in parent.iterchildren(tag))
+    return f.name, read
 
 
 def _prefix_reader(element, context: _Context) -> int | None:
@@ -601,14 +626,8 @@ def load(source, *, filename: str | None = None, check: bool = True) -> Network:
     """
     if isinstance(source, os.PathLike) or (isinstance(source, str)
                                            and not source.lstrip().startswith("<")):
-        path = os.fspath(source)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise XMLParseError(f"cannot read {path}: {exc.strerror}", file=path) from None
-        filename = filename or path
-        text_, encoding, bom = decode(data, filename)
+        filename = filename or os.fspath(source)
+        text_, encoding, bom = decode(read_file(source, filename), filename)
     elif isinstance(source, bytes | bytearray):
         text_, encoding, bom = decode(bytes(source), filename)
     else:

@@ -938,27 +938,8 @@ def read_source(source, filename: str | None = None):
     if isinstance(source, M.Network):
         return source.root, filename if filename is not None else source.filename
     if _is_path(source):
-        path = os.fspath(source)
-        filename = filename if filename is not None else path
-        try:
-            with open(path, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size > xmlsrc.MAX_BYTES:
-                    raise XMLParseError(f"document is larger than "
-                                        f"{xmlsrc.MAX_BYTES // (1024 * 1024)} MiB "
-                                        f"({size} bytes); refused without parsing",
-                                        file=filename)
-                # read what fstat announced (asking for MAX_BYTES would allocate that much for
-                # every small file); the rest only if the file grew or has no size (a pipe)
-                data = handle.read(size + 1)
-                if len(data) > size:
-                    data += handle.read(xmlsrc.MAX_BYTES + 1 - len(data))
-        except IsADirectoryError:
-            raise XMLParseError(f"cannot read {path}: is a directory", file=filename) from None
-        except OSError as exc:
-            raise XMLParseError(f"cannot read {path}: {exc.strerror or exc}",
-                                file=filename) from None
-        source = data
+        filename = filename if filename is not None else os.fspath(source)
+        source = xmlsrc.read_file(source, filename)
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         if len(data) > xmlsrc.MAX_BYTES:
@@ -984,18 +965,10 @@ def read_source(source, filename: str | None = None):
 def _read_model(root, filename: str | None):
     """Read the typed definitions, keeping going past unreadable values.
 
-    Returns ``(NetworkDef or None, problems)``: unreadable values are ``None`` in the result and
+    Returns ``(NetworkDef, problems)``: unreadable values are ``None`` in the result and
     each is a ``ModelError`` in ``problems``.
     """
-    context_cls = getattr(M, "_Context", None)
-    if context_cls is not None and hasattr(M.NetworkDef, "_read"):
-        context = context_cls(filename)
-        net = M.NetworkDef._read(root, context)
-        return net, sorted(context.problems, key=lambda p: (p.line or 0, p.path or ""))
-    try:   # pragma: no cover - only if the model's reader changes shape
-        return M.NetworkDef.from_element(root, filename=filename), []
-    except M.ModelError as exc:  # pragma: no cover
-        return None, list(exc.problems)
+    return M.NetworkDef.read_lenient(root, filename=filename)
 
 
 def _schema_issues(root, grammar: str, filename: str | None) -> list[Issue]:

@@ -14,6 +14,8 @@ size limit.  Errors are ``XMLParseError`` with file and line.
 from __future__ import annotations
 
 import codecs
+import itertools
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -79,6 +81,30 @@ def decode(data: bytes, filename: str | None = None) -> tuple[str, str, bytes]:
         raise XMLParseError(f"cannot decode document as {encoding}: {exc}", file=filename,
                             line=1) from None
     return text, encoding, bom
+
+
+def read_file(path, filename: str | None = None) -> bytes:
+    """The bytes of a document file, refusing one larger than ``MAX_BYTES`` before reading it
+    (and reading only what the file holds: a small file costs a small buffer)."""
+    path = os.fspath(path)
+    filename = filename if filename is not None else path
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:
+                raise XMLParseError(f"document is larger than {MAX_BYTES // (1024 * 1024)} MiB "
+                                    f"({size} bytes); refused without parsing", file=filename)
+            data = handle.read(size + 1)
+            if len(data) > size:  # it grew, or has no size (a pipe)
+                data += handle.read(MAX_BYTES + 1 - len(data))
+    except IsADirectoryError:
+        raise XMLParseError(f"cannot read {path}: is a directory", file=filename) from None
+    except OSError as exc:
+        raise XMLParseError(f"cannot read {path}: {exc.strerror or exc}", file=filename) from None
+    if len(data) > MAX_BYTES:
+        raise XMLParseError(f"document is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+                            file=filename)
+    return data
 
 
 def _check_text(text: str, filename: str | None) -> None:
@@ -176,7 +202,7 @@ class Document:
                 node.end_tag_start, node.end = match.start(), match.end()
                 node.raw_text = text[node.tag_end:children[0].start if children
                                      else node.end_tag_start]
-                for child, following in zip(children, [*children[1:], None]):
+                for child, following in itertools.pairwise([*children, None]):
                     child.raw_tail = text[child.end:following.start if following
                                           else node.end_tag_start]
                 if not stack:

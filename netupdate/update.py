@@ -501,6 +501,38 @@ class _HostIndex:
         del self.elements[key]
 
 
+# ====================================================================== DNS host index
+class _DnsIpIndex:
+    """How many ``<host>`` children of one ``<dns>`` carry each address (canonical spelling),
+    so that adding a DNS host does not scan them all.  It is kept across an edit only when that
+    edit was a DNS host add through the section handler, which updates it (``_Edit.done``
+    drops it otherwise); ``stamp`` guards against edits made behind the engine's back at the
+    end of the list."""
+
+    __slots__ = ("dns", "count", "stamp")
+
+    def __init__(self, dns):
+        self.dns = dns
+        self.count: dict[str, int] = {}
+        for host in dns.iterchildren("host"):
+            self.add(host)
+        self.stamp = self.current_stamp()
+
+    def current_stamp(self) -> tuple:
+        return len(self.dns), next(self.dns.iterchildren(reversed=True), None)
+
+    def add(self, host) -> None:
+        key = _ip_key(host.get("ip", ""))
+        self.count[key] = self.count.get(key, 0) + 1
+
+    @classmethod
+    def of(cls, network: M.Network, dns) -> _DnsIpIndex:
+        index = network._indexes.get(("dns-hosts", dns))
+        if index is None or index.stamp != index.current_stamp():
+            index = network._indexes[("dns-hosts", dns)] = cls(dns)
+        return index
+
+
 # ====================================================================== undo journal
 class _Journal:
     """Snapshots of the parents an edit changes, to put everything back on a refusal."""
@@ -542,6 +574,7 @@ class _Edit:
         self.journal = _Journal()
         self.node_spec: str | None = None
         self.expected_section: S.Section | None = None
+        self.dns_index_kept = False
         self._ip_defs: dict = {}
         self.forward_mode_before = _forward_mode(self.root)
         self.dhcp_before = self._dhcp_state()
@@ -680,7 +713,8 @@ class _Edit:
     def done(self) -> None:
         """Forget the typed definitions, keep the (maintained) indexes."""
         network = self.network
-        indexes = dict(network._indexes)
+        indexes = {key: index for key, index in network._indexes.items()
+                   if key[0] != "dns-hosts" or self.dns_index_kept}
         network.touched()
         network._indexes.update(indexes)
 
@@ -1652,7 +1686,18 @@ class _DnsHostHandler(_DnsRecordHandler):
 
     def duplicates(self, ed: _Edit, element, parsed, exclude=None) -> list:
         key = _ip_key(str(parsed[0]))
+        dns = self.dns(ed)
+        if dns is None or not _DnsIpIndex.of(ed.network, dns).count.get(key):
+            return []
         return [e for e in self.records(ed, exclude) if _ip_key(e.get("ip", "")) == key]
+
+    def insert(self, ed: _Edit, frag) -> None:
+        index = self.dns(ed) is not None and _DnsIpIndex.of(ed.network, self.dns(ed))
+        super().insert(ed, frag)
+        if index:
+            index.add(frag)
+            index.stamp = index.current_stamp()
+            ed.dns_index_kept = True
 
     def find_for_modify(self, ed: _Edit, frag, parsed) -> list:
         return self.duplicates(ed, frag, parsed)

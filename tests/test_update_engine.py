@@ -489,3 +489,46 @@ def test_index_matches_a_fresh_index_after_random_edits():
         assert [index.elements[k] for k in index.keys] == list(dhcp.iterchildren("host"))
         if step % 25 == 0:  # the edit marks cover every change the engine made so far
             assert network.source.serialize(tracked=True) == network.to_xml(), step
+
+
+def _dns_network(count: int) -> str:
+    hosts = "".join(f"    <host ip='10.1.0.{i}'><hostname>n{i}</hostname></host>\n"
+                    for i in range(1, count + 1))
+    return (f"<network>\n  <name>d</name>\n  <dns>\n{hosts}  </dns>\n"
+            "  <ip address='10.1.0.254' prefix='24'/>\n</network>\n")
+
+
+def _dns_add(network, ip: str, name: str = "x"):
+    return network.update("add", "dns-host", f"<host ip='{ip}'><hostname>{name}</hostname></host>")
+
+
+def test_dns_duplicate_check_survives_node_spec_edits():
+    network = M.load(_dns_network(5))
+    _dns_add(network, "10.1.0.50")                       # builds and keeps the index
+    network.update("modify", None, "<host ip='10.1.0.60'><hostname>n3</hostname></host>",
+                   node_spec="/network/dns/host[3]")    # a middle host changes its address
+    with pytest.raises(netupdate.DuplicateError):
+        _dns_add(network, "10.1.0.60")
+    _dns_add(network, "10.1.0.3")                        # the old address is free again
+    network.update("delete", None, None, node_spec="/network/dns/host[1]")
+    _dns_add(network, "10.1.0.1")
+
+
+def test_dns_duplicate_check_sees_edits_behind_its_back_at_the_end():
+    network = M.load(_dns_network(3))
+    _dns_add(network, "10.1.0.50")
+    dns = network.root.find("dns")
+    extra = etree.SubElement(dns, "host", ip="10.1.0.77")
+    etree.SubElement(extra, "hostname").text = "manual"
+    with pytest.raises(netupdate.DuplicateError):
+        _dns_add(network, "10.1.0.77")
+    with pytest.raises(netupdate.DuplicateError):
+        _dns_add(network, "10.1.0.50")
+
+
+def test_dns_duplicate_check_matches_other_spellings():
+    network = M.load(_dns_network(2).replace("10.1.0.254' prefix='24'",
+                                             "fd00::1' prefix='64'"))
+    _dns_add(network, "fd00:0:0:0::5")
+    with pytest.raises(netupdate.DuplicateError):
+        _dns_add(network, "FD00::5")

@@ -16,12 +16,20 @@ network do not re-read it from disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from netupdate.errors import NetupdateError, RuntimeFailure, StateError, UnsupportedError
+from netupdate.errors import (
+    InvalidOperationError,
+    NetupdateError,
+    RuntimeFailure,
+    StateError,
+    UnsupportedError,
+)
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name, submit
 
 EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
@@ -29,6 +37,7 @@ EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
 # live / config outcome words (the libvirt backend uses the same)
 CHANGED, UNCHANGED, NOT_REQUESTED = "changed", "unchanged", "not-requested"
 APPLIED, RESTARTED = "applied", "restarted"
+STARTED, STOPPED, REPAIRED = "started", "stopped", "repaired"   # apply, rollback, recover
 
 
 def connect(uri: str | None = None, *, state_dir: str | os.PathLike | None = None,
@@ -63,21 +72,49 @@ class UpdateResult:
     dry_run: bool = False
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    count: int | None = None          # updates in a batch
+    changes: Any = None               # ChangeSet (apply: live or config -> desired)
+    change_info: Any = None           # the change an ``apply --try`` opened (txn.ChangeInfo)
 
     @property
     def exit_code(self) -> int:
         return 0
 
+    @property
+    def changed(self) -> bool:
+        return self.config == CHANGED or self.live in (APPLIED, RESTARTED, CHANGED, STARTED,
+                                                       STOPPED, REPAIRED)
+
     def summary(self) -> str:
-        verb = "Would update" if self.dry_run else "Updated"
         done = []
         if self.config in (CHANGED,):
             done.append("persistent config")
-        if self.live in (APPLIED, RESTARTED, CHANGED):
+        if self.live in (APPLIED, RESTARTED, CHANGED, REPAIRED):
             done.append("live state" + (" (network restarted)" if self.live == RESTARTED else ""))
+        elif self.live == STARTED:
+            done.append("live state (network started)")
+        elif self.live == STOPPED:
+            done.append("live state (network stopped)")
+        both = " and ".join(done)
+        if self.command == "apply":
+            if not done:
+                return (f"Network {self.network} already matches the desired definition: "
+                        "nothing to do")
+            return f"{'Would apply' if self.dry_run else 'Applied'} the desired definition " \
+                   f"to network {self.network}: {both}"
+        if self.command == "rollback":
+            if not done:
+                return f"Rolled back the change on network {self.network}: nothing had changed"
+            return f"Rolled back network {self.network}: {both}"
+        if self.command == "batch":
+            count = f" ({self.count} update{'s' if self.count != 1 else ''}, one transaction)"
+            if not done:
+                return f"Network {self.network}: nothing to change{count}"
+            return f"{'Would update' if self.dry_run else 'Updated'} network {self.network} " \
+                   f"{both}{count}"
         if not done:
             return f"Network {self.network}: nothing to change"
-        return f"{verb} network {self.network} {' and '.join(done)}"
+        return f"{'Would update' if self.dry_run else 'Updated'} network {self.network} {both}"
 
     def to_text(self) -> str:
         lines = [self.summary()]
@@ -91,12 +128,19 @@ class UpdateResult:
         return "\n".join(lines)
 
     def to_json(self) -> dict:
-        return {"network": self.network, "command": self.command, "section": self.section,
-                "live": self.live, "config": self.config, "dry_run": self.dry_run,
-                "actions": [a.to_json() if hasattr(a, "to_json") else {"kind": a.kind}
-                            for a in self.actions],
-                "checks": list(self.checks), "seconds": round(self.seconds, 6),
-                "notes": list(self.notes), "summary": self.summary()}
+        out = {"network": self.network, "command": self.command, "section": self.section,
+               "live": self.live, "config": self.config, "dry_run": self.dry_run,
+               "actions": [a.to_json() if hasattr(a, "to_json") else {"kind": a.kind}
+                           for a in self.actions],
+               "checks": list(self.checks), "seconds": round(self.seconds, 6),
+               "notes": list(self.notes), "summary": self.summary()}
+        if self.count is not None:
+            out["count"] = self.count
+        if self.changes is not None:
+            out["changes"] = self.changes.to_json()["changes"]
+        if self.change_info is not None:
+            out["change"] = self.change_info.to_json()
+        return out
 
 
 class _Doc:
@@ -205,6 +249,7 @@ class Connection:
             raise NetupdateError("the definition has no <name>")
         check_name(name)
         with self.store.lock(name):
+            self._finish_interrupted(name)
             record = self.store.read_record(name)
             if record is not None and network.defs.uuid and record.get("uuid") and \
                     str(network.defs.uuid) != record["uuid"]:
@@ -216,6 +261,7 @@ class Connection:
     def undefine(self, name: str) -> None:
         """Remove the persistent definition (a running network goes on as a transient one)."""
         with self.store.lock(name):
+            self._finish_interrupted(name)
             if not self.store.delete_config(name):
                 raise StateError(f"network '{name}' is not defined")
             self._forget(self.store.config_path(name))
@@ -251,6 +297,7 @@ class Connection:
         error."""
         check_name(name)
         with self.store.lock(name):
+            self._finish_interrupted(name)
             record = self.store.read_record(name)
             if record is not None:
                 defs = self._defs(self.store.live_path(name)) or \
@@ -282,6 +329,11 @@ class Connection:
         in the record for another try)."""
         check_name(name)
         with self.store.lock(name):
+            try:
+                self._finish_interrupted(name)
+            except RuntimeFailure:  # stopping anyway: the definitions were put back first
+                from netupdate.txn import drop_journal
+                drop_journal(self.store, name)
             record = self.store.read_record(name)
             if record is None:
                 raise StateError(f"network '{name}' is not running")
@@ -308,10 +360,17 @@ class Connection:
                "persistent": persistent, "autostart": self.store.autostart(name),
                "netns": None, "bridge": None, "dnsmasq": None, "firewall": None,
                "problems": [], "diverged": None}
+        from netupdate.txn import read_journal
+        journal = read_journal(self.store, name)
+        if journal is not None:
+            out["problems"].append(f"an interrupted {journal.get('op')} (pid {journal.get('pid')})"
+                                   " left the network half-changed: run 'netupdate recover'")
         if record is None:
             return out
         live = self._defs(self.store.live_path(name))
+        problems = out["problems"]
         out.update(self.driver.inspect(record, live))
+        out["problems"] = problems + out["problems"]
         out["state"] = "degraded" if out["problems"] else "active"
         if persistent and live is not None:
             config = self._defs(self.store.config_path(name))
@@ -334,7 +393,9 @@ class Connection:
                 not str(xml).lstrip().startswith("<") and os.path.exists(str(xml)):
             with open(xml, encoding="utf-8") as handle:  # virsh: not '<' means a file name
                 xml = handle.read()
-        with self.store.lock(name):
+        from netupdate import txn
+        with self.store.lock(name), txn.Interrupts():
+            notes = self._finish_interrupted(name) if not dry_run else []
             record = self.store.read_record(name)
             config_path, live_path = self.store.config_path(name), self.store.live_path(name)
             persistent = config_path.exists()
@@ -350,7 +411,8 @@ class Connection:
                 raise StateError("cannot change persistent config of a transient network")
             if not live and not config:
                 raise StateError("nothing to update: neither live nor config selected")
-            result = UpdateResult(name, str(command), section, dry_run=dry_run)
+            result = UpdateResult(name, str(command), section, dry_run=dry_run,
+                                  notes=tuple(notes))
             if live:
                 from netupdate.runtime.netns import require_privileges
                 require_privileges("a live update")
@@ -380,17 +442,22 @@ class Connection:
                 return result
             try:
                 if live:
-                    self._update_live(name, record, docs, result)
+                    with txn.journaled(self.store, name, "update", live=docs["live"].data,
+                                       config=docs["config"].data if "config" in docs else
+                                       txn.read_bytes(config_path), record=record,
+                                       sides=tuple(docs), kinds=result.plan.kinds):
+                        self._update_live(name, record, docs, result)
                 else:
-                    data = docs["config"].network.to_bytes()
+                    data = docs["config"].network.to_bytes(tracked=True)
                     atomic_write_many([(config_path, data)], mode=0o600)
                     self._remember(config_path, data, docs["config"].network)
                     result.config = CHANGED
             except BaseException:
                 self._forget(live_path, config_path)
                 raise
-            result.seconds = time.perf_counter() - started
-            return result
+        self._after_change(name, result)
+        result.seconds = time.perf_counter() - started
+        return result
 
     def _edit_targets(self, name: str, live: bool, config: bool) -> dict[str, _Doc]:
         """The documents an update edits.  When the live and persistent definitions have the same
@@ -432,16 +499,17 @@ class Connection:
         server, dns_on = _dns_facts(live_doc.network.root)
         live_path, config_path = self.store.live_path(name), self.store.config_path(name)
         same = config_doc is not None and config_doc.network is live_doc.network
+        netns = record.get("netns")
         writes: list = []
 
         def persist():
             """Serialize the edited definitions and write them (temp + fsync) meanwhile the
             change is applied and verified; renamed into place only once it is verified."""
-            live_bytes = live_doc.network.to_bytes()
+            live_bytes = live_doc.network.to_bytes(tracked=True)
             writes.append((live_path, live_bytes))
             if config_doc is not None:
-                writes.append((config_path,
-                               live_bytes if same else config_doc.network.to_bytes()))
+                writes.append((config_path, live_bytes if same
+                               else config_doc.network.to_bytes(tracked=True)))
             return PendingWrites(writes, 0o600)
 
         # The fast path (one DHCP or DNS host, from the Change alone) never touches the tree,
@@ -466,6 +534,8 @@ class Connection:
                 step = "verify"
                 result.checks = tuple(driver.verify(name, record, after, before=before,
                                                     kinds=kinds, sections=sections))
+            from netupdate.txn import checkpoint
+            checkpoint()  # Ctrl-C: still time to put everything back
             step = "save"
             if record_changed:
                 self.store.write_record(name, record)
@@ -483,18 +553,21 @@ class Connection:
                     pending.abort()
             except BaseException:  # noqa: BLE001 - nothing was renamed into place
                 pass
+            from netupdate.txn import RollbackFailed, mark_restored
             try:
                 self._rollback(name, before if before is not None else live_doc.defs, kinds,
-                               record)
-            except Exception as undo:  # noqa: BLE001 - reported with the original failure
-                raise RuntimeFailure(f"live update failed at {step}: {failure}; ROLLBACK "
-                                     f"FAILED too: {undo}; run 'netupdate start {name}' to "
+                               record, netns=netns)
+            except BaseException as undo:  # noqa: BLE001 - reported with the original failure
+                raise RollbackFailed(f"live update failed at {step}: {failure}; ROLLBACK "
+                                     f"FAILED too: {undo}; run 'netupdate recover' to "
                                      "repair") from exc
             if isinstance(exc, VerifyError):
-                raise RuntimeFailure(f"live update rolled back: {exc} (check '{exc.check}')") \
-                    from exc
+                raise mark_restored(RuntimeFailure(
+                    f"live update rolled back: {exc} (check '{exc.check}')")) from exc
             if isinstance(exc, NetupdateError | OSError):
-                raise RuntimeFailure(f"live update rolled back: {step} failed: {exc}") from exc
+                raise mark_restored(RuntimeFailure(
+                    f"live update rolled back: {step} failed: {exc}")) from exc
+            mark_restored(exc)
             raise
         for path, data in writes:
             if path == live_path:
@@ -522,24 +595,916 @@ class Connection:
             self.driver.reconcile(name, record, doc.defs)
         return problems
 
-    def _rollback(self, name: str, before, kinds, record: dict) -> None:
+    def _rollback(self, name: str, before, kinds, record: dict | None, *,
+                  netns: str | None | bool = False) -> dict:
         """Put the live state back to ``before`` (the persistent files were not written).
         ``record`` is the in-memory record the failed steps updated (it knows a dnsmasq they
-        started); after a network restart the store's record is the current one."""
+        started); after a network restart the store's record is the current one.  ``netns`` is
+        where the network ran before (a restart that failed midway may have left no record)."""
+        from netupdate.txn import kill_strays
         driver = self.driver
+        if netns is False:
+            netns = (record or {}).get("netns", self.netns)
         if "network-restart" in kinds:
             record = self.store.read_record(name)
+        kill_strays(self, name, record)
         if record is None or "network-restart" in kinds:
             if record is not None:
                 problems = driver.teardown(record)
                 if problems:
                     raise RuntimeFailure("; ".join(problems))
                 self.store.delete_record(name)
-            record = driver.start(name, before, netns=(record or {}).get("netns", self.netns))
+            record = driver.start(name, before, netns=netns)
         else:
             record = driver.reconcile(name, record, before)
+            self._default_mtu(record, before, kinds)
         driver.verify(name, record, before, before=None,
                       kinds=("network-restart",), sections=())
+        return record
+
+    def _default_mtu(self, record: dict, defs, kinds) -> None:
+        """``reconcile`` leaves the MTU alone when the definition has no ``<mtu>``; after a
+        step that set one, put the default back (what the plan's bridge-mtu does)."""
+        if "bridge-mtu" not in kinds or defs.mtu is not None:
+            return
+        from netupdate.plan import DEFAULT_MTU
+        from netupdate.runtime import bridge as BR
+        ipr = self.driver.ipr(record.get("netns"))
+        state = BR.read(ipr, record["bridge"]["name"])
+        if state is not None and state["mtu"] != DEFAULT_MTU:
+            BR.set_mtu(ipr, record["bridge"]["name"], DEFAULT_MTU)
+
+    # ------------------------------------------------------------------ safe change
+    def network(self, name: str) -> NetworkHandle:
+        """A handle on one network: ``conn.network("lab").transaction()`` and friends."""
+        return NetworkHandle(self, check_name(name))
+
+    def _finish_interrupted(self, name: str) -> list[str]:
+        """Under the network's lock: an operation journal left behind means its process died
+        (or failed to put things back): restore what the journal says first."""
+        from netupdate import txn
+        journal = txn.read_journal(self.store, name)
+        if journal is None:
+            return []
+        try:
+            self._restore_journal(name, journal)
+        except Exception as exc:
+            raise RuntimeFailure(f"network '{name}': an interrupted {journal.get('op')} could "
+                                 f"not be undone: {exc}; run 'netupdate recover'") from exc
+        return [f"undid an interrupted {journal.get('op')} (pid {journal.get('pid')}) first"]
+
+    def _restore_journal(self, name: str, journal: dict) -> str:
+        """Put network ``name`` back as the journal says it was before its operation: the
+        definitions byte for byte, the live state converged to the live definition."""
+        from netupdate import firewall, txn
+        from netupdate.model import load
+        from netupdate.runtime import driver as D
+        from netupdate.runtime import nft as NFT
+        store, driver = self.store, self.driver
+        config_path, live_path = store.config_path(name), store.live_path(name)
+        what = f"undid an interrupted {journal.get('op')} (pid {journal.get('pid')})"
+        before_config = journal.get("config")
+        current = txn.read_bytes(config_path)
+        if before_config is not None and current != before_config:
+            store.write_config(name, before_config)
+        elif before_config is None and current is not None:
+            txn.remove(config_path)
+        self._forget(config_path)
+        record = store.read_record(name)
+        before_live, before_record = journal.get("live"), journal.get("record")
+        if journal.get("boot_id") == txn.boot_id():
+            txn.kill_strays(self, name, record)
+            if before_record is None or before_live is None:
+                if record is not None:
+                    problems = driver.teardown(record)
+                    if problems:
+                        store.write_record(name, record)
+                        raise RuntimeFailure("; ".join(problems))
+                    store.delete_record(name)
+                store.delete_live(name)
+            else:
+                defs = load(before_live).defs
+                netns = before_record.get("netns")
+                restart = (record is None or "network-restart" in journal.get("kinds", ())
+                           or record.get("netns") != netns
+                           or record["bridge"]["name"] != D.bridge_name(defs))
+                if restart:
+                    if record is not None:
+                        problems = driver.teardown(record)
+                        if problems:
+                            store.write_record(name, record)
+                            raise RuntimeFailure("; ".join(problems))
+                        store.delete_record(name)
+                    record = driver.start(name, defs, netns=netns)
+                else:
+                    record = driver.reconcile(name, record, defs)
+                    self._default_mtu(record, defs, journal.get("kinds", ()))
+                    table = firewall.table_name(name)
+                    if firewall.ruleset(defs, table, record["bridge"]["name"]) is None:
+                        NFT.delete(table, netns=netns)  # a table the killed step had loaded
+                driver.verify(name, record, defs, before=None, kinds=("network-restart",),
+                              sections=())
+                if txn.read_bytes(live_path) != before_live:
+                    store.write_live(name, before_live)
+        self._forget(config_path, live_path)
+        txn.drop_journal(store, name)
+        return what
+
+    def _after_change(self, name: str, result) -> None:
+        """After an update inside an open change with a check: probe it; when it fails, roll
+        the whole change back at once."""
+        from netupdate import txn
+        if result.dry_run:
+            return
+        try:
+            snap = txn.read_snapshot(self.store, name)
+        except StateError:
+            return
+        if snap is None or snap.check is None:
+            return
+        record = self.store.read_record(name)
+        netns = record.get("netns") if record else self.netns
+        ok, detail = txn.probe(snap.check, netns)
+        if ok:
+            result.checks += (f"check {snap.check.describe()}",)
+            return
+        undone = self.change_rollback(name, token=snap.token,
+                                      reason=f"check {snap.check.describe()} failed: {detail}")
+        raise txn.mark_restored(RuntimeFailure(
+            f"check {snap.check.describe()} failed after the change ({detail}): the change on "
+            f"network '{name}' started at {txn.now_iso(snap.created)} was rolled back "
+            f"({undone.summary()})"))
+
+    def _transition(self, name: str, record: dict, before, after, plan, writes, *,
+                    converge: bool = False, progress=None) -> tuple[dict, tuple[str, ...]]:
+        """Take the running network from ``before`` to ``after``: the plan's actions (or, with
+        ``converge``, a reconcile of whatever runs to ``after``), verification, then ``writes``
+        (definition files, each atomic, in order).  Any failure, or Ctrl-C before the writes,
+        puts the live state back to ``before`` and raises (marked restored)."""
+        from netupdate.runtime.driver import VerifyError
+        from netupdate.txn import RollbackFailed, checkpoint, mark_restored
+        driver = self.driver
+        actions = tuple(plan.actions) if plan is not None else ()
+        kinds = tuple(a.kind for a in actions)
+        sections = {c.section for c in plan.changes} if plan is not None else set()
+        netns = record.get("netns")
+        step = "apply"
+        try:
+            checkpoint()
+            _emit(progress, "step", step="apply", actions=list(kinds),
+                  mode="converge" if converge else "plan")
+            if converge:
+                record = driver.reconcile(name, record, after)
+                verify_kinds: tuple = ("network-restart",)
+            else:
+                record, changed = driver.apply(name, record, before, after, actions)
+                if changed:
+                    self.store.write_record(name, record)
+                verify_kinds = kinds
+            step = "verify"
+            _emit(progress, "step", step="verify")
+            checks = tuple(driver.verify(name, record, after, before=before, kinds=verify_kinds,
+                                         sections=sections))
+            checkpoint()
+            step = "save"
+            _emit(progress, "step", step="save")
+            if writes:
+                for path, _data in writes:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_many(writes, mode=0o600)
+        except BaseException as exc:
+            _emit(progress, "rollback", step=step, error=str(exc) or exc.__class__.__name__)
+            undo_kinds = tuple(k for k in kinds if k != "network-restart") if converge else kinds
+            try:
+                self._rollback(name, before, undo_kinds, record, netns=netns)
+            except BaseException as undo:  # noqa: BLE001 - reported with the original failure
+                raise RollbackFailed(f"live change failed at {step}: {exc}; ROLLBACK FAILED "
+                                     f"too: {undo}; run 'netupdate recover'") from exc
+            if isinstance(exc, VerifyError):
+                raise mark_restored(RuntimeFailure(
+                    f"rolled back: {exc} (check '{exc.check}')")) from exc
+            if isinstance(exc, NetupdateError | OSError):
+                raise mark_restored(RuntimeFailure(f"rolled back: {step} failed: {exc}")) \
+                    from exc
+            mark_restored(exc)
+            raise
+        return record, checks
+
+    def _start_with(self, name: str, defs, data: bytes, netns, writes) -> dict:
+        """Start ``name`` from ``defs`` and write its live definition (``data``) and ``writes``;
+        undone when anything fails."""
+        record = self.driver.start(name, defs, netns=netns)
+        try:
+            from netupdate.txn import checkpoint
+            checkpoint()
+            items = [(self.store.live_path(name), data), *writes]
+            for path, _data in items:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_many(items, mode=0o600)
+        except BaseException as exc:
+            from netupdate.txn import mark_restored
+            self.driver.teardown(record)
+            self.store.delete_record(name)
+            mark_restored(exc)
+            raise
+        return record
+
+    def _stop_locked(self, name: str, record: dict) -> None:
+        problems = self.driver.teardown(record)
+        if problems:
+            self.store.write_record(name, record)
+            raise RuntimeFailure(f"network '{name}' could not be torn down completely: "
+                                 + "; ".join(problems))
+        self.store.delete_live(name)
+        self.store.delete_record(name)
+        self._forget(self.store.live_path(name))
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, name: str, desired_xml, *, live: bool | None = None,
+              config: bool | None = None, dry_run: bool = False,
+              try_seconds: float | None = None, check=None, progress=None,
+              validate: bool = True) -> UpdateResult:
+        """Make network ``name`` exactly ``desired_xml`` (XML text, bytes or a path).
+
+        The plan is computed against what really runs: the live definition, and when the
+        running network drifted from it (a dead dnsmasq, a changed bridge, missing host files)
+        everything is converged to the desired definition instead.  Idempotent: when both the
+        live state and the persistent definition are already as desired nothing happens and the
+        result says so.  Defaults: a running network gets ``live`` and ``config``, any other
+        gets its config (which is created when the network is not defined yet); ``live`` on a
+        network that is not running starts it.  ``try_seconds`` opens a change that rolls back
+        by itself unless committed in time (``change_commit``); with ``check`` (HOST:PORT, or a
+        ``txn.Check``) probed right after, a failed probe rolls back at once.
+        """
+        from netupdate import txn
+        started = time.perf_counter()
+        check_name(name)
+        desired_bytes, desired = _desired(desired_xml)
+        if desired.name != name:
+            raise InvalidOperationError(f"the desired definition is for network "
+                                        f"{desired.name!r}, not {name!r}")
+        if validate:
+            _refuse_invalid(desired_bytes)
+        check = txn.as_check(check)
+        info = None
+        if try_seconds is not None and not dry_run:
+            info = self.change_start(name, rollback_after=try_seconds, check=check,
+                                     _allow_missing=True)
+            _emit(progress, "armed", token=info.token, deadline=info.deadline)
+        elif check is not None and not dry_run:
+            raise InvalidOperationError("a check needs a try window (--try SECONDS) or an open "
+                                        "change (change start --check)")
+        try:
+            result = self._apply(name, desired_bytes, desired, live=live, config=config,
+                                 dry_run=dry_run, progress=progress)
+        except BaseException as exc:
+            if info is not None:
+                with contextlib.suppress(StateError):
+                    self.change_rollback(name, token=info.token,
+                                         reason=f"apply failed: {exc}" if str(exc) else
+                                         "apply interrupted")
+            raise
+        if info is not None and not result.changed:
+            # nothing was changed: no try window for nothing (the change is closed at once)
+            self.change_commit(name, token=info.token)
+            info = None
+            result.notes += ("nothing changed: no try window",)
+        result.change_info = info
+        self._after_change(name, result)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
+               progress) -> UpdateResult:
+        from netupdate import txn
+        from netupdate.diff import diff
+        from netupdate.plan import plan as make_plan
+        store = self.store
+        config_path, live_path = store.config_path(name), store.live_path(name)
+        with store.lock(name), txn.Interrupts():
+            notes = [] if dry_run else self._finish_interrupted(name)
+            record = store.read_record(name)
+            active = record is not None
+            config_bytes = txn.read_bytes(config_path)
+            persistent = config_bytes is not None
+            if live is None and config is None:
+                live, config = active, persistent or not active
+            live, config = bool(live), bool(config)
+            if not live and not config:
+                raise StateError("nothing to apply: neither live nor config selected")
+            if live:
+                from netupdate.runtime.netns import require_privileges
+                require_privileges("a live apply")
+            result = UpdateResult(name, "apply", None, dry_run=dry_run,
+                                  live=UNCHANGED if live else NOT_REQUESTED,
+                                  config=UNCHANGED if config else NOT_REQUESTED)
+            _emit(progress, "start", op="apply", network=name)
+            config_write = config and config_bytes != desired_bytes
+            if config and persistent:
+                result.changes = diff(self._load(config_path).defs, desired.defs)
+            live_doc = plan = None
+            converge = start = False
+            live_write = False
+            if live and active:
+                live_doc = self._load(live_path)
+                if live_doc is None:
+                    raise StateError(f"network '{name}': {live_path} is missing")
+                drift = txn.live_problems(self, name, record, live_doc.defs)
+                plan = make_plan(live_doc.defs, desired.defs)
+                result.changes = plan.changes
+                if drift:
+                    converge = "network-restart" not in plan.kinds  # a restart rebuilds it all
+                    notes.append("the running network had drifted from its definition ("
+                                 + "; ".join(drift) + "): "
+                                 + ("converged to the desired definition" if converge else
+                                    "restarted with the desired definition"))
+                live_write = live_doc.data != desired_bytes
+            elif live:
+                start = True
+            work = converge or start or (plan is not None and bool(plan.changes))
+            if not (config_write or live_write or work):
+                result.notes = tuple(notes)
+                _emit(progress, "plan", actions=[])
+                return result
+            actions = tuple(plan.actions) if plan is not None else ()
+            _emit(progress, "plan", actions=[a.kind for a in actions])
+            if dry_run:
+                result.actions = actions
+                if config_write:
+                    result.config = CHANGED
+                if live and (work or live_write):
+                    result.live = STARTED if start else (RESTARTED if "network-restart" in
+                                                         plan.kinds else APPLIED)
+                result.notes = tuple(notes)
+                return result
+            writes = []
+            if live and (live_write or start):
+                writes.append((live_path, desired_bytes))
+            if config_write:
+                writes.append((config_path, desired_bytes))
+            try:
+                if start:
+                    with txn.journaled(store, name, "apply", live=None, config=config_bytes,
+                                       record=None, sides=("live", "config")):
+                        netns = self.netns
+                        self._start_with(name, desired.defs, desired_bytes, netns,
+                                         writes[1:] if config_write else [])
+                    result.live = STARTED
+                elif work:
+                    with txn.journaled(store, name, "apply", live=live_doc.data,
+                                       config=config_bytes, record=record,
+                                       sides=("live", "config"),
+                                       kinds=plan.kinds + ("reconcile",) if converge
+                                       else plan.kinds):
+                        record, checks = self._transition(name, record, live_doc.defs,
+                                                          desired.defs, plan, writes,
+                                                          converge=converge,
+                                                          progress=progress)
+                    result.checks = checks
+                    result.actions = actions
+                    result.live = REPAIRED if converge else (
+                        RESTARTED if "network-restart" in plan.kinds else APPLIED)
+                else:
+                    for path, _data in writes:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write_many(writes, mode=0o600)
+            finally:
+                self._forget(config_path, live_path)
+            if config_write:
+                result.config = CHANGED
+            if live_write and result.live == UNCHANGED:
+                notes.append("the live definition's text was refreshed (no live change needed)")
+            result.notes = tuple(notes)
+            return result
+
+    # ------------------------------------------------------------------ batches
+    def update_batch(self, name: str, updates, *, live: bool | None = None,
+                     config: bool | None = None, dry_run: bool = False,
+                     progress=None) -> UpdateResult:
+        """Apply many updates (``txn.BatchUpdate``s, dicts, ``(command, section, xml)`` tuples
+        or the text of a batch file) as one transaction: all are made on copies of the
+        definitions first (a refused one raises ``BatchError`` naming it, and nothing changes),
+        then one plan runs once (at most one dnsmasq reload or restart) and is verified once."""
+        from netupdate import txn
+        from netupdate.plan import plan as make_plan
+        started = time.perf_counter()
+        check_name(name)
+        items = txn.as_batch(updates)
+        if not items:
+            raise InvalidOperationError("the batch holds no update")
+        store = self.store
+        config_path, live_path = store.config_path(name), store.live_path(name)
+        with store.lock(name), txn.Interrupts():
+            notes = [] if dry_run else self._finish_interrupted(name)
+            record = store.read_record(name)
+            persistent = config_path.exists()
+            active = record is not None
+            if not active and not persistent:
+                raise StateError(f"network '{name}' is not defined")
+            if live is None and config is None:
+                live, config = active, persistent
+            live, config = bool(live), bool(config)
+            if live and not active:
+                raise StateError(f"network '{name}' is not running (live update refused)")
+            if config and not persistent:
+                raise StateError("cannot change persistent config of a transient network")
+            if not live and not config:
+                raise StateError("nothing to update: neither live nor config selected")
+            if live:
+                from netupdate.runtime.netns import require_privileges
+                require_privileges("a live update")
+            live_doc = self._load(live_path) if live else None
+            config_doc = self._load(config_path) if config else None
+            if live and live_doc is None:
+                raise StateError(f"network '{name}': {live_path} is missing")
+            targets = []
+            if live_doc is not None:
+                targets.append(live_doc.network.copy())
+            if config_doc is not None:
+                if live_doc is not None and config_doc.data == live_doc.data:
+                    targets.append(targets[0])  # same text: one edit serves both
+                else:
+                    targets.append(config_doc.network.copy())
+            unique = list({id(t): t for t in targets}.values())
+            total = len(items)
+            _emit(progress, "start", op="batch", network=name, total=total)
+            last = 0.0
+            with txn.untouched():
+                for done, item in enumerate(items, 1):
+                    for network in unique:
+                        try:
+                            network.update(item.command, item.section, item.xml,
+                                           parent_index=item.parent_index,
+                                           node_spec=item.node_spec)
+                        except NetupdateError as exc:
+                            raise txn.BatchError(f"batch line {item.line}: {exc}; nothing was "
+                                                 f"changed", line=item.line) from exc
+                    txn.checkpoint()
+                    now = time.monotonic()
+                    if done == total or now - last >= 0.05:
+                        last = now
+                        _emit(progress, "progress", phase="edit", done=done, total=total)
+            result = UpdateResult(name, "batch", None, dry_run=dry_run, count=total,
+                                  live=NOT_REQUESTED, config=NOT_REQUESTED)
+            live_net = targets[0] if live_doc is not None else None
+            config_net = targets[-1] if config_doc is not None else None
+            plan = make_plan(live_doc.defs, live_net.defs) if live_net is not None else None
+            result.plan = plan
+            if plan is not None:
+                result.changes = plan.changes
+                _emit(progress, "plan", actions=list(plan.kinds))
+            if dry_run:
+                result.actions = tuple(plan.actions) if plan is not None else ()
+                result.live = APPLIED if live else NOT_REQUESTED
+                result.config = CHANGED if config else NOT_REQUESTED
+                result.notes = tuple(notes)
+                result.seconds = time.perf_counter() - started
+                return result
+            writes = []
+            if live_net is not None:
+                writes.append((live_path, live_net.to_bytes()))
+            if config_net is not None:
+                data = writes[0][1] if config_net is live_net else config_net.to_bytes()
+                writes.append((config_path, data))
+            try:
+                if live_net is not None:
+                    with txn.journaled(store, name, "batch", live=live_doc.data,
+                                       config=txn.read_bytes(config_path), record=record,
+                                       sides=("live", "config") if config else ("live",),
+                                       kinds=plan.kinds):
+                        record, checks = self._transition(name, record, live_doc.defs,
+                                                          live_net.defs, plan, writes,
+                                                          progress=progress)
+                    result.checks = checks
+                    result.actions = tuple(plan.actions)
+                    result.live = RESTARTED if "network-restart" in plan.kinds else APPLIED
+                else:
+                    atomic_write_many(writes, mode=0o600)
+            finally:
+                self._forget(config_path, live_path)
+            if config_net is not None:
+                result.config = CHANGED
+            result.notes = tuple(notes)
+        self._after_change(name, result)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    # ------------------------------------------------------------------ transactions
+    def change_start(self, name: str, *, rollback_after: float | None = None, check=None,
+                     _allow_missing: bool = False):
+        """Open a change on ``name``: snapshot its persistent and live definitions and runtime
+        record.  Updates go ahead as usual; ``change_commit`` keeps them, ``change_rollback``
+        undoes them (config and live).  ``rollback_after`` seconds arms a detached timer that
+        rolls back unless committed in time (it survives this process); ``check`` is probed
+        after every later update, and a failure rolls back at once.  Returns a
+        ``txn.ChangeInfo``; a second start while one is open raises ``StateError``."""
+        from netupdate import txn
+        check_name(name)
+        check = txn.as_check(check)
+        if rollback_after is not None and not rollback_after > 0:
+            raise InvalidOperationError("the rollback delay must be a positive number of "
+                                        "seconds")
+        store = self.store
+        with store.lock(name):
+            self._finish_interrupted(name)
+            existing = txn.read_snapshot(store, name)
+            if existing is not None:
+                raise StateError(txn.already_open_message(existing))
+            config = txn.read_bytes(store.config_path(name))
+            record = store.read_record(name)
+            live = txn.read_bytes(store.live_path(name)) if record is not None else None
+            if config is None and record is None and not _allow_missing:
+                raise StateError(f"network '{name}' is not defined")
+            token = secrets.token_hex(8)
+            created = time.time()
+            snap = txn.Snapshot(
+                network=name, token=token, created=created, boot_id=txn.boot_id(),
+                config=config, live=live, record=record, autostart=store.autostart(name),
+                autostart_netns=self.autostart_netns(name),
+                deadline=created + float(rollback_after) if rollback_after else None,
+                check=check, owner=os.getpid())
+            if snap.deadline is not None:
+                snap.timer = {"pid": txn.spawn_timer(store, name, token)}
+            try:
+                txn.write_snapshot(store, snap)
+            except BaseException:
+                txn.cancel_timer(snap.timer, token)
+                raise
+            return snap.info()
+
+    def change_commit(self, name: str, *, token: str | None = None):
+        """Keep the changes made since ``change_start``: drop the snapshot, stop the timer."""
+        from netupdate import txn
+        check_name(name)
+        with self.store.lock(name):
+            snap = self._open_snapshot(name, token)
+            txn.drop_snapshot(self.store, name)
+            txn.write_outcome(self.store, name, snap.token, "committed", "committed")
+        txn.cancel_timer(snap.timer, snap.token)
+        return txn.ChangeInfo(name, "committed", snap.token, snap.created, snap.deadline,
+                              snap.check, reason="committed", at=txn.now_iso())
+
+    def _open_snapshot(self, name: str, token: str | None):
+        from netupdate import txn
+        snap = txn.read_snapshot(self.store, name)
+        if snap is None:
+            last = txn.read_outcome(self.store, name)
+            if token is not None and last and last.get("token") == token:
+                raise StateError(f"the change on network '{name}' was already "
+                                 f"{last['outcome']} at {last['at']} ({last['reason']})")
+            extra = (f"; the last one was {last['outcome']} at {last['at']} ({last['reason']})"
+                     if last else "")
+            raise StateError(f"no change is open on network '{name}'{extra}")
+        if token is not None and snap.token != token:
+            raise StateError(f"the change open on network '{name}' is not this one (it was "
+                             f"started at {txn.now_iso(snap.created)})")
+        return snap
+
+    def change_rollback(self, name: str, *, token: str | None = None,
+                        reason: str = "requested", progress=None,
+                        _from_timer: bool = False) -> UpdateResult:
+        """Make network ``name`` what it was at ``change_start`` again: the persistent
+        definition byte for byte, and the live state through the reverse plan (only what changed
+        is touched; a network started or stopped since is stopped or started)."""
+        from netupdate import txn
+        check_name(name)
+        with self.store.lock(name, timeout=None if _from_timer else 30.0), txn.Interrupts():
+            notes = self._finish_interrupted(name)
+            snap = self._open_snapshot(name, token)
+            result = self._rollback_change_locked(name, snap, reason, progress=progress)
+            result.notes = tuple(notes) + result.notes
+        if not _from_timer:
+            txn.cancel_timer(snap.timer, snap.token)
+        return result
+
+    def _rollback_change_locked(self, name: str, snap, reason: str, *, progress=None,
+                                rebooted: bool = False) -> UpdateResult:
+        from netupdate import txn
+        from netupdate.model import load
+        store = self.store
+        config_path, live_path = store.config_path(name), store.live_path(name)
+        started = time.perf_counter()
+        result = UpdateResult(name, "rollback", None, live=UNCHANGED, config=UNCHANGED)
+        record = store.read_record(name)
+        config_now = txn.read_bytes(config_path)
+        live_now = txn.read_bytes(live_path) if record is not None else None
+        want_running = snap.running and snap.live is not None and not rebooted
+        config_writes = []
+        if snap.config is not None and config_now != snap.config:
+            config_writes.append((config_path, snap.config))
+        drop_config = snap.config is None and config_now is not None
+        notes: list[str] = []
+        _emit(progress, "start", op="rollback", network=name)
+        # what the live side needs, decided before anything changes
+        moved = want_running and record is not None and \
+            record.get("netns") != snap.record.get("netns")
+        plan = target = before_defs = None
+        drift: list[str] = []
+        if want_running and record is not None and not moved:
+            with txn.untouched():
+                target = load(snap.live)
+                current = self._load(live_path) if live_now is not None else None
+                if current is None:
+                    drift, before_defs = ["the live definition is missing"], target.defs
+                else:
+                    before_defs = current.defs
+                    drift = txn.live_problems(self, name, record, before_defs)
+                    plan = txn.reverse_plan(before_defs, target.defs)
+                result.changes = plan.changes if plan is not None else None
+        kinds = plan.kinds if plan is not None else ()
+        with txn.journaled(store, name, "rollback", live=live_now, config=config_now,
+                           record=record, sides=("live", "config"),
+                           kinds=kinds + (("network-restart",) if moved else ())):
+            if moved:
+                self._stop_locked(name, record)  # moved to another namespace meanwhile
+                record = None
+                result.live = STOPPED
+            if target is not None:
+                writes = ([(live_path, snap.live)] if live_now != snap.live else []) \
+                    + config_writes
+                if drift or (plan is not None and plan.changes):
+                    converge = bool(drift) and "network-restart" not in kinds
+                    if drift:
+                        notes.append("the running network had drifted ("
+                                     + "; ".join(drift) + "): "
+                                     + ("converged" if converge else "restarted"))
+                    record, checks = self._transition(name, record, before_defs, target.defs,
+                                                      plan, writes, converge=converge,
+                                                      progress=progress)
+                    result.checks = checks
+                    result.actions = tuple(plan.actions) if plan is not None else ()
+                    result.live = REPAIRED if converge else (
+                        RESTARTED if "network-restart" in kinds else APPLIED)
+                elif writes:
+                    atomic_write_many(writes, mode=0o600)
+            elif want_running:
+                netns = snap.record.get("netns")
+                self._start_with(name, load(snap.live).defs, snap.live, netns, config_writes)
+                result.live = STARTED
+            else:
+                if record is not None:
+                    self._stop_locked(name, record)
+                    result.live = STOPPED
+                if config_writes:
+                    store.write_config(name, snap.config)
+            if config_writes:
+                result.config = CHANGED
+            if drop_config:
+                txn.remove(config_path)
+                result.config = CHANGED
+            if store.autostart(name) != snap.autostart or \
+                    (snap.autostart and self.autostart_netns(name) != snap.autostart_netns):
+                self._write_autostart(name, snap.autostart, snap.autostart_netns)
+            self._forget(config_path, live_path)
+        txn.drop_snapshot(store, name)
+        txn.write_outcome(store, name, snap.token, "rolled-back", reason,
+                          detail=result.summary())
+        result.notes = tuple(notes) + (f"reason: {reason}",)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def change_status(self, name: str | None = None):
+        """The open change of ``name`` (a ``txn.ChangeInfo``: state ``open``, or how the last
+        one ended, or ``none``); without a name, the list of open changes."""
+        from netupdate import txn
+        if name is None:
+            out = []
+            for each in txn.snapshot_names(self.store):
+                snap = txn.read_snapshot(self.store, each)
+                if snap is not None:
+                    out.append(snap.info())
+            return out
+        check_name(name)
+        snap = txn.read_snapshot(self.store, name)
+        if snap is not None:
+            return snap.info()
+        last = txn.read_outcome(self.store, name)
+        if last:
+            return txn.ChangeInfo(name, last["outcome"], last.get("token"),
+                                  reason=last.get("reason"), at=last.get("at"),
+                                  detail=last.get("detail"))
+        return txn.ChangeInfo(name, "none")
+
+    @contextlib.contextmanager
+    def transaction(self, name: str, *, rollback_after: float | None = None, check=None):
+        """``with conn.transaction(name): conn.update(name, ...)``: commit when the block ends,
+        roll back (config and live) when it raises.  With ``rollback_after`` the detached timer
+        also rolls back if this process dies inside the block."""
+        info = self.change_start(name, rollback_after=rollback_after, check=check)
+        try:
+            yield info
+        except BaseException:
+            from netupdate import txn
+            snap = txn.read_snapshot(self.store, name)
+            if snap is not None and snap.token == info.token:
+                self.change_rollback(name, token=info.token, reason="exception in the "
+                                                                    "transaction")
+            raise
+        else:
+            from netupdate import txn
+            snap = txn.read_snapshot(self.store, name)
+            if snap is not None and snap.token == info.token:
+                self.change_commit(name, token=info.token)
+            else:
+                last = txn.outcome_for(self.store, name, info.token) or {}
+                if last.get("outcome") != "committed":
+                    raise StateError(f"the change on network '{name}' was rolled back before "
+                                     f"the transaction ended "
+                                     f"({last.get('reason', 'unknown reason')})")
+
+    # ------------------------------------------------------------------ autostart, recover
+    def autostart_netns(self, name: str) -> str | None:
+        from netupdate.store import read_text
+        text = read_text(self.store.autostart_path(name))
+        return text.strip() or None if text is not None else None
+
+    def _write_autostart(self, name: str, enabled: bool, netns: str | None) -> None:
+        from netupdate.store import atomic_write
+        path = self.store.autostart_path(name)
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, (netns or "") + ("\n" if netns else ""), mode=0o644)
+        else:
+            self.store.set_autostart(name, False)
+
+    def set_autostart(self, name: str, enabled: bool = True, *,
+                      netns: str | None = None) -> None:
+        """Mark a defined network to be started by ``recover`` at boot, or unmark it.  It is
+        started in ``netns``; by default in the namespace it runs in now (when running), else
+        the connection's namespace."""
+        check_name(name)
+        with self.store.lock(name):
+            if enabled and not self.store.config_path(name).exists():
+                raise StateError(f"network '{name}' is not defined (autostart needs a "
+                                 "persistent definition)")
+            if netns is None:
+                record = self.store.read_record(name)
+                netns = record.get("netns") if record is not None else self.netns
+            self._write_autostart(name, enabled, netns)
+
+    def recover(self, *, progress=None):
+        """After a crash or at boot: for every network, undo an operation that was killed
+        midway, tear down what is left of a network that no longer runs, roll back an
+        uncommitted change (one whose timer is alive and not yet due is left to its timer),
+        repair a running network that drifted from its live definition, and start networks
+        marked autostart that are not running.  Returns a ``txn.RecoverReport``."""
+        from netupdate import txn
+        report = txn.RecoverReport()
+        store = self.store
+        names = set(store.names()) | set(txn.snapshot_names(store)) | \
+            set(txn.journal_names(store))
+        try:
+            autostart_dir = store.autostart_path("x").parent
+            names |= {e for e in os.listdir(autostart_dir) if not e.startswith(".")}
+        except FileNotFoundError:
+            pass
+        for name in sorted(names):
+            _emit(progress, "network", network=name)
+            try:
+                with store.lock(name, timeout=120):
+                    self._recover_one(name, report)
+            except Exception as exc:  # noqa: BLE001 - reported, the others go on
+                report.add(name, str(exc), False)
+        removed = txn.clean_temps(store)
+        if removed:
+            report.add("-", f"removed {removed} temporary file(s) of killed writes")
+        return report
+
+    def _running(self, record: dict) -> bool:
+        """Whether anything of a recorded network still runs (its bridge, or its dnsmasq)."""
+        from netupdate.runtime import dnsmasqd, netns
+        if not netns.exists(record.get("netns")):
+            return False
+        dq = record.get("dnsmasq") or {}
+        if dq and dnsmasqd.alive(dq.get("pid"), dq.get("conf")):
+            return True
+        bridge = (record.get("bridge") or {}).get("name")
+        return bool(bridge) and netns.link_index(record.get("netns"), bridge) is not None
+
+    def _recover_one(self, name: str, report) -> None:
+        from netupdate import txn
+        store, driver = self.store, self.driver
+        bid = txn.boot_id()
+        record = store.read_record(name)
+        killed = txn.kill_strays(self, name, record)
+        if killed:
+            report.add(name, f"stopped stray dnsmasq {', '.join(map(str, killed))}")
+        journal = txn.read_journal(store, name)
+        if journal is not None:
+            report.add(name, self._restore_journal(name, journal))
+        record = store.read_record(name)
+        if record is not None and not self._running(record):
+            self._stop_locked(name, record)
+            report.add(name, "cleaned up a network that was no longer running")
+        snap = txn.read_snapshot(store, name)
+        if snap is not None:
+            rebooted = snap.boot_id != bid
+            if not rebooted and snap.deadline is not None and snap.deadline > time.time() \
+                    and snap.timer_alive():
+                report.add(name, f"change open: its timer rolls it back at "
+                                 f"{txn.now_iso(snap.deadline)} unless committed")
+            else:
+                result = self._rollback_change_locked(name, snap, "recover: not committed",
+                                                      rebooted=rebooted)
+                txn.cancel_timer(snap.timer, snap.token)
+                report.add(name, f"rolled back the change started at "
+                                 f"{txn.now_iso(snap.created)}: {result.summary()}")
+        record = store.read_record(name)
+        if record is not None:
+            from netupdate.model import load
+            live = txn.read_bytes(store.live_path(name))
+            if live is None:
+                live = txn.read_bytes(store.config_path(name))
+                if live is None:
+                    raise StateError("running without a definition")
+                store.write_live(name, live)
+            defs = load(live).defs
+            problems = txn.live_problems(self, name, record, defs)
+            if problems:
+                record = driver.reconcile(name, record, defs)
+                driver.verify(name, record, defs, before=None, kinds=("network-restart",),
+                              sections=())
+                report.add(name, "repaired: " + "; ".join(problems))
+        elif store.autostart(name) and store.config_path(name).exists():
+            config = self._load(store.config_path(name))
+            netns = self.autostart_netns(name)
+            self._start_with(name, config.defs, config.data, netns, [])
+            report.add(name, "started (autostart)" + (f" in namespace {netns}" if netns
+                                                      else ""))
+
+
+class NetworkHandle:
+    """One network of a connection: ``net.update(...)``, ``net.apply(xml)``,
+    ``with net.transaction(): ...``."""
+
+    def __init__(self, conn: Connection, name: str):
+        self.conn, self.name = conn, name
+
+    def __repr__(self) -> str:
+        return f"<NetworkHandle {self.name!r} of {self.conn!r}>"
+
+    def update(self, *args, **kwargs):
+        return self.conn.update(self.name, *args, **kwargs)
+
+    def update_batch(self, updates, **kwargs):
+        return self.conn.update_batch(self.name, updates, **kwargs)
+
+    def apply(self, desired_xml, **kwargs):
+        return self.conn.apply(self.name, desired_xml, **kwargs)
+
+    def transaction(self, **kwargs):
+        return self.conn.transaction(self.name, **kwargs)
+
+    def change_start(self, **kwargs):
+        return self.conn.change_start(self.name, **kwargs)
+
+    def commit(self, **kwargs):
+        return self.conn.change_commit(self.name, **kwargs)
+
+    def rollback(self, **kwargs):
+        return self.conn.change_rollback(self.name, **kwargs)
+
+    def status(self):
+        return self.conn.status(self.name)
+
+    def dumpxml(self, inactive: bool = False) -> str:
+        return self.conn.dumpxml(self.name, inactive=inactive)
+
+
+def _emit(progress, event: str, **fields) -> None:
+    if progress is not None:
+        progress({"event": event, **fields})
+
+
+def _desired(source) -> tuple[bytes, Any]:
+    """(bytes, Network) of a desired definition given as text, bytes or a path."""
+    from netupdate.model import load
+    if isinstance(source, bytes | bytearray):
+        data = bytes(source)
+    elif isinstance(source, os.PathLike) or (isinstance(source, str)
+                                             and not source.lstrip().startswith("<")):
+        with open(source, "rb") as handle:
+            data = handle.read()
+    else:
+        data = str(source).encode("utf-8")
+    network = load(data)
+    if not network.name:
+        raise InvalidOperationError("the desired definition has no <name>")
+    return data, network
+
+
+def _refuse_invalid(data: bytes) -> None:
+    """Refuse a desired definition with validation errors (warnings are fine)."""
+    try:
+        from netupdate.validate import validate
+    except ImportError:  # pragma: no cover - the validator is part of the package
+        return
+    errors = [i for i in validate(data) if i.is_error]
+    if errors:
+        shown = "; ".join(f"line {i.line}: {i.code} {i.message}" if i.line else
+                          f"{i.code} {i.message}" for i in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise InvalidOperationError(f"the desired definition is invalid: {shown}{more}")
 
 
 def _plan_of(change):

@@ -115,13 +115,14 @@ def _read(path: str) -> str:
 
 def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``netupdate apply NAME FILE --connect URI``."""
-    parser.add_argument("name", metavar="NAME", help="the libvirt network to reconcile")
+    parser.add_argument("name", metavar="NAME", help="the network to reconcile")
     parser.add_argument("file", metavar="FILE", help="its desired definition ('-' for stdin)")
     parser.add_argument("--live", action="store_true", help="change the running network only")
     parser.add_argument("--config", action="store_true",
                         help="change the persistent definition only")
     parser.add_argument("--dry-run", action="store_true",
-                        help="show the virNetworkUpdate calls and actions, change nothing")
+                        help="show the plan (with --connect: the virNetworkUpdate calls and "
+                             "actions), change nothing")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_libvirt_update_arguments(parser)
     add_connect_argument(parser)

@@ -1,5 +1,6 @@
 """Verbs on networks run by netupdate's embedded runtime (or by libvirt with --connect):
-define, start, stop (destroy), undefine, list, dumpxml, status, update."""
+define, start, stop (destroy), undefine, list, dumpxml, status, update (also --batch), apply,
+change start|commit|rollback|status, recover, autostart."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def register(sub) -> None:
                     "state only, loses changes at restart); --current is virsh's meaning. Live "
                     "changes are verified and rolled back on failure.")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("command", metavar="COMMAND",
+    p.add_argument("command", metavar="COMMAND", nargs="?",
                    help="add (add-last), add-first, add-last, modify, delete")
     p.add_argument("rest", metavar="SECTION XML", nargs="*",
                    help="section and XML fragment (or a file name); with --node-spec only XML")
@@ -93,17 +94,114 @@ def register(sub) -> None:
     p.add_argument("--current", action="store_true",
                    help="the live state if running, else the persistent config (virsh)")
     p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (with --batch: JSON lines, progress then the result)")
+    p.add_argument("--batch", metavar="FILE", default=None,
+                   help="apply the updates of FILE ('-' for stdin) as one transaction: "
+                        "one plan, at most one dnsmasq reload or restart, all or nothing. "
+                        "FILE: one update per line 'COMMAND SECTION XML' (or COMMAND "
+                        "--node-spec=XPATH XML), or a JSON list")
     _common(p)
     from netupdate.cli.connect import add_libvirt_update_arguments
     add_libvirt_update_arguments(p)
     p.set_defaults(func=cmd_update)
 
-    from netupdate.cli.connect import add_apply_arguments, cmd_apply
-    p = sub.add_parser("apply", help="with --connect: make a libvirt network match a definition "
-                                     "(live and config), with the least disruptive updates")
+    from netupdate.cli.connect import add_apply_arguments
+    p = sub.add_parser(
+        "apply", help="make a network exactly a desired definition (idempotent; --try SECONDS "
+                      "rolls back unless confirmed)",
+        description="Make network NAME exactly the definition in FILE: the plan is computed "
+                    "against what really runs, applied, verified; a second run does nothing. "
+                    "Defaults: a running network gets its live state and config, any other "
+                    "its config (created when missing); --live on a network that is not "
+                    "running starts it. With --connect URI it works on a libvirt network.")
     add_apply_arguments(p)
+    p.add_argument("--try", dest="try_seconds", type=float, metavar="SECONDS", default=None,
+                   help="open a change that rolls back by itself after SECONDS unless "
+                        "confirmed (ENTER on a terminal, else 'netupdate change commit NAME')")
+    _check_arguments(p)
+    p.add_argument("--state-dir", metavar="DIR", default=None, help=STATE_HELP)
+    p.add_argument("--netns", metavar="NAME", default=None,
+                   help="with --live on a network that is not running: start it in this "
+                        "network namespace")
     p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser(
+        "change", help="safe change: start | commit | rollback | status of a change "
+                       "transaction (auto-rollback with --rollback-after)",
+        description="A change transaction on one network: 'start' snapshots it, later updates "
+                    "go ahead as usual, 'commit' keeps them, 'rollback' restores the config "
+                    "and the live state (only what changed is touched). With "
+                    "--rollback-after SECONDS a detached timer rolls back unless committed "
+                    "in time, even when this command or the SSH session dies.")
+    csub = p.add_subparsers(dest="change_verb", metavar="{start,commit,rollback,status}")
+    c = csub.add_parser("start", help="snapshot a network: open a change")
+    c.add_argument("name", metavar="NAME")
+    c.add_argument("--rollback-after", type=float, metavar="SECONDS", default=None,
+                   help="roll back automatically unless 'change commit' arrives in time")
+    _check_arguments(c)
+    c.add_argument("--json", action="store_true", help="print JSON")
+    _common(c)
+    c.set_defaults(func=cmd_change_start)
+    c = csub.add_parser("commit", help="keep the changes: drop the snapshot, stop the timer")
+    c.add_argument("name", metavar="NAME")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    _common(c)
+    c.set_defaults(func=cmd_change_commit)
+    c = csub.add_parser("rollback", help="restore config and live state to the snapshot")
+    c.add_argument("name", metavar="NAME")
+    c.add_argument("--json", action="store_true", help="print JSON lines")
+    _common(c)
+    c.set_defaults(func=cmd_change_rollback)
+    c = csub.add_parser("status", help="the open change of a network (or of every network)")
+    c.add_argument("name", metavar="NAME", nargs="?")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    _common(c)
+    c.set_defaults(func=cmd_change_status)
+    c = csub.add_parser("_expire")  # the detached auto-rollback timer (internal)
+    c.add_argument("name")
+    c.add_argument("--token", required=True)
+    c.add_argument("--config-dir", required=True)
+    c.add_argument("--run-dir", required=True)
+    c.set_defaults(func=cmd_change_expire)
+    p.set_defaults(func=lambda args, parser=p: (parser.print_help(), 2)[1])
+
+    p = sub.add_parser(
+        "recover", help="after a crash or at boot: undo killed operations, roll back "
+                        "uncommitted changes, clean leftovers, start autostart networks",
+        description="Run early at boot (contrib/netupdate-recover.service) or after a crash. "
+                    "For every network: undo an operation that was killed midway, tear down "
+                    "what is left of a network that no longer runs, roll back an uncommitted "
+                    "change (one whose timer is still running and not yet due is left to it), "
+                    "repair a running network that drifted from its definition, and start the "
+                    "networks marked autostart. Exit 1 when something could not be done.")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("autostart", help="start a network at boot ('netupdate recover')")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--disable", action="store_true", help="do not start it at boot")
+    _common(p, netns=True)
+    p.set_defaults(func=cmd_autostart)
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--check", metavar="HOST:PORT", default=None,
+                        help="after the change, connect to HOST:PORT (in the network's "
+                             "namespace); when it fails, roll back at once")
+    parser.add_argument("--check-command", metavar="CMD", default=None,
+                        help="after the change, run CMD (sh -c, in the network's namespace); "
+                             "when it exits non-zero, roll back at once")
+    parser.add_argument("--check-timeout", type=float, metavar="SECONDS", default=None,
+                        help="how long the check is retried before it counts as failed "
+                             "(default 5)")
+
+
+def _check_of(args):
+    from netupdate.txn import make_check
+    return make_check(getattr(args, "check", None), getattr(args, "check_command", None),
+                      getattr(args, "check_timeout", None))
 
 
 def cmd_define(args) -> int:
@@ -218,6 +316,10 @@ def cmd_status(args) -> int:
 
 def cmd_update(args) -> int:
     from netupdate.errors import InvalidOperationError
+    if args.batch is not None:
+        return _cmd_batch(args)
+    if args.command is None:
+        raise InvalidOperationError("update needs COMMAND SECTION XML (or --batch FILE)")
     rest = list(args.rest)
     if args.node_spec is not None:
         if len(rest) > 1:
@@ -253,3 +355,315 @@ def cmd_update(args) -> int:
     else:
         print(result.to_text())
     return result.exit_code
+
+
+# ---------------------------------------------------------------------- progress
+class Reporter:
+    """Progress of a long operation: JSON lines on stdout with ``--json``, a progress bar on
+    stderr when it is a terminal, nothing otherwise."""
+
+    WIDTH = 30
+
+    def __init__(self, args, stream=None, err=None):
+        self.json = bool(getattr(args, "json", False))
+        self.out = stream or sys.stdout
+        self.err = err or sys.stderr
+        self.tty = not self.json and self.err.isatty()
+        self.drawn = False
+
+    def __call__(self, event: dict) -> None:
+        if self.json:
+            self.line(event)
+            return
+        if not self.tty:
+            return
+        kind = event.get("event")
+        if kind == "progress" and event.get("total"):
+            done, total = event["done"], event["total"]
+            filled = int(self.WIDTH * done / total)
+            self._draw(f"{event.get('phase', '')} [{'#' * filled}{'-' * (self.WIDTH - filled)}]"
+                       f" {100 * done // total:3d}% {done}/{total}")
+        elif kind == "step":
+            self._draw(f"{event['step']}...")
+        elif kind == "rollback":
+            self._draw(f"failed at {event.get('step')}: rolling back...")
+        elif kind == "armed":
+            self._draw("rollback timer armed")
+
+    def _draw(self, text: str) -> None:
+        self.err.write("\r\033[K" + text)
+        self.err.flush()
+        self.drawn = True
+
+    def line(self, event: dict) -> None:
+        self.out.write(json.dumps(event, default=str) + "\n")
+        self.out.flush()
+
+    def done(self) -> None:
+        if self.drawn:
+            self.err.write("\r\033[K")
+            self.err.flush()
+            self.drawn = False
+
+
+def _long(args, run):
+    """Run ``run(reporter)`` (a long operation): Ctrl-C means put back and exit 130; with
+    ``--json`` the result (or the error) is the last JSON line."""
+    from netupdate.errors import NetupdateError
+    from netupdate.txn import restored
+    reporter = Reporter(args)
+    try:
+        result = run(reporter)
+    except KeyboardInterrupt as exc:
+        reporter.done()
+        back = restored(exc)
+        message = ("interrupted: the network is as it was before the operation" if back else
+                   "interrupted; run 'netupdate recover' to make sure the network is consistent")
+        if reporter.json:
+            reporter.line({"event": "interrupted", "restored": back, "message": message})
+        print(f"netupdate: {message}", file=sys.stderr)
+        return 130, None
+    except NetupdateError as exc:
+        reporter.done()
+        if reporter.json:
+            reporter.line({"event": "error", "message": str(exc), "restored": restored(exc)})
+        raise
+    reporter.done()
+    return 0, result
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _emit_result(args, result, reporter_json: bool) -> None:
+    if reporter_json:
+        print(json.dumps({"event": "result", **result.to_json()}, default=str), flush=True)
+    else:
+        print(result.to_text())
+
+
+# ---------------------------------------------------------------------- batch
+def _cmd_batch(args) -> int:
+    from netupdate.errors import InvalidOperationError
+    from netupdate.txn import parse_batch
+    if args.command is not None or args.rest or args.node_spec is not None:
+        raise InvalidOperationError("with --batch FILE give only the network NAME (the updates "
+                                    "come from FILE)")
+    if _libvirt(args):
+        raise InvalidOperationError("--batch works on the embedded runtime only (not with "
+                                    "--connect)")
+    if args.current and (args.live or args.config):
+        raise InvalidOperationError("Options --current and --live/--config are mutually "
+                                    "exclusive")
+    from netupdate.cli.connect import affect_flags
+    flags = affect_flags(args)
+    updates = parse_batch(_read_input(args.batch).decode("utf-8"))
+    with _conn(args) as conn:
+        live, config = flags["live"], flags["config"]
+        if args.current:
+            active = conn.store.read_record(args.name) is not None
+            live, config = active, not active
+
+        def run(reporter):
+            return conn.update_batch(args.name, updates, live=live, config=config,
+                                     dry_run=args.dry_run, progress=reporter)
+        code, result = _long(args, run)
+    if result is None:
+        return code
+    _emit_result(args, result, args.json)
+    return result.exit_code
+
+
+# ---------------------------------------------------------------------- apply
+def cmd_apply(args) -> int:
+    from netupdate.errors import InvalidOperationError
+    if _libvirt(args):
+        if args.try_seconds is not None or _check_of(args) is not None:
+            raise InvalidOperationError("--try and --check work on the embedded runtime only "
+                                        "(not with --connect)")
+        from netupdate.cli.connect import cmd_apply as libvirt_apply
+        return libvirt_apply(args)
+    from netupdate.cli.connect import affect_flags
+    if args.try_seconds is not None and not args.try_seconds > 0:
+        raise InvalidOperationError("--try wants a positive number of seconds")
+    from netupdate.txn import Interrupts
+    desired = _read_input(args.file)
+    check = _check_of(args)
+    # one Ctrl-C handler from the apply to the end of the try window: an interrupt between
+    # the two is not lost (the window rolls back at once)
+    with _conn(args) as conn, Interrupts():
+        def run(reporter):
+            return conn.apply(args.name, desired, **affect_flags(args), dry_run=args.dry_run,
+                              try_seconds=args.try_seconds, check=check, progress=reporter)
+        code, result = _long(args, run)
+        if result is None:
+            return code
+        _emit_result(args, result, args.json)
+        if result.change_info is None:
+            return result.exit_code
+        return _try_window(conn, args, result.change_info)
+
+
+def _try_window(conn, args, info) -> int:
+    """After ``apply --try``: on a terminal, wait for ENTER (commit), Ctrl-C (roll back now) or
+    the deadline (the detached timer rolls back); otherwise leave the change open."""
+    import select
+    import time
+
+    from netupdate.errors import StateError
+    from netupdate.txn import Interrupts, now_iso, outcome_for, read_snapshot
+    name, token, deadline = args.name, info.token, info.deadline
+    if not sys.stdin.isatty():
+        message = (f"change open: it rolls back at {now_iso(deadline)} unless "
+                   f"'netupdate change commit {name}' runs within {deadline - time.time():.0f} s")
+        if args.json:
+            print(json.dumps({"event": "open", **info.to_json(), "message": message}),
+                  flush=True)
+        else:
+            print(message)
+        return 0
+    print(f"Press ENTER within {deadline - time.time():.0f} s to keep this change "
+          f"(Ctrl-C rolls it back now).", file=sys.stderr, flush=True)
+    watch_stdin = True
+    with Interrupts() as interrupts:
+        while True:
+            if interrupts.pending:
+                interrupts.signum = None  # handled here: the rollback must not stop for it
+                result = conn.change_rollback(name, token=token, reason="interrupted (Ctrl-C)")
+                print(f"netupdate: interrupted: {result.summary()}", file=sys.stderr)
+                return 130
+            left = deadline - time.time()
+            if left <= 0:
+                break
+            if not watch_stdin:
+                time.sleep(min(0.2, left))
+                continue
+            ready, _w, _x = select.select([sys.stdin], [], [], min(0.2, left))
+            if ready:
+                if not sys.stdin.readline():
+                    watch_stdin = False  # end of input is not a confirmation
+                    continue
+                try:
+                    conn.change_commit(name, token=token)
+                except StateError as exc:
+                    print(f"netupdate: error: {exc}", file=sys.stderr)
+                    return 1
+                print(f"Change on network {name} committed")
+                return 0
+    # the deadline passed: the detached timer rolls back; report what it did
+    limit = time.time() + 30
+    while time.time() < limit:
+        snap = read_snapshot(conn.store, name)
+        if snap is None or snap.token != token:
+            break
+        if time.time() > deadline + 5 and not snap.timer_alive():
+            conn.change_rollback(name, token=token, reason="timer expired (no timer process)")
+            break
+        time.sleep(0.1)
+    last = outcome_for(conn.store, name, token) or {}
+    print(f"No confirmation within the try window: the change was "
+          f"{last.get('outcome', 'rolled back')} ({last.get('reason', 'timer expired')})",
+          file=sys.stderr)
+    return 1
+
+
+# ---------------------------------------------------------------------- change
+def _print_info(args, info) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(info.to_json(), indent=2, default=str))
+    else:
+        print(info.to_text())
+
+
+def _embedded_only(args, verb: str) -> None:
+    if _libvirt(args):
+        from netupdate.errors import InvalidOperationError
+        raise InvalidOperationError(f"'{verb}' works on the embedded runtime only (not with "
+                                    "--connect)")
+
+
+def cmd_change_start(args) -> int:
+    _embedded_only(args, "change start")
+    with _conn(args) as conn:
+        info = conn.change_start(args.name, rollback_after=args.rollback_after,
+                                 check=_check_of(args))
+    _print_info(args, info)
+    return 0
+
+
+def cmd_change_commit(args) -> int:
+    _embedded_only(args, "change commit")
+    with _conn(args) as conn:
+        info = conn.change_commit(args.name)
+    if args.json:
+        print(json.dumps(info.to_json(), indent=2, default=str))
+    else:
+        print(f"Change on network {args.name} committed")
+    return 0
+
+
+def cmd_change_rollback(args) -> int:
+    _embedded_only(args, "change rollback")
+    with _conn(args) as conn:
+        code, result = _long(args, lambda reporter: conn.change_rollback(
+            args.name, reason="requested", progress=reporter))
+    if result is None:
+        return code
+    _emit_result(args, result, args.json)
+    return 0
+
+
+def cmd_change_status(args) -> int:
+    _embedded_only(args, "change status")
+    with _conn(args, readonly=True) as conn:
+        info = conn.change_status(args.name)
+    if args.name is not None:
+        _print_info(args, info)
+        return 0
+    if args.json:
+        print(json.dumps([i.to_json() for i in info], indent=2, default=str))
+    elif not info:
+        print("no change is open")
+    else:
+        print("\n".join(i.to_text() for i in info))
+    return 0
+
+
+def cmd_change_expire(args) -> int:
+    from pathlib import Path
+
+    import netupdate
+    from netupdate.txn import run_timer
+    conn = netupdate.connect()
+    conn.store.config_dir, conn.store.run_dir = Path(args.config_dir), Path(args.run_dir)
+    with conn:
+        return run_timer(conn, args.name, args.token)
+
+
+# ---------------------------------------------------------------------- recover, autostart
+def cmd_recover(args) -> int:
+    _embedded_only(args, "recover")
+    with _conn(args) as conn:
+        report = conn.recover()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.to_text())
+    return report.exit_code
+
+
+def cmd_autostart(args) -> int:
+    _embedded_only(args, "autostart")
+    with _conn(args) as conn:
+        conn.set_autostart(args.name, not args.disable, netns=args.netns)
+        where = conn.autostart_netns(args.name)
+    if args.disable:
+        print(f"Network {args.name} unmarked as autostarted")
+    else:
+        print(f"Network {args.name} marked as autostarted ("
+              + (f"in namespace {where})" if where else "in the host namespace)"))
+    return 0

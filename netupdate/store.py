@@ -84,6 +84,28 @@ def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
     return tmp
 
 
+@contextlib.contextmanager
+def _flock(path: Path, timeout: float | None, busy: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (waits up to ``timeout`` seconds)."""
+    import time
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline else 0))
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StateError(f"{busy} (waited {timeout:g} s for {path})") from None
+                time.sleep(0.01)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _bytes(data: str | bytes) -> bytes:
     return data.encode() if isinstance(data, str) else data
 
@@ -264,28 +286,27 @@ class Store:
         return path
 
     # locking
-    @contextlib.contextmanager
-    def lock(self, name: str, *, timeout: float | None = 30.0) -> Iterator[None]:
+    def lock(self, name: str, *, timeout: float | None = 30.0):
         """Hold the network's lock (exclusive ``flock``; waits up to ``timeout`` seconds)."""
-        import time
         path = self._dir(self.run_dir / "locks", 0o700) / f"{check_name(name)}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline else 0))
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise StateError(f"network '{name}' is locked by another operation "
-                                         f"(waited {timeout:g} s for {path})") from None
-                    time.sleep(0.01)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
+        return _flock(path, timeout, f"network '{name}' is locked by another operation")
+
+    @contextlib.contextmanager
+    def namespace_sysctls(self, netns: str | None) -> Iterator[dict]:
+        """The sysctl ledger of a network namespace (the host's when None), locked: which
+        networks need which settings there and what each setting was before netupdate changed
+        it.  Changes to the yielded dict are saved on exit."""
+        key = "host" if netns is None else f"netns-{netns}"
+        directory = self._dir(self.run_dir / "sysctls", 0o700)
+        with _flock(directory / f"{key}.lock", 30.0, f"the sysctls of {key} are locked"):
+            path = directory / f"{key}.json"
+            text = read_text(path)
+            ledger = json.loads(text) if text else {"users": [], "previous": {}}
+            yield ledger
+            if ledger["users"] or ledger["previous"]:
+                atomic_write(path, json.dumps(ledger, indent=1), mode=0o600)
+            else:
+                remove(path)
 
     # persistent definitions
     def read_config(self, name: str) -> str | None:

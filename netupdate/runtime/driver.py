@@ -168,7 +168,7 @@ class Driver:
             "uuid": str(defs.uuid) if defs.uuid else None,
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "bridge": {"name": br, "created": True},
-            "addresses": [], "routes": [], "sysctls": [],
+            "addresses": [], "routes": [], "sysctls": False,
             "firewall": ({"family": firewall.FAMILY, "table": table}
                          if firewall.ruleset(defs, table, br) is not None else None),
             "dnsmasq": ({"conf": str(layout.conf), "pid": None, "conf_sha256": None}
@@ -216,13 +216,30 @@ class Driver:
         return NS.link_index(netns, ifname) is not None
 
     def _forwarding(self, record: dict, defs: NetworkDef) -> None:
+        """Switch packet forwarding on in the network's namespace.  The namespace's ledger keeps
+        what the settings were before netupdate changed them, and which networks need them:
+        the last of those to stop puts them back (``_release_sysctls``)."""
         keys = ["net/ipv4/ip_forward"]
         if defs.ips_of(6):
             keys.append("net/ipv6/conf/all/forwarding")
-        for key in keys:
-            previous = NS.call(record["netns"], _sysctl, key, "1")
-            if previous is not None and previous != "1":
-                record["sysctls"].append({"key": key, "value": "1", "previous": previous})
+        with self.store.namespace_sysctls(record["netns"]) as ledger:
+            record["sysctls"] = True
+            if record["name"] not in ledger["users"]:
+                ledger["users"].append(record["name"])
+            for key in keys:
+                previous = NS.call(record["netns"], _sysctl, key, "1")
+                if previous != "1":
+                    ledger["previous"].setdefault(key, previous)
+
+    def _release_sysctls(self, record: dict) -> None:
+        with self.store.namespace_sysctls(record.get("netns")) as ledger:
+            if record["name"] in ledger["users"]:
+                ledger["users"].remove(record["name"])
+            if not ledger["users"]:
+                for key, previous in list(ledger["previous"].items()):
+                    NS.call(record.get("netns"), _sysctl, key, previous)
+                    del ledger["previous"][key]
+        record["sysctls"] = False
 
     def _firewall(self, record: dict, defs: NetworkDef) -> None:
         table = firewall.table_name(record["name"])
@@ -282,6 +299,16 @@ class Driver:
                 problems.append(f"bridge {br}: {exc}")
         elif ns_gone:
             record["routes"], record["addresses"] = [], []
+        if record.get("sysctls"):
+            try:
+                if ns_gone:  # the settings went with the namespace
+                    with self.store.namespace_sysctls(netns) as ledger:
+                        ledger["users"], ledger["previous"] = [], {}
+                    record["sysctls"] = False
+                else:
+                    self._release_sysctls(record)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"sysctls: {exc}")
         directory = record.get("dir")
         if directory:
             try:

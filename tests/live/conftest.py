@@ -45,6 +45,40 @@ def _live_prerequisites():
         pytest.skip(message)
 
 
+HOST_SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
+
+
+def _host_state() -> tuple[set, set, dict]:
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    sysctls = {}
+    for key in HOST_SYSCTLS:
+        with open(f"/proc/sys/{key}") as handle:
+            sysctls[key] = handle.read().strip()
+    return ({line.split(":")[1].strip().split("@")[0] for line in links.splitlines()},
+            {line.strip() for line in tables.splitlines() if "netupdate" in line}, sysctls)
+
+
+@pytest.fixture(autouse=True)
+def _host_guard(_live_prerequisites):
+    """Fail (and undo it) when a test changed the host's own namespace: a bridge, an nft table
+    or a forwarding sysctl.  Every network of the live tier runs in namespaces the test made."""
+    links, tables, sysctls = _host_state()
+    yield
+    now_links, now_tables, now_sysctls = _host_state()
+    new_links = {link for link in now_links - links if link.startswith("nubr")}
+    new_tables = now_tables - tables
+    changed = {key: value for key, value in now_sysctls.items() if sysctls[key] != value}
+    for link in new_links:
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
+    for table in new_tables:
+        subprocess.run(["nft", "delete", "table", *table.split()[1:]], capture_output=True)
+    for key in changed:
+        with open(f"/proc/sys/{key}", "w") as handle:
+            handle.write(sysctls[key])
+    assert not new_links and not new_tables and not changed, (new_links, new_tables, changed)
+
+
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
 

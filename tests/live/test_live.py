@@ -394,3 +394,24 @@ def test_namespace_deleted_behind_our_back(conn, netns):
     assert not DQ.alive(pid, record["dnsmasq"]["conf"])
     assert not Path(record["dir"]).exists() and conn.store.read_record("natnet") is None
     subprocess.run(["ip", "netns", "add", netns], check=True)  # for the fixture's cleanup
+
+
+def _forwarding(netns: str) -> str:
+    return subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/sys/net/ipv4/ip_forward"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_forwarding_is_put_back_when_the_last_forwarding_network_stops(conn, netns, state_dir):
+    routed = NAT.replace("natnet", "routenet").replace("nubr-nat", "nubr-rt").replace(
+        "mode='nat'", "mode='route'").replace("10.61.", "10.64.").replace("10.62.", "10.65.")
+    assert _forwarding(netns) == "0"
+    conn.define(NAT)
+    conn.define(routed)
+    conn.start("natnet")
+    conn.start("routenet")
+    assert _forwarding(netns) == "1"
+    conn.stop("natnet")
+    assert _forwarding(netns) == "1"         # the routed network still forwards
+    conn.stop("routenet")
+    assert _forwarding(netns) == "0"         # as it was before netupdate changed it
+    assert not list((Path(state_dir) / "run" / "sysctls").glob("*.json"))

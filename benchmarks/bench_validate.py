@@ -101,7 +101,7 @@ def stage_times(files: list[Path]) -> dict[str, float]:
     import importlib
 
     sys.path.insert(0, str(ROOT))
-    V = importlib.import_module("netupdate.validate")
+    V = importlib.import_module("netupdate.validation")
     from netupdate import schema
 
     V.validate("<network><name>warm-up</name></network>")   # import and compile the grammar

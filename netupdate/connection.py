@@ -627,7 +627,7 @@ class Connection:
         step that set one, put the default back (what the plan's bridge-mtu does)."""
         if "bridge-mtu" not in kinds or defs.mtu is not None:
             return
-        from netupdate.plan import DEFAULT_MTU
+        from netupdate.planner import DEFAULT_MTU
         from netupdate.runtime import bridge as BR
         ipr = self.driver.ipr(record.get("netns"))
         state = BR.read(ipr, record["bridge"]["name"])
@@ -877,8 +877,8 @@ class Connection:
     def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
                progress) -> UpdateResult:
         from netupdate import txn
-        from netupdate.diff import diff
-        from netupdate.plan import plan as make_plan
+        from netupdate.differ import diff
+        from netupdate.planner import plan as make_plan
         store = self.store
         config_path, live_path = store.config_path(name), store.live_path(name)
         with store.lock(name), txn.Interrupts():
@@ -986,7 +986,7 @@ class Connection:
         definitions first (a refused one raises ``BatchError`` naming it, and nothing changes),
         then one plan runs once (at most one dnsmasq reload or restart) and is verified once."""
         from netupdate import txn
-        from netupdate.plan import plan as make_plan
+        from netupdate.planner import plan as make_plan
         started = time.perf_counter()
         check_name(name)
         items = txn.as_batch(updates)
@@ -1496,7 +1496,7 @@ def _desired(source) -> tuple[bytes, Any]:
 def _refuse_invalid(data: bytes) -> None:
     """Refuse a desired definition with validation errors (warnings are fine)."""
     try:
-        from netupdate.validate import validate
+        from netupdate.validation import validate
     except ImportError:  # pragma: no cover - the validator is part of the package
         return
     errors = [i for i in validate(data) if i.is_error]
@@ -1512,7 +1512,7 @@ def _plan_of(change):
     plan = getattr(change, "plan", None)
     if plan is not None and not callable(plan):
         return plan
-    from netupdate.plan import plan_change
+    from netupdate.planner import plan_change
     return plan_change(change)
 
 

@@ -485,12 +485,12 @@ def normalized(value):
 
 
 def _diff(before, after):
-    from netupdate.diff import diff
+    from netupdate.differ import diff
     return diff(normalized(before), normalized(after))
 
 
 def _plan(before, after):
-    from netupdate.plan import plan
+    from netupdate.planner import plan
     return plan(normalized(before), normalized(after))
 
 
@@ -537,7 +537,7 @@ _ITEM_PATHS = {
 
 def _items(root, section: str) -> Iterable[tuple[Any, Any, int]]:
     """(element, definition, parent ip index or -1) of each item of ``section`` in ``root``."""
-    from netupdate import diff as D
+    from netupdate import differ as D
     cls = D.SECTION_CLASS[section]
     if section in ("ip-dhcp-host", "ip-dhcp-range"):
         tag = "host" if section == "ip-dhcp-host" else "range"
@@ -550,7 +550,7 @@ def _items(root, section: str) -> Iterable[tuple[Any, Any, int]]:
 
 
 def _find(root, section: str, item) -> tuple[Any, int] | None:
-    from netupdate import diff as D
+    from netupdate import differ as D
     for element, defn, index in _items(root, section):
         if D.same(defn, item):
             return element, index
@@ -559,7 +559,7 @@ def _find(root, section: str, item) -> tuple[Any, int] | None:
 
 def _ip_index(root, ip_element) -> int | None:
     """The index in ``root`` of the ``<ip>`` with the address and prefix of ``ip_element``."""
-    from netupdate import diff as D
+    from netupdate import differ as D
     from netupdate.model import IpDef
     wanted = D.key_of("ip", IpDef.from_element(ip_element))
     for index, ip in enumerate(root.findall("ip")):
@@ -602,7 +602,7 @@ def _operations(before_xml: str, after_xml: str, changes) -> tuple[list[Operatio
     """``virNetworkUpdate`` calls (live) for the changes of sections libvirt updates, checked by
     running each through netupdate's engine on a copy of ``before_xml``; returns the calls, the
     definition they lead to and notes about changes left to the plan."""
-    from netupdate.diff import ADDED, MODIFIED, REMOVED
+    from netupdate.differ import ADDED, MODIFIED, REMOVED
     from netupdate.errors import NetupdateError as _Err
     from netupdate.model import load
     target = load(after_xml)
@@ -1037,8 +1037,8 @@ class LibvirtConnection:
         reads, and everything else, which needs a restart.  (A change the embedded runtime needs
         no action for still needs one on libvirt, whose live definition is what it uses for guest
         ports plugged from now on.)"""
-        from netupdate.diff import diff
-        from netupdate.plan import NETWORK_RESTART, Action, PlanContext, plan_changes
+        from netupdate.differ import diff
+        from netupdate.planner import NETWORK_RESTART, Action, PlanContext, plan_changes
         work = _LiveWork(mid_xml=live_before)
         work.changes = _diff(live_before, live_after)
         if not work.changes:
@@ -1237,7 +1237,7 @@ class LibvirtConnection:
 
 
 def _diff_empty():
-    from netupdate.diff import ChangeSet
+    from netupdate.differ import ChangeSet
     return ChangeSet()
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from netupdate import model
 from netupdate import types as T
-from netupdate.diff import (
+from netupdate.differ import (
     ADDED,
     MODIFIED,
     REMOVED,
@@ -358,7 +358,7 @@ def _changeset(changes: Any, command: str | None) -> tuple[ChangeSet, str | None
     if isinstance(inner, ChangeSet):            # a Plan
         return inner, command
     if hasattr(changes, "section") and hasattr(changes, "command"):   # an update Change
-        from netupdate.plan import change_records
+        from netupdate.planner import change_records
         return change_records(changes), command or changes.command
     return ChangeSet(changes), command
 

@@ -455,7 +455,7 @@ class ChangeInfo:
 def reverse_plan(current, snapshot_defs):
     """The plan that takes the running network from its ``current`` definition back to the
     snapshot's: only what changed since ``change start`` is touched."""
-    from netupdate.plan import plan
+    from netupdate.planner import plan
     return plan(current, snapshot_defs)
 
 

@@ -94,7 +94,7 @@ class Change:
 
     @functools.cached_property
     def plan(self):
-        from netupdate.plan import plan_change
+        from netupdate.planner import plan_change
         return plan_change(self)
 
 

@@ -174,7 +174,6 @@ def test_encoding_and_bom_are_kept(capsys, tmp_path):
 
 
 def test_plan_flag(capsys, net):
-    pytest.importorskip("netupdate.plan")
     code, out, err = run(capsys, net, "add", "ip-dhcp-host", HOST, "--plan")
     assert code == 0, err
     assert out.startswith("<network>")

@@ -270,7 +270,7 @@ def test_help():
 
 
 def test_an_internal_error_is_an_issue_and_the_run_goes_on(capsys, monkeypatch):
-    module = importlib.import_module("netupdate.validate")
+    module = importlib.import_module("netupdate.validation")
     real = module.validate
 
     def flaky(source, **options):

@@ -1,7 +1,6 @@
 """The rule table and the plans it makes: data-driven cases in fixtures/plans/<case>/."""
 
 import dataclasses
-import importlib
 import json
 import re
 from pathlib import Path
@@ -10,13 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 import netupdate
+from netupdate import differ as D
 from netupdate import model
-from netupdate.diff import ADDED, MODIFIED, OPS, REMOVED, SectionChange
-from netupdate.plan import CONF, RULES, Action, Plan, PlanContext, plan, plan_change
-
-# ``netupdate.diff`` / ``netupdate.plan`` are also the functions: import the modules by name
-D = importlib.import_module("netupdate.diff")
-P = importlib.import_module("netupdate.plan")
+from netupdate import planner as P
+from netupdate.differ import ADDED, MODIFIED, OPS, REMOVED, SectionChange
+from netupdate.planner import CONF, RULES, Action, Plan, PlanContext, plan, plan_change
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted(p for p in (ROOT / "fixtures" / "plans").iterdir() if p.is_dir())

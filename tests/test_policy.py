@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 
 import netupdate
-from netupdate.diff import diff
+from netupdate.differ import diff
 from netupdate.errors import PolicyError
-from netupdate.plan import plan
+from netupdate.planner import plan
 from netupdate.policy import Policy, enforce
 
 ROOT = Path(__file__).resolve().parent.parent

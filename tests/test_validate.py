@@ -1,7 +1,6 @@
-"""netupdate.validate: clean fixtures, every bad fixture located, each semantic rule both ways,
+"""netupdate.validation: clean fixtures, every bad fixture located, each semantic rule both ways,
 hostile input, rule selection, the registry and its documentation."""
 
-import importlib
 import os
 import re
 from pathlib import Path
@@ -11,9 +10,8 @@ from lxml import etree
 
 import netupdate
 from netupdate import model
-
-V = importlib.import_module("netupdate.validate")   # the module (the package attribute may be
-Issue, validate, is_valid = V.Issue, V.validate, V.is_valid   # the function of the same name)
+from netupdate import validation as V
+from netupdate.validation import Issue, is_valid, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "fixtures" / "networks").glob("*.xml"))
@@ -228,8 +226,7 @@ def test_package_level_functions():
     assert netupdate.validate(xml) == []
     assert netupdate.is_valid(xml)
     assert netupdate.Issue is Issue
-    import netupdate.validate as module  # the module is callable too
-    assert module(xml) == [] and callable(netupdate.validate)
+    assert netupdate.validate is validate and netupdate.is_valid is is_valid
 
 
 def test_issue_text_and_dict():
@@ -548,8 +545,8 @@ def test_docs_list_every_code():
     generated = text[text.index(begin) + len(begin):text.index(end)]
     assert generated.strip() == V.rules_markdown().strip(), (
         "docs/validation.md is out of date: run "
-        "python -c 'import importlib; importlib.import_module(\"netupdate.validate\")"
-        ".update_docs(\"docs/validation.md\")'")
+        "python -c 'from netupdate import validation; "
+        "validation.update_docs(\"docs/validation.md\")'")
 
 
 def test_explain():
@@ -563,7 +560,7 @@ def test_explain():
 def test_importing_validate_does_not_load_the_grammar_library():
     import subprocess
     import sys
-    code = ("import importlib, sys; importlib.import_module('netupdate.validate'); "
+    code = ("import importlib, sys; importlib.import_module('netupdate.validation'); "
             "print('xmlschema' in sys.modules, 'netupdate.schema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})

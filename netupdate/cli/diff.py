@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from netupdate.diff import as_defs
-    from netupdate.plan import plan
+    from netupdate.differ import as_defs
+    from netupdate.planner import plan
     from netupdate.policy import Policy
 
     before, after = as_defs(args.old), as_defs(args.new)

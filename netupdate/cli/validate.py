@@ -8,7 +8,6 @@ errors.  The library is imported inside the handler so that ``netupdate --help``
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import pathlib
 import sys
@@ -129,10 +128,9 @@ class _Result:
 
 
 def _lib():
-    """The ``netupdate.validate`` module (``from netupdate import validate`` may give the
-    function of the same name)."""
-    module = sys.modules.get("netupdate.validate")
-    return module if module is not None else importlib.import_module("netupdate.validate")
+    """The validation module, imported when a check runs (``--help`` stays fast)."""
+    from netupdate import validation
+    return validation
 
 
 # State the checking processes share (set before forking workers).
@@ -240,7 +238,7 @@ def _junit_report(results: list[_Result], seconds: float) -> str:
                              timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"))
     for r in results:
         name = _xml_safe(r.file)
-        case = etree.SubElement(suite, "testcase", classname="netupdate.validate", name=name,
+        case = etree.SubElement(suite, "testcase", classname="netupdate.validation", name=name,
                                 file=name, time=f"{r.seconds:.4f}")
         text = "\n".join(_text_lines(r))
         if not r.valid:

@@ -59,14 +59,14 @@ def main() -> int:
     import pyroute2  # noqa: F401
 
     import netupdate.connection  # noqa: F401
-    import netupdate.diff  # noqa: F401
+    import netupdate.differ  # noqa: F401
     import netupdate.dnsmasq  # noqa: F401
     import netupdate.model  # noqa: F401
-    import netupdate.plan  # noqa: F401
+    import netupdate.planner  # noqa: F401
     import netupdate.runtime.driver  # noqa: F401
     import netupdate.txn  # noqa: F401
     import netupdate.update  # noqa: F401
-    import netupdate.validate  # noqa: F401
+    import netupdate.validation  # noqa: F401
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     print(json.dumps({"ready": os.getpid()}), flush=True)
     for line in sys.stdin:

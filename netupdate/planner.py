@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from netupdate.diff import (
+from netupdate.differ import (
     ADDED,
     MODIFIED,
     OPS,
@@ -34,7 +34,6 @@ from netupdate.diff import (
     ChangeSet,
     SectionChange,
     as_defs,
-    callable_module,
     diff,
     diff_item,
     effective,
@@ -737,5 +736,3 @@ def rules_markdown() -> str:
                      f"{kinds} | {rule.libvirt} | {reason} |")
     return "\n".join(lines) + "\n"
 
-
-callable_module(__name__, plan)

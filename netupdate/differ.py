@@ -31,8 +31,6 @@ import enum
 import functools
 import ipaddress
 import os
-import sys
-import types
 import uuid as _uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -676,19 +674,3 @@ def diff_item(section: str | None, before: Any, after: Any, *,
     a_items = (after,) if after is not None else ()
     return ChangeSet(diff_items(section, b_items, a_items, family=family))
 
-
-def callable_module(name: str, function: Callable) -> None:
-    """Make module ``name`` callable as ``function``.
-
-    ``netupdate.diff`` is both this module and (lazily) the function ``diff``: which one the
-    package attribute holds depends on import order, so the module forwards calls to the function
-    and ``netupdate.diff(a, b)`` works either way (``netupdate.plan`` likewise).
-    """
-    class CallableModule(types.ModuleType):
-        def __call__(self, *args, **kwargs):
-            return function(*args, **kwargs)
-
-    sys.modules[name].__class__ = CallableModule
-
-
-callable_module(__name__, diff)

@@ -33,8 +33,6 @@ import inspect
 import ipaddress
 import os
 import re
-import sys
-import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -1118,13 +1116,3 @@ def rules_markdown() -> str:
                   f"*{r.severity}*, source `{r.source}`; {how}.", "", _md(r.explanation), ""]
     return "\n".join(lines)
 
-
-class _CallableModule(types.ModuleType):
-    """``netupdate.validate`` names both this module and its main function; once the module is
-    imported the package attribute is the module, so calling it calls ``validate``."""
-
-    def __call__(self, source, **options) -> list[Issue]:
-        return validate(source, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -43,7 +43,21 @@ def check_name(name: str) -> str:
 
 
 # ---------------------------------------------------------------------- atomic writes
+# Directories whose files do not outlive a reboot (a store's runtime directory, /run/netupdate
+# by default): writes there stay atomic (temp file + rename, so a killed process leaves the old
+# or the new file) but skip fsync, which costs more than the rest of a live update.
+_VOLATILE: set[str] = set()
+
+
+def _durable(path: str) -> bool:
+    directory = os.path.dirname(os.path.abspath(path))
+    return not any(directory == root or directory.startswith(root + os.sep)
+                   for root in _VOLATILE)
+
+
 def _fsync_dir(path: str) -> None:
+    if not _durable(os.path.join(path, "x")):
+        return
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -71,7 +85,7 @@ def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        if fsync:
+        if fsync and _durable(path):
             os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -111,7 +125,8 @@ def _bytes(data: str | bytes) -> bytes:
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically and durably (temp + fsync + rename + dir fsync)."""
+    """Replace ``path`` with ``data`` atomically and durably (temp + fsync + rename + dir fsync;
+    no fsync in a volatile directory)."""
     path = os.fspath(path)
     tmp = _write_temp(path, _bytes(data), mode)
     try:
@@ -256,6 +271,7 @@ class Store:
     def __init__(self, state_dir: str | os.PathLike | None = None):
         self.config_dir, self.run_dir = default_dirs(state_dir)
         self._made: set[Path] = set()
+        _VOLATILE.add(os.path.abspath(self.run_dir))
 
     def __repr__(self) -> str:
         return f"<Store config={self.config_dir} run={self.run_dir}>"

@@ -127,25 +127,13 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_json(path: Path, data: dict, *, durable: bool = True) -> None:
-    """Replace ``path`` atomically.  ``durable=False`` skips the fsyncs: enough for what only
-    has to survive the death of a process (the page cache outlives it), not a power cut."""
+    """Replace ``path`` atomically.  Files under the runtime directory (the journal) are not
+    fsynced (the store's rule): they only have to survive the death of a process, not a power
+    cut.  ``durable=False`` marks such a file, written with the faster compact encoding: a
+    journal is written before every live operation."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if durable:
-        text = json.dumps(data, indent=1, sort_keys=True) + "\n"
-    else:  # the C encoder (no indent): a journal is written before every live operation
-        text = json.dumps(data) + "\n"
-    if durable:
-        atomic_write(path, text, mode=0o600)
-        return
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        view = memoryview(text.encode())
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    text = (json.dumps(data, indent=1, sort_keys=True) if durable else json.dumps(data)) + "\n"
+    atomic_write(path, text, mode=0o600)
 
 
 def pid_alive(pid: int | None) -> bool:

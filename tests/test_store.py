@@ -140,3 +140,16 @@ def test_atomic_write_many_in_bulk(tmp_path, monkeypatch):
     assert synced == [str(tmp_path)]
     assert sorted(os.listdir(tmp_path)) == sorted(f"f{i}" for i in range(S.BULK + 5))
     assert (tmp_path / "f7").read_text() == "7\n"
+
+
+def test_runtime_files_skip_fsync_but_config_files_do_not(st, monkeypatch):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(
+        f"/proc/self/fd/{fd}")), real(fd)))
+    st.write_live("net", "<network><name>net</name></network>")
+    st.write_record("net", {"name": "net"})
+    assert not [p for p in synced if p.startswith(str(st.run_dir))]
+    st.write_config("net", "<network><name>net</name></network>")
+    assert any(p.startswith(str(st.config_dir)) for p in synced)
+    assert st.read_live("net") and st.read_record("net") == {"name": "net"}

@@ -46,8 +46,11 @@ def child(req: dict) -> None:
         outcome = run(req)
     except BaseException as exc:  # noqa: BLE001 - reported to the test
         outcome = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
-    with open(req["out"], "w") as handle:
+    # written atomically: a kill while it is being written must not leave half an outcome
+    tmp = req["out"] + ".tmp"
+    with open(tmp, "w") as handle:
         json.dump(outcome, handle)
+    os.replace(tmp, req["out"])
     os._exit(0)
 
 

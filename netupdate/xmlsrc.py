@@ -17,7 +17,6 @@ import codecs
 import itertools
 import os
 import re
-from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -42,25 +41,23 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
-@dataclass(eq=False)
 class _Node:
-    """Where one node of the input was written, and what it looked like then."""
+    """Where one node of the input was written (offsets into the text), and what it looked
+    like then (the snapshot that tells whether it was touched)."""
 
-    start: int                      # offset of '<'
-    end: int                        # offset after the node's last character
-    tag_end: int = 0                # element: offset after the start tag's '>'
-    end_tag_start: int = 0          # element: offset of '</', or tag_end when self-closing
-    self_closing: bool = False
-    attrs: list = field(default_factory=list)   # [(name, raw text incl. leading space, value)]
-    close: str = ">"                # raw close of the start tag: '>', '/>', ' />', ...
-    raw_text: str = ""              # raw text between the start tag and the first child
-    raw_tail: str = ""              # raw text after the node, up to the next node or end tag
-    # snapshot of the parsed state, to tell whether a node was touched
-    tag: object = None
-    attrib: tuple = ()
-    text: str | None = None
-    tail: str | None = None
-    children: tuple = ()
+    __slots__ = ("start", "end", "tag_end", "end_tag_start", "self_closing", "attrs_span",
+                 "close", "text_end", "tail_end", "tag", "attrib", "text", "tail", "children")
+
+    def __init__(self, start: int, end: int):
+        self.start = start                # offset of '<'
+        self.end = end                    # offset after the node's last character
+        self.tag_end = end                # element: offset after the start tag's '>'
+        self.end_tag_start = end          # element: offset of '</' (tag_end if self-closing)
+        self.self_closing = False
+        self.attrs_span = (end, end)      # the attributes' text in the start tag
+        self.close = ">"                  # raw close of the start tag: '>', '/>', ' />', ...
+        self.text_end = end               # the raw text runs from tag_end to here
+        self.tail_end = end               # the raw tail runs from end to here
 
 
 def decode(data: bytes, filename: str | None = None) -> tuple[str, str, bytes]:
@@ -179,13 +176,11 @@ class Document:
         stack: list[tuple[_Node, list[_Node]]] = []   # open elements with their children
         root_span = None
         for match in _TOKEN.finditer(text):
-            if match.group("decl"):
-                continue
-            if match.group("start") is not None:
-                node = _Node(match.start(), match.end(), tag_end=match.end(),
-                             close=match.group("close") + ">")
-                node.attrs = [(a.group(2), a.group(0), a.group(5))
-                              for a in _ATTR.finditer(match.group("attrs"))]
+            kind = match.lastgroup
+            if kind == "close":   # a start tag (its last group)
+                node = _Node(match.start(), match.end())
+                node.close = match.group("close") + ">"
+                node.attrs_span = match.span("attrs")
                 records.append(node)
                 if stack:
                     stack[-1][1].append(node)
@@ -197,19 +192,16 @@ class Document:
                         break
                 else:
                     stack.append((node, []))
-            elif match.group("end") is not None:
+            elif kind == "end":
                 node, children = stack.pop()
                 node.end_tag_start, node.end = match.start(), match.end()
-                node.raw_text = text[node.tag_end:children[0].start if children
-                                     else node.end_tag_start]
+                node.text_end = children[0].start if children else node.end_tag_start
                 for child, following in itertools.pairwise([*children, None]):
-                    child.raw_tail = text[child.end:following.start if following
-                                          else node.end_tag_start]
+                    child.tail_end = following.start if following else node.end_tag_start
                 if not stack:
                     root_span = (node.start, node.end)
                     break
-            elif stack and (match.group("comment") is not None
-                            or match.group("pi") is not None):  # inside the root
+            elif stack and kind in ("comment", "pi"):  # inside the root
                 node = _Node(match.start(), match.end())
                 records.append(node)
                 stack[-1][1].append(node)
@@ -218,13 +210,14 @@ class Document:
                                         etree._ProcessingInstruction))]
         if root_span is None or len(lxml_nodes) != len(records):
             raise XMLParseError("could not map the document source", file=self.filename)
+        nodes = self._nodes
         for lnode, record in zip(lxml_nodes, records, strict=True):
-            record.tag = lnode.tag
-            record.attrib = tuple(lnode.attrib.items()) if isinstance(lnode.tag, str) else ()
+            tag = record.tag = lnode.tag
+            record.attrib = tuple(lnode.attrib.items()) if tag.__class__ is str else ()
             record.text = lnode.text
             record.tail = lnode.tail
             record.children = tuple(lnode)
-            self._nodes[lnode] = record
+            nodes[lnode] = record
         return text[:root_span[0]], text[root_span[1]:]
 
     # ------------------------------------------------------------------ writing
@@ -308,14 +301,14 @@ class Document:
         else:
             out.append(record.close if record is not None else ">")
         if record is not None and node.text == record.text:
-            out.append(record.raw_text)
+            out.append(self.text[record.tag_end:record.text_end])
         elif node.text:
             out.append(escape_text(node.text))
         for child in children:
             self._emit(child, out, marked)
             child_record = self._nodes.get(child)
             if child_record is not None and child.tail == child_record.tail:
-                out.append(child_record.raw_tail)
+                out.append(self.text[child_record.end:child_record.tail_end])
             elif child.tail:
                 out.append(escape_text(child.tail))
         if record is not None and not record.self_closing:
@@ -331,7 +324,9 @@ class Document:
         current = dict(node.attrib)
         key_of = {self._qname(node, key, attribute=True): key for key in current}
         parts: list[str] = []
-        for name, raw, value in record.attrs:
+        start, end = record.attrs_span
+        for name, raw, value in ((a.group(2), a.group(0), a.group(5))
+                                 for a in _ATTR.finditer(self.text, start, end)):
             if name == "xmlns" or name.startswith("xmlns:"):
                 parts.append(raw)  # namespace declarations are not lxml attributes
                 continue
@@ -377,8 +372,10 @@ class Document:
 
     # ------------------------------------------------------------------ layout
     def _detect_indent_unit(self) -> str:
+        """The smallest indentation step of the document, judged on its first nodes (enough:
+        the root's children and theirs show it)."""
         best = None
-        for record in self._nodes.values():
+        for record in itertools.islice(self._nodes.values(), 256):
             indent = self._raw_indent(record.start)
             if indent is None:
                 continue

@@ -52,3 +52,14 @@ def test_every_package_is_listed_in_setup_cfg():
     found = {".".join(p.parent.relative_to(ROOT).parts)
              for p in (ROOT / "netupdate").rglob("__init__.py")} | {"netupdate.rng"}
     assert listed == found
+
+
+def test_verb_table_matches_what_the_groups_register():
+    import argparse
+    import importlib
+
+    from netupdate import cli
+    for group, verbs in cli.VERBS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"netupdate.cli.{group}").register(sub)
+        assert set(sub.choices) == set(verbs), group

@@ -14,8 +14,16 @@ import sys
 from netupdate import __version__
 from netupdate.errors import NetupdateError
 
-# Verb groups, in the order --help lists them.
+# Verb groups, in the order --help lists them, and the verbs each registers: a command line
+# naming a verb builds only its group's parsers (start-up time), --help builds them all.
 MODULES = ("edit", "validate", "diff", "live")
+VERBS = {
+    "edit": ("edit",),
+    "validate": ("validate",),
+    "diff": ("diff",),
+    "live": ("define", "start", "stop", "destroy", "undefine", "list", "dumpxml", "status",
+             "update", "apply", "change", "recover", "autostart"),
+}
 
 EPILOG = """examples:
   netupdate edit net.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' name='vm1' ip='192.168.122.10'/>" --plan
@@ -26,7 +34,8 @@ EPILOG = """examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``verb``, only the parsers of that verb's group."""
     parser = argparse.ArgumentParser(
         prog="netupdate",
         description="Edit libvirt network definitions and apply the edits to live networks "
@@ -36,19 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"netupdate {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
-    for name in MODULES:
-        try:
-            module = importlib.import_module(f"netupdate.cli.{name}")
-        except ModuleNotFoundError as exc:  # a verb group not written yet
-            if exc.name != f"netupdate.cli.{name}":
-                raise
-            continue
-        module.register(sub)
+    groups = [name for name in MODULES if verb in VERBS[name]] or MODULES
+    for name in groups:
+        importlib.import_module(f"netupdate.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -1,6 +1,7 @@
 """``netupdate edit``: offline edits from the command line."""
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -222,3 +223,29 @@ def test_policy_refusal_leaves_the_file_alone(capsys, net, argv, words):
                          "--policy", POLICIES / "dhcp-hosts.toml")
     assert_one_line_error(code, out, err, *words)
     assert net.read_bytes() == before
+
+
+BAD = NETWORKS.parent / "bad"
+
+
+@pytest.mark.parametrize("name,words", [
+    ("malformed.xml", ["malformed XML"]),
+    ("not-xml.txt", ["malformed XML"]),
+    ("binary-garbage.bin", ["cannot decode"]),
+    ("wrong-root.xml", ["root element is <domain>"]),
+    ("billion-laughs.xml", ["DOCTYPE", "entity expansion"]),
+    ("xxe-file.xml", ["DOCTYPE"]),
+    ("xxe-network.xml", ["DOCTYPE"]),
+    ("xxe-parameter-entity.xml", ["DOCTYPE"]),
+    ("external-dtd.xml", ["DOCTYPE"]),
+    ("bad-mac.xml", ["/network/ip/dhcp/host", "MAC"]),
+    ("bad-ip.xml", ["/network/ip", "invalid IP"]),
+    ("bad-int.xml", ["/network/mtu", "unsigned integer"]),
+])
+def test_bad_network_files_are_one_located_line_and_left_alone(capsys, tmp_path, name, words):
+    path = tmp_path / name
+    path.write_bytes((BAD / name).read_bytes())
+    code, out, err = run(capsys, path, "add", "ip-dhcp-host", HOST, "--in-place")
+    assert_one_line_error(code, out, err, str(path), *words)
+    assert path.read_bytes() == (BAD / name).read_bytes()
+    assert re.search(rf"error: {re.escape(str(path))}:\d+: ", err), err   # file:line first

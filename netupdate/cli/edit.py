@@ -122,7 +122,7 @@ def run(args) -> int:
             return _fail("an XML fragment (or the name of a file holding one) is required")
     try:
         fragment = _read_fragment(xml) if xml is not None else None
-        network = model.load(pathlib.Path(args.file), check=False)
+        network = model.load(pathlib.Path(args.file))
         original = network.to_xml()
         change = network.update(args.command, section, fragment,
                                 parent_index=args.parent_index, node_spec=args.node_spec)

@@ -458,12 +458,36 @@ def already_open_message(snap: Snapshot) -> str:
 def write_journal(store, name: str, op: str, *, live: bytes | None, config: bytes | None,
                   record: dict | None, sides: tuple[str, ...], kinds=()) -> None:
     """The journal protects against the death of the process, not against a power cut (the
-    run directory and the live state are gone after one): written atomically, not fsynced."""
+    run directory and the live state are gone after one): written atomically, not fsynced.
+    The live definition is kept as a hard link to its file when the file holds exactly those
+    bytes (the store only ever replaces it by rename, so the link keeps the old version): no
+    copy of a large definition before every live update."""
     _write_json(journal_path(store, name), {
         "version": JOURNAL_VERSION, "network": name, "op": op, "pid": os.getpid(),
-        "boot_id": boot_id(), "started": time.time(), "live": _enc(live),
+        "boot_id": boot_id(), "started": time.time(),
+        "live": _keep_live(store, name, live),
         "config": {"same_as": "live"} if config is not None and config == live else _enc(config),
         "record": record, "sides": list(sides), "kinds": list(kinds)}, durable=False)
+
+
+def _kept_live_path(store, name: str) -> Path:
+    return journal_path(store, name).with_suffix(".live")
+
+
+def _keep_live(store, name: str, data: bytes | None):
+    if data is None:
+        return None
+    kept = _kept_live_path(store, name)
+    kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(kept)
+    try:
+        if read_bytes(store.live_path(name)) == data:
+            os.link(store.live_path(name), kept)
+            return {"link": kept.name}
+    except OSError:
+        pass  # another file system, or gone: keep the bytes in the journal itself
+    return _enc(data)
 
 
 def read_journal(store, name: str) -> dict | None:
@@ -472,15 +496,17 @@ def read_journal(store, name: str) -> dict | None:
     except StateError:
         return None  # a torn journal cannot exist (atomic writes); treat as none
     if data is not None:
-        config = data.get("config")
-        data["live"] = _dec(data.get("live"))
+        config, live = data.get("config"), data.get("live")
+        data["live"] = (read_bytes(_kept_live_path(store, name))
+                        if isinstance(live, dict) and "link" in live else _dec(live))
         data["config"] = data["live"] if config == {"same_as": "live"} else _dec(config)
     return data
 
 
 def drop_journal(store, name: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(journal_path(store, name))
+    for path in (journal_path(store, name), _kept_live_path(store, name)):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def restored(exc: BaseException) -> bool:

@@ -520,3 +520,24 @@ def test_progress_reporter():
     for event in events:
         quiet(event)
     assert out.getvalue() == err.getvalue() == ""
+
+
+def test_journal_keeps_the_live_file_by_a_hard_link(tmp_path, monkeypatch):
+    store = netupdate.connect(state_dir=tmp_path).store
+    old, new = b"<network><name>n</name></network>", b"<network><name>n</name><mtu/></network>"
+    store.write_live("n", old)
+    txn.write_journal(store, "n", "update", live=old, config=old, record={},
+                      sides=("live", "config"))
+    raw = json.loads(txn.journal_path(store, "n").read_text())
+    assert "link" in raw["live"] and raw["config"] == {"same_as": "live"}
+    store.write_live("n", new)                 # replaced by rename: the link keeps the old one
+    journal = txn.read_journal(store, "n")
+    assert journal["live"] == old and journal["config"] == old
+    txn.drop_journal(store, "n")
+    assert txn.read_journal(store, "n") is None
+    assert sorted(os.listdir(txn.journal_path(store, "n").parent)) == []
+    # bytes that are not the file's (or a link across file systems) are kept in the journal
+    monkeypatch.setattr(os, "link", lambda *a: (_ for _ in ()).throw(OSError(18, "EXDEV")))
+    txn.write_journal(store, "n", "update", live=new, config=None, record={}, sides=("live",))
+    raw = json.loads(txn.journal_path(store, "n").read_text())
+    assert "link" not in raw["live"] and txn.read_journal(store, "n")["live"] == new

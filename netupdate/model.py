@@ -58,6 +58,11 @@ def custom(reader: Callable, *, compare: bool = True, default: Any = None) -> An
     return field(default=default, compare=compare, metadata={"kind": "custom", "read": reader})
 
 
+def record(cls: type) -> type:
+    """A frozen dataclass whose equality, hash and repr come from ``Def``."""
+    return dataclass(frozen=True, eq=False, repr=False)(cls)
+
+
 def fields_of(cls: type) -> tuple[dataclasses.Field, ...]:
     return dataclasses.fields(cls)
 
@@ -83,10 +88,34 @@ class _Context:
 
 
 class Def:
-    """Base of every definition: read from an element, compared by content."""
+    """Base of every definition: read from an element, compared by content.
+
+    Equality, hashing and repr are defined here once, on the compared fields, rather than
+    generated per class (``record``): generating them for every class costs start-up time in
+    every command.
+    """
 
     TAG: ClassVar[str] = ""
     KEY: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple:
+        names = type(self).__dict__.get("_compared")
+        if names is None:
+            names = type(self)._compared = tuple(f.name for f in fields_of(type(self))
+                                                 if f.compare)
+        return tuple(getattr(self, name) for name in names)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self):
+        return hash((self.__class__.__name__, self._values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields_of(type(self)))
+        return f"{type(self).__name__}({shown})"
 
     @classmethod
     def from_element(cls, element, *, filename: str | None = None):
@@ -178,7 +207,7 @@ def _prefix_reader(element, context: _Context) -> int | None:
 
 
 # ---------------------------------------------------------------------- definitions
-@dataclass(frozen=True)
+@record
 class Lease(Def):
     TAG = "lease"
     expiry: int | None = attr("expiry", T.uint(), compare=False)
@@ -202,7 +231,7 @@ def _lease_seconds(element, context: _Context) -> int | None:
     return expiry * T.LEASE_SECONDS[unit] if isinstance(unit, T.LeaseUnit) else None
 
 
-@dataclass(frozen=True)
+@record
 class DhcpRange(Def):
     TAG = "range"
     KEY = ("start", "end")
@@ -215,7 +244,7 @@ class DhcpRange(Def):
         return int(self.end) - int(self.start) + 1
 
 
-@dataclass(frozen=True)
+@record
 class DhcpHost(Def):
     TAG = "host"
     KEY = ("mac", "id", "name", "ip")
@@ -234,14 +263,14 @@ class DhcpHost(Def):
         return ("name", self.name) if self.name is not None else ("ip", self.ip)
 
 
-@dataclass(frozen=True)
+@record
 class Bootp(Def):
     TAG = "bootp"
     file: str | None = attr("file")
     server: str | None = attr("server")
 
 
-@dataclass(frozen=True)
+@record
 class DhcpDef(Def):
     TAG = "dhcp"
     ranges: tuple[DhcpRange, ...] = children("range", DhcpRange)
@@ -249,7 +278,7 @@ class DhcpDef(Def):
     bootp: Bootp | None = child("bootp", Bootp)
 
 
-@dataclass(frozen=True)
+@record
 class IpDef(Def):
     TAG = "ip"
     KEY = ("address", "prefix")
@@ -289,7 +318,7 @@ class IpDef(Def):
         return self.dhcp is not None and bool(self.dhcp.ranges or self.dhcp.hosts)
 
 
-@dataclass(frozen=True)
+@record
 class RouteDef(Def):
     TAG = "route"
     KEY = ("address", "prefix", "gateway")
@@ -301,7 +330,7 @@ class RouteDef(Def):
     metric: int | None = attr("metric", T.uint(1))
 
 
-@dataclass(frozen=True)
+@record
 class BridgeDef(Def):
     TAG = "bridge"
     name: str | None = attr("name")
@@ -312,7 +341,7 @@ class BridgeDef(Def):
         "macTableManager", T.enum_of(T.MacTableManager))
 
 
-@dataclass(frozen=True)
+@record
 class ForwardInterface(Def):
     TAG = "interface"
     KEY = ("dev",)
@@ -320,7 +349,7 @@ class ForwardInterface(Def):
     connections: int | None = attr("connections", T.uint())
 
 
-@dataclass(frozen=True)
+@record
 class PciAddress(Def):
     TAG = "address"
     KEY = ("domain", "bus", "slot", "function")
@@ -333,28 +362,28 @@ class PciAddress(Def):
     connections: int | None = attr("connections", T.uint())
 
 
-@dataclass(frozen=True)
+@record
 class ForwardPf(Def):
     TAG = "pf"
     KEY = ("dev",)
     dev: str | None = attr("dev")
 
 
-@dataclass(frozen=True)
+@record
 class NatAddress(Def):
     TAG = "address"
     start: ipaddress.IPv4Address | None = attr("start", T.ipv4_address)
     end: ipaddress.IPv4Address | None = attr("end", T.ipv4_address)
 
 
-@dataclass(frozen=True)
+@record
 class NatPort(Def):
     TAG = "port"
     start: int | None = attr("start", T.uint(0, 65535))
     end: int | None = attr("end", T.uint(0, 65535))
 
 
-@dataclass(frozen=True)
+@record
 class NatDef(Def):
     TAG = "nat"
     ipv6: bool | str | None = attr("ipv6", T.yesno)
@@ -362,7 +391,7 @@ class NatDef(Def):
     port: NatPort | None = child("port", NatPort)
 
 
-@dataclass(frozen=True)
+@record
 class ForwardDef(Def):
     TAG = "forward"
     mode: T.ForwardMode | str | None = attr("mode", T.enum_of(T.ForwardMode))
@@ -379,7 +408,7 @@ class ForwardDef(Def):
         return self.mode if self.mode is not None else T.ForwardMode.NAT
 
 
-@dataclass(frozen=True)
+@record
 class VirtualPort(Def):
     TAG = "virtualport"
     type: T.VirtualPortType | str | None = attr("type", T.enum_of(T.VirtualPortType))
@@ -392,7 +421,7 @@ class VirtualPort(Def):
     interfaceid: _uuid.UUID | None = attr("interfaceid", T.uuid, child="parameters")
 
 
-@dataclass(frozen=True)
+@record
 class BandwidthRate(Def):
     average: int | None = attr("average", T.uint())
     peak: int | None = attr("peak", T.uint())
@@ -400,7 +429,7 @@ class BandwidthRate(Def):
     burst: int | None = attr("burst", T.uint())
 
 
-@dataclass(frozen=True)
+@record
 class Bandwidth(Def):
     TAG = "bandwidth"
     class_id: int | None = attr("classID", T.uint(1))
@@ -408,7 +437,7 @@ class Bandwidth(Def):
     outbound: BandwidthRate | None = child("outbound", BandwidthRate)
 
 
-@dataclass(frozen=True)
+@record
 class VlanTag(Def):
     TAG = "tag"
     KEY = ("id",)
@@ -416,14 +445,14 @@ class VlanTag(Def):
     native_mode: T.NativeMode | str | None = attr("nativeMode", T.enum_of(T.NativeMode))
 
 
-@dataclass(frozen=True)
+@record
 class Vlan(Def):
     TAG = "vlan"
     trunk: bool | str | None = attr("trunk", T.yesno)
     tags: tuple[VlanTag, ...] = children("tag", VlanTag)
 
 
-@dataclass(frozen=True)
+@record
 class Portgroup(Def):
     TAG = "portgroup"
     KEY = ("name",)
@@ -435,7 +464,7 @@ class Portgroup(Def):
     vlan: Vlan | None = child("vlan", Vlan)
 
 
-@dataclass(frozen=True)
+@record
 class DomainDef(Def):
     TAG = "domain"
     name: str | None = attr("name")
@@ -443,7 +472,7 @@ class DomainDef(Def):
     register: bool | str | None = attr("register", T.yesno)
 
 
-@dataclass(frozen=True)
+@record
 class Forwarder(Def):
     TAG = "forwarder"
     KEY = ("addr", "domain")
@@ -452,7 +481,7 @@ class Forwarder(Def):
     port: int | None = attr("port", T.uint(1, 65535))
 
 
-@dataclass(frozen=True)
+@record
 class DnsTxt(Def):
     TAG = "txt"
     KEY = ("name",)
@@ -460,7 +489,7 @@ class DnsTxt(Def):
     value: str | None = attr("value")
 
 
-@dataclass(frozen=True)
+@record
 class DnsSrv(Def):
     TAG = "srv"
     KEY = ("service", "protocol", "domain", "target")
@@ -473,7 +502,7 @@ class DnsSrv(Def):
     weight: int | None = attr("weight", T.uint(0, 65535))
 
 
-@dataclass(frozen=True)
+@record
 class DnsHost(Def):
     TAG = "host"
     KEY = ("ip",)
@@ -481,7 +510,7 @@ class DnsHost(Def):
     hostnames: tuple[str, ...] = children("hostname")
 
 
-@dataclass(frozen=True)
+@record
 class DnsDef(Def):
     TAG = "dns"
     enable: bool | str | None = attr("enable", T.yesno)
@@ -504,7 +533,7 @@ def _metadata_reader(element, context: _Context) -> tuple[str, ...]:
                  if isinstance(e.tag, str))
 
 
-@dataclass(frozen=True)
+@record
 class NetworkDef(Def):
     TAG = "network"
     name: str | None = text("name")

@@ -152,11 +152,6 @@ def _pool():
 BULK = 32
 
 
-def submit(fn, *args, **kwargs):
-    """Run ``fn`` on the store's I/O thread pool (returns a ``Future``)."""
-    return _pool().submit(fn, *args, **kwargs)
-
-
 def atomic_write_many(items: Iterable[tuple[str | os.PathLike, str | bytes]], *,
                       mode: int = 0o644) -> None:
     """``atomic_write`` for several files, with their fsyncs done in parallel.

@@ -398,19 +398,7 @@ class Connection:
             notes = self._finish_interrupted(name) if not dry_run else []
             record = self.store.read_record(name)
             config_path, live_path = self.store.config_path(name), self.store.live_path(name)
-            persistent = config_path.exists()
-            active = record is not None
-            if not active and not persistent:
-                raise StateError(f"network '{name}' is not defined")
-            if live is None and config is None:
-                live, config = active, persistent
-            live, config = bool(live), bool(config)
-            if live and not active:
-                raise StateError(f"network '{name}' is not running (live update refused)")
-            if config and not persistent:
-                raise StateError("cannot change persistent config of a transient network")
-            if not live and not config:
-                raise StateError("nothing to update: neither live nor config selected")
+            live, config = _sides(name, record is not None, config_path.exists(), live, config)
             result = UpdateResult(name, str(command), section, dry_run=dry_run,
                                   notes=tuple(notes))
             if live:
@@ -994,19 +982,7 @@ class Connection:
         with store.lock(name), txn.Interrupts():
             notes = [] if dry_run else self._finish_interrupted(name)
             record = store.read_record(name)
-            persistent = config_path.exists()
-            active = record is not None
-            if not active and not persistent:
-                raise StateError(f"network '{name}' is not defined")
-            if live is None and config is None:
-                live, config = active, persistent
-            live, config = bool(live), bool(config)
-            if live and not active:
-                raise StateError(f"network '{name}' is not running (live update refused)")
-            if config and not persistent:
-                raise StateError("cannot change persistent config of a transient network")
-            if not live and not config:
-                raise StateError("nothing to update: neither live nor config selected")
+            live, config = _sides(name, record is not None, config_path.exists(), live, config)
             if live:
                 from netupdate.runtime.netns import require_privileges
                 require_privileges("a live update")
@@ -1502,6 +1478,25 @@ def _refuse_invalid(data: bytes) -> None:
                           f"{i.code} {i.message}" for i in errors[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise InvalidOperationError(f"the desired definition is invalid: {shown}{more}")
+
+
+def _sides(name: str, active: bool, persistent: bool, live: bool | None,
+           config: bool | None) -> tuple[bool, bool]:
+    """Which definitions an update changes: by default the live one of a running network and
+    the persistent one of a defined network (both for a running persistent network, where
+    virsh's default would lose the change at the next restart)."""
+    if not active and not persistent:
+        raise StateError(f"network '{name}' is not defined")
+    if live is None and config is None:
+        live, config = active, persistent
+    live, config = bool(live), bool(config)
+    if live and not active:
+        raise StateError(f"network '{name}' is not running (live update refused)")
+    if config and not persistent:
+        raise StateError("cannot change persistent config of a transient network")
+    if not live and not config:
+        raise StateError("nothing to update: neither live nor config selected")
+    return live, config
 
 
 def _plan_of(change):

@@ -1334,14 +1334,18 @@ def _sync_forward_dev(forward) -> None:
         forward.set("dev", dev)
 
 
-class _ForwardInterfaceHandler(_Handler):
-    section = S.BY_NAME["forward-interface"]
+class _InForward(_Handler):
+    """Handlers of the children of ``<forward>`` (interfaces, pf)."""
 
     def scope(self, ed: _Edit):
         return _first_child(ed.root, "forward")
 
     def scope_of(self, ed: _Edit, element):
         return element if element.tag == "forward" and element.getparent() is ed.root else None
+
+
+class _ForwardInterfaceHandler(_InForward):
+    section = S.BY_NAME["forward-interface"]
 
     def parse(self, ed: _Edit, element):
         ed.expect_tag(element, "interface")
@@ -1954,15 +1958,9 @@ class _DnsHandler(_SingletonHandler):
                 handler.parse(ed, child, full=True)
 
 
-class _PfHandler(_Handler):
+class _PfHandler(_InForward):
     section = S.BY_NAME["forward-pf"]
     kinds = ("forward",)
-
-    def scope(self, ed: _Edit):
-        return _first_child(ed.root, "forward")
-
-    def scope_of(self, ed: _Edit, element):
-        return element if element.tag == "forward" and element.getparent() is ed.root else None
 
     def parse(self, ed: _Edit, element):
         ed.expect_tag(element, "pf")

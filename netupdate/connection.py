@@ -337,15 +337,8 @@ class Connection:
             record = self.store.read_record(name)
             if record is None:
                 raise StateError(f"network '{name}' is not running")
-            problems = self.driver.teardown(record)
-            if problems:
-                self.store.write_record(name, record)
-                raise RuntimeFailure(f"network '{name}' could not be torn down completely: "
-                                     + "; ".join(problems))
-            self.store.delete_live(name)
-            self.store.delete_record(name)
-            self._forget(self.store.live_path(name))
-            return problems
+            self._stop_locked(name, record)
+            return []
 
     destroy = stop
 

@@ -27,6 +27,17 @@ def _need(ipr, name: str) -> int:
     return idx
 
 
+def _set(ipr, name: str, what: str, **settings) -> None:
+    """Change link settings of ``name``; a netlink refusal is a ``RuntimeFailure`` saying
+    ``what`` could not be done."""
+    try:
+        ipr.link("set", index=_need(ipr, name), **settings)
+    except RuntimeFailure:
+        raise
+    except Exception as exc:  # pyroute2 NetlinkError and friends
+        raise _fail(f"cannot {what}", exc) from None
+
+
 def create(ipr, name: str, *, mtu: int | None = None, mac: str | None = None,
            stp: bool = True, delay: int = 0) -> int:
     """Create the bridge as libvirt does: MTU, MAC, forward delay (with STP still off, so any
@@ -65,21 +76,12 @@ def delete(ipr, name: str) -> bool:
 
 
 def set_up(ipr, name: str) -> None:
-    try:
-        ipr.link("set", index=_need(ipr, name), state="up")
-    except RuntimeFailure:
-        raise
-    except Exception as exc:
-        raise _fail(f"cannot bring {name} up", exc) from None
+    _set(ipr, name, f"bring {name} up", state="up")
 
 
 def set_stp(ipr, name: str, on: bool) -> None:
-    try:
-        ipr.link("set", index=_need(ipr, name), kind="bridge", br_stp_state=1 if on else 0)
-    except RuntimeFailure:
-        raise
-    except Exception as exc:
-        raise _fail(f"cannot turn STP {'on' if on else 'off'} on {name}", exc) from None
+    _set(ipr, name, f"turn STP {'on' if on else 'off'} on {name}", kind="bridge",
+         br_stp_state=1 if on else 0)
 
 
 def set_delay(ipr, name: str, delay: int) -> None:
@@ -101,21 +103,11 @@ def set_delay(ipr, name: str, delay: int) -> None:
 
 
 def set_mtu(ipr, name: str, mtu: int) -> None:
-    try:
-        ipr.link("set", index=_need(ipr, name), mtu=mtu)
-    except RuntimeFailure:
-        raise
-    except Exception as exc:
-        raise _fail(f"cannot set MTU {mtu} on {name}", exc) from None
+    _set(ipr, name, f"set MTU {mtu} on {name}", mtu=mtu)
 
 
 def set_mac(ipr, name: str, mac: str) -> None:
-    try:
-        ipr.link("set", index=_need(ipr, name), address=mac)
-    except RuntimeFailure:
-        raise
-    except Exception as exc:
-        raise _fail(f"cannot set MAC {mac} on {name}", exc) from None
+    _set(ipr, name, f"set MAC {mac} on {name}", address=mac)
 
 
 def add_address(ipr, name: str, address: str) -> None:

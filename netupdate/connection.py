@@ -654,10 +654,7 @@ class Connection:
             txn.kill_strays(self, name, record)
             if before_record is None or before_live is None:
                 if record is not None:
-                    problems = driver.teardown(record)
-                    if problems:
-                        store.write_record(name, record)
-                        raise RuntimeFailure("; ".join(problems))
+                    self._teardown(name, record)
                     store.delete_record(name)
                 store.delete_live(name)
             else:
@@ -668,10 +665,7 @@ class Connection:
                            or record["bridge"]["name"] != D.bridge_name(defs))
                 if restart:
                     if record is not None:
-                        problems = driver.teardown(record)
-                        if problems:
-                            store.write_record(name, record)
-                            raise RuntimeFailure("; ".join(problems))
+                        self._teardown(name, record)
                         store.delete_record(name)
                     record = driver.start(name, defs, netns=netns)
                 else:
@@ -787,12 +781,16 @@ class Connection:
             raise
         return record
 
-    def _stop_locked(self, name: str, record: dict) -> None:
+    def _teardown(self, name: str, record: dict, failure: str = "") -> None:
+        """Undo everything ``record`` lists; what could not be undone stays in the stored
+        record (for another try) and raises ``RuntimeFailure`` (``failure`` + the problems)."""
         problems = self.driver.teardown(record)
         if problems:
             self.store.write_record(name, record)
-            raise RuntimeFailure(f"network '{name}' could not be torn down completely: "
-                                 + "; ".join(problems))
+            raise RuntimeFailure(failure + "; ".join(problems))
+
+    def _stop_locked(self, name: str, record: dict) -> None:
+        self._teardown(name, record, f"network '{name}' could not be torn down completely: ")
         self.store.delete_live(name)
         self.store.delete_record(name)
         self._forget(self.store.live_path(name))

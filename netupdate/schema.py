@@ -9,7 +9,9 @@ An update fragment is checked against the grammar of its section: the ``section.
 of the same grammar is used, in which every attribute and element is optional, so only values and
 shape are checked.
 
-xmlschema reports every problem.  libxml2 stops at the first problem of an element and speaks of
+A valid document is recognised fast: libxml2 checks its structure with a copy of the grammar
+without pattern facets and ``netupdate.rngvalues`` checks the typed values (the full grammar
+answers whenever that is not certain).  xmlschema reports every problem.  libxml2 stops at the first problem of an element and speaks of
 interleaves, so a document that fails the RelaxNG grammar is diagnosed element by element
 (``_diagnose``).  Each element with a define of its own is checked against a *shallow* grammar,
 whose other defines accept anything.  If that fails, its own attributes, text and children are
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from netupdate import rngvalues
 from netupdate.xmlsrc import element_path
 
 __all__ = [
@@ -222,9 +225,8 @@ def _tag(pattern: etree._Element) -> str:
     return f"{{{pattern.nsmap[prefix]}}}{local}" if prefix else local
 
 
-@functools.cache
-def _rng_validator(start: str, loose: str, shallow: bool) -> etree.RelaxNG:
-    """A RelaxNG validator that starts at ``start``; ``loose`` is "" (strict), "attributes"
+def _rng_tree(start: str, loose: str, shallow: bool) -> etree._Element:
+    """The RelaxNG grammar that starts at ``start``; ``loose`` is "" (strict), "attributes"
     (all attributes optional) or "all" (attributes and elements optional: partial)."""
     grammar = _grammar_tree("network.rng")
     if loose:
@@ -232,7 +234,26 @@ def _rng_validator(start: str, loose: str, shallow: bool) -> etree.RelaxNG:
     if shallow:
         _stub_defines(grammar, keep=start)
     grammar.find(_RNG + "start")[:] = [etree.Element(_RNG + "ref", name=start)]
-    return etree.RelaxNG(grammar)
+    return grammar
+
+
+@functools.cache
+def _rng_validator(start: str, loose: str, shallow: bool) -> etree.RelaxNG:
+    return etree.RelaxNG(_rng_tree(start, loose, shallow))
+
+
+@functools.cache
+def _rng_acceptor(start: str, loose: str) -> rngvalues.Acceptor:
+    """The fast path of the same grammar (structure by libxml2, typed values in Python)."""
+    return rngvalues.Acceptor(_rng_tree(start, loose, shallow=False), _grammar_tree)
+
+
+def _rng_valid(element, define: str, loose: str) -> bool:
+    """Whether the strict or loosened grammar accepts ``element`` (exact; fast when valid)."""
+    verdict = _rng_acceptor(define, loose).accepts(element)
+    if verdict is None:
+        verdict = _rng_validator(define, loose, shallow=False).validate(element)
+    return verdict
 
 
 def _stub_defines(grammar: etree._Element, keep: str) -> None:
@@ -378,7 +399,7 @@ def _any_name_allows(pattern, tag: str) -> bool:
 
 def _diagnose(element, define: str, partial: bool):
     """Issues of ``element`` (described by ``define``) and of everything below it."""
-    if _rng_validator(define, _loose(partial), shallow=False).validate(element):
+    if _rng_valid(element, define, _loose(partial)):
         return
     facts = _Facts.get()
     if not _rng_validator(define, _loose(partial), shallow=True).validate(element):

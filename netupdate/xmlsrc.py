@@ -161,7 +161,10 @@ class Document:
         self.newline = "\r\n" if "\r\n" in text else "\n"
         self.quote = "'"
         self._nodes: dict[object, _Node] = {}
-        self._touched: set = set()
+        self._touched: set = set()    # changed in place (see touch): children read one by one
+        self._edited: set = set()     # parents whose children insert/remove/replace changed
+        self._changed: set = set()    # inserted by the edits, or given another tail by them
+        self._fresh: dict = {}        # rendering of each inserted element, for tracked writes
         self._prolog, self._epilog = self._map_source()
         body = text[len(self._prolog):len(text) - len(self._epilog)]
         if len(re.findall(r'=\s*"', body)) > len(re.findall(r"=\s*'", body)):
@@ -240,12 +243,23 @@ class Document:
         """Mark elements whose attributes, text or children were changed in place."""
         self._touched.update(elements)
 
-    def _marked_paths(self) -> set:
-        paths: set = set()
-        for element in self._touched:
-            while element is not None and element not in paths:
-                paths.add(element)
-                element = element.getparent()
+    def _marked_paths(self) -> dict:
+        """The elements to write piece by piece (touched ones and the ancestors of every
+        touched or changed one), each with its children to write one by one (in document
+        order); every other element is written from its source text, or its first rendering."""
+        paths: dict = {element: [] for element in (*self._touched, *self._edited)}
+        for element in self._changed:
+            parent = element.getparent()
+            if parent is not None:
+                paths.setdefault(parent, []).append(element)
+        for element in list(paths):
+            parent = element.getparent()
+            while parent is not None:
+                known = parent in paths
+                paths.setdefault(parent, []).append(element)
+                if known:
+                    break
+                element, parent = parent, parent.getparent()
         return paths
 
     def render(self, element) -> str:
@@ -274,8 +288,18 @@ class Document:
 
     def _emit(self, node, out: list[str], marked: set | None) -> None:
         record = self._nodes.get(node)
-        if record is not None and (node not in marked if marked is not None
-                                   else self._clean(node)):
+        if marked is not None and node not in marked:
+            if record is not None:
+                out.append(self.text[record.start:record.end])
+                return
+            fresh = self._fresh.get(node)   # an inserted element, unchanged since written
+            if fresh is None:
+                part: list[str] = []
+                self._emit(node, part, None)
+                fresh = self._fresh[node] = "".join(part)
+            out.append(fresh)
+            return
+        if record is not None and marked is None and self._clean(node):
             out.append(self.text[record.start:record.end])
             return
         if isinstance(node, etree._Comment):
@@ -287,8 +311,7 @@ class Document:
             return
         name = self._qname(node, node.tag)
         out.append("<" + name + self._attributes(node, record))
-        children = list(node)
-        if not children and not node.text:
+        if not node.text and next(node.iterchildren(), None) is None:
             if (record is not None and not record.self_closing and not record.children
                     and not record.text):   # written as <x></x> in the input: keep that
                 out.append(">" + self.text[record.end_tag_start:record.end])
@@ -304,17 +327,54 @@ class Document:
             out.append(self.text[record.tag_end:record.text_end])
         elif node.text:
             out.append(escape_text(node.text))
-        for child in children:
-            self._emit(child, out, marked)
-            child_record = self._nodes.get(child)
-            if child_record is not None and child.tail == child_record.tail:
-                out.append(self.text[child_record.end:child_record.tail_end])
-            elif child.tail:
-                out.append(escape_text(child.tail))
+        if marked is not None and record is not None and node not in self._touched:
+            self._emit_edited_children(node, out, marked)
+        else:
+            for child in node:
+                self._emit_child(child, out, marked)
         if record is not None and not record.self_closing:
             out.append(self.text[record.end_tag_start:record.end])
         else:
             out.append(f"</{name}>")
+
+    def _emit_child(self, child, out: list[str], marked: set | None) -> None:
+        self._emit(child, out, marked)
+        child_record = self._nodes.get(child)
+        if child_record is not None and child.tail == child_record.tail:
+            out.append(self.text[child_record.end:child_record.tail_end])
+        elif child.tail:
+            out.append(escape_text(child.tail))
+
+    def _emit_edited_children(self, node, out: list[str], marked: dict) -> None:
+        """The children of an element that only ``insert``/``remove``/``replace`` changed:
+        the runs of children between the edited ones are one slice of the source each (those
+        edits mark every child they insert or whose tail they change, and the child after one
+        they remove), so a parent with thousands of children costs a few slices."""
+        edited = set(marked[node])
+        if len(edited) > 8:    # lxml's index() walks the children: one walk serves them all
+            edited = [child for child in node if child in edited]
+        else:
+            edited = sorted(edited, key=node.index)
+        start = next(node.iterchildren(), None)
+        for child in (*edited, None):
+            last = child.getprevious() if child is not None else \
+                next(node.iterchildren(reversed=True), None)
+            if start is not None and last is not None and start is not child:
+                self._emit_run(start, last, out, marked)
+            if child is not None:
+                self._emit_child(child, out, marked)
+                start = child.getnext()
+
+    def _emit_run(self, first, last, out: list[str], marked: dict) -> None:
+        """Unedited siblings ``first`` .. ``last``: one slice of the source."""
+        nodes = self._nodes
+        if first in nodes and last in nodes:
+            out.append(self.text[nodes[first].start:nodes[last].tail_end])
+            return
+        child = first      # an edit the marks do not show: write them one by one
+        while child is not None:
+            self._emit_child(child, out, marked)
+            child = None if child is last else child.getnext()
 
     def _attributes(self, node, record: _Node | None) -> str:
         """The attribute text of a start tag: original text for what did not change."""
@@ -413,7 +473,8 @@ class Document:
         As with ``list.insert``, a negative ``index`` counts from the end; ``None`` appends.
         Only the neighbours are visited (``parent[index]`` walks from the end it is given), so
         inserting near either end of a parent with thousands of children stays cheap."""
-        self._touched.add(parent)
+        self._edited.add(parent)
+        self._fresh.pop(element, None)
         last = next(parent.iterchildren(reversed=True), None)
         nl = self.newline
         if last is not None:
@@ -429,6 +490,7 @@ class Document:
                 ws = self._native(before if before is not None and before.strip() == "" else "")
                 target.addprevious(element)
                 element.tail = ws
+                self._changed.add(element)
                 child_indent = ws.rsplit("\n", 1)[1] if "\n" in ws else ""
             else:
                 previous = last.getprevious()
@@ -437,6 +499,7 @@ class Document:
                 element.tail = self._native(last.tail)
                 last.tail = ws
                 parent.append(element)
+                self._changed.update((element, last))
                 child_indent = ws.rsplit("\n", 1)[1] if "\n" in ws else ""
         else:
             parent_indent = self.indent_of(parent)
@@ -444,6 +507,7 @@ class Document:
             parent.text = nl + child_indent
             element.tail = nl + parent_indent
             parent.append(element)
+            self._changed.add(element)
         self._reindent(element, child_indent)
 
     def _reindent(self, element, indent: str) -> None:
@@ -463,19 +527,24 @@ class Document:
     def remove(self, element) -> None:
         """Remove ``element`` and the whitespace that introduced it."""
         parent = element.getparent()
-        self._touched.add(parent)
+        self._edited.add(parent)
         previous = element.getprevious()
+        following = element.getnext()
+        if following is not None:
+            self._changed.add(following)   # the source runs on from the removed element
         tail = element.tail
-        if element.getnext() is None:
+        if following is None:
             # the last child's tail is the parent's closing indentation: keep it
             if previous is not None:
                 previous.tail = self._native(tail)
+                self._changed.add(previous)
             else:
                 parent.text = self._native(tail) if tail and tail.strip() else None
         elif tail and tail.strip():
             # non-whitespace text after the element must survive
             if previous is not None:
                 previous.tail = self._native((previous.tail or "") + tail)
+                self._changed.add(previous)
             else:
                 parent.text = self._native((parent.text or "") + tail)
         parent.remove(element)
@@ -483,9 +552,11 @@ class Document:
     def replace(self, old, new) -> None:
         """Put ``new`` where ``old`` is, with the same surrounding whitespace."""
         parent = old.getparent()
-        self._touched.add(parent)
+        self._edited.add(parent)
         new.tail = self._native(old.tail)
         parent.replace(old, new)
+        self._changed.add(new)
+        self._fresh.pop(new, None)
         self._reindent(new, self.indent_of(new))
 
     def _native(self, value: str | None) -> str | None:

@@ -1,5 +1,7 @@
 """The source-preserving document: exact round trip, and edits that look hand-written."""
 
+import random
+
 import pytest
 from lxml import etree
 
@@ -165,3 +167,41 @@ def test_tracked_serialization_follows_the_edit_marks():
     # ... until it is marked
     doc.touch(doc.root.find("b"))
     assert doc.serialize(tracked=True) == doc.serialize()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_tracked_serialization_after_random_edits(newline):
+    """Inserts, removals, replacements and touches anywhere among many siblings (with comments
+    and text between them): the edit marks always give the full comparison's result."""
+    items = "".join(f"  <h n='{i}'/>{' <!-- c -->' if i % 7 == 0 else ''}\n" for i in range(40))
+    text = f"<a>\n  <!-- first -->\n{items}  <s>\n    <t/>\n  </s>\n</a>\n".replace("\n", newline)
+    doc = Document(text)
+    rng = random.Random(7)
+    for step in range(300):
+        children = [c for c in doc.root if isinstance(c.tag, str) and c.tag == "h"]
+        action = rng.choice(["insert", "insert", "remove", "replace", "touch", "touch-new"])
+        if action == "insert" or not children:
+            index = rng.choice([0, -1, None, rng.randrange(len(children) + 1)])
+            doc.insert(doc.root, index, etree.fromstring(f"<h n='new{step}'><x/></h>"))
+        elif action == "remove":
+            doc.remove(rng.choice(children))
+        elif action == "replace":
+            doc.replace(rng.choice(children), etree.fromstring(f"<h n='r{step}'/>"))
+        else:
+            target = rng.choice([c for c in children if action == "touch"
+                                 or str(c.get("n")).startswith(("new", "r"))] or children)
+            target.set("m", str(step))
+            doc.touch(target)
+        assert doc.serialize(tracked=True) == doc.serialize(), (step, action)
+    assert Document(doc.serialize()).serialize() == doc.serialize()
+
+
+def test_a_moved_element_is_written_anew():
+    doc = Document("<a>\n  <b>\n    <c/>\n  </b>\n</a>\n")
+    moved = etree.fromstring("<m><x/></m>")
+    doc.insert(doc.root.find("b"), None, moved)
+    assert "    <m>\n      <x/>\n    </m>" in doc.serialize(tracked=True)
+    doc.remove(moved)
+    doc.insert(doc.root, None, moved)   # one level up: indented again
+    assert doc.serialize(tracked=True) == doc.serialize()
+    assert "  <m>\n    <x/>\n  </m>" in doc.serialize(tracked=True)

@@ -208,18 +208,16 @@ class Document:
                 node = _Node(match.start(), match.end())
                 records.append(node)
                 stack[-1][1].append(node)
-        lxml_nodes = [n for n in self.root.iter()
-                      if isinstance(n, (etree._Element, etree._Comment,
-                                        etree._ProcessingInstruction))]
+        lxml_nodes = list(self.root.iter(etree.Element, etree.Comment, etree.PI))
         if root_span is None or len(lxml_nodes) != len(records):
             raise XMLParseError("could not map the document source", file=self.filename)
         nodes = self._nodes
         for lnode, record in zip(lxml_nodes, records, strict=True):
             tag = record.tag = lnode.tag
-            record.attrib = tuple(lnode.attrib.items()) if tag.__class__ is str else ()
+            record.attrib = tuple(lnode.items()) if tag.__class__ is str else ()
             record.text = lnode.text
             record.tail = lnode.tail
-            record.children = tuple(lnode)
+            record.children = tuple(lnode) if len(lnode) else ()
             nodes[lnode] = record
         return text[:root_span[0]], text[root_span[1]:]
 

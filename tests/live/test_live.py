@@ -135,9 +135,11 @@ def test_dhcp_reservation_added_live_is_leased_to_a_real_client(conn, netns, dhc
     conn.define(NAT)
     conn.start("natnet")
     pid = dnsmasq_pid(conn, "natnet")
-    conn.update("natnet", "add", "ip-dhcp-host",
-                "<host mac='52:54:00:61:00:77' name='guest77' ip='10.61.0.77'/>")
+    result = conn.update("natnet", "add", "ip-dhcp-host",
+                         "<host mac='52:54:00:61:00:77' name='guest77' ip='10.61.0.77'/>")
     assert dnsmasq_pid(conn, "natnet") == pid  # no restart for a host
+    # not signalled, dnsmasq reads the host file itself: its DNS service is not asked
+    assert result.checks == ("dnsmasq", "host files")
     assert dhcp_client(netns, "nubr-nat", "52:54:00:61:00:77") == "10.61.0.77"
     # an unknown MAC gets an address from the dynamic range instead
     other = dhcp_client(netns, "nubr-nat", "52:54:00:61:00:78")
@@ -152,6 +154,7 @@ def test_dhcp_reservation_modified_live_moves_the_client(conn, netns, dhcp_clien
     result = conn.update("natnet", "modify", "ip-dhcp-host",
                          "<host mac='52:54:00:61:00:05' name='five' ip='10.61.0.55'/>")
     assert [a.kind for a in result.actions] == ["dnsmasq-sighup"]
+    assert "dns" in result.checks   # signalled: it must still answer
     assert dnsmasq_pid(conn, "natnet") == pid
     assert dhcp_client(netns, "nubr-nat", "52:54:00:61:00:05") == "10.61.0.55"
 

@@ -426,7 +426,8 @@ class Connection:
                     with txn.journaled(self.store, name, "update", live=docs["live"].data,
                                        config=docs["config"].data if "config" in docs else
                                        txn.read_bytes(config_path), record=record,
-                                       sides=tuple(docs), kinds=result.plan.kinds):
+                                       sides=tuple(docs), kinds=result.plan.kinds,
+                                       live_stamp=docs["live"].stamp):
                         self._update_live(name, record, docs, result)
                 else:
                     data = docs["config"].network.to_bytes(tracked=True)
@@ -484,8 +485,8 @@ class Connection:
         writes: list = []
 
         def persist():
-            """Serialize the edited definitions and write them (temp + fsync) meanwhile the
-            change is applied and verified; renamed into place only once it is verified."""
+            """Serialize the edited definitions and write them (temp + fsync) in the
+            background."""
             live_bytes = live_doc.network.to_bytes(tracked=True)
             writes.append((live_path, live_bytes))
             if config_doc is not None:
@@ -499,13 +500,16 @@ class Connection:
         pending = None
         step = "apply"
         try:
+            # the edited definitions are serialized (a fraction of a millisecond with the edit
+            # marks) and go to disk while the change is applied and verified
+            pending = persist()
             applied = driver.apply_host_change(name, record, change, kinds) if fast else None
             if applied is not None:
-                # the host file is in place: the definitions are serialized here (a fraction
-                # of a millisecond with the edit marks) and their fsyncs run while dnsmasq
-                # picks the host up and answers (a serializer thread would compete with the
-                # verifying one for the interpreter lock)
-                pending = persist()
+                # the host file is in place: the definitions are renamed into place as soon
+                # as they are on disk, while dnsmasq picks the host up and answers (a failed
+                # check puts the old bytes back, and so does 'recover' from the journal if
+                # this process dies)
+                pending.commit_soon()
                 step = "verify"
                 result.checks = tuple(driver.verify_host_change(record, applied, server,
                                                                 dns_on))
@@ -521,18 +525,16 @@ class Connection:
             step = "save"
             if record_changed:
                 self.store.write_record(name, record)
-            if pending is None:
-                pending = persist()
             pending.commit()
         except BaseException as exc:
             failure = exc
-            try:
-                if pending is not None:
-                    pending.abort()
-            except BaseException:  # noqa: BLE001 - nothing was renamed into place
-                pass
             from netupdate.txn import RollbackFailed, mark_restored
             try:
+                if pending is not None and pending.abort():
+                    # already in place: the definitions as they were before the update
+                    atomic_write_many([(path, live_doc.data if path == live_path
+                                        else config_doc.data) for path, _ in writes],
+                                      mode=0o600)
                 self._rollback(name, before if before is not None else live_doc.defs, kinds,
                                record, netns=netns)
             except BaseException as undo:  # noqa: BLE001 - reported with the original failure

@@ -184,12 +184,34 @@ def atomic_write_many(items: Iterable[tuple[str | os.PathLike, str | bytes]], *,
 
 class PendingWrites:
     """Files being written (temp + fsync) in the background; ``commit`` renames them into
-    place (each atomically) once they are all on disk, ``abort`` drops them."""
+    place (each atomically) once they are all on disk, ``abort`` drops them.  ``commit_soon``
+    lets the renames (and the directory fsyncs) happen in the background too, as soon as the
+    files are on disk; ``commit`` then waits for them."""
 
     def __init__(self, items, mode: int):
         self.items = [(os.fspath(path), _bytes(data)) for path, data in items]
         self.futures = [_pool().submit(_write_temp, path, data, mode)
                         for path, data in self.items]
+        self._placed = None       # the background commit, once commit_soon() started it
+
+    def commit_soon(self) -> None:
+        from concurrent.futures import Future
+        placed = self._placed = Future()
+        left, lock = [len(self.futures)], threading.Lock()
+
+        def on_disk(_future) -> None:     # runs in the pool thread that finished a file
+            with lock:
+                left[0] -= 1
+                if left[0]:
+                    return
+            try:
+                self._rename(fsync=_fsync_dir)   # no waiting on the pool from inside it
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+                placed.set_exception(exc)
+            else:
+                placed.set_result(None)
+        for future in self.futures:
+            future.add_done_callback(on_disk)
 
     def _temps(self) -> list[str]:
         temps, error = [], None
@@ -205,18 +227,37 @@ class PendingWrites:
         return temps
 
     def commit(self) -> None:
+        if self._placed is not None:
+            self._placed.result()
+        else:
+            self._rename(fsync=None)
+
+    def _rename(self, fsync) -> None:
         temps = self._temps()
         for (path, _), tmp in zip(self.items, temps, strict=True):
             os.replace(tmp, path)
         dirs = sorted({os.path.dirname(path) or "." for path, _ in self.items})
+        if fsync is not None:
+            for directory in dirs:
+                fsync(directory)
+            return
         for future in [_pool().submit(_fsync_dir, d) for d in dirs]:
             future.result()
 
-    def abort(self) -> None:
+    def abort(self) -> bool:
+        """Drop the files; True when a background commit had already put (some of) them in
+        place (the caller puts the old contents back)."""
+        if self._placed is not None:
+            try:
+                self._placed.result()
+            except BaseException:  # noqa: BLE001 - it may have renamed some of them
+                pass
+            return True
         try:
             _unlink_all(self._temps())
         except BaseException:  # noqa: BLE001 - the temps are gone either way
             pass
+        return False
 
 
 def _unlink_all(paths) -> None:

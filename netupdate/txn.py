@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -73,9 +74,12 @@ class Interrupted(KeyboardInterrupt):
 
 # ---------------------------------------------------------------------- small helpers
 def boot_id() -> str:
-    override = os.environ.get(ENV_BOOT_ID)
-    if override:
-        return override
+    return os.environ.get(ENV_BOOT_ID) or _kernel_boot_id()
+
+
+@functools.cache
+def _kernel_boot_id() -> str:
+    """The kernel's boot id (it cannot change while this process runs)."""
     try:
         with open("/proc/sys/kernel/random/boot_id") as handle:
             return handle.read().strip()
@@ -456,16 +460,18 @@ def already_open_message(snap: Snapshot) -> str:
 
 # ---------------------------------------------------------------------- the journal
 def write_journal(store, name: str, op: str, *, live: bytes | None, config: bytes | None,
-                  record: dict | None, sides: tuple[str, ...], kinds=()) -> None:
+                  record: dict | None, sides: tuple[str, ...], kinds=(),
+                  live_stamp: tuple | None = None) -> None:
     """The journal protects against the death of the process, not against a power cut (the
     run directory and the live state are gone after one): written atomically, not fsynced.
     The live definition is kept as a hard link to its file when the file holds exactly those
     bytes (the store only ever replaces it by rename, so the link keeps the old version): no
-    copy of a large definition before every live update."""
+    copy of a large definition before every live update.  ``live_stamp`` (inode, mtime, size
+    of the file ``live`` was read from) spares reading the file again to compare."""
     _write_json(journal_path(store, name), {
         "version": JOURNAL_VERSION, "network": name, "op": op, "pid": os.getpid(),
         "boot_id": boot_id(), "started": time.time(),
-        "live": _keep_live(store, name, live),
+        "live": _keep_live(store, name, live, live_stamp),
         "config": {"same_as": "live"} if config is not None and config == live else _enc(config),
         "record": record, "sides": list(sides), "kinds": list(kinds)}, durable=False)
 
@@ -474,7 +480,7 @@ def _kept_live_path(store, name: str) -> Path:
     return journal_path(store, name).with_suffix(".live")
 
 
-def _keep_live(store, name: str, data: bytes | None):
+def _keep_live(store, name: str, data: bytes | None, stamp: tuple | None = None):
     if data is None:
         return None
     kept = _kept_live_path(store, name)
@@ -482,9 +488,12 @@ def _keep_live(store, name: str, data: bytes | None):
     with contextlib.suppress(FileNotFoundError):
         os.unlink(kept)
     try:
-        if read_bytes(store.live_path(name)) == data:
-            os.link(store.live_path(name), kept)
+        os.link(store.live_path(name), kept)
+        st = os.stat(kept)
+        if (st.st_ino, st.st_mtime_ns, st.st_size) == tuple(stamp or ())[:3] or \
+                read_bytes(kept) == data:
             return {"link": kept.name}
+        os.unlink(kept)
     except OSError:
         pass  # another file system, or gone: keep the bytes in the journal itself
     return _enc(data)
@@ -535,11 +544,12 @@ def untouched():
 
 @contextlib.contextmanager
 def journaled(store, name: str, op: str, *, live: bytes | None, config: bytes | None,
-              record: dict | None, sides: tuple[str, ...], kinds=()):
+              record: dict | None, sides: tuple[str, ...], kinds=(),
+              live_stamp: tuple | None = None):
     """Write the journal, run the block, drop the journal unless the block failed without
     putting the network back (then ``recover`` finishes the job)."""
     write_journal(store, name, op, live=live, config=config, record=record, sides=sides,
-                  kinds=kinds)
+                  kinds=kinds, live_stamp=live_stamp)
     try:
         yield
     except BaseException as exc:

@@ -153,3 +153,19 @@ def test_runtime_files_skip_fsync_but_config_files_do_not(st, monkeypatch):
     st.write_config("net", "<network><name>net</name></network>")
     assert any(p.startswith(str(st.config_dir)) for p in synced)
     assert st.read_live("net") and st.read_record("net") == {"name": "net"}
+
+
+def test_pending_writes_commit_soon_and_abort(tmp_path):
+    target = tmp_path / "f"
+    target.write_bytes(b"old")
+    pending = S.PendingWrites([(target, b"new")], 0o600)
+    pending.commit_soon()
+    pending.commit()                        # waits for the background rename
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["f"]
+    early = S.PendingWrites([(target, b"newer")], 0o600)
+    early.commit_soon()
+    assert early.abort() is True            # in place already: the caller restores
+    assert target.read_bytes() == b"newer"
+    late = S.PendingWrites([(target, b"never")], 0o600)
+    assert late.abort() is False            # never renamed: the temps are gone
+    assert target.read_bytes() == b"newer" and os.listdir(tmp_path) == ["f"]

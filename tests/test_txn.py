@@ -541,3 +541,22 @@ def test_journal_keeps_the_live_file_by_a_hard_link(tmp_path, monkeypatch):
     txn.write_journal(store, "n", "update", live=new, config=None, record={}, sides=("live",))
     raw = json.loads(txn.journal_path(store, "n").read_text())
     assert "link" not in raw["live"] and txn.read_journal(store, "n")["live"] == new
+
+
+def test_journal_link_trusts_a_matching_stamp_and_checks_a_stale_one(tmp_path, monkeypatch):
+    store = netupdate.connect(state_dir=tmp_path).store
+    old, new = b"<network><name>n</name></network>", b"<network><name>n</name><mtu/></network>"
+    store.write_live("n", old)
+    st = os.stat(store.live_path("n"))
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+    with monkeypatch.context() as patch:     # the stamp says it all: the file is not read
+        patch.setattr(txn, "read_bytes", lambda path: pytest.fail(f"read {path}"))
+        txn.write_journal(store, "n", "update", live=old, config=old, record={},
+                          sides=("live", "config"), live_stamp=stamp)
+    assert txn.read_journal(store, "n")["live"] == old
+    store.write_live("n", new)               # the stamp is stale now, and so are the bytes
+    txn.write_journal(store, "n", "update", live=old, config=None, record={},
+                      sides=("live",), live_stamp=stamp)
+    raw = json.loads(txn.journal_path(store, "n").read_text())
+    assert "link" not in raw["live"] and txn.read_journal(store, "n")["live"] == old
+    assert not txn._kept_live_path(store, "n").exists()

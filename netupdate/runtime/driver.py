@@ -799,6 +799,7 @@ def query(server: str, name: str, rdtype: str, *, timeout: float = 0.5,
 def _dns_wait(server: str, checks: list[tuple], deadline: float) -> None:
     pending = list(checks)
     last = ""
+    pause = 0.0005          # dnsmasq usually answers at once: retry soon, then less often
     while True:
         still = []
         for check in pending:
@@ -825,4 +826,5 @@ def _dns_wait(server: str, checks: list[tuple], deadline: float) -> None:
         if time.monotonic() >= deadline:
             raise VerifyError("dns", last)
         pending = still
-        time.sleep(0.002)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)

@@ -280,6 +280,35 @@ def test_failed_verification_rolls_back_live_and_config(conn, netns, monkeypatch
     assert ask(netns, "10.61.0.1", "real") == ["10.61.0.44"]
 
 
+def test_failed_verification_after_the_definitions_were_written_puts_them_back(
+        conn, netns, monkeypatch):
+    """The fast path writes the definitions while it verifies: a failed check that comes after
+    they are in place must still leave both byte for byte as they were."""
+    conn.define(NAT)
+    conn.start("natnet")
+    live_path, config_path = conn.store.live_path("natnet"), conn.store.config_path("natnet")
+    before_live, before_config = live_path.read_bytes(), config_path.read_bytes()
+    from netupdate.runtime import driver as D
+
+    def late(*args, **kwargs):
+        deadline = time.monotonic() + 5
+        while b"ghost" not in config_path.read_bytes() or b"ghost" not in \
+                live_path.read_bytes():
+            assert time.monotonic() < deadline, "the definitions were never written"
+            time.sleep(0.001)
+        raise D.VerifyError("dns", "injected failure")
+    monkeypatch.setattr(D.Driver, "verify_host_change", late)
+    with pytest.raises(RuntimeFailure, match="rolled back.*dns"):
+        conn.update("natnet", "add", "dns-host",
+                    "<host ip='10.61.0.44'><hostname>ghost</hostname></host>")
+    monkeypatch.undo()
+    assert live_path.read_bytes() == before_live and config_path.read_bytes() == before_config
+    assert ask(netns, "10.61.0.1", "ghost") == []
+    assert conn.update("natnet", "add", "dns-host",
+                       "<host ip='10.61.0.44'><hostname>real</hostname></host>").live == "applied"
+    assert ask(netns, "10.61.0.1", "real") == ["10.61.0.44"]
+
+
 def test_failed_step_rolls_back_a_restart(conn, netns, monkeypatch):
     conn.define(NAT)
     conn.start("natnet")

@@ -612,10 +612,6 @@ class Driver:
         done = ["dnsmasq", "host files"]
         if not dns_on or server is None:
             return done
-        if applied["section"] != "dns-host" and not applied["sighup"]:
-            # a DHCP host added through the hosts dir: dnsmasq was not signalled and reads the
-            # file by itself; its DNS service is not concerned, so there is nothing to ask it
-            return done
         if applied["section"] == "dns-host":
             old = _names_by_ip(applied["before"])
             new = _names_by_ip(applied["after"])

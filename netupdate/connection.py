@@ -577,7 +577,7 @@ class Connection:
 
     def _rollback(self, name: str, before, kinds, record: dict | None, *,
                   netns: str | None | bool = False) -> dict:
-        """Put the live state back to ``before`` (the persistent files were not written).
+        """Put the live state back to ``before`` (the caller sees to the persistent files).
         ``record`` is the in-memory record the failed steps updated (it knows a dnsmasq they
         started); after a network restart the store's record is the current one.  ``netns`` is
         where the network ran before (a restart that failed midway may have left no record)."""
@@ -590,9 +590,7 @@ class Connection:
         kill_strays(self, name, record)
         if record is None or "network-restart" in kinds:
             if record is not None:
-                problems = driver.teardown(record)
-                if problems:
-                    raise RuntimeFailure("; ".join(problems))
+                self._teardown(name, record)   # what stays is kept in the record for 'stop'
                 self.store.delete_record(name)
             record = driver.start(name, before, netns=netns)
         else:

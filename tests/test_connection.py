@@ -4,7 +4,7 @@ import pytest
 
 import netupdate
 from netupdate.connection import Connection, UpdateResult, connect
-from netupdate.errors import NetupdateError, PermissionFailure, StateError
+from netupdate.errors import NetupdateError, PermissionFailure, RuntimeFailure, StateError
 from netupdate.runtime import netns as NS
 
 NET = """<network>
@@ -88,3 +88,31 @@ def test_cli_registers_live_verbs():
     for verb in ("define", "start", "stop", "destroy", "undefine", "list", "dumpxml",
                  "status", "update"):
         assert verb in text
+
+
+def test_rollback_of_a_restart_keeps_what_it_could_not_undo(conn, monkeypatch):
+    """A failed network restart is rolled back by a teardown and a fresh start; when the
+    teardown cannot undo everything, the stored record keeps exactly what is left (what a later
+    'stop' or 'recover' retries) and nothing is started over it."""
+    from netupdate import txn
+
+    class Driver:
+        def teardown(self, record):
+            record["bridge"] = None                  # removed; dnsmasq would not go
+            return ["dnsmasq 4242: still running"]
+
+        def start(self, *args, **kwargs):
+            pytest.fail("started over what could not be torn down")
+
+        def close(self):
+            pass
+    conn._driver = Driver()
+    monkeypatch.setattr(txn, "kill_strays", lambda *args: None)
+    record = {"netns": None, "bridge": {"name": "nubr-x", "created": True},
+              "dnsmasq": {"pid": 4242, "conf": "/nonexistent/dnsmasq.conf"}}
+    conn.store.write_record("x", record)
+    with pytest.raises(RuntimeFailure, match="dnsmasq 4242: still running"):
+        conn._rollback("x", None, ("network-restart",), record, netns=None)
+    assert conn.store.read_record("x") == {
+        "netns": None, "bridge": None,
+        "dnsmasq": {"pid": 4242, "conf": "/nonexistent/dnsmasq.conf"}}

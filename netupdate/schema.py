@@ -11,7 +11,9 @@ shape are checked.
 
 A valid document is recognised fast: libxml2 checks its structure with a copy of the grammar
 without pattern facets and ``netupdate.rngvalues`` checks the typed values (the full grammar
-answers whenever that is not certain).  xmlschema reports every problem.  libxml2 stops at the first problem of an element and speaks of
+answers whenever that is not certain).
+
+xmlschema reports every problem.  libxml2 stops at the first problem of an element and speaks of
 interleaves, so a document that fails the RelaxNG grammar is diagnosed element by element
 (``_diagnose``).  Each element with a define of its own is checked against a *shallow* grammar,
 whose other defines accept anything.  If that fails, its own attributes, text and children are
@@ -32,6 +34,7 @@ from pathlib import Path
 from lxml import etree
 
 from netupdate import rngvalues
+from netupdate.rngvalues import element_tag
 from netupdate.xmlsrc import element_path
 
 __all__ = [
@@ -90,7 +93,7 @@ def check_fragment(section: str, element, *, partial: bool = False,
 def section_roots() -> dict[str, str]:
     """Update section name -> tag of its element, as the grammar declares them."""
     elements = _Facts.get().elements
-    return {name.removeprefix("section."): _tag(patterns[0])
+    return {name.removeprefix("section."): element_tag(patterns[0])
             for name, patterns in elements.items() if name.startswith("section.")}
 
 
@@ -219,12 +222,6 @@ def _element_defines(grammar: etree._Element) -> dict[str, list[etree._Element]]
     return found
 
 
-def _tag(pattern: etree._Element) -> str:
-    """The Clark tag matched by an ``<element name="...">`` pattern."""
-    prefix, _, local = pattern.get("name").rpartition(":")
-    return f"{{{pattern.nsmap[prefix]}}}{local}" if prefix else local
-
-
 def _rng_tree(start: str, loose: str, shallow: bool) -> etree._Element:
     """The RelaxNG grammar that starts at ``start``; ``loose`` is "" (strict), "attributes"
     (all attributes optional) or "all" (attributes and elements optional: partial)."""
@@ -314,14 +311,14 @@ class _Facts:
         found, todo = {}, [(p, p) for p in self.elements[define]]
         while todo:
             pattern, top = todo.pop()
-            found.setdefault(_tag(pattern), []).append((pattern, top))
+            found.setdefault(element_tag(pattern), []).append((pattern, top))
             todo += [(p, top) for p, _ in self.content(pattern)
                      if p.tag == _RNG + "element" and p.get("name")]
         return found
 
     def _children(self, define: str) -> dict[str, str]:
         """Tag -> define, for the child elements that have a define of their own."""
-        return {_tag(self.elements[p.get("name")][0]): p.get("name")
+        return {element_tag(self.elements[p.get("name")][0]): p.get("name")
                 for pairs in self.own_patterns[define].values() for pattern, _ in pairs
                 for p, _ in self.content(pattern) if p.tag == _RNG + "ref"}
 
@@ -355,9 +352,9 @@ class _Facts:
 
     def allows_child(self, patterns, tag: str) -> bool:
         for p, _ in self._contents(patterns):
-            if p.tag == _RNG + "ref" and _tag(self.elements[p.get("name")][0]) == tag:
+            if p.tag == _RNG + "ref" and element_tag(self.elements[p.get("name")][0]) == tag:
                 return True
-            if p.tag == _RNG + "element" and (_tag(p) == tag if p.get("name")
+            if p.tag == _RNG + "element" and (element_tag(p) == tag if p.get("name")
                                                else _any_name_allows(p, tag)):
                 return True
         return False
@@ -382,17 +379,15 @@ class _Facts:
 
     def _name_of(self, particle) -> str | None:
         if particle.tag == _RNG + "ref":
-            return _tag(self.elements[particle.get("name")][0])
+            return element_tag(self.elements[particle.get("name")][0])
         if particle.tag == _RNG + "element" and particle.get("name"):
-            return _tag(particle)
+            return element_tag(particle)
         return particle.get("name") if particle.tag == _RNG + "attribute" else None
 
 
 def _any_name_allows(pattern, tag: str) -> bool:
     """Whether a nameless element pattern (<anyName> minus namespaces) matches ``tag``."""
-    any_name = pattern.find(_RNG + "anyName")
-    excluded = {ns.get("ns") for ns in any_name.iter(_RNG + "nsName")} if any_name is not None else set()
-    return any_name is not None and (etree.QName(tag).namespace or "") not in excluded
+    return pattern.find(_RNG + "anyName") is not None and rngvalues.wildcard_allows(pattern, tag)
 
 
 # --------------------------------------------------------------------- RelaxNG diagnosis

@@ -205,7 +205,7 @@ class PendingWrites:
                 if left[0]:
                     return
             try:
-                self._rename(fsync=_fsync_dir)   # no waiting on the pool from inside it
+                self._rename(parallel=False)   # no waiting on the pool from inside it
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
                 placed.set_exception(exc)
             else:
@@ -230,16 +230,18 @@ class PendingWrites:
         if self._placed is not None:
             self._placed.result()
         else:
-            self._rename(fsync=None)
+            self._rename(parallel=True)
 
-    def _rename(self, fsync) -> None:
+    def _rename(self, *, parallel: bool) -> None:
+        """Rename the files into place, then fsync their directories (in the pool when
+        ``parallel``)."""
         temps = self._temps()
         for (path, _), tmp in zip(self.items, temps, strict=True):
             os.replace(tmp, path)
         dirs = sorted({os.path.dirname(path) or "." for path, _ in self.items})
-        if fsync is not None:
+        if not parallel:
             for directory in dirs:
-                fsync(directory)
+                _fsync_dir(directory)
             return
         for future in [_pool().submit(_fsync_dir, d) for d in dirs]:
             future.result()

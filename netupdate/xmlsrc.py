@@ -217,7 +217,7 @@ class Document:
             record.attrib = tuple(lnode.items()) if tag.__class__ is str else ()
             record.text = lnode.text
             record.tail = lnode.tail
-            record.children = tuple(lnode) if len(lnode) else ()
+            record.children = tuple(lnode)
             nodes[lnode] = record
         return text[:root_span[0]], text[root_span[1]:]
 
@@ -284,7 +284,7 @@ class Document:
                     return False
         return True
 
-    def _emit(self, node, out: list[str], marked: set | None) -> None:
+    def _emit(self, node, out: list[str], marked: dict | None) -> None:
         record = self._nodes.get(node)
         if marked is not None and node not in marked:
             if record is not None:
@@ -335,7 +335,7 @@ class Document:
         else:
             out.append(f"</{name}>")
 
-    def _emit_child(self, child, out: list[str], marked: set | None) -> None:
+    def _emit_child(self, child, out: list[str], marked: dict | None) -> None:
         self._emit(child, out, marked)
         child_record = self._nodes.get(child)
         if child_record is not None and child.tail == child_record.tail:
@@ -358,21 +358,11 @@ class Document:
             last = child.getprevious() if child is not None else \
                 next(node.iterchildren(reversed=True), None)
             if start is not None and last is not None and start is not child:
-                self._emit_run(start, last, out, marked)
+                # unedited siblings start .. last: one slice of the source
+                out.append(self.text[self._nodes[start].start:self._nodes[last].tail_end])
             if child is not None:
                 self._emit_child(child, out, marked)
                 start = child.getnext()
-
-    def _emit_run(self, first, last, out: list[str], marked: dict) -> None:
-        """Unedited siblings ``first`` .. ``last``: one slice of the source."""
-        nodes = self._nodes
-        if first in nodes and last in nodes:
-            out.append(self.text[nodes[first].start:nodes[last].tail_end])
-            return
-        child = first      # an edit the marks do not show: write them one by one
-        while child is not None:
-            self._emit_child(child, out, marked)
-            child = None if child is last else child.getnext()
 
     def _attributes(self, node, record: _Node | None) -> str:
         """The attribute text of a start tag: original text for what did not change."""

@@ -1,0 +1,26 @@
+"""Hypothesis settings shared by every generated test.
+
+Each generated test sets its own budget (``max_examples`` or ``stateful_step_count``) with
+``@settings``; this file fixes what they share: no per-example deadline (live steps take as long as
+the kernel takes), and one example database stored in the repository (``tests/hypothesis-db``), so
+a failure found anywhere replays first everywhere.  CI (``CI=true``) reads that database and never
+writes it, so a run is reproducible from the committed tree; other runs add what they find to it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
+
+DATABASE = DirectoryBasedExampleDatabase(str(Path(__file__).parent / "hypothesis-db"))
+
+settings.register_profile(
+    "ci", database=ReadOnlyDatabase(DATABASE), deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "dev", database=DATABASE, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")

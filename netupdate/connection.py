@@ -742,7 +742,7 @@ class Connection:
             _emit(progress, "step", step="save")
             if writes:
                 for path, _data in writes:
-                    path.parent.mkdir(parents=True, exist_ok=True)
+                    self.store.ensure_dir(path.parent)
                 atomic_write_many(writes, mode=0o600)
         except BaseException as exc:
             _emit(progress, "rollback", step=step, error=str(exc) or exc.__class__.__name__)
@@ -771,7 +771,7 @@ class Connection:
             checkpoint()
             items = [(self.store.live_path(name), data), *writes]
             for path, _data in items:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                self.store.ensure_dir(path.parent)
             atomic_write_many(items, mode=0o600)
         except BaseException as exc:
             from netupdate.txn import mark_restored
@@ -942,7 +942,7 @@ class Connection:
                         RESTARTED if "network-restart" in plan.kinds else APPLIED)
                 else:
                     for path, _data in writes:
-                        path.parent.mkdir(parents=True, exist_ok=True)
+                        self.store.ensure_dir(path.parent)
                     atomic_write_many(writes, mode=0o600)
             finally:
                 self._forget(config_path, live_path)
@@ -1278,16 +1278,15 @@ class Connection:
 
     # ------------------------------------------------------------------ autostart, recover
     def autostart_netns(self, name: str) -> str | None:
-        from netupdate.store import read_text
-        text = read_text(self.store.autostart_path(name))
+        text = self.store.read_state(self.store.autostart_path(name))
         return text.strip() or None if text is not None else None
 
     def _write_autostart(self, name: str, enabled: bool, netns: str | None) -> None:
         from netupdate.store import atomic_write
         path = self.store.autostart_path(name)
         if enabled:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, (netns or "") + ("\n" if netns else ""), mode=0o644)
+            self.store.ensure_dir(path.parent)
+            atomic_write(path, (netns or "") + ("\n" if netns else ""), mode=0o600)
         else:
             self.store.set_autostart(name, False)
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from netupdate.errors import NetupdateError, StateError
+from netupdate.statedir import check_dir, read_file, trusted_root
 
 ENV_STATE_DIR = "NETUPDATE_STATE_DIR"
 ROOT_CONFIG_DIR = "/var/lib/netupdate"
@@ -79,8 +80,14 @@ def _syncfs(path: str) -> None:
 def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
     directory, base = os.path.split(path)
     tmp = os.path.join(directory, f".{base}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileExistsError:  # left by a dead process with this pid and thread id
+        os.unlink(tmp)
+        fd = os.open(tmp, flags, 0o600)
+    try:
+        os.fchmod(fd, mode)  # through the descriptor: O_CREAT's mode is filtered by the umask
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
@@ -93,8 +100,6 @@ def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
             os.unlink(tmp)
         raise
     os.close(fd)
-    if mode is not None:
-        os.chmod(tmp, mode)  # O_CREAT's mode is filtered by the umask
     return tmp
 
 
@@ -102,7 +107,7 @@ def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
 def _flock(path: Path, timeout: float | None, busy: str) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (waits up to ``timeout`` seconds)."""
     import time
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -280,12 +285,11 @@ def remove(path: str | os.PathLike) -> bool:
     return True
 
 
-def read_text(path: str | os.PathLike) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+def read_text(path: str | os.PathLike, *, owned: bool = False) -> str | None:
+    """The text of a file (None when missing), never read through a symlink; ``owned``: it
+    must belong to this process's user (a state file)."""
+    data = read_file(path, owned=owned)
+    return None if data is None else data.decode("utf-8")
 
 
 # ---------------------------------------------------------------------- the store
@@ -303,22 +307,72 @@ def default_dirs(state_dir: str | os.PathLike | None = None) -> tuple[Path, Path
     return Path(data) / "netupdate", Path(run) / "netupdate"
 
 
+# The store's own directories below DIR/config and DIR/run (txn.py adds the last three).
+KNOWN_DIRS = ("config/networks/autostart", "config/transactions", "run/networks", "run/locks",
+              "run/sysctls", "run/journal", "run/transactions")
+
+
 class Store:
     """The persistent and runtime state of every network."""
 
     def __init__(self, state_dir: str | os.PathLike | None = None):
-        self.config_dir, self.run_dir = default_dirs(state_dir)
+        self.use_dirs(*default_dirs(state_dir))
+
+    def use_dirs(self, config_dir: str | os.PathLike, run_dir: str | os.PathLike) -> None:
+        """Use these directories, once they pass the rule of ``statedir`` (a state directory
+        DIR/config + DIR/run is checked as DIR)."""
+        config_dir, run_dir = Path(config_dir), Path(run_dir)
+        if config_dir.parent == run_dir.parent and (config_dir.name, run_dir.name) \
+                == ("config", "run"):
+            base = Path(trusted_root(config_dir.parent))
+            self._roots = {"config": base, "run": base}
+            config_dir, run_dir = base / "config", base / "run"
+        else:
+            config_dir, run_dir = Path(trusted_root(config_dir)), Path(trusted_root(run_dir))
+            self._roots = {"config": config_dir, "run": run_dir}
+        self.config_dir, self.run_dir = config_dir, run_dir
         self._made: set[Path] = set()
         _VOLATILE.add(os.path.abspath(self.run_dir))
+        for sub in KNOWN_DIRS:  # those already there pass the rule too (a few lstat calls)
+            top, _, rest = sub.partition("/")
+            self._dir((self.config_dir if top == "config" else self.run_dir) / rest, None)
 
     def __repr__(self) -> str:
         return f"<Store config={self.config_dir} run={self.run_dir}>"
 
-    def _dir(self, path: Path, mode: int = 0o755) -> Path:
-        if path not in self._made:
-            path.mkdir(parents=True, exist_ok=True, mode=mode)
-            self._made.add(path)
+    def _dir(self, path: Path, mode: int | None = 0o755) -> Path:
+        """``path``, a directory of the store, once every directory from the state directory
+        down to it passed the rule of ``statedir``.  Missing ones are made (0755 in the run
+        tree, which dnsmasq must traverse as ``nobody``, 0700 in the config tree; ``mode`` for
+        ``path`` itself), or left missing when ``mode`` is None."""
+        path = Path(path)
+        if path in self._made:
+            return path
+        in_run = path.is_relative_to(self.run_dir)
+        root = self._roots["run" if in_run else "config"]
+        steps = [*reversed([p for p in path.parents if p.is_relative_to(root)]), path]
+        for step in steps:
+            if step in self._made:
+                continue
+            between = 0o755 if step == root or step.is_relative_to(self.run_dir) else 0o700
+            if not check_dir(step, None if mode is None else mode if step == path else between):
+                return path  # missing, and only checking
+            self._made.add(step)
         return path
+
+    def ensure_dir(self, path: str | os.PathLike, *, private: bool | None = None) -> Path:
+        """Make (or check) a directory of the store: 0700 when ``private``, 0755 when not;
+        by default 0755 in the run tree and 0700 in the config tree."""
+        path = Path(path)
+        if private is None:
+            private = not path.is_relative_to(self.run_dir)
+        return self._dir(path, 0o700 if private else 0o755)
+
+    def read_state(self, path: Path) -> str | None:
+        """A state file's text: its directories pass the rule, it is no symlink and it is
+        ours (None when missing)."""
+        self._dir(path.parent, None)
+        return read_text(path, owned=True)
 
     # paths
     def config_path(self, name: str) -> Path:
@@ -354,7 +408,7 @@ class Store:
         directory = self._dir(self.run_dir / "sysctls", 0o700)
         with _flock(directory / f"{key}.lock", 30.0, f"the sysctls of {key} are locked"):
             path = directory / f"{key}.json"
-            text = read_text(path)
+            text = self.read_state(path)
             ledger = json.loads(text) if text else {"users": [], "previous": {}}
             yield ledger
             if ledger["users"] or ledger["previous"]:
@@ -364,10 +418,10 @@ class Store:
 
     # persistent definitions
     def read_config(self, name: str) -> str | None:
-        return read_text(self.config_path(name))
+        return self.read_state(self.config_path(name))
 
     def write_config(self, name: str, xml: str | bytes) -> None:
-        self._dir(self.config_dir / "networks")
+        self._dir(self.config_dir / "networks", 0o700)
         atomic_write(self.config_path(name), xml, mode=0o600)
 
     def delete_config(self, name: str) -> bool:
@@ -380,14 +434,14 @@ class Store:
     def set_autostart(self, name: str, value: bool) -> None:
         path = self.autostart_path(name)
         if value:
-            self._dir(path.parent)
-            atomic_write(path, b"", mode=0o644)
+            self._dir(path.parent, 0o700)
+            atomic_write(path, b"", mode=0o600)
         elif path.parent.exists():
             remove(path)
 
     # live definitions and runtime records
     def read_live(self, name: str) -> str | None:
-        return read_text(self.live_path(name))
+        return self.read_state(self.live_path(name))
 
     def write_live(self, name: str, xml: str | bytes) -> None:
         self._dir(self.run_dir / "networks")
@@ -397,14 +451,37 @@ class Store:
         return remove(self.live_path(name))
 
     def read_record(self, name: str) -> dict | None:
-        text = read_text(self.record_path(name))
+        text = self.read_state(self.record_path(name))
         if text is None:
             return None
         try:
-            return json.loads(text)
+            record = json.loads(text)
         except ValueError as exc:
             raise StateError(f"runtime record {self.record_path(name)} is unreadable: {exc}") \
                 from None
+        return self.check_record(name, record, self.record_path(name))
+
+    def check_record(self, name: str, record, where) -> dict | None:
+        """``record`` (a runtime record read back from ``where``) when the paths it holds are
+        the ones the store gives network ``name``: a state file never points elsewhere."""
+        if record is None:
+            return None
+        if not isinstance(record, dict):
+            raise StateError(f"runtime record in {where} is not an object")
+        directory = self.network_dir(name)
+        dq = record.get("dnsmasq")
+        wanted = {"dir": (record.get("dir"), str(directory)),
+                  "dnsmasq.conf": (dq.get("conf") if isinstance(dq, dict) else None,
+                                   str(directory / "dnsmasq.conf"))}
+        netns = record.get("netns")
+        if netns is not None and (not isinstance(netns, str) or not netns or "/" in netns
+                                  or netns in (".", "..") or "\0" in netns):
+            raise StateError(f"runtime record in {where}: bad namespace name {netns!r}")
+        for key, (value, path) in wanted.items():
+            if value is not None and value != path:
+                raise StateError(f"runtime record in {where}: {key} is {value!r}, not the "
+                                 f"network's own {path}; refusing to use it")
+        return record
 
     def write_record(self, name: str, record: dict) -> None:
         self._dir(self.run_dir / "networks")

@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from netupdate.errors import InvalidOperationError, NetupdateError, RuntimeFailure, StateError
+from netupdate.statedir import read_file
 from netupdate.store import atomic_write, check_name, remove
 
 SNAPSHOT_VERSION = 1
@@ -113,29 +114,27 @@ def _dec(value) -> bytes | None:
 
 
 def read_bytes(path) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+    """A state file's bytes (None when missing): never through a symlink, and only a file of
+    this process's user."""
+    return read_file(path, owned=True)
 
 
 def _read_json(path: Path) -> dict | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
+    data = read_file(path, owned=True)
+    if data is None:
         return None
+    try:
+        return json.loads(data)
     except ValueError as exc:
         raise StateError(f"{path} is unreadable: {exc}") from None
 
 
-def _write_json(path: Path, data: dict, *, durable: bool = True) -> None:
+def _write_json(store, path: Path, data: dict, *, durable: bool = True) -> None:
     """Replace ``path`` atomically.  Files under the runtime directory (the journal) are not
     fsynced (the store's rule): they only have to survive the death of a process, not a power
     cut.  ``durable=False`` marks such a file, written with the faster compact encoding: a
     journal is written before every live operation."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store.ensure_dir(path.parent, private=True)
     text = (json.dumps(data, indent=1, sort_keys=True) if durable else json.dumps(data)) + "\n"
     atomic_write(path, text, mode=0o600)
 
@@ -358,12 +357,19 @@ class Snapshot:
 
 
 def read_snapshot(store, name: str) -> Snapshot | None:
-    data = _read_json(snapshot_path(store, name))
-    return None if data is None else Snapshot.from_json(data)
+    path = snapshot_path(store, name)
+    data = _read_json(path)
+    if data is None:
+        return None
+    snap = Snapshot.from_json(data)
+    if snap.network != name:
+        raise StateError(f"{path} is the snapshot of network {snap.network!r}, not {name!r}")
+    store.check_record(name, snap.record, path)
+    return snap
 
 
 def write_snapshot(store, snap: Snapshot) -> None:
-    _write_json(snapshot_path(store, snap.network), snap.to_json())
+    _write_json(store, snapshot_path(store, snap.network), snap.to_json())
 
 
 def drop_snapshot(store, name: str) -> bool:
@@ -372,7 +378,7 @@ def drop_snapshot(store, name: str) -> bool:
 
 def write_outcome(store, name: str, token: str, outcome: str, reason: str,
                   detail: str | None = None) -> None:
-    _write_json(outcome_path(store, name), {"network": name, "token": token, "outcome": outcome,
+    _write_json(store, outcome_path(store, name), {"network": name, "token": token, "outcome": outcome,
                                             "reason": reason, "detail": detail,
                                             "at": now_iso(), "when": time.time()})
 
@@ -468,7 +474,7 @@ def write_journal(store, name: str, op: str, *, live: bytes | None, config: byte
     bytes (the store only ever replaces it by rename, so the link keeps the old version): no
     copy of a large definition before every live update.  ``live_stamp`` (inode, mtime, size
     of the file ``live`` was read from) spares reading the file again to compare."""
-    _write_json(journal_path(store, name), {
+    _write_json(store, journal_path(store, name), {
         "version": JOURNAL_VERSION, "network": name, "op": op, "pid": os.getpid(),
         "boot_id": boot_id(), "started": time.time(),
         "live": _keep_live(store, name, live, live_stamp),
@@ -484,7 +490,7 @@ def _keep_live(store, name: str, data: bytes | None, stamp: tuple | None = None)
     if data is None:
         return None
     kept = _kept_live_path(store, name)
-    kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store.ensure_dir(kept.parent, private=True)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(kept)
     try:
@@ -500,11 +506,16 @@ def _keep_live(store, name: str, data: bytes | None, stamp: tuple | None = None)
 
 
 def read_journal(store, name: str) -> dict | None:
+    path = journal_path(store, name)
+    raw = read_file(path, owned=True)
     try:
-        data = _read_json(journal_path(store, name))
-    except StateError:
+        data = None if raw is None else json.loads(raw)
+    except ValueError:
         return None  # a torn journal cannot exist (atomic writes); treat as none
     if data is not None:
+        if not isinstance(data, dict) or data.get("network", name) != name:
+            raise StateError(f"{path} is not the journal of network {name!r}")
+        store.check_record(name, data.get("record"), path)
         config, live = data.get("config"), data.get("live")
         data["live"] = (read_bytes(_kept_live_path(store, name))
                         if isinstance(live, dict) and "link" in live else _dec(live))
@@ -771,13 +782,15 @@ def spawn_timer(store, name: str, token: str) -> int:
     import subprocess
     _reap()
     log = timer_log_path(store, name)
-    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store.ensure_dir(log.parent, private=True)
     package_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     argv = [sys.executable, "-m", "netupdate", "change", TIMER_VERB, name, "--token", token,
             "--config-dir", str(store.config_dir), "--run-dir", str(store.run_dir)]
-    with open(log, "ab") as out:
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600)
+    with open(fd, "ab") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True, close_fds=True, cwd="/", env=env)
     _SPAWNED.append(proc)

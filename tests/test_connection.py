@@ -108,11 +108,12 @@ def test_rollback_of_a_restart_keeps_what_it_could_not_undo(conn, monkeypatch):
             pass
     conn._driver = Driver()
     monkeypatch.setattr(txn, "kill_strays", lambda *args: None)
+    conf = str(conn.store.network_dir("x") / "dnsmasq.conf")  # not there
     record = {"netns": None, "bridge": {"name": "nubr-x", "created": True},
-              "dnsmasq": {"pid": 4242, "conf": "/nonexistent/dnsmasq.conf"}}
+              "dnsmasq": {"pid": 4242, "conf": conf}}
     conn.store.write_record("x", record)
     with pytest.raises(RuntimeFailure, match="dnsmasq 4242: still running"):
         conn._rollback("x", None, ("network-restart",), record, netns=None)
     assert conn.store.read_record("x") == {
         "netns": None, "bridge": None,
-        "dnsmasq": {"pid": 4242, "conf": "/nonexistent/dnsmasq.conf"}}
+        "dnsmasq": {"pid": 4242, "conf": conf}}

@@ -639,7 +639,7 @@ def cmd_change_expire(args) -> int:
     import netupdate
     from netupdate.txn import run_timer
     conn = netupdate.connect()
-    conn.store.config_dir, conn.store.run_dir = Path(args.config_dir), Path(args.run_dir)
+    conn.store.use_dirs(Path(args.config_dir), Path(args.run_dir))
     with conn:
         return run_timer(conn, args.name, args.token)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from netupdate import dnsmasq as conf
 from netupdate import store as S
 from netupdate.errors import RuntimeFailure
+from netupdate.statedir import check_dir
 from netupdate.runtime import netns as NS
 
 DNSMASQ = "dnsmasq"
@@ -86,8 +87,7 @@ class Layout:
 
     def make(self) -> None:
         for path in (self.dir, self.dhcp_hostsdir, self.hostsdir):
-            path.mkdir(parents=True, exist_ok=True)
-            os.chmod(path, 0o755)
+            check_dir(path, 0o755)  # owned by us, not through a symlink, 0755 whatever the umask
         check_reachable(self.hostsdir)
 
 

@@ -1,0 +1,147 @@
+"""Whether a state directory deserves trust, and safe access to what is inside it.
+
+The rule (``docs/security.md``), for a process with effective uid U:
+
+- the state directory itself (``--state-dir``/``$NETUPDATE_STATE_DIR``, or each of the default
+  config and run directories) must be a directory owned by U and not writable by group or
+  others;
+- every directory above it (after resolving symlinks) must be owned by root or by U, and not
+  writable by group or others, unless it is a sticky directory owned by root (``/tmp``): there
+  nobody else can rename or remove what U owns, and a name someone else took first is refused
+  because of its owner;
+- every directory netupdate uses below it must be owned by U and not writable by group or
+  others (checked once per process, and made with an explicit mode whatever the umask).
+
+Inside a trusted tree only U can add, rename or remove entries, so a path checked once stays
+what it was; files are still opened with ``O_NOFOLLOW`` and temp files with ``O_EXCL``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from netupdate.errors import StateError
+
+
+def _who(uid: int) -> str:
+    try:
+        import pwd
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (KeyError, ImportError):
+        return f"uid {uid}"
+
+
+def _refuse(path: str, why: str) -> StateError:
+    return StateError(f"refusing state directory: {path} {why} (see docs/security.md)")
+
+
+def _check_own(path: str, st: os.stat_result, uid: int) -> None:
+    """``path`` is a directory owned by ``uid`` and not writable by group or others."""
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(path, "is not a directory")
+    if st.st_uid != uid:
+        raise _refuse(path, f"is owned by {_who(st.st_uid)}, not by {_who(uid)}")
+    if st.st_mode & 0o022:
+        raise _refuse(path, f"is writable by group or others (mode {oct(st.st_mode & 0o7777)})")
+
+
+def _check_ancestor(path: str, st: os.stat_result, uid: int) -> None:
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(path, "is not a directory")
+    if st.st_uid not in (0, uid):
+        raise _refuse(path, f"is owned by {_who(st.st_uid)}")
+    if st.st_mode & 0o022 and not (st.st_mode & stat.S_ISVTX and st.st_uid == 0):
+        raise _refuse(path, f"is writable by group or others and not a root-owned sticky "
+                            f"directory (mode {oct(st.st_mode & 0o7777)})")
+
+
+def trusted_root(path: str | os.PathLike) -> str:
+    """The real path of the state directory ``path`` once it and every directory above it
+    pass the rule (a missing state directory passes: netupdate makes it)."""
+    real = os.path.realpath(path)
+    uid = os.geteuid()
+    current = "/"
+    for part in [p for p in real.split("/") if p]:
+        try:
+            _check_ancestor(current, os.lstat(current), uid)
+        except FileNotFoundError:
+            return real
+        current = os.path.join(current, part)
+    try:
+        _check_own(real, os.lstat(real), uid)
+    except FileNotFoundError:
+        pass
+    return real
+
+
+def make_dir(path: str | os.PathLike, mode: int) -> None:
+    """Make ``path`` (its parent exists and is trusted) with exactly ``mode`` whatever the
+    umask, or check the directory already there."""
+    path = os.fspath(path)
+    try:
+        os.mkdir(path, 0o700)
+        made = True
+    except FileExistsError:
+        made = False
+    fd = _open_dir(path)
+    try:
+        _check_own(path, os.fstat(fd), os.geteuid())
+        if made:
+            os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def _open_dir(path: str) -> int:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _refuse(path, f"cannot be opened as a directory without following a symlink "
+                            f"({exc.strerror})") from None
+
+
+def check_dir(path: str | os.PathLike, mode: int | None) -> bool:
+    """``path`` (in a trusted directory) passes the rule; a missing one is made with ``mode``
+    (with its missing parents, 0755) or, when ``mode`` is None, reported missing (False)."""
+    path = os.fspath(path)
+    try:
+        _check_own(path, os.lstat(path), os.geteuid())
+        return True
+    except FileNotFoundError:
+        if mode is None:
+            return False
+    parent = os.path.dirname(path)
+    if parent != path and not os.path.lexists(parent):
+        check_dir(parent, 0o755)
+    make_dir(path, mode)
+    return True
+
+
+def open_file(path: str | os.PathLike, *, owned: bool = False) -> int | None:
+    """A read-only descriptor on the regular file ``path``, never through a symlink (None
+    when it is missing).  ``owned``: the file must belong to this process's user."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # the last component is a symlink
+            raise StateError(f"refusing to follow the symlink {os.fspath(path)}") from None
+        raise
+    st = os.fstat(fd)
+    problem = ("is not a regular file" if not stat.S_ISREG(st.st_mode) else
+               f"is owned by {_who(st.st_uid)}" if owned and st.st_uid != os.geteuid() else None)
+    if problem:
+        os.close(fd)
+        raise StateError(f"refusing to read {os.fspath(path)}: it {problem}")
+    return fd
+
+
+def read_file(path: str | os.PathLike, *, owned: bool = False) -> bytes | None:
+    fd = open_file(path, owned=owned)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()

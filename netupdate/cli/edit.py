@@ -62,9 +62,10 @@ def register(subparsers) -> None:
 
 
 def _mode_of(path: str) -> int:
-    """The file's permission bits (the default for a new file when it cannot be read)."""
+    """The file's permission bits without setuid/setgid/sticky (the default for a new file
+    when it cannot be read)."""
     try:
-        return os.stat(path).st_mode & 0o7777
+        return os.stat(path).st_mode & 0o777
     except OSError:
         mask = os.umask(0)
         os.umask(mask)
@@ -107,10 +108,44 @@ class _CliError(Exception):
     pass
 
 
-def run(args) -> int:
+def _edit(args, source, section, fragment):
+    """(network, edited text, diff text, plan text) of the edit of the file read from
+    ``source``."""
     import difflib
 
     from netupdate import model
+
+    network = model.load(pathlib.Path(source), filename=args.file)
+    original = network.to_xml()
+    change = network.update(args.command, section, fragment,
+                            parent_index=args.parent_index, node_spec=args.node_spec)
+    edited = network.to_xml()
+    if args.policy:
+        from netupdate.policy import enforce
+        enforce(args.policy, original, network, command=change.command)
+    plan_text = change.plan.to_text() if args.plan else None
+    shown = ""
+    if args.print_diff:
+        diff = difflib.unified_diff(original.splitlines(keepends=True),
+                                    edited.splitlines(keepends=True),
+                                    fromfile=args.file, tofile=args.file)
+        shown = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+    return network, edited, shown, plan_text
+
+
+def _edit_in_place(args, section, fragment):
+    """The edit under the file's lock, written back safely (``netupdate.inplace``)."""
+    from netupdate import inplace
+    try:
+        with inplace.locked(args.file) as target:
+            result = _edit(args, target.source, section, fragment)
+            target.replace(result[0].to_bytes())
+    except OSError as exc:
+        raise _CliError(f"cannot edit {args.file} in place: {exc.strerror or exc}") from None
+    return result
+
+
+def run(args) -> int:
     from netupdate.errors import NetupdateError
     from netupdate.store import atomic_write
 
@@ -120,30 +155,18 @@ def run(args) -> int:
             return _fail("a SECTION is required (or --node-spec)")
         if xml is None:
             return _fail("an XML fragment (or the name of a file holding one) is required")
+    target = args.file if args.in_place else args.output
     try:
         fragment = _read_fragment(xml) if xml is not None else None
-        network = model.load(pathlib.Path(args.file))
-        original = network.to_xml()
-        change = network.update(args.command, section, fragment,
-                                parent_index=args.parent_index, node_spec=args.node_spec)
-        edited = network.to_xml()
-        if args.policy:
-            from netupdate.policy import enforce
-            enforce(args.policy, original, network, command=change.command)
-        plan_text = change.plan.to_text() if args.plan else None
-        if args.print_diff:
-            diff = difflib.unified_diff(original.splitlines(keepends=True),
-                                        edited.splitlines(keepends=True),
-                                        fromfile=args.file, tofile=args.file)
-            shown = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+        if args.in_place:
+            network, edited, shown, plan_text = _edit_in_place(args, section, fragment)
         else:
-            shown = ""
-        target = args.file if args.in_place else args.output
-        if target is not None:
+            network, edited, shown, plan_text = _edit(args, args.file, section, fragment)
+        if args.output is not None:
             try:
-                atomic_write(target, network.to_bytes(), mode=_mode_of(args.file))
+                atomic_write(args.output, network.to_bytes(), mode=_mode_of(args.file))
             except OSError as exc:
-                raise _CliError(f"cannot write {target}: {exc.strerror or exc}") from None
+                raise _CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     except _CliError as exc:
         return _fail(str(exc))
     except NetupdateError as exc:

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from asuser import NOBODY, as_user
 
 from netupdate import inplace

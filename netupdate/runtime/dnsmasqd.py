@@ -33,8 +33,8 @@ from pathlib import Path
 from netupdate import dnsmasq as conf
 from netupdate import store as S
 from netupdate.errors import RuntimeFailure
-from netupdate.statedir import check_dir
 from netupdate.runtime import netns as NS
+from netupdate.statedir import check_dir
 
 DNSMASQ = "dnsmasq"
 HOST_MODE = 0o644

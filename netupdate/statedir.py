@@ -19,8 +19,10 @@ what it was; files are still opened with ``O_NOFOLLOW`` and temp files with ``O_
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
+from pathlib import Path
 
 from netupdate.errors import StateError
 
@@ -74,6 +76,39 @@ def trusted_root(path: str | os.PathLike) -> str:
     except FileNotFoundError:
         pass
     return real
+
+
+def trusted_dirs(config_dir: Path, run_dir: Path) -> tuple[Path, Path, dict[str, Path]]:
+    """(config dir, run dir, the state directory of each) once they pass the rule: DIR/config
+    and DIR/run are checked as DIR, other pairs each on its own."""
+    if config_dir.parent == run_dir.parent and (config_dir.name, run_dir.name) \
+            == ("config", "run"):
+        base = Path(trusted_root(config_dir.parent))
+        return base / "config", base / "run", {"config": base, "run": base}
+    config_dir, run_dir = Path(trusted_root(config_dir)), Path(trusted_root(run_dir))
+    return config_dir, run_dir, {"config": config_dir, "run": run_dir}
+
+
+def check_record(record, directory: Path, where) -> dict | None:
+    """``record`` (a runtime record read back from ``where``) when the paths it holds are the
+    network's own (``directory``, its conf) and its namespace is a plain name."""
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        raise StateError(f"runtime record in {where} is not an object")
+    dq = record.get("dnsmasq")
+    wanted = {"dir": (record.get("dir"), str(directory)),
+              "dnsmasq.conf": (dq.get("conf") if isinstance(dq, dict) else None,
+                               str(directory / "dnsmasq.conf"))}
+    netns = record.get("netns")
+    if netns is not None and (not isinstance(netns, str) or not netns or "/" in netns
+                              or netns in (".", "..") or "\0" in netns):
+        raise StateError(f"runtime record in {where}: bad namespace name {netns!r}")
+    for key, (value, path) in wanted.items():
+        if value is not None and value != path:
+            raise StateError(f"runtime record in {where}: {key} is {value!r}, not the "
+                             f"network's own {path}; refusing to use it")
+    return record
 
 
 def make_dir(path: str | os.PathLike, mode: int) -> None:
@@ -145,3 +180,24 @@ def read_file(path: str | os.PathLike, *, owned: bool = False) -> bytes | None:
         return None
     with os.fdopen(fd, "rb") as handle:
         return handle.read()
+
+
+class Unreadable(StateError):
+    """A state file that is not JSON."""
+
+
+def read_json(path: Path, name: str, directory: Path) -> dict | None:
+    """The state file ``path`` of network ``name`` (a snapshot, journal, outcome), checked:
+    JSON, an object of that network, and a runtime record in it that only names the network's
+    own ``directory``.  None when missing."""
+    raw = read_file(path, owned=True)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise Unreadable(f"{path} is unreadable: {exc}") from None
+    if not isinstance(data, dict) or data.get("network", name) != name:
+        raise StateError(f"{path} is not a state file of network {name!r}")
+    check_record(data.get("record"), directory, path)
+    return data

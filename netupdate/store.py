@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from netupdate.errors import NetupdateError, StateError
-from netupdate.statedir import check_dir, read_file, trusted_root
+from netupdate.statedir import check_dir, check_record, read_file, trusted_dirs
 
 ENV_STATE_DIR = "NETUPDATE_STATE_DIR"
 ROOT_CONFIG_DIR = "/var/lib/netupdate"
@@ -323,15 +323,7 @@ class Store:
     def use_dirs(self, config_dir: str | os.PathLike, run_dir: str | os.PathLike) -> None:
         """Use these directories, once they pass the rule of ``statedir`` (a state directory
         DIR/config + DIR/run is checked as DIR)."""
-        config_dir, run_dir = Path(config_dir), Path(run_dir)
-        if config_dir.parent == run_dir.parent and (config_dir.name, run_dir.name) \
-                == ("config", "run"):
-            base = Path(trusted_root(config_dir.parent))
-            self._roots = {"config": base, "run": base}
-            config_dir, run_dir = base / "config", base / "run"
-        else:
-            config_dir, run_dir = Path(trusted_root(config_dir)), Path(trusted_root(run_dir))
-            self._roots = {"config": config_dir, "run": run_dir}
+        config_dir, run_dir, self._roots = trusted_dirs(Path(config_dir), Path(run_dir))
         self.config_dir, self.run_dir = config_dir, run_dir
         self._made: set[Path] = set()
         _VOLATILE.add(os.path.abspath(self.run_dir))
@@ -466,24 +458,7 @@ class Store:
     def check_record(self, name: str, record, where) -> dict | None:
         """``record`` (a runtime record read back from ``where``) when the paths it holds are
         the ones the store gives network ``name``: a state file never points elsewhere."""
-        if record is None:
-            return None
-        if not isinstance(record, dict):
-            raise StateError(f"runtime record in {where} is not an object")
-        directory = self.network_dir(name)
-        dq = record.get("dnsmasq")
-        wanted = {"dir": (record.get("dir"), str(directory)),
-                  "dnsmasq.conf": (dq.get("conf") if isinstance(dq, dict) else None,
-                                   str(directory / "dnsmasq.conf"))}
-        netns = record.get("netns")
-        if netns is not None and (not isinstance(netns, str) or not netns or "/" in netns
-                                  or netns in (".", "..") or "\0" in netns):
-            raise StateError(f"runtime record in {where}: bad namespace name {netns!r}")
-        for key, (value, path) in wanted.items():
-            if value is not None and value != path:
-                raise StateError(f"runtime record in {where}: {key} is {value!r}, not the "
-                                 f"network's own {path}; refusing to use it")
-        return record
+        return check_record(record, self.network_dir(name), where)
 
     def write_record(self, name: str, record: dict) -> None:
         self._dir(self.run_dir / "networks")

@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from netupdate.errors import InvalidOperationError, NetupdateError, RuntimeFailure, StateError
-from netupdate.statedir import read_file
+from netupdate.statedir import Unreadable, read_file, read_json
 from netupdate.store import atomic_write, check_name, remove
 
 SNAPSHOT_VERSION = 1
@@ -119,14 +119,8 @@ def read_bytes(path) -> bytes | None:
     return read_file(path, owned=True)
 
 
-def _read_json(path: Path) -> dict | None:
-    data = read_file(path, owned=True)
-    if data is None:
-        return None
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise StateError(f"{path} is unreadable: {exc}") from None
+def _read_json(store, path: Path, name: str) -> dict | None:
+    return read_json(path, name, store.network_dir(name))
 
 
 def _write_json(store, path: Path, data: dict, *, durable: bool = True) -> None:
@@ -357,15 +351,8 @@ class Snapshot:
 
 
 def read_snapshot(store, name: str) -> Snapshot | None:
-    path = snapshot_path(store, name)
-    data = _read_json(path)
-    if data is None:
-        return None
-    snap = Snapshot.from_json(data)
-    if snap.network != name:
-        raise StateError(f"{path} is the snapshot of network {snap.network!r}, not {name!r}")
-    store.check_record(name, snap.record, path)
-    return snap
+    data = _read_json(store, snapshot_path(store, name), name)
+    return None if data is None else Snapshot.from_json(data)
 
 
 def write_snapshot(store, snap: Snapshot) -> None:
@@ -378,14 +365,14 @@ def drop_snapshot(store, name: str) -> bool:
 
 def write_outcome(store, name: str, token: str, outcome: str, reason: str,
                   detail: str | None = None) -> None:
-    _write_json(store, outcome_path(store, name), {"network": name, "token": token, "outcome": outcome,
-                                            "reason": reason, "detail": detail,
-                                            "at": now_iso(), "when": time.time()})
+    _write_json(store, outcome_path(store, name), {
+        "network": name, "token": token, "outcome": outcome, "reason": reason,
+        "detail": detail, "at": now_iso(), "when": time.time()})
 
 
 def read_outcome(store, name: str) -> dict | None:
     try:
-        return _read_json(outcome_path(store, name))
+        return _read_json(store, outcome_path(store, name), name)
     except StateError:
         return None
 
@@ -506,16 +493,11 @@ def _keep_live(store, name: str, data: bytes | None, stamp: tuple | None = None)
 
 
 def read_journal(store, name: str) -> dict | None:
-    path = journal_path(store, name)
-    raw = read_file(path, owned=True)
     try:
-        data = None if raw is None else json.loads(raw)
-    except ValueError:
+        data = _read_json(store, journal_path(store, name), name)
+    except Unreadable:
         return None  # a torn journal cannot exist (atomic writes); treat as none
     if data is not None:
-        if not isinstance(data, dict) or data.get("network", name) != name:
-            raise StateError(f"{path} is not the journal of network {name!r}")
-        store.check_record(name, data.get("record"), path)
         config, live = data.get("config"), data.get("live")
         data["live"] = (read_bytes(_kept_live_path(store, name))
                         if isinstance(live, dict) and "link" in live else _dec(live))

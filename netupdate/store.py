@@ -309,6 +309,10 @@ def default_dirs(state_dir: str | os.PathLike | None = None) -> tuple[Path, Path
     return Path(data) / "netupdate", Path(run) / "netupdate"
 
 
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 # The store's own directories below DIR/config and DIR/run (txn.py adds the last three).
 KNOWN_DIRS = ("config/networks/autostart", "config/transactions", "run/networks", "run/locks",
               "run/sysctls", "run/journal", "run/transactions")
@@ -325,7 +329,7 @@ class Store:
         DIR/config + DIR/run is checked as DIR)."""
         config_dir, run_dir, self._roots = trusted_dirs(Path(config_dir), Path(run_dir))
         self.config_dir, self.run_dir = config_dir, run_dir
-        self._made: set[Path] = set()
+        self._made: set[str] = set()
         _VOLATILE.add(os.path.abspath(self.run_dir))
         for sub in KNOWN_DIRS:  # those already there pass the rule too (a few lstat calls)
             top, _, rest = sub.partition("/")
@@ -340,16 +344,20 @@ class Store:
         tree, which dnsmasq must traverse as ``nobody``, 0700 in the config tree; ``mode`` for
         ``path`` itself), or left missing when ``mode`` is None."""
         path = Path(path)
-        if path in self._made:
+        text, run = str(path), str(self.run_dir)
+        if text in self._made:
             return path
-        in_run = path.is_relative_to(self.run_dir)
-        root = self._roots["run" if in_run else "config"]
-        steps = [*reversed([p for p in path.parents if p.is_relative_to(root)]), path]
-        for step in steps:
+        in_run = _under(text, run)
+        root = str(self._roots["run" if in_run else "config"])
+        if not _under(text, root):
+            raise StateError(f"{path} is outside the state directory {root}")
+        step = root
+        for part in ["", *text[len(root):].split(os.sep)]:
+            step = os.path.join(step, part) if part else step
             if step in self._made:
                 continue
-            between = 0o755 if step == root or step.is_relative_to(self.run_dir) else 0o700
-            if not check_dir(step, None if mode is None else mode if step == path else between):
+            between = 0o755 if step == root or _under(step, run) else 0o700
+            if not check_dir(step, None if mode is None else mode if step == text else between):
                 return path  # missing, and only checking
             self._made.add(step)
         return path

@@ -174,3 +174,11 @@ def test_locked_waits_for_the_holder(tmp_path):
                                 f"/proc/{os.getpid()}/fd/{target.fd}"])
         assert probe.returncode == 3
     assert path.read_text() == "two"
+
+
+def test_output_gets_the_inputs_mode_without_setuid(tmp_path):
+    src, out = tmp_path / "net.xml", tmp_path / "out.xml"
+    src.write_text(WIDE)
+    os.chmod(src, 0o4750)
+    assert main(["edit", str(src), "add", "ip-dhcp-host", host(0, 6), "-o", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750 and "w0h6" in out.read_text()

@@ -17,7 +17,9 @@ dnsmasq daemonises itself (it outlives the command that started it) and drops pr
 ``nobody``, which must be able to read the host files: they are written 0644 in 0755
 directories.  A DNS host that goes away is written as an empty file (a tombstone) rather than
 unlinked: dnsmasq (2.90) forgets a hostsdir file's names when the file changes, not when it is
-deleted.  Tombstones are pruned when dnsmasq re-reads everything (SIGHUP, restart).
+deleted.  Tombstones are pruned when dnsmasq re-reads everything (SIGHUP, restart).  So an
+empty file may vanish at any SIGHUP: a ``base`` that is missing or empty means "no hosts" (a
+network without DNS hosts, or whose last DHCP host was deleted), and both are correct.
 """
 
 from __future__ import annotations
@@ -138,6 +140,12 @@ def base_texts(defs) -> tuple[str, str]:
     return dhcp, dns
 
 
+def read_hosts(path: Path) -> str:
+    """The text of a host file; a missing one holds no host (empty files are pruned as
+    tombstones, so "missing" and "empty" must mean the same)."""
+    return read_file(path) or ""
+
+
 def _entries(path: Path) -> list[str]:
     try:
         return [e for e in os.listdir(path) if not e.startswith(".")]
@@ -154,7 +162,7 @@ def full_sync(layout: Layout, defs) -> bool:
     dhcp, dns = base_texts(defs)
     writes = []
     for folder, text in ((layout.dhcp_hostsdir, dhcp), (layout.hostsdir, dns)):
-        if read_file(folder / BASE) != text:
+        if read_hosts(folder / BASE) != text:  # no host and no file: nothing to write
             writes.append((folder / BASE, text))
     if writes:
         S.atomic_write_many(writes, mode=HOST_MODE)
@@ -172,7 +180,7 @@ def check_full(layout: Layout, defs) -> str | None:
     differs."""
     dhcp, dns = base_texts(defs)
     for folder, text in ((layout.dhcp_hostsdir, dhcp), (layout.hostsdir, dns)):
-        if read_file(folder / BASE) != text:
+        if read_hosts(folder / BASE) != text:
             return f"{folder / BASE} does not hold the definition's hosts"
         extra = [e for e in _entries(folder) if e != BASE]
         if extra:

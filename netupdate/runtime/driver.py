@@ -604,7 +604,7 @@ class Driver:
         if not DQ.alive(dq.get("pid"), dq.get("conf")):
             raise VerifyError("dnsmasq", "not running")
         for path, text in applied["writes"]:
-            if _read(path) != text:
+            if DQ.read_hosts(path) != text:
                 raise VerifyError("host files", f"{path} does not hold the host")
         for path in applied["removes"]:
             if path.exists():

@@ -1135,11 +1135,23 @@ class Connection:
         with self.store.lock(name, timeout=None if _from_timer else 30.0), txn.Interrupts():
             notes = self._finish_interrupted(name)
             snap = self._open_snapshot(name, token)
-            result = self._rollback_change_locked(name, snap, reason, progress=progress)
+            result = self._rollback_change_noted(name, snap, reason, progress=progress)
             result.notes = tuple(notes) + result.notes
         if not _from_timer:
             txn.cancel_timer(snap.timer, snap.token)
         return result
+
+    def _rollback_change_noted(self, name: str, snap, reason: str, **kwargs) -> UpdateResult:
+        """``_rollback_change_locked``; when it fails, the change stays open and its outcome
+        file says that a rollback was tried, when, why and how it failed (``change status``)."""
+        from netupdate import txn
+        try:
+            return self._rollback_change_locked(name, snap, reason, **kwargs)
+        except Exception as exc:
+            if txn.read_snapshot(self.store, name) is not None:
+                txn.write_outcome(self.store, name, snap.token, txn.ROLLBACK_FAILED, reason,
+                                  detail=str(exc) or exc.__class__.__name__)
+            raise
 
     def _rollback_change_locked(self, name: str, snap, reason: str, *, progress=None,
                                 rebooted: bool = False) -> UpdateResult:
@@ -1241,7 +1253,11 @@ class Connection:
         check_name(name)
         snap = txn.read_snapshot(self.store, name)
         if snap is not None:
-            return snap.info()
+            info = snap.info()
+            tried = txn.outcome_for(self.store, name, snap.token)
+            if tried and tried.get("outcome") == txn.ROLLBACK_FAILED:  # still open: it failed
+                info.reason, info.at, info.detail = tried["reason"], tried["at"], tried["detail"]
+            return info
         last = txn.read_outcome(self.store, name)
         if last:
             return txn.ChangeInfo(name, last["outcome"], last.get("token"),
@@ -1367,8 +1383,8 @@ class Connection:
                 report.add(name, f"change open: its timer rolls it back at "
                                  f"{txn.now_iso(snap.deadline)} unless committed")
             else:
-                result = self._rollback_change_locked(name, snap, "recover: not committed",
-                                                      rebooted=rebooted)
+                result = self._rollback_change_noted(name, snap, "recover: not committed",
+                                                     rebooted=rebooted)
                 txn.cancel_timer(snap.timer, snap.token)
                 report.add(name, f"rolled back the change started at "
                                  f"{txn.now_iso(snap.created)}: {result.summary()}")

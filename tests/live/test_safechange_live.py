@@ -136,3 +136,35 @@ def test_deleting_the_last_dhcp_host(shape):
     assert conn.recover().ok
     clean(conn, name)
     netupdate.load(files(conn, name)[1])  # parses
+
+
+def test_status_says_when_the_timer_could_not_roll_back(shape, state_dir, monkeypatch):
+    """The timer's rollback fails: the change stays open and ``change status`` says when the
+    rollback was tried, why, and how it failed (not just that the timer is gone); recover then
+    rolls it back."""
+    import os
+    import signal
+
+    from netupdate.connection import Connection
+    conn, name, prefix = shape
+    before = files(conn, name)
+    info = conn.change_start(name, rollback_after=0.5)
+    os.kill(info.timer_pid, signal.SIGKILL)  # the timer body runs in this process instead
+    conn.update(name, "add", "ip-dhcp-host", dhcp_host(prefix, 60))
+    real = Connection._transition
+
+    def broken(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(Connection, "_transition", broken)
+    assert txn.run_timer(conn, name, info.token) == 1
+    status = conn.change_status(name)
+    assert status.state == "open" and status.reason == "timer expired", status
+    assert "No space left on device" in status.detail
+    text = cli(state_dir, "change", "status", name).stdout
+    assert "ROLLBACK FAILED at" in text and "timer expired" in text, text
+    assert "No space left on device" in text and "TIMER NOT RUNNING" not in text, text
+    monkeypatch.setattr(Connection, "_transition", real)
+    assert conn.recover().ok
+    assert conn.change_status(name).state == "rolled-back"
+    assert files(conn, name) == before
+    clean(conn, name)

@@ -300,28 +300,42 @@ class Connection:
             self._finish_interrupted(name)
             record = self.store.read_record(name)
             if record is not None:
-                defs = self._defs(self.store.live_path(name)) or \
-                    self._defs(self.store.config_path(name))
-                if defs is None:
-                    raise StateError(f"network '{name}' is running without a definition")
-                status = self.driver.inspect(record, defs)
-                if not status["problems"]:
+                if not self._repair_running(name, record):
                     raise StateError(f"network '{name}' is already running")
-                return self.driver.reconcile(name, record, defs)
+                return self.store.read_record(name)
             config = self._load(self.store.config_path(name))
             if config is None:
                 raise StateError(f"network '{name}' is not defined")
             netns = netns if netns is not None else self.netns
-            record = self.driver.start(name, config.defs, netns=netns)
-            try:
-                self.store.write_live(name, config.data)
-            except BaseException:
-                self.driver.teardown(record)
-                self.store.delete_record(name)
-                raise
+            record = self._start_with(name, config.defs, config.data, netns, [])
             self._remember(self.store.live_path(name), config.data, config.network.copy(),
                            config.defs)
             return record
+
+    def _repair_running(self, name: str, record: dict) -> list[str]:
+        """Under the lock: make a recorded network exactly what a fresh start of its live
+        definition makes (or of its persistent one, when a start failed before writing the live
+        one).  Returns what was wrong (nothing done when nothing was)."""
+        from netupdate import txn
+        live_path = self.store.live_path(name)
+        data = txn.read_bytes(live_path)
+        problems = [] if data is not None else ["the live definition was missing"]
+        if data is None:
+            data = txn.read_bytes(self.store.config_path(name))
+            if data is None:
+                raise StateError(f"network '{name}' is running without a definition")
+        from netupdate.model import load
+        defs = load(data).defs
+        problems += txn.live_problems(self, name, record, defs)
+        if not problems:
+            return []
+        record = self.driver.reconcile(name, record, defs)
+        self.driver.verify(name, record, defs, before=None, kinds=("network-restart",),
+                           sections=())
+        if txn.read_bytes(live_path) != data:
+            self.store.write_live(name, data)
+        self._forget(live_path)
+        return problems
 
     def stop(self, name: str) -> list[str]:
         """Tear down everything the runtime record lists (not what the config says).  Best
@@ -362,7 +376,10 @@ class Connection:
             return out
         live = self._defs(self.store.live_path(name))
         problems = out["problems"]
-        out.update(self.driver.inspect(record, live))
+        if live is None:
+            problems.append("the live definition is missing (a start did not finish): run "
+                            f"'netupdate start {name}' or 'netupdate recover'")
+        out.update(self.driver.inspect(record, live or self._defs(self.store.config_path(name))))
         out["problems"] = problems + out["problems"]
         out["state"] = "degraded" if out["problems"] else "active"
         if persistent and live is not None:
@@ -775,7 +792,9 @@ class Connection:
             atomic_write_many(items, mode=0o600)
         except BaseException as exc:
             from netupdate.txn import mark_restored
-            self.driver.teardown(record)
+            if self.driver.teardown(record):
+                self.store.write_record(name, record)  # what stays, for start/recover/stop
+                raise
             self.store.delete_record(name)
             mark_restored(exc)
             raise
@@ -1362,7 +1381,7 @@ class Connection:
 
     def _recover_one(self, name: str, report) -> None:
         from netupdate import txn
-        store, driver = self.store, self.driver
+        store = self.store
         bid = txn.boot_id()
         record = store.read_record(name)
         killed = txn.kill_strays(self, name, record)
@@ -1390,19 +1409,8 @@ class Connection:
                                  f"{txn.now_iso(snap.created)}: {result.summary()}")
         record = store.read_record(name)
         if record is not None:
-            from netupdate.model import load
-            live = txn.read_bytes(store.live_path(name))
-            if live is None:
-                live = txn.read_bytes(store.config_path(name))
-                if live is None:
-                    raise StateError("running without a definition")
-                store.write_live(name, live)
-            defs = load(live).defs
-            problems = txn.live_problems(self, name, record, defs)
+            problems = self._repair_running(name, record)
             if problems:
-                record = driver.reconcile(name, record, defs)
-                driver.verify(name, record, defs, before=None, kinds=("network-restart",),
-                              sections=())
                 report.add(name, "repaired: " + "; ".join(problems))
         elif store.autostart(name) and store.config_path(name).exists():
             config = self._load(store.config_path(name))

@@ -188,6 +188,12 @@ def read(ipr, name: str) -> dict | None:
     }
 
 
+def is_up(ipr, name: str) -> bool | None:
+    """Whether link ``name`` is administratively up (None: no such link)."""
+    idx = index(ipr, name)
+    return None if idx is None else bool(ipr.link("get", index=idx)[0]["flags"] & 1)
+
+
 def routes(ipr, name: str) -> list[dict]:
     """Gateway routes through the bridge (main table)."""
     idx = index(ipr, name)

@@ -147,6 +147,7 @@ class Driver:
         """Every reason start would fail, checked before anything is created."""
         check_runnable(defs)
         NS.require_privileges("running a network")
+        NS.require_netlink()
         NS.require(netns)
         if conf.needs_dnsmasq(defs):
             DQ.require_binary()
@@ -336,6 +337,11 @@ class Driver:
         except Exception as exc:  # noqa: BLE001
             self._drop_ipr(netns)
             problems.append(f"cannot read bridge {br}: {exc}")
+        if netns is not None and state is not None and BR.is_up(self.ipr(netns), "lo") is False:
+            problems.append(f"lo is down in namespace {netns}")
+        if defs is not None and defs.forward_mode in FORWARDING and \
+                NS.call(netns, _read_sysctl, "net/ipv4/ip_forward") != "1":
+            problems.append("packet forwarding is off")
         out["bridge"] = {"name": br, "present": state is not None, **(state or {})}
         if state is None:
             problems.append(f"bridge {br} is missing")
@@ -385,6 +391,8 @@ class Driver:
         NS.require(netns)
         br = record["bridge"]["name"]
         ipr = self.ipr(netns)
+        if netns is not None:
+            BR.set_up(ipr, "lo")
         state = BR.read(ipr, br)
         if state is None:
             record["bridge"]["created"] = True
@@ -420,6 +428,10 @@ class Driver:
         for route in wanted_routes:
             BR.add_route(ipr, route)
         record["routes"] = wanted_routes
+        if defs.forward_mode in FORWARDING:
+            self._forwarding(record, defs)
+        elif record.get("sysctls"):
+            self._release_sysctls(record)
         self._firewall(record, defs)
         self._converge_dnsmasq(name, record, defs)
         self.store.write_record(name, record)
@@ -690,6 +702,14 @@ class Driver:
 def _read(path: Path) -> str | None:
     try:
         return path.read_text()
+    except OSError:
+        return None
+
+
+def _read_sysctl(key: str) -> str | None:
+    try:
+        with open(f"/proc/sys/{key}") as handle:
+            return handle.read().strip()
     except OSError:
         return None
 

@@ -159,12 +159,18 @@ def link_index(netns: str | None, ifname: str) -> int | None:
     return call(netns, lookup)
 
 
-def iproute(netns: str | None):
-    """A pyroute2 IPRoute socket in the namespace (the caller closes it)."""
+def require_netlink():
+    """pyroute2's ``IPRoute`` class, or a clear error when it is not installed."""
     try:
         from pyroute2 import IPRoute
     except ImportError:
         raise RuntimeFailure("the live runtime needs pyroute2 (pip install 'netupdate[live]')") \
             from None
+    return IPRoute
+
+
+def iproute(netns: str | None):
+    """A pyroute2 IPRoute socket in the namespace (the caller closes it)."""
+    IPRoute = require_netlink()
     require(netns)
     return IPRoute(netns=netns) if netns else IPRoute()

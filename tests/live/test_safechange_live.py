@@ -4,33 +4,14 @@ rollback, the auto-rollback timer, deleting the last host), with the status clea
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from txnhelp import assert_in_line, cli, files, wait_for
+from txnhelp import SHAPES, assert_in_line, cli, files, wait_for
 
 import netupdate
 from netupdate import txn
 from netupdate.errors import InvalidOperationError
 
 pytestmark = pytest.mark.live
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT = (ROOT / "fixtures/networks/nat-default.xml").read_text()
-# no DNS at all (dnsmasq serves DHCP only) and no DHCP host
-NODNS = """<network>
-  <name>nodns</name>
-  <forward mode='nat'/>
-  <bridge name='nubr-nodns' stp='off' delay='0'/>
-  <dns enable='no'/>
-  <ip address='10.72.0.1' prefix='24'>
-    <dhcp>
-      <range start='10.72.0.100' end='10.72.0.150'/>
-    </dhcp>
-  </ip>
-</network>
-"""
-SHAPES = {"default": (DEFAULT, "192.168.122"), "nodns": (NODNS, "10.72.0")}
 
 
 @pytest.fixture(params=sorted(SHAPES))

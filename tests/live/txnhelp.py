@@ -29,6 +29,23 @@ NET = """<network>
   </ip>
 </network>
 """
+# libvirt's default network (NAT, one DHCP range, no DNS data) and a DNS-less one: host edits
+# there start from empty host files
+DEFAULT = (ROOT / "fixtures/networks/nat-default.xml").read_text()
+# no DNS at all (dnsmasq serves DHCP only) and no DHCP host
+NODNS = """<network>
+  <name>nodns</name>
+  <forward mode='nat'/>
+  <bridge name='nubr-nodns' stp='off' delay='0'/>
+  <dns enable='no'/>
+  <ip address='10.72.0.1' prefix='24'>
+    <dhcp>
+      <range start='10.72.0.100' end='10.72.0.150'/>
+    </dhcp>
+  </ip>
+</network>
+"""
+SHAPES = {"default": (DEFAULT, "192.168.122"), "nodns": (NODNS, "10.72.0")}
 NAME = "txnnet"
 SERVER = "10.71.0.1"
 BRIDGE = "nubr-txn"

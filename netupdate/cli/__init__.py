@@ -52,19 +52,25 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (141 when it succeeded but its output could not be
+    written, see ``cli.output``)."""
+    from netupdate.cli import output
+    output.guard()  # a closed stdout or stderr never changes what a command does
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return output.exit_code(2)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except NetupdateError as exc:
         print(f"netupdate: error: {exc}", file=sys.stderr)
-        return 1
+        code = 1
     except KeyboardInterrupt:
         print("netupdate: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 1
+        code = 130
+    except BrokenPipeError:  # a direct write to stdout's buffer (edit)
+        output.lose_stdout()
+        code = 0
+    return output.exit_code(code)

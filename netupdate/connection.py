@@ -297,10 +297,10 @@ class Connection:
         error."""
         check_name(name)
         with self.store.lock(name):
-            self._finish_interrupted(name)
+            undone = self._finish_interrupted(name)
             record = self.store.read_record(name)
             if record is not None:
-                if not self._repair_running(name, record):
+                if not self._repair_running(name, record) and not undone:
                     raise StateError(f"network '{name}' is already running")
                 return self.store.read_record(name)
             config = self._load(self.store.config_path(name))
@@ -329,13 +329,43 @@ class Connection:
         problems += txn.live_problems(self, name, record, defs)
         if not problems:
             return []
-        record = self.driver.reconcile(name, record, defs)
-        self.driver.verify(name, record, defs, before=None, kinds=("network-restart",),
-                           sections=())
+        self._converge(name, record, defs)
         if txn.read_bytes(live_path) != data:
             self.store.write_live(name, data)
         self._forget(live_path)
         return problems
+
+    def _converge(self, name: str, record: dict, defs, kinds=()) -> dict:
+        """Under the lock: make the running network ``defs`` in place (reconcile), verified;
+        when that cannot be done (say the bridge's name now belongs to another kind of link),
+        tear it down and start it again in its namespace.  Returns the new record."""
+        from netupdate import firewall
+        from netupdate.runtime import nft as NFT
+        driver, netns = self.driver, record.get("netns")
+        try:
+            record = driver.reconcile(name, record, defs)
+            self._default_mtu(record, defs, kinds)
+            table = firewall.table_name(name)
+            if firewall.ruleset(defs, table, record["bridge"]["name"]) is None:
+                NFT.delete(table, netns=netns)  # a table a killed step had loaded
+        except (NetupdateError, OSError, LookupError, TypeError):
+            return self._restart(name, record, defs, netns)
+        try:
+            driver.verify(name, record, defs, before=None, kinds=("network-restart",),
+                          sections=())
+        except NetupdateError:
+            return self._restart(name, record, defs, netns)
+        return record
+
+    def _restart(self, name: str, record: dict | None, defs, netns) -> dict:
+        """Under the lock: tear down what ``record`` lists and start ``defs`` afresh, verified."""
+        if record is not None:
+            self._teardown(name, record)
+            self.store.delete_record(name)
+        record = self.driver.start(name, defs, netns=netns)
+        self.driver.verify(name, record, defs, before=None, kinds=("network-restart",),
+                           sections=())
+        return record
 
     def stop(self, name: str) -> list[str]:
         """Tear down everything the runtime record lists (not what the config says).  Best
@@ -367,8 +397,8 @@ class Connection:
                "persistent": persistent, "autostart": self.store.autostart(name),
                "netns": None, "bridge": None, "dnsmasq": None, "firewall": None,
                "problems": [], "diverged": None}
-        from netupdate.txn import read_journal
-        journal = read_journal(self.store, name)
+        from netupdate import txn
+        journal = txn.read_journal(self.store, name)
         if journal is not None:
             out["problems"].append(f"an interrupted {journal.get('op')} (pid {journal.get('pid')})"
                                    " left the network half-changed: run 'netupdate recover'")
@@ -379,7 +409,10 @@ class Connection:
         if live is None:
             problems.append("the live definition is missing (a start did not finish): run "
                             f"'netupdate start {name}' or 'netupdate recover'")
-        out.update(self.driver.inspect(record, live or self._defs(self.store.config_path(name))))
+        defs = live or self._defs(self.store.config_path(name))
+        out.update(self.driver.inspect(record, defs))
+        if defs is not None:  # everything recover and start would repair
+            out["problems"] = txn.live_problems(self, name, record, defs)
         out["problems"] = problems + out["problems"]
         out["state"] = "degraded" if out["problems"] else "active"
         if persistent and live is not None:
@@ -651,11 +684,10 @@ class Connection:
     def _restore_journal(self, name: str, journal: dict) -> str:
         """Put network ``name`` back as the journal says it was before its operation: the
         definitions byte for byte, the live state converged to the live definition."""
-        from netupdate import firewall, txn
+        from netupdate import txn
         from netupdate.model import load
         from netupdate.runtime import driver as D
-        from netupdate.runtime import nft as NFT
-        store, driver = self.store, self.driver
+        store = self.store
         config_path, live_path = store.config_path(name), store.live_path(name)
         what = f"undid an interrupted {journal.get('op')} (pid {journal.get('pid')})"
         before_config = journal.get("config")
@@ -681,18 +713,9 @@ class Connection:
                            or record.get("netns") != netns
                            or record["bridge"]["name"] != D.bridge_name(defs))
                 if restart:
-                    if record is not None:
-                        self._teardown(name, record)
-                        store.delete_record(name)
-                    record = driver.start(name, defs, netns=netns)
+                    self._restart(name, record, defs, netns)
                 else:
-                    record = driver.reconcile(name, record, defs)
-                    self._default_mtu(record, defs, journal.get("kinds", ()))
-                    table = firewall.table_name(name)
-                    if firewall.ruleset(defs, table, record["bridge"]["name"]) is None:
-                        NFT.delete(table, netns=netns)  # a table the killed step had loaded
-                driver.verify(name, record, defs, before=None, kinds=("network-restart",),
-                              sections=())
+                    self._converge(name, record, defs, journal.get("kinds", ()))
                 if txn.read_bytes(live_path) != before_live:
                     store.write_live(name, before_live)
         self._forget(config_path, live_path)

@@ -137,7 +137,11 @@ def test_status_says_when_the_timer_could_not_roll_back(shape, state_dir, monkey
     def broken(self, *args, **kwargs):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(Connection, "_transition", broken)
-    assert txn.run_timer(conn, name, info.token) == 1
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        assert txn.run_timer(conn, name, info.token) == 1
+    finally:
+        signal.signal(signal.SIGINT, sigint)  # the timer's body ignores Ctrl-C
     status = conn.change_status(name)
     assert status.state == "open" and status.reason == "timer expired", status
     assert "No space left on device" in status.detail

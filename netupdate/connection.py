@@ -1274,9 +1274,11 @@ class Connection:
                     (snap.autostart and self.autostart_netns(name) != snap.autostart_netns):
                 self._write_autostart(name, snap.autostart, snap.autostart_netns)
             self._forget(config_path, live_path)
-        txn.drop_snapshot(store, name)
+        # the outcome first: a reader never sees the change gone without how it ended (were
+        # this process to die in between, recover's second rollback changes nothing)
         txn.write_outcome(store, name, snap.token, "rolled-back", reason,
                           detail=result.summary())
+        txn.drop_snapshot(store, name)
         result.notes = tuple(notes) + (f"reason: {reason}",)
         result.seconds = time.perf_counter() - started
         return result

@@ -33,6 +33,7 @@ from netupdate.errors import (
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 
 EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
+ROLLBACK_FAILED = "rollback-failed"  # an outcome: a rollback was tried, the change stays open
 
 # live / config outcome words (the libvirt backend uses the same)
 CHANGED, UNCHANGED, NOT_REQUESTED = "changed", "unchanged", "not-requested"
@@ -313,59 +314,10 @@ class Connection:
             return record
 
     def _repair_running(self, name: str, record: dict) -> list[str]:
-        """Under the lock: make a recorded network exactly what a fresh start of its live
-        definition makes (or of its persistent one, when a start failed before writing the live
-        one).  Returns what was wrong (nothing done when nothing was)."""
-        from netupdate import txn
-        live_path = self.store.live_path(name)
-        data = txn.read_bytes(live_path)
-        problems = [] if data is not None else ["the live definition was missing"]
-        if data is None:
-            data = txn.read_bytes(self.store.config_path(name))
-            if data is None:
-                raise StateError(f"network '{name}' is running without a definition")
-        from netupdate.model import load
-        defs = load(data).defs
-        problems += txn.live_problems(self, name, record, defs)
-        if not problems:
-            return []
-        self._converge(name, record, defs)
-        if txn.read_bytes(live_path) != data:
-            self.store.write_live(name, data)
-        self._forget(live_path)
+        from netupdate.runtime import converge
+        problems = converge.repair_running(self, name, record)
+        self._forget(self.store.live_path(name))
         return problems
-
-    def _converge(self, name: str, record: dict, defs, kinds=()) -> dict:
-        """Under the lock: make the running network ``defs`` in place (reconcile), verified;
-        when that cannot be done (say the bridge's name now belongs to another kind of link),
-        tear it down and start it again in its namespace.  Returns the new record."""
-        from netupdate import firewall
-        from netupdate.runtime import nft as NFT
-        driver, netns = self.driver, record.get("netns")
-        try:
-            record = driver.reconcile(name, record, defs)
-            self._default_mtu(record, defs, kinds)
-            table = firewall.table_name(name)
-            if firewall.ruleset(defs, table, record["bridge"]["name"]) is None:
-                NFT.delete(table, netns=netns)  # a table a killed step had loaded
-        except (NetupdateError, OSError, LookupError, TypeError):
-            return self._restart(name, record, defs, netns)
-        try:
-            driver.verify(name, record, defs, before=None, kinds=("network-restart",),
-                          sections=())
-        except NetupdateError:
-            return self._restart(name, record, defs, netns)
-        return record
-
-    def _restart(self, name: str, record: dict | None, defs, netns) -> dict:
-        """Under the lock: tear down what ``record`` lists and start ``defs`` afresh, verified."""
-        if record is not None:
-            self._teardown(name, record)
-            self.store.delete_record(name)
-        record = self.driver.start(name, defs, netns=netns)
-        self.driver.verify(name, record, defs, before=None, kinds=("network-restart",),
-                           sections=())
-        return record
 
     def stop(self, name: str) -> list[str]:
         """Tear down everything the runtime record lists (not what the config says).  Best
@@ -645,22 +597,11 @@ class Connection:
             record = driver.start(name, before, netns=netns)
         else:
             record = driver.reconcile(name, record, before)
-            self._default_mtu(record, before, kinds)
+            from netupdate.runtime.converge import default_mtu
+            default_mtu(driver, record, before, kinds)
         driver.verify(name, record, before, before=None,
                       kinds=("network-restart",), sections=())
         return record
-
-    def _default_mtu(self, record: dict, defs, kinds) -> None:
-        """``reconcile`` leaves the MTU alone when the definition has no ``<mtu>``; after a
-        step that set one, put the default back (what the plan's bridge-mtu does)."""
-        if "bridge-mtu" not in kinds or defs.mtu is not None:
-            return
-        from netupdate.planner import DEFAULT_MTU
-        from netupdate.runtime import bridge as BR
-        ipr = self.driver.ipr(record.get("netns"))
-        state = BR.read(ipr, record["bridge"]["name"])
-        if state is not None and state["mtu"] != DEFAULT_MTU:
-            BR.set_mtu(ipr, record["bridge"]["name"], DEFAULT_MTU)
 
     # ------------------------------------------------------------------ safe change
     def network(self, name: str) -> NetworkHandle:
@@ -712,10 +653,12 @@ class Connection:
                 restart = (record is None or "network-restart" in journal.get("kinds", ())
                            or record.get("netns") != netns
                            or record["bridge"]["name"] != D.bridge_name(defs))
+                from netupdate.runtime import converge
                 if restart:
-                    self._restart(name, record, defs, netns)
+                    converge.restart(store, self.driver, name, record, defs, netns)
                 else:
-                    self._converge(name, record, defs, journal.get("kinds", ()))
+                    converge.converge(store, self.driver, name, record, defs,
+                                      journal.get("kinds", ()))
                 if txn.read_bytes(live_path) != before_live:
                     store.write_live(name, before_live)
         self._forget(config_path, live_path)
@@ -824,12 +767,8 @@ class Connection:
         return record
 
     def _teardown(self, name: str, record: dict, failure: str = "") -> None:
-        """Undo everything ``record`` lists; what could not be undone stays in the stored
-        record (for another try) and raises ``RuntimeFailure`` (``failure`` + the problems)."""
-        problems = self.driver.teardown(record)
-        if problems:
-            self.store.write_record(name, record)
-            raise RuntimeFailure(failure + "; ".join(problems))
+        from netupdate.runtime.converge import teardown
+        teardown(self.store, self.driver, name, record, failure)
 
     def _stop_locked(self, name: str, record: dict) -> None:
         self._teardown(name, record, f"network '{name}' could not be torn down completely: ")
@@ -1191,7 +1130,7 @@ class Connection:
             return self._rollback_change_locked(name, snap, reason, **kwargs)
         except Exception as exc:
             if txn.read_snapshot(self.store, name) is not None:
-                txn.write_outcome(self.store, name, snap.token, txn.ROLLBACK_FAILED, reason,
+                txn.write_outcome(self.store, name, snap.token, ROLLBACK_FAILED, reason,
                                   detail=str(exc) or exc.__class__.__name__)
             raise
 
@@ -1274,8 +1213,6 @@ class Connection:
                     (snap.autostart and self.autostart_netns(name) != snap.autostart_netns):
                 self._write_autostart(name, snap.autostart, snap.autostart_netns)
             self._forget(config_path, live_path)
-        # the outcome first: a reader never sees the change gone without how it ended (were
-        # this process to die in between, recover's second rollback changes nothing)
         txn.write_outcome(store, name, snap.token, "rolled-back", reason,
                           detail=result.summary())
         txn.drop_snapshot(store, name)
@@ -1299,8 +1236,11 @@ class Connection:
         if snap is not None:
             info = snap.info()
             tried = txn.outcome_for(self.store, name, snap.token)
-            if tried and tried.get("outcome") == txn.ROLLBACK_FAILED:  # still open: it failed
+            if tried and tried.get("outcome") == ROLLBACK_FAILED:  # still open: it failed
                 info.reason, info.at, info.detail = tried["reason"], tried["at"], tried["detail"]
+                info.notes = (f"ROLLBACK FAILED at {info.at} ({info.reason}): {info.detail}; the "
+                              f"change stays open: retry with 'netupdate change rollback {name}'"
+                              " or 'netupdate recover'",)
             return info
         last = txn.read_outcome(self.store, name)
         if last:

@@ -55,9 +55,6 @@ TIMER_POLL = 0.25                        # how often a sleeping timer looks at i
 DEFAULT_CHECK_TIMEOUT = 5.0
 
 
-ROLLBACK_FAILED = "rollback-failed"  # an outcome: a rollback was tried, the change stays open
-
-
 class RollbackFailed(RuntimeFailure):
     """An operation failed and putting the network back failed too; the journal stays for
     ``netupdate recover``."""
@@ -417,16 +414,12 @@ class ChangeInfo:
         if self.state == "open":
             lines = [f"network {self.network}: change open since {now_iso(self.created)} "
                      f"(token {self.token})"]
-            if self.detail is not None:  # a rollback was tried and failed
-                lines.append(f"  ROLLBACK FAILED at {self.at} ({self.reason}): {self.detail}")
-                lines.append("  the change stays open: retry with 'netupdate change rollback "
-                             f"{self.network}' or 'netupdate recover'")
-            elif self.deadline is not None:
+            if self.deadline is not None and self.detail is None:  # detail: a failed rollback
                 timer = ("timer running" if self.timer_alive else
                          "TIMER NOT RUNNING: 'netupdate recover' rolls it back")
                 lines.append(f"  rolls back at {now_iso(self.deadline)} "
                              f"(in {self.remaining:.0f} s) unless committed; {timer}")
-            else:
+            elif self.detail is None:
                 lines.append("  no automatic rollback")
             if self.check is not None:
                 lines.append(f"  check after each change: {self.check.describe()}")

@@ -228,7 +228,7 @@ class Driver:
             if record["name"] not in ledger["users"]:
                 ledger["users"].append(record["name"])
             for key in keys:
-                previous = NS.call(record["netns"], _sysctl, key, "1")
+                previous = NS.call(record["netns"], NS.sysctl, key, "1")
                 if previous != "1":
                     ledger["previous"].setdefault(key, previous)
 
@@ -238,7 +238,7 @@ class Driver:
                 ledger["users"].remove(record["name"])
             if not ledger["users"]:
                 for key, previous in list(ledger["previous"].items()):
-                    NS.call(record.get("netns"), _sysctl, key, previous)
+                    NS.call(record.get("netns"), NS.sysctl, key, previous)
                     del ledger["previous"][key]
         record["sysctls"] = False
 
@@ -340,7 +340,7 @@ class Driver:
         if netns is not None and state is not None and BR.is_up(self.ipr(netns), "lo") is False:
             problems.append(f"lo is down in namespace {netns}")
         if defs is not None and defs.forward_mode in FORWARDING and \
-                NS.call(netns, _read_sysctl, "net/ipv4/ip_forward") != "1":
+                NS.call(netns, NS.sysctl, "net/ipv4/ip_forward") != "1":
             problems.append("packet forwarding is off")
         out["bridge"] = {"name": br, "present": state is not None, **(state or {})}
         if state is None:
@@ -704,28 +704,6 @@ def _read(path: Path) -> str | None:
         return path.read_text()
     except OSError:
         return None
-
-
-def _read_sysctl(key: str) -> str | None:
-    try:
-        with open(f"/proc/sys/{key}") as handle:
-            return handle.read().strip()
-    except OSError:
-        return None
-
-
-def _sysctl(key: str, value: str) -> str | None:
-    """Set /proc/sys/<key> in the calling thread's namespace; returns the previous value."""
-    path = f"/proc/sys/{key}"
-    try:
-        with open(path) as handle:
-            previous = handle.read().strip()
-        if previous != value:
-            with open(path, "w") as handle:
-                handle.write(value)
-        return previous
-    except OSError as exc:
-        raise RuntimeFailure(f"cannot set {key.replace('/', '.')}={value}: {exc}") from None
 
 
 def _remove_tree(path: Path, root: Path) -> None:

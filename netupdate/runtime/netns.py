@@ -140,6 +140,23 @@ def call(netns: str | None, fn, *args, **kwargs):
     return worker.call(fn, *args, **kwargs)
 
 
+def sysctl(key: str, value: str | None = None) -> str:
+    """Read /proc/sys/<key> in the calling thread's namespace (``call`` it there) and set it to
+    ``value`` when given; returns the previous value."""
+    path = f"/proc/sys/{key}"
+    try:
+        with open(path) as handle:
+            previous = handle.read().strip()
+        if value is not None and previous != value:
+            with open(path, "w") as handle:
+                handle.write(value)
+        return previous
+    except OSError as exc:
+        what = key.replace("/", ".")
+        action = f"read {what}" if value is None else f"set {what}={value}"
+        raise RuntimeFailure(f"cannot {action}: {exc}") from None
+
+
 def forget(netns: str | None) -> None:
     """Drop the worker thread of a namespace (so it can go away)."""
     with _LOCK:

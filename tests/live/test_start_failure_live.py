@@ -17,7 +17,6 @@ from netupdate import txn
 from netupdate.errors import RuntimeFailure
 from netupdate.runtime import bridge as BR
 from netupdate.runtime import dnsmasqd as DQ
-from netupdate.runtime import driver as D
 from netupdate.runtime import netns as NS
 from netupdate.runtime import nft as NFT
 
@@ -47,7 +46,7 @@ STEPS = {
     "firewall": (NFT, "replace", lambda: _fail),
     "address": (BR, "add_address", lambda: _fail),
     "bridge-up": (BR, "set_up", lambda: _fail_on(BRIDGE, BR.set_up)),
-    "forwarding": (D, "_sysctl", lambda: _fail),
+    "forwarding": (NS, "sysctl", lambda: _fail),
     "dnsmasq-conf": (DQ, "write_conf", lambda: _fail),
     "host-files": (DQ, "full_sync", lambda: _fail),
     "dnsmasq": (DQ, "start", lambda: _fail),

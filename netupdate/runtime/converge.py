@@ -47,6 +47,7 @@ def converge(store, driver, name: str, record: dict, defs, kinds=()) -> dict:
     done (say the bridge's name now belongs to another kind of link), restart it.  Returns the
     new record."""
     from netupdate import firewall
+    from netupdate.runtime import netns as NS
     from netupdate.runtime import nft as NFT
     netns = record.get("netns")
     try:
@@ -57,6 +58,8 @@ def converge(store, driver, name: str, record: dict, defs, kinds=()) -> dict:
             NFT.delete(table, netns=netns)  # a table a killed step had loaded
         driver.verify(name, record, defs, before=None, kinds=FULL, sections=())
     except (NetupdateError, OSError, LookupError, TypeError):
+        if not NS.exists(netns):
+            raise  # nowhere to start it again: stop finds everything in the record
         return restart(store, driver, name, record, defs, netns)
     return record
 

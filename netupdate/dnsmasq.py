@@ -18,6 +18,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate.errors import NetupdateError
 from netupdate.model import DhcpHost, IpDef, Lease, NetworkDef
@@ -25,6 +26,7 @@ from netupdate.model import DhcpHost, IpDef, Lease, NetworkDef
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
 _LEASE_SUFFIX = {T.LeaseUnit.SECONDS: "s", T.LeaseUnit.MINUTES: "m", T.LeaseUnit.HOURS: "h"}
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]{0,99}$")
+_safe = TC.ensure
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,31 @@ def header(name: str) -> list[str]:
     ]
 
 
+def txt_text(value: str) -> str:
+    """A TXT value as dnsmasq reads it back.  Each comma-separated string (dnsmasq makes each
+    one string of the record, as with libvirt) is written as it is when dnsmasq takes it
+    literally, else double-quoted with ``\\`` and ``\"`` escaped: when it holds ``"``, ``\\``
+    or ``#``, or starts (first string) or ends (last string) with spaces dnsmasq would strip."""
+    parts = _safe(TC.txt_value, value, "a TXT value").split(",")
+    last = len(parts) - 1
+    return ",".join(part if not (set(part) & set('"\\#') or (i == 0 and part[:1] == " ")
+                                 or (i == last and part[-1:] == " ")) else
+                    '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    for i, part in enumerate(parts))
+
+
 def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> list[str]:
-    """The dnsmasq conf as a list of lines (no newlines), in libvirt's order."""
-    name = defs.name or paths.name
+    """The dnsmasq conf as a list of lines (no newlines), in libvirt's order.  Every text value
+    is checked again (``textcheck``): one that would change the structure of the conf raises
+    ``UnsafeValueError``."""
+    lines = _conf_lines(defs, paths=paths, bridge=bridge)
+    for line in lines:
+        _safe(TC.one_line, line, "a dnsmasq conf line")
+    return lines
+
+
+def _conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> list[str]:
+    name = _safe(TC.network_name, defs.name or paths.name, "the network name")
     dns = defs.dns
     enabled = dns_enabled(defs)
     bridge = bridge or (defs.bridge.name if defs.bridge is not None else None)
@@ -148,7 +172,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
         for fwd in dns.forwarders:
             line = "server="
             if fwd.domain:
-                line += f"/{fwd.domain}/"
+                line += f"/{_safe(TC.hostname, fwd.domain, 'a forwarder domain')}/"
             if fwd.addr is not None:
                 line += str(fwd.addr)
                 if fwd.port is not None:
@@ -159,9 +183,10 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
         if any(f.addr is not None and not f.domain for f in dns.forwarders):
             out.append("no-resolv")
     if defs.domain is not None and defs.domain.name:
+        domain = _safe(TC.hostname, defs.domain.name, "the domain name")
         if defs.domain.local_only is True:
-            out.append(f"local=/{defs.domain.name}/")
-        out.append(f"domain={defs.domain.name}")
+            out.append(f"local=/{domain}/")
+        out.append(f"domain={domain}")
         out.append("expand-hosts")
     if enabled:
         for ip in defs.ips:
@@ -171,18 +196,19 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
             out.append("domain-needed")
             out.append("local=//")
     if paths.pid_file:
-        out.append(f"pid-file={paths.pid_file}")
+        out.append(f"pid-file={_safe(TC.path, paths.pid_file, 'the pid file')}")
     if paths.lease_file:
-        out.append(f"dhcp-leasefile={paths.lease_file}")
+        out.append(f"dhcp-leasefile={_safe(TC.path, paths.lease_file, 'the lease file')}")
     out.append("except-interface=lo")
     out.append("bind-dynamic")
     if bridge:
-        out.append(f"interface={bridge}")
+        out.append(f"interface={_safe(TC.iface_name, bridge, 'the bridge name')}")
     if defs.forward is None:
         out += ["dhcp-option=3", "no-resolv", "ra-param=*,0,0"]
     if enabled and dns is not None:
         for txt in dns.txts:
-            out.append(f"txt-record={txt.name},{txt.value if txt.value is not None else ''}")
+            out.append(f"txt-record={_safe(TC.txt_name, txt.name, 'a TXT name')},"
+                       f"{txt_text(txt.value) if txt.value is not None else ''}")
         for srv in dns.srvs:
             out.append(_srv_line(srv))
     tftp = False
@@ -191,7 +217,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
             if not tftp:
                 out.append("enable-tftp")
                 tftp = True
-            out.append(f"tftp-root={ip.tftp_root}")
+            out.append(f"tftp-root={_safe(TC.absolute_path, ip.tftp_root, 'the tftp root')}")
     v4, v6 = dhcp_ips(defs)
     lease_max = 0
     for ip in (v4, v6):
@@ -214,20 +240,22 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
             out.append("dhcp-authoritative")
             bootp = ip.dhcp.bootp
             if bootp is not None and bootp.file:
-                out.append(f"dhcp-boot={bootp.file}"
-                           + (f",,{bootp.server}" if bootp.server else ""))
+                server = _safe(TC.server, bootp.server, "the bootp server") if bootp.server \
+                    else None
+                out.append(f"dhcp-boot={_safe(TC.path, bootp.file, 'the bootp file')}"
+                           + (f",,{server}" if server else ""))
     if lease_max:
         out.append(f"dhcp-lease-max={lease_max}")
     if v4 is not None or v6 is not None:
         if paths.dhcp_hostsdir:
-            out.append(f"dhcp-hostsdir={paths.dhcp_hostsdir}")
+            out.append(f"dhcp-hostsdir={_safe(TC.path, paths.dhcp_hostsdir, 'a directory')}")
         else:
-            out.append(f"dhcp-hostsfile={paths.hostsfile}")
+            out.append(f"dhcp-hostsfile={_safe(TC.path, paths.hostsfile, 'a file name')}")
     if enabled:
         if paths.hostsdir:
-            out.append(f"hostsdir={paths.hostsdir}")
+            out.append(f"hostsdir={_safe(TC.path, paths.hostsdir, 'a directory')}")
         else:
-            out.append(f"addn-hosts={paths.addnhosts}")
+            out.append(f"addn-hosts={_safe(TC.path, paths.addnhosts, 'a file name')}")
     if defs.mtu is not None:
         out.append(f"dhcp-option=option:mtu,{defs.mtu}")
     if v6 is not None:
@@ -236,7 +264,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
         for ip in defs.ips_of(6):
             if ip.address is not None:
                 out.append(f"dhcp-range={ip.address},ra-only")
-    out.extend(defs.dnsmasq_options)
+    out.extend(_safe(TC.dnsmasq_option, o, "a dnsmasq option") for o in defs.dnsmasq_options)
     return out
 
 
@@ -246,11 +274,13 @@ def conf_text(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> s
 
 
 def _srv_line(srv) -> str:
-    line = f"srv-host=_{srv.service}._{srv.protocol}"
+    service = _safe(TC.srv_service, srv.service, "an SRV service")
+    protocol = _safe(TC.srv_service, srv.protocol, "an SRV protocol")
+    line = f"srv-host=_{service}._{protocol}"
     if srv.domain:
-        line += f".{srv.domain}"
+        line += f".{_safe(TC.hostname, srv.domain, 'an SRV domain')}"
     if srv.target and srv.target != ".":
-        line += f",{srv.target}"
+        line += f",{_safe(TC.srv_target, srv.target, 'an SRV target')}"
         if srv.port is not None or srv.priority is not None or srv.weight is not None:
             line += f",{srv.port if srv.port is not None else 1}"
         if srv.priority is not None or srv.weight is not None:
@@ -265,6 +295,7 @@ def dhcp_host_line(host: DhcpHost, version: int) -> str | None:
     """One ``dhcp-hostsfile`` line for ``host`` (None when dnsmasq could not use it)."""
     if host.ip is None:
         return None
+    host = _checked_host(host)
     if version == 4:
         if host.mac is not None and host.name:
             line = f"{host.mac},{host.ip},{host.name}"
@@ -284,6 +315,19 @@ def dhcp_host_line(host: DhcpHost, version: int) -> str | None:
         else:
             return None
     return line + _lease_suffix(host.lease)
+
+
+def _checked_host(host: DhcpHost) -> DhcpHost:
+    """``host`` when none of its values could add a field or a line to a hosts file."""
+    where = "a DHCP host"
+    _safe(T.ip_address, host.ip, where)
+    if host.mac is not None:
+        _safe(T.mac, host.mac, where)
+    if host.id is not None:
+        _safe(T.duid, host.id, where)
+    if host.name:
+        _safe(TC.dhcp_host_name, host.name, where)
+    return host
 
 
 def _dhcp_hosts(defs: NetworkDef):
@@ -339,8 +383,9 @@ def _dns_hosts(defs: NetworkDef) -> dict[str, list[str]]:
     for host in defs.dns.hosts:
         if host.ip is None:
             continue
-        names = merged.setdefault(str(host.ip), [])
-        names.extend(name for name in host.hostnames if name)
+        names = merged.setdefault(_safe(T.ip_address, host.ip, "a DNS host"), [])
+        names.extend(_safe(TC.hostname, name, "a DNS host name") for name in host.hostnames
+                     if name)
     return merged
 
 

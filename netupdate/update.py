@@ -33,6 +33,7 @@ from lxml import etree
 
 from netupdate import model as M
 from netupdate import sections as S
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate.errors import (
     AmbiguousError,
@@ -938,10 +939,15 @@ def _host_def(ed: _Edit, element, known: dict | None = None) -> M.DhcpHost:
             return ed.read(M.DhcpHost, element)
     try:
         return M.DhcpHost(mac=T.MAC(mac) if mac is not None else None,
-                          id=T.DUID(id_) if id_ is not None else None, name=element.get("name"),
+                          id=T.DUID(id_) if id_ is not None else None, name=_host_name(element),
                           ip=parsed if ip is not None else None)
     except ValueError:
         return ed.read(M.DhcpHost, element)
+
+
+def _host_name(element) -> str | None:
+    name = element.get("name")
+    return name if name is None else TC.dhcp_host_name(name)
 
 
 def _old_host_def(ed: _Edit, index: _HostIndex, host) -> M.DhcpHost | None:

@@ -180,6 +180,13 @@ _declare("NU-E020", "unreadable-value", ERROR, "Typed value cannot be read", """
     (for example ``<mtu size='abc'/>`` or a VLAN tag above 4095).  Semantic rules about that
     element are not reported, since they would only repeat the problem.""", "model")
 
+_declare("NU-E021", "unsafe-text", ERROR, "Text outside its character set", """
+    A text value that reaches dnsmasq, nft, a file name or a command holds characters its field
+    does not allow: a control character (a newline would start a new dnsmasq directive), a
+    separator dnsmasq splits on (``,`` in a DHCP host name or a path, ``/`` in a domain), or it
+    is too long.  The character set of each field is in ``docs/validation.md`` ("Character sets
+    of text values"); the model refuses these values, so ``update``, ``define``, ``start`` and
+    ``edit`` refuse them too.""", "model")
 
 # ---------------------------------------------------------------------- locating definitions
 @dataclass(frozen=True)
@@ -776,18 +783,14 @@ def check_ip_shape(s: _Subject):
             yield ip, f"prefix {ip.prefix} is too long for an IPv4 address (at most 32)"
 
 
-@rule("NU-E126", "network-name", ERROR, "Unusable network name")
+@rule("NU-E126", "network-name", ERROR, "Empty network name")
 def check_name(s: _Subject):
-    """The network ``<name>`` is empty or contains a ``/``.  The name is used in file names
-    (``/etc/libvirt/qemu/networks/NAME.xml``), so libvirt refuses a slash."""
-    name = s.net.name
+    """The network ``<name>`` is empty.  (A name with a ``/``, white space or a control
+    character is ``NU-E021``: the name is used in file names such as
+    ``/etc/libvirt/qemu/networks/NAME.xml``.)"""
     element = s.root.find("name")
-    if element is None:
-        return
-    if name is None or not name.strip():
+    if element is not None and s.net.name is None:
         yield element, "the network name is empty"
-    elif "/" in name:
-        yield element, f"network name '{name}' contains '/'"
 
 
 @rule("NU-E127", "nat-range-reversed", ERROR, "NAT address or port range reversed")
@@ -1030,14 +1033,14 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
     net, problems = _read_model(root, filename)
     unreadable: set[str] = set()    # element paths with a value the model could not read
     covered: set[tuple] = set()     # (element path, attribute or None) a better issue reports
-    report_model = wanted("NU-E020")
     for problem in problems:
         path = problem.path or ""
         unreadable.add(path)
-        if report_model:
+        code = problem.code or "NU-E020"
+        if wanted(code):
             match = _ATTRIBUTE_NAMED.match(problem.message)
             covered.update(((path, None), (path, match.group(1) if match else None)))
-            issues.append(Issue(ERROR, "NU-E020", problem.message, problem.line, path,
+            issues.append(Issue(ERROR, code, problem.message, problem.line, path,
                                 "model", filename))
 
     if net is not None:

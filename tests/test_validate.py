@@ -386,7 +386,7 @@ CASES = {
                 net("", dhcp="<host mac='32:33:00:00:00:01' ip='192.168.9.11'/>")),
     "NU-E125": (net("", ips="<ip family='ipv6' address='192.168.9.1' prefix='24'/>"),
                 net("", ips="<ip family='ipv4' address='192.168.9.1' prefix='24'/>")),
-    "NU-E126": (net("").replace("<name>t</name>", "<name>a/b</name>"),
+    "NU-E126": (net("").replace("<name>t</name>", "<name></name>"),
                 net("").replace("<name>t</name>", "<name>a-b</name>")),
     "NU-E127": (net("", forward="<forward mode='nat'><nat><port start='2000' end='1024'/>"
                                 "</nat></forward>"),

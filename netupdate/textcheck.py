@@ -193,6 +193,31 @@ def dnsmasq_option(value: str) -> str:
     return value
 
 
+# <dnsmasq:options> that reach beyond the conf: validate warns about them (NU-W104) and a
+# policy can deny options altogether (``dnsmasq-options = "deny"``).
+_RUNS = "runs a program as root"
+_READS = "makes dnsmasq read files"
+_WRITES = "makes dnsmasq write a file"
+_PRIVILEGE = "changes the user dnsmasq runs as"
+RISKY_OPTIONS = {
+    "dhcp-script": _RUNS, "dhcp-luascript": _RUNS, "conf-script": _RUNS,
+    "conf-file": _READS, "conf-dir": _READS, "addn-hosts": _READS, "hostsdir": _READS,
+    "dhcp-hostsfile": _READS, "dhcp-hostsdir": _READS, "dhcp-optsfile": _READS,
+    "dhcp-optsdir": _READS, "servers-file": _READS, "resolv-file": _READS,
+    "read-ethers": _READS, "tftp-root": "serves files to the guests",
+    "pid-file": _WRITES, "dhcp-leasefile": _WRITES, "log-facility": _WRITES,
+    "dumpfile": _WRITES, "user": _PRIVILEGE, "group": _PRIVILEGE, "dhcp-scriptuser": _PRIVILEGE,
+}
+
+
+def option_risk(value: str) -> tuple[str, str] | None:
+    """``(option name, what it does)`` when a dnsmasq option runs programs, reads or writes
+    files or changes privileges; None otherwise."""
+    name = value.split("=", 1)[0].strip().removeprefix("--")
+    risk = RISKY_OPTIONS.get(name)
+    return (name, risk) if risk else None
+
+
 def ensure(check: Callable[[str], object], value, where: str) -> str:
     """``value`` as text when ``check`` accepts it; else ``UnsafeValueError`` naming
     ``where`` (the renderers' second line of defence)."""

@@ -880,6 +880,23 @@ def check_range_gateway(s: _Subject):
             yield r, f"range {_range_text(r)} includes the network's own address {ip.address}"
 
 
+@rule("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "
+      "touches files")
+def check_risky_options(s: _Subject):
+    """A ``<dnsmasq:option>`` runs a program as root (``dhcp-script``, ``dhcp-luascript``,
+    ``conf-script``), makes dnsmasq read or write files (``conf-file``, ``conf-dir``,
+    ``addn-hosts``, ``hostsdir``, ``dhcp-hostsfile``, ``dhcp-optsfile``, ``servers-file``,
+    ``pid-file``, ...) or changes its user.  Options are privileged input: anyone who may edit
+    them may run code on the host.  Make sure this is meant; a policy can deny options
+    (``dnsmasq-options = "deny"``, see ``docs/policy.md``)."""
+    from netupdate.textcheck import option_risk
+    elements = s.root.findall(f"{{{M.DNSMASQ_NS}}}options/{{{M.DNSMASQ_NS}}}option")
+    for element, value in zip(elements, s.net.dnsmasq_options, strict=False):
+        found = option_risk(value) if value is not None else None
+        if found:
+            yield (element, "value"), f"dnsmasq option '{found[0]}' {found[1]}"
+
+
 SEMANTIC_RULES = tuple(r for r in RULES.values() if r.check is not None)
 
 

@@ -222,6 +222,8 @@ def ensure(check: Callable[[str], object], value, where: str) -> str:
     """``value`` as text when ``check`` accepts it; else ``UnsafeValueError`` naming
     ``where`` (the renderers' second line of defence)."""
     from netupdate.errors import UnsafeValueError
+    if value is None:
+        raise UnsafeValueError(f"refusing to write {where}: it is missing")
     text = str(value)
     try:
         check(text)

@@ -103,7 +103,7 @@ def _dns_name(what: str, value: str, label: re.Pattern) -> str:
 
 def hostname(value: str) -> str:
     """An RFC 1123 host or domain name."""
-    return _dns_name("name", value, _HOST_LABEL)
+    return _dns_name("DNS name", value, _HOST_LABEL)
 
 
 def srv_target(value: str) -> str:

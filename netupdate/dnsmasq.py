@@ -153,21 +153,59 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     """The dnsmasq conf as a list of lines (no newlines), in libvirt's order.  Every text value
     is checked again (``textcheck``): one that would change the structure of the conf raises
     ``UnsafeValueError``."""
-    lines = _conf_lines(defs, paths=paths, bridge=bridge)
-    for line in lines:
-        _safe(TC.one_line, line, "a dnsmasq conf line")
-    return lines
-
-
-def _conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> list[str]:
-    name = _safe(TC.network_name, defs.name or paths.name, "the network name")
-    dns = defs.dns
     enabled = dns_enabled(defs)
     bridge = bridge or (defs.bridge.name if defs.bridge is not None else None)
-    out = header(name)
+    out = header(_safe(TC.network_name, defs.name or paths.name, "the network name"))
     out.append("strict-order")
     if not enabled:
         out.append("port=0")
+    out += _dns_lines(defs, enabled)
+    if paths.pid_file:
+        out.append(f"pid-file={_safe(TC.path, paths.pid_file, 'the pid file')}")
+    if paths.lease_file:
+        out.append(f"dhcp-leasefile={_safe(TC.path, paths.lease_file, 'the lease file')}")
+    out.append("except-interface=lo")
+    out.append("bind-dynamic")
+    if bridge:
+        out.append(f"interface={_safe(TC.iface_name, bridge, 'the bridge name')}")
+    if defs.forward is None:
+        out += ["dhcp-option=3", "no-resolv", "ra-param=*,0,0"]
+    if enabled and defs.dns is not None:
+        for txt in defs.dns.txts:
+            out.append(f"txt-record={_safe(TC.txt_name, txt.name, 'a TXT name')},"
+                       f"{txt_text(txt.value) if txt.value is not None else ''}")
+        out += [_srv_line(srv) for srv in defs.dns.srvs]
+    tftp = [f"tftp-root={_safe(TC.absolute_path, ip.tftp_root, 'the tftp root')}"
+            for ip in defs.ips_of(4) if ip.tftp_root is not None]
+    out += ["enable-tftp", *tftp] if tftp else []
+    v4, v6 = dhcp_ips(defs)
+    out += _dhcp_lines(v4, v6)
+    if v4 is not None or v6 is not None:
+        if paths.dhcp_hostsdir:
+            out.append(f"dhcp-hostsdir={_safe(TC.path, paths.dhcp_hostsdir, 'a directory')}")
+        else:
+            out.append(f"dhcp-hostsfile={_safe(TC.path, paths.hostsfile, 'a file name')}")
+    if enabled:
+        if paths.hostsdir:
+            out.append(f"hostsdir={_safe(TC.path, paths.hostsdir, 'a directory')}")
+        else:
+            out.append(f"addn-hosts={_safe(TC.path, paths.addnhosts, 'a file name')}")
+    if defs.mtu is not None:
+        out.append(f"dhcp-option=option:mtu,{defs.mtu}")
+    if v6 is not None:
+        out.append("enable-ra")
+    else:
+        out += [f"dhcp-range={ip.address},ra-only" for ip in defs.ips_of(6)
+                if ip.address is not None]
+    out += [_safe(TC.dnsmasq_option, o, "a dnsmasq option") for o in defs.dnsmasq_options]
+    for line in out:
+        _safe(TC.one_line, line, "a dnsmasq conf line")
+    return out
+
+
+def _dns_lines(defs: NetworkDef, enabled: bool) -> list[str]:
+    """Forwarders, the domain and the local zones."""
+    dns, out = defs.dns, []
     if enabled and dns is not None and dns.forwarders:
         for fwd in dns.forwarders:
             line = "server="
@@ -186,58 +224,30 @@ def _conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) ->
         domain = _safe(TC.hostname, defs.domain.name, "the domain name")
         if defs.domain.local_only is True:
             out.append(f"local=/{domain}/")
-        out.append(f"domain={domain}")
-        out.append("expand-hosts")
+        out += [f"domain={domain}", "expand-hosts"]
     if enabled:
-        for ip in defs.ips:
-            if ip.local_ptr is True:
-                out.append(f"local=/{ptr_zone(ip)}/")
+        out += [f"local=/{ptr_zone(ip)}/" for ip in defs.ips if ip.local_ptr is True]
         if dns is not None and dns.forward_plain_names is False:
-            out.append("domain-needed")
-            out.append("local=//")
-    if paths.pid_file:
-        out.append(f"pid-file={_safe(TC.path, paths.pid_file, 'the pid file')}")
-    if paths.lease_file:
-        out.append(f"dhcp-leasefile={_safe(TC.path, paths.lease_file, 'the lease file')}")
-    out.append("except-interface=lo")
-    out.append("bind-dynamic")
-    if bridge:
-        out.append(f"interface={_safe(TC.iface_name, bridge, 'the bridge name')}")
-    if defs.forward is None:
-        out += ["dhcp-option=3", "no-resolv", "ra-param=*,0,0"]
-    if enabled and dns is not None:
-        for txt in dns.txts:
-            out.append(f"txt-record={_safe(TC.txt_name, txt.name, 'a TXT name')},"
-                       f"{txt_text(txt.value) if txt.value is not None else ''}")
-        for srv in dns.srvs:
-            out.append(_srv_line(srv))
-    tftp = False
-    for ip in defs.ips_of(4):
-        if ip.tftp_root is not None:
-            if not tftp:
-                out.append("enable-tftp")
-                tftp = True
-            out.append(f"tftp-root={_safe(TC.absolute_path, ip.tftp_root, 'the tftp root')}")
-    v4, v6 = dhcp_ips(defs)
-    lease_max = 0
+            out += ["domain-needed", "local=//"]
+    return out
+
+
+def _dhcp_lines(v4: IpDef | None, v6: IpDef | None) -> list[str]:
+    """The DHCP ranges (or static mode), the bootp line and the lease limit."""
+    out, lease_max = [], 0
     for ip in (v4, v6):
         if ip is None:
             continue
         for rng in ip.dhcp.ranges:
-            if ip.version == 4:
-                out.append(f"dhcp-range={rng.start},{rng.end},{_netmask(ip)}"
-                           f"{_lease_suffix(rng.lease)}")
-            else:
-                out.append(f"dhcp-range={rng.start},{rng.end},{ip.effective_prefix}"
-                           f"{_lease_suffix(rng.lease)}")
+            size = _netmask(ip) if ip.version == 4 else ip.effective_prefix
+            out.append(f"dhcp-range={rng.start},{rng.end},{size}{_lease_suffix(rng.lease)}")
             if rng.start is not None and rng.end is not None:
                 lease_max += max(rng.size, 0)
         if not ip.dhcp.ranges:
             extra = f",{ip.effective_prefix}" if ip.version == 6 else ""
             out.append(f"dhcp-range={ip.address},static{extra}")
         if ip.version == 4:
-            out.append("dhcp-no-override")
-            out.append("dhcp-authoritative")
+            out += ["dhcp-no-override", "dhcp-authoritative"]
             bootp = ip.dhcp.bootp
             if bootp is not None and bootp.file:
                 server = _safe(TC.server, bootp.server, "the bootp server") if bootp.server \
@@ -246,25 +256,6 @@ def _conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) ->
                            + (f",,{server}" if server else ""))
     if lease_max:
         out.append(f"dhcp-lease-max={lease_max}")
-    if v4 is not None or v6 is not None:
-        if paths.dhcp_hostsdir:
-            out.append(f"dhcp-hostsdir={_safe(TC.path, paths.dhcp_hostsdir, 'a directory')}")
-        else:
-            out.append(f"dhcp-hostsfile={_safe(TC.path, paths.hostsfile, 'a file name')}")
-    if enabled:
-        if paths.hostsdir:
-            out.append(f"hostsdir={_safe(TC.path, paths.hostsdir, 'a directory')}")
-        else:
-            out.append(f"addn-hosts={_safe(TC.path, paths.addnhosts, 'a file name')}")
-    if defs.mtu is not None:
-        out.append(f"dhcp-option=option:mtu,{defs.mtu}")
-    if v6 is not None:
-        out.append("enable-ra")
-    else:
-        for ip in defs.ips_of(6):
-            if ip.address is not None:
-                out.append(f"dhcp-range={ip.address},ra-only")
-    out.extend(_safe(TC.dnsmasq_option, o, "a dnsmasq option") for o in defs.dnsmasq_options)
     return out
 
 

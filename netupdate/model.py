@@ -25,7 +25,7 @@ from netupdate import types as T
 from netupdate.errors import ModelError, XMLParseError
 from netupdate.xmlsrc import Document, decode, element_path, read_file
 
-DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"
+DNSMASQ_NS = TC.DNSMASQ_NS
 
 
 # ---------------------------------------------------------------------- field declarations
@@ -83,8 +83,8 @@ class _Context:
         try:
             return convert(raw)
         except ValueError as exc:
-            what = f"attribute '{name}'" if name else "text"
-            self.problem(element, f"{what}: {exc}", getattr(exc, "code", None))
+            self.problem(element, f"{f'attribute {name!r}' if name else 'text'}: {exc}",
+                         getattr(exc, "code", None))     # NU-E021 for text (textcheck)
             return None
 
 
@@ -528,15 +528,8 @@ class DnsDef(Def):
 
 def _metadata_reader(element, context: _Context) -> tuple[str, ...]:
     found = element.find("metadata")
-    if found is None:
-        return ()
-    return tuple(etree.tostring(e, method="c14n").decode() for e in found
-                 if isinstance(e.tag, str))
-
-
-def _options_reader(element, context: _Context) -> tuple[str, ...]:
-    return tuple(context.convert(o, "value", TC.dnsmasq_option, o.get("value", "")) for o in
-                 element.iterfind(f"{{{DNSMASQ_NS}}}options/{{{DNSMASQ_NS}}}option"))
+    return () if found is None else tuple(etree.tostring(e, method="c14n").decode()
+                                          for e in found if isinstance(e.tag, str))
 
 
 @record
@@ -563,7 +556,10 @@ class NetworkDef(Def):
     routes: tuple[RouteDef, ...] = children("route", RouteDef)
     virtualport: VirtualPort | None = child("virtualport", VirtualPort)
     portgroups: tuple[Portgroup, ...] = children("portgroup", Portgroup)
-    dnsmasq_options: tuple[str, ...] = custom(lambda e, c: _options_reader(e, c), default=())
+    dnsmasq_options: tuple[str, ...] = custom(
+        lambda e, c: tuple(c.convert(o, "value", TC.dnsmasq_option, o.get("value", "")) for o in
+                           e.iterfind(f"{{{DNSMASQ_NS}}}options/{{{DNSMASQ_NS}}}option")),
+        default=())
 
     @property
     def forward_mode(self) -> T.ForwardMode | str | None:

@@ -33,17 +33,16 @@ from netupdate.statedir import check_dir, check_record, read_file, trusted_dirs
 ENV_STATE_DIR = "NETUPDATE_STATE_DIR"
 ROOT_CONFIG_DIR = "/var/lib/netupdate"
 ROOT_RUN_DIR = "/run/netupdate"
+MAX_NAME = 200
 
 
 def check_name(name: str) -> str:
-    """A network name usable as a file name (``textcheck.network_name``)."""
-    from netupdate.textcheck import network_name
-    try:
-        if not isinstance(name, str):
-            raise ValueError(f"network name {name!r}")
-        return network_name(name)
-    except ValueError as exc:
-        raise NetupdateError(f"invalid {exc}") from None
+    """A network name usable as a file name (anything but '/', NUL, and a leading '.')."""
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME or "/" in name \
+            or "\0" in name or name.startswith(".") or name != name.strip():
+        raise NetupdateError(f"invalid network name {name!r}: it must be 1 to {MAX_NAME} "
+                             "characters, without '/', NUL, surrounding spaces or a leading '.'")
+    return name
 
 
 # ---------------------------------------------------------------------- atomic writes

@@ -30,9 +30,10 @@ ASCII space: line and paragraph separators, no-break spaces).  The sets, in shor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 CODE = "NU-E021"
+DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"
 MAX_NAME = 253          # a DNS name, without the final dot
 MAX_LABEL = 63
 MAX_TXT = 1024
@@ -47,6 +48,15 @@ _PATH = re.compile(r"[A-Za-z0-9_.+&;'<>/%:=@~-]+\Z")
 _IFACE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 _NETWORK_BAD = re.compile(r"[/,#\s]")
 DNSMASQ_KEYWORDS = frozenset({"ignore", "infinite"})
+
+
+EXPLAINED = """
+    A text value that reaches dnsmasq, nft, a file name or a command holds characters its field
+    does not allow: a control character (a newline would start a new dnsmasq directive), a
+    separator dnsmasq splits on (``,`` in a DHCP host name or a path, ``/`` in a domain), or it
+    is too long.  The character set of each field is in ``docs/validation.md`` ("Character sets
+    of text values"); the model refuses these values, so ``update``, ``define``, ``start`` and
+    ``edit`` refuse them too."""
 
 
 class UnsafeText(ValueError):
@@ -210,12 +220,23 @@ RISKY_OPTIONS = {
 }
 
 
-def option_risk(value: str) -> tuple[str, str] | None:
-    """``(option name, what it does)`` when a dnsmasq option runs programs, reads or writes
-    files or changes privileges; None otherwise."""
-    name = value.split("=", 1)[0].strip().removeprefix("--")
-    risk = RISKY_OPTIONS.get(name)
-    return (name, risk) if risk else None
+OPTIONS_EXPLAINED = """
+    A ``<dnsmasq:option>`` runs a program as root (``dhcp-script``, ``dhcp-luascript``,
+    ``conf-script``), makes dnsmasq read or write files (``conf-file``, ``conf-dir``,
+    ``addn-hosts``, ``hostsdir``, ``dhcp-hostsfile``, ``dhcp-optsfile``, ``servers-file``,
+    ``pid-file``, ...) or changes its user.  Options are privileged input: anyone who may edit
+    them may run code on the host.  Make sure this is meant; a policy can deny options
+    (``dnsmasq-options = "deny"``, see ``docs/policy.md``)."""
+
+
+def risky_options(root, values) -> Iterator[tuple[tuple[object, str], str]]:
+    """The ``NU-W104`` check: ``((element, "value"), message)`` for each ``<dnsmasq:option>``
+    of ``root`` whose value (as the model read it: ``values``) is one of ``RISKY_OPTIONS``."""
+    elements = root.findall(f"{{{DNSMASQ_NS}}}options/{{{DNSMASQ_NS}}}option")
+    for element, value in zip(elements, values, strict=False):
+        name = (value or "").split("=", 1)[0].strip().removeprefix("--")
+        if name in RISKY_OPTIONS:
+            yield (element, "value"), f"dnsmasq option '{name}' {RISKY_OPTIONS[name]}"
 
 
 def ensure(check: Callable[[str], object], value, where: str) -> str:

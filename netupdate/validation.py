@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from netupdate import model as M
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate import xmlsrc
 from netupdate.errors import XMLParseError
@@ -180,13 +181,7 @@ _declare("NU-E020", "unreadable-value", ERROR, "Typed value cannot be read", """
     (for example ``<mtu size='abc'/>`` or a VLAN tag above 4095).  Semantic rules about that
     element are not reported, since they would only repeat the problem.""", "model")
 
-_declare("NU-E021", "unsafe-text", ERROR, "Text outside its character set", """
-    A text value that reaches dnsmasq, nft, a file name or a command holds characters its field
-    does not allow: a control character (a newline would start a new dnsmasq directive), a
-    separator dnsmasq splits on (``,`` in a DHCP host name or a path, ``/`` in a domain), or it
-    is too long.  The character set of each field is in ``docs/validation.md`` ("Character sets
-    of text values"); the model refuses these values, so ``update``, ``define``, ``start`` and
-    ``edit`` refuse them too.""", "model")
+_declare("NU-E021", "unsafe-text", ERROR, "Text outside its character set", TC.EXPLAINED, "model")
 
 # ---------------------------------------------------------------------- locating definitions
 @dataclass(frozen=True)
@@ -880,23 +875,9 @@ def check_range_gateway(s: _Subject):
             yield r, f"range {_range_text(r)} includes the network's own address {ip.address}"
 
 
-@rule("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "
-      "touches files")
-def check_risky_options(s: _Subject):
-    """A ``<dnsmasq:option>`` runs a program as root (``dhcp-script``, ``dhcp-luascript``,
-    ``conf-script``), makes dnsmasq read or write files (``conf-file``, ``conf-dir``,
-    ``addn-hosts``, ``hostsdir``, ``dhcp-hostsfile``, ``dhcp-optsfile``, ``servers-file``,
-    ``pid-file``, ...) or changes its user.  Options are privileged input: anyone who may edit
-    them may run code on the host.  Make sure this is meant; a policy can deny options
-    (``dnsmasq-options = "deny"``, see ``docs/policy.md``)."""
-    from netupdate.textcheck import option_risk
-    elements = s.root.findall(f"{{{M.DNSMASQ_NS}}}options/{{{M.DNSMASQ_NS}}}option")
-    for element, value in zip(elements, s.net.dnsmasq_options, strict=False):
-        found = option_risk(value) if value is not None else None
-        if found:
-            yield (element, "value"), f"dnsmasq option '{found[0]}' {found[1]}"
-
-
+_declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "
+         "touches files", TC.OPTIONS_EXPLAINED, "semantic",
+         lambda s: TC.risky_options(s.root, s.net.dnsmasq_options))
 SEMANTIC_RULES = tuple(r for r in RULES.values() if r.check is not None)
 
 
@@ -1053,8 +1034,7 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
     for problem in problems:
         path = problem.path or ""
         unreadable.add(path)
-        code = problem.code or "NU-E020"
-        if wanted(code):
+        if wanted(code := problem.code or "NU-E020"):
             match = _ATTRIBUTE_NAMED.match(problem.message)
             covered.update(((path, None), (path, match.group(1) if match else None)))
             issues.append(Issue(ERROR, code, problem.message, problem.line, path,

@@ -133,3 +133,14 @@ def test_the_library_update_path_refuses_and_leaves_the_document(name, tmp_path)
         with pytest.raises(NetupdateError):
             netupdate.update_xml(xml, command, how.get("section"), fragment,
                                  node_spec=how.get("node_spec"))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_define_refuses_and_stores_nothing(name, tmp_path):
+    with netupdate.connect(state_dir=tmp_path / "state") as conn:
+        with pytest.raises(NetupdateError) as caught:
+            conn.define(HOSTILE / name)
+        assert "\n" not in str(caught.value) and "U+000A" in str(caught.value)
+        assert conn.list() == []
+    line = refused(cli("define", str(HOSTILE / name), "--state-dir", str(tmp_path / "cli")))
+    assert "U+000A" in line

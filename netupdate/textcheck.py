@@ -29,8 +29,11 @@ ASCII space: line and paragraph separators, no-break spaces).  The sets, in shor
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterator
+
+from netupdate.errors import UnsafeValueError
 
 CODE = "NU-E021"
 DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"
@@ -79,7 +82,7 @@ def _printable(what: str, value: str, allowed: str = "") -> None:
     stripped = value.translate({ord(c): None for c in allowed}) if allowed else value
     if not stripped.isprintable():
         bad = next(c for c in stripped if not c.isprintable())
-        _fail(what, value, f"contains the control character U+{ord(bad):04X}")
+        _fail(what, value, f"contains the control or separator character U+{ord(bad):04X}")
 
 
 def one_line(value: str) -> str:
@@ -189,7 +192,6 @@ def network_name(value: str) -> str:
 
 def server(value: str) -> str:
     """A bootp server: an IP address or a host name."""
-    import ipaddress
     try:
         ipaddress.ip_address(value)
         return value
@@ -242,7 +244,6 @@ def risky_options(root, values) -> Iterator[tuple[tuple[object, str], str]]:
 def ensure(check: Callable[[str], object], value, where: str) -> str:
     """``value`` as text when ``check`` accepts it; else ``UnsafeValueError`` naming
     ``where`` (the renderers' second line of defence)."""
-    from netupdate.errors import UnsafeValueError
     if value is None:
         raise UnsafeValueError(f"refusing to write {where}: it is missing")
     text = str(value)

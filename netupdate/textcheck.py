@@ -12,8 +12,8 @@ ASCII space: line and paragraph separators, no-break spaces).  The sets, in shor
 
 * host names (DHCP host, DNS ``<hostname>``, domain, forwarder domain, SRV domain and target,
   bootp server): RFC 1123, labels of letters, digits and inner hyphens, at most 63 each, at most
-  253 in all.  A DHCP host name also starts with a letter (as libvirt requires), and is not one
-  of dnsmasq's keywords ``ignore`` or ``infinite``.
+  253 in all.  A DHCP host name is also no lease time (``12h``) and none of dnsmasq's keywords
+  ``ignore``, ``infinite`` or ``deprecated`` (dnsmasq would read it as that field).
 * TXT name: labels of letters, digits, ``-`` and ``_`` (``_dmarc``); libvirt only refuses space
   and comma, its grammar allows no ``_``.  TXT value: any printable text, at most 1024
   characters; the renderer quotes what dnsmasq would otherwise read as syntax.
@@ -50,7 +50,8 @@ _SERVICE = re.compile(r"[A-Za-z0-9_+/*-]+\Z")
 _PATH = re.compile(r"[A-Za-z0-9_.+&;'<>/%:=@~-]+\Z")
 _IFACE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 _NETWORK_BAD = re.compile(r"[/,#\s]")
-DNSMASQ_KEYWORDS = frozenset({"ignore", "infinite"})
+_LEASE_TIME = re.compile(r"[0-9]+[smhdwSMHDW]?\Z")
+DNSMASQ_KEYWORDS = frozenset({"ignore", "infinite", "deprecated"})
 
 
 EXPLAINED = """
@@ -125,13 +126,12 @@ def srv_target(value: str) -> str:
 
 
 def dhcp_host_name(value: str) -> str:
-    """A DHCP host name: a host name that starts with a letter (libvirt) and is no dnsmasq
-    keyword (dnsmasq would read ``ignore`` or ``infinite`` as one)."""
+    """A DHCP host name: a host name that dnsmasq cannot read as another field of a
+    ``dhcp-host`` line: not a lease time (``3600``, ``12h``) nor ``ignore``, ``infinite`` or
+    ``deprecated``."""
     _dns_name("DHCP host name", value, _HOST_LABEL)
-    if not value[0].isascii() or not value[0].isalpha():
-        _fail("DHCP host name", value, "must start with a letter")
-    if value.lower() in DNSMASQ_KEYWORDS:
-        _fail("DHCP host name", value, "is a dnsmasq keyword")
+    if _LEASE_TIME.match(value) or value.lower() in DNSMASQ_KEYWORDS:
+        _fail("DHCP host name", value, "would be read by dnsmasq as a lease time or keyword")
     return value
 
 

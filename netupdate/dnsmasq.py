@@ -18,6 +18,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate.errors import NetupdateError
 from netupdate.model import DhcpHost, IpDef, Lease, NetworkDef
@@ -25,6 +26,7 @@ from netupdate.model import DhcpHost, IpDef, Lease, NetworkDef
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
 _LEASE_SUFFIX = {T.LeaseUnit.SECONDS: "s", T.LeaseUnit.MINUTES: "m", T.LeaseUnit.HOURS: "h"}
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]{0,99}$")
+_safe = TC.ensure
 
 
 @dataclass(frozen=True)
@@ -134,21 +136,81 @@ def header(name: str) -> list[str]:
     ]
 
 
+def txt_text(value: str) -> str:
+    """A TXT value as dnsmasq reads it back.  Each comma-separated string (dnsmasq makes each
+    one string of the record, as with libvirt) is written as it is when dnsmasq takes it
+    literally, else double-quoted with ``\\`` and ``\"`` escaped: when it holds ``"``, ``\\``
+    or ``#``, or starts (first string) or ends (last string) with spaces dnsmasq would strip."""
+    parts = _safe(TC.txt_value, value, "a TXT value").split(",")
+    last = len(parts) - 1
+    return ",".join(part if not (set(part) & set('"\\#') or (i == 0 and part[:1] == " ")
+                                 or (i == last and part[-1:] == " ")) else
+                    '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    for i, part in enumerate(parts))
+
+
 def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> list[str]:
-    """The dnsmasq conf as a list of lines (no newlines), in libvirt's order."""
-    name = defs.name or paths.name
-    dns = defs.dns
+    """The dnsmasq conf as a list of lines (no newlines), in libvirt's order.  Every text value
+    is checked again (``textcheck``): one that would change the structure of the conf raises
+    ``UnsafeValueError``."""
     enabled = dns_enabled(defs)
     bridge = bridge or (defs.bridge.name if defs.bridge is not None else None)
-    out = header(name)
+    out = header(_safe(TC.network_name, defs.name or paths.name, "the network name"))
     out.append("strict-order")
     if not enabled:
         out.append("port=0")
+    out += _dns_lines(defs, enabled)
+    if paths.pid_file:
+        out.append(f"pid-file={_safe(TC.path, paths.pid_file, 'the pid file')}")
+    if paths.lease_file:
+        out.append(f"dhcp-leasefile={_safe(TC.path, paths.lease_file, 'the lease file')}")
+    out.append("except-interface=lo")
+    out.append("bind-dynamic")
+    if bridge:
+        out.append(f"interface={_safe(TC.iface_name, bridge, 'the bridge name')}")
+    if defs.forward is None:
+        out += ["dhcp-option=3", "no-resolv", "ra-param=*,0,0"]
+    if enabled and defs.dns is not None:
+        for txt in defs.dns.txts:
+            out.append(f"txt-record={_safe(TC.txt_name, txt.name, 'a TXT name')},"
+                       f"{txt_text(txt.value) if txt.value is not None else ''}")
+        out += [_srv_line(srv) for srv in defs.dns.srvs]
+    tftp = [f"tftp-root={_safe(TC.absolute_path, ip.tftp_root, 'the tftp root')}"
+            for ip in defs.ips_of(4) if ip.tftp_root is not None]
+    out += ["enable-tftp", *tftp] if tftp else []
+    v4, v6 = dhcp_ips(defs)
+    out += _dhcp_lines(v4, v6)
+    if v4 is not None or v6 is not None:
+        if paths.dhcp_hostsdir:
+            out.append(f"dhcp-hostsdir={_safe(TC.path, paths.dhcp_hostsdir, 'a directory')}")
+        else:
+            out.append(f"dhcp-hostsfile={_safe(TC.path, paths.hostsfile, 'a file name')}")
+    if enabled:
+        if paths.hostsdir:
+            out.append(f"hostsdir={_safe(TC.path, paths.hostsdir, 'a directory')}")
+        else:
+            out.append(f"addn-hosts={_safe(TC.path, paths.addnhosts, 'a file name')}")
+    if defs.mtu is not None:
+        out.append(f"dhcp-option=option:mtu,{defs.mtu}")
+    if v6 is not None:
+        out.append("enable-ra")
+    else:
+        out += [f"dhcp-range={ip.address},ra-only" for ip in defs.ips_of(6)
+                if ip.address is not None]
+    out += [_safe(TC.dnsmasq_option, o, "a dnsmasq option") for o in defs.dnsmasq_options]
+    for line in out:
+        _safe(TC.one_line, line, "a dnsmasq conf line")
+    return out
+
+
+def _dns_lines(defs: NetworkDef, enabled: bool) -> list[str]:
+    """Forwarders, the domain and the local zones."""
+    dns, out = defs.dns, []
     if enabled and dns is not None and dns.forwarders:
         for fwd in dns.forwarders:
             line = "server="
             if fwd.domain:
-                line += f"/{fwd.domain}/"
+                line += f"/{_safe(TC.hostname, fwd.domain, 'a forwarder domain')}/"
             if fwd.addr is not None:
                 line += str(fwd.addr)
                 if fwd.port is not None:
@@ -159,84 +221,41 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
         if any(f.addr is not None and not f.domain for f in dns.forwarders):
             out.append("no-resolv")
     if defs.domain is not None and defs.domain.name:
+        domain = _safe(TC.hostname, defs.domain.name, "the domain name")
         if defs.domain.local_only is True:
-            out.append(f"local=/{defs.domain.name}/")
-        out.append(f"domain={defs.domain.name}")
-        out.append("expand-hosts")
+            out.append(f"local=/{domain}/")
+        out += [f"domain={domain}", "expand-hosts"]
     if enabled:
-        for ip in defs.ips:
-            if ip.local_ptr is True:
-                out.append(f"local=/{ptr_zone(ip)}/")
+        out += [f"local=/{ptr_zone(ip)}/" for ip in defs.ips if ip.local_ptr is True]
         if dns is not None and dns.forward_plain_names is False:
-            out.append("domain-needed")
-            out.append("local=//")
-    if paths.pid_file:
-        out.append(f"pid-file={paths.pid_file}")
-    if paths.lease_file:
-        out.append(f"dhcp-leasefile={paths.lease_file}")
-    out.append("except-interface=lo")
-    out.append("bind-dynamic")
-    if bridge:
-        out.append(f"interface={bridge}")
-    if defs.forward is None:
-        out += ["dhcp-option=3", "no-resolv", "ra-param=*,0,0"]
-    if enabled and dns is not None:
-        for txt in dns.txts:
-            out.append(f"txt-record={txt.name},{txt.value if txt.value is not None else ''}")
-        for srv in dns.srvs:
-            out.append(_srv_line(srv))
-    tftp = False
-    for ip in defs.ips_of(4):
-        if ip.tftp_root is not None:
-            if not tftp:
-                out.append("enable-tftp")
-                tftp = True
-            out.append(f"tftp-root={ip.tftp_root}")
-    v4, v6 = dhcp_ips(defs)
-    lease_max = 0
+            out += ["domain-needed", "local=//"]
+    return out
+
+
+def _dhcp_lines(v4: IpDef | None, v6: IpDef | None) -> list[str]:
+    """The DHCP ranges (or static mode), the bootp line and the lease limit."""
+    out, lease_max = [], 0
     for ip in (v4, v6):
         if ip is None:
             continue
         for rng in ip.dhcp.ranges:
-            if ip.version == 4:
-                out.append(f"dhcp-range={rng.start},{rng.end},{_netmask(ip)}"
-                           f"{_lease_suffix(rng.lease)}")
-            else:
-                out.append(f"dhcp-range={rng.start},{rng.end},{ip.effective_prefix}"
-                           f"{_lease_suffix(rng.lease)}")
+            size = _netmask(ip) if ip.version == 4 else ip.effective_prefix
+            out.append(f"dhcp-range={rng.start},{rng.end},{size}{_lease_suffix(rng.lease)}")
             if rng.start is not None and rng.end is not None:
                 lease_max += max(rng.size, 0)
         if not ip.dhcp.ranges:
             extra = f",{ip.effective_prefix}" if ip.version == 6 else ""
             out.append(f"dhcp-range={ip.address},static{extra}")
         if ip.version == 4:
-            out.append("dhcp-no-override")
-            out.append("dhcp-authoritative")
+            out += ["dhcp-no-override", "dhcp-authoritative"]
             bootp = ip.dhcp.bootp
             if bootp is not None and bootp.file:
-                out.append(f"dhcp-boot={bootp.file}"
-                           + (f",,{bootp.server}" if bootp.server else ""))
+                server = _safe(TC.server, bootp.server, "the bootp server") if bootp.server \
+                    else None
+                out.append(f"dhcp-boot={_safe(TC.path, bootp.file, 'the bootp file')}"
+                           + (f",,{server}" if server else ""))
     if lease_max:
         out.append(f"dhcp-lease-max={lease_max}")
-    if v4 is not None or v6 is not None:
-        if paths.dhcp_hostsdir:
-            out.append(f"dhcp-hostsdir={paths.dhcp_hostsdir}")
-        else:
-            out.append(f"dhcp-hostsfile={paths.hostsfile}")
-    if enabled:
-        if paths.hostsdir:
-            out.append(f"hostsdir={paths.hostsdir}")
-        else:
-            out.append(f"addn-hosts={paths.addnhosts}")
-    if defs.mtu is not None:
-        out.append(f"dhcp-option=option:mtu,{defs.mtu}")
-    if v6 is not None:
-        out.append("enable-ra")
-    else:
-        for ip in defs.ips_of(6):
-            if ip.address is not None:
-                out.append(f"dhcp-range={ip.address},ra-only")
-    out.extend(defs.dnsmasq_options)
     return out
 
 
@@ -246,11 +265,13 @@ def conf_text(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> s
 
 
 def _srv_line(srv) -> str:
-    line = f"srv-host=_{srv.service}._{srv.protocol}"
+    service = _safe(TC.srv_service, srv.service, "an SRV service")
+    protocol = _safe(TC.srv_service, srv.protocol, "an SRV protocol")
+    line = f"srv-host=_{service}._{protocol}"
     if srv.domain:
-        line += f".{srv.domain}"
+        line += f".{_safe(TC.hostname, srv.domain, 'an SRV domain')}"
     if srv.target and srv.target != ".":
-        line += f",{srv.target}"
+        line += f",{_safe(TC.srv_target, srv.target, 'an SRV target')}"
         if srv.port is not None or srv.priority is not None or srv.weight is not None:
             line += f",{srv.port if srv.port is not None else 1}"
         if srv.priority is not None or srv.weight is not None:
@@ -265,6 +286,7 @@ def dhcp_host_line(host: DhcpHost, version: int) -> str | None:
     """One ``dhcp-hostsfile`` line for ``host`` (None when dnsmasq could not use it)."""
     if host.ip is None:
         return None
+    host = _checked_host(host)
     if version == 4:
         if host.mac is not None and host.name:
             line = f"{host.mac},{host.ip},{host.name}"
@@ -284,6 +306,19 @@ def dhcp_host_line(host: DhcpHost, version: int) -> str | None:
         else:
             return None
     return line + _lease_suffix(host.lease)
+
+
+def _checked_host(host: DhcpHost) -> DhcpHost:
+    """``host`` when none of its values could add a field or a line to a hosts file."""
+    where = "a DHCP host"
+    _safe(T.ip_address, host.ip, where)
+    if host.mac is not None:
+        _safe(T.mac, host.mac, where)
+    if host.id is not None:
+        _safe(T.duid, host.id, where)
+    if host.name:
+        _safe(TC.dhcp_host_name, host.name, where)
+    return host
 
 
 def _dhcp_hosts(defs: NetworkDef):
@@ -339,8 +374,9 @@ def _dns_hosts(defs: NetworkDef) -> dict[str, list[str]]:
     for host in defs.dns.hosts:
         if host.ip is None:
             continue
-        names = merged.setdefault(str(host.ip), [])
-        names.extend(name for name in host.hostnames if name)
+        names = merged.setdefault(_safe(T.ip_address, host.ip, "a DNS host"), [])
+        names.extend(_safe(TC.hostname, name, "a DNS host name") for name in host.hostnames
+                     if name)
     return merged
 
 

@@ -51,14 +51,24 @@ class ModelError(NetupdateError):
 
     kind = "model"
 
-    def __init__(self, message: str, *, problems: list[ModelError] | None = None, **where):
+    def __init__(self, message: str, *, problems: list[ModelError] | None = None,
+                 code: str | None = None, **where):
         super().__init__(message, **where)
         self.problems = problems if problems is not None else [self]
+        self.code = code    # the validation code when it is not NU-E020 (NU-E021: unsafe text)
 
     def __str__(self) -> str:
         text = super().__str__()
         more = len(self.problems) - 1
         return f"{text} (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else text
+
+
+class UnsafeValueError(NetupdateError):
+    """A renderer refused a value that would change the structure of what it writes (a
+    dnsmasq conf or hosts line, an nft ruleset, a file name): the model should have refused
+    it already; this is the second line of defence."""
+
+    kind = "unsafe-value"
 
 
 class UpdateError(NetupdateError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate.errors import UnsupportedError
 from netupdate.model import NetworkDef
@@ -34,7 +35,8 @@ def table_name(network: str) -> str:
 
 
 def _q(name: str) -> str:
-    return '"' + name.replace('"', "") + '"'
+    """An interface name as an nft string; one outside ``textcheck.iface_name`` is refused."""
+    return '"' + TC.ensure(TC.iface_name, name, "an nft interface name") + '"'
 
 
 def _subnets(defs: NetworkDef, version: int) -> list[str]:

@@ -20,22 +20,23 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate.errors import ModelError, XMLParseError
 from netupdate.xmlsrc import Document, decode, element_path, read_file
 
-DNSMASQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"
+DNSMASQ_NS = TC.DNSMASQ_NS
 
 
 # ---------------------------------------------------------------------- field declarations
-def attr(name: str, convert: Callable = T.text, *, child: str | None = None,
+def attr(name: str, convert: Callable = TC.one_line, *, child: str | None = None,
          compare: bool = True) -> Any:
     """An attribute ``name`` of the element (or of its ``child`` element)."""
     return field(default=None, compare=compare,
                  metadata={"kind": "attr", "xml": name, "child": child, "convert": convert})
 
 
-def text(child: str | None = None, convert: Callable = T.text) -> Any:
+def text(child: str | None = None, convert: Callable = TC.one_line) -> Any:
     """The text of the element (or of its ``child`` element)."""
     return field(default=None, metadata={"kind": "text", "child": child, "convert": convert})
 
@@ -45,7 +46,7 @@ def child(tag: str, cls: type) -> Any:
     return field(default=None, metadata={"kind": "child", "xml": tag, "cls": cls})
 
 
-def children(tag: str, cls: type | None = None, convert: Callable = T.text,
+def children(tag: str, cls: type | None = None, convert: Callable = TC.one_line,
              within: str | None = None) -> Any:
     """Repeated child elements (inside ``within`` if given), as a tuple of ``cls``
     (or of their converted text when ``cls`` is None)."""
@@ -74,16 +75,16 @@ class _Context:
         self.filename = filename
         self.problems: list[ModelError] = []
 
-    def problem(self, element, message: str) -> None:
+    def problem(self, element, message: str, code: str | None = None) -> None:
         self.problems.append(ModelError(message, file=self.filename, line=element.sourceline,
-                                        path=element_path(element)))
+                                        path=element_path(element), code=code))
 
     def convert(self, element, name: str, convert: Callable, raw: str):
         try:
             return convert(raw)
         except ValueError as exc:
-            what = f"attribute '{name}'" if name else "text"
-            self.problem(element, f"{what}: {exc}")
+            self.problem(element, f"{f'attribute {name!r}' if name else 'text'}: {exc}",
+                         getattr(exc, "code", None))     # NU-E021 for text (textcheck)
             return None
 
 
@@ -124,7 +125,7 @@ class Def:
         if problems:
             first = problems[0]
             raise ModelError(first.message, problems=problems, file=first.file,
-                             line=first.line, path=first.path)
+                             line=first.line, path=first.path, code=first.code)
         return value
 
     @classmethod
@@ -250,7 +251,7 @@ class DhcpHost(Def):
     KEY = ("mac", "id", "name", "ip")
     mac: T.MAC | None = attr("mac", T.mac)
     id: T.DUID | None = attr("id", T.duid)
-    name: str | None = attr("name")
+    name: str | None = attr("name", TC.dhcp_host_name)
     ip: T.IPAddress | None = attr("ip", T.ip_address)
     lease: Lease | None = child("lease", Lease)
 
@@ -266,8 +267,8 @@ class DhcpHost(Def):
 @record
 class Bootp(Def):
     TAG = "bootp"
-    file: str | None = attr("file")
-    server: str | None = attr("server")
+    file: str | None = attr("file", TC.path)
+    server: str | None = attr("server", TC.server)
 
 
 @record
@@ -287,7 +288,7 @@ class IpDef(Def):
     prefix: int | None = custom(_prefix_reader)
     family: T.Family | str | None = attr("family", T.enum_of(T.Family))
     local_ptr: bool | str | None = attr("localPtr", T.yesno)
-    tftp_root: str | None = attr("root", child="tftp")
+    tftp_root: str | None = attr("root", TC.absolute_path, child="tftp")
     dhcp: DhcpDef | None = child("dhcp", DhcpDef)
 
     @property
@@ -333,7 +334,7 @@ class RouteDef(Def):
 @record
 class BridgeDef(Def):
     TAG = "bridge"
-    name: str | None = attr("name")
+    name: str | None = attr("name", TC.iface_name)
     zone: str | None = attr("zone")
     stp: bool | str | None = attr("stp", T.onoff)
     delay: int | None = attr("delay", T.uint())
@@ -345,7 +346,7 @@ class BridgeDef(Def):
 class ForwardInterface(Def):
     TAG = "interface"
     KEY = ("dev",)
-    dev: str | None = attr("dev")
+    dev: str | None = attr("dev", TC.iface_name)
     connections: int | None = attr("connections", T.uint())
 
 
@@ -366,7 +367,7 @@ class PciAddress(Def):
 class ForwardPf(Def):
     TAG = "pf"
     KEY = ("dev",)
-    dev: str | None = attr("dev")
+    dev: str | None = attr("dev", TC.iface_name)
 
 
 @record
@@ -395,7 +396,7 @@ class NatDef(Def):
 class ForwardDef(Def):
     TAG = "forward"
     mode: T.ForwardMode | str | None = attr("mode", T.enum_of(T.ForwardMode))
-    dev: str | None = attr("dev")
+    dev: str | None = attr("dev", TC.iface_name)
     managed: bool | str | None = attr("managed", T.yesno)
     driver: T.DriverName | str | None = attr("name", T.enum_of(T.DriverName), child="driver")
     nat: NatDef | None = child("nat", NatDef)
@@ -467,7 +468,7 @@ class Portgroup(Def):
 @record
 class DomainDef(Def):
     TAG = "domain"
-    name: str | None = attr("name")
+    name: str | None = attr("name", TC.hostname)
     local_only: bool | str | None = attr("localOnly", T.yesno)
     register: bool | str | None = attr("register", T.yesno)
 
@@ -477,7 +478,7 @@ class Forwarder(Def):
     TAG = "forwarder"
     KEY = ("addr", "domain")
     addr: T.IPAddress | None = attr("addr", T.ip_address)
-    domain: str | None = attr("domain")
+    domain: str | None = attr("domain", TC.hostname)
     port: int | None = attr("port", T.uint(1, 65535))
 
 
@@ -485,18 +486,18 @@ class Forwarder(Def):
 class DnsTxt(Def):
     TAG = "txt"
     KEY = ("name",)
-    name: str | None = attr("name")
-    value: str | None = attr("value")
+    name: str | None = attr("name", TC.txt_name)
+    value: str | None = attr("value", TC.txt_value)
 
 
 @record
 class DnsSrv(Def):
     TAG = "srv"
     KEY = ("service", "protocol", "domain", "target")
-    service: str | None = attr("service")
+    service: str | None = attr("service", TC.srv_service)
     protocol: T.SrvProtocol | str | None = attr("protocol", T.enum_of(T.SrvProtocol))
-    domain: str | None = attr("domain")
-    target: str | None = attr("target")
+    domain: str | None = attr("domain", TC.hostname)
+    target: str | None = attr("target", TC.srv_target)
     port: int | None = attr("port", T.uint(0, 65535))
     priority: int | None = attr("priority", T.uint(0, 65535))
     weight: int | None = attr("weight", T.uint(0, 65535))
@@ -507,7 +508,7 @@ class DnsHost(Def):
     TAG = "host"
     KEY = ("ip",)
     ip: T.IPAddress | None = attr("ip", T.ip_address)
-    hostnames: tuple[str, ...] = children("hostname")
+    hostnames: tuple[str, ...] = children("hostname", convert=TC.hostname)
 
 
 @record
@@ -527,19 +528,17 @@ class DnsDef(Def):
 
 def _metadata_reader(element, context: _Context) -> tuple[str, ...]:
     found = element.find("metadata")
-    if found is None:
-        return ()
-    return tuple(etree.tostring(e, method="c14n").decode() for e in found
-                 if isinstance(e.tag, str))
+    return () if found is None else tuple(etree.tostring(e, method="c14n").decode()
+                                          for e in found if isinstance(e.tag, str))
 
 
 @record
 class NetworkDef(Def):
     TAG = "network"
-    name: str | None = text("name")
+    name: str | None = text("name", TC.network_name)
     uuid: _uuid.UUID | None = text("uuid", T.uuid)
     title: str | None = text("title")
-    description: str | None = text("description")
+    description: str | None = text("description", TC.multi_line)
     metadata: tuple[str, ...] = custom(_metadata_reader, default=())
     connections: int | None = attr("connections", T.uint())
     ipv6: bool | str | None = attr("ipv6", T.yesno)
@@ -558,7 +557,7 @@ class NetworkDef(Def):
     virtualport: VirtualPort | None = child("virtualport", VirtualPort)
     portgroups: tuple[Portgroup, ...] = children("portgroup", Portgroup)
     dnsmasq_options: tuple[str, ...] = custom(
-        lambda e, c: tuple(o.get("value", "") for o in
+        lambda e, c: tuple(c.convert(o, "value", TC.dnsmasq_option, o.get("value", "")) for o in
                            e.iterfind(f"{{{DNSMASQ_NS}}}options/{{{DNSMASQ_NS}}}option")),
         default=())
 

@@ -40,7 +40,7 @@ from netupdate.errors import PolicyError
 COMMAND_OPS = {"add": ADDED, "add-first": ADDED, "add-last": ADDED, "modify": MODIFIED,
                "delete": REMOVED}
 RULE_KEYS = {"rule", "description", "section", "sections", "commands", "fields"}
-TOP_KEYS = {"allow", "deny", "default", "description"}
+TOP_KEYS = {"allow", "deny", "default", "description", "dnsmasq-options"}
 OPTION_NAMES = ("value", "option")  # pattern names for dnsmasq-options items
 
 
@@ -197,6 +197,10 @@ class PolicyRule:
         return True
 
 
+PRIVILEGED_OPTIONS = PolicyRule("deny", 0, ("dnsmasq-options",), rule="dnsmasq-options",
+                                description="<dnsmasq:options> is privileged input")
+
+
 def _command_listed(command: str, commands: tuple[str, ...]) -> bool:
     if command in commands:
         return True
@@ -207,7 +211,13 @@ class Policy:
     """Rules of what a caller may change; default deny."""
 
     def __init__(self, rules: Iterable[PolicyRule] = (), *, default: str = "deny",
-                 source: str | None = None, description: str | None = None):
+                 source: str | None = None, description: str | None = None,
+                 dnsmasq_options: str | None = None):
+        # ``dnsmasq-options = "deny"``: <dnsmasq:options> is privileged input (an option can
+        # run a program as root); the first deny rule refuses any change of it.
+        if dnsmasq_options == "deny":
+            rules = (PRIVILEGED_OPTIONS, *rules)
+        self.dnsmasq_options = dnsmasq_options
         self.rules = tuple(rules)
         self.default = default
         self.source = source
@@ -258,6 +268,9 @@ class Policy:
         default = data.get("default", "deny")
         if default not in ("allow", "deny"):
             fail(f"default must be 'allow' or 'deny', got {default!r}")
+        options = data.get("dnsmasq-options")
+        if options not in (None, "allow", "deny"):
+            fail(f"dnsmasq-options must be 'allow' or 'deny', got {options!r}")
         rules = []
         for effect in ("allow", "deny"):
             tables = data.get(effect, [])
@@ -265,7 +278,8 @@ class Policy:
                 fail(f"'{effect}' must be an array of tables: write [[{effect}]]")
             for index, table in enumerate(tables, 1):
                 rules.append(cls._rule(effect, index, table, fail))
-        return cls(rules, default=default, source=source, description=data.get("description"))
+        return cls(rules, default=default, source=source, description=data.get("description"),
+                   dnsmasq_options=options)
 
     @staticmethod
     def _rule(effect: str, index: int, table: dict, fail) -> PolicyRule:

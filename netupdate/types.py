@@ -1,8 +1,8 @@
 """Value types of the network format, and the converters that read them from attribute text.
 
 Converters raise ``ValueError`` with a short reason; the model turns that into a located
-``ModelError``.  Enum converters never fail: an unknown value stays a plain ``str`` so that it
-survives a round trip and validation can report it.
+``ModelError``.  Enum converters fail only for control characters (``textcheck``): an unknown
+value stays a plain ``str`` so that it survives a round trip and validation can report it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import ipaddress
 import re
 import uuid as _uuid
 from collections.abc import Callable
+
+from netupdate.textcheck import one_line
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -141,23 +143,20 @@ LEASE_SECONDS = {LeaseUnit.SECONDS: 1, LeaseUnit.MINUTES: 60, LeaseUnit.HOURS: 3
 Converter = Callable[[str], object]
 
 
-def text(value: str) -> str:
-    return value
-
-
 def enum_of(kind: type[enum.StrEnum]) -> Converter:
     def convert(value: str):
         try:
             return kind(value)
         except ValueError:
-            return value
+            return one_line(value)
     convert.enum = kind  # type: ignore[attr-defined]
     return convert
 
 
 def _bool_of(true: str, false: str) -> Converter:
     def convert(value: str):
-        return {true: True, false: False}.get(value, value)
+        return {true: True, false: False}.get(value) if value in (true, false) \
+            else one_line(value)
     convert.choices = (true, false)  # type: ignore[attr-defined]
     return convert
 

@@ -33,6 +33,7 @@ from lxml import etree
 
 from netupdate import model as M
 from netupdate import sections as S
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate.errors import (
     AmbiguousError,
@@ -929,16 +930,14 @@ def _host_def(ed: _Edit, element, known: dict | None = None) -> M.DhcpHost:
     anything else goes the generic way."""
     if not _HOST_FAST or len(element) or not set(element.attrib) <= set(_HOST_FIELDS):
         return ed.read(M.DhcpHost, element)
-    mac, id_, ip = element.get("mac"), element.get("id"), element.get("ip")
+    mac, id_, name, ip = (element.get(attribute) for attribute in _HOST_FIELDS[:4])
     parsed = known.get("ip") if known else None
-    if ip is not None and not isinstance(parsed, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        try:
-            parsed = _parse_ip(ip)
-        except ValueError:
-            return ed.read(M.DhcpHost, element)
     try:
+        if ip is not None and not isinstance(parsed, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            parsed = _parse_ip(ip)
         return M.DhcpHost(mac=T.MAC(mac) if mac is not None else None,
-                          id=T.DUID(id_) if id_ is not None else None, name=element.get("name"),
+                          id=T.DUID(id_) if id_ is not None else None,
+                          name=name if name is None else TC.dhcp_host_name(name),
                           ip=parsed if ip is not None else None)
     except ValueError:
         return ed.read(M.DhcpHost, element)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from netupdate import model as M
+from netupdate import textcheck as TC
 from netupdate import types as T
 from netupdate import xmlsrc
 from netupdate.errors import XMLParseError
@@ -180,6 +181,7 @@ _declare("NU-E020", "unreadable-value", ERROR, "Typed value cannot be read", """
     (for example ``<mtu size='abc'/>`` or a VLAN tag above 4095).  Semantic rules about that
     element are not reported, since they would only repeat the problem.""", "model")
 
+_declare("NU-E021", "unsafe-text", ERROR, "Text outside its character set", TC.EXPLAINED, "model")
 
 # ---------------------------------------------------------------------- locating definitions
 @dataclass(frozen=True)
@@ -776,18 +778,14 @@ def check_ip_shape(s: _Subject):
             yield ip, f"prefix {ip.prefix} is too long for an IPv4 address (at most 32)"
 
 
-@rule("NU-E126", "network-name", ERROR, "Unusable network name")
+@rule("NU-E126", "network-name", ERROR, "Empty network name")
 def check_name(s: _Subject):
-    """The network ``<name>`` is empty or contains a ``/``.  The name is used in file names
-    (``/etc/libvirt/qemu/networks/NAME.xml``), so libvirt refuses a slash."""
-    name = s.net.name
+    """The network ``<name>`` is empty.  (A name with a ``/``, white space or a control
+    character is ``NU-E021``: the name is used in file names such as
+    ``/etc/libvirt/qemu/networks/NAME.xml``.)"""
     element = s.root.find("name")
-    if element is None:
-        return
-    if name is None or not name.strip():
+    if element is not None and s.net.name is None:
         yield element, "the network name is empty"
-    elif "/" in name:
-        yield element, f"network name '{name}' contains '/'"
 
 
 @rule("NU-E127", "nat-range-reversed", ERROR, "NAT address or port range reversed")
@@ -877,6 +875,9 @@ def check_range_gateway(s: _Subject):
             yield r, f"range {_range_text(r)} includes the network's own address {ip.address}"
 
 
+_declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "
+         "touches files", TC.OPTIONS_EXPLAINED, "semantic",
+         lambda s: TC.risky_options(s.root, s.net.dnsmasq_options))
 SEMANTIC_RULES = tuple(r for r in RULES.values() if r.check is not None)
 
 
@@ -1030,14 +1031,13 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
     net, problems = _read_model(root, filename)
     unreadable: set[str] = set()    # element paths with a value the model could not read
     covered: set[tuple] = set()     # (element path, attribute or None) a better issue reports
-    report_model = wanted("NU-E020")
     for problem in problems:
         path = problem.path or ""
         unreadable.add(path)
-        if report_model:
+        if wanted(code := problem.code or "NU-E020"):
             match = _ATTRIBUTE_NAMED.match(problem.message)
             covered.update(((path, None), (path, match.group(1) if match else None)))
-            issues.append(Issue(ERROR, "NU-E020", problem.message, problem.line, path,
+            issues.append(Issue(ERROR, code, problem.message, problem.line, path,
                                 "model", filename))
 
     if net is not None:

@@ -73,7 +73,6 @@ FUNCTION_CEILINGS = {
     'netupdate/connection.py::Connection._update_live': 90,
     'netupdate/connection.py::Connection.update': 69,
     'netupdate/connection.py::Connection.update_batch': 98,
-    'netupdate/dnsmasq.py::conf_lines': 104,
     'netupdate/libvirtconn.py::LibvirtConnection.update': 109,
     'netupdate/runtime/driver.py::Driver.apply': 62,
     'netupdate/update.py::_rules_forward': 80,
@@ -114,7 +113,7 @@ PURE_IO = {
 LAYER_OF_PREFIX = {
     "netupdate.errors": "errors",
     "netupdate.document": "document", "netupdate.xmlsrc": "document",
-    "netupdate.model": "model", "netupdate.types": "model",
+    "netupdate.model": "model", "netupdate.types": "model", "netupdate.textcheck": "model",
     "netupdate.sections": "sections",
     "netupdate.edit": "edit", "netupdate.update": "edit",
     "netupdate.check": "check", "netupdate.validation": "check", "netupdate.schema": "check",

@@ -98,12 +98,12 @@ def test_dhcp_host_files_one_per_host_with_stable_names():
 def test_dhcp_host_file_name_ignores_mac_spelling_and_hashes_odd_names():
     a = netupdate.load("<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp>"
                        "<host mac='52:54:00:AB:00:01' ip='10.0.0.5'/>"
-                       "<host name='we ird/../name' ip='10.0.0.6'/>"
+                       f"<host name='{'a' * 60}.{'b' * 59}' ip='10.0.0.6'/>"
                        "</dhcp></ip></network>").defs
     h1, h2 = a.ips[0].dhcp.hosts
     assert dnsmasq.dhcp_host_file_name(h1, 4) == "v4-mac-52-54-00-ab-00-01"
     odd = dnsmasq.dhcp_host_file_name(h2, 4)
-    assert odd.startswith("v4-name-x") and "/" not in odd and " " not in odd
+    assert odd.startswith("v4-name-x") and len(odd) < 40   # too long a name is hashed
     assert odd == dnsmasq.dhcp_host_file_name(h2, 4)
 
 

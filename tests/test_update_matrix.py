@@ -193,7 +193,7 @@ row("domain", "adds", "nat-default", "@domain/domain-example.xml", Ok("domain", 
 row("domain", "add", "local-domain", "@domain/domain-example.xml", DUPLICATE,
     words=["already a <domain>"])
 row("domain", "add", "nat-default", "@domain/bad-name-chars.xml", INVALID,
-    words=["invalid domain name 'bad_domain!'"])
+    words=["DNS name 'bad_domain!' is not a valid DNS name"])
 row("domain", "add-first", "nat-default", "@domain/bad-localonly.xml", INVALID,
     words=["'sometimes'"])
 row("domain", "add-last", "bridge-host", "@domain/domain-example.xml", REFUSED,
@@ -620,7 +620,7 @@ row("dns", "add", "nat-default", "<dns enable='no'><txt name='a' value='b'/></dn
 row("dns", "add", "nat-default", "<dns><forwarder/></dns>", REFUSED,
     words=["must contain at least one of addr or domain"], name="empty-forwarder")
 row("dns", "add", "nat-default", "<dns><txt name='a b' value='x'/></dns>", INVALID,
-    words=["prohibited character"], name="bad-record")
+    words=["TXT name 'a b' is not a valid DNS name"], name="bad-record")
 row("dns", "modify", "dns-heavy", "<dns enable='yes'><forwarder addr='1.1.1.1'/></dns>",
     Ok("dns", op="set"), name="forwarders")
 row("dns", "modify", "nat-default", "<dns/>", NOT_FOUND, words=["no <dns> element to modify"])

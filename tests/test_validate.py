@@ -321,6 +321,9 @@ H1 = "<host mac='52:54:00:00:00:01' name='a' ip='192.168.9.11'/>"
 OVS_BRIDGE = ("<forward mode='bridge'/>", "<bridge name='ovsbr0'/>")
 PASSTHROUGH = "<forward mode='passthrough'><interface dev='eth1'/></forward>"
 
+DMQ_ROOT = "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>"
+OPTIONS = "<dnsmasq:options><dnsmasq:option value='{}'/></dnsmasq:options>"
+
 # code -> (a network that breaks the rule, the closest network that does not)
 CASES = {
     "NU-E101": (net("", forward="<forward mode='teleport'/>"),
@@ -386,7 +389,7 @@ CASES = {
                 net("", dhcp="<host mac='32:33:00:00:00:01' ip='192.168.9.11'/>")),
     "NU-E125": (net("", ips="<ip family='ipv6' address='192.168.9.1' prefix='24'/>"),
                 net("", ips="<ip family='ipv4' address='192.168.9.1' prefix='24'/>")),
-    "NU-E126": (net("").replace("<name>t</name>", "<name>a/b</name>"),
+    "NU-E126": (net("").replace("<name>t</name>", "<name></name>"),
                 net("").replace("<name>t</name>", "<name>a-b</name>")),
     "NU-E127": (net("", forward="<forward mode='nat'><nat><port start='2000' end='1024'/>"
                                 "</nat></forward>"),
@@ -409,6 +412,9 @@ CASES = {
                     forward="")),
     "NU-W103": (net("", dhcp="<range start='192.168.9.1' end='192.168.9.99'/>"),
                 net("", dhcp="<range start='192.168.9.2' end='192.168.9.99'/>")),
+    "NU-W104": (net(OPTIONS.format("dhcp-script=/tmp/x.sh")).replace("<network>", DMQ_ROOT),
+                net(OPTIONS.format("dhcp-option=option:ntp-server,192.168.9.1"))
+                .replace("<network>", DMQ_ROOT)),
 }
 
 

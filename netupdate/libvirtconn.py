@@ -48,6 +48,7 @@ from netupdate.errors import (
     StateError,
     UnsupportedError,
 )
+from netupdate.types import Command
 
 INSTALL_HINT = ("the libvirt Python binding is not installed: pip install 'netupdate[libvirt]' "
                 "(it needs libvirt's client library, e.g. apt-get install libvirt0 or "
@@ -61,9 +62,8 @@ SECTION_CODES: dict[str, int] = {
     "dns-srv": 12,
 }
 SECTION_NAMES = {code: name for name, code in SECTION_CODES.items()}
-# virNetworkUpdateCommand; "add" is virsh's spelling of add-last
-COMMAND_CODES: dict[str, int] = {"modify": 1, "delete": 2, "add-last": 3, "add-first": 4}
-COMMAND_ALIASES = {"add": "add-last", "append": "add-last", "prepend": "add-first"}
+# virNetworkUpdateCommand (names, codes and aliases: ``types.Command``)
+COMMAND_CODES: dict[str, int] = {command.value: command.code for command in Command}
 # virNetworkUpdateFlags
 AFFECT_CURRENT, AFFECT_LIVE, AFFECT_CONFIG = 0, 1, 2
 XML_INACTIVE = 1  # VIR_NETWORK_XML_INACTIVE
@@ -139,19 +139,8 @@ def section_name(section: str | int | None) -> str | None:
     return str(section).strip().lower().replace("_", "-")
 
 
-def command_name(command: str | int) -> str:
-    """A command name (``add-last``) from a name, an alias or libvirt's code."""
-    if isinstance(command, int):
-        for name, code in COMMAND_CODES.items():
-            if code == command:
-                return name
-        raise UnsupportedError(f"unknown libvirt update command code {command}")
-    name = str(command).strip().lower().replace("_", "-")
-    name = COMMAND_ALIASES.get(name, name)
-    if name not in COMMAND_CODES:
-        raise UnsupportedError(f"unknown update command {command!r} "
-                               f"(expected add, add-first, add-last, modify or delete)")
-    return name
+# a command (``add-last``) from a name, an alias or libvirt's code
+command_name = Command.of
 
 
 def libvirt_route(command: str, section: str | None, node_spec: str | None = None) -> str:

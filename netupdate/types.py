@@ -13,6 +13,8 @@ import re
 import uuid as _uuid
 from collections.abc import Callable
 
+from netupdate.errors import UnsupportedError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -135,6 +137,50 @@ class AddressType(enum.StrEnum):
 
 
 LEASE_SECONDS = {LeaseUnit.SECONDS: 1, LeaseUnit.MINUTES: 60, LeaseUnit.HOURS: 3600}
+
+
+# ---------------------------------------------------------------------- update commands
+class Command(enum.StrEnum):
+    """An update command, spelled as virsh spells virNetworkUpdateCommand."""
+
+    MODIFY = "modify"
+    DELETE = "delete"
+    ADD_LAST = "add-last"
+    ADD_FIRST = "add-first"
+
+    @property
+    def code(self) -> int:
+        """libvirt's ``VIR_NETWORK_UPDATE_COMMAND_*`` value."""
+        return _CODE_OF[self]
+
+    @classmethod
+    def of(cls, command) -> Command:
+        """The command named by ``command``: a name or alias (case and ``_`` vs ``-`` do not
+        matter) or libvirt's code (``4`` or ``"4"``).  Unknown: ``UnsupportedError``."""
+        if isinstance(command, int) and not isinstance(command, bool):
+            if command in COMMAND_CODES:
+                return COMMAND_CODES[command]
+            raise UnsupportedError(f"unrecognized network update command code {command}")
+        if isinstance(command, str):
+            text = command.strip()
+            if text.isascii() and text.isdigit():
+                return cls.of(int(text))
+            text = text.lower().replace("_", "-")
+            found = COMMAND_ALIASES.get(text) or cls._value2member_map_.get(text)
+            if found is not None:
+                return found
+        raise UnsupportedError(f"unrecognized command name {command!r} "
+                               "(expected add, add-first, add-last, modify or delete)")
+
+
+# libvirt's VIR_NETWORK_UPDATE_COMMAND_* values (include/libvirt/libvirt-network.h)
+COMMAND_CODES = {1: Command.MODIFY, 2: Command.DELETE, 3: Command.ADD_LAST, 4: Command.ADD_FIRST}
+_CODE_OF = {command: code for code, command in COMMAND_CODES.items()}
+# Other spellings, the same in both backends: virsh's "add" (= add-last, virsh-network.c), and
+# "append" / "prepend" (netupdate's, read as add-last / add-first).
+COMMAND_ALIASES = {"add": Command.ADD_LAST, "append": Command.ADD_LAST,
+                   "prepend": Command.ADD_FIRST}
+ADD_COMMANDS = frozenset({Command.ADD_FIRST, Command.ADD_LAST})
 
 
 # ---------------------------------------------------------------------- converters

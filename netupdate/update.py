@@ -49,11 +49,8 @@ from netupdate.xmlsrc import Document, decode, element_path, parse_element
 
 __all__ = ["COMMANDS", "Change", "apply_update", "normalize_command", "update_xml"]
 
-COMMANDS = ("add-first", "add-last", "modify", "delete")
-# libvirt's VIR_NETWORK_UPDATE_COMMAND_* values
-COMMAND_CODES = {1: "modify", 2: "delete", 3: "add-last", 4: "add-first"}
-_COMMAND_NAMES = {"add-first": "add-first", "add-last": "add-last", "add": "add-last",
-                  "modify": "modify", "delete": "delete"}
+COMMANDS = tuple(T.Command)
+COMMAND_CODES = T.COMMAND_CODES
 
 ROUTED_MODES = frozenset({"nat", "route", "open"})
 # modes in which the network has no IP, DHCP or DNS of its own (libvirt's networkValidate)
@@ -110,22 +107,8 @@ def update_xml(network_xml, command, section, xml, parent_index: int = -1,
     return network.to_xml()
 
 
-def normalize_command(command) -> str:
-    """'add-first' | 'add-last' | 'modify' | 'delete' from a name (``add`` = ``add-last``) or
-    libvirt's numeric code."""
-    if isinstance(command, int) and not isinstance(command, bool):
-        if command in COMMAND_CODES:
-            return COMMAND_CODES[command]
-        raise UnsupportedError(f"unrecognized network update command code {command}")
-    if isinstance(command, str):
-        text = command.strip()
-        if text.isdigit():
-            return normalize_command(int(text))
-        found = _COMMAND_NAMES.get(text.lower().replace("_", "-"))
-        if found:
-            return found
-    raise UnsupportedError(f"unrecognized command name {command!r} "
-                           "(expected add, add-first, add-last, modify or delete)")
+# a name, an alias (``add`` = ``add-last``) or libvirt's code -> a ``types.Command``
+normalize_command = T.Command.of
 
 
 def apply_update(network: M.Network, command, section=None, xml=None, *,

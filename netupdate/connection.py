@@ -386,7 +386,8 @@ class Connection:
                 not str(xml).lstrip().startswith("<") and os.path.exists(str(xml)):
             with open(xml, encoding="utf-8") as handle:  # virsh: not '<' means a file name
                 xml = handle.read()
-        from netupdate import txn
+        from netupdate import planner, txn
+        from netupdate import update as edit
         with self.store.lock(name), txn.Interrupts():
             notes = self._finish_interrupted(name) if not dry_run else []
             record = self.store.read_record(name)
@@ -405,15 +406,14 @@ class Connection:
                             doc.network is docs["live"].network:
                         changes[side] = changes["live"]  # same text: one edit serves both
                         continue
-                    changes[side] = doc.network.update(command, section, xml,
-                                                       parent_index=parent_index,
-                                                       node_spec=node_spec)
+                    changes[side] = edit.apply_update(doc.network, command, section, xml,
+                                                      parent_index=parent_index,
+                                                      node_spec=node_spec)
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
-            change = changes.get("live") or changes.get("config")
-            result.change = change
-            result.plan = _plan_of(change)
+            result.change = change = changes.get("live") or changes.get("config")
+            result.plan = planner.plan_change(change)
             if dry_run:
                 self._forget(live_path, config_path)
                 result.actions = tuple(result.plan.actions) if live else ()
@@ -961,8 +961,8 @@ class Connection:
         or the text of a batch file) as one transaction: all are made on copies of the
         definitions first (a refused one raises ``BatchError`` naming it, and nothing changes),
         then one plan runs once (at most one dnsmasq reload or restart) and is verified once."""
-        from netupdate import txn
-        from netupdate.planner import plan as make_plan
+        from netupdate import planner, txn
+        from netupdate import update as edit
         started = time.perf_counter()
         check_name(name)
         items = txn.as_batch(updates)
@@ -997,9 +997,9 @@ class Connection:
                 for done, item in enumerate(items, 1):
                     for network in unique:
                         try:
-                            network.update(item.command, item.section, item.xml,
-                                           parent_index=item.parent_index,
-                                           node_spec=item.node_spec)
+                            edit.apply_update(network, item.command, item.section, item.xml,
+                                              parent_index=item.parent_index,
+                                              node_spec=item.node_spec)
                         except NetupdateError as exc:
                             raise txn.BatchError(f"batch line {item.line}: {exc}; nothing was "
                                                  f"changed", line=item.line) from exc
@@ -1012,7 +1012,7 @@ class Connection:
                                   live=NOT_REQUESTED, config=NOT_REQUESTED)
             live_net = targets[0] if live_doc is not None else None
             config_net = targets[-1] if config_doc is not None else None
-            plan = make_plan(live_doc.defs, live_net.defs) if live_net is not None else None
+            plan = planner.plan(live_doc.defs, live_net.defs) if live_net is not None else None
             result.plan = plan
             if plan is not None:
                 result.changes = plan.changes
@@ -1487,15 +1487,6 @@ def _sides(name: str, active: bool, persistent: bool, live: bool | None,
     if not live and not config:
         raise StateError("nothing to update: neither live nor config selected")
     return live, config
-
-
-def _plan_of(change):
-    """The plan of one edit (the engine's ``Change.plan``)."""
-    plan = getattr(change, "plan", None)
-    if plan is not None and not callable(plan):
-        return plan
-    from netupdate.planner import plan_change
-    return plan_change(change)
 
 
 def _dns_facts(root) -> tuple[str | None, bool]:

@@ -486,7 +486,7 @@ def _plan(before, after):
 def _edit(xml: str, command: str, section: str | None, fragment: str | None, parent_index: int,
           node_spec: str | None):
     """(new XML, Change) of ``xml`` edited by netupdate's engine."""
-    from netupdate.model import load
+    from netupdate.update import load
     document = load(xml)
     change = document.update(command, section, fragment, parent_index=parent_index,
                              node_spec=node_spec)
@@ -593,7 +593,7 @@ def _operations(before_xml: str, after_xml: str, changes) -> tuple[list[Operatio
     definition they lead to and notes about changes left to the plan."""
     from netupdate.differ import ADDED, MODIFIED, REMOVED
     from netupdate.errors import NetupdateError as _Err
-    from netupdate.model import load
+    from netupdate.update import load  # editable: the calls are checked on a copy
     target = load(after_xml)
     current = load(before_xml)
     deletes: list[tuple[str, Any]] = []

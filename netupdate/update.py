@@ -47,7 +47,8 @@ from netupdate.errors import (
 )
 from netupdate.xmlsrc import Document, decode, element_path, parse_element
 
-__all__ = ["COMMANDS", "Change", "apply_update", "normalize_command", "update_xml"]
+__all__ = ["COMMANDS", "Change", "EditableNetwork", "apply_update", "load", "normalize_command",
+           "update_xml"]
 
 COMMANDS = tuple(T.Command)
 COMMAND_CODES = T.COMMAND_CODES
@@ -89,10 +90,24 @@ class Change:
     after_xml: str | None = None
     context: Mapping[str, object] = field(default_factory=dict)
 
-    @functools.cached_property
-    def plan(self):
-        from netupdate.planner import plan_change
-        return plan_change(self)
+
+class EditableNetwork(M.Network):
+    """A network document that edits itself: what the public ``netupdate.load`` returns.
+
+    The model's ``Network`` knows nothing of editing; this edit-layer subclass adds ``update``.
+    The plan of a change is ``netupdate.plan_change(change)``.
+    """
+
+    def update(self, command, section=None, xml=None, *, parent_index: int = -1,
+               node_spec: str | None = None) -> Change:
+        """Edit the document in place and return the ``Change`` (``apply_update``)."""
+        return apply_update(self, command, section, xml, parent_index=parent_index,
+                            node_spec=node_spec)
+
+
+def load(source, *, filename: str | None = None, check: bool = True) -> EditableNetwork:
+    """``model.load`` giving an ``EditableNetwork`` (the public ``netupdate.load``)."""
+    return EditableNetwork.from_source(source, filename=filename, check=check)
 
 
 def update_xml(network_xml, command, section, xml, parent_index: int = -1,

@@ -393,7 +393,7 @@ class Connection:
             record = self.store.read_record(name)
             config_path, live_path = self.store.config_path(name), self.store.live_path(name)
             live, config = _sides(name, record is not None, config_path.exists(), live, config)
-            result = UpdateResult(name, str(command), section, dry_run=dry_run,
+            result = UpdateResult(name, *_spelled(command, section), dry_run=dry_run,
                                   notes=tuple(notes))
             if live:
                 from netupdate.runtime.netns import require_privileges
@@ -1487,6 +1487,14 @@ def _sides(name: str, active: bool, persistent: bool, live: bool | None,
     if not live and not config:
         raise StateError("nothing to update: neither live nor config selected")
     return live, config
+
+
+def _spelled(command, section) -> tuple[str, str | None]:
+    """The command and section of an update as libvirt names them (``add`` -> ``add-last``,
+    ``11`` / ``dns_txt`` -> ``dns-txt``)."""
+    from netupdate import sections
+    from netupdate.types import Command
+    return Command.of(command).value, None if section is None else sections.get(section).name
 
 
 def _dns_facts(root) -> tuple[str | None, bool]:

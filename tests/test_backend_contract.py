@@ -86,10 +86,6 @@ GAPS = {
     ("define-nu-pool", "libvirt"):
         "libvirt fills <forward dev> from the first <interface> on define (so does the engine "
         "on an edit of the section), embedded stores the definition as given",
-    # the names
-    ("canonical-names", "embedded"):
-        "embedded echoes the command and section as given ('add', 'dns_txt', 3, 11) in the "
-        "result, libvirt reports 'add-last' / 'dns-txt'",
     # the errors
     ("malformed-define", "libvirt"):
         "libvirt raises LibvirtError with libvirt's parser message, not XMLParseError",

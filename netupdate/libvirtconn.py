@@ -48,7 +48,7 @@ from netupdate.errors import (
     StateError,
     UnsupportedError,
 )
-from netupdate.types import Command
+from netupdate.types import MANAGED_MODES, Command
 
 INSTALL_HINT = ("the libvirt Python binding is not installed: pip install 'netupdate[libvirt]' "
                 "(it needs libvirt's client library, e.g. apt-get install libvirt0 or "
@@ -98,9 +98,6 @@ NOT_RUNNING = "not-running"      # live: the network is not active
 TRANSIENT = "transient"          # config: the network has no persistent config
 
 EXIT_RESTART_NEEDED = 3
-
-# Forward modes whose bridge libvirt creates and manages.
-_MANAGED_MODES = (None, "nat", "route", "open")
 
 _libvirt_module = None
 
@@ -1080,7 +1077,7 @@ class LibvirtConnection:
         if not self.local:
             return f"{self.uri} is not a local daemon"
         defs = _defs(live_xml)
-        if _mode_of(defs) not in _MANAGED_MODES:
+        if _mode_of(defs) not in MANAGED_MODES:
             return "libvirt does not manage a bridge for this forward mode"
         bridge = _bridge_of(defs)
         if not bridge:
@@ -1302,7 +1299,7 @@ def _fill_identity(desired_xml: str, base_xml: str | None, notes: list[str]) -> 
     elif desired.uuid is not None and base.uuid is not None and desired.uuid != base.uuid:
         raise InvalidOperationError(f"the desired definition has uuid {desired.uuid}, the "
                                     f"network has {base.uuid}: a network's uuid cannot change")
-    managed = _mode_of(desired) in _MANAGED_MODES
+    managed = _mode_of(desired) in MANAGED_MODES
     if managed and desired.mac is None and base.mac is not None:
         insert("mac", etree.Element("mac", address=str(base.mac)))
         kept.append("MAC address")

@@ -94,6 +94,28 @@ class ForwardMode(enum.StrEnum):
     HOSTDEV = "hostdev"
 
 
+# Forward-mode groups, as libvirt's switches over virNetworkForwardType draw them (network_conf.c
+# virNetworkDefParseXML, bridge_driver.c).  ``None`` stands for an isolated network (no
+# <forward>); an unknown mode (a plain str) is in no group.
+_F = ForwardMode
+# libvirt creates the bridge, owns its addresses and runs dnsmasq (isolated, nat, route, open)
+MANAGED_MODES = frozenset({None, _F.NAT, _F.ROUTE, _F.OPEN})
+# libvirt's L3 forwarding modes: they need an <ip>, take at most one forward interface, and
+# turn on the host's IP forwarding
+L3_MODES = frozenset({_F.NAT, _F.ROUTE, _F.OPEN})
+# the firewall lets the subnets out through the uplink (nat masquerades, route forwards), so
+# its rules name the subnets and the outgoing device; an open network has no rules at all, an
+# isolated one rules on the bridge only.  Not L3_MODES: open is L3 but has no firewall.
+UPLINK_MODES = frozenset({_F.NAT, _F.ROUTE})
+# guests attach directly to a host device (macvtap or SR-IOV): no bridge at all
+DIRECT_MODES = frozenset({_F.PRIVATE, _F.VEPA, _F.PASSTHROUGH, _F.HOSTDEV})
+# the network is an existing host device (a bridge, or DIRECT_MODES): libvirt gives it no
+# address, DHCP or DNS of its own
+DEVICE_MODES = frozenset({_F.BRIDGE}) | DIRECT_MODES
+# transparent VLAN tagging without an Open vSwitch virtualport (SR-IOV)
+VLAN_MODES = frozenset({_F.HOSTDEV, _F.PASSTHROUGH})
+
+
 class MacTableManager(enum.StrEnum):
     KERNEL = "kernel"
     LIBVIRT = "libvirt"

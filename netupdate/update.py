@@ -53,10 +53,6 @@ __all__ = ["COMMANDS", "Change", "EditableNetwork", "apply_update", "load", "nor
 COMMANDS = tuple(T.Command)
 COMMAND_CODES = T.COMMAND_CODES
 
-ROUTED_MODES = frozenset({"nat", "route", "open"})
-# modes in which the network has no IP, DHCP or DNS of its own (libvirt's networkValidate)
-HOST_MODES = frozenset({"bridge", "private", "vepa", "passthrough", "hostdev"})
-
 _XPATH_FUNCTIONS = frozenset({
     "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string", "concat",
     "starts-with", "contains", "substring-before", "substring-after", "substring",
@@ -219,11 +215,17 @@ def _dhcp_active(ip_el) -> bool:
     return False
 
 
-def _forward_mode(root) -> str | None:
+def _forward_mode(root) -> T.ForwardMode | str | None:
     forward = next(root.iterchildren("forward"), None)
-    if forward is None:
-        return None
-    return forward.get("mode") or "nat"
+    return None if forward is None else _mode_of(forward)
+
+
+def _mode_of(forward) -> T.ForwardMode | str:
+    """The mode of a ``<forward>`` (nat when unset): a ``ForwardMode``, or the text if unknown."""
+    return _FORWARD_MODE(forward.get("mode") or T.ForwardMode.NAT)
+
+
+_FORWARD_MODE = T.enum_of(T.ForwardMode)
 
 
 def _is_element(node) -> bool:
@@ -1381,13 +1383,13 @@ class _ForwardInterfaceHandler(_InForward):
         existing = self.find(forward, dev)
         if existing is not None:
             self.refuse_duplicate(ed, dev, existing)
-        mode = forward.get("mode") or "nat"
+        mode = _mode_of(forward)
         count = sum(1 for _ in forward.iterchildren("interface"))
-        if mode in ROUTED_MODES and count + (1 if count == 0 and forward.get("dev") else 0) >= 1:
+        if mode in T.L3_MODES and count + (1 if count == 0 and forward.get("dev") else 0) >= 1:
             ed.fail(InvalidOperationError, f"multiple forwarding interfaces specified for network "
                     f"{_q(ed.n)}, only one is supported", forward)
         bridge = _first_child(ed.root, "bridge")
-        if mode == "bridge" and bridge is not None and bridge.get("name"):
+        if mode == T.ForwardMode.BRIDGE and bridge is not None and bridge.get("name"):
             ed.fail(InvalidOperationError, "A network with forward mode='bridge' can specify a "
                     f"bridge name or a forward dev, but not both (network {_q(ed.n)})", bridge)
         ed.insert_ordered(forward, frag)
@@ -2353,8 +2355,8 @@ def _rules_forward(ed: _Edit, out: list) -> None:
     bridge = _first_child(root, "bridge")
     mode = None
     if forward is not None:
-        mode = forward.get("mode") or "nat"
-        if mode not in set(T.ForwardMode):
+        mode = _mode_of(forward)
+        if not isinstance(mode, T.ForwardMode):
             out.append((InvalidFragmentError, f"unknown forwarding type '{mode}'", forward))
             return
         interfaces = list(forward.iterchildren("interface"))
@@ -2380,12 +2382,12 @@ def _rules_forward(ed: _Edit, out: list) -> None:
             out.append((InvalidOperationError, f"<forward dev='{dev}'> must match first "
                         f"<interface dev='{devs[0]}'/> in network {n}", forward))
         count = len(interfaces) or (1 if dev else 0)
-        if mode in ROUTED_MODES and count > 1:
+        if mode in T.L3_MODES and count > 1:
             out.append((InvalidOperationError, "multiple forwarding interfaces specified for "
                         f"network {qn}, only one is supported", forward))
         nat = _first_child(forward, "nat")
         if nat is not None:
-            if mode != "nat":
+            if mode != T.ForwardMode.NAT:
                 out.append((InvalidOperationError, "The <nat> element can only be used when "
                             f"<forward> 'mode' is 'nat' in network {n}", nat))
             nat_def = ed.try_read(M.NatDef, nat)
@@ -2401,10 +2403,10 @@ def _rules_forward(ed: _Edit, out: list) -> None:
                         and ports.start > ports.end:
                     out.append((InvalidOperationError, f"invalid <nat> port range "
                                 f"{ports.start}-{ports.end} in network {qn}", nat))
-        if mode in ROUTED_MODES and _first_child(root, "ip") is None:
+        if mode in T.L3_MODES and _first_child(root, "ip") is None:
             out.append((InvalidOperationError, f"{mode} forwarding requested, but no IP address "
                         f"provided for network {qn}", forward))
-        if mode in HOST_MODES:
+        if mode in T.DEVICE_MODES:
             for tag in ("ip", "domain"):
                 found = _first_child(root, tag)
                 if found is not None:
@@ -2418,13 +2420,13 @@ def _rules_forward(ed: _Edit, out: list) -> None:
         name = bridge.get("name")
         has_dev = forward is not None and (forward.get("dev") or _first_child(forward, "interface")
                                            is not None)
-        if mode == "bridge" and name and has_dev:
+        if mode == T.ForwardMode.BRIDGE and name and has_dev:
             out.append((InvalidOperationError, "A network with forward mode='bridge' can specify "
                         f"a bridge name or a forward dev, but not both (network {qn})", bridge))
-        if mode in ("private", "vepa", "passthrough", "hostdev") and name:
+        if mode in T.DIRECT_MODES and name:
             out.append((InvalidOperationError, f"bridge name not allowed in {mode} mode "
                         f"(network {qn})", bridge))
-        if mode in HOST_MODES and any(bridge.get(a) is not None for a in ("stp", "delay", "zone")):
+        if mode in T.DEVICE_MODES and any(bridge.get(a) is not None for a in ("stp", "delay", "zone")):
             out.append((InvalidOperationError, "bridge delay/stp/zone options only allowed in "
                         f"route, nat, and isolated mode, not in {mode} (network {qn})", bridge))
 

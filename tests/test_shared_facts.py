@@ -1,7 +1,8 @@
 """Facts the package shares are defined once, and every user of a fact agrees on it (issue 14).
 
 Each test here reads the same fact through every module that relies on it, so two copies that
-drift apart fail: the update commands (engine, libvirt backend, policy, sections), ...
+drift apart fail: the update commands (engine, libvirt backend, policy, sections), the
+forward-mode groups (engine, validator, runtime, planner), ...
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import netupdate
 from netupdate import libvirtconn as LV
 from netupdate import policy, sections
 from netupdate import types as T
 from netupdate.errors import NetupdateError, PolicyError, UnsupportedError
-from netupdate.update import normalize_command
+from netupdate.runtime.driver import check_runnable
+from netupdate.update import normalize_command, update_xml
+from netupdate.validation import validate
 
 # ------------------------------------------------------------------------- update commands
 _SPELLINGS = [*T.Command, *T.COMMAND_ALIASES, "ADD_FIRST", "Add-Last", " modify ", "PREPEND",
@@ -58,3 +62,57 @@ def test_every_command_is_known_to_sections_and_policy():
         assert rule.commands == (command,)
     with pytest.raises(PolicyError):
         policy.Policy.from_dict({"allow": [{"section": "dns-txt", "commands": ["frob"]}]})
+
+
+# ------------------------------------------------------------------------- forward-mode groups
+_MODES = [None, *T.ForwardMode]       # None: an isolated network (no <forward>)
+
+
+def test_forward_mode_groups_partition_the_modes_as_libvirt_does():
+    assert T.MANAGED_MODES == T.L3_MODES | {None}
+    assert T.UPLINK_MODES < T.L3_MODES                 # open is L3 but has no firewall
+    assert T.DEVICE_MODES == T.DIRECT_MODES | {T.ForwardMode.BRIDGE}
+    assert T.MANAGED_MODES.isdisjoint(T.DEVICE_MODES)
+    assert T.MANAGED_MODES | T.DEVICE_MODES == set(_MODES)
+    assert T.VLAN_MODES < T.DIRECT_MODES
+    for group in (T.MANAGED_MODES, T.L3_MODES, T.UPLINK_MODES, T.DEVICE_MODES, T.VLAN_MODES):
+        assert all(mode is None or isinstance(mode, T.ForwardMode) for mode in group)
+        assert "nat" not in group or T.ForwardMode.NAT in group   # members equal their text
+
+
+def _forward(mode, count: int) -> str:
+    attr = "" if mode is None else f" mode='{mode}'"
+    return f"<forward{attr}>" + "".join(f"<interface dev='eth{i}'/>" for i in range(count)) \
+        + "</forward>"
+
+
+def _network(forward: str) -> str:
+    return (f"<network><name>n</name>{forward}"
+            "<ip address='10.9.0.1' prefix='24'/></network>")
+
+
+@settings(max_examples=60)
+@given(st.sampled_from([None, *T.ForwardMode]), st.integers(0, 3))
+def test_engine_and_validator_count_forward_interfaces_like_libvirt(mode, count):
+    """libvirt (virNetworkDefParseXML) refuses more than one forward interface for nat, route
+    and open alike ("multiple forwarding interfaces specified ..., only one is supported")."""
+    libvirt_refuses = (mode or T.ForwardMode.NAT) in T.L3_MODES and count > 1
+    issues = validate(_network(_forward(mode, count)), schema=None)
+    validator = any(i.code == "NU-E114" and "only one <interface>" in i.message for i in issues)
+    try:
+        update_xml(_network("<forward mode='nat'/>"), "modify", "forward", _forward(mode, count))
+        engine = False
+    except NetupdateError as exc:
+        engine = "multiple forwarding interfaces" in str(exc)
+    assert validator == engine == libvirt_refuses
+
+
+def test_the_embedded_runtime_runs_exactly_the_managed_modes():
+    for mode in _MODES:
+        defs = netupdate.load(_network(_forward(mode, 0))).defs
+        try:
+            check_runnable(defs)
+            runs = True
+        except UnsupportedError:
+            runs = False
+        assert runs == (defs.forward_mode in T.MANAGED_MODES), mode

@@ -161,6 +161,22 @@ class AddressType(enum.StrEnum):
 LEASE_SECONDS = {LeaseUnit.SECONDS: 1, LeaseUnit.MINUTES: 60, LeaseUnit.HOURS: 3600}
 
 
+# ---------------------------------------------------------------------- limits
+# An interface name has at most IFNAMSIZ - 1 = 15 BYTES (the kernel's dev_valid_name, and
+# libvirt's virStrcpyStatic into ifr_name[IFNAMSIZ]: "Network interface name '%s' is too long").
+IFNAME_MAX_BYTES = 15
+# libvirt's DHCP limits (network_conf.c): a lease shorter than 2 minutes ("The minimum lease time
+# should be greater than 2 minutes"; 0 = infinite) and a range of more than 65535 addresses
+# ("range ... is too large") are refused.
+MIN_LEASE_SECONDS = 120
+MAX_DHCP_RANGE_SIZE = 65535
+
+
+def ifname_bytes(name: str) -> int:
+    """The length of an interface name as the kernel counts it (UTF-8 bytes)."""
+    return len(name.encode("utf-8", "surrogatepass"))
+
+
 # ---------------------------------------------------------------------- update commands
 class Command(enum.StrEnum):
     """An update command, spelled as virsh spells virNetworkUpdateCommand."""

@@ -797,7 +797,7 @@ def _check_lease(ed: _Edit, element) -> None:
     if lease is None:
         return
     unit = lease.get("unit")
-    if unit is not None and unit not in ("seconds", "minutes", "hours"):
+    if unit is not None and unit not in set(T.LeaseUnit):
         ed.fail(InvalidFragmentError,
                 f"Invalid value for attribute 'unit' in element 'lease': '{unit}'.")
     expiry = lease.get("expiry")
@@ -809,7 +809,7 @@ def _check_lease(ed: _Edit, element) -> None:
         ed.fail(InvalidFragmentError,
                 f"Invalid value for attribute 'expiry' in element 'lease': '{expiry}'.")
     seconds = value * T.LEASE_SECONDS[T.LeaseUnit(unit or "minutes")]
-    if 0 < seconds < 120:
+    if 0 < seconds < T.MIN_LEASE_SECONDS:
         ed.fail(InvalidFragmentError, "The minimum lease time should be greater than 2 minutes")
 
 
@@ -1204,8 +1204,8 @@ def _range_problem(ed: _Edit, start, end, ip_el):
                     "is the broadcast address")
     if int(start) > int(end):
         return InvalidFragmentError, f"range {start} - {end} is reversed"
-    if int(end) - int(start) + 1 > 65535:
-        return InvalidFragmentError, f"range {start} - {end} is too large (> 65535)"
+    if int(end) - int(start) + 1 > T.MAX_DHCP_RANGE_SIZE:
+        return InvalidFragmentError, f"range {start} - {end} is too large (> {T.MAX_DHCP_RANGE_SIZE})"
     return None
 
 
@@ -1889,9 +1889,9 @@ class _BridgeHandler(_SingletonHandler):
         if name is not None:
             if not _DEVICE_NAME.match(name):
                 ed.fail(InvalidFragmentError, f"invalid bridge name '{name}' in network {n}")
-            if len(name) > 15:
+            if T.ifname_bytes(name) > T.IFNAME_MAX_BYTES:
                 ed.fail(InvalidFragmentError, f"bridge name '{name}' in network {n} is longer "
-                        "than 15 characters")
+                        f"than {T.IFNAME_MAX_BYTES} bytes")
         if zone is not None and not _ZONE_NAME.match(zone):
             ed.fail(InvalidFragmentError, f"invalid firewalld zone '{zone}' in network {n}")
         bridge = ed.read(M.BridgeDef, element)

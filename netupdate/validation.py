@@ -323,11 +323,6 @@ def _unknown_message(element, item: _FieldPlan, value) -> str:
 
 
 # ---------------------------------------------------------------------- helpers for the rules
-IFNAMSIZ = 16          # the kernel's limit for interface names, including the final NUL
-MIN_LEASE_SECONDS = 120
-MAX_RANGE_SIZE = 65535
-
-
 def _mode(net: M.NetworkDef):
     """The forward mode, '' for an isolated network, or None when it is unknown."""
     mode = net.forward_mode
@@ -506,8 +501,9 @@ def check_range_size(s: _Subject):
     """A ``<range>`` holds more than 65535 addresses.  libvirt refuses it ("range ... is too
     large")."""
     for _ip, r in _ranges(s):
-        if r.start.version == r.end.version and r.start <= r.end and r.size > MAX_RANGE_SIZE:
-            yield r, f"range {_range_text(r)} has {r.size} addresses (at most {MAX_RANGE_SIZE})"
+        if r.start.version == r.end.version and r.start <= r.end and r.size > T.MAX_DHCP_RANGE_SIZE:
+            yield r, (f"range {_range_text(r)} has {r.size} addresses "
+                      f"(at most {T.MAX_DHCP_RANGE_SIZE})")
 
 
 @rule("NU-E111", "dhcp-multiple-per-family", ERROR, "More than one DHCP <ip> per family")
@@ -547,10 +543,10 @@ def check_bridge_name(s: _Subject):
     (IFNAMSIZ - 1).  Creating the bridge would fail when the network starts."""
     bridge = s.net.bridge
     if bridge is not None and bridge.name is not None:
-        size = len(bridge.name.encode("utf-8"))
-        if size >= IFNAMSIZ:
+        size = T.ifname_bytes(bridge.name)
+        if size > T.IFNAME_MAX_BYTES:
             yield bridge, (f"bridge name '{bridge.name}' is {size} bytes long; interface names "
-                           f"have at most {IFNAMSIZ - 1}")
+                           f"have at most {T.IFNAME_MAX_BYTES}")
 
 
 @rule("NU-E114", "forward-interface-count", ERROR, "Forward interfaces not allowed by the mode")
@@ -717,9 +713,9 @@ def check_lease(s: _Subject):
         for entry in (*ip.dhcp.ranges, *ip.dhcp.hosts):
             lease = entry.lease
             if lease is not None and lease.seconds is not None \
-                    and 0 < lease.seconds < MIN_LEASE_SECONDS:
+                    and 0 < lease.seconds < T.MIN_LEASE_SECONDS:
                 yield lease, (f"lease of {lease.seconds} seconds is shorter than the minimum of "
-                              f"{MIN_LEASE_SECONDS} seconds")
+                              f"{T.MIN_LEASE_SECONDS} seconds")
 
 
 @rule("NU-E123", "srv-record-fields", ERROR, "SRV record port, priority or weight without target")

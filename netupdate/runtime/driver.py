@@ -102,8 +102,10 @@ def check_runnable(defs: NetworkDef) -> None:
         raise UnsupportedError(
             f"the embedded runtime runs isolated, nat, route and open networks, not forward "
             f"mode '{mode}' (use the libvirt backend for it)")
-    if len(bridge_name(defs)) > 15:
-        raise RuntimeFailure(f"bridge name '{bridge_name(defs)}' is longer than 15 characters")
+    name = bridge_name(defs)
+    if T.ifname_bytes(name) > T.IFNAME_MAX_BYTES:
+        raise RuntimeFailure(f"bridge name '{name}' is {T.ifname_bytes(name)} bytes long; "
+                             f"interface names have at most {T.IFNAME_MAX_BYTES}")
 
 
 # ---------------------------------------------------------------------- the driver

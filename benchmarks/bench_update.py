@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from netupdate import model  # noqa: E402
+from netupdate import update as edit  # noqa: E402
 
 SUBNET = "10.0.0.0/8"   # room for any size; the host range lives at 10.200.x.x
 
@@ -68,7 +68,7 @@ def bench_netupdate(hosts: int, ops, repeat: int = 3) -> tuple[float, float]:
     """Mean and median per update of the best of ``repeat`` runs (each on a fresh network)."""
     best = None
     for _ in range(repeat):
-        network = model.load(network_xml(hosts), check=False)
+        network = edit.load(network_xml(hosts), check=False)
         network.update("add-last", "ip-dhcp-host", host_xml(10_000_000 - 1))  # builds the index
         times = []
         for command, fragment in ops:

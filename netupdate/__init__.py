@@ -24,7 +24,8 @@ from netupdate.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "netupdate.model",
+    "load": "netupdate.update",
+    "EditableNetwork": "netupdate.update",
     "Network": "netupdate.model",
     "NetworkDef": "netupdate.model",
     "update_xml": "netupdate.update",
@@ -35,6 +36,7 @@ _LAZY = {
     "diff": "netupdate.differ",
     "ChangeSet": "netupdate.differ",
     "plan": "netupdate.planner",
+    "plan_change": "netupdate.planner",
     "Plan": "netupdate.planner",
     "Policy": "netupdate.policy",
     "connect": "netupdate.connection",

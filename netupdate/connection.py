@@ -388,13 +388,14 @@ class Connection:
                 not str(xml).lstrip().startswith("<") and os.path.exists(str(xml)):
             with open(xml, encoding="utf-8") as handle:  # virsh: not '<' means a file name
                 xml = handle.read()
-        from netupdate import txn
+        from netupdate import planner, txn
+        from netupdate import update as edit
         with self.store.lock(name), txn.Interrupts():
             notes = self._finish_interrupted(name) if not dry_run else []
             record = self.store.read_record(name)
             config_path, live_path = self.store.config_path(name), self.store.live_path(name)
             live, config = _sides(name, record is not None, config_path.exists(), live, config)
-            result = UpdateResult(name, str(command), section, dry_run=dry_run,
+            result = UpdateResult(name, *_spelled(command, section), dry_run=dry_run,
                                   notes=tuple(notes))
             if live:
                 from netupdate.runtime.netns import require_privileges
@@ -407,15 +408,14 @@ class Connection:
                             doc.network is docs["live"].network:
                         changes[side] = changes["live"]  # same text: one edit serves both
                         continue
-                    changes[side] = doc.network.update(command, section, xml,
-                                                       parent_index=parent_index,
-                                                       node_spec=node_spec)
+                    changes[side] = edit.apply_update(doc.network, command, section, xml,
+                                                      parent_index=parent_index,
+                                                      node_spec=node_spec)
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
-            change = changes.get("live") or changes.get("config")
-            result.change = change
-            result.plan = _plan_of(change)
+            result.change = change = changes.get("live") or changes.get("config")
+            result.plan = planner.plan_change(change)
             if dry_run:
                 self._forget(live_path, config_path)
                 result.actions = tuple(result.plan.actions) if live else ()
@@ -942,8 +942,8 @@ class Connection:
         or the text of a batch file) as one transaction: all are made on copies of the
         definitions first (a refused one raises ``BatchError`` naming it, and nothing changes),
         then one plan runs once (at most one dnsmasq reload or restart) and is verified once."""
-        from netupdate import txn
-        from netupdate.planner import plan as make_plan
+        from netupdate import planner, txn
+        from netupdate import update as edit
         started = time.perf_counter()
         check_name(name)
         items = txn.as_batch(updates)
@@ -978,9 +978,9 @@ class Connection:
                 for done, item in enumerate(items, 1):
                     for network in unique:
                         try:
-                            network.update(item.command, item.section, item.xml,
-                                           parent_index=item.parent_index,
-                                           node_spec=item.node_spec)
+                            edit.apply_update(network, item.command, item.section, item.xml,
+                                              parent_index=item.parent_index,
+                                              node_spec=item.node_spec)
                         except NetupdateError as exc:
                             raise txn.BatchError(f"batch line {item.line}: {exc}; nothing was "
                                                  f"changed", line=item.line) from exc
@@ -993,7 +993,7 @@ class Connection:
                                   live=NOT_REQUESTED, config=NOT_REQUESTED)
             live_net = targets[0] if live_doc is not None else None
             config_net = targets[-1] if config_doc is not None else None
-            plan = make_plan(live_doc.defs, live_net.defs) if live_net is not None else None
+            plan = planner.plan(live_doc.defs, live_net.defs) if live_net is not None else None
             result.plan = plan
             if plan is not None:
                 result.changes = plan.changes
@@ -1478,13 +1478,12 @@ def _sides(name: str, active: bool, persistent: bool, live: bool | None,
     return live, config
 
 
-def _plan_of(change):
-    """The plan of one edit (the engine's ``Change.plan``)."""
-    plan = getattr(change, "plan", None)
-    if plan is not None and not callable(plan):
-        return plan
-    from netupdate.planner import plan_change
-    return plan_change(change)
+def _spelled(command, section) -> tuple[str, str | None]:
+    """The command and section of an update as libvirt names them (``add`` -> ``add-last``,
+    ``11`` / ``dns_txt`` -> ``dns-txt``)."""
+    from netupdate import sections
+    from netupdate.types import Command
+    return Command.of(command).value, None if section is None else sections.get(section).name
 
 
 def _dns_facts(root) -> tuple[str | None, bool]:

@@ -48,7 +48,7 @@ def ruleset(defs: NetworkDef, table: str, bridge: str) -> str | None:
     mode = defs.forward_mode
     if mode == T.ForwardMode.OPEN:
         return None
-    if mode not in (None, T.ForwardMode.NAT, T.ForwardMode.ROUTE):
+    if mode is not None and mode not in T.UPLINK_MODES:
         raise UnsupportedError(f"no firewall rules for forward mode '{mode}'")
     br = _q(bridge)
     dev = defs.forward.dev if defs.forward is not None else None

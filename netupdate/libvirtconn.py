@@ -48,6 +48,7 @@ from netupdate.errors import (
     StateError,
     UnsupportedError,
 )
+from netupdate.types import MANAGED_MODES, Command
 
 INSTALL_HINT = ("the libvirt Python binding is not installed: pip install 'netupdate[libvirt]' "
                 "(it needs libvirt's client library, e.g. apt-get install libvirt0 or "
@@ -61,9 +62,8 @@ SECTION_CODES: dict[str, int] = {
     "dns-srv": 12,
 }
 SECTION_NAMES = {code: name for name, code in SECTION_CODES.items()}
-# virNetworkUpdateCommand; "add" is virsh's spelling of add-last
-COMMAND_CODES: dict[str, int] = {"modify": 1, "delete": 2, "add-last": 3, "add-first": 4}
-COMMAND_ALIASES = {"add": "add-last", "append": "add-last", "prepend": "add-first"}
+# virNetworkUpdateCommand (names, codes and aliases: ``types.Command``)
+COMMAND_CODES: dict[str, int] = {command.value: command.code for command in Command}
 # virNetworkUpdateFlags
 AFFECT_CURRENT, AFFECT_LIVE, AFFECT_CONFIG = 0, 1, 2
 XML_INACTIVE = 1  # VIR_NETWORK_XML_INACTIVE
@@ -98,9 +98,6 @@ NOT_RUNNING = "not-running"      # live: the network is not active
 TRANSIENT = "transient"          # config: the network has no persistent config
 
 EXIT_RESTART_NEEDED = 3
-
-# Forward modes whose bridge libvirt creates and manages.
-_MANAGED_MODES = (None, "nat", "route", "open")
 
 _libvirt_module = None
 
@@ -139,19 +136,8 @@ def section_name(section: str | int | None) -> str | None:
     return str(section).strip().lower().replace("_", "-")
 
 
-def command_name(command: str | int) -> str:
-    """A command name (``add-last``) from a name, an alias or libvirt's code."""
-    if isinstance(command, int):
-        for name, code in COMMAND_CODES.items():
-            if code == command:
-                return name
-        raise UnsupportedError(f"unknown libvirt update command code {command}")
-    name = str(command).strip().lower().replace("_", "-")
-    name = COMMAND_ALIASES.get(name, name)
-    if name not in COMMAND_CODES:
-        raise UnsupportedError(f"unknown update command {command!r} "
-                               f"(expected add, add-first, add-last, modify or delete)")
-    return name
+# a command (``add-last``) from a name, an alias or libvirt's code
+command_name = Command.of
 
 
 def libvirt_route(command: str, section: str | None, node_spec: str | None = None) -> str:
@@ -497,7 +483,7 @@ def _plan(before, after):
 def _edit(xml: str, command: str, section: str | None, fragment: str | None, parent_index: int,
           node_spec: str | None):
     """(new XML, Change) of ``xml`` edited by netupdate's engine."""
-    from netupdate.model import load
+    from netupdate.update import load
     document = load(xml)
     change = document.update(command, section, fragment, parent_index=parent_index,
                              node_spec=node_spec)
@@ -604,7 +590,7 @@ def _operations(before_xml: str, after_xml: str, changes) -> tuple[list[Operatio
     definition they lead to and notes about changes left to the plan."""
     from netupdate.differ import ADDED, MODIFIED, REMOVED
     from netupdate.errors import NetupdateError as _Err
-    from netupdate.model import load
+    from netupdate.update import load  # editable: the calls are checked on a copy
     target = load(after_xml)
     current = load(before_xml)
     deletes: list[tuple[str, Any]] = []
@@ -1091,7 +1077,7 @@ class LibvirtConnection:
         if not self.local:
             return f"{self.uri} is not a local daemon"
         defs = _defs(live_xml)
-        if _mode_of(defs) not in _MANAGED_MODES:
+        if _mode_of(defs) not in MANAGED_MODES:
             return "libvirt does not manage a bridge for this forward mode"
         bridge = _bridge_of(defs)
         if not bridge:
@@ -1313,7 +1299,7 @@ def _fill_identity(desired_xml: str, base_xml: str | None, notes: list[str]) -> 
     elif desired.uuid is not None and base.uuid is not None and desired.uuid != base.uuid:
         raise InvalidOperationError(f"the desired definition has uuid {desired.uuid}, the "
                                     f"network has {base.uuid}: a network's uuid cannot change")
-    managed = _mode_of(desired) in _MANAGED_MODES
+    managed = _mode_of(desired) in MANAGED_MODES
     if managed and desired.mac is None and base.mac is not None:
         insert("mac", etree.Element("mac", address=str(base.mac)))
         kept.append("MAC address")

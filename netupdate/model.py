@@ -632,15 +632,24 @@ class Network:
     def copy(self) -> Network:
         """An independent document with the same text (and edits) as this one."""
         source = self.source
-        return Network(Document(self.to_xml(), filename=source.filename,
-                                encoding=source.encoding, bom=source.bom))
+        return type(self)(Document(self.to_xml(), filename=source.filename,
+                                   encoding=source.encoding, bom=source.bom))
 
-    def update(self, command, section=None, xml=None, *, parent_index: int = -1,
-               node_spec: str | None = None):
-        """Edit the document in place; see ``netupdate.update``."""
-        from netupdate.update import apply_update
-        return apply_update(self, command, section, xml, parent_index=parent_index,
-                            node_spec=node_spec)
+    @classmethod
+    def from_source(cls, source, *, filename: str | None = None, check: bool = True):
+        """``load`` giving an instance of ``cls`` (the edit layer's editable subclass)."""
+        if isinstance(source, os.PathLike) or (isinstance(source, str)
+                                               and not source.lstrip().startswith("<")):
+            filename = filename or os.fspath(source)
+            text_, encoding, bom = decode(read_file(source, filename), filename)
+        elif isinstance(source, bytes | bytearray):
+            text_, encoding, bom = decode(bytes(source), filename)
+        else:
+            text_, encoding, bom = source, "utf-8", b""
+        network = cls(Document(text_, filename=filename, encoding=encoding, bom=bom))
+        if check:
+            network.defs  # noqa: B018 - reading raises ModelError for bad typed values
+        return network
 
     def __repr__(self) -> str:
         return f"<Network {self.name!r}>"
@@ -650,17 +659,7 @@ def load(source, *, filename: str | None = None, check: bool = True) -> Network:
     """Read a network definition from XML text, bytes, or a path.
 
     With ``check`` (the default) the typed definitions are read at once, so a bad typed value
-    raises ``ModelError`` here rather than later.
+    raises ``ModelError`` here rather than later.  The document has no editing methods: the
+    public ``netupdate.load`` (``netupdate.update.load``) gives one that has ``update``.
     """
-    if isinstance(source, os.PathLike) or (isinstance(source, str)
-                                           and not source.lstrip().startswith("<")):
-        filename = filename or os.fspath(source)
-        text_, encoding, bom = decode(read_file(source, filename), filename)
-    elif isinstance(source, bytes | bytearray):
-        text_, encoding, bom = decode(bytes(source), filename)
-    else:
-        text_, encoding, bom = source, "utf-8", b""
-    network = Network(Document(text_, filename=filename, encoding=encoding, bom=bom))
-    if check:
-        network.defs  # noqa: B018 - reading raises ModelError for bad typed values
-    return network
+    return Network.from_source(source, filename=filename, check=check)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from netupdate import types as T
 from netupdate.differ import (
     ADDED,
     MODIFIED,
@@ -78,9 +79,6 @@ KIND_HELP = {
 }
 
 DEFAULT_MTU = 1500
-MANAGED_MODES = frozenset({None, "nat", "route", "open"})
-ROUTED_MODES = frozenset({"nat", "route"})      # the rule set names subnets and the uplink
-FORWARDING_MODES = frozenset({"nat", "route", "open"})
 
 CONF = "dnsmasq reads its conf file only at start (SIGHUP does not re-read it)"
 PORTS = ("read when a guest port is plugged; ports already attached keep their settings "
@@ -139,18 +137,18 @@ def _dhcp_flip(change: SectionChange, ctx: PlanContext) -> bool:
 
 CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
     # libvirt creates and owns the bridge, its addresses and dnsmasq (isolated, nat, route, open)
-    "managed": lambda c, x: x.mode_after in MANAGED_MODES,
+    "managed": lambda c, x: x.mode_after in T.MANAGED_MODES,
     # ... and the network has no bridge of its own (bridge, macvtap, hostdev modes)
-    "unmanaged": lambda c, x: x.mode_after not in MANAGED_MODES,
-    # the firewall rules name the subnets and the outgoing device (nat, route); isolated
-    # networks have rules on the bridge only, open networks none
-    "routed": lambda c, x: x.mode_after in ROUTED_MODES,
-    "nat": lambda c, x: x.mode_after == "nat",
+    "unmanaged": lambda c, x: x.mode_after not in T.MANAGED_MODES,
+    # the firewall rules name the subnets and the outgoing device (nat, route: UPLINK_MODES);
+    # isolated networks have rules on the bridge only, open networks none
+    "routed": lambda c, x: x.mode_after in T.UPLINK_MODES,
+    "nat": lambda c, x: x.mode_after == T.ForwardMode.NAT,
     # the change switches DHCP of its address family on or off
     "dhcp-flip": _dhcp_flip,
-    # a forward mode change between nat, route and open
-    "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in FORWARDING_MODES
-                                       and _fwd_mode(c.after) in FORWARDING_MODES),
+    # a forward mode change between nat, route and open (L3_MODES)
+    "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in T.L3_MODES
+                                       and _fwd_mode(c.after) in T.L3_MODES),
 }
 
 

@@ -36,9 +36,10 @@ from netupdate.differ import (
 )
 from netupdate.errors import PolicyError
 
-# update command -> the operation it performs on the ChangeSet
-COMMAND_OPS = {"add": ADDED, "add-first": ADDED, "add-last": ADDED, "modify": MODIFIED,
-               "delete": REMOVED}
+# update command (``types.Command``; a policy's "add" means both adds) -> the operation it
+# performs on the ChangeSet
+COMMAND_OPS = {"add": ADDED, T.Command.ADD_FIRST: ADDED, T.Command.ADD_LAST: ADDED,
+               T.Command.MODIFY: MODIFIED, T.Command.DELETE: REMOVED}
 RULE_KEYS = {"rule", "description", "section", "sections", "commands", "fields"}
 TOP_KEYS = {"allow", "deny", "default", "description", "dnsmasq-options"}
 OPTION_NAMES = ("value", "option")  # pattern names for dnsmasq-options items
@@ -204,7 +205,7 @@ PRIVILEGED_OPTIONS = PolicyRule("deny", 0, ("dnsmasq-options",), rule="dnsmasq-o
 def _command_listed(command: str, commands: tuple[str, ...]) -> bool:
     if command in commands:
         return True
-    return command in ("add-first", "add-last") and "add" in commands
+    return command in T.ADD_COMMANDS and "add" in commands
 
 
 class Policy:

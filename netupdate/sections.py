@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netupdate import model as M
+from netupdate import types as T
 from netupdate.errors import UnsupportedError
 
 DNSMASQ_OPTIONS = f"{{{M.DNSMASQ_NS}}}options"
@@ -116,8 +117,8 @@ class Section:
         return self.name
 
 
-_ADD_DEL = frozenset({"add-first", "add-last", "delete"})
-_ALL = frozenset({"add-first", "add-last", "modify", "delete"})
+_ADD_DEL = T.ADD_COMMANDS | {T.Command.DELETE}
+_ALL = frozenset(T.Command)
 
 SECTIONS: tuple[Section, ...] = (
     Section("bridge", 1, ("network", "bridge"), M.BridgeDef, False, frozenset()),

@@ -13,6 +13,7 @@ import re
 import uuid as _uuid
 from collections.abc import Callable
 
+from netupdate.errors import UnsupportedError
 from netupdate.textcheck import one_line
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -94,6 +95,28 @@ class ForwardMode(enum.StrEnum):
     HOSTDEV = "hostdev"
 
 
+# Forward-mode groups, as libvirt's switches over virNetworkForwardType draw them (network_conf.c
+# virNetworkDefParseXML, bridge_driver.c).  ``None`` stands for an isolated network (no
+# <forward>); an unknown mode (a plain str) is in no group.
+_F = ForwardMode
+# libvirt creates the bridge, owns its addresses and runs dnsmasq (isolated, nat, route, open)
+MANAGED_MODES = frozenset({None, _F.NAT, _F.ROUTE, _F.OPEN})
+# libvirt's L3 forwarding modes: they need an <ip>, take at most one forward interface, and
+# turn on the host's IP forwarding
+L3_MODES = frozenset({_F.NAT, _F.ROUTE, _F.OPEN})
+# the firewall lets the subnets out through the uplink (nat masquerades, route forwards), so
+# its rules name the subnets and the outgoing device; an open network has no rules at all, an
+# isolated one rules on the bridge only.  Not L3_MODES: open is L3 but has no firewall.
+UPLINK_MODES = frozenset({_F.NAT, _F.ROUTE})
+# guests attach directly to a host device (macvtap or SR-IOV): no bridge at all
+DIRECT_MODES = frozenset({_F.PRIVATE, _F.VEPA, _F.PASSTHROUGH, _F.HOSTDEV})
+# the network is an existing host device (a bridge, or DIRECT_MODES): libvirt gives it no
+# address, DHCP or DNS of its own
+DEVICE_MODES = frozenset({_F.BRIDGE}) | DIRECT_MODES
+# transparent VLAN tagging without an Open vSwitch virtualport (SR-IOV)
+VLAN_MODES = frozenset({_F.HOSTDEV, _F.PASSTHROUGH})
+
+
 class MacTableManager(enum.StrEnum):
     KERNEL = "kernel"
     LIBVIRT = "libvirt"
@@ -137,6 +160,66 @@ class AddressType(enum.StrEnum):
 
 
 LEASE_SECONDS = {LeaseUnit.SECONDS: 1, LeaseUnit.MINUTES: 60, LeaseUnit.HOURS: 3600}
+
+
+# ---------------------------------------------------------------------- limits
+# An interface name has at most IFNAMSIZ - 1 = 15 BYTES (the kernel's dev_valid_name, and
+# libvirt's virStrcpyStatic into ifr_name[IFNAMSIZ]: "Network interface name '%s' is too long").
+IFNAME_MAX_BYTES = 15
+# libvirt's DHCP limits (network_conf.c): a lease shorter than 2 minutes ("The minimum lease time
+# should be greater than 2 minutes"; 0 = infinite) and a range of more than 65535 addresses
+# ("range ... is too large") are refused.
+MIN_LEASE_SECONDS = 120
+MAX_DHCP_RANGE_SIZE = 65535
+
+
+def ifname_bytes(name: str) -> int:
+    """The length of an interface name as the kernel counts it (UTF-8 bytes)."""
+    return len(name.encode("utf-8", "surrogatepass"))
+
+
+# ---------------------------------------------------------------------- update commands
+class Command(enum.StrEnum):
+    """An update command, spelled as virsh spells virNetworkUpdateCommand."""
+
+    MODIFY = "modify"
+    DELETE = "delete"
+    ADD_LAST = "add-last"
+    ADD_FIRST = "add-first"
+
+    @property
+    def code(self) -> int:
+        """libvirt's ``VIR_NETWORK_UPDATE_COMMAND_*`` value."""
+        return _CODE_OF[self]
+
+    @classmethod
+    def of(cls, command) -> Command:
+        """The command named by ``command``: a name or alias (case and ``_`` vs ``-`` do not
+        matter) or libvirt's code (``4`` or ``"4"``).  Unknown: ``UnsupportedError``."""
+        if isinstance(command, int) and not isinstance(command, bool):
+            if command in COMMAND_CODES:
+                return COMMAND_CODES[command]
+            raise UnsupportedError(f"unrecognized network update command code {command}")
+        if isinstance(command, str):
+            text = command.strip()
+            if text.isascii() and text.isdigit():
+                return cls.of(int(text))
+            text = text.lower().replace("_", "-")
+            found = COMMAND_ALIASES.get(text) or cls._value2member_map_.get(text)
+            if found is not None:
+                return found
+        raise UnsupportedError(f"unrecognized command name {command!r} "
+                               "(expected add, add-first, add-last, modify or delete)")
+
+
+# libvirt's VIR_NETWORK_UPDATE_COMMAND_* values (include/libvirt/libvirt-network.h)
+COMMAND_CODES = {1: Command.MODIFY, 2: Command.DELETE, 3: Command.ADD_LAST, 4: Command.ADD_FIRST}
+_CODE_OF = {command: code for code, command in COMMAND_CODES.items()}
+# Other spellings, the same in both backends: virsh's "add" (= add-last, virsh-network.c), and
+# "append" / "prepend" (netupdate's, read as add-last / add-first).
+COMMAND_ALIASES = {"add": Command.ADD_LAST, "append": Command.ADD_LAST,
+                   "prepend": Command.ADD_FIRST}
+ADD_COMMANDS = frozenset({Command.ADD_FIRST, Command.ADD_LAST})
 
 
 # ---------------------------------------------------------------------- converters

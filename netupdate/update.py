@@ -48,17 +48,11 @@ from netupdate.errors import (
 )
 from netupdate.xmlsrc import Document, decode, element_path, parse_element
 
-__all__ = ["COMMANDS", "Change", "apply_update", "normalize_command", "update_xml"]
+__all__ = ["COMMANDS", "Change", "EditableNetwork", "apply_update", "load", "normalize_command",
+           "update_xml"]
 
-COMMANDS = ("add-first", "add-last", "modify", "delete")
-# libvirt's VIR_NETWORK_UPDATE_COMMAND_* values
-COMMAND_CODES = {1: "modify", 2: "delete", 3: "add-last", 4: "add-first"}
-_COMMAND_NAMES = {"add-first": "add-first", "add-last": "add-last", "add": "add-last",
-                  "modify": "modify", "delete": "delete"}
-
-ROUTED_MODES = frozenset({"nat", "route", "open"})
-# modes in which the network has no IP, DHCP or DNS of its own (libvirt's networkValidate)
-HOST_MODES = frozenset({"bridge", "private", "vepa", "passthrough", "hostdev"})
+COMMANDS = tuple(T.Command)
+COMMAND_CODES = T.COMMAND_CODES
 
 _XPATH_FUNCTIONS = frozenset({
     "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string", "concat",
@@ -93,10 +87,24 @@ class Change:
     after_xml: str | None = None
     context: Mapping[str, object] = field(default_factory=dict)
 
-    @functools.cached_property
-    def plan(self):
-        from netupdate.planner import plan_change
-        return plan_change(self)
+
+class EditableNetwork(M.Network):
+    """A network document that edits itself: what the public ``netupdate.load`` returns.
+
+    The model's ``Network`` knows nothing of editing; this edit-layer subclass adds ``update``.
+    The plan of a change is ``netupdate.plan_change(change)``.
+    """
+
+    def update(self, command, section=None, xml=None, *, parent_index: int = -1,
+               node_spec: str | None = None) -> Change:
+        """Edit the document in place and return the ``Change`` (``apply_update``)."""
+        return apply_update(self, command, section, xml, parent_index=parent_index,
+                            node_spec=node_spec)
+
+
+def load(source, *, filename: str | None = None, check: bool = True) -> EditableNetwork:
+    """``model.load`` giving an ``EditableNetwork`` (the public ``netupdate.load``)."""
+    return EditableNetwork.from_source(source, filename=filename, check=check)
 
 
 def update_xml(network_xml, command, section, xml, parent_index: int = -1,
@@ -111,22 +119,8 @@ def update_xml(network_xml, command, section, xml, parent_index: int = -1,
     return network.to_xml()
 
 
-def normalize_command(command) -> str:
-    """'add-first' | 'add-last' | 'modify' | 'delete' from a name (``add`` = ``add-last``) or
-    libvirt's numeric code."""
-    if isinstance(command, int) and not isinstance(command, bool):
-        if command in COMMAND_CODES:
-            return COMMAND_CODES[command]
-        raise UnsupportedError(f"unrecognized network update command code {command}")
-    if isinstance(command, str):
-        text = command.strip()
-        if text.isdigit():
-            return normalize_command(int(text))
-        found = _COMMAND_NAMES.get(text.lower().replace("_", "-"))
-        if found:
-            return found
-    raise UnsupportedError(f"unrecognized command name {command!r} "
-                           "(expected add, add-first, add-last, modify or delete)")
+# a name, an alias (``add`` = ``add-last``) or libvirt's code -> a ``types.Command``
+normalize_command = T.Command.of
 
 
 def apply_update(network: M.Network, command, section=None, xml=None, *,
@@ -222,11 +216,17 @@ def _dhcp_active(ip_el) -> bool:
     return False
 
 
-def _forward_mode(root) -> str | None:
+def _forward_mode(root) -> T.ForwardMode | str | None:
     forward = next(root.iterchildren("forward"), None)
-    if forward is None:
-        return None
-    return forward.get("mode") or "nat"
+    return None if forward is None else _mode_of(forward)
+
+
+def _mode_of(forward) -> T.ForwardMode | str:
+    """The mode of a ``<forward>`` (nat when unset): a ``ForwardMode``, or the text if unknown."""
+    return _FORWARD_MODE(forward.get("mode") or T.ForwardMode.NAT)
+
+
+_FORWARD_MODE = T.enum_of(T.ForwardMode)
 
 
 def _is_element(node) -> bool:
@@ -798,7 +798,7 @@ def _check_lease(ed: _Edit, element) -> None:
     if lease is None:
         return
     unit = lease.get("unit")
-    if unit is not None and unit not in ("seconds", "minutes", "hours"):
+    if unit is not None and unit not in set(T.LeaseUnit):
         ed.fail(InvalidFragmentError,
                 f"Invalid value for attribute 'unit' in element 'lease': '{unit}'.")
     expiry = lease.get("expiry")
@@ -810,7 +810,7 @@ def _check_lease(ed: _Edit, element) -> None:
         ed.fail(InvalidFragmentError,
                 f"Invalid value for attribute 'expiry' in element 'lease': '{expiry}'.")
     seconds = value * T.LEASE_SECONDS[T.LeaseUnit(unit or "minutes")]
-    if 0 < seconds < 120:
+    if 0 < seconds < T.MIN_LEASE_SECONDS:
         ed.fail(InvalidFragmentError, "The minimum lease time should be greater than 2 minutes")
 
 
@@ -1203,8 +1203,8 @@ def _range_problem(ed: _Edit, start, end, ip_el):
                     "is the broadcast address")
     if int(start) > int(end):
         return InvalidFragmentError, f"range {start} - {end} is reversed"
-    if int(end) - int(start) + 1 > 65535:
-        return InvalidFragmentError, f"range {start} - {end} is too large (> 65535)"
+    if int(end) - int(start) + 1 > T.MAX_DHCP_RANGE_SIZE:
+        return InvalidFragmentError, f"range {start} - {end} is too large (> {T.MAX_DHCP_RANGE_SIZE})"
     return None
 
 
@@ -1382,13 +1382,13 @@ class _ForwardInterfaceHandler(_InForward):
         existing = self.find(forward, dev)
         if existing is not None:
             self.refuse_duplicate(ed, dev, existing)
-        mode = forward.get("mode") or "nat"
+        mode = _mode_of(forward)
         count = sum(1 for _ in forward.iterchildren("interface"))
-        if mode in ROUTED_MODES and count + (1 if count == 0 and forward.get("dev") else 0) >= 1:
+        if mode in T.L3_MODES and count + (1 if count == 0 and forward.get("dev") else 0) >= 1:
             ed.fail(InvalidOperationError, f"multiple forwarding interfaces specified for network "
                     f"{_q(ed.n)}, only one is supported", forward)
         bridge = _first_child(ed.root, "bridge")
-        if mode == "bridge" and bridge is not None and bridge.get("name"):
+        if mode == T.ForwardMode.BRIDGE and bridge is not None and bridge.get("name"):
             ed.fail(InvalidOperationError, "A network with forward mode='bridge' can specify a "
                     f"bridge name or a forward dev, but not both (network {_q(ed.n)})", bridge)
         ed.insert_ordered(forward, frag)
@@ -1888,9 +1888,9 @@ class _BridgeHandler(_SingletonHandler):
         if name is not None:
             if not _DEVICE_NAME.match(name):
                 ed.fail(InvalidFragmentError, f"invalid bridge name '{name}' in network {n}")
-            if len(name) > 15:
+            if T.ifname_bytes(name) > T.IFNAME_MAX_BYTES:
                 ed.fail(InvalidFragmentError, f"bridge name '{name}' in network {n} is longer "
-                        "than 15 characters")
+                        f"than {T.IFNAME_MAX_BYTES} bytes")
         if zone is not None and not _ZONE_NAME.match(zone):
             ed.fail(InvalidFragmentError, f"invalid firewalld zone '{zone}' in network {n}")
         bridge = ed.read(M.BridgeDef, element)
@@ -2354,8 +2354,8 @@ def _rules_forward(ed: _Edit, out: list) -> None:
     bridge = _first_child(root, "bridge")
     mode = None
     if forward is not None:
-        mode = forward.get("mode") or "nat"
-        if mode not in set(T.ForwardMode):
+        mode = _mode_of(forward)
+        if not isinstance(mode, T.ForwardMode):
             out.append((InvalidFragmentError, f"unknown forwarding type '{mode}'", forward))
             return
         interfaces = list(forward.iterchildren("interface"))
@@ -2381,12 +2381,12 @@ def _rules_forward(ed: _Edit, out: list) -> None:
             out.append((InvalidOperationError, f"<forward dev='{dev}'> must match first "
                         f"<interface dev='{devs[0]}'/> in network {n}", forward))
         count = len(interfaces) or (1 if dev else 0)
-        if mode in ROUTED_MODES and count > 1:
+        if mode in T.L3_MODES and count > 1:
             out.append((InvalidOperationError, "multiple forwarding interfaces specified for "
                         f"network {qn}, only one is supported", forward))
         nat = _first_child(forward, "nat")
         if nat is not None:
-            if mode != "nat":
+            if mode != T.ForwardMode.NAT:
                 out.append((InvalidOperationError, "The <nat> element can only be used when "
                             f"<forward> 'mode' is 'nat' in network {n}", nat))
             nat_def = ed.try_read(M.NatDef, nat)
@@ -2402,10 +2402,10 @@ def _rules_forward(ed: _Edit, out: list) -> None:
                         and ports.start > ports.end:
                     out.append((InvalidOperationError, f"invalid <nat> port range "
                                 f"{ports.start}-{ports.end} in network {qn}", nat))
-        if mode in ROUTED_MODES and _first_child(root, "ip") is None:
+        if mode in T.L3_MODES and _first_child(root, "ip") is None:
             out.append((InvalidOperationError, f"{mode} forwarding requested, but no IP address "
                         f"provided for network {qn}", forward))
-        if mode in HOST_MODES:
+        if mode in T.DEVICE_MODES:
             for tag in ("ip", "domain"):
                 found = _first_child(root, tag)
                 if found is not None:
@@ -2419,13 +2419,13 @@ def _rules_forward(ed: _Edit, out: list) -> None:
         name = bridge.get("name")
         has_dev = forward is not None and (forward.get("dev") or _first_child(forward, "interface")
                                            is not None)
-        if mode == "bridge" and name and has_dev:
+        if mode == T.ForwardMode.BRIDGE and name and has_dev:
             out.append((InvalidOperationError, "A network with forward mode='bridge' can specify "
                         f"a bridge name or a forward dev, but not both (network {qn})", bridge))
-        if mode in ("private", "vepa", "passthrough", "hostdev") and name:
+        if mode in T.DIRECT_MODES and name:
             out.append((InvalidOperationError, f"bridge name not allowed in {mode} mode "
                         f"(network {qn})", bridge))
-        if mode in HOST_MODES and any(bridge.get(a) is not None for a in ("stp", "delay", "zone")):
+        if mode in T.DEVICE_MODES and any(bridge.get(a) is not None for a in ("stp", "delay", "zone")):
             out.append((InvalidOperationError, "bridge delay/stp/zone options only allowed in "
                         f"route, nat, and isolated mode, not in {mode} (network {qn})", bridge))
 

@@ -325,15 +325,6 @@ def _unknown_message(element, item: _FieldPlan, value) -> str:
 
 
 # ---------------------------------------------------------------------- helpers for the rules
-L3_MODES = (T.ForwardMode.NAT, T.ForwardMode.ROUTE, T.ForwardMode.OPEN)
-DIRECT_MODES = (T.ForwardMode.PRIVATE, T.ForwardMode.VEPA, T.ForwardMode.PASSTHROUGH,
-                T.ForwardMode.HOSTDEV)
-DEVICE_MODES = (T.ForwardMode.BRIDGE, *DIRECT_MODES)
-IFNAMSIZ = 16          # the kernel's limit for interface names, including the final NUL
-MIN_LEASE_SECONDS = 120
-MAX_RANGE_SIZE = 65535
-
-
 def _mode(net: M.NetworkDef):
     """The forward mode, '' for an isolated network, or None when it is unknown."""
     mode = net.forward_mode
@@ -512,8 +503,9 @@ def check_range_size(s: _Subject):
     """A ``<range>`` holds more than 65535 addresses.  libvirt refuses it ("range ... is too
     large")."""
     for _ip, r in _ranges(s):
-        if r.start.version == r.end.version and r.start <= r.end and r.size > MAX_RANGE_SIZE:
-            yield r, f"range {_range_text(r)} has {r.size} addresses (at most {MAX_RANGE_SIZE})"
+        if r.start.version == r.end.version and r.start <= r.end and r.size > T.MAX_DHCP_RANGE_SIZE:
+            yield r, (f"range {_range_text(r)} has {r.size} addresses "
+                      f"(at most {T.MAX_DHCP_RANGE_SIZE})")
 
 
 @rule("NU-E111", "dhcp-multiple-per-family", ERROR, "More than one DHCP <ip> per family")
@@ -553,25 +545,26 @@ def check_bridge_name(s: _Subject):
     (IFNAMSIZ - 1).  Creating the bridge would fail when the network starts."""
     bridge = s.net.bridge
     if bridge is not None and bridge.name is not None:
-        size = len(bridge.name.encode("utf-8"))
-        if size >= IFNAMSIZ:
+        size = T.ifname_bytes(bridge.name)
+        if size > T.IFNAME_MAX_BYTES:
             yield bridge, (f"bridge name '{bridge.name}' is {size} bytes long; interface names "
-                           f"have at most {IFNAMSIZ - 1}")
+                           f"have at most {T.IFNAME_MAX_BYTES}")
 
 
 @rule("NU-E114", "forward-interface-count", ERROR, "Forward interfaces not allowed by the mode")
 def check_forward_interfaces(s: _Subject):
-    """With ``<forward mode='nat'>`` or ``'route'`` at most one ``<interface>`` (the outgoing
-    device) may be listed; interface pools are for the bridge, private, vepa and passthrough
-    modes.  With ``mode='open'`` no forward device may be given at all.  libvirt refuses both
-    ("multiple forwarding interfaces specified", "forward dev not allowed")."""
+    """With ``<forward mode='nat'>``, ``'route'`` or ``'open'`` (libvirt's L3 modes) at most
+    one ``<interface>`` (the outgoing device) may be listed; interface pools are for the bridge,
+    private, vepa and passthrough modes.  With ``mode='open'`` no forward device may be given at
+    all.  libvirt refuses both, in this order ("multiple forwarding interfaces specified",
+    "forward dev not allowed")."""
     forward, mode = s.net.forward, _mode(s.net)
     if forward is None:
         return
-    if mode in (T.ForwardMode.NAT, T.ForwardMode.ROUTE) and len(forward.interfaces) > 1:
+    if mode in T.L3_MODES and len(forward.interfaces) > 1:
         yield forward.interfaces[1], (f"forward mode '{mode}' allows only one <interface>, "
                                       f"found {len(forward.interfaces)}")
-    if mode == T.ForwardMode.OPEN and (forward.dev or forward.interfaces):
+    elif mode == T.ForwardMode.OPEN and (forward.dev or forward.interfaces):
         yield forward, "forward mode 'open' takes no forward device (dev or <interface>)"
 
 
@@ -593,7 +586,7 @@ def check_forward_ip(s: _Subject):
     the network needs at least one ``<ip>``.  libvirt refuses the definition ("forwarding
     requested, but no IP address provided")."""
     mode = _mode(s.net)
-    if mode in L3_MODES and not s.net.ips:
+    if mode in T.L3_MODES and not s.net.ips:
         yield s.net.forward, f"forward mode '{mode}' needs at least one <ip> address"
 
 
@@ -624,9 +617,9 @@ def check_bridge_for_mode(s: _Subject):
     a bridge name and a forward device exclude each other.  With modes private, vepa,
     passthrough and hostdev there is no bridge at all, so ``<bridge>`` is refused."""
     bridge, mode, forward = s.net.bridge, _mode(s.net), s.net.forward
-    if bridge is None or mode not in DEVICE_MODES:
+    if bridge is None or mode not in T.DEVICE_MODES:
         return
-    if mode in DIRECT_MODES:
+    if mode in T.DIRECT_MODES:
         if bridge.name is not None or bridge.zone is not None \
                 or bridge.mac_table_manager is not None:
             yield bridge, f"<bridge> is not allowed with forward mode '{mode}'"
@@ -647,7 +640,7 @@ def check_elements_for_mode(s: _Subject):
     refused.  Network-wide ``<bandwidth>`` is refused for private, vepa, passthrough and hostdev,
     and portgroup ``<bandwidth>`` for hostdev."""
     net, mode = s.net, _mode(s.net)
-    if mode not in DEVICE_MODES:
+    if mode not in T.DEVICE_MODES:
         return
     root = s.root
     for tag, present in (("mac", net.mac is not None), ("mtu", net.mtu is not None)):
@@ -657,7 +650,7 @@ def check_elements_for_mode(s: _Subject):
         yield ip, f"<ip> is not supported with forward mode '{mode}'"
     if net.domain is not None:
         yield net.domain, f"<domain> is not supported with forward mode '{mode}'"
-    if net.bandwidth is not None and mode in DIRECT_MODES:
+    if net.bandwidth is not None and mode in T.DIRECT_MODES:
         yield net.bandwidth, f"network-wide <bandwidth> is not supported with forward mode '{mode}'"
     if mode == T.ForwardMode.HOSTDEV:
         for group in net.portgroups:
@@ -677,7 +670,7 @@ def check_dns_servable(s: _Subject):
         return
     records = [(n, items) for n, items in (("<txt>", dns.txts), ("<srv>", dns.srvs),
                                            ("<host>", dns.hosts)) if items]
-    if mode in DEVICE_MODES and records:
+    if mode in T.DEVICE_MODES and records:
         yield dns, (f"DNS records ({', '.join(n for n, _ in records)}) are not supported with "
                     f"forward mode '{mode}': no DNS server runs for this network")
     elif dns.enable is False and (records or dns.forwarders):
@@ -695,7 +688,7 @@ def check_vlan(s: _Subject):
         return
     network_ovs = net.virtualport is not None and \
         net.virtualport.type == T.VirtualPortType.OPENVSWITCH
-    allowed = mode in (T.ForwardMode.HOSTDEV, T.ForwardMode.PASSTHROUGH) or (
+    allowed = mode in T.VLAN_MODES or (
         mode == T.ForwardMode.BRIDGE and network_ovs)
     where = f"forward mode '{mode}'" if mode else "an isolated network"
     if net.vlan is not None and net.vlan.tags and not allowed:
@@ -722,9 +715,9 @@ def check_lease(s: _Subject):
         for entry in (*ip.dhcp.ranges, *ip.dhcp.hosts):
             lease = entry.lease
             if lease is not None and lease.seconds is not None \
-                    and 0 < lease.seconds < MIN_LEASE_SECONDS:
+                    and 0 < lease.seconds < T.MIN_LEASE_SECONDS:
                 yield lease, (f"lease of {lease.seconds} seconds is shorter than the minimum of "
-                              f"{MIN_LEASE_SECONDS} seconds")
+                              f"{T.MIN_LEASE_SECONDS} seconds")
 
 
 @rule("NU-E123", "srv-record-fields", ERROR, "SRV record port, priority or weight without target")
@@ -858,7 +851,7 @@ def check_dns_without_ip(s: _Subject):
     """An isolated network without any ``<ip>`` has DNS records.  libvirt starts dnsmasq only
     for a network with an address, so the records are never served."""
     dns, mode = s.net.dns, _mode(s.net)
-    if dns is None or s.net.ips or mode in DEVICE_MODES or mode is None or mode in L3_MODES:
+    if dns is None or s.net.ips or mode in T.DEVICE_MODES or mode is None or mode in T.L3_MODES:
         return
     if dns.txts or dns.srvs or dns.hosts or dns.forwarders:
         yield dns, "DNS records are never served: the network has no <ip>, so no dnsmasq runs"

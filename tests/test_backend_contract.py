@@ -86,12 +86,6 @@ GAPS = {
     ("define-nu-pool", "libvirt"):
         "libvirt fills <forward dev> from the first <interface> on define (so does the engine "
         "on an edit of the section), embedded stores the definition as given",
-    # the names
-    ("canonical-names", "embedded"):
-        "embedded echoes the command and section as given ('add', 'dns_txt', 3, 11) in the "
-        "result, libvirt reports 'add-last' / 'dns-txt'",
-    ("alias-append", "embedded"): "embedded refuses the command alias 'append'",
-    ("alias-prepend", "embedded"): "embedded refuses the command alias 'prepend'",
     # the errors
     ("malformed-define", "libvirt"):
         "libvirt raises LibvirtError with libvirt's parser message, not XMLParseError",

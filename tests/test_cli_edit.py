@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import netupdate
 from netupdate import model
 from netupdate.cli import main
 
@@ -178,9 +179,8 @@ def test_plan_flag(capsys, net):
     code, out, err = run(capsys, net, "add", "ip-dhcp-host", HOST, "--plan")
     assert code == 0, err
     assert out.startswith("<network>")
-    from netupdate.model import load
-    change = load(NETWORKS / "nat-default.xml").update("add", "ip-dhcp-host", HOST)
-    assert out.rstrip("\n").endswith(change.plan.to_text().rstrip("\n"))
+    change = netupdate.load(NETWORKS / "nat-default.xml").update("add", "ip-dhcp-host", HOST)
+    assert out.rstrip("\n").endswith(netupdate.plan_change(change).to_text().rstrip("\n"))
 
 
 def test_subprocess_error_has_no_traceback(net):

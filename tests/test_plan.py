@@ -440,14 +440,14 @@ UPDATE_EDITS = [
 
 @pytest.mark.parametrize("base,command,section,xml,extra", UPDATE_EDITS)
 def test_update_change_plan_matches_full_plan(base, command, section, xml, extra):
-    """``netupdate.load(x).update(...).plan`` plans what ``plan(before, after)`` plans."""
+    """``plan_change(netupdate.load(x).update(...))`` plans what ``plan(before, after)`` plans."""
     if not _update_works():
         pytest.skip("netupdate.update is not functional yet")
     network = netupdate.load(base)
     change = network.update(command, section, xml, **extra)
     full = plan(base, network.to_xml())
     assert full.changes, "the edit changed nothing"
-    assert change.plan.kinds == full.kinds
+    assert plan_change(change).kinds == full.kinds
 
 
 def test_reason_mentions_the_change_and_the_why():

@@ -35,7 +35,7 @@ def _section(fragment: str) -> str:
 
 
 def _load(name: str) -> model.Network:
-    return model.load(CASES / f"{name}.xml")
+    return netupdate.load(CASES / f"{name}.xml")
 
 
 def _run(command, update, source, index):
@@ -68,7 +68,7 @@ def test_libvirt_row_with_intended_index(command, update, source, expected, inde
     network, change = result
     assert network.defs == _load(expected).defs
     # and it survives a reload (what the CLI writes is what the library holds)
-    assert model.load(network.to_xml()).defs == network.defs
+    assert netupdate.load(network.to_xml()).defs == network.defs
     assert change.section == _section((CASES / "update" / f"{update}.xml").read_text())
 
 

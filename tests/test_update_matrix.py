@@ -665,7 +665,7 @@ row("network", "delete", "nat-default", "<mtu/>", NOT_FOUND, words=["no <mtu> el
 @pytest.mark.parametrize("section,command,network,fragment,index,expect,words", R)
 def test_matrix(section, command, network, fragment, index, expect, words):
     text = network_text(network)
-    net = M.load(text)
+    net = netupdate.load(text)
     before_defs = net.defs
     frag = fragment_text(fragment)
     if isinstance(expect, Ok):
@@ -680,7 +680,7 @@ def test_matrix(section, command, network, fragment, index, expect, words):
         if command == "delete":
             assert change.after is None or section in ("network",)
         assert_only_touched(text, net.to_xml(), change)
-        assert M.load(net.to_xml()).defs == net.defs
+        assert netupdate.load(net.to_xml()).defs == net.defs
         # the edit marks cover everything the engine changed
         assert net.source.serialize(tracked=True) == net.to_xml()
     else:

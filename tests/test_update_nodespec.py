@@ -11,7 +11,7 @@ NETWORKS = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
 
 
 def load(name: str) -> M.Network:
-    return M.load(NETWORKS / f"{name}.xml")
+    return netupdate.load(NETWORKS / f"{name}.xml")
 
 
 def refused(network, kind, *args, words=(), **kwargs):

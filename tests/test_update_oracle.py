@@ -129,7 +129,7 @@ def normalized(defs: M.NetworkDef) -> M.NetworkDef:
 
 
 def libvirt_parent_family(xml: str, index: int) -> int | None:
-    ips = M.load(xml).defs.ips
+    ips = netupdate.load(xml).defs.ips
     if index >= 0:
         return ips[index].version if index < len(ips) else None
     for ip in ips:
@@ -193,7 +193,7 @@ def test_netupdate_agrees_with_libvirt_or_differs_on_purpose(conn):
     for section, network, fragment, command, index in _cases():
         xml = (NETWORKS / f"{network}.xml").read_text()
         before, lv_after, lv_error = libvirt_update(conn, xml, command, section, fragment, index)
-        ours = M.load(before)
+        ours = netupdate.load(before)
         try:
             ours.update(command, section, fragment, parent_index=index)
             our_error = None
@@ -207,7 +207,7 @@ def test_netupdate_agrees_with_libvirt_or_differs_on_purpose(conn):
         elif our_error:
             outcome = "we-fail"
         else:
-            same = normalized(M.load(lv_after).defs) == normalized(ours.defs)
+            same = normalized(netupdate.load(lv_after).defs) == normalized(ours.defs)
             outcome = "same" if same else "different"
         counts[outcome] = counts.get(outcome, 0) + 1
         if outcome in ("same", "both-fail"):
@@ -245,7 +245,7 @@ def test_error_messages_match_libvirts_wording(conn):
         before, _, lv_error = libvirt_update(conn, xml, command, section, fragment, -1)
         name = re.search(r"<name>([^<]*)</name>", before).group(1)
         with pytest.raises(netupdate.UpdateError) as info:
-            M.load(before).update(command, section, fragment)
+            netupdate.load(before).update(command, section, fragment)
         libvirt_text = lv_error.split(": ", 1)[1]
         assert info.value.message.startswith(libvirt_text.rstrip().split(" (")[0]) or \
             libvirt_text.rstrip() in info.value.message, (libvirt_text, info.value.message)

@@ -113,9 +113,9 @@ def _edit(args, source, section, fragment):
     ``source``."""
     import difflib
 
-    from netupdate import model
+    import netupdate
 
-    network = model.load(pathlib.Path(source), filename=args.file)
+    network = netupdate.load(pathlib.Path(source), filename=args.file)
     original = network.to_xml()
     change = network.update(args.command, section, fragment,
                             parent_index=args.parent_index, node_spec=args.node_spec)
@@ -123,7 +123,7 @@ def _edit(args, source, section, fragment):
     if args.policy:
         from netupdate.policy import enforce
         enforce(args.policy, original, network, command=change.command)
-    plan_text = change.plan.to_text() if args.plan else None
+    plan_text = netupdate.plan_change(change).to_text() if args.plan else None
     shown = ""
     if args.print_diff:
         diff = difflib.unified_diff(original.splitlines(keepends=True),

@@ -24,8 +24,6 @@ from netupdate.runtime import nft as NFT
 from netupdate.store import Store
 
 RECORD_VERSION = 1
-RUNNABLE_MODES = (None, T.ForwardMode.NAT, T.ForwardMode.ROUTE, T.ForwardMode.OPEN)
-FORWARDING = (T.ForwardMode.NAT, T.ForwardMode.ROUTE, T.ForwardMode.OPEN)
 VERIFY_TIMEOUT = 3.0
 KNOWN_KINDS = frozenset({
     "none", "dnsmasq-none", "dnsmasq-sighup", "dnsmasq-restart", "bridge-stp", "bridge-delay",
@@ -100,12 +98,14 @@ def server_address(defs: NetworkDef) -> str | None:
 
 def check_runnable(defs: NetworkDef) -> None:
     mode = defs.forward_mode
-    if mode not in RUNNABLE_MODES:
+    if mode not in T.MANAGED_MODES:
         raise UnsupportedError(
             f"the embedded runtime runs isolated, nat, route and open networks, not forward "
             f"mode '{mode}' (use the libvirt backend for it)")
-    if len(bridge_name(defs)) > 15:
-        raise RuntimeFailure(f"bridge name '{bridge_name(defs)}' is longer than 15 characters")
+    name = bridge_name(defs)
+    if T.ifname_bytes(name) > T.IFNAME_MAX_BYTES:
+        raise RuntimeFailure(f"bridge name '{name}' is {T.ifname_bytes(name)} bytes long; "
+                             f"interface names have at most {T.IFNAME_MAX_BYTES}")
 
 
 # ---------------------------------------------------------------------- the driver
@@ -208,7 +208,7 @@ class Driver:
         for route in want_routes(defs):
             record["routes"].append(route)
             BR.add_route(ipr, route)
-        if defs.forward_mode in FORWARDING:
+        if defs.forward_mode in T.L3_MODES:
             self._forwarding(record, defs)
         if conf.needs_dnsmasq(defs):
             self._start_dnsmasq(name, record, defs)

@@ -14,10 +14,12 @@ ASCII space: line and paragraph separators, no-break spaces).  The sets, in shor
   bootp server): RFC 1123, labels of letters, digits and inner hyphens, at most 63 each, at most
   253 in all.  A DHCP host name is also no lease time (``12h``) and none of dnsmasq's keywords
   ``ignore``, ``infinite`` or ``deprecated`` (dnsmasq would read it as that field).
-* TXT name: labels of letters, digits, ``-`` and ``_`` (``_dmarc``); libvirt only refuses space
-  and comma, its grammar allows no ``_``.  TXT value: any printable text, at most 1024
+* TXT name: labels of letters, digits, ``-`` and ``_`` (``_dmarc``), no ``-`` at a label's edge
+  (dnsmasq's IDN check refuses ``aB-``); libvirt only refuses space and comma, its grammar
+  allows no ``_``.  TXT value: any printable text, at most 1024
   characters; the renderer quotes what dnsmasq would otherwise read as syntax.
-* SRV service: libvirt's set ``[A-Za-z0-9_+/*-]``, at most 62 (``_service`` is one DNS label).
+* SRV service: libvirt's set ``[A-Za-z0-9_+/*-]``, at most 62 (``_service`` is one DNS label),
+  no ``-`` at either end (dnsmasq refuses ``_aB-`` as a bad SRV record; libvirt lets it through).
 * paths (tftp root, bootp file): libvirt's file-path set without dnsmasq's separator ``,`` and
   quote and escape characters; at most 1024; the tftp root is absolute.
 * interface names (bridge, forward devices): ``[A-Za-z0-9_.-]``, not ``.`` or ``..`` (the
@@ -45,8 +47,8 @@ MAX_NETWORK_NAME = 200  # bytes: NAME.addnhosts and friends must fit in NAME_MAX
 MAX_SERVICE = MAX_LABEL - 1
 
 _HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
-_TXT_LABEL = re.compile(r"[A-Za-z0-9_-]+\Z")
-_SERVICE = re.compile(r"[A-Za-z0-9_+/*-]+\Z")
+_TXT_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]+(?<!-)\Z")
+_SERVICE = re.compile(r"(?!-)[A-Za-z0-9_+/*-]+(?<!-)\Z")
 _PATH = re.compile(r"[A-Za-z0-9_.+&;'<>/%:=@~-]+\Z")
 _IFACE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 _NETWORK_BAD = re.compile(r"[/,#\s]")
@@ -110,8 +112,8 @@ def _dns_name(what: str, value: str, label: re.Pattern) -> str:
             _fail(what, value, f"has a label longer than {MAX_LABEL} characters")
         if not label.match(part):
             _fail(what, value, "is not a valid DNS name (letters, digits and '-' in labels "
-                  "separated by single dots" + (", '_' allowed)" if label is _TXT_LABEL
-                                                else "; no '-' at a label's edge)"))
+                  "separated by single dots; no '-' at a label's edge"
+                  + (", '_' allowed)" if label is _TXT_LABEL else ")"))
     return value
 
 
@@ -149,7 +151,8 @@ def txt_value(value: str) -> str:
 def srv_service(value: str) -> str:
     _printable("SRV service", value)
     if not _SERVICE.match(value) or len(value) > MAX_SERVICE:
-        _fail("SRV service", value, f"must be 1 to {MAX_SERVICE} of letters, digits and _+/*-")
+        _fail("SRV service", value, f"must be 1 to {MAX_SERVICE} of letters, digits and _+/*- "
+              "(no '-' at either end)")
     return value
 
 

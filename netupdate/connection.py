@@ -179,6 +179,9 @@ class Connection:
 
     def __init__(self, *, state_dir: str | os.PathLike | None = None, netns: str | None = None):
         self.store = Store(state_dir)
+        if netns is not None:
+            from netupdate.runtime.netns import check_name as check_netns
+            check_netns(netns)
         self.netns = netns
         self._driver = None
         self._docs: dict[str, _Doc] = {}
@@ -1285,6 +1288,9 @@ class Connection:
         from netupdate.store import atomic_write
         path = self.store.autostart_path(name)
         if enabled:
+            if netns is not None:
+                from netupdate.runtime.netns import check_name as check_netns
+                check_netns(netns)  # one line in the file
             self.store.ensure_dir(path.parent)
             atomic_write(path, (netns or "") + ("\n" if netns else ""), mode=0o600)
         else:

@@ -401,23 +401,6 @@ class Store:
         path = self._dir(self.run_dir / "locks", 0o700) / f"{check_name(name)}.lock"
         return _flock(path, timeout, f"network '{name}' is locked by another operation")
 
-    @contextlib.contextmanager
-    def namespace_sysctls(self, netns: str | None) -> Iterator[dict]:
-        """The sysctl ledger of a network namespace (the host's when None), locked: which
-        networks need which settings there and what each setting was before netupdate changed
-        it.  Changes to the yielded dict are saved on exit."""
-        key = "host" if netns is None else f"netns-{netns}"
-        directory = self._dir(self.run_dir / "sysctls", 0o700)
-        with _flock(directory / f"{key}.lock", 30.0, f"the sysctls of {key} are locked"):
-            path = directory / f"{key}.json"
-            text = self.read_state(path)
-            ledger = json.loads(text) if text else {"users": [], "previous": {}}
-            yield ledger
-            if ledger["users"] or ledger["previous"]:
-                atomic_write(path, json.dumps(ledger, indent=1), mode=0o600)
-            else:
-                remove(path)
-
     # persistent definitions
     def read_config(self, name: str) -> str | None:
         return self.read_state(self.config_path(name))

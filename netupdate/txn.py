@@ -933,7 +933,7 @@ def live_problems(conn, name: str, record: dict, defs) -> list[str]:
             problems.append(f"routes missing: {', '.join(missing)}")
     except Exception as exc:  # noqa: BLE001 - reported as a problem
         problems.append(f"cannot read routes: {exc}")
-    want_fw = firewall.ruleset(defs, firewall.table_name(name), br) is not None
+    want_fw = firewall.ruleset(defs, driver.table_name(name), br) is not None
     if want_fw != bool(record.get("firewall")):
         problems.append("the firewall table does not match the definition")
     return problems

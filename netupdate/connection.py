@@ -262,13 +262,40 @@ class Connection:
             self._forget(self.store.config_path(name))
         return name
 
-    def undefine(self, name: str) -> None:
-        """Remove the persistent definition (a running network goes on as a transient one)."""
+    def undefine(self, name: str) -> list[str]:
+        """Remove the persistent definition (a running network goes on as a transient one;
+        one whose namespace is gone no longer runs: its runtime record is cleared).  Returns
+        notes on what else was done."""
         with self.store.lock(name):
-            self._finish_interrupted(name)
-            if not self.store.delete_config(name):
+            notes = self._finish_interrupted(name)
+            record = self.store.read_record(name)
+            if record is not None and self._namespace_gone(record):
+                self._stop_locked(name, record)
+                notes.append(self._cleared(name, record))
+            if not self.store.delete_config(name) and not notes:
                 raise StateError(f"network '{name}' is not defined")
             self._forget(self.store.config_path(name))
+            return notes
+
+    @staticmethod
+    def _namespace_gone(record: dict) -> bool:
+        from netupdate.runtime import netns
+        return not netns.exists(record.get("netns"))
+
+    @staticmethod
+    def _cleared(name: str, record: dict) -> str:
+        return (f"namespace {record.get('netns')} is gone: cleared the runtime record of "
+                f"network '{name}' (it no longer runs)")
+
+    def _require_namespace(self, name: str, record: dict | None) -> None:
+        """Refuse a live change of a network whose namespace is gone, before anything (no
+        journal): nothing can be applied there."""
+        if record is not None and self._namespace_gone(record):
+            from netupdate.txn import mark_restored
+            raise mark_restored(StateError(
+                f"network '{name}': namespace {record.get('netns')} is gone; nothing was "
+                f"changed (clear its record with 'netupdate recover' or 'netupdate stop "
+                f"{name}')"))
 
     def dumpxml(self, name: str, inactive: bool = False) -> str:
         """The live definition of a running network (``inactive``: the persistent one)."""
@@ -403,6 +430,7 @@ class Connection:
             if live:
                 from netupdate.runtime.netns import require_privileges
                 require_privileges("a live update")
+                self._require_namespace(name, record)
             docs = self._edit_targets(name, live, config)
             changes = {}
             try:
@@ -568,9 +596,7 @@ class Connection:
         something vanished behind our back."""
         from netupdate.runtime import dnsmasqd, netns
         problems = []
-        if netns.exists(record.get("netns")) is False:
-            raise StateError(f"network '{name}': namespace {record.get('netns')} is gone; "
-                             f"stop the network and start it again")
+        self._require_namespace(name, record)
         dq = record.get("dnsmasq")
         if dq and not dnsmasqd.alive(dq.get("pid"), dq.get("conf")):
             problems.append(f"dnsmasq (pid {dq.get('pid')}) was not running")
@@ -645,11 +671,14 @@ class Connection:
         before_live, before_record = journal.get("live"), journal.get("record")
         if journal.get("boot_id") == txn.boot_id():
             txn.kill_strays(self, name, record)
-            if before_record is None or before_live is None:
+            gone = before_record is not None and self._namespace_gone(before_record)
+            if before_record is None or before_live is None or gone:
                 if record is not None:
                     self._teardown(name, record)
                     store.delete_record(name)
                 store.delete_live(name)
+                if gone:
+                    what += "; " + self._cleared(name, before_record)
             else:
                 defs = load(before_live).defs
                 netns = before_record.get("netns")
@@ -855,6 +884,7 @@ class Connection:
             if live:
                 from netupdate.runtime.netns import require_privileges
                 require_privileges("a live apply")
+                self._require_namespace(name, record)
             result = UpdateResult(name, "apply", None, dry_run=dry_run,
                                   live=UNCHANGED if live else NOT_REQUESTED,
                                   config=UNCHANGED if config else NOT_REQUESTED)
@@ -961,6 +991,7 @@ class Connection:
             if live:
                 from netupdate.runtime.netns import require_privileges
                 require_privileges("a live update")
+                self._require_namespace(name, record)
             live_doc = self._load(live_path) if live else None
             config_doc = self._load(config_path) if config else None
             if live and live_doc is None:
@@ -1364,7 +1395,8 @@ class Connection:
         record = store.read_record(name)
         if record is not None and not self._running(record):
             self._stop_locked(name, record)
-            report.add(name, "cleaned up a network that was no longer running")
+            report.add(name, self._cleared(name, record) if self._namespace_gone(record)
+                       else "cleaned up a network that was no longer running")
         snap = txn.read_snapshot(store, name)
         if snap is not None:
             rebooted = snap.boot_id != bid

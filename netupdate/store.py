@@ -96,10 +96,12 @@ def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
             view = view[written:]
         if fsync and _durable(path):
             os.fsync(fd)
-    except BaseException:
+    except BaseException as exc:
         os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = path  # os.write names no file
         raise
     os.close(fd)
     return tmp

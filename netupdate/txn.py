@@ -540,9 +540,17 @@ def journaled(store, name: str, op: str, *, live: bytes | None, config: bytes | 
               record: dict | None, sides: tuple[str, ...], kinds=(),
               live_stamp: tuple | None = None):
     """Write the journal, run the block, drop the journal unless the block failed without
-    putting the network back (then ``recover`` finishes the job)."""
-    write_journal(store, name, op, live=live, config=config, record=record, sides=sides,
-                  kinds=kinds, live_stamp=live_stamp)
+    putting the network back (then ``recover`` finishes the job).  A journal that cannot be
+    written (disk full) stops the operation before it changes anything."""
+    try:
+        write_journal(store, name, op, live=live, config=config, record=record, sides=sides,
+                      kinds=kinds, live_stamp=live_stamp)
+    except OSError as exc:
+        drop_journal(store, name)
+        from netupdate.errors import SystemFailure, describe_os_error
+        raise mark_restored(SystemFailure(
+            f"network '{name}': cannot write the journal of the {op}: "
+            f"{describe_os_error(exc)}; nothing was changed")) from exc
     try:
         yield
     except BaseException as exc:

@@ -236,7 +236,9 @@ def cmd_stop(args) -> int:
 
 def cmd_undefine(args) -> int:
     with _conn(args) as conn:
-        conn.undefine(args.name)
+        notes = conn.undefine(args.name)
+    for note in notes or ():
+        print(note)
     print(f"Network {args.name} has been undefined")
     return 0
 

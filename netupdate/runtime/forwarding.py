@@ -3,7 +3,7 @@ in it.
 
 A forwarding network switches ``net.ipv4.ip_forward`` (and, with IPv6, ``net.ipv6.conf.all.
 forwarding``) on in its namespace.  The namespace's ledger, one root-owned file per namespace
-(``/run/netupdate/forwarding/<id>.json``, locked with ``flock``), lists the networks that need
+(``/run/netupdate/forwarding/<id>.json``, all locked with one ``flock``), lists the networks that need
 forwarding there, as (run directory, network) pairs from any number of state directories, and
 what each setting was before netupdate changed it: the last user out puts it back.
 
@@ -138,7 +138,7 @@ def ledger(lid: str) -> Iterator[dict]:
     if lid[:1] not in ("c", "i") or not lid[1:].isdigit():
         raise StateError(f"bad forwarding ledger id {lid!r}")
     directory = _trusted_dir()
-    with _flock(directory / f"{lid}.lock", 30.0, f"the forwarding ledger {lid} is locked"):
+    with _flock(directory / "lock", 30.0, "the forwarding ledgers are locked"):
         path = directory / f"{lid}.json"
         data = _read(path)
         data["users"] = [u for u in data["users"] if _in_use(u, lid)]

@@ -645,11 +645,11 @@ class Connection:
         if journal is None:
             return []
         try:
-            self._restore_journal(name, journal)
+            what = self._restore_journal(name, journal)
         except Exception as exc:
             raise RuntimeFailure(f"network '{name}': an interrupted {journal.get('op')} could "
                                  f"not be undone: {exc}; run 'netupdate recover'") from exc
-        return [f"undid an interrupted {journal.get('op')} (pid {journal.get('pid')}) first"]
+        return [f"first {what}"]
 
     def _restore_journal(self, name: str, journal: dict) -> str:
         """Put network ``name`` back as the journal says it was before its operation: the

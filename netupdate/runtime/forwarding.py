@@ -67,7 +67,7 @@ def set_sysctl(key: str, value: str) -> str:
 def _check(key, value, where: str = "") -> None:
     if key not in KEYS or value not in VALUES:
         raise StateError(f"{where}refusing sysctl {key!r}={value!r}: netupdate only sets "
-                         f"{', '.join(KEYS)} to 0 or 1")
+                         f"{', '.join(KEYS)} to 0 or 1; nothing was changed")
 
 
 # ---------------------------------------------------------------------- the ledger

@@ -162,6 +162,8 @@ def describe_os_error(exc: OSError) -> str:
     match = _TEMP.match(base)
     if match:
         name = os.path.join(folder, match.group(1))
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        name = repr(name)  # one line, whatever the file is called
     return f"{name}: {reason}"
 
 

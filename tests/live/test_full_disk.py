@@ -11,11 +11,10 @@ import subprocess
 import tempfile
 
 import pytest
+from txnhelp import NAME, NET, assert_in_line, cli
 
 import netupdate
 from netupdate.errors import EXIT_SYSTEM
-
-from txnhelp import NAME, NET, assert_in_line, cli
 
 pytestmark = pytest.mark.live
 PAGE = 4096

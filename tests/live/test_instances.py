@@ -8,13 +8,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from txnhelp import cli
 
 import netupdate
 from netupdate import txn
 from netupdate.runtime import forwarding as FW
 from netupdate.runtime import netns as NS
-
-from txnhelp import cli
 
 pytestmark = pytest.mark.live
 

@@ -127,7 +127,7 @@ def test_vanished_namespace_update_refuses_without_journal_and_recover_clears(
 
 @pytest.mark.parametrize("verb", ["recover", "undefine"])
 def test_vanished_namespace_with_a_journal_left_is_cleared(state_dir, netns, tmp_path, verb):
-    """A journal left by an update whose namespace then vanished (or by an older netundate)
+    """A journal left by an update whose namespace then vanished (or by an older netupdate)
     no longer blocks: recover and undefine clear the record and say so in one line."""
     xml = tmp_path / "net.xml"
     xml.write_text(NET.format(bridge="nubr-jrn", n=86))

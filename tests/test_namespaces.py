@@ -146,3 +146,14 @@ def test_a_namespace_that_cannot_be_entered_is_one_error(tmp_path, monkeypatch):
         NS.call("plain", os.getpid)
     with pytest.raises(RuntimeFailure, match="cannot enter network namespace 'plain'"):
         NS.call("plain", os.getpid)  # the broken worker was dropped: same error again
+
+
+def test_a_user_whose_record_is_a_fifo_is_dropped_without_blocking(ledgers, tmp_path):
+    run = tmp_path / "run"
+    (run / "networks").mkdir(parents=True)
+    os.mkfifo(run / "networks" / "n.json")
+    lid = FW.namespace_id(None)
+    _hostile(ledgers, lid, {"users": [[str(run), "n"]], "previous": {}})
+    with FW.ledger(lid) as data:
+        assert data["users"] == []
+    assert not (ledgers / f"{lid}.json").exists()

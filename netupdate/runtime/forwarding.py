@@ -122,8 +122,12 @@ def _in_use(user: list[str], lid: str) -> bool:
     """Whether the runtime record of ``user`` (run directory, network) still names ledger
     ``lid`` (the record is written before the user joins, removed after it leaves)."""
     run_dir, name = user
-    try:
-        with open(Path(run_dir) / "networks" / f"{name}.json", "rb") as handle:
+    path = Path(run_dir) / "networks" / f"{name}.json"
+    try:  # a regular file only (a FIFO planted there must not block us)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
             record = json.loads(handle.read(MAX_LEDGER))
     except (OSError, ValueError):
         return False

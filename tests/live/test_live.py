@@ -449,4 +449,5 @@ def test_forwarding_is_put_back_when_the_last_forwarding_network_stops(conn, net
     assert _forwarding(netns) == "1"         # the routed network still forwards
     conn.stop("routenet")
     assert _forwarding(netns) == "0"         # as it was before netupdate changed it
-    assert not list((Path(state_dir) / "run" / "sysctls").glob("*.json"))
+    from netupdate.runtime import forwarding
+    assert not (forwarding.ledger_dir() / f"{forwarding.namespace_id(netns)}.json").exists()

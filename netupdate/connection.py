@@ -179,9 +179,6 @@ class Connection:
 
     def __init__(self, *, state_dir: str | os.PathLike | None = None, netns: str | None = None):
         self.store = Store(state_dir)
-        if netns is not None:
-            from netupdate.runtime.netns import check_name as check_netns
-            check_netns(netns)
         self.netns = netns
         self._driver = None
         self._docs: dict[str, _Doc] = {}
@@ -263,39 +260,15 @@ class Connection:
         return name
 
     def undefine(self, name: str) -> list[str]:
-        """Remove the persistent definition (a running network goes on as a transient one;
-        one whose namespace is gone no longer runs: its runtime record is cleared).  Returns
-        notes on what else was done."""
+        """Remove the persistent definition (a running network goes on as a transient one);
+        returns notes (the record of a network whose namespace is gone is cleared)."""
+        from netupdate.runtime import vanished
         with self.store.lock(name):
-            notes = self._finish_interrupted(name)
-            record = self.store.read_record(name)
-            if record is not None and self._namespace_gone(record):
-                self._stop_locked(name, record)
-                notes.append(self._cleared(name, record))
+            notes = self._finish_interrupted(name) + vanished.clear(self, name)
             if not self.store.delete_config(name) and not notes:
                 raise StateError(f"network '{name}' is not defined")
             self._forget(self.store.config_path(name))
             return notes
-
-    @staticmethod
-    def _namespace_gone(record: dict) -> bool:
-        from netupdate.runtime import netns
-        return not netns.exists(record.get("netns"))
-
-    @staticmethod
-    def _cleared(name: str, record: dict) -> str:
-        return (f"namespace {record.get('netns')} is gone: cleared the runtime record of "
-                f"network '{name}' (it no longer runs)")
-
-    def _require_namespace(self, name: str, record: dict | None) -> None:
-        """Refuse a live change of a network whose namespace is gone, before anything (no
-        journal): nothing can be applied there."""
-        if record is not None and self._namespace_gone(record):
-            from netupdate.txn import mark_restored
-            raise mark_restored(StateError(
-                f"network '{name}': namespace {record.get('netns')} is gone; nothing was "
-                f"changed (clear its record with 'netupdate recover' or 'netupdate stop "
-                f"{name}')"))
 
     def dumpxml(self, name: str, inactive: bool = False) -> str:
         """The live definition of a running network (``inactive``: the persistent one)."""
@@ -428,9 +401,8 @@ class Connection:
             result = UpdateResult(name, *_spelled(command, section), dry_run=dry_run,
                                   notes=tuple(notes))
             if live:
-                from netupdate.runtime.netns import require_privileges
-                require_privileges("a live update")
-                self._require_namespace(name, record)
+                from netupdate.runtime.vanished import live_preflight
+                live_preflight("a live update", name, record)
             docs = self._edit_targets(name, live, config)
             changes = {}
             try:
@@ -594,9 +566,9 @@ class Connection:
     def _repair_if_needed(self, name: str, record: dict, doc: _Doc) -> list[str]:
         """Cheap checks before a live update (dnsmasq process, bridge present); repair when
         something vanished behind our back."""
-        from netupdate.runtime import dnsmasqd, netns
+        from netupdate.runtime import dnsmasqd, netns, vanished
         problems = []
-        self._require_namespace(name, record)
+        vanished.refuse(name, record)
         dq = record.get("dnsmasq")
         if dq and not dnsmasqd.alive(dq.get("pid"), dq.get("conf")):
             problems.append(f"dnsmasq (pid {dq.get('pid')}) was not running")
@@ -657,6 +629,7 @@ class Connection:
         from netupdate import txn
         from netupdate.model import load
         from netupdate.runtime import driver as D
+        from netupdate.runtime import vanished
         store = self.store
         config_path, live_path = store.config_path(name), store.live_path(name)
         what = f"undid an interrupted {journal.get('op')} (pid {journal.get('pid')})"
@@ -671,14 +644,13 @@ class Connection:
         before_live, before_record = journal.get("live"), journal.get("record")
         if journal.get("boot_id") == txn.boot_id():
             txn.kill_strays(self, name, record)
-            gone = before_record is not None and self._namespace_gone(before_record)
+            gone = vanished.gone(before_record)
             if before_record is None or before_live is None or gone:
                 if record is not None:
                     self._teardown(name, record)
                     store.delete_record(name)
                 store.delete_live(name)
-                if gone:
-                    what += "; " + self._cleared(name, before_record)
+                what += "; " + vanished.note(name, before_record) if gone else ""
             else:
                 defs = load(before_live).defs
                 netns = before_record.get("netns")
@@ -882,9 +854,8 @@ class Connection:
             if not live and not config:
                 raise StateError("nothing to apply: neither live nor config selected")
             if live:
-                from netupdate.runtime.netns import require_privileges
-                require_privileges("a live apply")
-                self._require_namespace(name, record)
+                from netupdate.runtime.vanished import live_preflight
+                live_preflight("a live apply", name, record)
             result = UpdateResult(name, "apply", None, dry_run=dry_run,
                                   live=UNCHANGED if live else NOT_REQUESTED,
                                   config=UNCHANGED if config else NOT_REQUESTED)
@@ -989,9 +960,8 @@ class Connection:
             record = store.read_record(name)
             live, config = _sides(name, record is not None, config_path.exists(), live, config)
             if live:
-                from netupdate.runtime.netns import require_privileges
-                require_privileges("a live update")
-                self._require_namespace(name, record)
+                from netupdate.runtime.vanished import live_preflight
+                live_preflight("a live update", name, record)
             live_doc = self._load(live_path) if live else None
             config_doc = self._load(config_path) if config else None
             if live and live_doc is None:
@@ -1370,19 +1340,9 @@ class Connection:
             report.add("-", f"removed {removed} temporary file(s) of killed writes")
         return report
 
-    def _running(self, record: dict) -> bool:
-        """Whether anything of a recorded network still runs (its bridge, or its dnsmasq)."""
-        from netupdate.runtime import dnsmasqd, netns
-        if not netns.exists(record.get("netns")):
-            return False
-        dq = record.get("dnsmasq") or {}
-        if dq and dnsmasqd.alive(dq.get("pid"), dq.get("conf")):
-            return True
-        bridge = (record.get("bridge") or {}).get("name")
-        return bool(bridge) and netns.link_index(record.get("netns"), bridge) is not None
-
     def _recover_one(self, name: str, report) -> None:
         from netupdate import txn
+        from netupdate.runtime import vanished
         store = self.store
         bid = txn.boot_id()
         record = store.read_record(name)
@@ -1393,10 +1353,9 @@ class Connection:
         if journal is not None:
             report.add(name, self._restore_journal(name, journal))
         record = store.read_record(name)
-        if record is not None and not self._running(record):
+        if record is not None and not vanished.running(record):
             self._stop_locked(name, record)
-            report.add(name, self._cleared(name, record) if self._namespace_gone(record)
-                       else "cleaned up a network that was no longer running")
+            report.add(name, vanished.stopped_note(name, record))
         snap = txn.read_snapshot(store, name)
         if snap is not None:
             rebooted = snap.boot_id != bid

@@ -129,6 +129,19 @@ def _flock(path: Path, timeout: float | None, busy: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+@contextlib.contextmanager
+def system_errors(what: str, *, undo=None) -> Iterator[None]:
+    """An ``OSError`` of the block (disk full, ...) becomes one ``SystemFailure`` line,
+    ``what: FILE: reason; nothing was changed``, once ``undo()`` cleaned up."""
+    from netupdate.errors import SystemFailure, describe_os_error
+    try:
+        yield
+    except OSError as exc:
+        if undo is not None:
+            undo()
+        raise SystemFailure(f"{what}: {describe_os_error(exc)}; nothing was changed") from exc
+
+
 def _bytes(data: str | bytes) -> bytes:
     return data.encode() if isinstance(data, str) else data
 

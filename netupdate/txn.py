@@ -45,7 +45,7 @@ from pathlib import Path
 
 from netupdate.errors import InvalidOperationError, NetupdateError, RuntimeFailure, StateError
 from netupdate.statedir import Unreadable, read_file, read_json
-from netupdate.store import atomic_write, check_name, remove
+from netupdate.store import atomic_write, check_name, remove, system_errors
 
 SNAPSHOT_VERSION = 1
 JOURNAL_VERSION = 1
@@ -517,10 +517,8 @@ def restored(exc: BaseException) -> bool:
 
 
 def mark_restored(exc: BaseException) -> BaseException:
-    try:
+    with contextlib.suppress(AttributeError):  # built-in exceptions accept attributes
         exc.netupdate_restored = True
-    except AttributeError:  # pragma: no cover - built-in exceptions accept attributes
-        pass
     return exc
 
 
@@ -539,18 +537,12 @@ def untouched():
 def journaled(store, name: str, op: str, *, live: bytes | None, config: bytes | None,
               record: dict | None, sides: tuple[str, ...], kinds=(),
               live_stamp: tuple | None = None):
-    """Write the journal, run the block, drop the journal unless the block failed without
-    putting the network back (then ``recover`` finishes the job).  A journal that cannot be
-    written (disk full) stops the operation before it changes anything."""
-    try:
+    """Write the journal (one that cannot be written stops the operation before anything
+    changed), run the block, drop the journal unless the block failed without putting the
+    network back (then ``recover`` finishes the job)."""
+    with system_errors("cannot write the journal", undo=lambda: drop_journal(store, name)):
         write_journal(store, name, op, live=live, config=config, record=record, sides=sides,
                       kinds=kinds, live_stamp=live_stamp)
-    except OSError as exc:
-        drop_journal(store, name)
-        from netupdate.errors import SystemFailure, describe_os_error
-        raise mark_restored(SystemFailure(
-            f"network '{name}': cannot write the journal of the {op}: "
-            f"{describe_os_error(exc)}; nothing was changed")) from exc
     try:
         yield
     except BaseException as exc:

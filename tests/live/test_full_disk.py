@@ -14,7 +14,8 @@ import pytest
 from txnhelp import NAME, NET, assert_in_line, cli
 
 import netupdate
-from netupdate.errors import EXIT_SYSTEM
+from netupdate import txn
+from netupdate.errors import EXIT_SYSTEM, NetupdateError, exit_code
 
 pytestmark = pytest.mark.live
 PAGE = 4096
@@ -83,28 +84,64 @@ UPDATES = [
 ]
 
 
-@pytest.mark.parametrize("free_pages", [0, 1, 2, 3, 5, 8])
-def test_update_on_a_full_disk_is_one_line_and_recoverable(small_state_dir, netns, tmp_path,
-                                                          free_pages):
-    """With the disk full (or nearly: the journal fits, a later write does not), each kind of
-    update fails with one line and exit 3 or succeeds; once there is room, ``recover`` leaves
-    the network in line (live state = live definition = persistent definition)."""
+def _attempt(conn, n: int, command: str, section: str, template: str) -> None:
+    """One update on a (nearly) full disk: it works, or fails with one line and exit 3."""
+    text = template.format(n=n, stp="on" if n % 2 else "off")
+    try:
+        conn.update(NAME, command, section, text)
+    except (NetupdateError, OSError) as exc:
+        assert exit_code(exc) == EXIT_SYSTEM, exc
+        assert "\n" not in str(exc) and "No space left on device" in str(exc)
+
+
+def test_update_on_a_full_disk_is_one_line_and_leaves_no_journal(small_state_dir, netns,
+                                                                 tmp_path):
     xml = tmp_path / "net.xml"
     xml.write_text(NET)
     cli(small_state_dir, "define", str(xml))
     cli(small_state_dir, "start", NAME, "--netns", netns)
     conn = netupdate.connect(state_dir=small_state_dir)
+    before = conn.store.live_path(NAME).read_bytes()
     try:
-        for n, (command, section, template) in enumerate(UPDATES, 20):
-            text = template.format(n=n, stp="on" if n % 2 else "off")
-            with full(small_state_dir, free_pages):
-                proc = cli(small_state_dir, "update", NAME, command, section, text,
-                           check=False)
-            if proc.returncode:
-                assert proc.returncode == EXIT_SYSTEM, proc.stderr
-                one_error_line(proc)
-            cli(small_state_dir, "recover")
-            assert_in_line(conn, netns)
+        with full(small_state_dir):
+            proc = cli(small_state_dir, "update", NAME, "add", "dns-host",
+                       "<host ip='10.71.0.9'><hostname>nine</hostname></host>", check=False)
+        assert proc.returncode == EXIT_SYSTEM
+        assert one_error_line(proc).endswith("No space left on device; nothing was changed")
+        assert txn.read_journal(conn.store, NAME) is None
+        assert not list((conn.store.run_dir / "journal").iterdir())
+        assert conn.store.live_path(NAME).read_bytes() == before
+        assert_in_line(conn, netns)
+    finally:
+        cli(small_state_dir, "stop", NAME, check=False)
+        conn.close()
+
+
+def test_updates_on_a_nearly_full_disk_are_recoverable(small_state_dir, netns, tmp_path):
+    """With the disk full or nearly (the journal fits, a later write may not), each kind of
+    update works or fails with one line and exit 3; once there is room, ``recover`` leaves the
+    network in line (live state = live definition = persistent definition).  Then several
+    updates in a row on a full disk (each first tries to undo what the one before left)."""
+    xml = tmp_path / "net.xml"
+    xml.write_text(NET)
+    cli(small_state_dir, "define", str(xml))
+    cli(small_state_dir, "start", NAME, "--netns", netns)
+    conn = netupdate.connect(state_dir=small_state_dir)
+    n = 20
+    try:
+        for free_pages in (0, 1, 2, 3, 5, 8):
+            for command, section, template in UPDATES:
+                n += 1
+                with full(small_state_dir, free_pages):
+                    _attempt(conn, n, command, section, template)
+                conn.recover()
+                assert_in_line(conn, netns)
+        with full(small_state_dir, 2):
+            for command, section, template in UPDATES * 2:
+                n += 1
+                _attempt(conn, n, command, section, template)
+        assert conn.recover().ok
+        assert_in_line(conn, netns)
     finally:
         cli(small_state_dir, "stop", NAME, check=False)
         conn.close()
@@ -116,29 +153,3 @@ def test_filler_really_fills(small_state_dir):
         os.write(fd, b"\0" * PAGE)
     os.close(fd)
     assert caught.value.errno == errno.ENOSPC
-
-
-@pytest.mark.parametrize("free_pages", [1, 2, 3])
-def test_updates_in_a_row_on_a_full_disk_then_recover(small_state_dir, netns, tmp_path,
-                                                      free_pages):
-    """Several updates while the disk stays full (each may first try to undo what the one
-    before left): one line each; once there is room, ``recover`` puts the network in line."""
-    xml = tmp_path / "net.xml"
-    xml.write_text(NET)
-    cli(small_state_dir, "define", str(xml))
-    cli(small_state_dir, "start", NAME, "--netns", netns)
-    conn = netupdate.connect(state_dir=small_state_dir)
-    try:
-        with full(small_state_dir, free_pages):
-            for n, (command, section, template) in enumerate(UPDATES * 2, 20):
-                text = template.format(n=n, stp="on" if n % 2 else "off")
-                proc = cli(small_state_dir, "update", NAME, command, section, text,
-                           check=False)
-                if proc.returncode:
-                    assert proc.returncode in (1, EXIT_SYSTEM), proc.stderr
-                    one_error_line(proc)
-        cli(small_state_dir, "recover")
-        assert_in_line(conn, netns)
-    finally:
-        cli(small_state_dir, "stop", NAME, check=False)
-        conn.close()

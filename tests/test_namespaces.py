@@ -148,12 +148,15 @@ def test_a_namespace_that_cannot_be_entered_is_one_error(tmp_path, monkeypatch):
         NS.call("plain", os.getpid)  # the broken worker was dropped: same error again
 
 
-def test_a_user_whose_record_is_a_fifo_is_dropped_without_blocking(ledgers, tmp_path):
+def test_a_user_whose_record_is_hostile_is_dropped_without_blocking(ledgers, tmp_path):
+    """Users' records live in their state directories: a FIFO there must not block the
+    ledger, deeply nested JSON must not blow up."""
     run = tmp_path / "run"
     (run / "networks").mkdir(parents=True)
     os.mkfifo(run / "networks" / "n.json")
+    (run / "networks" / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     lid = FW.namespace_id(None)
-    _hostile(ledgers, lid, {"users": [[str(run), "n"]], "previous": {}})
+    _hostile(ledgers, lid, {"users": [[str(run), "n"], [str(run), "deep"]], "previous": {}})
     with FW.ledger(lid) as data:
         assert data["users"] == []
     assert not (ledgers / f"{lid}.json").exists()

@@ -100,7 +100,7 @@ def _read(path: Path) -> dict:
             raise ValueError("too large")
         ledger = json.loads(data)
         return _valid(ledger, f"forwarding ledger {path}: ")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise StateError(f"forwarding ledger {path} is unreadable: {exc}; nothing was "
                          "changed") from None
 
@@ -129,7 +129,7 @@ def _in_use(user: list[str], lid: str) -> bool:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return False
             record = json.loads(handle.read(MAX_LEDGER))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # not a record of ours
         return False
     return isinstance(record, dict) and record.get("sysctls") == lid
 

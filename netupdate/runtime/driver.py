@@ -350,7 +350,7 @@ class Driver:
             problems.append(f"cannot read bridge {br}: {exc}")
         if netns is not None and state is not None and BR.is_up(self.ipr(netns), "lo") is False:
             problems.append(f"lo is down in namespace {netns}")
-        if defs is not None and defs.forward_mode in FORWARDING and \
+        if defs is not None and defs.forward_mode in T.L3_MODES and \
                 NS.call(netns, NS.sysctl, "net/ipv4/ip_forward") != "1":
             problems.append("packet forwarding is off")
         out["bridge"] = {"name": br, "present": state is not None, **(state or {})}
@@ -439,7 +439,7 @@ class Driver:
         for route in wanted_routes:
             BR.add_route(ipr, route)
         record["routes"] = wanted_routes
-        if defs.forward_mode in FORWARDING:
+        if defs.forward_mode in T.L3_MODES:
             self._forwarding(record, defs)
         elif record.get("sysctls"):
             self._release_sysctls(record)

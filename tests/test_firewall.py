@@ -42,12 +42,12 @@ def test_table_names_are_valid_and_distinct_per_state_dir(name, owners):
 
 
 def test_table_owner_is_the_resolved_run_dir(tmp_path):
-    from netupdate.runtime.driver import owner_id
+    from netupdate.runtime.driver import Driver
     from netupdate.store import Store
     (tmp_path / "a").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "a")
-    same = {owner_id(Store(tmp_path / "a")), owner_id(Store(tmp_path / "link"))}
-    assert len(same) == 1 and owner_id(Store(tmp_path / "b")) not in same
+    same = {Driver(Store(tmp_path / "a")).owner, Driver(Store(tmp_path / "link")).owner}
+    assert len(same) == 1 and Driver(Store(tmp_path / "b")).owner not in same
 
 
 def test_nat_masquerades_ipv4_and_routes_ipv6():

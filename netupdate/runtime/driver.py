@@ -109,16 +109,6 @@ def check_runnable(defs: NetworkDef) -> None:
                              f"interface names have at most {T.IFNAME_MAX_BYTES}")
 
 
-def owner_id(store: Store) -> str:
-    """A short id of the store (its resolved run directory): part of the names of the kernel
-    objects netupdate names itself (the nft table), so that two state directories never
-    touch each other's."""
-    import hashlib
-    import os
-    real = os.path.realpath(store.run_dir)
-    return hashlib.sha256(real.encode(errors="surrogateescape")).hexdigest()[:8]
-
-
 # ---------------------------------------------------------------------- the driver
 class Driver:
     """Live operations on networks of one store.  Keeps netlink sockets per namespace open for
@@ -127,7 +117,7 @@ class Driver:
     def __init__(self, store: Store):
         self.store = store
         self._ipr: dict[str | None, object] = {}
-        self.owner = owner_id(store)
+        self.owner = NFT.owner_id(store.run_dir)
 
     def table_name(self, name: str) -> str:
         """The nft table this store's network ``name`` gets (another state directory running
@@ -241,12 +231,7 @@ class Driver:
         keys = [FW.KEYS[0]] + ([FW.KEYS[1]] if defs.ips_of(6) else [])
         record["sysctls"] = FW.namespace_id(record["netns"])
         self.store.write_record(record["name"], record)
-        FW.acquire(record["sysctls"], record["netns"], self._user(record), keys)
-
-    def _user(self, record: dict) -> list[str]:
-        """This network as a user of a forwarding ledger: (run directory, name)."""
-        import os
-        return [os.path.realpath(self.store.run_dir), record["name"]]
+        FW.acquire(record["sysctls"], record["netns"], FW.user(self.store, record), keys)
 
     def _release_sysctls(self, record: dict) -> None:
         lid = record["sysctls"]
@@ -255,7 +240,7 @@ class Driver:
                 record["sysctls"] = False
                 return
             lid = FW.namespace_id(record.get("netns"))
-        FW.release(lid, record.get("netns"), self._user(record))
+        FW.release(lid, record.get("netns"), FW.user(self.store, record))
         record["sysctls"] = False
 
     def _firewall(self, record: dict, defs: NetworkDef) -> None:

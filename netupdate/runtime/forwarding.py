@@ -156,6 +156,11 @@ def ledger(lid: str) -> Iterator[dict]:
                 remove(path)
 
 
+def user(store, record: dict) -> list[str]:
+    """A network as a user of a ledger: (its store's resolved run directory, its name)."""
+    return [os.path.realpath(store.run_dir), record["name"]]
+
+
 def acquire(lid: str, netns: str | None, user: list[str], keys: list[str]) -> None:
     """Join ledger ``lid`` (the id of ``netns``) and switch ``keys`` on there."""
     with ledger(lid) as data:

@@ -259,13 +259,16 @@ class Connection:
             self._forget(self.store.config_path(name))
         return name
 
-    def undefine(self, name: str) -> None:
-        """Remove the persistent definition (a running network goes on as a transient one)."""
+    def undefine(self, name: str) -> list[str]:
+        """Remove the persistent definition (a running network goes on as a transient one);
+        returns notes (the record of a network whose namespace is gone is cleared)."""
+        from netupdate.runtime import vanished
         with self.store.lock(name):
-            self._finish_interrupted(name)
-            if not self.store.delete_config(name):
+            notes = self._finish_interrupted(name) + vanished.clear(self, name)
+            if not self.store.delete_config(name) and not notes:
                 raise StateError(f"network '{name}' is not defined")
             self._forget(self.store.config_path(name))
+            return notes
 
     def dumpxml(self, name: str, inactive: bool = False) -> str:
         """The live definition of a running network (``inactive``: the persistent one)."""
@@ -398,8 +401,8 @@ class Connection:
             result = UpdateResult(name, *_spelled(command, section), dry_run=dry_run,
                                   notes=tuple(notes))
             if live:
-                from netupdate.runtime.netns import require_privileges
-                require_privileges("a live update")
+                from netupdate.runtime.vanished import live_preflight
+                live_preflight("a live update", name, record)
             docs = self._edit_targets(name, live, config)
             changes = {}
             try:
@@ -563,11 +566,9 @@ class Connection:
     def _repair_if_needed(self, name: str, record: dict, doc: _Doc) -> list[str]:
         """Cheap checks before a live update (dnsmasq process, bridge present); repair when
         something vanished behind our back."""
-        from netupdate.runtime import dnsmasqd, netns
+        from netupdate.runtime import dnsmasqd, netns, vanished
         problems = []
-        if netns.exists(record.get("netns")) is False:
-            raise StateError(f"network '{name}': namespace {record.get('netns')} is gone; "
-                             f"stop the network and start it again")
+        vanished.refuse(name, record)
         dq = record.get("dnsmasq")
         if dq and not dnsmasqd.alive(dq.get("pid"), dq.get("conf")):
             problems.append(f"dnsmasq (pid {dq.get('pid')}) was not running")
@@ -616,11 +617,11 @@ class Connection:
         if journal is None:
             return []
         try:
-            self._restore_journal(name, journal)
+            what = self._restore_journal(name, journal)
         except Exception as exc:
             raise RuntimeFailure(f"network '{name}': an interrupted {journal.get('op')} could "
                                  f"not be undone: {exc}; run 'netupdate recover'") from exc
-        return [f"undid an interrupted {journal.get('op')} (pid {journal.get('pid')}) first"]
+        return [f"first {what}"]
 
     def _restore_journal(self, name: str, journal: dict) -> str:
         """Put network ``name`` back as the journal says it was before its operation: the
@@ -628,6 +629,7 @@ class Connection:
         from netupdate import txn
         from netupdate.model import load
         from netupdate.runtime import driver as D
+        from netupdate.runtime import vanished
         store = self.store
         config_path, live_path = store.config_path(name), store.live_path(name)
         what = f"undid an interrupted {journal.get('op')} (pid {journal.get('pid')})"
@@ -642,11 +644,13 @@ class Connection:
         before_live, before_record = journal.get("live"), journal.get("record")
         if journal.get("boot_id") == txn.boot_id():
             txn.kill_strays(self, name, record)
-            if before_record is None or before_live is None:
+            gone = vanished.gone(before_record)
+            if before_record is None or before_live is None or gone:
                 if record is not None:
                     self._teardown(name, record)
                     store.delete_record(name)
                 store.delete_live(name)
+                what += "; " + vanished.note(name, before_record) if gone else ""
             else:
                 defs = load(before_live).defs
                 netns = before_record.get("netns")
@@ -850,8 +854,8 @@ class Connection:
             if not live and not config:
                 raise StateError("nothing to apply: neither live nor config selected")
             if live:
-                from netupdate.runtime.netns import require_privileges
-                require_privileges("a live apply")
+                from netupdate.runtime.vanished import live_preflight
+                live_preflight("a live apply", name, record)
             result = UpdateResult(name, "apply", None, dry_run=dry_run,
                                   live=UNCHANGED if live else NOT_REQUESTED,
                                   config=UNCHANGED if config else NOT_REQUESTED)
@@ -956,8 +960,8 @@ class Connection:
             record = store.read_record(name)
             live, config = _sides(name, record is not None, config_path.exists(), live, config)
             if live:
-                from netupdate.runtime.netns import require_privileges
-                require_privileges("a live update")
+                from netupdate.runtime.vanished import live_preflight
+                live_preflight("a live update", name, record)
             live_doc = self._load(live_path) if live else None
             config_doc = self._load(config_path) if config else None
             if live and live_doc is None:
@@ -1285,6 +1289,9 @@ class Connection:
         from netupdate.store import atomic_write
         path = self.store.autostart_path(name)
         if enabled:
+            if netns is not None:
+                from netupdate.runtime.netns import check_name as check_netns
+                check_netns(netns)  # one line in the file
             self.store.ensure_dir(path.parent)
             atomic_write(path, (netns or "") + ("\n" if netns else ""), mode=0o600)
         else:
@@ -1333,19 +1340,9 @@ class Connection:
             report.add("-", f"removed {removed} temporary file(s) of killed writes")
         return report
 
-    def _running(self, record: dict) -> bool:
-        """Whether anything of a recorded network still runs (its bridge, or its dnsmasq)."""
-        from netupdate.runtime import dnsmasqd, netns
-        if not netns.exists(record.get("netns")):
-            return False
-        dq = record.get("dnsmasq") or {}
-        if dq and dnsmasqd.alive(dq.get("pid"), dq.get("conf")):
-            return True
-        bridge = (record.get("bridge") or {}).get("name")
-        return bool(bridge) and netns.link_index(record.get("netns"), bridge) is not None
-
     def _recover_one(self, name: str, report) -> None:
         from netupdate import txn
+        from netupdate.runtime import vanished
         store = self.store
         bid = txn.boot_id()
         record = store.read_record(name)
@@ -1356,9 +1353,9 @@ class Connection:
         if journal is not None:
             report.add(name, self._restore_journal(name, journal))
         record = store.read_record(name)
-        if record is not None and not self._running(record):
+        if record is not None and not vanished.running(record):
             self._stop_locked(name, record)
-            report.add(name, "cleaned up a network that was no longer running")
+            report.add(name, vanished.stopped_note(name, record))
         snap = txn.read_snapshot(store, name)
         if snap is not None:
             rebooted = snap.boot_id != bid

@@ -7,6 +7,19 @@ that location, so the command line can print it as it is.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+
+# Exit codes of the command line (docs/live.md, "Exit codes"):
+EXIT_OK = 0
+EXIT_ERROR = 1          # refused or failed; nothing changed, or what changed was put back
+EXIT_USAGE = 2          # bad command line (argparse)
+EXIT_SYSTEM = 3         # the system refused a file operation (disk full, quota, I/O, ...)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
+                           errno.ENFILE, errno.ENOMEM})
+
 
 class NetupdateError(Exception):
     """Root of every error netupdate raises on purpose."""
@@ -125,3 +138,42 @@ class PermissionFailure(NetupdateError):
     """Missing privileges (not root, no CAP_NET_ADMIN)."""
 
     kind = "permission"
+
+
+class SystemFailure(NetupdateError):
+    """The operating system refused a file operation (disk full, quota, read-only file system,
+    I/O error): the operation stopped; what it had changed was put back."""
+
+    kind = "system"
+
+
+_TEMP = re.compile(r"^\.(.+)\.\d+\.\d+\.tmp$")
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an ``OSError``: the file it concerns (a temp file of an atomic write is
+    named by the file it was to replace) and the system's reason."""
+    reason = exc.strerror or exc.__class__.__name__
+    name = exc.filename
+    if name is None:
+        return reason
+    name = os.fsdecode(name)
+    folder, base = os.path.split(name)
+    match = _TEMP.match(base)
+    if match:
+        name = os.path.join(folder, match.group(1))
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        name = repr(name)  # one line, whatever the file is called
+    return f"{name}: {reason}"
+
+
+def exit_code(exc: BaseException) -> int:
+    """The command line's exit code for an error: ``EXIT_SYSTEM`` when the system refused a
+    file operation (the error, or an error it was raised from), else ``EXIT_ERROR``."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, SystemFailure) or (isinstance(seen, OSError)
+                                               and seen.errno in SYSTEM_ERRNOS):
+            return EXIT_SYSTEM
+        seen = seen.__cause__
+    return EXIT_ERROR

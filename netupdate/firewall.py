@@ -1,6 +1,7 @@
 """nftables rules of a network (pure text; the runtime loads them with ``nft -f``).
 
-One table per network, family ``inet``, owned by netupdate.  ``replace_script`` replaces it in a
+One table per network and state directory (``table_name``), family ``inet``, owned by
+netupdate.  ``replace_script`` replaces it in a
 single nft transaction (create if missing, delete, re-create), so there is never a moment without
 rules, unlike libvirt's remove-and-re-add of iptables rules on every DHCP change.
 
@@ -26,12 +27,17 @@ FAMILY = "inet"
 _ID = re.compile(r"[^A-Za-z0-9_]")
 
 
-def table_name(network: str) -> str:
-    """The nft table netupdate owns for ``network`` (a valid unquoted nft identifier)."""
+def table_name(network: str, owner: str) -> str:
+    """The nft table netupdate owns for ``network`` of the store ``owner`` identifies (a short
+    hex id, see ``Driver.owner``): a valid unquoted nft identifier of at most 68 characters
+    (nft allows 255), distinct for two state directories that run a same-named network in one
+    namespace."""
+    if not re.fullmatch(r"[0-9a-f]{1,16}", owner):
+        raise ValueError(f"bad table owner id {owner!r}")
     clean = _ID.sub("_", network)[:40]
     if clean != network:
         clean += "_" + hashlib.sha256(network.encode()).hexdigest()[:8]
-    return f"netupdate_{clean}"
+    return f"netupdate_{clean}_{owner}"
 
 
 def _q(name: str) -> str:

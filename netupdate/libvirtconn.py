@@ -784,10 +784,10 @@ class LibvirtConnection:
             # the test driver forgets a definition made while the network ran: make it current
             self._call(f"cannot define network {name!r}", self._conn.networkDefineXML, cached)
 
-    def undefine(self, name: str) -> None:
-        net = self._lookup(name)
-        self._call(f"cannot undefine network {name!r}", net.undefine)
+    def undefine(self, name: str) -> list[str]:
+        self._call(f"cannot undefine network {name!r}", self._lookup(name).undefine)
         self._persistent.pop(name, None)
+        return []  # notes: libvirt clears what it has to by itself
 
     def status(self, name: str) -> NetworkStatus:
         net = self._lookup(name)

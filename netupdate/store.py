@@ -96,10 +96,12 @@ def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
             view = view[written:]
         if fsync and _durable(path):
             os.fsync(fd)
-    except BaseException:
+    except BaseException as exc:
         os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = path  # os.write names no file
         raise
     os.close(fd)
     return tmp
@@ -125,6 +127,19 @@ def _flock(path: Path, timeout: float | None, busy: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def system_errors(what: str, *, undo=None) -> Iterator[None]:
+    """An ``OSError`` of the block (disk full, ...) becomes one ``SystemFailure`` line,
+    ``what: FILE: reason; nothing was changed``, once ``undo()`` cleaned up."""
+    from netupdate.errors import SystemFailure, describe_os_error
+    try:
+        yield
+    except OSError as exc:
+        if undo is not None:
+            undo()
+        raise SystemFailure(f"{what}: {describe_os_error(exc)}; nothing was changed") from exc
 
 
 def _bytes(data: str | bytes) -> bytes:
@@ -400,23 +415,6 @@ class Store:
         """Hold the network's lock (exclusive ``flock``; waits up to ``timeout`` seconds)."""
         path = self._dir(self.run_dir / "locks", 0o700) / f"{check_name(name)}.lock"
         return _flock(path, timeout, f"network '{name}' is locked by another operation")
-
-    @contextlib.contextmanager
-    def namespace_sysctls(self, netns: str | None) -> Iterator[dict]:
-        """The sysctl ledger of a network namespace (the host's when None), locked: which
-        networks need which settings there and what each setting was before netupdate changed
-        it.  Changes to the yielded dict are saved on exit."""
-        key = "host" if netns is None else f"netns-{netns}"
-        directory = self._dir(self.run_dir / "sysctls", 0o700)
-        with _flock(directory / f"{key}.lock", 30.0, f"the sysctls of {key} are locked"):
-            path = directory / f"{key}.json"
-            text = self.read_state(path)
-            ledger = json.loads(text) if text else {"users": [], "previous": {}}
-            yield ledger
-            if ledger["users"] or ledger["previous"]:
-                atomic_write(path, json.dumps(ledger, indent=1), mode=0o600)
-            else:
-                remove(path)
 
     # persistent definitions
     def read_config(self, name: str) -> str | None:

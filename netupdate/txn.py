@@ -45,7 +45,7 @@ from pathlib import Path
 
 from netupdate.errors import InvalidOperationError, NetupdateError, RuntimeFailure, StateError
 from netupdate.statedir import Unreadable, read_file, read_json
-from netupdate.store import atomic_write, check_name, remove
+from netupdate.store import atomic_write, check_name, remove, system_errors
 
 SNAPSHOT_VERSION = 1
 JOURNAL_VERSION = 1
@@ -517,10 +517,8 @@ def restored(exc: BaseException) -> bool:
 
 
 def mark_restored(exc: BaseException) -> BaseException:
-    try:
+    with contextlib.suppress(AttributeError):  # built-in exceptions accept attributes
         exc.netupdate_restored = True
-    except AttributeError:  # pragma: no cover - built-in exceptions accept attributes
-        pass
     return exc
 
 
@@ -539,10 +537,12 @@ def untouched():
 def journaled(store, name: str, op: str, *, live: bytes | None, config: bytes | None,
               record: dict | None, sides: tuple[str, ...], kinds=(),
               live_stamp: tuple | None = None):
-    """Write the journal, run the block, drop the journal unless the block failed without
-    putting the network back (then ``recover`` finishes the job)."""
-    write_journal(store, name, op, live=live, config=config, record=record, sides=sides,
-                  kinds=kinds, live_stamp=live_stamp)
+    """Write the journal (one that cannot be written stops the operation before anything
+    changed), run the block, drop the journal unless the block failed without putting the
+    network back (then ``recover`` finishes the job)."""
+    with system_errors("cannot write the journal", undo=lambda: drop_journal(store, name)):
+        write_journal(store, name, op, live=live, config=config, record=record, sides=sides,
+                      kinds=kinds, live_stamp=live_stamp)
     try:
         yield
     except BaseException as exc:
@@ -933,7 +933,7 @@ def live_problems(conn, name: str, record: dict, defs) -> list[str]:
             problems.append(f"routes missing: {', '.join(missing)}")
     except Exception as exc:  # noqa: BLE001 - reported as a problem
         problems.append(f"cannot read routes: {exc}")
-    want_fw = firewall.ruleset(defs, firewall.table_name(name), br) is not None
+    want_fw = firewall.ruleset(defs, driver.table_name(name), br) is not None
     if want_fw != bool(record.get("firewall")):
         problems.append("the firewall table does not match the definition")
     return problems

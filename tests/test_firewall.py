@@ -1,6 +1,10 @@
 """nftables ruleset generation (pure text; loading it is covered by the live tests)."""
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netupdate
 from netupdate import firewall
@@ -16,10 +20,34 @@ NAT = """<network><name>n</name><forward mode='nat'/><bridge name='br-n'/>
 
 
 def test_table_name_is_an_nft_identifier_and_stable():
-    assert firewall.table_name("default") == "netupdate_default"
-    odd = firewall.table_name('a-b"c d')
-    assert odd.startswith("netupdate_a_b_c_d_") and odd == firewall.table_name('a-b"c d')
-    assert odd != firewall.table_name("a_b_c_d")
+    assert firewall.table_name("default", "0a1b2c3d") == "netupdate_default_0a1b2c3d"
+    odd = firewall.table_name('a-b"c d', "0a1b2c3d")
+    assert odd.startswith("netupdate_a_b_c_d_") and odd == firewall.table_name('a-b"c d',
+                                                                                "0a1b2c3d")
+    assert odd != firewall.table_name("a_b_c_d", "0a1b2c3d")
+    with pytest.raises(ValueError):
+        firewall.table_name("default", "../x")
+
+
+@settings(max_examples=200)
+@given(name=st.text(min_size=1, max_size=200), owners=st.lists(
+    st.text("0123456789abcdef", min_size=8, max_size=8), min_size=2, max_size=2, unique=True))
+def test_table_names_are_valid_and_distinct_per_state_dir(name, owners):
+    """Two state directories (owner ids) running a same-named network in one namespace get
+    two tables; every name is an unquoted nft identifier within nft's limit."""
+    first, second = (firewall.table_name(name, owner) for owner in owners)
+    assert first != second
+    for table in (first, second):
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", table) and len(table) <= 68
+
+
+def test_table_owner_is_the_resolved_run_dir(tmp_path):
+    from netupdate.runtime.driver import Driver
+    from netupdate.store import Store
+    (tmp_path / "a").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    same = {Driver(Store(tmp_path / "a")).owner, Driver(Store(tmp_path / "link")).owner}
+    assert len(same) == 1 and Driver(Store(tmp_path / "b")).owner not in same
 
 
 def test_nat_masquerades_ipv4_and_routes_ipv6():

@@ -12,7 +12,13 @@ import importlib
 import sys
 
 from netupdate import __version__
-from netupdate.errors import NetupdateError
+from netupdate.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    NetupdateError,
+    describe_os_error,
+    exit_code,
+)
 
 # Verb groups, in the order --help lists them, and the verbs each registers: a command line
 # naming a verb builds only its group's parsers (start-up time), --help builds them all.
@@ -61,16 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return output.exit_code(2)
+        return output.exit_code(EXIT_USAGE)
     try:
         code = int(args.func(args) or 0)
     except NetupdateError as exc:
         print(f"netupdate: error: {exc}", file=sys.stderr)
-        code = 1
+        code = exit_code(exc)
     except KeyboardInterrupt:
         print("netupdate: interrupted", file=sys.stderr)
-        code = 130
+        code = EXIT_INTERRUPTED
     except BrokenPipeError:  # a direct write to stdout's buffer (edit)
         output.lose_stdout()
         code = 0
+    except OSError as exc:  # the system refused a file operation: one line, no traceback
+        print(f"netupdate: error: {describe_os_error(exc)}", file=sys.stderr)
+        code = exit_code(exc)
     return output.exit_code(code)

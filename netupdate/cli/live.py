@@ -236,8 +236,8 @@ def cmd_stop(args) -> int:
 
 def cmd_undefine(args) -> int:
     with _conn(args) as conn:
-        conn.undefine(args.name)
-    print(f"Network {args.name} has been undefined")
+        notes = conn.undefine(args.name) or []
+    print("\n".join([*notes, f"Network {args.name} has been undefined"]))
     return 0
 
 

@@ -53,7 +53,7 @@ def converge(store, driver, name: str, record: dict, defs, kinds=()) -> dict:
     try:
         record = driver.reconcile(name, record, defs)
         default_mtu(driver, record, defs, kinds)
-        table = firewall.table_name(name)
+        table = driver.table_name(name)
         if firewall.ruleset(defs, table, record["bridge"]["name"]) is None:
             NFT.delete(table, netns=netns)  # a table a killed step had loaded
         driver.verify(name, record, defs, before=None, kinds=FULL, sections=())

@@ -19,6 +19,7 @@ from netupdate.errors import RuntimeFailure, UnsupportedError
 from netupdate.model import IpDef, NetworkDef
 from netupdate.runtime import bridge as BR
 from netupdate.runtime import dnsmasqd as DQ
+from netupdate.runtime import forwarding as FW
 from netupdate.runtime import netns as NS
 from netupdate.runtime import nft as NFT
 from netupdate.store import Store
@@ -116,6 +117,12 @@ class Driver:
     def __init__(self, store: Store):
         self.store = store
         self._ipr: dict[str | None, object] = {}
+        self.owner = NFT.owner_id(store.run_dir)
+
+    def table_name(self, name: str) -> str:
+        """The nft table this store's network ``name`` gets (another state directory running
+        a same-named network in the same namespace gets another one)."""
+        return firewall.table_name(name, self.owner)
 
     def close(self) -> None:
         for ipr in self._ipr.values():
@@ -163,7 +170,7 @@ class Driver:
             raise RuntimeFailure(f"cannot start network '{name}': an interface named {br} "
                                  f"already exists{' in namespace ' + netns if netns else ''}")
         layout = self.layout(name)
-        table = firewall.table_name(name)
+        table = self.table_name(name)
         record = {
             "version": RECORD_VERSION, "name": name, "netns": netns,
             "uuid": str(defs.uuid) if defs.uuid else None,
@@ -217,33 +224,27 @@ class Driver:
         return NS.link_index(netns, ifname) is not None
 
     def _forwarding(self, record: dict, defs: NetworkDef) -> None:
-        """Switch packet forwarding on in the network's namespace.  The namespace's ledger keeps
-        what the settings were before netupdate changed them, and which networks need them:
-        the last of those to stop puts them back (``_release_sysctls``)."""
-        keys = ["net/ipv4/ip_forward"]
-        if defs.ips_of(6):
-            keys.append("net/ipv6/conf/all/forwarding")
-        with self.store.namespace_sysctls(record["netns"]) as ledger:
-            record["sysctls"] = True
-            if record["name"] not in ledger["users"]:
-                ledger["users"].append(record["name"])
-            for key in keys:
-                previous = NS.call(record["netns"], NS.sysctl, key, "1")
-                if previous != "1":
-                    ledger["previous"].setdefault(key, previous)
+        """Switch packet forwarding on in the network's namespace, through the namespace's
+        ledger shared with every state directory (``forwarding``): the last network there to
+        stop puts the settings back (``_release_sysctls``).  The record names the ledger before
+        the network joins it."""
+        keys = [FW.KEYS[0]] + ([FW.KEYS[1]] if defs.ips_of(6) else [])
+        record["sysctls"] = FW.namespace_id(record["netns"])
+        self.store.write_record(record["name"], record)
+        FW.acquire(record["sysctls"], record["netns"], FW.user(self.store, record), keys)
 
     def _release_sysctls(self, record: dict) -> None:
-        with self.store.namespace_sysctls(record.get("netns")) as ledger:
-            if record["name"] in ledger["users"]:
-                ledger["users"].remove(record["name"])
-            if not ledger["users"]:
-                for key, previous in list(ledger["previous"].items()):
-                    NS.call(record.get("netns"), NS.sysctl, key, previous)
-                    del ledger["previous"][key]
+        lid = record["sysctls"]
+        if lid is True:  # a record written before ledgers were per namespace
+            if not NS.exists(record.get("netns")):
+                record["sysctls"] = False
+                return
+            lid = FW.namespace_id(record.get("netns"))
+        FW.release(lid, record.get("netns"), FW.user(self.store, record))
         record["sysctls"] = False
 
     def _firewall(self, record: dict, defs: NetworkDef) -> None:
-        table = firewall.table_name(record["name"])
+        table = (record["firewall"] or {}).get("table") or self.table_name(record["name"])
         if firewall.ruleset(defs, table, record["bridge"]["name"]) is None:
             if record["firewall"]:
                 NFT.delete(record["firewall"]["table"], netns=record["netns"])
@@ -302,12 +303,7 @@ class Driver:
             record["routes"], record["addresses"] = [], []
         if record.get("sysctls"):
             try:
-                if ns_gone:  # the settings went with the namespace
-                    with self.store.namespace_sysctls(netns) as ledger:
-                        ledger["users"], ledger["previous"] = [], {}
-                    record["sysctls"] = False
-                else:
-                    self._release_sysctls(record)
+                self._release_sysctls(record)
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"sysctls: {exc}")
         directory = record.get("dir")
@@ -339,7 +335,7 @@ class Driver:
             problems.append(f"cannot read bridge {br}: {exc}")
         if netns is not None and state is not None and BR.is_up(self.ipr(netns), "lo") is False:
             problems.append(f"lo is down in namespace {netns}")
-        if defs is not None and defs.forward_mode in FORWARDING and \
+        if defs is not None and defs.forward_mode in T.L3_MODES and \
                 NS.call(netns, NS.sysctl, "net/ipv4/ip_forward") != "1":
             problems.append("packet forwarding is off")
         out["bridge"] = {"name": br, "present": state is not None, **(state or {})}
@@ -428,7 +424,7 @@ class Driver:
         for route in wanted_routes:
             BR.add_route(ipr, route)
         record["routes"] = wanted_routes
-        if defs.forward_mode in FORWARDING:
+        if defs.forward_mode in T.L3_MODES:
             self._forwarding(record, defs)
         elif record.get("sysctls"):
             self._release_sysctls(record)
@@ -660,7 +656,7 @@ class Driver:
             done.append("routes")
         if full or "firewall-reload" in kinds:
             fw = record.get("firewall")
-            want = firewall.ruleset(defs, firewall.table_name(name), record["bridge"]["name"])
+            want = firewall.ruleset(defs, self.table_name(name), record["bridge"]["name"])
             if (want is not None) != bool(fw) or (fw and not NFT.exists(fw["table"],
                                                                           netns=netns)):
                 raise VerifyError("firewall", "the nft table does not match the definition")

@@ -14,9 +14,10 @@ import subprocess
 import threading
 from collections.abc import Callable
 
-from netupdate.errors import PermissionFailure, RuntimeFailure, StateError
+from netupdate.errors import NetupdateError, PermissionFailure, RuntimeFailure, StateError
 
 NETNS_DIR = "/run/netns"
+NAME_MAX = 255  # bytes: a namespace is a file in /run/netns
 CLONE_NEWNET = 0x40000000
 CAP_NET_ADMIN = 12
 
@@ -32,8 +33,21 @@ def _setns(fd: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
+def check_name(name: str) -> str:
+    """A namespace name as ``ip netns`` accepts it (one file name in /run/netns: not empty,
+    '.' or '..', no '/', at most 255 bytes), and without control characters (NUL, newline),
+    which ip accepts but no config file or log line should carry."""
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name \
+            or len(name.encode(errors="surrogateescape")) > NAME_MAX \
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise NetupdateError(f"invalid network namespace name {name!r}: it must be 1 to "
+                             f"{NAME_MAX} bytes, not '.' or '..', without '/' or control "
+                             "characters")
+    return name
+
+
 def path(name: str) -> str:
-    return os.path.join(NETNS_DIR, name)
+    return os.path.join(NETNS_DIR, check_name(name))
 
 
 def exists(name: str | None) -> bool:
@@ -41,8 +55,8 @@ def exists(name: str | None) -> bool:
 
 
 def require(name: str | None) -> None:
-    """Raise a clear error when the namespace does not exist."""
-    if name is not None and (not name or "/" in name or not os.path.exists(path(name))):
+    """Raise a clear error when the name is invalid or the namespace does not exist."""
+    if name is not None and not os.path.exists(path(name)):
         raise StateError(f"network namespace '{name}' does not exist "
                          f"(create it with: ip netns add {name})")
 
@@ -102,19 +116,31 @@ class _Worker:
     def __init__(self, name: str | None):
         from concurrent.futures import ThreadPoolExecutor
         self.name = name
+        self.error: OSError | None = None
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"netns-{name}",
                                        initializer=self._enter)
 
     def _enter(self) -> None:
         if self.name is not None:
-            fd = os.open(path(self.name), os.O_RDONLY | os.O_CLOEXEC)
             try:
-                _setns(fd)
-            finally:
-                os.close(fd)
+                fd = os.open(path(self.name), os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    _setns(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                self.error = exc
+                raise
 
     def call(self, fn, *args, **kwargs):
-        return self.pool.submit(fn, *args, **kwargs).result()
+        from concurrent.futures.thread import BrokenThreadPool
+        try:
+            return self.pool.submit(fn, *args, **kwargs).result()
+        except BrokenThreadPool:
+            forget(self.name)
+            why = self.error.strerror if self.error is not None else "the thread failed"
+            raise RuntimeFailure(f"cannot enter network namespace '{self.name}': {why}") \
+                from None
 
 
 _WORKERS: dict[tuple[str | None, int], _Worker] = {}

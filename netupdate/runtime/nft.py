@@ -24,6 +24,14 @@ def require_binary() -> str:
     return found
 
 
+def owner_id(run_dir) -> str:
+    """A short id of a store (its resolved run directory), part of the table names
+    (``firewall.table_name``): two state directories never touch each other's tables."""
+    import hashlib
+    real = os.path.realpath(run_dir)
+    return hashlib.sha256(real.encode(errors="surrogateescape")).hexdigest()[:8]
+
+
 def load(script: str, *, netns: str | None = None) -> None:
     """Run an ``nft -f`` script: one transaction, all or nothing."""
     NS.run([require_binary(), "-f", "-"], netns=netns, input=script, timeout=15)

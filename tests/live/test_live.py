@@ -97,8 +97,10 @@ def test_start_nat_and_isolated_in_a_fresh_namespace(conn, netns):
     tables = nft_tables(netns)
     assert "netupdate_natnet" in tables and "netupdate_isonet" in tables
     # the NAT network masquerades, the isolated one does not; the static route is there
+    table = conn.store.read_record("natnet")["firewall"]["table"]
+    assert table == conn.driver.table_name("natnet")
     ruleset = subprocess.run(["ip", "netns", "exec", netns, "nft", "list", "table", "inet",
-                              "netupdate_natnet"], capture_output=True, text=True).stdout
+                              table], capture_output=True, text=True).stdout
     assert "masquerade" in ruleset
     routes = subprocess.run(["ip", "-n", netns, "route"], capture_output=True, text=True).stdout
     assert "10.62.0.0/16 via 10.61.0.254" in routes
@@ -365,7 +367,7 @@ def test_nft_rulesets_load_for_every_mode(netns):
     for path in [root / "dnsmasq" / "nat-network.xml", root / "dnsmasq" / "routed-network.xml",
                  root / "dnsmasq" / "isolated-network.xml", root / "networks" / "nat-ports.xml"]:
         defs = netupdate.load(path).defs
-        table = firewall.table_name(defs.name)
+        table = firewall.table_name(defs.name, "0123abcd")
         assert nft.replace(defs, table, defs.bridge.name, netns=netns)
         assert nft.exists(table, netns=netns)
         nft.replace(defs, table, defs.bridge.name, netns=netns)  # replace is idempotent
@@ -447,4 +449,5 @@ def test_forwarding_is_put_back_when_the_last_forwarding_network_stops(conn, net
     assert _forwarding(netns) == "1"         # the routed network still forwards
     conn.stop("routenet")
     assert _forwarding(netns) == "0"         # as it was before netupdate changed it
-    assert not list((Path(state_dir) / "run" / "sysctls").glob("*.json"))
+    from netupdate.runtime import forwarding
+    assert not (forwarding.ledger_dir() / f"{forwarding.namespace_id(netns)}.json").exists()

@@ -21,6 +21,7 @@ from netupdate.runtime import bridge as BR
 from netupdate.runtime import dnsmasqd as DQ
 from netupdate.runtime import netns as NS
 from netupdate.runtime import nft as NFT
+from netupdate.runtime import sysctls as SY
 from netupdate.store import Store
 
 RECORD_VERSION = 1
@@ -208,39 +209,13 @@ class Driver:
         for route in want_routes(defs):
             record["routes"].append(route)
             BR.add_route(ipr, route)
-        if defs.forward_mode in T.L3_MODES:
-            self._forwarding(record, defs)
+        if SY.forwarding_keys(defs):
+            SY.forwarding(self.store, record, SY.forwarding_keys(defs))
         if conf.needs_dnsmasq(defs):
             self._start_dnsmasq(name, record, defs)
 
     def _link_exists(self, netns: str | None, ifname: str) -> bool:
         return NS.link_index(netns, ifname) is not None
-
-    def _forwarding(self, record: dict, defs: NetworkDef) -> None:
-        """Switch packet forwarding on in the network's namespace.  The namespace's ledger keeps
-        what the settings were before netupdate changed them, and which networks need them:
-        the last of those to stop puts them back (``_release_sysctls``)."""
-        keys = ["net/ipv4/ip_forward"]
-        if defs.ips_of(6):
-            keys.append("net/ipv6/conf/all/forwarding")
-        with self.store.namespace_sysctls(record["netns"]) as ledger:
-            record["sysctls"] = True
-            if record["name"] not in ledger["users"]:
-                ledger["users"].append(record["name"])
-            for key in keys:
-                previous = NS.call(record["netns"], NS.sysctl, key, "1")
-                if previous != "1":
-                    ledger["previous"].setdefault(key, previous)
-
-    def _release_sysctls(self, record: dict) -> None:
-        with self.store.namespace_sysctls(record.get("netns")) as ledger:
-            if record["name"] in ledger["users"]:
-                ledger["users"].remove(record["name"])
-            if not ledger["users"]:
-                for key, previous in list(ledger["previous"].items()):
-                    NS.call(record.get("netns"), NS.sysctl, key, previous)
-                    del ledger["previous"][key]
-        record["sysctls"] = False
 
     def _firewall(self, record: dict, defs: NetworkDef) -> None:
         table = firewall.table_name(record["name"])
@@ -305,9 +280,10 @@ class Driver:
                 if ns_gone:  # the settings went with the namespace
                     with self.store.namespace_sysctls(netns) as ledger:
                         ledger["users"], ledger["previous"] = [], {}
+                        ledger.pop("needs", None)
                     record["sysctls"] = False
                 else:
-                    self._release_sysctls(record)
+                    SY.forwarding(self.store, record, [])
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"sysctls: {exc}")
         directory = record.get("dir")
@@ -339,8 +315,8 @@ class Driver:
             problems.append(f"cannot read bridge {br}: {exc}")
         if netns is not None and state is not None and BR.is_up(self.ipr(netns), "lo") is False:
             problems.append(f"lo is down in namespace {netns}")
-        if defs is not None and defs.forward_mode in FORWARDING and \
-                NS.call(netns, NS.sysctl, "net/ipv4/ip_forward") != "1":
+        if defs is not None and any(NS.call(netns, NS.sysctl, key) != "1"
+                                    for key in SY.forwarding_keys(defs)):
             problems.append("packet forwarding is off")
         out["bridge"] = {"name": br, "present": state is not None, **(state or {})}
         if state is None:
@@ -428,11 +404,9 @@ class Driver:
         for route in wanted_routes:
             BR.add_route(ipr, route)
         record["routes"] = wanted_routes
-        if defs.forward_mode in FORWARDING:
-            self._forwarding(record, defs)
-        elif record.get("sysctls"):
-            self._release_sysctls(record)
         self._firewall(record, defs)
+        if SY.forwarding_keys(defs) or record.get("sysctls"):
+            SY.forwarding(self.store, record, SY.forwarding_keys(defs))
         self._converge_dnsmasq(name, record, defs)
         self.store.write_record(name, record)
         return record
@@ -442,8 +416,7 @@ class Driver:
         dq = record.get("dnsmasq")
         if not conf.needs_dnsmasq(defs):
             if dq:
-                DQ.stop(dq.get("pid"), dq.get("conf"))
-                record["dnsmasq"] = None
+                _drop_dnsmasq(record, layout)
             return
         layout.make()
         text = DQ.render(defs, layout, name, record["bridge"]["name"])
@@ -465,8 +438,7 @@ class Driver:
         unknown = sorted(set(kinds) - KNOWN_KINDS)
         if unknown:
             raise RuntimeFailure(f"the plan has actions this runtime cannot run: {unknown}")
-        netns = record["netns"]
-        br = record["bridge"]["name"]
+        netns, br = record["netns"], record["bridge"]["name"]
         changed = False
         layout = self.layout(name)
         dnsmasq_done = False
@@ -519,6 +491,7 @@ class Driver:
             elif kind == "firewall-reload":
                 self._firewall(record, after)
                 changed = True
+        changed |= SY.follow(self.store, record, before, after)  # an IP family came or went
         return record, changed
 
     def _dnsmasq_action(self, name: str, record: dict, layout: DQ.Layout, kind: str,
@@ -526,8 +499,7 @@ class Driver:
         dq = record.get("dnsmasq")
         if not conf.needs_dnsmasq(after):
             if dq:
-                DQ.stop(dq.get("pid"), dq.get("conf"))
-                record["dnsmasq"] = None
+                _drop_dnsmasq(record, layout)
                 return True
             return False
         if kind == "dnsmasq-restart" or dq is None:
@@ -704,6 +676,15 @@ def _read(path: Path) -> str | None:
         return path.read_text()
     except OSError:
         return None
+
+
+def _drop_dnsmasq(record: dict, layout: DQ.Layout) -> None:
+    """Stop the dnsmasq of a network that needs none any more, and remove its files (a fresh
+    start of such a network makes none)."""
+    dq = record["dnsmasq"]
+    DQ.stop(dq.get("pid"), dq.get("conf"))
+    record["dnsmasq"] = None
+    DQ.remove_files(layout)
 
 
 def _remove_tree(path: Path, root: Path) -> None:

@@ -16,14 +16,14 @@ def _errors(xml: str) -> list:
     return [i for i in netupdate.validate(xml) if i.is_error]
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(network_shapes())
 def test_shapes_are_valid_and_runnable(xml):
     assert _errors(xml) == []
     check_runnable(netupdate.load(xml).defs)
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(network_shapes(), st.data())
 def test_updates_do_what_their_label_says(xml, data):
     network = netupdate.load(xml)

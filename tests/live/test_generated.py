@@ -12,7 +12,7 @@ random shape (tests/netshapes.py) and checks the invariants after every step.
   server, or of the real command line) converges to the old or the new state.
 - After every step ``status`` is clean: active, no problem, no journal, nothing diverged.
 
-Budget: ``NETUPDATE_SOAK_STEPS`` steps in all (default 150, about a minute and a half here),
+Budget: ``NETUPDATE_SOAK_STEPS`` steps in all (default 150, about 3.5 minutes on 2 cores),
 ``STEPS_PER_RUN`` per network; ``tox -e soak`` runs a longer one.
 """
 

@@ -9,6 +9,7 @@ import ipaddress
 from netupdate.errors import RuntimeFailure
 
 USER_HZ = 100  # IFLA_BR_FORWARD_DELAY is in clock ticks
+IFA_F_NODAD = 0x02
 
 
 def _fail(what: str, exc: Exception) -> RuntimeFailure:
@@ -111,11 +112,14 @@ def set_mac(ipr, name: str, mac: str) -> None:
 
 
 def add_address(ipr, name: str, address: str) -> None:
-    """Add ``ip/prefix``; already present is fine."""
+    """Add ``ip/prefix``; already present is fine.  An IPv6 address skips duplicate address
+    detection: the kernel runs it only once the link has carrier, and a bridge without ports
+    has none, so the address would stay tentative (unusable: dnsmasq cannot answer on it)."""
     iface = ipaddress.ip_interface(address)
+    flags = {"flags": IFA_F_NODAD} if iface.version == 6 else {}
     try:
         ipr.addr("add", index=_need(ipr, name), address=str(iface.ip),
-                 prefixlen=iface.network.prefixlen)
+                 prefixlen=iface.network.prefixlen, **flags)
     except RuntimeFailure:
         raise
     except Exception as exc:

@@ -93,6 +93,14 @@ class Layout:
         check_reachable(self.hostsdir)
 
 
+def remove_files(layout: Layout) -> None:
+    """Remove the conf, pid file, leases and host files of a stopped dnsmasq."""
+    for path in (layout.conf, layout.pid_file, layout.leases):
+        S.remove(path)
+    for folder in (layout.dhcp_hostsdir, layout.hostsdir):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def check_reachable(path: Path) -> None:
     """dnsmasq reads the host files as ``nobody``: every directory above them must be
     searchable by others."""

@@ -215,33 +215,13 @@ class Driver:
         for route in want_routes(defs):
             record["routes"].append(route)
             BR.add_route(ipr, route)
-        if defs.forward_mode in T.L3_MODES:
-            self._forwarding(record, defs)
+        if FW.forwarding_keys(defs):
+            FW.follow(self.store, record, defs)
         if conf.needs_dnsmasq(defs):
             self._start_dnsmasq(name, record, defs)
 
     def _link_exists(self, netns: str | None, ifname: str) -> bool:
         return NS.link_index(netns, ifname) is not None
-
-    def _forwarding(self, record: dict, defs: NetworkDef) -> None:
-        """Switch packet forwarding on in the network's namespace, through the namespace's
-        ledger shared with every state directory (``forwarding``): the last network there to
-        stop puts the settings back (``_release_sysctls``).  The record names the ledger before
-        the network joins it."""
-        keys = [FW.KEYS[0]] + ([FW.KEYS[1]] if defs.ips_of(6) else [])
-        record["sysctls"] = FW.namespace_id(record["netns"])
-        self.store.write_record(record["name"], record)
-        FW.acquire(record["sysctls"], record["netns"], FW.user(self.store, record), keys)
-
-    def _release_sysctls(self, record: dict) -> None:
-        lid = record["sysctls"]
-        if lid is True:  # a record written before ledgers were per namespace
-            if not NS.exists(record.get("netns")):
-                record["sysctls"] = False
-                return
-            lid = FW.namespace_id(record.get("netns"))
-        FW.release(lid, record.get("netns"), FW.user(self.store, record))
-        record["sysctls"] = False
 
     def _firewall(self, record: dict, defs: NetworkDef) -> None:
         table = (record["firewall"] or {}).get("table") or self.table_name(record["name"])
@@ -303,7 +283,7 @@ class Driver:
             record["routes"], record["addresses"] = [], []
         if record.get("sysctls"):
             try:
-                self._release_sysctls(record)
+                FW.leave(self.store, record)
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"sysctls: {exc}")
         directory = record.get("dir")
@@ -335,8 +315,8 @@ class Driver:
             problems.append(f"cannot read bridge {br}: {exc}")
         if netns is not None and state is not None and BR.is_up(self.ipr(netns), "lo") is False:
             problems.append(f"lo is down in namespace {netns}")
-        if defs is not None and defs.forward_mode in T.L3_MODES and \
-                NS.call(netns, NS.sysctl, "net/ipv4/ip_forward") != "1":
+        if defs is not None and any(NS.call(netns, NS.sysctl, key) != "1"
+                                    for key in FW.forwarding_keys(defs)):
             problems.append("packet forwarding is off")
         out["bridge"] = {"name": br, "present": state is not None, **(state or {})}
         if state is None:
@@ -424,10 +404,7 @@ class Driver:
         for route in wanted_routes:
             BR.add_route(ipr, route)
         record["routes"] = wanted_routes
-        if defs.forward_mode in T.L3_MODES:
-            self._forwarding(record, defs)
-        elif record.get("sysctls"):
-            self._release_sysctls(record)
+        FW.follow(self.store, record, defs)
         self._firewall(record, defs)
         self._converge_dnsmasq(name, record, defs)
         self.store.write_record(name, record)
@@ -438,8 +415,7 @@ class Driver:
         dq = record.get("dnsmasq")
         if not conf.needs_dnsmasq(defs):
             if dq:
-                DQ.stop(dq.get("pid"), dq.get("conf"))
-                record["dnsmasq"] = None
+                _drop_dnsmasq(record, layout)
             return
         layout.make()
         text = DQ.render(defs, layout, name, record["bridge"]["name"])
@@ -461,8 +437,7 @@ class Driver:
         unknown = sorted(set(kinds) - KNOWN_KINDS)
         if unknown:
             raise RuntimeFailure(f"the plan has actions this runtime cannot run: {unknown}")
-        netns = record["netns"]
-        br = record["bridge"]["name"]
+        netns, br = record["netns"], record["bridge"]["name"]
         changed = False
         layout = self.layout(name)
         dnsmasq_done = False
@@ -515,6 +490,7 @@ class Driver:
             elif kind == "firewall-reload":
                 self._firewall(record, after)
                 changed = True
+        changed |= FW.follow_change(self.store, record, before, after)
         return record, changed
 
     def _dnsmasq_action(self, name: str, record: dict, layout: DQ.Layout, kind: str,
@@ -522,8 +498,7 @@ class Driver:
         dq = record.get("dnsmasq")
         if not conf.needs_dnsmasq(after):
             if dq:
-                DQ.stop(dq.get("pid"), dq.get("conf"))
-                record["dnsmasq"] = None
+                _drop_dnsmasq(record, layout)
                 return True
             return False
         if kind == "dnsmasq-restart" or dq is None:
@@ -700,6 +675,15 @@ def _read(path: Path) -> str | None:
         return path.read_text()
     except OSError:
         return None
+
+
+def _drop_dnsmasq(record: dict, layout: DQ.Layout) -> None:
+    """Stop the dnsmasq of a network that needs none any more, and remove its files (a fresh
+    start of such a network makes none)."""
+    dq = record["dnsmasq"]
+    DQ.stop(dq.get("pid"), dq.get("conf"))
+    record["dnsmasq"] = None
+    DQ.remove_files(layout)
 
 
 def _remove_tree(path: Path, root: Path) -> None:

@@ -1,11 +1,12 @@
 """Packet forwarding of a network namespace, shared by every state directory that runs networks
 in it.
 
-A forwarding network switches ``net.ipv4.ip_forward`` (and, with IPv6, ``net.ipv6.conf.all.
-forwarding``) on in its namespace.  The namespace's ledger, one root-owned file per namespace
-(``/run/netupdate/forwarding/<id>.json``, all locked with one ``flock``), lists the networks that need
-forwarding there, as (run directory, network) pairs from any number of state directories, and
-what each setting was before netupdate changed it: the last user out puts it back.
+A forwarding network (nat, route, open) switches ``net.ipv4.ip_forward`` on in its namespace,
+and ``net.ipv6.conf.all.forwarding`` too while it has an IPv6 address.  The namespace's ledger,
+one root-owned file per namespace (``/run/netupdate/forwarding/<id>.json``, all locked with one
+``flock``), lists the networks that need forwarding there, as (run directory, network, the
+settings it needs) from any number of state directories, and what each setting was before
+netupdate changed it: a setting no user needs any more is put back.
 
 The id is the namespace's cookie (``SO_NETNS_COOKIE``: never reused while the machine runs),
 or its nsfs inode on kernels before 5.14.  A user whose runtime record no longer names the
@@ -23,6 +24,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from netupdate import types as T
 from netupdate.errors import StateError
 from netupdate.runtime import netns as NS
 
@@ -30,6 +32,13 @@ KEYS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
 VALUES = ("0", "1")
 SO_NETNS_COOKIE = 71
 MAX_LEDGER = 1 << 20
+
+
+def forwarding_keys(defs) -> list[str]:
+    """The settings the network ``defs`` needs (none when it does not forward)."""
+    if defs is None or defs.forward_mode not in T.L3_MODES:
+        return []
+    return list(KEYS[:2 if defs.ips_of(6) else 1])
 
 
 def ledger_dir() -> Path:
@@ -110,8 +119,10 @@ def _valid(ledger, where: str) -> dict:
             or not isinstance(ledger.get("previous"), dict):
         raise StateError(f"{where}not a ledger (users, previous); nothing was changed")
     for user in ledger["users"]:
-        if not (isinstance(user, list) and len(user) == 2
-                and all(isinstance(part, str) for part in user)):
+        if not (isinstance(user, list) and len(user) in (2, 3)
+                and all(isinstance(part, str) for part in user[:2])
+                and (len(user) == 2 or (isinstance(user[2], list)
+                                        and all(key in KEYS for key in user[2])))):
             raise StateError(f"{where}bad user {user!r}; nothing was changed")
     for key, value in ledger["previous"].items():
         _check(key, value, where)
@@ -121,7 +132,7 @@ def _valid(ledger, where: str) -> dict:
 def _in_use(user: list[str], lid: str) -> bool:
     """Whether the runtime record of ``user`` (run directory, network) still names ledger
     ``lid`` (the record is written before the user joins, removed after it leaves)."""
-    run_dir, name = user
+    run_dir, name = user[:2]
     path = Path(run_dir) / "networks" / f"{name}.json"
     try:  # a regular file only (a FIFO planted there must not block us)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -161,27 +172,69 @@ def user(store, record: dict) -> list[str]:
     return [os.path.realpath(store.run_dir), record["name"]]
 
 
+def _needed(data: dict) -> set[str]:
+    """The settings some user of the ledger needs (a user listed before needs were: all)."""
+    return {key for user in data["users"] for key in (user[2] if len(user) == 3 else KEYS)}
+
+
 def acquire(lid: str, netns: str | None, user: list[str], keys: list[str]) -> None:
-    """Join ledger ``lid`` (the id of ``netns``) and switch ``keys`` on there."""
+    """Join ledger ``lid`` (the id of ``netns``) needing ``keys``, switch them on there, and put
+    back what no user needs any more (``keys`` empty: the network leaves)."""
     with ledger(lid) as data:
-        if user not in data["users"]:
-            data["users"].append(user)
+        data["users"] = [u for u in data["users"] if u[:2] != user]
+        if keys:
+            data["users"].append([*user, list(keys)])
         for key in keys:
             previous = NS.call(netns, set_sysctl, key, "1")
             if previous != "1":
                 data["previous"].setdefault(key, previous)
-
-
-def release(lid: str, netns: str | None, user: list[str]) -> None:
-    """Leave ledger ``lid``; the last user out puts the settings back (unless the namespace
-    went away: then they went with it)."""
-    with ledger(lid) as data:
-        if user in data["users"]:
-            data["users"].remove(user)
-        if data["users"]:
-            return
-        here = NS.exists(netns) and namespace_id(netns) == lid
+        needed = _needed(data)
+        here = None
         for key, previous in list(data["previous"].items()):
+            if key in needed:
+                continue
+            if here is None:  # the namespace went away: the settings went with it
+                here = NS.exists(netns) and namespace_id(netns) == lid
             if here:
                 NS.call(netns, set_sysctl, key, previous)
             del data["previous"][key]
+
+
+def release(lid: str, netns: str | None, user: list[str]) -> None:
+    """Leave ledger ``lid``; what no remaining user needs is put back."""
+    acquire(lid, netns, user, [])
+
+
+def follow(store, record: dict, defs) -> None:
+    """Set forwarding in the namespace of the network of ``record`` to what ``defs`` needs
+    (IPv4, and IPv6 while it has an IPv6 address).  The record names the ledger before the
+    network joins it, so a crash in between leaves a user the ledger can account for."""
+    keys = forwarding_keys(defs)
+    if not keys:
+        if record.get("sysctls"):
+            leave(store, record)
+        return
+    record["sysctls"] = namespace_id(record["netns"])
+    store.write_record(record["name"], record)
+    acquire(record["sysctls"], record["netns"], user(store, record), keys)
+
+
+def follow_change(store, record: dict, before, after) -> bool:
+    """After a live change from ``before`` to ``after``: set what an address family that came
+    or went needs; returns whether anything changed."""
+    if forwarding_keys(before) == forwarding_keys(after):
+        return False
+    follow(store, record, after)
+    return True
+
+
+def leave(store, record: dict) -> None:
+    """The network of ``record`` no longer forwards (it stops, or changed mode)."""
+    lid = record["sysctls"]
+    if lid is True:  # a record written before ledgers were per namespace
+        if not NS.exists(record.get("netns")):
+            record["sysctls"] = False
+            return
+        lid = namespace_id(record.get("netns"))
+    release(lid, record.get("netns"), user(store, record))
+    record["sysctls"] = False

@@ -19,15 +19,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from txnhelp import (
     NAME,
     NET,
+    ForkServer,
     assert_in_line,
     cli_env,
     files,
+    gone,
+    kill_group,
     wait_for,
 )
 
@@ -38,36 +40,6 @@ pytestmark = pytest.mark.live
 
 KILLS = {"update": 55, "apply": 45, "batch": 40, "commit": 30, "rollback": 35}
 CLI_KILLS = 12                     # + real command lines killed: 217 kill points in all
-SERVER = Path(__file__).with_name("killserver.py")
-
-
-class ForkServer:
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, str(SERVER)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        ready = json.loads(self.proc.stdout.readline())
-        assert "ready" in ready
-
-    def spawn(self, req: dict) -> int:
-        self.proc.stdin.write(json.dumps(req) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())["pid"]
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-
-
-def gone(pid: int) -> bool:
-    return not txn.pid_alive(pid)
-
-
-def kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    assert wait_for(lambda: gone(pid), 10), f"child {pid} did not die"
 
 
 # ---------------------------------------------------------------------- the operations

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+KILL_SERVER = Path(__file__).with_name("killserver.py")
 
 NET = """<network>
   <name>txnnet</name>
@@ -140,3 +142,36 @@ def wait_for(predicate, timeout: float, step: float = 0.05):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(step)
+
+
+# ---------------------------------------------------------------------- kill points
+class ForkServer:
+    """The kill-point fork server (killserver.py): ``spawn(request)`` -> the child's pid."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, str(KILL_SERVER)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        ready = json.loads(self.proc.stdout.readline())
+        assert "ready" in ready
+
+    def spawn(self, req: dict) -> int:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["pid"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def gone(pid: int) -> bool:
+    from netupdate import txn
+    return not txn.pid_alive(pid)
+
+
+def kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    assert wait_for(lambda: gone(pid), 10), f"child {pid} did not die"

@@ -71,7 +71,7 @@ def test_two_state_dirs_run_a_same_named_network_in_one_namespace(two_state_dirs
     assert lid == second.store.read_record("shared")["sysctls"] == FW.namespace_id(netns)
     ledger = json.loads((FW.ledger_dir() / f"{lid}.json").read_text())
     assert sorted(ledger["users"]) == sorted(
-        [str(Path(c.store.run_dir).resolve()), "shared"] for c in two_state_dirs)
+        [str(Path(c.store.run_dir).resolve()), "shared", list(keys)] for c in two_state_dirs)
     first.stop("shared")
     assert mine[0] not in tables(netns) and mine[1] in tables(netns)
     assert second.status("shared")["state"] == "active"
@@ -80,6 +80,25 @@ def test_two_state_dirs_run_a_same_named_network_in_one_namespace(two_state_dirs
     assert mine[1] not in tables(netns)
     assert [sysctl(netns, key) for key in keys] == ["0", "0"]
     assert not (FW.ledger_dir() / f"{lid}.json").exists()
+
+
+def test_ipv6_forwarding_is_put_back_when_the_last_network_needing_it_stops(
+        two_state_dirs, netns):
+    """The ledger records which settings each user needs: when the only IPv6 network of the
+    namespace stops, IPv6 forwarding goes back while the other state dir's IPv4-only network
+    keeps IPv4 forwarding."""
+    first, second = two_state_dirs
+    ipv4_only = NET.format(bridge="nubr-four", n=84).replace(
+        "  <ip family='ipv6' address='fd00:84::1' prefix='64'/>\n", "")
+    first.define(NET.format(bridge="nubr-six", n=83))
+    second.define(ipv4_only)
+    first.start("shared")
+    second.start("shared")
+    assert [sysctl(netns, key) for key in FW.KEYS] == ["1", "1"]
+    first.stop("shared")
+    assert [sysctl(netns, key) for key in FW.KEYS] == ["1", "0"]
+    second.stop("shared")
+    assert [sysctl(netns, key) for key in FW.KEYS] == ["0", "0"]
 
 
 def test_a_user_whose_state_dir_vanished_is_dropped_from_the_ledger(two_state_dirs, netns):

@@ -7,8 +7,8 @@ character references, CDATA, indentation, line endings).  Edited elements are re
 element whose attributes changed keeps the original text of the attributes that did not change,
 and new elements are written in the document's own quote style and indentation.
 
-Parsing is defensive: no DTD (so no entity expansion and no external entities), no network, and a
-size limit.  Errors are ``XMLParseError`` with file and line.
+Parsing is defensive: no DTD (so no entity expansion and no external entities), no network, a
+size limit, and limits on elements, attributes, value lengths and depth (``xmllimits``).  Errors are ``XMLParseError`` with file and line.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import re
 
 from lxml import etree
 
+from netupdate import xmllimits
 from netupdate.errors import XMLParseError
 
 MAX_BYTES = 32 * 1024 * 1024
@@ -138,11 +139,13 @@ def _refuse_declarations(text: str, filename: str | None) -> None:
 
 def _lxml_parse(text: str, filename: str | None) -> etree._ElementTree:
     try:
-        return etree.ElementTree(etree.fromstring(text.encode("utf-8"), _parser()))
+        root = etree.fromstring(text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as exc:
         message = (exc.msg or str(exc)).split(", line ")[0].strip()
-        raise XMLParseError(f"malformed XML: {message}", file=filename,
+        raise XMLParseError(f"malformed XML: {message[:200]}", file=filename,
                             line=exc.lineno or None) from None
+    xmllimits.check(text, root, filename)
+    return etree.ElementTree(root)
 
 
 class Document:

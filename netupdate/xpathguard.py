@@ -146,8 +146,11 @@ def _in_child(xpath, root, describe) -> Result:
 
 
 def _read_all(fd: int, deadline: float) -> bytes:
+    from netupdate.txn import checkpoint
+
     chunks = []
     while True:
+        checkpoint()   # a signal deferred by a live operation ends the wait (and the child)
         left = deadline - time.monotonic()
         if left <= 0:
             raise TooCostly

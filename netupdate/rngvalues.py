@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from netupdate import rngthin
+
 __all__ = ["Acceptor", "element_tag", "wildcard_allows", "xsd_regex"]
 
 _RNG = "{http://relaxng.org/ns/structure/1.0}"
@@ -89,8 +91,11 @@ class Acceptor:
         self._slots: dict[tuple, list] = {}     # (path of tags, attribute or None) -> patterns
         self._paths: set[tuple] = set()          # every path of a named element
         self._wild: dict[tuple, list] = {}       # parent path -> wildcard element patterns
-        self._walk(grammar.find(_RNG + "start"), (), set())
-        self._structure = etree.RelaxNG(_without_patterns(grammar, included))
+        self._reached: dict[tuple, int] = {}     # path -> element patterns that match there
+        self._repeats: dict[tuple, str] = {}     # path -> define repeated in its parent's
+        self._walk(grammar.find(_RNG + "start"), (), set())  # interleave (see rngthin)
+        stripped = _without_patterns(grammar, included)
+        self._structure = rngthin.Thinned(stripped, self._thinnable())
         self._prepare()
 
     # ------------------------------------------------------------------ built once
@@ -102,10 +107,15 @@ class Acceptor:
             if self._is_value(child):
                 self._slots.setdefault((path, None), []).append(child)
             elif kind == "ref":
+                body = self._element_define(name)
+                if body is not None:
+                    self._count((*path, element_tag(body)))
                 if (name, path) not in walked:
                     walked.add((name, path))
                     self._walk(self._defines[name], path, walked)
             elif kind == "element" and name:
+                if node.tag != _RNG + "define":   # an element define counts at its refs
+                    self._count((*path, element_tag(child)))
                 self._paths.add((*path, element_tag(child)))
                 self._walk(child, (*path, element_tag(child)), walked)
             elif kind in ("element", "attribute") and not name and self._has_pattern(child, set()):
@@ -116,7 +126,55 @@ class Acceptor:
                 if name:
                     self._slots.setdefault((path, element_tag(child)), []).append(child)
             else:
+                if kind == "interleave" and node.tag == _RNG + "element" and path:
+                    self._note_repeats(node, child, path)
                 self._walk(child, path, walked)
+
+    def _count(self, path: tuple) -> None:
+        self._reached[path] = self._reached.get(path, 0) + 1
+
+    def _element_define(self, name: str):
+        """The element pattern a define consists of, if it is one."""
+        body = list(self._defines[name].iterchildren(etree.Element))
+        if len(body) == 1 and body[0].tag == _RNG + "element" and body[0].get("name"):
+            return body[0]
+        return None
+
+    def _note_repeats(self, element, interleave, path: tuple) -> None:
+        """Record ``zeroOrMore``/``oneOrMore`` of one element define directly in the
+        interleave that is an element's content (besides its attributes)."""
+        others = [c for c in element.iterchildren(etree.Element) if c is not interleave]
+        if not all(self._attributes_only(c, set()) for c in others):
+            return
+        for repeat in interleave.iterchildren(_RNG + "zeroOrMore", _RNG + "oneOrMore"):
+            parts = list(repeat.iterchildren(etree.Element))
+            if len(parts) == 1 and parts[0].tag == _RNG + "ref":
+                body = self._element_define(parts[0].get("name"))
+                if body is not None:
+                    self._repeats[(*path, element_tag(body))] = parts[0].get("name")
+
+    def _attributes_only(self, node, seen: set) -> bool:
+        kind = etree.QName(node).localname
+        if kind in ("attribute", "empty"):
+            return True
+        if kind == "ref":
+            name = node.get("name")
+            if name in seen:
+                return True
+            seen.add(name)
+            node = self._defines[name]
+        elif kind not in ("optional", "choice", "group"):
+            return False
+        return all(self._attributes_only(c, seen) for c in node.iterchildren(etree.Element))
+
+    def _thinnable(self) -> dict[tuple, dict[str, str]]:
+        """parent path -> {child tag: define} for repeats no other pattern can match."""
+        out: dict[tuple, dict[str, str]] = {}
+        for path, define in self._repeats.items():
+            if self._reached.get(path) == 1 and not any(
+                    wildcard_allows(w, path[-1]) for w in self._wild.get(path[:-1], ())):
+                out.setdefault(path[:-1], {})[path[-1]] = define
+        return out
 
     def _prepare(self) -> None:
         """The checks of every value a pattern facet applies to, by element path.

@@ -247,6 +247,11 @@ class Acceptor:
             return _data_check(node)
         return _always(None)
 
+    @property
+    def thinnable(self) -> dict[tuple, dict[str, str]]:
+        """The repeated children ``rngthin`` may take out (see ``rngthin.Thinned``)."""
+        return self._structure.thinnable
+
     # ------------------------------------------------------------------ per document
     def accepts(self, element) -> Verdict:
         """True when the full grammar accepts ``element``; False when it certainly does not;

@@ -25,7 +25,6 @@ import enum
 import functools
 import ipaddress
 import re
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -248,16 +247,7 @@ def _norm_mac(value: str) -> str:
         return value.lower()
 
 
-def _parse_ip(value: str) -> T.IPAddress:
-    """``ipaddress.ip_address`` (same results, same ValueError), several times faster for the
-    plain forms through ``inet_pton``."""
-    text = value.strip()
-    try:
-        if ":" in text:
-            return ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
-        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
-    except (OSError, ValueError):
-        return ipaddress.ip_address(text)
+_parse_ip = T.parse_ip
 
 
 @functools.lru_cache(maxsize=65536)

@@ -237,8 +237,11 @@ class Document:
         return "".join(out)
 
     def to_bytes(self, *, tracked: bool = False) -> bytes:
-        return self.bom + self.serialize(tracked=tracked).encode(self.encoding,
-                                                                 "xmlcharrefreplace")
+        return self.encode(self.serialize(tracked=tracked))
+
+    def encode(self, text: str) -> bytes:
+        """``text`` (a serialization of this document) as bytes in its own encoding."""
+        return self.bom + text.encode(self.encoding, "xmlcharrefreplace")
 
     def touch(self, *elements) -> None:
         """Mark elements whose attributes, text or children were changed in place."""

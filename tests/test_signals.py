@@ -76,3 +76,19 @@ def test_a_hostile_node_spec_stops_on_sigterm_and_releases_the_lock(tmp_path):
                   "<host mac='52:54:00:ff:00:42' name='new1' ip='10.250.0.42'/>", "--config",
                   env=env)
     assert other.wait(timeout=30) == 0, other.communicate()
+
+
+def test_apply_of_a_big_definition_stops_on_sigterm(tmp_path):
+    env = {"NETUPDATE_STATE_DIR": str(tmp_path / "state")}
+    (tmp_path / "state").mkdir(mode=0o755)
+    big = tmp_path / "big.xml"
+    big.write_text(network(hosts=40_000))
+    assert start("define", str(big), env=env).wait(timeout=120) == 0
+    dumped = start("dumpxml", "big", "--inactive", env=env).communicate(timeout=120)[0]
+    desired = tmp_path / "desired.xml"
+    desired.write_text(big.read_text().replace("name='vm7'", "name='renamed7'"))
+    proc = start("apply", "big", str(desired), "--config", env=env)
+    returncode, err, took = stop(proc, signal.SIGTERM, 1.0)
+    assert took < 5 and returncode in (130, 143), (took, returncode, err)
+    assert "Traceback" not in err
+    assert start("dumpxml", "big", "--inactive", env=env).communicate(timeout=120)[0] == dumped

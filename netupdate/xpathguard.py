@@ -114,8 +114,11 @@ def _in_child(xpath, root, describe) -> Result:
         status = 1
         try:
             os.close(read_end)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+                signal.signal(signum, signal.SIG_DFL)
+            # it inherited the parent's descriptors (a network lock): if the parent dies
+            # without killing it, the kernel ends it soon all the same
+            signal.alarm(int(TIMEOUT) + 2)
             result = xpath(root)
             found = _summary(result, lambda e: e.getroottree().getpath(e), paths_only=True)
             report = {"count": found.count, "paths": found.paths, "kind": found.kind}

@@ -92,3 +92,19 @@ def test_apply_of_a_big_definition_stops_on_sigterm(tmp_path):
     assert took < 5 and returncode in (130, 143), (took, returncode, err)
     assert "Traceback" not in err
     assert start("dumpxml", "big", "--inactive", env=env).communicate(timeout=120)[0] == dumped
+
+
+def test_an_update_killed_during_a_costly_node_spec_releases_the_lock(tmp_path):
+    env = {"NETUPDATE_STATE_DIR": str(tmp_path / "state")}
+    (tmp_path / "state").mkdir(mode=0o755)
+    source = tmp_path / "net.xml"
+    source.write_text(network(hosts=2000))
+    assert start("define", str(source), env=env).wait(timeout=60) == 0
+    proc = start("update", "big", "delete", "--node-spec", HOSTILE, "--config", env=env)
+    time.sleep(0.7)
+    proc.kill()            # SIGKILL: no clean-up at all, the forked evaluation is orphaned
+    proc.wait(timeout=10)
+    other = start("update", "big", "add", "ip-dhcp-host",
+                  "<host mac='52:54:00:ff:00:42' name='new1' ip='10.250.0.42'/>", "--config",
+                  env=env)
+    assert other.wait(timeout=60) == 0, other.communicate()

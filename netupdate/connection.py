@@ -863,7 +863,6 @@ class Connection:
             config_write = config and config_bytes != desired_bytes
             if config and persistent:
                 result.changes = diff(self._load(config_path).defs, desired.defs)
-                txn.checkpoint()   # each step over 100,000 hosts takes a moment: stop between
             live_doc = plan = None
             converge = start = False
             live_write = False
@@ -873,7 +872,6 @@ class Connection:
                     raise StateError(f"network '{name}': {live_path} is missing")
                 drift = txn.live_problems(self, name, record, live_doc.defs)
                 plan = make_plan(live_doc.defs, desired.defs)
-                txn.checkpoint()
                 result.changes = plan.changes
                 if drift:
                     converge = "network-restart" not in plan.kinds  # a restart rebuilds it all

@@ -83,11 +83,15 @@ class Acceptor:
     ``load(href)`` returns the tree of an included grammar file.
     """
 
-    def __init__(self, grammar: etree._Element, load: Callable[[str], etree._Element]):
+    def __init__(self, grammar: etree._Element, load: Callable[[str], etree._Element],
+                 variant: Callable | None = None):
         included = [load(i.get("href")) for i in grammar.iter(_RNG + "include")]
         self._defines = {d.get("name"): d for tree in (grammar, *included)
                          for d in tree.iter(_RNG + "define")}
         self._compiled: dict = {}
+        self._load, self._variant, self._checkers = load, variant, {}
+        first = grammar.find(_RNG + "start")[0]
+        self._start_define = first.get("name") if first.tag == _RNG + "ref" else None
         self._slots: dict[tuple, list] = {}     # (path of tags, attribute or None) -> patterns
         self._paths: set[tuple] = set()          # every path of a named element
         self._wild: dict[tuple, list] = {}       # parent path -> wildcard element patterns
@@ -251,6 +255,19 @@ class Acceptor:
     def thinnable(self) -> dict[tuple, dict[str, str]]:
         """The repeated children ``rngthin`` may take out (see ``rngthin.Thinned``)."""
         return self._structure.thinnable
+
+    def checker(self, loose: str, shallow: bool) -> rngthin.Thinned:
+        """A yes-or-no validator, in linear time, of the variant ``variant(start, loose,
+        shallow)`` of this (strict) grammar with its pattern facets: loosening keeps the
+        repeats, a shallow variant only those of its start element (deeper ones are stubs)."""
+        key = (loose, shallow)
+        if key not in self._checkers:
+            start = self._start_define
+            thinnable = {p: t for p, t in self.thinnable.items() if not shallow or len(p) == 1}
+            self._checkers[key] = rngthin.Thinned(
+                self._variant(start, loose, shallow), thinnable,
+                fast=lambda grammar: Acceptor(grammar, self._load))
+        return self._checkers[key]
 
     # ------------------------------------------------------------------ per document
     def accepts(self, element) -> Verdict:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from netupdate import rngthin, rngvalues
+from netupdate import rngvalues
 from netupdate.rngvalues import element_tag
 from netupdate.xmlsrc import element_path
 
@@ -240,28 +240,16 @@ def _rng_validator(start: str, loose: str, shallow: bool) -> etree.RelaxNG:
 
 
 @functools.cache
-def _rng_checker(start: str, loose: str, shallow: bool) -> rngthin.Thinned:
-    """``_rng_validator``'s yes or no, in linear time on elements with thousands of repeated
-    children (no error log).  Loosening keeps the repeats of the strict grammar; a shallow
-    grammar keeps only those of its start element (deeper ones are inside stubs)."""
-    thinnable = _rng_acceptor(start, "").thinnable
-    if shallow:
-        thinnable = {path: tags for path, tags in thinnable.items() if len(path) == 1}
-    return rngthin.Thinned(_rng_tree(start, loose, shallow), thinnable,
-                           fast=lambda grammar: rngvalues.Acceptor(grammar, _grammar_tree))
-
-
-@functools.cache
 def _rng_acceptor(start: str, loose: str) -> rngvalues.Acceptor:
     """The fast path of the same grammar (structure by libxml2, typed values in Python)."""
-    return rngvalues.Acceptor(_rng_tree(start, loose, shallow=False), _grammar_tree)
+    return rngvalues.Acceptor(_rng_tree(start, loose, False), _grammar_tree, _rng_tree)
 
 
 def _rng_valid(element, define: str, loose: str) -> bool:
     """Whether the strict or loosened grammar accepts ``element`` (exact; fast when valid)."""
     verdict = _rng_acceptor(define, loose).accepts(element)
     if verdict is None:
-        verdict = _rng_checker(define, loose, shallow=False).validate(element)
+        verdict = _rng_acceptor(define, "").checker(loose, False).validate(element)
     return verdict
 
 
@@ -409,7 +397,7 @@ def _diagnose(element, define: str, partial: bool):
     if _rng_valid(element, define, _loose(partial)):
         return
     facts = _Facts.get()
-    if not _rng_checker(define, _loose(partial), shallow=True).validate(element):
+    if not _rng_acceptor(define, "").checker(_loose(partial), True).validate(element):
         yield from _ElementDiagnosis(element, define, partial).issues()
     children = facts.children[define]
     for own in _own_elements(element, define):

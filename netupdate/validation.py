@@ -140,12 +140,8 @@ _declare("NU-E002", "forbidden-declaration", ERROR, "DTD or entity declaration",
     ("billion laughs"), external entities (XXE reading local files or fetching URLs) and external
     DTDs.  libvirt itself never needs one.""", "parse")
 _declare("NU-E003", "too-large", ERROR, "Document too large", """
-    The document is larger than the size limit (32 MiB), or breaks a parser limit: more than
-    300,000 elements, comments and processing instructions, more than 256 attributes on one
-    element, an attribute value, text, comment or processing instruction longer than 65,536
-    characters, or elements nested more than 64 deep.  It is refused before anything else reads
-    it; no real network definition comes close (100,000 DHCP hosts are 100,000 elements).""",
-         "parse")
+    Larger than 32 MiB, or beyond a parser limit (elements, attributes, value length, depth; see
+    docs/validation.md); refused before anything reads it.  No real network comes close.""", "parse")
 _declare("NU-E004", "binary-or-undecodable", ERROR, "Binary data or undecodable text", """
     The file contains NUL bytes (binary data) or cannot be decoded in the encoding it declares
     (UTF-8 unless the XML declaration or a byte-order mark says otherwise).""", "parse")

@@ -1,6 +1,6 @@
-"""Hard limits on the shape of a parsed document, so hostile input is refused fast.
+"""The safe lxml parse, and hard limits on the shape of what it parsed (hostile input fails fast).
 
-Every document and fragment the safe parser (``xmlsrc``) reads is checked against these bounds
+Every document and fragment ``xmlsrc`` reads is parsed here and checked against these bounds
 right after lxml parsed it, before anything walks it in Python.  They are generous for real
 networks: a definition with 100,000 DHCP hosts has about 100,000 elements, its elements a handful
 of attributes each, its values a few dozen characters and its depth 5 (docs/validation.md).
@@ -33,6 +33,22 @@ _LONG_ATTRIBUTE = etree.XPath(f"descendant-or-self::*[@*[string-length() > {MAX_
 _LONG_TEXT = etree.XPath(f"descendant::text()[string-length() > {MAX_VALUE}][1]")
 _LONG_OTHER = etree.XPath(f"descendant::node()[self::comment() or self::processing-instruction()]"
                           f"[string-length() > {MAX_VALUE}][1]")
+
+
+def parse(text: str, filename: str | None) -> etree._ElementTree:
+    """Parse ``text`` safely (no DTD, entities or network) and check it against the limits."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=False, remove_blank_text=False,
+                             remove_comments=False, remove_pis=False, strip_cdata=False,
+                             encoding="utf-8")
+    try:
+        root = etree.fromstring(text.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as exc:
+        message = (exc.msg or str(exc)).split(", line ")[0].strip()
+        raise XMLParseError(f"malformed XML: {message[:200]}", file=filename,
+                            line=exc.lineno or None) from None
+    check(text, root, filename)
+    return etree.ElementTree(root)
 
 
 def check(text: str, root, filename: str | None) -> None:

@@ -4,7 +4,8 @@ libxml2 evaluates XPath in C while holding the GIL, so neither a thread nor a si
 costly expression (``//*[count(//*[count(//*) > 0]) > 0]`` is cubic in the size of the
 document).  An expression whose cost is plainly linear is evaluated here; any other runs in a
 forked child that is killed after ``TIMEOUT`` seconds, so a hostile nodeSpec never holds the
-network lock longer than that, and a signal to this process is handled while it waits.
+network lock longer than that, and a signal to this process is handled while it waits (a live
+operation, which defers signals to its safe points, sees it once the wait is over).
 
 Plainly linear (``is_cheap``): no function calls beyond value tests, no unions, no axis other
 than child, attribute and self, no ``..``, at most one ``//`` and none inside a predicate, and
@@ -149,11 +150,8 @@ def _in_child(xpath, root, describe) -> Result:
 
 
 def _read_all(fd: int, deadline: float) -> bytes:
-    from netupdate.txn import checkpoint
-
     chunks = []
     while True:
-        checkpoint()   # a signal deferred by a live operation ends the wait (and the child)
         left = deadline - time.monotonic()
         if left <= 0:
             raise TooCostly

@@ -89,7 +89,8 @@ def test_apply_of_a_big_definition_stops_on_sigterm(tmp_path):
     desired.write_text(big.read_text().replace("name='vm7'", "name='renamed7'"))
     proc = start("apply", "big", str(desired), "--config", env=env)
     returncode, err, took = stop(proc, signal.SIGTERM, 1.0)
-    assert took < 5 and returncode in (130, 143), (took, returncode, err)
+    # the apply defers signals to its safe points: the first comes right after validation
+    assert took < 30 and returncode in (130, 143), (took, returncode, err)
     assert "Traceback" not in err
     assert start("dumpxml", "big", "--inactive", env=env).communicate(timeout=120)[0] == dumped
 

@@ -119,7 +119,7 @@ HOSTILE = "//*[count(//*[count(//*) > 0]) > 0]"
 
 
 def test_a_hostile_node_spec_is_stopped_and_changes_nothing():
-    net = M.load(network(hosts=3000))
+    net = netupdate.load(network(hosts=3000))
     before = net.to_xml()
     with pytest.raises(UnsupportedError) as info:
         net.update("delete", None, None, node_spec=HOSTILE)
@@ -129,7 +129,7 @@ def test_a_hostile_node_spec_is_stopped_and_changes_nothing():
 @pytest.mark.parametrize("spec", ["string(/)", "concat(/network/name, string(/))",
                                   "count(//host)", "boolean(//host)"])
 def test_a_node_spec_that_is_not_a_node_set_is_refused_without_its_value(spec):
-    net = M.load(network(f"<description>{'d' * 60_000}</description>", hosts=5000))
+    net = netupdate.load(network(f"<description>{'d' * 60_000}</description>", hosts=5000))
     with pytest.raises(UnsupportedError) as info:
         net.update("delete", None, None, node_spec=spec)
     message = str(info.value)
@@ -138,7 +138,7 @@ def test_a_node_spec_that_is_not_a_node_set_is_refused_without_its_value(spec):
 
 
 def test_echoed_node_specs_are_capped():
-    net = M.load(network(hosts=3))
+    net = netupdate.load(network(hosts=3))
     spec = "/network/ip/dhcp/host[@name='" + "x" * 3000 + "']"
     with pytest.raises(netupdate.NotFoundError) as info:
         net.update("delete", None, None, node_spec=spec)
@@ -166,7 +166,7 @@ def test_which_node_specs_run_in_process(spec, cheap):
 @settings(max_examples=20)
 @given(position=st.integers(1, 400), costly=st.booleans())
 def test_a_node_spec_selects_the_same_element_in_a_child_process(position, costly):
-    net = M.load(network(hosts=400))
+    net = netupdate.load(network(hosts=400))
     spec = f"/network/ip/dhcp/host[{position}]"
     if costly:   # not plainly linear: evaluated in the forked child
         spec = f"/network/ip/dhcp/host[{position}][count(../range) = 0]"

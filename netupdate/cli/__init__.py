@@ -15,6 +15,7 @@ import sys
 from netupdate import __version__
 from netupdate.errors import (
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     NetupdateError,
     describe_os_error,
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_code(exc)
     except Terminated:
         print("netupdate: terminated", file=sys.stderr)
-        code = 143
+        code = EXIT_TERMINATED
     except KeyboardInterrupt:
         print("netupdate: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED

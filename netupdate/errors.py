@@ -17,6 +17,7 @@ EXIT_ERROR = 1          # refused or failed; nothing changed, or what changed wa
 EXIT_USAGE = 2          # bad command line (argparse)
 EXIT_SYSTEM = 3         # the system refused a file operation (disk full, quota, I/O, ...)
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_TERMINATED = 143   # SIGTERM (after the same clean-up as Ctrl-C)
 SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
                            errno.ENFILE, errno.ENOMEM})
 

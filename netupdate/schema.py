@@ -242,14 +242,14 @@ def _rng_validator(start: str, loose: str, shallow: bool) -> etree.RelaxNG:
 @functools.cache
 def _rng_acceptor(start: str, loose: str) -> rngvalues.Acceptor:
     """The fast path of the same grammar (structure by libxml2, typed values in Python)."""
-    return rngvalues.Acceptor(_rng_tree(start, loose, shallow=False), _grammar_tree)
+    return rngvalues.Acceptor(_rng_tree(start, loose, False), _grammar_tree, _rng_tree)
 
 
 def _rng_valid(element, define: str, loose: str) -> bool:
     """Whether the strict or loosened grammar accepts ``element`` (exact; fast when valid)."""
     verdict = _rng_acceptor(define, loose).accepts(element)
     if verdict is None:
-        verdict = _rng_validator(define, loose, shallow=False).validate(element)
+        verdict = _rng_acceptor(define, "").checker(loose, False).validate(element)
     return verdict
 
 
@@ -397,7 +397,7 @@ def _diagnose(element, define: str, partial: bool):
     if _rng_valid(element, define, _loose(partial)):
         return
     facts = _Facts.get()
-    if not _rng_validator(define, _loose(partial), shallow=True).validate(element):
+    if not _rng_acceptor(define, "").checker(_loose(partial), True).validate(element):
         yield from _ElementDiagnosis(element, define, partial).issues()
     children = facts.children[define]
     for own in _own_elements(element, define):

@@ -268,9 +268,23 @@ def uint(low: int = 0, high: int | None = None, *, hex_ok: bool = False) -> Conv
     return convert
 
 
+def parse_ip(value: str) -> IPAddress:
+    """``ipaddress.ip_address`` (same results, same ValueError), several times faster for the
+    plain forms through ``inet_pton`` (a network may hold 100,000 host addresses)."""
+    import socket  # here: start-up time of the commands that read no address
+
+    text = value.strip()
+    try:
+        if ":" in text:
+            return ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
+        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, ValueError):
+        return ipaddress.ip_address(text)
+
+
 def ip_address(value: str) -> IPAddress:
     try:
-        return ipaddress.ip_address(value.strip())
+        return parse_ip(value)
     except ValueError:
         raise ValueError(f"invalid IP address {value!r}") from None
 

@@ -25,7 +25,6 @@ import enum
 import functools
 import ipaddress
 import re
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -196,7 +195,9 @@ def _short(text: str, limit: int = 60) -> str:
 
 # ====================================================================== small helpers
 def _q(value) -> str:
-    return f"'{value}'"
+    """A value quoted for an error line (at most 200 characters of it)."""
+    value = str(value)
+    return f"'{value}'" if len(value) <= 200 else f"'{value[:200]}...'"
 
 
 def _ip_version(ip_el) -> int:
@@ -246,16 +247,7 @@ def _norm_mac(value: str) -> str:
         return value.lower()
 
 
-def _parse_ip(value: str) -> T.IPAddress:
-    """``ipaddress.ip_address`` (same results, same ValueError), several times faster for the
-    plain forms through ``inet_pton``."""
-    text = value.strip()
-    try:
-        if ":" in text:
-            return ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
-        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
-    except (OSError, ValueError):
-        return ipaddress.ip_address(text)
+_parse_ip = T.parse_ip
 
 
 @functools.lru_cache(maxsize=65536)
@@ -2560,61 +2552,54 @@ def _check_xpath(spec: str) -> None:
     core library (``document()``, extension functions, ...)."""
     for match in _XPATH_TOKEN.finditer(spec):
         if match.group("variable"):
-            raise UnsupportedError(f"node spec {spec!r}: variables are not allowed")
+            raise UnsupportedError(f"node spec {_short(spec, 200)!r}: variables are not allowed")
         name = match.group("name")
         if name and match.group("call"):
             if ":" in name:
-                raise UnsupportedError(f"node spec {spec!r}: extension function '{name}()' is "
+                raise UnsupportedError(f"node spec {_short(spec, 200)!r}: extension function "
+                                       f"'{_short(name)}()' is "
                                        "not allowed")
             if name not in _XPATH_FUNCTIONS and name not in _XPATH_NODE_TYPES:
-                raise UnsupportedError(f"node spec {spec!r}: function '{name}()' is not allowed "
+                raise UnsupportedError(f"node spec {_short(spec, 200)!r}: function "
+                                       f"'{_short(name)}()' is not allowed "
                                        "(only XPath 1.0 core functions)")
 
 
 def _select(ed: _Edit, spec) -> etree._Element:
+    from netupdate import xpathguard
+
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidFragmentError("the node spec is empty")
     if len(spec) > _XPATH_MAX:
         raise InvalidFragmentError(f"the node spec is longer than {_XPATH_MAX} characters")
-    if "\n" in spec or "\r" in spec:
-        spec_shown = " ".join(spec.split())
-    else:
-        spec_shown = spec
+    spec_shown = _short(spec, 200)
     _check_xpath(spec)
     try:
         xpath = etree.XPath(spec, namespaces=_XPATH_NAMESPACES, regexp=False,
                             smart_strings=True)
-        result = xpath(ed.root)
+        result = xpathguard.evaluate(xpath, ed.root, spec, ed.path)
     except etree.XPathError as exc:
-        raise InvalidFragmentError(f"invalid node spec {spec_shown!r}: {exc}") from None
-    if not isinstance(result, list):
-        kind = ("boolean" if isinstance(result, bool) else "string" if isinstance(result, str)
-                else "number" if isinstance(result, float | int) else type(result).__name__)
-        raise UnsupportedError(f"node spec {spec_shown!r} evaluates to a {kind} ({result!r}), "
-                               "not to an element")
-    for item in result:
-        if isinstance(item, etree._Element) and isinstance(item.tag, str):
-            continue
-        if isinstance(item, str):
-            what = (f"attribute '{item.attrname}'" if getattr(item, "is_attribute", False)
-                    else "a text node")
-        elif isinstance(item, etree._Comment):
-            what = "a comment"
-        elif isinstance(item, etree._ProcessingInstruction):
-            what = "a processing instruction"
-        else:
-            what = f"a {type(item).__name__}"
-        raise UnsupportedError(f"node spec {spec_shown!r} selects {what}; only elements of the "
-                               "network document can be targeted")
-    if not result:
+        raise InvalidFragmentError(f"invalid node spec {spec_shown!r}: {_short(str(exc), 200)}") \
+            from None
+    except xpathguard.TooCostly:
+        raise UnsupportedError(f"node spec {spec_shown!r} was stopped after "
+                               f"{xpathguard.TIMEOUT:g} s: too costly for this network "
+                               "(address the element more directly)") from None
+    if result.kind in ("boolean", "string", "number", "value"):
+        raise UnsupportedError(f"node spec {spec_shown!r} evaluates to a {result.kind}, not "
+                               "to an element")
+    if result.kind is not None:
+        raise UnsupportedError(f"node spec {spec_shown!r} selects {result.kind}; only elements "
+                               "of the network document can be targeted")
+    if not result.count:
         raise NotFoundError(f"node spec {spec_shown!r} matches no element in network "
                             f"{_q(ed.n)}")
-    if len(result) > 1:
-        shown = ", ".join(ed.path(e) for e in result[:20])
-        more = f" and {len(result) - 20} more" if len(result) > 20 else ""
-        raise AmbiguousError(f"node spec {spec_shown!r} matches {len(result)} elements in "
+    if result.count > 1:
+        shown = ", ".join(result.paths[:20])
+        more = f" and {result.count - 20} more" if result.count > 20 else ""
+        raise AmbiguousError(f"node spec {spec_shown!r} matches {result.count} elements in "
                              f"network {_q(ed.n)}: {shown}{more}")
-    return result[0]
+    return result.elements[0]
 
 
 def _section_handler_for_child(ed: _Edit, parent, tag: str):

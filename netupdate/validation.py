@@ -140,8 +140,8 @@ _declare("NU-E002", "forbidden-declaration", ERROR, "DTD or entity declaration",
     ("billion laughs"), external entities (XXE reading local files or fetching URLs) and external
     DTDs.  libvirt itself never needs one.""", "parse")
 _declare("NU-E003", "too-large", ERROR, "Document too large", """
-    The document is larger than the size limit (32 MiB).  It is refused without being parsed;
-    no real network definition comes close.""", "parse")
+    Larger than 32 MiB, or beyond a parser limit (elements, attributes, value length, depth; see
+    docs/validation.md); refused before anything reads it.  No real network comes close.""", "parse")
 _declare("NU-E004", "binary-or-undecodable", ERROR, "Binary data or undecodable text", """
     The file contains NUL bytes (binary data) or cannot be decoded in the encoding it declares
     (UTF-8 unless the XML declaration or a byte-order mark says otherwise).""", "parse")
@@ -907,7 +907,7 @@ def _parse_code(exc: XMLParseError) -> str:
         return "NU-E006"
     if " is not allowed" in message and message.startswith("<!"):
         return "NU-E002"
-    if "larger than" in message:
+    if "larger than" in message or message.endswith("(netupdate's parser limit)"):
         return "NU-E003"
     if "NUL bytes" in message or message.startswith("cannot decode"):
         return "NU-E004"

@@ -7,8 +7,8 @@ character references, CDATA, indentation, line endings).  Edited elements are re
 element whose attributes changed keeps the original text of the attributes that did not change,
 and new elements are written in the document's own quote style and indentation.
 
-Parsing is defensive: no DTD (so no entity expansion and no external entities), no network, and a
-size limit.  Errors are ``XMLParseError`` with file and line.
+Parsing is defensive: no DTD (so no entity expansion and no external entities), no network, and
+size and shape limits (``xmllimits``).  Errors are ``XMLParseError`` with file and line.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import re
 from lxml import etree
 
 from netupdate.errors import XMLParseError
+from netupdate.xmllimits import parse as _lxml_parse
 
 MAX_BYTES = 32 * 1024 * 1024
 
@@ -113,13 +114,6 @@ def _check_text(text: str, filename: str | None) -> None:
                             line=text.count("\n", 0, text.index("\x00")) + 1)
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, remove_blank_text=False,
-                           remove_comments=False, remove_pis=False, strip_cdata=False,
-                           encoding="utf-8")
-
-
 def parse_element(text: str, filename: str | None = None) -> etree._Element:
     """Parse a small XML text (an update fragment) safely; returns its root element."""
     _check_text(text, filename)
@@ -134,15 +128,6 @@ def _refuse_declarations(text: str, filename: str | None) -> None:
         raise XMLParseError(f"<!{match.group(1)}> is not allowed: network XML takes no DTD "
                             "(refused to protect against entity expansion and external "
                             "entities)", file=filename, line=line)
-
-
-def _lxml_parse(text: str, filename: str | None) -> etree._ElementTree:
-    try:
-        return etree.ElementTree(etree.fromstring(text.encode("utf-8"), _parser()))
-    except etree.XMLSyntaxError as exc:
-        message = (exc.msg or str(exc)).split(", line ")[0].strip()
-        raise XMLParseError(f"malformed XML: {message}", file=filename,
-                            line=exc.lineno or None) from None
 
 
 class Document:
@@ -234,8 +219,10 @@ class Document:
         return "".join(out)
 
     def to_bytes(self, *, tracked: bool = False) -> bytes:
-        return self.bom + self.serialize(tracked=tracked).encode(self.encoding,
-                                                                 "xmlcharrefreplace")
+        return self.encode(self.serialize(tracked=tracked))
+
+    def encode(self, text: str) -> bytes:   # a serialization, in the document's encoding
+        return self.bom + text.encode(self.encoding, "xmlcharrefreplace")
 
     def touch(self, *elements) -> None:
         """Mark elements whose attributes, text or children were changed in place."""

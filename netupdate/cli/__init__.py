@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from netupdate import __version__
 from netupdate.errors import (
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     NetupdateError,
     describe_os_error,
@@ -57,12 +59,23 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: raised like Ctrl-C, so every rollback and ``finally`` runs before the exit."""
+
+
+def _terminate(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: the clean-up must not be cut short
+    raise Terminated("terminated (SIGTERM)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit code (141 when it succeeded but its output could not be
     written, see ``cli.output``)."""
     from netupdate.cli import output
     output.guard()  # a closed stdout or stderr never changes what a command does
-    argv = sys.argv[1:] if argv is None else argv
+    if argv is None:    # the program itself (not a caller's main([...])): SIGTERM as Ctrl-C
+        argv = sys.argv[1:]
+        signal.signal(signal.SIGTERM, _terminate)
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -73,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except NetupdateError as exc:
         print(f"netupdate: error: {exc}", file=sys.stderr)
         code = exit_code(exc)
+    except Terminated:
+        print("netupdate: terminated", file=sys.stderr)
+        code = EXIT_TERMINATED
     except KeyboardInterrupt:
         print("netupdate: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED

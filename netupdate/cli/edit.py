@@ -116,7 +116,7 @@ def _edit(args, source, section, fragment):
     import netupdate
 
     network = netupdate.load(pathlib.Path(source), filename=args.file)
-    original = network.to_xml()
+    original = network.to_xml() if args.print_diff or args.policy else None
     change = network.update(args.command, section, fragment,
                             parent_index=args.parent_index, node_spec=args.node_spec)
     edited = network.to_xml()
@@ -139,7 +139,7 @@ def _edit_in_place(args, section, fragment):
     try:
         with inplace.locked(args.file) as target:
             result = _edit(args, target.source, section, fragment)
-            target.replace(result[0].to_bytes())
+            target.replace(result[0].source.encode(result[1]))
     except OSError as exc:
         raise _CliError(f"cannot edit {args.file} in place: {exc.strerror or exc}") from None
     return result
@@ -164,7 +164,7 @@ def run(args) -> int:
             network, edited, shown, plan_text = _edit(args, args.file, section, fragment)
         if args.output is not None:
             try:
-                atomic_write(args.output, network.to_bytes(), mode=_mode_of(args.file))
+                atomic_write(args.output, network.source.encode(edited), mode=_mode_of(args.file))
             except OSError as exc:
                 raise _CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     except _CliError as exc:
@@ -175,7 +175,7 @@ def run(args) -> int:
     if shown:
         out.write(shown)
     elif not (args.print_diff or target):
-        data = network.to_bytes()
+        data = network.source.encode(edited)   # serialized once: 100,000 hosts take a while
         out.flush()
         buffer = getattr(out, "buffer", None)
         if buffer is not None:

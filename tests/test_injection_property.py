@@ -233,9 +233,9 @@ def test_whatever_the_model_accepts_renders_exactly_the_intended_directives(valu
     assert all("/" not in name and not name.startswith(".") for name in files)
     dns_files = dnsmasq.dns_host_files(defs)
     assert [c.split() for c in dns_files.values()] == [["10.70.0.5", values["dns_hostname"]]]
-    table = firewall.table_name(values["name"])
+    table = firewall.table_name(values["name"], "0123abcd")
     script = firewall.replace_script(defs, table, values["bridge"])
-    twin_script = firewall.replace_script(twin, firewall.table_name("n"), "br0")
+    twin_script = firewall.replace_script(twin, firewall.table_name("n", "0123abcd"), "br0")
     assert len(script.splitlines()) == len(twin_script.splitlines())
     assert f'"{values["bridge"]}"' in script and f'"{values["fwd_dev"]}"' in script
     proc = nft_check(script)

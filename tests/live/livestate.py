@@ -145,6 +145,8 @@ def fresh(obs: dict) -> dict:
 
     record = dict(out["record"])
     record.pop("netns", None)
+    if isinstance(record.get("sysctls"), str):  # the id of the namespace's forwarding ledger
+        record["sysctls"] = "<LEDGER>"
     record["dir"] = norm(record["dir"])
     if record.get("firewall"):
         record["firewall"] = {**record["firewall"], "table": "<TABLE>"}

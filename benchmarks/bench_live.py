@@ -69,8 +69,8 @@ def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def wait_answer(netns: str, server: str, name: str, address: str, timeout: float = 5.0) -> None:
-    from netupdate.runtime import netns as NS
-    from netupdate.runtime.driver import query
+    from netupdate.live.embedded.runtime import netns as NS
+    from netupdate.live.embedded.runtime.driver import query
 
     def poll():
         deadline = time.monotonic() + timeout

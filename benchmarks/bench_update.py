@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from netupdate import update as edit  # noqa: E402
+from netupdate.edit import engine as edit  # noqa: E402
 
 SUBNET = "10.0.0.0/8"   # room for any size; the host range lives at 10.200.x.x
 

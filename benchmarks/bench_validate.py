@@ -41,7 +41,7 @@ def generate(directory: Path, count: int) -> list[Path]:
     from lxml import etree
 
     sys.path.insert(0, str(ROOT))
-    from netupdate.xmlsrc import decode, parse_element
+    from netupdate.document.source import decode, parse_element
 
     sources = []
     for path in sorted(FIXTURES.glob("*.xml")):
@@ -101,11 +101,11 @@ def stage_times(files: list[Path]) -> dict[str, float]:
     import importlib
 
     sys.path.insert(0, str(ROOT))
-    V = importlib.import_module("netupdate.validation")
-    from netupdate import schema
+    V = importlib.import_module("netupdate.check.semantic")
+    from netupdate.check import grammar as schema
 
     V.validate("<network><name>warm-up</name></network>")   # import and compile the grammar
-    times = dict.fromkeys(("read and parse", "grammar (schema.py)", "typed model (model.py)",
+    times = dict.fromkeys(("read and parse", "grammar (check/grammar.py)", "typed model (model/defs.py)",
                            "semantic rules (validate.py)"), 0.0)
     names = list(times)
     for path in files:

@@ -24,22 +24,22 @@ from netupdate.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "netupdate.update",
-    "EditableNetwork": "netupdate.update",
-    "Network": "netupdate.model",
-    "NetworkDef": "netupdate.model",
-    "update_xml": "netupdate.update",
-    "Change": "netupdate.update",
-    "validate": "netupdate.validation",
-    "is_valid": "netupdate.validation",
-    "Issue": "netupdate.validation",
-    "diff": "netupdate.differ",
-    "ChangeSet": "netupdate.differ",
-    "plan": "netupdate.planner",
-    "plan_change": "netupdate.planner",
-    "Plan": "netupdate.planner",
-    "Policy": "netupdate.policy",
-    "connect": "netupdate.connection",
+    "load": "netupdate.edit.engine",
+    "EditableNetwork": "netupdate.edit.engine",
+    "Network": "netupdate.model.defs",
+    "NetworkDef": "netupdate.model.defs",
+    "update_xml": "netupdate.edit.engine",
+    "Change": "netupdate.edit.engine",
+    "validate": "netupdate.check.semantic",
+    "is_valid": "netupdate.check.semantic",
+    "Issue": "netupdate.check.semantic",
+    "diff": "netupdate.planning.differ",
+    "ChangeSet": "netupdate.planning.differ",
+    "plan": "netupdate.planning.planner",
+    "plan_change": "netupdate.planning.planner",
+    "Plan": "netupdate.planning.planner",
+    "Policy": "netupdate.planning.policy",
+    "connect": "netupdate.live.embedded.connection",
 }
 
 __all__ = [

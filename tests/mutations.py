@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from netupdate.xmlsrc import decode, parse_element
+from netupdate.document.source import decode, parse_element
 
 SEED = 20240521
 ATTEMPTS = 2

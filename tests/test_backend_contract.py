@@ -28,7 +28,6 @@ import pytest
 from lxml import etree
 
 import netupdate
-from netupdate.connection import Connection
 from netupdate.errors import (
     DuplicateError,
     InvalidFragmentError,
@@ -38,7 +37,8 @@ from netupdate.errors import (
     UnsupportedError,
     XMLParseError,
 )
-from netupdate.libvirtconn import LibvirtConnection
+from netupdate.live.embedded.connection import Connection
+from netupdate.live.libvirt.connection import LibvirtConnection
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBVIRT_URI = "test:///default"

@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import netupdate
-from netupdate import model as M
-from netupdate import rngthin, schema, xmllimits, xpathguard
+from netupdate.check import grammar as schema
+from netupdate.check import rngthin
+from netupdate.document import limits as xmllimits
+from netupdate.document.source import parse_element
+from netupdate.edit import xpathguard
 from netupdate.errors import UnsupportedError, XMLParseError
-from netupdate.xmlsrc import parse_element
+from netupdate.model.defs import defs as M
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import model
 from netupdate.cli import main
+from netupdate.model.defs import defs as model
 
 NETWORKS = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
 HOST = "<host mac='52:54:00:00:00:42' name='web1' ip='192.168.122.42'/>"

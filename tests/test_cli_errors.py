@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from netupdate import errors as E
 from netupdate.cli import main
-from netupdate.connection import Connection
+from netupdate.live.embedded.connection import Connection
 
 NET = "<network><name>n</name><bridge name='nubr-x'/></network>"
 

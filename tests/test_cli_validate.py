@@ -270,7 +270,7 @@ def test_help():
 
 
 def test_an_internal_error_is_an_issue_and_the_run_goes_on(capsys, monkeypatch):
-    module = importlib.import_module("netupdate.validation")
+    module = importlib.import_module("netupdate.check.semantic")
     real = module.validate
 
     def flaky(source, **options):
@@ -302,7 +302,7 @@ def test_parallel_run_gives_the_same_report(tmp_path):
 
 def test_the_command_module_is_cheap_to_import():
     code = ("import sys, netupdate.cli.validate; "
-            "print(sorted(m for m in ('lxml', 'netupdate.model', 'xmlschema') if m in sys.modules))")
+            "print(sorted(m for m in ('lxml', 'netupdate.model.defs', 'xmlschema') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"

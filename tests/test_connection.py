@@ -3,9 +3,9 @@
 import pytest
 
 import netupdate
-from netupdate.connection import Connection, UpdateResult, connect
 from netupdate.errors import NetupdateError, PermissionFailure, RuntimeFailure, StateError
-from netupdate.runtime import netns as NS
+from netupdate.live.embedded.connection import Connection, UpdateResult, connect
+from netupdate.live.embedded.runtime import netns as NS
 
 NET = """<network>
   <name>lib</name>
@@ -94,7 +94,7 @@ def test_rollback_of_a_restart_keeps_what_it_could_not_undo(conn, monkeypatch):
     """A failed network restart is rolled back by a teardown and a fresh start; when the
     teardown cannot undo everything, the stored record keeps exactly what is left (what a later
     'stop' or 'recover' retries) and nothing is started over it."""
-    from netupdate import txn
+    from netupdate.live import txn
 
     class Driver:
         def teardown(self, record):

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import differ as D
-from netupdate import model
-from netupdate import types as T
-from netupdate.differ import ChangeSet, SectionChange, diff, diff_item
+from netupdate.model.defs import defs as model
+from netupdate.model.defs import values as T
+from netupdate.planning import differ as D
+from netupdate.planning.differ import ChangeSet, SectionChange, diff, diff_item
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "fixtures" / "plans"
@@ -248,8 +248,8 @@ def test_inputs_of_every_kind():
 
 def test_package_level_function():
     after = NAT.replace("stp='on'", "stp='off'")
-    import netupdate.planner  # noqa: F401 - importing the modules leaves the functions alone
-    assert netupdate.diff is D.diff and netupdate.plan is netupdate.planner.plan
+    import netupdate.planning.planner  # noqa: F401 - importing the modules leaves the functions alone
+    assert netupdate.diff is D.diff and netupdate.plan is netupdate.planning.planner.plan
     assert isinstance(netupdate.diff(NAT, after), ChangeSet)
 
 

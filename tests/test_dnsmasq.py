@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import dnsmasq
-from netupdate.dnsmasq import Paths
+from netupdate.render import dnsmasq
+from netupdate.render.dnsmasq import Paths
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "dnsmasq"
 CASES = sorted(p.stem for p in CASES_DIR.glob("*.xml"))

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import netupdate
-from netupdate import firewall
+from netupdate.render import nftables as firewall
 
 
 def _defs(xml: str):
@@ -42,7 +42,7 @@ def test_table_names_are_valid_and_distinct_per_state_dir(name, owners):
 
 
 def test_table_owner_is_the_resolved_run_dir(tmp_path):
-    from netupdate.runtime.driver import Driver
+    from netupdate.live.embedded.runtime.driver import Driver
     from netupdate.store import Store
     (tmp_path / "a").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "a")

@@ -15,9 +15,9 @@ import pytest
 from lxml import etree
 
 import netupdate
+from netupdate.check.semantic import validate
 from netupdate.cli import main as cli_main
 from netupdate.errors import NetupdateError
-from netupdate.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ROOT / "fixtures" / "hostile"

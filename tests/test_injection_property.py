@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import netupdate
-from netupdate import dnsmasq, firewall
+from netupdate.check.semantic import validate
 from netupdate.errors import ModelError
-from netupdate.validation import validate
+from netupdate.render import dnsmasq
+from netupdate.render import nftables as firewall
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 DMQ_NS = "http://libvirt.org/schemas/network/dnsmasq/1.0"

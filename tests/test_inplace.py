@@ -1,4 +1,4 @@
-"""``edit --in-place`` in shared directories and under concurrency (``netupdate.inplace``)."""
+"""``edit --in-place`` in shared directories and under concurrency (``netupdate.store.inplace``)."""
 
 import os
 import re
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from asuser import NOBODY, as_user
 
-from netupdate import inplace
 from netupdate.cli import main
+from netupdate.store import inplace
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDE = """<network>

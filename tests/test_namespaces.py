@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netupdate.errors import NetupdateError, StateError
-from netupdate.runtime import forwarding as FW
-from netupdate.runtime import netns as NS
-from netupdate.runtime.driver import Driver
+from netupdate.live.embedded.runtime import forwarding as FW
+from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.embedded.runtime.driver import Driver
 from netupdate.store import Store
 
 

@@ -9,7 +9,7 @@ from netshapes import network_shapes, updates
 
 import netupdate
 from netupdate.errors import NetupdateError
-from netupdate.runtime.driver import check_runnable
+from netupdate.live.embedded.runtime.driver import check_runnable
 
 
 def _errors(xml: str) -> list:

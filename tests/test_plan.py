@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 import netupdate
-from netupdate import differ as D
-from netupdate import model
-from netupdate import planner as P
-from netupdate.differ import ADDED, MODIFIED, OPS, REMOVED, SectionChange
-from netupdate.planner import CONF, RULES, Action, Plan, PlanContext, plan, plan_change
+from netupdate.model.defs import defs as model
+from netupdate.planning import differ as D
+from netupdate.planning import planner as P
+from netupdate.planning.differ import ADDED, MODIFIED, OPS, REMOVED, SectionChange
+from netupdate.planning.planner import CONF, RULES, Action, Plan, PlanContext, plan, plan_change
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted(p for p in (ROOT / "fixtures" / "plans").iterdir() if p.is_dir())
@@ -286,7 +286,7 @@ def test_plan_accepts_networks_and_defs():
 
 # ---------------------------------------------------------------------- one edit
 def _host(xml: str):
-    from netupdate.xmlsrc import parse_element
+    from netupdate.document.source import parse_element
     return model.DhcpHost.from_element(parse_element(xml))
 
 
@@ -442,7 +442,7 @@ UPDATE_EDITS = [
 def test_update_change_plan_matches_full_plan(base, command, section, xml, extra):
     """``plan_change(netupdate.load(x).update(...))`` plans what ``plan(before, after)`` plans."""
     if not _update_works():
-        pytest.skip("netupdate.update is not functional yet")
+        pytest.skip("netupdate.edit.engine is not functional yet")
     network = netupdate.load(base)
     change = network.update(command, section, xml, **extra)
     full = plan(base, network.to_xml())

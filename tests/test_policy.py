@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import pytest
 
 import netupdate
-from netupdate.differ import diff
 from netupdate.errors import PolicyError
-from netupdate.planner import plan
-from netupdate.policy import Policy, enforce
+from netupdate.planning.differ import diff
+from netupdate.planning.planner import plan
+from netupdate.planning.policy import Policy, enforce
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "fixtures" / "policies"
@@ -38,7 +38,7 @@ def _update_works() -> bool:
     return True
 
 
-needs_update = pytest.mark.skipif(not _update_works(), reason="netupdate.update not ready")
+needs_update = pytest.mark.skipif(not _update_works(), reason="netupdate.edit.engine not ready")
 
 
 # ---------------------------------------------------------------------- reading

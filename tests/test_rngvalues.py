@@ -1,4 +1,4 @@
-"""netupdate.rngvalues: the fast path must never accept what the full grammar (libxml2) refuses.
+"""netupdate.check.rngvalues: the fast path must never accept what the full grammar (libxml2) refuses.
 
 * documents: every fixture and every mutation, under the strict and both loosened grammars;
 * fragments: every fragment file, strict and partial, against its section's grammar;
@@ -17,7 +17,8 @@ import pytest
 from lxml import etree
 from test_schema import CASES, FIXTURES, FRAGMENT_FILES
 
-from netupdate import rngvalues, schema
+from netupdate.check import grammar as schema
+from netupdate.check import rngvalues
 
 RNG = "http://relaxng.org/ns/structure/1.0"
 XSD_TYPES = "http://www.w3.org/2001/XMLSchema-datatypes"

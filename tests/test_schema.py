@@ -1,4 +1,4 @@
-"""The grammars (rng/network.rng, rng/network.xsd) and netupdate.schema.
+"""The grammars (rng/network.rng, rng/network.xsd) and netupdate.check.grammar.
 
 * every network fixture is valid under both grammars; the deliberately odd one is not;
 * every mutation of the fixtures (tests/mutations.py) is invalid, with located issues;
@@ -21,9 +21,9 @@ import mutations
 import pytest
 from lxml import etree
 
-from netupdate import schema
-from netupdate.schema import SchemaIssue, check_document, check_fragment
-from netupdate.xmlsrc import element_path, parse_element
+from netupdate.check import grammar as schema
+from netupdate.check.grammar import SchemaIssue, check_document, check_fragment
+from netupdate.document.source import element_path, parse_element
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = ROOT / "fixtures" / "networks"

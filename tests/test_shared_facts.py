@@ -15,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import netupdate
-from netupdate import libvirtconn as LV
-from netupdate import policy, sections
-from netupdate import types as T
+from netupdate import sections
+from netupdate.check.semantic import validate
+from netupdate.edit.engine import normalize_command, update_xml
 from netupdate.errors import NetupdateError, PolicyError, RuntimeFailure, UnsupportedError
-from netupdate.runtime.driver import check_runnable
-from netupdate.update import normalize_command, update_xml
-from netupdate.validation import validate
+from netupdate.live.embedded.runtime.driver import check_runnable
+from netupdate.live.libvirt import connection as LV
+from netupdate.model.defs import values as T
+from netupdate.planning import policy
 
 # ------------------------------------------------------------------------- update commands
 _SPELLINGS = [*T.Command, *T.COMMAND_ALIASES, "ADD_FIRST", "Add-Last", " modify ", "PREPEND",

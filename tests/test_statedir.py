@@ -1,4 +1,4 @@
-"""The state directory is trusted only if it deserves it (``netupdate.statedir``, the rule in
+"""The state directory is trusted only if it deserves it (``netupdate.store.statedir``, the rule in
 docs/security.md); state files are never read or written through a symlink; the paths a state
 file holds stay the store's own; the modes of what netupdate makes hold under any umask."""
 
@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netupdate import store as S
-from netupdate import txn
 from netupdate.cli import main
 from netupdate.errors import StateError
+from netupdate.live import txn
 
 ROOT = Path(__file__).resolve().parent.parent
 NET = (ROOT / "fixtures" / "networks" / "nat-default.xml").read_text()

@@ -1,4 +1,4 @@
-"""Character sets of text values (``netupdate.textcheck``): the model refuses what is outside
+"""Character sets of text values (``netupdate.model.text``): the model refuses what is outside
 them (``NU-E021``), the renderers refuse it again if it got past the model, options are
 privileged (policy key ``dnsmasq-options``, warning ``NU-W104``)."""
 
@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import dnsmasq, firewall
-from netupdate import textcheck as TC
-from netupdate.differ import diff
+from netupdate.check.semantic import validate
 from netupdate.errors import ModelError, UnsafeValueError
-from netupdate.policy import Policy
-from netupdate.validation import validate
+from netupdate.model.defs import text as TC
+from netupdate.planning.differ import diff
+from netupdate.planning.policy import Policy
+from netupdate.render import dnsmasq
+from netupdate.render import nftables as firewall
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import txn
-from netupdate.connection import UpdateResult, connect
 from netupdate.errors import InvalidOperationError, StateError
+from netupdate.live import txn
+from netupdate.live.embedded.connection import UpdateResult, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 

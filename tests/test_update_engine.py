@@ -7,10 +7,10 @@ import pytest
 from lxml import etree
 
 import netupdate
-from netupdate import model as M
 from netupdate import sections as S
-from netupdate.update import COMMAND_CODES, Change, apply_update, normalize_command, update_xml
-from netupdate.xmlsrc import Document
+from netupdate.document.source import Document
+from netupdate.edit.engine import COMMAND_CODES, Change, apply_update, normalize_command, update_xml
+from netupdate.model.defs import defs as M
 
 NETWORKS = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
 
@@ -470,8 +470,8 @@ def test_apply_update_is_the_engine_behind_network_update():
 def test_index_matches_a_fresh_index_after_random_edits():
     import random
 
-    from netupdate.update import _HostIndex
-    from netupdate.xmlsrc import element_path
+    from netupdate.document.source import element_path
+    from netupdate.edit.engine import _HostIndex
 
     rng = random.Random(7)
     network = netupdate.load(_big(40))

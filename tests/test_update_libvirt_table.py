@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import model
 from netupdate.errors import NetupdateError
+from netupdate.model.defs import defs as model
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "libvirt-cases"
 SECTIONS = {"range": "ip-dhcp-range", "interface": "forward-interface", "portgroup": "portgroup",

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import model as M
 from netupdate import sections
 from netupdate.errors import (
     AmbiguousError,
@@ -23,6 +22,7 @@ from netupdate.errors import (
     InvalidOperationError,
     NotFoundError,
 )
+from netupdate.model.defs import defs as M
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 NETWORKS = ROOT / "networks"
@@ -674,7 +674,7 @@ def test_matrix(section, command, network, fragment, index, expect, words):
         assert change.section == section
         new = None
         if expect.fn is None and command != "delete":
-            new = S_DEFS[section].from_element(netupdate.update._parse_fragment(frag))
+            new = S_DEFS[section].from_element(netupdate.edit.engine._parse_fragment(frag))
             assert change.after == new
         assert net.defs == expected_defs(before_defs, expect, new)
         if command == "delete":

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import model as M
+from netupdate.model.defs import defs as M
 
 NETWORKS = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
 

@@ -1,4 +1,4 @@
-"""netupdate.validation: clean fixtures, every bad fixture located, each semantic rule both ways,
+"""netupdate.check.semantic: clean fixtures, every bad fixture located, each semantic rule both ways,
 hostile input, rule selection, the registry and its documentation."""
 
 import os
@@ -9,9 +9,9 @@ import pytest
 from lxml import etree
 
 import netupdate
-from netupdate import model
-from netupdate import validation as V
-from netupdate.validation import Issue, is_valid, validate
+from netupdate.check import semantic as V
+from netupdate.check.semantic import Issue, is_valid, validate
+from netupdate.model.defs import defs as model
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "fixtures" / "networks").glob("*.xml"))
@@ -539,7 +539,7 @@ def test_registry_is_well_formed():
 
 
 def test_grammar_codes_are_registered():
-    from netupdate import schema
+    from netupdate.check import grammar as schema
     constants = {v for k, v in vars(schema).items()
                  if k.isupper() and isinstance(v, str) and v.startswith("NU-")}
     assert constants and constants <= {c for c, r in V.RULES.items() if r.source == "schema"}
@@ -551,7 +551,7 @@ def test_docs_list_every_code():
     generated = text[text.index(begin) + len(begin):text.index(end)]
     assert generated.strip() == V.rules_markdown().strip(), (
         "docs/validation.md is out of date: run "
-        "python -c 'from netupdate import validation; "
+        "python -c 'from netupdate.check import semantic as validation; "
         "validation.update_docs(\"docs/validation.md\")'")
 
 
@@ -566,8 +566,8 @@ def test_explain():
 def test_importing_validate_does_not_load_the_grammar_library():
     import subprocess
     import sys
-    code = ("import importlib, sys; importlib.import_module('netupdate.validation'); "
-            "print('xmlschema' in sys.modules, 'netupdate.schema' in sys.modules)")
+    code = ("import importlib, sys; importlib.import_module('netupdate.check.semantic'); "
+            "print('xmlschema' in sys.modules, 'netupdate.check.grammar' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.split() == ["False", "False"]

@@ -5,8 +5,8 @@ import random
 import pytest
 from lxml import etree
 
+from netupdate.document.source import Document, decode, parse_element
 from netupdate.errors import XMLParseError
-from netupdate.xmlsrc import Document, decode, parse_element
 
 ODD = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- leading comment -->

@@ -63,7 +63,7 @@ def open_connection(args: argparse.Namespace, *, readonly: bool = False):
     uri = connect_uri(args)
     netns = getattr(args, "netns", None)
     if uri is not None:
-        from netupdate.libvirtconn import LibvirtConnection
+        from netupdate.live.libvirt.connection import LibvirtConnection
         return LibvirtConnection(uri, netns=netns, readonly=readonly)
     import netupdate
     return netupdate.connect(state_dir=getattr(args, "state_dir", None), netns=netns)

@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from netupdate.differ import as_defs
-    from netupdate.planner import plan
-    from netupdate.policy import Policy
+    from netupdate.planning.differ import as_defs
+    from netupdate.planning.planner import plan
+    from netupdate.planning.policy import Policy
 
     before, after = as_defs(args.old), as_defs(args.new)
     result = plan(before, after)

@@ -99,7 +99,7 @@ def _read_fragment(xml: str) -> str:
             data = handle.read()
     except OSError as exc:
         raise _CliError(f"cannot read XML fragment file {xml}: {exc.strerror}") from None
-    from netupdate.xmlsrc import decode
+    from netupdate.document.source import decode
     text, _, _ = decode(data, xml)
     return text
 
@@ -121,7 +121,7 @@ def _edit(args, source, section, fragment):
                             parent_index=args.parent_index, node_spec=args.node_spec)
     edited = network.to_xml()
     if args.policy:
-        from netupdate.policy import enforce
+        from netupdate.planning.policy import enforce
         enforce(args.policy, original, network, command=change.command)
     plan_text = netupdate.plan_change(change).to_text() if args.plan else None
     shown = ""
@@ -134,8 +134,8 @@ def _edit(args, source, section, fragment):
 
 
 def _edit_in_place(args, section, fragment):
-    """The edit under the file's lock, written back safely (``netupdate.inplace``)."""
-    from netupdate import inplace
+    """The edit under the file's lock, written back safely (``netupdate.store.inplace``)."""
+    from netupdate.store import inplace
     try:
         with inplace.locked(args.file) as target:
             result = _edit(args, target.source, section, fragment)

@@ -199,7 +199,7 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_of(args):
-    from netupdate.txn import make_check
+    from netupdate.live.txn import make_check
     return make_check(getattr(args, "check", None), getattr(args, "check_command", None),
                       getattr(args, "check_timeout", None))
 
@@ -410,7 +410,7 @@ def _long(args, run):
     """Run ``run(reporter)`` (a long operation): Ctrl-C means put back and exit 130; with
     ``--json`` the result (or the error) is the last JSON line."""
     from netupdate.errors import NetupdateError
-    from netupdate.txn import restored
+    from netupdate.live.txn import restored
     reporter = Reporter(args)
     try:
         result = run(reporter)
@@ -449,7 +449,7 @@ def _emit_result(args, result, reporter_json: bool) -> None:
 # ---------------------------------------------------------------------- batch
 def _cmd_batch(args) -> int:
     from netupdate.errors import InvalidOperationError
-    from netupdate.txn import parse_batch
+    from netupdate.live.txn import parse_batch
     if args.command is not None or args.rest or args.node_spec is not None:
         raise InvalidOperationError("with --batch FILE give only the network NAME (the updates "
                                     "come from FILE)")
@@ -490,7 +490,7 @@ def cmd_apply(args) -> int:
     from netupdate.cli.connect import affect_flags
     if args.try_seconds is not None and not args.try_seconds > 0:
         raise InvalidOperationError("--try wants a positive number of seconds")
-    from netupdate.txn import Interrupts
+    from netupdate.live.txn import Interrupts
     desired = _read_input(args.file)
     check = _check_of(args)
     # one Ctrl-C handler from the apply to the end of the try window: an interrupt between
@@ -515,7 +515,7 @@ def _try_window(conn, args, info) -> int:
     import time
 
     from netupdate.errors import StateError
-    from netupdate.txn import Interrupts, now_iso, outcome_for, read_snapshot
+    from netupdate.live.txn import Interrupts, now_iso, outcome_for, read_snapshot
     name, token, deadline = args.name, info.token, info.deadline
     if not sys.stdin.isatty():
         message = (f"change open: it rolls back at {now_iso(deadline)} unless "
@@ -637,7 +637,7 @@ def cmd_change_expire(args) -> int:
     from pathlib import Path
 
     import netupdate
-    from netupdate.txn import run_timer
+    from netupdate.live.txn import run_timer
     conn = netupdate.connect()
     conn.store.use_dirs(Path(args.config_dir), Path(args.run_dir))
     with conn:

@@ -129,7 +129,7 @@ class _Result:
 
 def _lib():
     """The validation module, imported when a check runs (``--help`` stays fast)."""
-    from netupdate import validation
+    from netupdate.check import semantic as validation
     return validation
 
 
@@ -238,7 +238,7 @@ def _junit_report(results: list[_Result], seconds: float) -> str:
                              timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"))
     for r in results:
         name = _xml_safe(r.file)
-        case = etree.SubElement(suite, "testcase", classname="netupdate.validation", name=name,
+        case = etree.SubElement(suite, "testcase", classname="netupdate.check.semantic", name=name,
                                 file=name, time=f"{r.seconds:.4f}")
         text = "\n".join(_text_lines(r))
         if not r.valid:
@@ -317,7 +317,7 @@ def run(args) -> int:
         out.reconfigure(errors="backslashreplace")   # file names that are not valid UTF-8
     _JOB.update(args=args, rules=rules, stdin=b"", networks=networks)
     if "-" in paths:
-        from netupdate.xmlsrc import MAX_BYTES
+        from netupdate.document.source import MAX_BYTES
         _JOB["stdin"] = sys.stdin.buffer.read(MAX_BYTES + 1)
     started = time.perf_counter()
     results: list[_Result] = []

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate import libvirtconn as LV
+from netupdate.edit.engine import update_xml
 from netupdate.errors import (
     DuplicateError,
     InvalidOperationError,
@@ -29,8 +29,8 @@ from netupdate.errors import (
     NotFoundError,
     StateError,
 )
-from netupdate.libvirtconn import LibvirtConnection
-from netupdate.update import update_xml
+from netupdate.live.libvirt import connection as LV
+from netupdate.live.libvirt.connection import LibvirtConnection
 
 pytestmark = pytest.mark.libvirt
 

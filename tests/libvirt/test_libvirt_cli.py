@@ -50,7 +50,7 @@ def test_connect_argument_and_environment(monkeypatch):
 
 
 def test_open_connection_gives_the_libvirt_backend(monkeypatch):
-    from netupdate.libvirtconn import LibvirtConnection
+    from netupdate.live.libvirt.connection import LibvirtConnection
     with C.open_connection(_parser().parse_args(["--connect", URI])) as conn:
         assert isinstance(conn, LibvirtConnection) and conn.uri == URI
     monkeypatch.setenv(C.ENV, URI)
@@ -59,7 +59,7 @@ def test_open_connection_gives_the_libvirt_backend(monkeypatch):
 
 
 def test_open_connection_without_uri_is_the_embedded_runtime(tmp_path):
-    from netupdate.connection import Connection
+    from netupdate.live.embedded.connection import Connection
     with C.open_connection(argparse.Namespace(connect=None, state_dir=str(tmp_path),
                                               netns=None)) as conn:
         assert isinstance(conn, Connection)
@@ -83,7 +83,7 @@ def test_affect_flags():
 
 
 def test_report_update_prints_and_returns_the_exit_code(capsys):
-    from netupdate.libvirtconn import LibvirtConnection
+    from netupdate.live.libvirt.connection import LibvirtConnection
     with LibvirtConnection(URI) as conn:
         ok = conn.update("nu-nat", "add", "dns-txt", "<txt name='a' value='b'/>")
         stuck = conn.update("nu-nat", "modify", "domain", "<domain name='x.test'/>")
@@ -148,8 +148,8 @@ def test_update_live_on_inactive_network_is_an_error(capsys):
 
 # ---------------------------------------------------------------------- apply / diff / validate
 def _desired(tmp_path, *edits) -> str:
-    from netupdate.libvirtconn import LibvirtConnection
-    from netupdate.update import update_xml
+    from netupdate.edit.engine import update_xml
+    from netupdate.live.libvirt.connection import LibvirtConnection
     with LibvirtConnection(URI) as conn:
         xml = conn.dumpxml("nu-nat", inactive=True)
     for command, section, fragment in edits:

@@ -110,7 +110,7 @@ def make_netns():
         return name
 
     yield make
-    from netupdate.runtime import netns as NS
+    from netupdate.live.embedded.runtime import netns as NS
     for name in reversed(made):
         NS.forget(name)
         _kill_namespace(name)

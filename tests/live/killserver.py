@@ -61,15 +61,15 @@ def main() -> int:
     import dns.query  # noqa: F401
     import pyroute2  # noqa: F401
 
-    import netupdate.connection  # noqa: F401
-    import netupdate.differ  # noqa: F401
-    import netupdate.dnsmasq  # noqa: F401
-    import netupdate.model  # noqa: F401
-    import netupdate.planner  # noqa: F401
-    import netupdate.runtime.driver  # noqa: F401
-    import netupdate.txn  # noqa: F401
-    import netupdate.update  # noqa: F401
-    import netupdate.validation  # noqa: F401
+    import netupdate.check.semantic  # noqa: F401
+    import netupdate.edit.engine  # noqa: F401
+    import netupdate.live.embedded.connection  # noqa: F401
+    import netupdate.live.embedded.runtime.driver  # noqa: F401
+    import netupdate.live.txn  # noqa: F401
+    import netupdate.model.defs  # noqa: F401
+    import netupdate.planning.differ  # noqa: F401
+    import netupdate.planning.planner  # noqa: F401
+    import netupdate.render.dnsmasq  # noqa: F401
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     print(json.dumps({"ready": os.getpid()}), flush=True)
     for line in sys.stdin:

@@ -55,8 +55,8 @@ def _hosts(files: dict[str, bytes], folder: str) -> list[str]:
 
 
 def _nft(netns: str | None, record: dict) -> str | None:
-    from netupdate.runtime import netns as NS
-    from netupdate.runtime import nft as NFT
+    from netupdate.live.embedded.runtime import netns as NS
+    from netupdate.live.embedded.runtime import nft as NFT
     fw = record.get("firewall")
     if not fw:
         return None
@@ -66,8 +66,8 @@ def _nft(netns: str | None, record: dict) -> str | None:
 
 
 def _kernel(netns: str | None, bridge: str) -> dict:
-    from netupdate.runtime import bridge as BR
-    from netupdate.runtime import netns as NS
+    from netupdate.live.embedded.runtime import bridge as BR
+    from netupdate.live.embedded.runtime import netns as NS
     ipr = NS.iproute(netns)
     try:
         state = BR.read(ipr, bridge)
@@ -84,7 +84,7 @@ def _kernel(netns: str | None, bridge: str) -> dict:
 def observe(conn, name: str) -> dict:
     """Everything about network ``name`` of ``conn`` (see the module docstring)."""
     import netupdate
-    from netupdate import txn
+    from netupdate.live import txn
     store = conn.store
     record = store.read_record(name)
     config, live = txn.read_bytes(store.config_path(name)), txn.read_bytes(store.live_path(name))

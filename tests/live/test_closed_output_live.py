@@ -11,7 +11,7 @@ import sys
 import pytest
 from txnhelp import DEFAULT, assert_in_line, cli, cli_env, files
 
-from netupdate import txn
+from netupdate.live import txn
 
 pytestmark = pytest.mark.live
 

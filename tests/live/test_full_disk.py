@@ -14,8 +14,8 @@ import pytest
 from txnhelp import NAME, NET, assert_in_line, cli
 
 import netupdate
-from netupdate import txn
 from netupdate.errors import EXIT_SYSTEM, NetupdateError, exit_code
+from netupdate.live import txn
 
 pytestmark = pytest.mark.live
 PAGE = 4096

@@ -97,7 +97,7 @@ class GeneratedNetwork(RuleBasedStateMachine):
     def teardown(self):
         from conftest import _kill_namespace
 
-        from netupdate.runtime import netns as NS
+        from netupdate.live.embedded.runtime import netns as NS
         for conn in (self.conn, self.fresh_conn):
             for row in conn.list():
                 if row["active"]:
@@ -289,7 +289,7 @@ class GeneratedNetwork(RuleBasedStateMachine):
     @rule(data=st.data())
     def failed_verify(self, data):
         """Every verification of the update fails: it is rolled back, and is as never made."""
-        from netupdate.runtime import driver as D
+        from netupdate.live.embedded.runtime import driver as D
         command, section, body, _ = data.draw(updates(self.defs(), refused=False))
         before = self.observe()
         real = D.Driver.verify
@@ -400,7 +400,7 @@ class GeneratedNetwork(RuleBasedStateMachine):
         status = self.conn.status(NAME)
         assert status["state"] == "active" and status["problems"] == [], status
         assert status["diverged"] is False, status
-        from netupdate import txn
+        from netupdate.live import txn
         assert txn.read_journal(self.conn.store, NAME) is None
         record = self.conn.store.read_record(NAME)
         assert txn.live_problems(self.conn, NAME, record, self.defs()) == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from netupdate.runtime import netns as NS
-from netupdate.runtime.driver import query
+from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.embedded.runtime.driver import query
 
 pytestmark = pytest.mark.live
 

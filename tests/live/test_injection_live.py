@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from netupdate.runtime import netns as NS
+from netupdate.live.embedded.runtime import netns as NS
 
 pytestmark = pytest.mark.live
 

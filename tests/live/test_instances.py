@@ -11,9 +11,9 @@ import pytest
 from txnhelp import cli
 
 import netupdate
-from netupdate import txn
-from netupdate.runtime import forwarding as FW
-from netupdate.runtime import netns as NS
+from netupdate.live import txn
+from netupdate.live.embedded.runtime import forwarding as FW
+from netupdate.live.embedded.runtime import netns as NS
 
 pytestmark = pytest.mark.live
 

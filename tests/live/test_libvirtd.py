@@ -203,7 +203,7 @@ def daemon():
 
 @pytest.fixture
 def conn(daemon):
-    from netupdate.libvirtconn import LibvirtConnection
+    from netupdate.live.libvirt.connection import LibvirtConnection
     connection = LibvirtConnection(daemon.uri, netns=daemon.netns)
     yield connection
     connection.close()
@@ -296,7 +296,7 @@ def test_libvirtd_runs_the_network_inside_its_namespace(daemon, conn, network):
 
 
 def test_dns_host_add_goes_through_virnetworkupdate(daemon, conn, network):
-    from netupdate import libvirtconn as LV
+    from netupdate.live.libvirt import connection as LV
     name, server, net = network
     result = conn.update(name, "add", "dns-host",
                          f"<host ip='{net}.51'><hostname>beta</hostname></host>")
@@ -310,7 +310,7 @@ def test_dns_host_add_goes_through_virnetworkupdate(daemon, conn, network):
 def test_dns_host_modify_works_on_libvirt_9(daemon, conn, network):
     """libvirt 9.0 refuses modify of DNS records: netupdate defines the config and replaces
     the record live by delete + add through virNetworkUpdate."""
-    from netupdate import libvirtconn as LV
+    from netupdate.live.libvirt import connection as LV
     name, server, net = network
     result = conn.update(name, "modify", "dns-host",
                          f"<host ip='{net}.50'><hostname>alpha</hostname>"
@@ -345,7 +345,7 @@ def test_dhcp_host_reaches_dnsmasq_hostsfile(daemon, conn, network):
 
 
 def test_bridge_stp_is_set_through_netlink_in_the_namespace(daemon, conn, network):
-    from netupdate import libvirtconn as LV
+    from netupdate.live.libvirt import connection as LV
     name, server, net = network
     bridge = conn.status(name).bridge
     assert netns_read(daemon, f"/sys/class/net/{bridge}/bridge/stp_state") == "1"
@@ -372,7 +372,7 @@ def test_bridge_stp_is_set_through_netlink_in_the_namespace(daemon, conn, networ
 
 
 def test_domain_change_needs_a_restart_and_restart_applies_it(daemon, conn, network):
-    from netupdate import libvirtconn as LV
+    from netupdate.live.libvirt import connection as LV
     name, server, net = network
     result = conn.update(name, "modify", "domain", "<domain name='moved.test' localOnly='yes'/>")
     assert result.restart_needed and result.exit_code == LV.EXIT_RESTART_NEEDED
@@ -391,8 +391,8 @@ def test_domain_change_needs_a_restart_and_restart_applies_it(daemon, conn, netw
 
 
 def test_apply_reconciles_the_running_network(daemon, conn, network):
-    from netupdate import libvirtconn as LV
-    from netupdate.update import update_xml
+    from netupdate.edit.engine import update_xml
+    from netupdate.live.libvirt import connection as LV
     name, server, net = network
     desired = conn.dumpxml(name, inactive=True)
     for command, section, xml in (

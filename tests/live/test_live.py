@@ -13,9 +13,9 @@ import pytest
 
 import netupdate
 from netupdate.errors import RuntimeFailure, StateError
-from netupdate.runtime import dnsmasqd as DQ
-from netupdate.runtime import netns as NS
-from netupdate.runtime.driver import query
+from netupdate.live.embedded.runtime import dnsmasqd as DQ
+from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.embedded.runtime.driver import query
 
 pytestmark = pytest.mark.live
 
@@ -55,7 +55,7 @@ def ask(netns: str, server: str, name: str, rdtype: str = "A") -> list[str]:
 
 
 def bridge_state(netns: str, name: str) -> dict | None:
-    from netupdate.runtime import bridge as BR
+    from netupdate.live.embedded.runtime import bridge as BR
     ipr = NS.iproute(netns)
     try:
         return BR.read(ipr, name)
@@ -262,7 +262,7 @@ def test_failed_verification_rolls_back_live_and_config(conn, netns, monkeypatch
     conn.define(NAT)
     conn.start("natnet")
     before_live, before_config = conn.dumpxml("natnet"), conn.dumpxml("natnet", inactive=True)
-    from netupdate.runtime import driver as D
+    from netupdate.live.embedded.runtime import driver as D
 
     def broken(*args, **kwargs):
         raise D.VerifyError("dns", "injected failure")
@@ -291,7 +291,7 @@ def test_failed_verification_after_the_definitions_were_written_puts_them_back(
     conn.start("natnet")
     live_path, config_path = conn.store.live_path("natnet"), conn.store.config_path("natnet")
     before_live, before_config = live_path.read_bytes(), config_path.read_bytes()
-    from netupdate.runtime import driver as D
+    from netupdate.live.embedded.runtime import driver as D
 
     def late(*args, **kwargs):
         deadline = time.monotonic() + 5
@@ -315,7 +315,7 @@ def test_failed_verification_after_the_definitions_were_written_puts_them_back(
 def test_failed_step_rolls_back_a_restart(conn, netns, monkeypatch):
     conn.define(NAT)
     conn.start("natnet")
-    from netupdate.runtime import driver as D
+    from netupdate.live.embedded.runtime import driver as D
     real = D.Driver.verify
 
     def broken(self, name, record, defs, **kwargs):
@@ -361,8 +361,8 @@ def test_missing_namespace_and_dnsmasq_are_clear_errors(state_dir, netns, monkey
 
 
 def test_nft_rulesets_load_for_every_mode(netns):
-    from netupdate import firewall
-    from netupdate.runtime import nft
+    from netupdate.live.embedded.runtime import nft
+    from netupdate.render import nftables as firewall
     root = Path(__file__).resolve().parents[2] / "fixtures"
     for path in [root / "dnsmasq" / "nat-network.xml", root / "dnsmasq" / "routed-network.xml",
                  root / "dnsmasq" / "isolated-network.xml", root / "networks" / "nat-ports.xml"]:
@@ -449,5 +449,5 @@ def test_forwarding_is_put_back_when_the_last_forwarding_network_stops(conn, net
     assert _forwarding(netns) == "1"         # the routed network still forwards
     conn.stop("routenet")
     assert _forwarding(netns) == "0"         # as it was before netupdate changed it
-    from netupdate.runtime import forwarding
+    from netupdate.live.embedded.runtime import forwarding
     assert not (forwarding.ledger_dir() / f"{forwarding.namespace_id(netns)}.json").exists()

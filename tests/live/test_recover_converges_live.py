@@ -13,12 +13,12 @@ import pytest
 from conftest import ip
 from txnhelp import SHAPES, files
 
-from netupdate import txn
 from netupdate.errors import RuntimeFailure
-from netupdate.runtime import bridge as BR
-from netupdate.runtime import dnsmasqd as DQ
-from netupdate.runtime import netns as NS
-from netupdate.runtime.driver import Driver, VerifyError
+from netupdate.live import txn
+from netupdate.live.embedded.runtime import bridge as BR
+from netupdate.live.embedded.runtime import dnsmasqd as DQ
+from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.embedded.runtime.driver import Driver, VerifyError
 
 pytestmark = pytest.mark.live
 

@@ -8,8 +8,8 @@ import pytest
 from txnhelp import SHAPES, assert_in_line, cli, files, wait_for
 
 import netupdate
-from netupdate import txn
 from netupdate.errors import InvalidOperationError
+from netupdate.live import txn
 
 pytestmark = pytest.mark.live
 
@@ -126,7 +126,7 @@ def test_status_says_when_the_timer_could_not_roll_back(shape, state_dir, monkey
     import os
     import signal
 
-    from netupdate.connection import Connection
+    from netupdate.live.embedded.connection import Connection
     conn, name, prefix = shape
     before = files(conn, name)
     info = conn.change_start(name, rollback_after=0.5)

@@ -12,13 +12,13 @@ from conftest import ip
 from txnhelp import assert_in_line, files
 
 import netupdate
-from netupdate import connection as C
-from netupdate import txn
 from netupdate.errors import RuntimeFailure
-from netupdate.runtime import bridge as BR
-from netupdate.runtime import dnsmasqd as DQ
-from netupdate.runtime import netns as NS
-from netupdate.runtime import nft as NFT
+from netupdate.live import txn
+from netupdate.live.embedded import connection as C
+from netupdate.live.embedded.runtime import bridge as BR
+from netupdate.live.embedded.runtime import dnsmasqd as DQ
+from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.embedded.runtime import nft as NFT
 
 pytestmark = pytest.mark.live
 

@@ -34,7 +34,7 @@ from txnhelp import (
 )
 
 import netupdate
-from netupdate import txn
+from netupdate.live import txn
 
 pytestmark = pytest.mark.live
 

@@ -28,9 +28,9 @@ from txnhelp import (
 )
 
 import netupdate
-from netupdate import txn
 from netupdate.errors import RuntimeFailure, StateError
-from netupdate.runtime import dnsmasqd as DQ
+from netupdate.live import txn
+from netupdate.live.embedded.runtime import dnsmasqd as DQ
 
 pytestmark = pytest.mark.live
 
@@ -38,8 +38,8 @@ DNSMASQ_NS = "xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'"
 
 
 def bridge(netns: str) -> dict:
-    from netupdate.runtime import bridge as BR
-    from netupdate.runtime import netns as NS
+    from netupdate.live.embedded.runtime import bridge as BR
+    from netupdate.live.embedded.runtime import netns as NS
     ipr = NS.iproute(netns)
     try:
         return BR.read(ipr, BRIDGE)
@@ -593,7 +593,7 @@ MTU = ("<domain", "<mtu size='1400'/>\n  <domain")
 
 def _netlink_fails(monkeypatch):
     """The first STP switch really happens, then the netlink call reports a failure."""
-    from netupdate.runtime import bridge as BR
+    from netupdate.live.embedded.runtime import bridge as BR
     real = BR.set_stp
     fired = []
 
@@ -609,7 +609,7 @@ def _netlink_fails(monkeypatch):
 def _verify_fails(monkeypatch):
     """Everything is applied (a dnsmasq restart, STP, MTU, a DNS host), then the first
     verification fails."""
-    from netupdate.runtime import driver as D
+    from netupdate.live.embedded.runtime import driver as D
     real = D.Driver.verify
     fired = []
 

@@ -54,8 +54,8 @@ BRIDGE = "nubr-txn"
 
 
 def ask(netns: str, name: str, rdtype: str = "A") -> list[str]:
-    from netupdate.runtime import netns as NS
-    from netupdate.runtime.driver import query
+    from netupdate.live.embedded.runtime import netns as NS
+    from netupdate.live.embedded.runtime.driver import query
     return NS.call(netns, query, SERVER, name, rdtype)[1]
 
 
@@ -81,7 +81,7 @@ def assert_in_line(conn, netns: str, name: str = NAME, *, same: bool = True,
     ``txn.live_problems``, its TXT records and DNS hosts answer, and (``same``) the live and
     persistent definitions are the same bytes."""
     import netupdate
-    from netupdate import txn
+    from netupdate.live import txn
     assert txn.read_journal(conn.store, name) is None, "an operation journal is left"
     record = conn.store.read_record(name)
     assert record is not None, "the network is not running"
@@ -165,7 +165,7 @@ class ForkServer:
 
 
 def gone(pid: int) -> bool:
-    from netupdate import txn
+    from netupdate.live import txn
     return not txn.pid_alive(pid)
 
 

@@ -1,0 +1,736 @@
+"""Rule table -> the least disruptive plan of live actions for a change.
+
+``RULES`` is declarative: one row per section and field (``*`` = the item as a whole, or any
+field), with the operations it covers, the conditions under which it applies, the actions it
+needs, why those suffice, and what libvirt does instead.  ``plan(before, after)`` diffs the two
+definitions and runs every change through the table; ``plan_change(change)`` turns one edit made
+by the update engine into the same change records and runs the same table, without re-reading the
+network.  ``docs/plan.md`` embeds ``rules_markdown()`` (a test keeps the two equal).
+
+The live runtime serves DHCP hosts from ``--dhcp-hostsdir`` and DNS hosts from ``--hostsdir`` (one
+file per host), so a new DHCP host and any DNS host change need no signal at all; everything in
+the conf file needs a restart, because dnsmasq never re-reads it.
+
+Picking a row: the candidates are the rows of the change's section (then the ``*`` section) whose
+field is the changed field or a prefix of it (``*`` matches any); the most specific come first,
+ties in table order; the first whose conditions all hold wins.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from netupdate.errors import NetupdateError
+from netupdate.model.defs import BridgeDef, ForwardDef, IpDef, NetworkDef, RouteDef
+from netupdate.model.defs import values as T
+from netupdate.planning.differ import (
+    ADDED,
+    MODIFIED,
+    OPS,
+    REMOVED,
+    SECTION_CLASS,
+    ChangeSet,
+    SectionChange,
+    as_defs,
+    diff,
+    diff_item,
+    effective,
+    key_of,
+    painter,
+)
+
+# ---------------------------------------------------------------------- action kinds
+NETWORK_RESTART = "network-restart"
+KIND_ORDER = (
+    NETWORK_RESTART,
+    "route-remove", "address-remove",
+    "bridge-stp", "bridge-delay", "bridge-mtu",
+    "address-add", "route-add",
+    "firewall-reload",
+    "dnsmasq-restart", "dnsmasq-sighup",
+    "dnsmasq-none", "none",
+)
+KINDS = frozenset(KIND_ORDER)
+NOOP_KINDS = frozenset({"dnsmasq-none", "none"})
+# kind -> the kinds it makes unnecessary (network-restart supersedes everything).
+SUPERSEDES = {
+    "dnsmasq-restart": ("dnsmasq-sighup", "dnsmasq-none"),
+    "dnsmasq-sighup": ("dnsmasq-none",),
+}
+KIND_HELP = {
+    NETWORK_RESTART: "stop and start the whole network (guests lose connectivity meanwhile)",
+    "route-remove": "delete a static route",
+    "address-remove": "delete an address from the bridge",
+    "bridge-stp": "switch STP on the running bridge (netlink)",
+    "bridge-delay": "set the bridge forward delay (netlink)",
+    "bridge-mtu": "set the bridge MTU (netlink)",
+    "address-add": "add an address to the bridge",
+    "route-add": "add a static route",
+    "firewall-reload": "replace the network's firewall rules atomically",
+    "dnsmasq-restart": "restart dnsmasq with a regenerated conf file",
+    "dnsmasq-sighup": "SIGHUP dnsmasq: it re-reads its host files and clears its DNS cache",
+    "dnsmasq-none": "nothing: dnsmasq picks the change up by itself (inotify)",
+    "none": "nothing to do on the running network",
+}
+
+DEFAULT_MTU = 1500
+
+CONF = "dnsmasq reads its conf file only at start (SIGHUP does not re-read it)"
+PORTS = ("read when a guest port is plugged; ports already attached keep their settings "
+         "until they are re-plugged")
+INFO = "informational: nothing on the running network reads it"
+COUNTER = "a usage counter kept by libvirt in its status XML, not configuration"
+IDENTITY = ("the name and uuid are the network's identity (state files, dnsmasq conf and pid "
+            "file are named after it; libvirt refuses to redefine a running network under "
+            "another identity): not a live change, so the network is stopped under the old "
+            "identity and started under the new one")
+FIREWALL_ATOMIC = "the rule set is replaced atomically; bridge, addresses and dnsmasq stay"
+FIREWALL_IF = "the masquerade and forward rules name the outgoing device; " + FIREWALL_ATOMIC
+FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
+NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
+               "bridge), so they stay")
+DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (and "
+             "dhcp-hostsdir) lines appear or disappear in the conf; " + CONF + "; "
+             + NO_FW_HOSTS)
+DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
+               "with their guests until re-plugged")
+RESTART = NETWORK_RESTART
+
+
+# ---------------------------------------------------------------------- the context
+def _mode(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What the rules need to know beyond the change itself."""
+
+    mode_before: str | None = None     # forward mode (None: isolated, no <forward>)
+    mode_after: str | None = None
+    dhcp_before: Mapping[int, bool] = field(default_factory=dict)  # family -> DHCP active
+    dhcp_after: Mapping[int, bool] = field(default_factory=dict)
+
+    @classmethod
+    def from_defs(cls, before: NetworkDef, after: NetworkDef) -> PlanContext:
+        def dhcp(defs):
+            return MappingProxyType({v: any(ip.has_dhcp for ip in defs.ips_of(v))
+                                     for v in (4, 6)})
+        return cls(_mode(before.forward_mode), _mode(after.forward_mode), dhcp(before),
+                   dhcp(after))
+
+
+def _fwd_mode(item: Any) -> str | None:
+    return _mode(item.effective_mode) if isinstance(item, ForwardDef) else None
+
+
+def _dhcp_flip(change: SectionChange, ctx: PlanContext) -> bool:
+    family = change.family
+    before, after = ctx.dhcp_before.get(family), ctx.dhcp_after.get(family)
+    return before is not None and after is not None and before != after
+
+
+CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
+    # libvirt creates and owns the bridge, its addresses and dnsmasq (isolated, nat, route, open)
+    "managed": lambda c, x: x.mode_after in T.MANAGED_MODES,
+    # ... and the network has no bridge of its own (bridge, macvtap, hostdev modes)
+    "unmanaged": lambda c, x: x.mode_after not in T.MANAGED_MODES,
+    # the firewall rules name the subnets and the outgoing device (nat, route: UPLINK_MODES);
+    # isolated networks have rules on the bridge only, open networks none
+    "routed": lambda c, x: x.mode_after in T.UPLINK_MODES,
+    "nat": lambda c, x: x.mode_after == T.ForwardMode.NAT,
+    # the change switches DHCP of its address family on or off
+    "dhcp-flip": _dhcp_flip,
+    # a forward mode change between nat, route and open (L3_MODES)
+    "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in T.L3_MODES
+                                       and _fwd_mode(c.after) in T.L3_MODES),
+}
+
+
+# ---------------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class Rule:
+    """One row: a section and field, the operations and conditions it covers, and the actions
+    it needs, each with why it suffices."""
+
+    id: str
+    section: str                            # a section name, or "*"
+    field: str                              # a (dotted) field path, or "*"
+    ops: tuple[str, ...]
+    do: tuple[tuple[str, str], ...]         # (action kind, why)
+    when: tuple[str, ...] = ()              # condition names, all must hold
+    libvirt: str = ""                       # what libvirt does instead (docs/plan.md)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(kind for kind, _why in self.do)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(dict.fromkeys(why for _kind, why in self.do))
+
+    def why(self, kind: str) -> str:
+        return next(why for k, why in self.do if k == kind)
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        return (self.section != "*", 0 if self.field == "*" else self.field.count(".") + 1)
+
+
+ALL = OPS
+ADD_RM = (ADDED, REMOVED)
+LV_REFUSED = "refused live (not an update section): net-edit, then destroy/start"
+LV_DEFINE = "no update section: net-define, then destroy/start"
+
+
+def R(id: str, section: str, field: str, ops: tuple[str, ...], *do: tuple[str, str],
+      when: tuple[str, ...] = (), libvirt: str = "") -> Rule:
+    return Rule(id, section, field, ops, tuple(do), tuple(when), libvirt)
+
+
+RULES: tuple[Rule, ...] = (
+    # --- <network> itself: one change per field, keyed by the field name
+    R("network.name", "network", "name", ALL, (RESTART, IDENTITY),
+      libvirt="impossible: a new name defines a second network"),
+    R("network.uuid", "network", "uuid", ALL, (RESTART, IDENTITY),
+      libvirt="refused: the name already exists with another uuid"),
+    R("network.title", "network", "title", ALL, ("none", INFO), libvirt=LV_DEFINE),
+    R("network.description", "network", "description", ALL, ("none", INFO),
+      libvirt=LV_DEFINE),
+    R("network.metadata", "network", "metadata", ALL, ("none", INFO),
+      libvirt="virNetworkSetMetadata, no live effect"),
+    R("network.connections", "network", "connections", ALL, ("none", COUNTER),
+      libvirt="runtime state"),
+    R("network.ipv6", "network", "ipv6", ALL,
+      (RESTART, "the bridge's IPv6 sysctls are set when the network starts; no smaller step "
+                "sets them"), when=("managed",), libvirt=LV_DEFINE),
+    R("network.trust_guest_rx_filters", "network", "trust_guest_rx_filters", ALL,
+      ("none", PORTS), libvirt=LV_DEFINE),
+    R("network.mtu", "network", "mtu", ALL,
+      ("bridge-mtu", "the bridge MTU is set through netlink; guest ports plugged from now on "
+                     "get it too"),
+      ("dnsmasq-restart", "dnsmasq advertises the MTU (dhcp-option=option:mtu); " + CONF),
+      when=("managed",), libvirt=LV_DEFINE),
+    R("network.mac", "network", "mac", ALL,
+      (RESTART, "the bridge MAC is set when the bridge is created; the IPv6 link-local address "
+                "and the guests' neighbour caches derive from it"),
+      when=("managed",), libvirt=LV_DEFINE),
+    R("network.vlan", "network", "vlan", ALL, ("none", PORTS), libvirt=LV_DEFINE),
+    R("network.bandwidth", "network", "bandwidth", ALL,
+      (RESTART, "network QoS (tc on the bridge, floor accounting) is set up when the network "
+                "starts"), when=("managed",), libvirt=LV_DEFINE),
+    R("network.port_isolated", "network", "port_isolated", ALL, ("none", PORTS),
+      libvirt=LV_DEFINE),
+    R("network.virtualport", "network", "virtualport", ALL, ("none", PORTS),
+      libvirt=LV_DEFINE),
+    # --- <bridge>
+    R("bridge", "bridge", "*", ADD_RM,
+      (RESTART, "the bridge name changes (from or to a generated one), and every tap, address, "
+                "route, firewall rule and dnsmasq's interface= refer to the bridge"),
+      when=("managed",), libvirt=LV_REFUSED),
+    R("bridge.name", "bridge", "name", (MODIFIED,),
+      (RESTART, "the bridge is the network: a new name is a new device, and every tap, address, "
+                "route, firewall rule and dnsmasq's interface= refer to it"),
+      when=("managed",), libvirt=LV_REFUSED),
+    R("bridge.stp", "bridge", "stp", (MODIFIED,),
+      ("bridge-stp", "STP is switched on the running bridge through netlink; no port is "
+                     "detached, no address, rule or dnsmasq changes"),
+      when=("managed",), libvirt=LV_REFUSED),
+    R("bridge.delay", "bridge", "delay", (MODIFIED,),
+      ("bridge-delay", "the forward delay is set on the running bridge through netlink; ports "
+                       "already forwarding are not reset"),
+      when=("managed",), libvirt=LV_REFUSED),
+    R("bridge.zone", "bridge", "zone", (MODIFIED,),
+      ("firewall-reload", "the bridge's firewalld zone is assigned with the firewall setup; "
+                          + FIREWALL_ATOMIC),
+      when=("managed",), libvirt=LV_REFUSED),
+    R("bridge.mac_table_manager", "bridge", "mac_table_manager", (MODIFIED,),
+      (RESTART, "with macTableManager='libvirt', learning and flooding are switched off and FDB "
+                "entries added per port when it is plugged; attached ports were set up for "
+                "the old manager"),
+      when=("managed",), libvirt=LV_REFUSED),
+    # --- <domain>
+    R("domain", "domain", "*", ALL,
+      ("dnsmasq-restart", "domain=, local=/D/ and expand-hosts are conf lines; " + CONF),
+      libvirt=LV_REFUSED),
+    # --- <dns> attributes and forwarders
+    R("dns", "dns", "*", ADD_RM,
+      ("dnsmasq-restart", "the <dns> attributes and forwarders are conf lines (port=0, server=, "
+                          "no-resolv, domain-needed); " + CONF),
+      libvirt=LV_REFUSED),
+    R("dns.enable", "dns", "enable", (MODIFIED,),
+      ("dnsmasq-restart", "enable='no' is port=0 in the conf (no DNS listener); " + CONF),
+      libvirt=LV_REFUSED),
+    R("dns.forward_plain_names", "dns", "forward_plain_names", (MODIFIED,),
+      ("dnsmasq-restart", "forwardPlainNames='no' is domain-needed and local=// in the conf; "
+                          + CONF),
+      libvirt=LV_REFUSED),
+    R("dns.forwarders", "dns", "forwarders", (MODIFIED,),
+      ("dnsmasq-restart", "forwarders are server= lines (and no-resolv) in the conf, in order "
+                          "(strict-order); " + CONF),
+      libvirt=LV_REFUSED),
+    # --- DNS records
+    R("dns-host", "dns-host", "*", ALL,
+      ("dnsmasq-none", "DNS hosts are files in --hostsdir: dnsmasq reads new and changed files "
+                       "and forgets deleted ones by itself (inotify); no signal, no DNS cache "
+                       "flush"),
+      libvirt="rewrite addnhosts, SIGHUP (clears the DNS cache)"),
+    R("dns-txt", "dns-txt", "*", ALL,
+      ("dnsmasq-restart", "TXT records are txt-record= lines; " + CONF),
+      libvirt="dnsmasq restart"),
+    R("dns-srv", "dns-srv", "*", ALL,
+      ("dnsmasq-restart", "SRV records are srv-host= lines; " + CONF),
+      libvirt="dnsmasq restart"),
+    # --- <ip>
+    R("ip.added.routed", "ip", "*", (ADDED,),
+      ("address-add", "the address is added to the running bridge"),
+      ("firewall-reload", FIREWALL_SUBNET),
+      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
+      when=("routed",), libvirt=LV_REFUSED),
+    R("ip.added", "ip", "*", (ADDED,),
+      ("address-add", "the address is added to the running bridge (no firewall rule names "
+                      "subnets in this mode)"),
+      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
+      libvirt=LV_REFUSED),
+    R("ip.removed.routed", "ip", "*", (REMOVED,),
+      ("address-remove", "the address is removed from the running bridge"),
+      ("firewall-reload", FIREWALL_SUBNET),
+      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
+      when=("routed",), libvirt=LV_REFUSED),
+    R("ip.removed", "ip", "*", (REMOVED,),
+      ("address-remove", "the address is removed from the running bridge (no firewall rule "
+                         "names subnets in this mode)"),
+      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
+      libvirt=LV_REFUSED),
+    R("ip.local_ptr", "ip", "local_ptr", (MODIFIED,),
+      ("dnsmasq-restart", "localPtr is a local=/<reverse zone>/ line; " + CONF),
+      libvirt=LV_REFUSED),
+    R("ip.tftp_root", "ip", "tftp_root", (MODIFIED,),
+      ("dnsmasq-restart", "enable-tftp and tftp-root are conf lines; " + CONF + "; no firewall "
+                          "rule depends on TFTP (libvirt opens port 69 with a rule)"),
+      libvirt=LV_REFUSED),
+    R("ip.dhcp", "ip", "dhcp", (MODIFIED,),
+      ("dnsmasq-restart", "<bootp> is the dhcp-boot line; " + CONF),
+      libvirt=LV_REFUSED),
+    # --- DHCP ranges
+    R("ip-dhcp-range.flip", "ip-dhcp-range", "*", ALL, ("dnsmasq-restart", DHCP_FLIP),
+      when=("dhcp-flip",), libvirt="dnsmasq restart, firewall reload"),
+    R("ip-dhcp-range", "ip-dhcp-range", "*", ALL,
+      ("dnsmasq-restart", "ranges are dhcp-range lines (and dhcp-lease-max); " + CONF + "; "
+       + NO_FW_HOSTS),
+      libvirt="dnsmasq restart, firewall reload"),
+    # --- DHCP hosts
+    R("ip-dhcp-host.flip", "ip-dhcp-host", "*", ADD_RM, ("dnsmasq-restart", DHCP_FLIP),
+      when=("dhcp-flip",), libvirt="dnsmasq restart, then SIGHUP; firewall reload"),
+    R("ip-dhcp-host.added", "ip-dhcp-host", "*", (ADDED,),
+      ("dnsmasq-none", "the host is a new file in --dhcp-hostsdir, which dnsmasq reads by itself "
+                       "(inotify): no signal, no DNS cache flush; " + NO_FW_HOSTS),
+      libvirt="rewrite hostsfile, SIGHUP, firewall reload"),
+    R("ip-dhcp-host", "ip-dhcp-host", "*", (REMOVED, MODIFIED),
+      ("dnsmasq-sighup", "--dhcp-hostsdir only adds records dynamically: a changed or deleted "
+                         "host file leaves the old record until SIGHUP, which re-reads the host "
+                         "files (the conf is unchanged); " + NO_FW_HOSTS),
+      libvirt="rewrite hostsfile, SIGHUP, firewall reload"),
+    # --- <route>
+    R("route.added", "route", "*", (ADDED,),
+      ("route-add", "the route is added through the running bridge; nothing else refers to it"),
+      libvirt=LV_DEFINE),
+    R("route.removed", "route", "*", (REMOVED,),
+      ("route-remove", "the route is deleted; nothing else refers to it"),
+      libvirt=LV_DEFINE),
+    R("route.modified", "route", "*", (MODIFIED,),
+      ("route-remove", "the metric is part of a kernel route's identity: the old route goes"),
+      ("route-add", "the metric is part of a kernel route's identity: the new route comes"),
+      libvirt=LV_DEFINE),
+    # --- <forward>
+    R("forward", "forward", "*", ADD_RM,
+      (RESTART, "isolated <-> forwarding: ip_forward, the isolated-network dnsmasq options "
+                "(dhcp-option=3, no-resolv) and the whole rule set are set up at start"),
+      libvirt=LV_REFUSED),
+    R("forward.mode.switch", "forward", "mode", (MODIFIED,),
+      ("firewall-reload", "nat, route and open share the bridge, the addresses, ip_forward and "
+                          "the dnsmasq conf; only the firewall rules differ; " + FIREWALL_ATOMIC),
+      when=("forwarding-switch",), libvirt=LV_REFUSED),
+    R("forward.mode", "forward", "mode", (MODIFIED,),
+      (RESTART, "the forward mode decides whether there is a bridge, addresses and dnsmasq at "
+                "all (bridge, macvtap and hostdev modes have none): nothing smaller switches it"),
+      libvirt=LV_REFUSED),
+    R("forward.dev.routed", "forward", "dev", (MODIFIED,), ("firewall-reload", FIREWALL_IF),
+      when=("routed",), libvirt=LV_REFUSED),
+    R("forward.dev", "forward", "dev", (MODIFIED,),
+      ("none", "no firewall rule names it in this mode (open: no rules; pools: used for guest "
+               "ports plugged from now on)"),
+      libvirt=LV_REFUSED),
+    R("forward.managed", "forward", "managed", (MODIFIED,),
+      ("none", "read when a device is assigned to a guest from now on"), libvirt=LV_REFUSED),
+    R("forward.driver", "forward", "driver", (MODIFIED,),
+      ("none", "read when a device is assigned to a guest from now on"), libvirt=LV_REFUSED),
+    R("forward.nat.nat", "forward", "nat", (MODIFIED,),
+      ("firewall-reload", "the NAT address and port ranges and NAT for IPv6 are masquerade "
+                          "rules; " + FIREWALL_ATOMIC),
+      when=("nat",), libvirt=LV_REFUSED),
+    R("forward.nat", "forward", "nat", (MODIFIED,),
+      ("none", "<nat> is used only by mode nat, which this network does not have"),
+      libvirt=LV_REFUSED),
+    R("forward.addresses", "forward", "addresses", (MODIFIED,), ("none", DEVICE_POOL),
+      libvirt=LV_REFUSED),
+    # --- <forward><interface>
+    R("forward-interface.routed", "forward-interface", "*", ADD_RM,
+      ("firewall-reload", FIREWALL_IF), when=("routed",),
+      libvirt="firewall reload (all rules removed, then re-added)"),
+    R("forward-interface.connections", "forward-interface", "connections", (MODIFIED,),
+      ("none", COUNTER), libvirt="runtime state"),
+    R("forward-interface", "forward-interface", "*", ALL, ("none", DEVICE_POOL),
+      libvirt="none"),
+    # --- <forward><pf>
+    R("forward-pf", "forward-pf", "*", ALL,
+      (RESTART, "the pool of virtual functions is enumerated from the PF when the network "
+                "starts"),
+      libvirt=LV_REFUSED),
+    # --- <portgroup>
+    R("portgroup", "portgroup", "*", ALL,
+      ("none", "a portgroup is read when a guest port is allocated; ports already attached "
+               "keep their settings until re-plugged"),
+      libvirt="none"),
+    # --- <dnsmasq:options>
+    R("dnsmasq-options", "dnsmasq-options", "*", ALL,
+      ("dnsmasq-restart", "options are copied verbatim into the conf; " + CONF),
+      libvirt=LV_DEFINE),
+    # --- networks without a bridge of their own
+    R("unmanaged", "*", "*", ALL,
+      ("none", "nothing runs for this forward mode (bridge, macvtap, hostdev: no bridge of its "
+               "own, no addresses, firewall or dnsmasq); the change applies to guest ports "
+               "plugged from now on"),
+      when=("unmanaged",), libvirt="not applicable"),
+)
+
+FALLBACK = Rule("fallback", "*", "*", OPS,
+                ((RESTART, "no rule covers this change; restarting the network is the safe "
+                           "default"),))
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+
+@functools.lru_cache(maxsize=1024)
+def _candidates(section: str, op: str, path: str) -> tuple[Rule, ...]:
+    found = [r for r in RULES if r.section in (section, "*") and op in r.ops
+             and (r.field == "*" or path == r.field or path.startswith(r.field + "."))]
+    found.sort(key=lambda r: r.specificity, reverse=True)   # stable: ties keep table order
+    return tuple(found)
+
+
+def change_paths(change: SectionChange) -> tuple[str, ...]:
+    """The field paths a change is matched on."""
+    if change.section == "network":
+        return change.fields if change.op == MODIFIED and change.fields else (change.key[0],)
+    if change.op == MODIFIED and change.fields:
+        return change.fields
+    return ("*",)
+
+
+def rule_for(change: SectionChange, path: str, ctx: PlanContext) -> Rule:
+    for rule in _candidates(change.section, change.op, path):
+        if all(CONDITIONS[name](change, ctx) for name in rule.when):
+            return rule
+    return FALLBACK
+
+
+def rules_for(change: SectionChange, ctx: PlanContext | None = None) -> tuple[Rule, ...]:
+    """The rules a change matches (one per changed field, de-duplicated)."""
+    ctx = ctx or PlanContext()
+    return tuple(dict.fromkeys(rule_for(change, path, ctx) for path in change_paths(change)))
+
+
+# ---------------------------------------------------------------------- actions and plans
+def _freeze(detail: Mapping[str, object]) -> tuple:
+    return tuple(sorted(detail.items()))
+
+
+@dataclass(frozen=True)
+class Action:
+    """One live step.  ``reason`` explains it (merged when several changes need it);
+    ``reasons`` lists one line per change."""
+
+    kind: str
+    reason: str
+    section: str
+    detail: Mapping[str, object] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def noop(self) -> bool:
+        return self.kind in NOOP_KINDS
+
+    def detail_text(self) -> str:
+        parts = []
+        for key, value in self.detail.items():
+            if key == "stp":
+                value = "on" if value else "off"
+            elif value is None:
+                continue
+            parts.append(f"{key}={value}")
+        return " ".join(parts)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "reason": self.reason, "section": self.section,
+                "detail": dict(self.detail), "reasons": list(self.reasons)}
+
+
+def _address_detail(ip: IpDef) -> dict:
+    return {"address": f"{ip.address}/{ip.effective_prefix}", "family": ip.version}
+
+
+def _route_detail(route: RouteDef) -> dict:
+    return {"address": f"{route.address}/{key_of('route', route)[1]}",
+            "gateway": None if route.gateway is None else str(route.gateway),
+            "metric": route.metric}
+
+
+def action_detail(kind: str, change: SectionChange) -> dict:
+    """The ``detail`` of an action of ``kind`` needed by ``change``."""
+    if kind == "bridge-stp":
+        return {"stp": effective(change.after or BridgeDef(), "stp") is True}
+    if kind == "bridge-delay":
+        return {"delay": effective(change.after or BridgeDef(), "delay")}
+    if kind == "bridge-mtu":
+        return {"mtu": change.after if isinstance(change.after, int) else DEFAULT_MTU}
+    if kind == "address-add":
+        return _address_detail(change.after)
+    if kind == "address-remove":
+        return _address_detail(change.before)
+    if kind == "route-add":
+        return _route_detail(change.after)
+    if kind == "route-remove":
+        return _route_detail(change.before)
+    return {}
+
+
+def _sort_key(action: Action) -> tuple:
+    detail = action.detail
+    address = detail.get("address")
+    if isinstance(address, str):
+        try:
+            net = ipaddress.ip_interface(address)
+            where: tuple = (net.version, int(net.ip), net.network.prefixlen)
+        except ValueError:
+            where = (0, 0, 0)
+    else:
+        where = (0, 0, 0)
+    return (KIND_ORDER.index(action.kind), where, repr(sorted(detail.items())))
+
+
+def _why(kind: str, change: SectionChange, reason: str) -> str:
+    if "{state}" in reason:
+        reason = reason.format(state="on" if change.op == ADDED else "off")
+    if kind == "bridge-mtu" and not isinstance(change.after, int):
+        reason = f"no <mtu>: back to the {DEFAULT_MTU} default; " + reason
+    return reason
+
+
+def _merge(kind: str, detail: Mapping, entries: list[tuple[str, str, str]],
+           extra: str = "") -> Action:
+    """One action from ``(change description, why, section)`` entries."""
+    by_why: dict[str, list[str]] = {}
+    for desc, why, _section in entries:
+        descs = by_why.setdefault(why, [])
+        if desc not in descs:
+            descs.append(desc)
+    parts = []
+    for why, descs in by_why.items():
+        shown = ", ".join(descs[:3])
+        if len(descs) > 3:
+            shown += f" and {len(descs) - 3} more"
+        parts.append(f"{shown}: {why}")
+    reason = "; ".join(parts) + extra
+    sections = ",".join(dict.fromkeys(section for _d, _w, section in entries))
+    reasons = tuple(dict.fromkeys(f"{desc}: {why}" for desc, why, _s in entries))
+    return Action(kind, reason, sections, MappingProxyType(dict(detail)), reasons)
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The ordered, de-duplicated live actions for a set of changes."""
+
+    actions: tuple[Action, ...] = ()
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    rules: tuple[str, ...] = ()            # ids of the rules that matched, in order
+    superseded: tuple[Action, ...] = ()    # actions made unnecessary by bigger ones
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(action.kind for action in self.actions)
+
+    @property
+    def live(self) -> tuple[Action, ...]:
+        """The actions that do something (without ``none`` / ``dnsmasq-none``)."""
+        return tuple(action for action in self.actions if not action.noop)
+
+    def reasons_for(self, kind: str) -> tuple[str, ...]:
+        return tuple(reason for action in self.actions if action.kind == kind
+                     for reason in action.reasons)
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def __iter__(self):
+        return iter(self.actions)
+
+    def __repr__(self) -> str:
+        return f"<Plan {list(self.kinds)}>"
+
+    def to_json(self) -> dict:
+        """Plain data for ``json.dumps``: ``{"changes": [...], "actions": [...]}``."""
+        return {"changes": self.changes.to_json()["changes"],
+                "actions": [action.to_json() for action in self.actions]}
+
+    def to_text(self, *, color: bool = False) -> str:
+        if not self.changes and not self.actions:
+            return "no changes"
+        paint = painter(color)
+        live = len(self.live)
+        head = f"plan: {live} live action{'s' if live != 1 else ''}"
+        if live == 0:
+            head = "plan: no live action needed"
+        out = [paint("bold", head)]
+        for number, action in enumerate(self.actions, 1):
+            text = action.kind
+            if action.detail_text():
+                text += f" ({action.detail_text()})"
+            style = "dim" if action.noop else ("red" if action.kind == NETWORK_RESTART
+                                                else "cyan")
+            out.append(f"  {number}. " + paint(style, text))
+            out.append(f"     why: {action.reason}")
+        return "\n".join(out)
+
+
+def plan_changes(changes: ChangeSet | Iterable[SectionChange],
+                 context: PlanContext | None = None) -> Plan:
+    """Run changes through ``RULES``: merge, supersede and order the actions."""
+    if not isinstance(changes, ChangeSet):
+        changes = ChangeSet(changes)
+    ctx = context or PlanContext()
+    grouped: dict[tuple, tuple[str, dict, list]] = {}
+    matched: list[str] = []
+    for change in changes:
+        desc = change.describe()
+        for rule in rules_for(change, ctx):
+            matched.append(rule.id)
+            for kind, why in rule.do:
+                detail = action_detail(kind, change)
+                entry = grouped.setdefault((kind, _freeze(detail)), (kind, detail, []))
+                entry[2].append((desc, _why(kind, change, why), change.section))
+    kinds = {kind for kind, _d, _e in grouped.values()}
+    keep, dropped = [], []
+    for kind, detail, entries in grouped.values():
+        superseded = (kind != NETWORK_RESTART and NETWORK_RESTART in kinds) or any(
+            kind in SUPERSEDES.get(bigger, ()) for bigger in kinds)
+        (dropped if superseded else keep).append((kind, detail, entries))
+    dropped_actions = tuple(_merge(k, d, e) for k, d, e in dropped)
+    actions = []
+    for kind, detail, entries in keep:
+        covered = [a.kind for a in dropped_actions
+                   if kind == NETWORK_RESTART or a.kind in SUPERSEDES.get(kind, ())]
+        extra = f" (also covers: {', '.join(dict.fromkeys(covered))})" if covered else ""
+        actions.append(_merge(kind, detail, entries, extra))
+    actions.sort(key=_sort_key)
+    return Plan(tuple(actions), changes, tuple(dict.fromkeys(matched)), dropped_actions)
+
+
+def plan(before: Any, after: Any) -> Plan:
+    """The least disruptive live actions that turn the running ``before`` into ``after``
+    (each a ``NetworkDef``, a ``Network``, XML text or a path)."""
+    b_defs, a_defs = as_defs(before), as_defs(after)
+    return plan_changes(diff(b_defs, a_defs), PlanContext.from_defs(b_defs, a_defs))
+
+
+# ---------------------------------------------------------------------- one edit
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _parse_side(section: str | None, xml: str | None):
+    cls = SECTION_CLASS.get(section or "")
+    if not xml or cls is None:
+        return None
+    from netupdate.document.source import parse_element
+    return cls.from_element(parse_element(xml))
+
+
+def change_context(change: Any) -> PlanContext:
+    """The rules' context from an update ``Change`` (its ``context`` mapping)."""
+    context = _get(change, "context") or {}
+    before, after = _get(change, "before"), _get(change, "after")
+    if isinstance(before, NetworkDef) and isinstance(after, NetworkDef):
+        return PlanContext.from_defs(before, after)
+    mode_after = _mode(_get(context, "forward_mode"))
+    mode_before = _mode(_get(context, "forward_mode_before", mode_after))
+    if _get(change, "section") == "forward":
+        before, after = _get(change, "before"), _get(change, "after")
+        mode_before = _fwd_mode(before) if before is not None else None
+        mode_after = _fwd_mode(after) if after is not None else None
+    family = _get(context, "ip_version")
+    dhcp_before: dict[int, bool] = {}
+    dhcp_after: dict[int, bool] = {}
+    if family in (4, 6):
+        if _get(context, "dhcp_active_before") is not None:
+            dhcp_before[family] = bool(_get(context, "dhcp_active_before"))
+        if _get(context, "dhcp_active_after") is not None:
+            dhcp_after[family] = bool(_get(context, "dhcp_active_after"))
+    return PlanContext(mode_before, mode_after, MappingProxyType(dhcp_before),
+                       MappingProxyType(dhcp_after))
+
+
+def change_records(change: Any) -> ChangeSet:
+    """The ``SectionChange`` records of one update ``Change`` (section, before/after defs)."""
+    section = _get(change, "section")
+    before, after = _get(change, "before"), _get(change, "after")
+    command = _get(change, "command") or ""
+    if before is None and not str(command).startswith("add"):
+        before = _parse_side(section, _get(change, "before_xml"))
+    if after is None and command != "delete":
+        after = _parse_side(section, _get(change, "after_xml"))
+    family = _get(_get(change, "context") or {}, "ip_version")
+    return diff_item(section, before, after, family=family)
+
+
+def plan_change(change: Any) -> Plan:
+    """The plan of one edit (an ``update.Change`` or anything with the same attributes), from
+    the touched element alone, through the same table as ``plan``."""
+    try:
+        records = change_records(change)
+        if not records and _get(change, "before") is None and _get(change, "after") is None \
+                and not _get(change, "before_xml") and not _get(change, "after_xml"):
+            raise ValueError("the change carries neither definitions nor XML")
+    except (ValueError, TypeError, AttributeError, NetupdateError) as exc:
+        section = _get(change, "section") or "?"
+        record = SectionChange(section, MODIFIED)
+        why = f"cannot tell the effect of this edit ({exc}); restarting is the safe default"
+        action = Action(NETWORK_RESTART, f"{record.describe()}: {why}", section,
+                        MappingProxyType({}), (f"{record.describe()}: {why}",))
+        return Plan((action,), ChangeSet((record,)), (FALLBACK.id,))
+    return plan_changes(records, change_context(change))
+
+
+# ---------------------------------------------------------------------- documentation
+def rules_markdown() -> str:
+    """The rules table in Markdown (embedded in docs/plan.md)."""
+    lines = ["| rule | section | field | ops | when | netupdate | libvirt | why (and why it is enough) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for rule in RULES:
+        ops = "any" if set(rule.ops) == set(OPS) else ", ".join(rule.ops)
+        when = ", ".join(rule.when) or "-"
+        kinds = ", ".join(f"`{kind}`" for kind in rule.kinds)
+        reason = rule.reason.replace("{state}", "on or off").replace("|", "\\|")
+        lines.append(f"| `{rule.id}` | {rule.section} | {rule.field} | {ops} | {when} | "
+                     f"{kinds} | {rule.libvirt} | {reason} |")
+    return "\n".join(lines) + "\n"
+

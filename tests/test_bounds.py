@@ -21,7 +21,7 @@ from netupdate.document import limits as xmllimits
 from netupdate.document.source import parse_element
 from netupdate.edit import xpathguard
 from netupdate.errors import UnsupportedError, XMLParseError
-from netupdate.model.defs import defs as M
+from netupdate.model import defs as M
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import pytest
 
 import netupdate
 from netupdate.cli import main
-from netupdate.model.defs import defs as model
+from netupdate.model import defs as model
 
 NETWORKS = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
 HOST = "<host mac='52:54:00:00:00:42' name='web1' ip='192.168.122.42'/>"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate.model.defs import defs as model
-from netupdate.model.defs import values as T
+from netupdate.model import defs as model
+from netupdate.model import values as T
 from netupdate.planning import differ as D
 from netupdate.planning.differ import ChangeSet, SectionChange, diff, diff_item
 

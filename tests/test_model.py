@@ -9,8 +9,8 @@ import pytest
 
 import netupdate
 from netupdate.errors import ModelError, XMLParseError
-from netupdate.model.defs import defs as model
-from netupdate.model.defs import values as T
+from netupdate.model import defs as model
+from netupdate.model import values as T
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "fixtures" / "networks").glob("*.xml"))

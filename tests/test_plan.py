@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 import netupdate
-from netupdate.model.defs import defs as model
+from netupdate.model import defs as model
 from netupdate.planning import differ as D
 from netupdate.planning import planner as P
 from netupdate.planning.differ import ADDED, MODIFIED, OPS, REMOVED, SectionChange

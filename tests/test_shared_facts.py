@@ -21,7 +21,7 @@ from netupdate.edit.engine import normalize_command, update_xml
 from netupdate.errors import NetupdateError, PolicyError, RuntimeFailure, UnsupportedError
 from netupdate.live.embedded.runtime.driver import check_runnable
 from netupdate.live.libvirt import connection as LV
-from netupdate.model.defs import values as T
+from netupdate.model import values as T
 from netupdate.planning import policy
 
 # ------------------------------------------------------------------------- update commands

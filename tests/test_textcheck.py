@@ -12,7 +12,7 @@ import pytest
 import netupdate
 from netupdate.check.semantic import validate
 from netupdate.errors import ModelError, UnsafeValueError
-from netupdate.model.defs import text as TC
+from netupdate.model import text as TC
 from netupdate.planning.differ import diff
 from netupdate.planning.policy import Policy
 from netupdate.render import dnsmasq

@@ -10,7 +10,7 @@ import netupdate
 from netupdate import sections as S
 from netupdate.document.source import Document
 from netupdate.edit.engine import COMMAND_CODES, Change, apply_update, normalize_command, update_xml
-from netupdate.model.defs import defs as M
+from netupdate.model import defs as M
 
 NETWORKS = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
 

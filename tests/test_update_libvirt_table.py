@@ -11,7 +11,7 @@ import pytest
 
 import netupdate
 from netupdate.errors import NetupdateError
-from netupdate.model.defs import defs as model
+from netupdate.model import defs as model
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "libvirt-cases"
 SECTIONS = {"range": "ip-dhcp-range", "interface": "forward-interface", "portgroup": "portgroup",

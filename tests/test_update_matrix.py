@@ -22,7 +22,7 @@ from netupdate.errors import (
     InvalidOperationError,
     NotFoundError,
 )
-from netupdate.model.defs import defs as M
+from netupdate.model import defs as M
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 NETWORKS = ROOT / "networks"

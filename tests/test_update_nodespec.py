@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate.model.defs import defs as M
+from netupdate.model import defs as M
 
 NETWORKS = Path(__file__).resolve().parent.parent / "fixtures" / "networks"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate.model.defs import defs as M
+from netupdate.model import defs as M
 
 libvirt = pytest.importorskip("libvirt")
 pytestmark = pytest.mark.libvirt

@@ -11,7 +11,7 @@ from lxml import etree
 import netupdate
 from netupdate.check import semantic as V
 from netupdate.check.semantic import Issue, is_valid, validate
-from netupdate.model.defs import defs as model
+from netupdate.model import defs as model
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = sorted((ROOT / "fixtures" / "networks").glob("*.xml"))

@@ -40,9 +40,9 @@ from lxml import etree
 
 from netupdate.document import source as xmlsrc
 from netupdate.errors import XMLParseError
-from netupdate.model.defs import defs as M
-from netupdate.model.defs import text as TC
-from netupdate.model.defs import values as T
+from netupdate.model import defs as M
+from netupdate.model import text as TC
+from netupdate.model import values as T
 
 __all__ = ["RULES", "Issue", "Rule", "explain", "is_valid", "rules_markdown", "select_rules",
            "update_docs", "validate"]

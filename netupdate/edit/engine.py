@@ -43,9 +43,9 @@ from netupdate.errors import (
     UpdateError,
     XMLParseError,
 )
-from netupdate.model.defs import defs as M
-from netupdate.model.defs import text as TC
-from netupdate.model.defs import values as T
+from netupdate.model import defs as M
+from netupdate.model import text as TC
+from netupdate.model import values as T
 
 __all__ = ["COMMANDS", "Change", "EditableNetwork", "apply_update", "load", "normalize_command",
            "update_xml"]

@@ -22,8 +22,8 @@ from lxml import etree
 
 from netupdate.document.source import Document, decode, element_path, read_file
 from netupdate.errors import ModelError, XMLParseError
-from netupdate.model.defs import text as TC
-from netupdate.model.defs import values as T
+from netupdate.model import text as TC
+from netupdate.model import values as T
 
 DNSMASQ_NS = TC.DNSMASQ_NS
 

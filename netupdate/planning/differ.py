@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from netupdate.model import defs as model
+from netupdate.model import values as T
 from netupdate.model.defs import (
     BridgeDef,
     Def,
@@ -57,8 +59,6 @@ from netupdate.model.defs import (
     Portgroup,
     RouteDef,
 )
-from netupdate.model.defs import defs as model
-from netupdate.model.defs import values as T
 
 ADDED, REMOVED, MODIFIED = "added", "removed", "modified"
 OPS = (ADDED, REMOVED, MODIFIED)

@@ -26,8 +26,8 @@ from types import MappingProxyType
 from typing import Any
 
 from netupdate.errors import NetupdateError
+from netupdate.model import values as T
 from netupdate.model.defs import BridgeDef, ForwardDef, IpDef, NetworkDef, RouteDef
-from netupdate.model.defs import values as T
 from netupdate.planning.differ import (
     ADDED,
     MODIFIED,

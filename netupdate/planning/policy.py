@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from netupdate.errors import PolicyError
-from netupdate.model.defs import defs as model
-from netupdate.model.defs import values as T
+from netupdate.model import defs as model
+from netupdate.model import values as T
 from netupdate.planning.differ import (
     ADDED,
     MODIFIED,

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 
 from netupdate.errors import NetupdateError
+from netupdate.model import text as TC
+from netupdate.model import values as T
 from netupdate.model.defs import DhcpHost, IpDef, Lease, NetworkDef
-from netupdate.model.defs import text as TC
-from netupdate.model.defs import values as T
 
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
 _LEASE_SUFFIX = {T.LeaseUnit.SECONDS: "s", T.LeaseUnit.MINUTES: "m", T.LeaseUnit.HOURS: "h"}

@@ -19,9 +19,9 @@ import hashlib
 import re
 
 from netupdate.errors import UnsupportedError
+from netupdate.model import text as TC
+from netupdate.model import values as T
 from netupdate.model.defs import NetworkDef
-from netupdate.model.defs import text as TC
-from netupdate.model.defs import values as T
 
 FAMILY = "inet"
 _ID = re.compile(r"[^A-Za-z0-9_]")

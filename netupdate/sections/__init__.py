@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netupdate.errors import UnsupportedError
-from netupdate.model.defs import defs as M
-from netupdate.model.defs import values as T
+from netupdate.model import defs as M
+from netupdate.model import values as T
 
 DNSMASQ_OPTIONS = f"{{{M.DNSMASQ_NS}}}options"
 DNSMASQ_OPTION = f"{{{M.DNSMASQ_NS}}}option"

@@ -18,8 +18,8 @@ from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import forwarding as FW
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.embedded.runtime import nft as NFT
+from netupdate.model import values as T
 from netupdate.model.defs import IpDef, NetworkDef
-from netupdate.model.defs import values as T
 from netupdate.render import dnsmasq as conf
 from netupdate.render import nftables as firewall
 from netupdate.store import Store

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from netupdate.errors import StateError
 from netupdate.live.embedded.runtime import netns as NS
-from netupdate.model.defs import values as T
+from netupdate.model import values as T
 
 KEYS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
 VALUES = ("0", "1")

@@ -617,6 +617,7 @@ class Connection:
         journal = txn.read_journal(self.store, name)
         if journal is None:
             return []
+        txn.defer_interrupts()  # putting things back is not to be cut short
         try:
             what = self._restore_journal(name, journal)
         except Exception as exc:
@@ -843,7 +844,7 @@ class Connection:
         from netupdate.planning.planner import plan as make_plan
         store = self.store
         config_path, live_path = store.config_path(name), store.live_path(name)
-        with store.lock(name), txn.Interrupts():
+        with store.lock(name), txn.Interrupts(immediate=True):
             notes = [] if dry_run else self._finish_interrupted(name)
             record = store.read_record(name)
             active = record is not None
@@ -864,9 +865,7 @@ class Connection:
             config_write = config and config_bytes != desired_bytes
             if config and persistent:
                 result.changes = diff(self._load(config_path).defs, desired.defs)
-            live_doc = plan = None
-            converge = start = False
-            live_write = False
+            live_doc, plan, converge, start, live_write = None, None, False, False, False
             if live and active:
                 live_doc = self._load(live_path)
                 if live_doc is None:
@@ -927,6 +926,7 @@ class Connection:
                     result.live = REPAIRED if converge else (
                         RESTARTED if "network-restart" in plan.kinds else APPLIED)
                 else:
+                    txn.defer_interrupts()
                     for path, _data in writes:
                         self.store.ensure_dir(path.parent)
                     atomic_write_many(writes, mode=0o600)
@@ -1056,6 +1056,7 @@ class Connection:
             raise InvalidOperationError("the rollback delay must be a positive number of "
                                         "seconds")
         store = self.store
+        txn.defer_interrupts()  # a snapshot and a timer: not to be cut short
         with store.lock(name):
             self._finish_interrupted(name)
             existing = txn.read_snapshot(store, name)

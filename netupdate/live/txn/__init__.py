@@ -539,7 +539,9 @@ def journaled(store, name: str, op: str, *, live: bytes | None, config: bytes | 
               live_stamp: tuple | None = None):
     """Write the journal (one that cannot be written stops the operation before anything
     changed), run the block, drop the journal unless the block failed without putting the
-    network back (then ``recover`` finishes the job)."""
+    network back (then ``recover`` finishes the job).  From here on signals wait for the
+    operation's safe points (``Interrupts``)."""
+    defer_interrupts()
     with system_errors("cannot write the journal", undo=lambda: drop_journal(store, name)):
         write_journal(store, name, op, live=live, config=config, record=record, sides=sides,
                       kinds=kinds, live_stamp=live_stamp)
@@ -559,16 +561,26 @@ _INTERRUPTS = threading.local()
 class Interrupts:
     """Defer SIGINT/SIGTERM during a long operation: the operation looks at ``check()`` at safe
     points and rolls back when one arrived.  Only the main thread can catch signals; elsewhere
-    this does nothing.  Nested uses share the outermost one."""
+    this does nothing.  Nested uses share the outermost one.
+
+    ``immediate=True`` is for an operation that computes for long before it changes anything
+    (``apply`` parses, validates and plans a whole definition first): a signal stops it at once
+    until its first change (``defer_interrupts``: the journal, a write) makes it wait for the
+    safe points."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
+    def __init__(self, *, immediate: bool = False):
+        self.immediate = immediate
         self.signum: int | None = None
         self._old: dict = {}
         self._outer: Interrupts | None = None
 
     def _handler(self, signum, frame) -> None:
+        if self.immediate and callable(self._old.get(signum)):
+            self.immediate = False  # once: what the exception sets off is not cut short
+            with untouched():       # nothing changed yet: raise as without us (Ctrl-C, the
+                return self._old[signum](signum, frame)  # CLI's SIGTERM)
         self.signum = signum
 
     def __enter__(self) -> Interrupts:
@@ -613,6 +625,14 @@ class Interrupts:
 
 def current_interrupts() -> Interrupts | None:
     return getattr(_INTERRUPTS, "current", None)
+
+
+def defer_interrupts() -> None:
+    """The current operation is about to change something: from now on a signal waits for
+    its safe points (a no-op outside ``Interrupts`` or when already deferring)."""
+    current = current_interrupts()
+    if current is not None:
+        current.immediate = False
 
 
 def checkpoint() -> None:

@@ -49,7 +49,7 @@ MODULE_CEILINGS = {
     "netupdate/live/embedded/connection.py": 1515,
     "netupdate/live/embedded/runtime/driver.py": 826,
     "netupdate/live/libvirt/connection.py": 1397,
-    "netupdate/live/txn/__init__.py": 997,
+    "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
     "netupdate/planning/differ.py": 676,
     "netupdate/planning/planner.py": 738,

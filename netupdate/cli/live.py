@@ -494,8 +494,7 @@ def cmd_apply(args) -> int:
     from netupdate.live.txn import Interrupts
     desired = _read_input(args.file)
     check = _check_of(args)
-    # one Ctrl-C handler from the apply to the end of the try window (not lost in between);
-    # until the apply changes anything (validating 100,000 hosts takes seconds) it stops at once
+    # one Ctrl-C handler from apply to try window end; before any change a signal stops at once
     with _conn(args) as conn, Interrupts(immediate=True):
         def run(reporter):
             return conn.apply(args.name, desired, **affect_flags(args), dry_run=args.dry_run,

@@ -48,7 +48,7 @@ MODULE_CEILINGS = {
     "netupdate/edit/engine.py": 2701,
     "netupdate/live/embedded/connection.py": 1515,
     "netupdate/live/embedded/runtime/driver.py": 826,
-    "netupdate/live/libvirt/connection.py": 1397,
+    "netupdate/live/libvirt/connection.py": 1238,
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
     "netupdate/planning/differ.py": 676,
@@ -66,7 +66,7 @@ FUNCTION_CEILINGS = {
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,
-    'netupdate/live/embedded/connection.py::Connection.update': 70,
+    'netupdate/live/embedded/connection.py::Connection.update': 61,
     'netupdate/live/embedded/connection.py::Connection.update_batch': 99,
     'netupdate/live/embedded/runtime/driver.py::Driver.apply': 62,
     'netupdate/live/libvirt/connection.py::LibvirtConnection.update': 109,
@@ -76,7 +76,6 @@ FUNCTION_CEILINGS = {
 # "private" (uses an underscore name or attribute of another object), "store" (reaches into a
 # connection's store), "io" (file or process I/O), "sniff" (asks which backend it has)
 CLI_VIOLATIONS = {
-    ('netupdate/cli/connect.py', 'import', 'netupdate.live.libvirt.connection'): 1,
     ('netupdate/cli/connect.py', 'io', 'open'): 1,
     ('netupdate/cli/connect.py', 'sniff', 'uses_libvirt'): 1,
     ('netupdate/cli/diff.py', 'sniff', 'uses_libvirt'): 1,
@@ -86,8 +85,7 @@ CLI_VIOLATIONS = {
     ('netupdate/cli/live.py', 'import', 'netupdate.live.txn'): 9,
     ('netupdate/cli/live.py', 'io', 'open'): 3,
     ('netupdate/cli/live.py', 'sniff', 'hasattr'): 2,
-    ('netupdate/cli/live.py', 'sniff', 'uses_libvirt'): 1,
-    ('netupdate/cli/live.py', 'store', '.store'): 4,
+    ('netupdate/cli/live.py', 'store', '.store'): 3,
     ('netupdate/cli/validate.py', 'io', 'open'): 1,
     ('netupdate/cli/validate.py', 'io', 'os.walk'): 1,
     ('netupdate/cli/validate.py', 'sniff', 'uses_libvirt'): 1,
@@ -117,7 +115,7 @@ LAYER_OF_PREFIX = {
     "netupdate.check": "check", "netupdate.rng": "check",
     "netupdate.planning": "plan",
     "netupdate.render": "render",
-    "netupdate.live": "live",
+    "netupdate.live": "live", "netupdate.backend": "live",
     "netupdate.store": "store",
     "netupdate": "api",                      # the lazy public API (__init__)
     "netupdate.cli": "cli", "netupdate.__main__": "cli",

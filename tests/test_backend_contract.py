@@ -46,49 +46,14 @@ LIBVIRT_URI = "test:///default"
 # ------------------------------------------------------------------------- today's gaps (shrink!)
 # (scenario, backend) -> why it fails today; backend "both" marks a comparison of the two.
 GAPS = {
-    # the verbs: one interface (only close, dumpxml and undefine agree today)
-    **{(f"signature-{verb}", "both"): why for verb, why in {
-        "apply": "embedded takes try_seconds/check/progress/validate, libvirt takes restart",
-        "autostart_netns": "embedded only",
-        "change_commit": "embedded only (libvirt has no change transactions)",
-        "change_rollback": "embedded only",
-        "change_start": "embedded only",
-        "change_status": "embedded only",
-        "define": "embedded annotates str | bytes | os.PathLike, libvirt str",
-        "destroy": "embedded only (libvirt spells it stop)",
-        "diff": "libvirt only (embedded: netupdate.diff on dumpxml)",
-        "list": "embedded returns list[dict], libvirt list[NetworkInfo]",
-        "network": "embedded only (a NetworkHandle)",
-        "recover": "embedded only",
-        "set_autostart": "embedded only",
-        "start": "embedded returns a dict, libvirt None",
-        "status": "embedded returns a dict, libvirt a NetworkStatus",
-        "stop": "embedded returns list[str], libvirt None",
-        "transaction": "embedded only",
-        "update": "libvirt has restart=, embedded has not",
-        "update_batch": "embedded only",
-    }.items()},
-    # the results
-    ("update-result-type", "both"):
-        "connection.UpdateResult and libvirtconn.UpdateResult are two classes",
-    ("update-result-json", "both"):
-        "to_json keys differ (libvirt adds changes/diverged/ok/operations/pending/"
-        "restart_needed/uri/via; embedded has checks/seconds)",
-    ("live-outcome", "both"):
-        "a config-only update of an inactive network: live is 'not-requested' (embedded) but "
-        "'not-running' (libvirt)",
-    ("list-entry", "both"): "list() gives dicts (with netns) vs NetworkInfo (with uuid)",
-    ("no-side-error", "both"):
-        "live=False, config=False: StateError (embedded) vs InvalidOperationError (libvirt)",
+    # the verbs: one interface (every verb but status agrees)
+    ("signature-status", "both"): "embedded returns a dict, libvirt a NetworkStatus",
     ("define-fills-identity", "both"):
         "libvirt gives a defined network a uuid and a bridge name (virbrN), embedded stores the "
         "definition as given",
     ("define-nu-pool", "libvirt"):
         "libvirt fills <forward dev> from the first <interface> on define (so does the engine "
         "on an edit of the section), embedded stores the definition as given",
-    # the errors
-    ("malformed-define", "libvirt"):
-        "libvirt raises LibvirtError with libvirt's parser message, not XMLParseError",
     # the edits
     ("bridge-delete-nu-nat", "libvirt"):
         "libvirt gives a NAT network without <bridge> a new bridge name (virbrN) on define",
@@ -411,3 +376,77 @@ def test_no_side_selected(request, both):
                             live=False, config=False)
         errors.append(type(caught.value))
     assert errors[0] is errors[1]
+
+
+# ------------------------------------------------------------------------- the shared verbs
+UNSUPPORTED_ON_LIBVIRT = {
+    "change_start": lambda conn, name: conn.change_start(name),
+    "change_commit": lambda conn, name: conn.change_commit(name),
+    "change_rollback": lambda conn, name: conn.change_rollback(name),
+    "change_status": lambda conn, name: conn.change_status(name),
+    "transaction": lambda conn, name: conn.transaction(name),
+    "recover": lambda conn, name: conn.recover(),
+    "apply-try": lambda conn, name: conn.apply(name, conn.dumpxml(name, inactive=True),
+                                               try_seconds=5),
+}
+
+
+@pytest.mark.libvirt
+@pytest.mark.parametrize("what", sorted(UNSUPPORTED_ON_LIBVIRT))
+def test_what_libvirt_cannot_do_names_the_backend(tmp_path, what):
+    one = _open("libvirt", tmp_path)
+    try:
+        name = one.define(NETWORKS["nu-nat"])
+        with pytest.raises(UnsupportedError, match="the libvirt backend does not support"):
+            UNSUPPORTED_ON_LIBVIRT[what](one.conn, name)
+    finally:
+        one.close()
+
+
+def test_autostart(backend):
+    name = backend.define(NETWORKS["nu-nat"])
+    backend.conn.set_autostart(name, True)
+    assert backend.listed()[name]["autostart"] is True
+    backend.conn.set_autostart(name, False)
+    assert backend.listed()[name]["autostart"] is False
+
+
+BATCH = [("add-last", "dns-txt", "<txt name='b1' value='one'/>"),
+         ("add-last", "dns-txt", "<txt name='b2' value='two'/>"),
+         ("delete", "dns-txt", "<txt name='info'/>")]
+
+
+def test_update_batch(backend):
+    name = backend.define(NETWORKS["nu-nat"])
+    expected = before = backend.config(name)
+    for command, section, xml in BATCH:
+        expected = netupdate.update_xml(expected, command, section, xml)
+    result = backend.conn.update_batch(name, BATCH, live=False, config=True)
+    assert (result.command, result.count, result.config) == ("batch", 3, "changed")
+    assert same(expected, backend.config(name)) == []
+    with pytest.raises(netupdate.errors.NetupdateError, match="batch line 2"):
+        backend.conn.update_batch(name, [("add-last", "dns-txt", "<txt name='b3' value='3'/>"),
+                                         BATCH[2]], config=True)   # info is gone
+    assert same(expected, backend.config(name)) == [] and same(before, expected) != []
+
+
+def test_apply_config(backend):
+    name = backend.define(NETWORKS["nu-nat"])
+    desired = netupdate.update_xml(backend.config(name), "add-last", "dns-txt",
+                                   "<txt name='applied' value='x'/>")
+    result = backend.conn.apply(name, desired, config=True)
+    assert result.config == "changed" and result.changes
+    assert same(desired, backend.config(name)) == []
+    assert backend.conn.apply(name, desired, config=True).config == "unchanged"
+
+
+def test_diff_agrees(both):
+    results = []
+    for one in both:
+        name = one.define(NETWORKS["nu-nat"])
+        other = netupdate.update_xml(one.config(name), "delete", "dns-txt", "<txt name='info'/>")
+        results.append(one.conn.diff(name, other))
+        assert one.conn.diff(name).base == "live" and not one.conn.diff(name)
+    assert [r.base for r in results] == ["config", "config"]
+    assert [c.describe() for c in results[0].changes] == \
+        [c.describe() for c in results[1].changes] != []

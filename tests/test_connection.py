@@ -32,9 +32,9 @@ def test_connect_embedded_and_state_dir(tmp_path, monkeypatch):
 
 def test_define_list_dumpxml_undefine(conn):
     assert conn.define(NET) == "lib"
-    assert conn.list() == [{"name": "lib", "active": False, "state": "inactive",
-                            "persistent": True, "autostart": False, "bridge": None,
-                            "netns": None}]
+    assert [entry.to_json() for entry in conn.list()] == [
+        {"name": "lib", "active": False, "state": "inactive", "persistent": True,
+         "autostart": False, "bridge": None, "netns": None, "uuid": None}]
     assert conn.dumpxml("lib") == NET and conn.dumpxml("lib", inactive=True) == NET
     status = conn.status("lib")
     assert status["state"] == "inactive" and status["problems"] == []
@@ -75,8 +75,10 @@ def test_start_refuses_modes_it_cannot_run(conn):
 def test_update_result_wording():
     result = UpdateResult("n", "add", "dns-host", live="applied", config="changed")
     assert result.summary() == "Updated network n persistent config and live state"
-    assert UpdateResult("n", "add", "x", config="changed").summary() == \
+    assert UpdateResult("n", "add", "x", live="not-running", config="changed").summary() == \
         "Updated network n persistent config"
+    assert UpdateResult("n", "add", "x", config="changed").summary().startswith(
+        "Updated network n persistent config; live state not updated (persistent config only)")
     dry = UpdateResult("n", "add", "x", live="applied", dry_run=True)
     assert dry.summary() == "Would update network n live state"
     assert dry.to_json()["summary"] == dry.summary()

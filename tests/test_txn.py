@@ -194,7 +194,7 @@ def test_batch_all_or_nothing_and_one_write(conn):
     dry = conn.update_batch("cfg", "\n".join(lines), dry_run=True)
     assert dry.dry_run and config(conn) == before
     result = conn.update_batch("cfg", "\n".join(lines))
-    assert result.count == 40 and result.config == "changed" and result.live == "not-requested"
+    assert result.count == 40 and result.config == "changed" and result.live == "not-running"
     assert result.summary() == ("Updated network cfg persistent config (40 updates, one "
                                 "transaction)")
     defs = netupdate.load(config(conn)).defs
@@ -373,7 +373,7 @@ def test_apply_config_creates_is_idempotent_and_refuses_bad_input(conn):
     assert config(conn) == other.encode()
     assert not conn.apply("cfg", other).changed
     created = conn.apply("fresh", NET.replace("cfg", "fresh"))
-    assert created.config == "changed" and "fresh" in {n["name"] for n in conn.list()}
+    assert created.config == "changed" and "fresh" in {n.name for n in conn.list()}
     with pytest.raises(InvalidOperationError, match="for network 'cfg', not 'x'"):
         conn.apply("x", NET)
     with pytest.raises(InvalidOperationError, match="invalid"):

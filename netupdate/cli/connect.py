@@ -62,11 +62,9 @@ def open_connection(args: argparse.Namespace, *, readonly: bool = False):
     (``netupdate.connect(state_dir=..., netns=...)``)."""
     uri = connect_uri(args)
     netns = getattr(args, "netns", None)
-    if uri is not None:
-        from netupdate.live.libvirt.connection import LibvirtConnection
-        return LibvirtConnection(uri, netns=netns, readonly=readonly)
     import netupdate
-    return netupdate.connect(state_dir=getattr(args, "state_dir", None), netns=netns)
+    return netupdate.connect(uri, state_dir=getattr(args, "state_dir", None), netns=netns,
+                             readonly=readonly, policy=getattr(args, "policy", None))
 
 
 def refuse_connect(args: argparse.Namespace, verb: str) -> None:
@@ -100,10 +98,15 @@ def report_update(result, args: argparse.Namespace | None = None, *, stream=None
         stream.write("\n")
     else:
         stream.write(result.to_text() + "\n")
+    warn_restart(result)
+    return result.exit_code
+
+
+def warn_restart(result) -> None:
+    """The stderr warning of a result whose live change waits for a restart."""
     if result.restart_needed:
         print(f"netupdate: warning: {result.network}: live state and persistent config differ "
               f"until the network restarts (use --restart)", file=sys.stderr)
-    return result.exit_code
 
 
 def _read(path: str) -> str:
@@ -111,6 +114,13 @@ def _read(path: str) -> str:
         return sys.stdin.read()
     with open(path, encoding="utf-8") as handle:
         return handle.read()
+
+
+def add_policy_argument(parser: argparse.ArgumentParser) -> None:
+    """``--policy FILE`` of an editing verb: passed to ``netupdate.connect(policy=...)``."""
+    parser.add_argument("--policy", metavar="FILE",
+                        help="refuse the edit unless this access policy (TOML) allows every "
+                             "change it makes; the backend checks it (see docs/policy.md)")
 
 
 def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +136,7 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_libvirt_update_arguments(parser)
     add_connect_argument(parser)
+    add_policy_argument(parser)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

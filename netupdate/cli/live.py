@@ -13,10 +13,14 @@ STATE_HELP = ("state directory (default: $NETUPDATE_STATE_DIR, else /var/lib/net
               "/run/netupdate for root)")
 
 
-def _common(parser: argparse.ArgumentParser, *, netns: bool = False) -> None:
+def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
+            policy: bool = False) -> None:
     from netupdate.cli.connect import add_connect_argument
     parser.add_argument("--state-dir", metavar="DIR", default=None, help=STATE_HELP)
     add_connect_argument(parser, "-c", "--connect")
+    if policy:
+        from netupdate.cli.connect import add_policy_argument
+        add_policy_argument(parser)
     if netns:
         parser.add_argument("--netns", metavar="NAME", default=None,
                             help="run the network inside this network namespace (ip netns)")
@@ -28,11 +32,6 @@ def _conn(args, *, readonly: bool = False):
     return open_connection(args, readonly=readonly)
 
 
-def _libvirt(args) -> bool:
-    from netupdate.cli.connect import uses_libvirt
-    return uses_libvirt(args)
-
-
 def _data(value):
     return value.to_json() if hasattr(value, "to_json") else value
 
@@ -40,7 +39,7 @@ def _data(value):
 def register(sub) -> None:
     p = sub.add_parser("define", help="store a persistent network definition")
     p.add_argument("file", metavar="FILE", help="network XML file ('-' for stdin)")
-    _common(p)
+    _common(p, policy=True)
     p.set_defaults(func=cmd_define)
 
     p = sub.add_parser("start", help="start a defined network (repairs a damaged running one)")
@@ -101,7 +100,7 @@ def register(sub) -> None:
                         "one plan, at most one dnsmasq reload or restart, all or nothing. "
                         "FILE: one update per line 'COMMAND SECTION XML' (or COMMAND "
                         "--node-spec=XPATH XML), or a JSON list")
-    _common(p)
+    _common(p, policy=True)
     from netupdate.cli.connect import add_libvirt_update_arguments
     add_libvirt_update_arguments(p)
     p.set_defaults(func=cmd_update)
@@ -218,7 +217,7 @@ def cmd_define(args) -> int:
 
 def cmd_start(args) -> int:
     with _conn(args) as conn:
-        running = args.name in {n["name"] for n in map(_data, conn.list()) if n.get("active")}
+        running = args.name in {n.name for n in conn.list() if n.active}
         if args.netns:
             conn.start(args.name, netns=args.netns)
         else:
@@ -243,7 +242,7 @@ def cmd_undefine(args) -> int:
 
 def cmd_list(args) -> int:
     with _conn(args, readonly=True) as conn:
-        rows = [_data(n) for n in conn.list()]
+        rows = [n.to_json() for n in conn.list()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -335,26 +334,18 @@ def cmd_update(args) -> int:
     from netupdate.cli.connect import affect_flags, report_update
     flags = affect_flags(args)
     live, config = flags["live"], flags["config"]
-    libvirt = _libvirt(args)
     with _conn(args) as conn:
         if args.current:
-            active = any(n["name"] == args.name and n.get("active")
-                         for n in map(_data, conn.list()))
+            active = any(n.name == args.name and n.active for n in conn.list())
             live, config = active, not active
         if xml is not None and not xml.lstrip().startswith("<") and os.path.exists(xml):
             with open(xml, encoding="utf-8") as handle:
                 xml = handle.read()
-        extra = {"restart": args.restart} if libvirt else {}
         result = conn.update(args.name, args.command, section, xml,
                              parent_index=args.parent_index, node_spec=args.node_spec,
-                             live=live, config=config, dry_run=args.dry_run, **extra)
-    if libvirt:
-        return report_update(result, args)
-    if args.json:
-        print(json.dumps(result.to_json(), indent=2, default=str))
-    else:
-        print(result.to_text())
-    return result.exit_code
+                             live=live, config=config, dry_run=args.dry_run,
+                             restart=getattr(args, "restart", False))
+    return report_update(result, args)
 
 
 # ---------------------------------------------------------------------- progress
@@ -441,10 +432,12 @@ def _read_input(path: str) -> bytes:
 
 
 def _emit_result(args, result, reporter_json: bool) -> None:
+    from netupdate.cli.connect import warn_restart
     if reporter_json:
         print(json.dumps({"event": "result", **result.to_json()}, default=str), flush=True)
     else:
         print(result.to_text())
+    warn_restart(result)
 
 
 # ---------------------------------------------------------------------- batch
@@ -454,9 +447,6 @@ def _cmd_batch(args) -> int:
     if args.command is not None or args.rest or args.node_spec is not None:
         raise InvalidOperationError("with --batch FILE give only the network NAME (the updates "
                                     "come from FILE)")
-    if _libvirt(args):
-        raise InvalidOperationError("--batch works on the embedded runtime only (not with "
-                                    "--connect)")
     if args.current and (args.live or args.config):
         raise InvalidOperationError("Options --current and --live/--config are mutually "
                                     "exclusive")
@@ -466,12 +456,13 @@ def _cmd_batch(args) -> int:
     with _conn(args) as conn:
         live, config = flags["live"], flags["config"]
         if args.current:
-            active = conn.store.read_record(args.name) is not None
+            active = any(n.name == args.name and n.active for n in conn.list())
             live, config = active, not active
 
         def run(reporter):
             return conn.update_batch(args.name, updates, live=live, config=config,
-                                     dry_run=args.dry_run, progress=reporter)
+                                     dry_run=args.dry_run, restart=getattr(args, "restart", False),
+                                     progress=reporter)
         code, result = _long(args, run)
     if result is None:
         return code
@@ -481,14 +472,8 @@ def _cmd_batch(args) -> int:
 
 # ---------------------------------------------------------------------- apply
 def cmd_apply(args) -> int:
-    from netupdate.errors import InvalidOperationError
-    if _libvirt(args):
-        if args.try_seconds is not None or _check_of(args) is not None:
-            raise InvalidOperationError("--try and --check work on the embedded runtime only "
-                                        "(not with --connect)")
-        from netupdate.cli.connect import cmd_apply as libvirt_apply
-        return libvirt_apply(args)
     from netupdate.cli.connect import affect_flags
+    from netupdate.errors import InvalidOperationError
     if args.try_seconds is not None and not args.try_seconds > 0:
         raise InvalidOperationError("--try wants a positive number of seconds")
     from netupdate.live.txn import Interrupts
@@ -498,6 +483,7 @@ def cmd_apply(args) -> int:
     with _conn(args) as conn, Interrupts(immediate=True):
         def run(reporter):
             return conn.apply(args.name, desired, **affect_flags(args), dry_run=args.dry_run,
+                              restart=getattr(args, "restart", False),
                               try_seconds=args.try_seconds, check=check, progress=reporter)
         code, result = _long(args, run)
         if result is None:
@@ -579,15 +565,7 @@ def _print_info(args, info) -> None:
         print(info.to_text())
 
 
-def _embedded_only(args, verb: str) -> None:
-    if _libvirt(args):
-        from netupdate.errors import InvalidOperationError
-        raise InvalidOperationError(f"'{verb}' works on the embedded runtime only (not with "
-                                    "--connect)")
-
-
 def cmd_change_start(args) -> int:
-    _embedded_only(args, "change start")
     with _conn(args) as conn:
         info = conn.change_start(args.name, rollback_after=args.rollback_after,
                                  check=_check_of(args))
@@ -596,7 +574,6 @@ def cmd_change_start(args) -> int:
 
 
 def cmd_change_commit(args) -> int:
-    _embedded_only(args, "change commit")
     with _conn(args) as conn:
         info = conn.change_commit(args.name)
     if args.json:
@@ -607,7 +584,6 @@ def cmd_change_commit(args) -> int:
 
 
 def cmd_change_rollback(args) -> int:
-    _embedded_only(args, "change rollback")
     with _conn(args) as conn:
         code, result = _long(args, lambda reporter: conn.change_rollback(
             args.name, reason="requested", progress=reporter))
@@ -618,7 +594,6 @@ def cmd_change_rollback(args) -> int:
 
 
 def cmd_change_status(args) -> int:
-    _embedded_only(args, "change status")
     with _conn(args, readonly=True) as conn:
         info = conn.change_status(args.name)
     if args.name is not None:
@@ -646,7 +621,6 @@ def cmd_change_expire(args) -> int:
 
 # ---------------------------------------------------------------------- recover, autostart
 def cmd_recover(args) -> int:
-    _embedded_only(args, "recover")
     with _conn(args) as conn:
         report = conn.recover()
     if args.json:
@@ -657,7 +631,6 @@ def cmd_recover(args) -> int:
 
 
 def cmd_autostart(args) -> int:
-    _embedded_only(args, "autostart")
     with _conn(args) as conn:
         conn.set_autostart(args.name, not args.disable, netns=args.netns)
         where = conn.autostart_netns(args.name)

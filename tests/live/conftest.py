@@ -135,9 +135,9 @@ def conn(state_dir, netns):
     connection = netupdate.connect(state_dir=state_dir, netns=netns)
     yield connection
     for row in connection.list():
-        if row["active"]:
+        if row.active:
             try:
-                connection.stop(row["name"])
+                connection.stop(row.name)
             except Exception:  # noqa: BLE001 - the namespace goes away anyway
                 pass
     connection.close()

@@ -100,9 +100,9 @@ class GeneratedNetwork(RuleBasedStateMachine):
         from netupdate.live.embedded.runtime import netns as NS
         for conn in (self.conn, self.fresh_conn):
             for row in conn.list():
-                if row["active"]:
+                if row.active:
                     try:
-                        conn.stop(row["name"])
+                        conn.stop(row.name)
                     except Exception:  # noqa: BLE001 - the namespace goes away anyway
                         pass
             conn.close()

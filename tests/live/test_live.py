@@ -83,9 +83,9 @@ def test_start_nat_and_isolated_in_a_fresh_namespace(conn, netns):
     assert conn.define(ISOLATED) == "isonet"
     conn.start("natnet")
     conn.start("isonet")
-    rows = {row["name"]: row for row in conn.list()}
-    assert rows["natnet"]["active"] and rows["isonet"]["active"]
-    assert rows["natnet"]["netns"] == netns and rows["isonet"]["bridge"] == "nubr-iso"
+    rows = {row.name: row for row in conn.list()}
+    assert rows["natnet"].active and rows["isonet"].active
+    assert rows["natnet"].netns == netns and rows["isonet"].bridge == "nubr-iso"
     for name in ("natnet", "isonet"):
         status = conn.status(name)
         assert status["state"] == "active", status["problems"]
@@ -247,9 +247,9 @@ def test_stop_with_an_edited_config_leaves_nothing_behind(conn, netns, state_dir
     assert not conn.store.live_path("natnet").exists()
     assert "10.62.0.0" not in subprocess.run(["ip", "-n", netns, "route"], capture_output=True,
                                              text=True).stdout
-    assert conn.list() == [{"name": "natnet", "active": False, "state": "inactive",
-                            "persistent": True, "autostart": False, "bridge": None,
-                            "netns": None}]
+    assert [entry.to_json() for entry in conn.list()] == [
+        {"name": "natnet", "active": False, "state": "inactive", "persistent": True,
+         "autostart": False, "bridge": None, "netns": None, "uuid": None}]
     # even with the config deleted, a running network is torn down from its record
     conn.start("natnet")
     conn.undefine("natnet")

@@ -72,8 +72,8 @@ def forwarding(netns: str) -> str:
 
 
 def assert_nothing_left(conn, netns: str) -> None:
-    row, = [r for r in conn.list() if r["name"] == NAME]
-    assert not row["active"], row
+    row, = [r for r in conn.list() if r.name == NAME]
+    assert not row.active, row
     assert conn.status(NAME)["state"] == "inactive"
     assert NS.link_index(netns, BRIDGE) is None
     assert not NFT.exists("netupdate-default", netns=netns) and \

@@ -349,8 +349,8 @@ def test_recover_after_a_simulated_reboot(make_netns, state_dir, monkeypatch):
         assert conn.recover().to_text() == "recover: nothing to do"
     finally:
         for row in conn.list():
-            if row["active"]:
-                conn.stop(row["name"])
+            if row.active:
+                conn.stop(row.name)
         conn.close()
 
 

@@ -20,9 +20,31 @@ import contextlib
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
+# live / config outcome words and the result types: one set for both backends (backend.py)
+from netupdate.backend import (
+    APPLIED,
+    CHANGED,
+    NOT_REQUESTED,
+    NOT_RUNNING,
+    REPAIRED,
+    RESTARTED,
+    STARTED,
+    STOPPED,
+    UNCHANGED,
+    Backend,
+    DiffResult,
+    NetworkHandle,  # noqa: F401  (re-exported)
+    NetworkInfo,
+    UpdateResult,
+    batch_edit,
+    check_policy,
+    load_policy,
+    read_fragment,
+    refuse_invalid,
+    skeleton,
+)
 from netupdate.errors import (
     InvalidOperationError,
     NetupdateError,
@@ -35,113 +57,22 @@ from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
 ROLLBACK_FAILED = "rollback-failed"  # an outcome: a rollback was tried, the change stays open
 
-# live / config outcome words (the libvirt backend uses the same)
-CHANGED, UNCHANGED, NOT_REQUESTED = "changed", "unchanged", "not-requested"
-APPLIED, RESTARTED = "applied", "restarted"
-STARTED, STOPPED, REPAIRED = "started", "stopped", "repaired"   # apply, rollback, recover
-
-
 def connect(uri: str | None = None, *, state_dir: str | os.PathLike | None = None,
-            netns: str | None = None):
-    """A connection: the embedded runtime for ``uri=None``, else libvirt at ``uri``.
+            netns: str | None = None, readonly: bool = False, policy=None) -> Backend:
+    """A connection (a ``backend.Backend``): the embedded runtime for ``uri=None``, else libvirt
+    at ``uri``.
 
     ``state_dir`` (or $NETUPDATE_STATE_DIR) moves the embedded store; ``netns`` is the namespace
-    networks started through this connection run in (recorded at start).
+    networks started through this connection run in (recorded at start); ``readonly`` opens a
+    read-only libvirt connection; ``policy`` (a ``policy.Policy``, TOML text or a path) is
+    checked against every edit made through the connection (docs/policy.md).
     """
     if uri in EMBEDDED_URIS:
-        return Connection(state_dir=state_dir, netns=netns)
+        return Connection(state_dir=state_dir, netns=netns, policy=policy)
     if state_dir is not None:
         raise UnsupportedError("state_dir applies to the embedded runtime only (uri=None)")
     from netupdate.live.libvirt.connection import LibvirtConnection
-    return LibvirtConnection(uri, netns=netns)
-
-
-@dataclass
-class UpdateResult:
-    """What ``Connection.update`` did: per side (``live``, ``config``) one of ``changed``,
-    ``applied``, ``restarted``, ``unchanged``, ``not-requested``."""
-
-    network: str
-    command: str
-    section: str | None
-    live: str = NOT_REQUESTED
-    config: str = NOT_REQUESTED
-    plan: Any = None
-    change: Any = None
-    actions: tuple = ()
-    checks: tuple[str, ...] = ()
-    dry_run: bool = False
-    seconds: float = 0.0
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    count: int | None = None          # updates in a batch
-    changes: Any = None               # ChangeSet (apply: live or config -> desired)
-    change_info: Any = None           # the change an ``apply --try`` opened (txn.ChangeInfo)
-
-    @property
-    def exit_code(self) -> int:
-        return 0
-
-    @property
-    def changed(self) -> bool:
-        return self.config == CHANGED or self.live in (APPLIED, RESTARTED, CHANGED, STARTED,
-                                                       STOPPED, REPAIRED)
-
-    def summary(self) -> str:
-        done = []
-        if self.config in (CHANGED,):
-            done.append("persistent config")
-        if self.live in (APPLIED, RESTARTED, CHANGED, REPAIRED):
-            done.append("live state" + (" (network restarted)" if self.live == RESTARTED else ""))
-        elif self.live == STARTED:
-            done.append("live state (network started)")
-        elif self.live == STOPPED:
-            done.append("live state (network stopped)")
-        both = " and ".join(done)
-        if self.command == "apply":
-            if not done:
-                return (f"Network {self.network} already matches the desired definition: "
-                        "nothing to do")
-            return f"{'Would apply' if self.dry_run else 'Applied'} the desired definition " \
-                   f"to network {self.network}: {both}"
-        if self.command == "rollback":
-            if not done:
-                return f"Rolled back the change on network {self.network}: nothing had changed"
-            return f"Rolled back network {self.network}: {both}"
-        if self.command == "batch":
-            count = f" ({self.count} update{'s' if self.count != 1 else ''}, one transaction)"
-            if not done:
-                return f"Network {self.network}: nothing to change{count}"
-            return f"{'Would update' if self.dry_run else 'Updated'} network {self.network} " \
-                   f"{both}{count}"
-        if not done:
-            return f"Network {self.network}: nothing to change"
-        return f"{'Would update' if self.dry_run else 'Updated'} network {self.network} {both}"
-
-    def to_text(self) -> str:
-        lines = [self.summary()]
-        for action in self.actions:
-            detail = action.detail_text() if hasattr(action, "detail_text") else ""
-            lines.append(f"  {'would do' if self.dry_run else 'did'}: {action.kind}"
-                         + (f" ({detail})" if detail else ""))
-        if self.checks:
-            lines.append(f"  verified: {', '.join(self.checks)}")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-    def to_json(self) -> dict:
-        out = {"network": self.network, "command": self.command, "section": self.section,
-               "live": self.live, "config": self.config, "dry_run": self.dry_run,
-               "actions": [a.to_json() if hasattr(a, "to_json") else {"kind": a.kind}
-                           for a in self.actions],
-               "checks": list(self.checks), "seconds": round(self.seconds, 6),
-               "notes": list(self.notes), "summary": self.summary()}
-        if self.count is not None:
-            out["count"] = self.count
-        if self.changes is not None:
-            out["changes"] = self.changes.to_json()["changes"]
-        if self.change_info is not None:
-            out["change"] = self.change_info.to_json()
-        return out
+    return LibvirtConnection(uri, netns=netns, readonly=readonly, policy=policy)
 
 
 class _Doc:
@@ -171,15 +102,18 @@ def _stamp(path) -> tuple | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
 
 
-class Connection:
+class Connection(Backend):
     """The embedded runtime's verbs: ``define``, ``start``, ``update``, ``stop`` (``destroy``),
     ``undefine``, ``list``, ``dumpxml``, ``status``."""
 
     uri = "netupdate:///embedded"
+    backend_name = "embedded"
 
-    def __init__(self, *, state_dir: str | os.PathLike | None = None, netns: str | None = None):
+    def __init__(self, *, state_dir: str | os.PathLike | None = None, netns: str | None = None,
+                 policy=None):
         self.store = Store(state_dir)
         self.netns = netns
+        self.policy = load_policy(policy)
         self._driver = None
         self._docs: dict[str, _Doc] = {}
 
@@ -188,12 +122,6 @@ class Connection:
         if self._driver is not None:
             self._driver.close()
         self._docs.clear()
-
-    def __enter__(self) -> Connection:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<netupdate.Connection config={self.store.config_dir} run={self.store.run_dir}>"
@@ -255,6 +183,8 @@ class Connection:
             if record is not None and network.defs.uuid and record.get("uuid") and \
                     str(network.defs.uuid) != record["uuid"]:
                 raise StateError(f"network '{name}' is running with uuid {record['uuid']}")
+            check_policy(self.policy, self.store.read_config(name) or skeleton(name), network,
+                         None)
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
         return name
@@ -282,20 +212,20 @@ class Connection:
             raise StateError(f"network '{name}' is not defined")
         return text
 
-    def list(self) -> list[dict]:
+    def list(self) -> list[NetworkInfo]:
         out = []
         for name in self.store.names():
             record = self.store.read_record(name)
-            out.append({"name": name, "active": record is not None,
-                        "state": "active" if record is not None else "inactive",
-                        "persistent": self.store.config_path(name).exists(),
-                        "autostart": self.store.autostart(name),
-                        "bridge": (record or {}).get("bridge", {}).get("name"),
-                        "netns": (record or {}).get("netns")})
+            out.append(NetworkInfo(name, active=record is not None,
+                                   persistent=self.store.config_path(name).exists(),
+                                   autostart=self.store.autostart(name),
+                                   bridge=(record or {}).get("bridge", {}).get("name"),
+                                   uuid=(record or {}).get("uuid"),
+                                   netns=(record or {}).get("netns")))
         return out
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, name: str, *, netns: str | None = None) -> dict:
+    def start(self, name: str, *, netns: str | None = None) -> None:
         """Start a defined network (in ``netns``, else the connection's namespace).  A running
         network whose dnsmasq, bridge or firewall vanished is repaired; a healthy one is an
         error."""
@@ -306,15 +236,14 @@ class Connection:
             if record is not None:
                 if not self._repair_running(name, record) and not undone:
                     raise StateError(f"network '{name}' is already running")
-                return self.store.read_record(name)
+                return
             config = self._load(self.store.config_path(name))
             if config is None:
                 raise StateError(f"network '{name}' is not defined")
             netns = netns if netns is not None else self.netns
-            record = self._start_with(name, config.defs, config.data, netns, [])
+            self._start_with(name, config.defs, config.data, netns, [])
             self._remember(self.store.live_path(name), config.data, config.network.copy(),
                            config.defs)
-            return record
 
     def _repair_running(self, name: str, record: dict) -> list[str]:
         from netupdate.live.embedded.runtime import converge
@@ -338,8 +267,6 @@ class Connection:
                 raise StateError(f"network '{name}' is not running")
             self._stop_locked(name, record)
             return []
-
-    destroy = stop
 
     def status(self, name: str) -> dict:
         check_name(name)
@@ -375,23 +302,45 @@ class Connection:
             out["diverged"] = config != live
         return out
 
+    def diff(self, name: str, other_xml: str | None = None) -> DiffResult:
+        """The changes from the persistent config (the live definition of a transient network)
+        to ``other_xml``, with the live plan when the network runs; without ``other_xml``, the
+        drift between the live definition and the persistent config."""
+        from netupdate.planning.differ import ChangeSet, diff
+        from netupdate.planning.planner import plan
+        check_name(name)
+        live = self._load(self.store.live_path(name))
+        config = self._load(self.store.config_path(name))
+        if live is None and config is None:
+            raise StateError(f"network '{name}' is not defined")
+        if other_xml is None:
+            if live is None or config is None:
+                return DiffResult(name, "live", ChangeSet(), notes=(
+                    "the network is not running" if live is None else "the network is transient",))
+            steps = plan(live.defs, config.defs)
+            return DiffResult(name, "live", diff(live.defs, config.defs), plan=steps,
+                              restart_needed="network-restart" in steps.kinds)
+        other = _desired(other_xml)[1]
+        base, what = (config, "config") if config is not None else (live, "live")
+        steps = plan(live.defs, other.defs) if live is not None else None
+        return DiffResult(name, what, diff(base.defs, other.defs), plan=steps,
+                          restart_needed=steps is not None and "network-restart" in steps.kinds)
+
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
-               config: bool | None = None, dry_run: bool = False) -> UpdateResult:
+               config: bool | None = None, restart: bool = False,
+               dry_run: bool = False) -> UpdateResult:
         """Edit network ``name`` (libvirt's section form, or ``node_spec``).
 
         Defaults: a running network gets ``live`` and ``config``; an inactive one its config;
         a transient one its live state.  Live changes run the plan, verify, and roll back both
-        sides on any failure (``RuntimeFailure`` names the failed step or check).
+        sides on any failure (``RuntimeFailure`` names the failed step or check).  The embedded
+        runtime restarts what the plan needs by itself: ``restart`` changes nothing here.
         """
         started = time.perf_counter()
         check_name(name)
-        if xml is not None and not isinstance(xml, bytes) and \
-                not str(xml).lstrip().startswith("<") and os.path.exists(str(xml)):
-            with open(xml, encoding="utf-8") as handle:  # virsh: not '<' means a file name
-                xml = handle.read()
-        from netupdate.edit import engine as edit
+        xml = read_fragment(xml)
         from netupdate.live import txn
         from netupdate.planning import planner
         with self.store.lock(name), txn.Interrupts():
@@ -400,30 +349,23 @@ class Connection:
             config_path, live_path = self.store.config_path(name), self.store.live_path(name)
             live, config = _sides(name, record is not None, config_path.exists(), live, config)
             result = UpdateResult(name, *_spelled(command, section), dry_run=dry_run,
-                                  notes=tuple(notes))
+                                  notes=tuple(notes), uri=self.uri,
+                                  live=NOT_REQUESTED if record is not None else NOT_RUNNING)
             if live:
                 from netupdate.live.embedded.runtime.vanished import live_preflight
                 live_preflight("a live update", name, record)
             docs = self._edit_targets(name, live, config)
-            changes = {}
             try:
-                for side, doc in docs.items():
-                    if side == "config" and "live" in docs and \
-                            doc.network is docs["live"].network:
-                        changes[side] = changes["live"]  # same text: one edit serves both
-                        continue
-                    changes[side] = edit.apply_update(doc.network, command, section, xml,
-                                                      parent_index=parent_index,
-                                                      node_spec=node_spec)
+                result.change = change = self._edit_docs(docs, result.command, section, xml,
+                                                         parent_index, node_spec)
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
-            result.change = change = changes.get("live") or changes.get("config")
             result.plan = planner.plan_change(change)
             if dry_run:
                 self._forget(live_path, config_path)
                 result.actions = tuple(result.plan.actions) if live else ()
-                result.live = APPLIED if live else NOT_REQUESTED
+                result.live = APPLIED if live else result.live
                 result.config = CHANGED if config else NOT_REQUESTED
                 result.seconds = time.perf_counter() - started
                 return result
@@ -446,6 +388,22 @@ class Connection:
         self._after_change(name, result)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _edit_docs(self, docs: dict[str, _Doc], command: str, section, xml, parent_index: int,
+                   node_spec: str | None):
+        """Edit the documents of an update in place, then check the connection's policy;
+        returns the engine's Change."""
+        from netupdate.edit import engine as edit
+        changes = {}
+        for side, doc in docs.items():
+            if side == "config" and "live" in docs and doc.network is docs["live"].network:
+                changes[side] = changes["live"]  # same text: one edit serves both
+                continue
+            changes[side] = edit.apply_update(doc.network, command, section, xml,
+                                              parent_index=parent_index, node_spec=node_spec)
+        side = "live" if "live" in docs else "config"
+        check_policy(self.policy, docs[side].data, docs[side].network, command)
+        return changes.get("live") or changes.get("config")
 
     def _edit_targets(self, name: str, live: bool, config: bool) -> dict[str, _Doc]:
         """The documents an update edits.  When the live and persistent definitions have the same
@@ -606,10 +564,6 @@ class Connection:
         return record
 
     # ------------------------------------------------------------------ safe change
-    def network(self, name: str) -> NetworkHandle:
-        """A handle on one network: ``conn.network("lab").transaction()`` and friends."""
-        return NetworkHandle(self, check_name(name))
-
     def _finish_interrupted(self, name: str) -> list[str]:
         """Under the network's lock: an operation journal left behind means its process died
         (or failed to put things back): restore what the journal says first."""
@@ -784,7 +738,7 @@ class Connection:
 
     # ------------------------------------------------------------------ apply
     def apply(self, name: str, desired_xml, *, live: bool | None = None,
-              config: bool | None = None, dry_run: bool = False,
+              config: bool | None = None, dry_run: bool = False, restart: bool = False,
               try_seconds: float | None = None, check=None, progress=None,
               validate: bool = True) -> UpdateResult:
         """Make network ``name`` exactly ``desired_xml`` (XML text, bytes or a path).
@@ -807,7 +761,7 @@ class Connection:
             raise InvalidOperationError(f"the desired definition is for network "
                                         f"{desired.name!r}, not {name!r}")
         if validate:
-            _refuse_invalid(desired_bytes)
+            refuse_invalid(desired_bytes)
         check = txn.as_check(check)
         info = None
         if try_seconds is not None and not dry_run:
@@ -847,14 +801,9 @@ class Connection:
         with store.lock(name), txn.Interrupts(immediate=True):
             notes = [] if dry_run else self._finish_interrupted(name)
             record = store.read_record(name)
-            active = record is not None
             config_bytes = txn.read_bytes(config_path)
-            persistent = config_bytes is not None
-            if live is None and config is None:
-                live, config = active, persistent or not active
-            live, config = bool(live), bool(config)
-            if not live and not config:
-                raise StateError("nothing to apply: neither live nor config selected")
+            live, config = _apply_sides(record is not None, config_bytes is not None, live,
+                                        config)
             if live:
                 from netupdate.live.embedded.runtime.vanished import live_preflight
                 live_preflight("a live apply", name, record)
@@ -863,10 +812,12 @@ class Connection:
                                   config=UNCHANGED if config else NOT_REQUESTED)
             _emit(progress, "start", op="apply", network=name)
             config_write = config and config_bytes != desired_bytes
-            if config and persistent:
+            if config and config_bytes is not None:
                 result.changes = diff(self._load(config_path).defs, desired.defs)
-            live_doc, plan, converge, start, live_write = None, None, False, False, False
-            if live and active:
+            live_doc = plan = None
+            converge = start = False
+            live_write = False
+            if live and record is not None:
                 live_doc = self._load(live_path)
                 if live_doc is None:
                     raise StateError(f"network '{name}': {live_path} is missing")
@@ -883,6 +834,8 @@ class Connection:
             elif live:
                 start = True
             work = converge or start or (plan is not None and bool(plan.changes))
+            base = live_doc.data if live_doc is not None else config_bytes
+            check_policy(self.policy, base or skeleton(name), desired_bytes, None)
             if not (config_write or live_write or work):
                 result.notes = tuple(notes)
                 _emit(progress, "plan", actions=[])
@@ -942,12 +895,11 @@ class Connection:
     # ------------------------------------------------------------------ batches
     def update_batch(self, name: str, updates, *, live: bool | None = None,
                      config: bool | None = None, dry_run: bool = False,
-                     progress=None) -> UpdateResult:
+                     restart: bool = False, progress=None) -> UpdateResult:
         """Apply many updates (``txn.BatchUpdate``s, dicts, ``(command, section, xml)`` tuples
         or the text of a batch file) as one transaction: all are made on copies of the
         definitions first (a refused one raises ``BatchError`` naming it, and nothing changes),
         then one plan runs once (at most one dnsmasq reload or restart) and is verified once."""
-        from netupdate.edit import engine as edit
         from netupdate.live import txn
         from netupdate.planning import planner
         started = time.perf_counter()
@@ -983,20 +935,15 @@ class Connection:
             with txn.untouched():
                 for done, item in enumerate(items, 1):
                     for network in unique:
-                        try:
-                            edit.apply_update(network, item.command, item.section, item.xml,
-                                              parent_index=item.parent_index,
-                                              node_spec=item.node_spec)
-                        except NetupdateError as exc:
-                            raise txn.BatchError(f"batch line {item.line}: {exc}; nothing was "
-                                                 f"changed", line=item.line) from exc
+                        batch_edit(network, item)
                     txn.checkpoint()
                     now = time.monotonic()
                     if done == total or now - last >= 0.05:
                         last = now
                         _emit(progress, "progress", phase="edit", done=done, total=total)
-            result = UpdateResult(name, "batch", None, dry_run=dry_run, count=total,
-                                  live=NOT_REQUESTED, config=NOT_REQUESTED)
+            check_policy(self.policy, (live_doc or config_doc).data, targets[0], None)
+            result = UpdateResult(name, "batch", None, dry_run=dry_run, count=total, uri=self.uri,
+                                  live=NOT_REQUESTED if record is not None else NOT_RUNNING)
             live_net = targets[0] if live_doc is not None else None
             config_net = targets[-1] if config_doc is not None else None
             plan = planner.plan(live_doc.defs, live_net.defs) if live_net is not None else None
@@ -1006,7 +953,7 @@ class Connection:
                 _emit(progress, "plan", actions=list(plan.kinds))
             if dry_run:
                 result.actions = tuple(plan.actions) if plan is not None else ()
-                result.live = APPLIED if live else NOT_REQUESTED
+                result.live = APPLIED if live else result.live
                 result.config = CHANGED if config else NOT_REQUESTED
                 result.notes = tuple(notes)
                 result.seconds = time.perf_counter() - started
@@ -1385,44 +1332,6 @@ class Connection:
                                                       else ""))
 
 
-class NetworkHandle:
-    """One network of a connection: ``net.update(...)``, ``net.apply(xml)``,
-    ``with net.transaction(): ...``."""
-
-    def __init__(self, conn: Connection, name: str):
-        self.conn, self.name = conn, name
-
-    def __repr__(self) -> str:
-        return f"<NetworkHandle {self.name!r} of {self.conn!r}>"
-
-    def update(self, *args, **kwargs):
-        return self.conn.update(self.name, *args, **kwargs)
-
-    def update_batch(self, updates, **kwargs):
-        return self.conn.update_batch(self.name, updates, **kwargs)
-
-    def apply(self, desired_xml, **kwargs):
-        return self.conn.apply(self.name, desired_xml, **kwargs)
-
-    def transaction(self, **kwargs):
-        return self.conn.transaction(self.name, **kwargs)
-
-    def change_start(self, **kwargs):
-        return self.conn.change_start(self.name, **kwargs)
-
-    def commit(self, **kwargs):
-        return self.conn.change_commit(self.name, **kwargs)
-
-    def rollback(self, **kwargs):
-        return self.conn.change_rollback(self.name, **kwargs)
-
-    def status(self):
-        return self.conn.status(self.name)
-
-    def dumpxml(self, inactive: bool = False) -> str:
-        return self.conn.dumpxml(self.name, inactive=inactive)
-
-
 def _emit(progress, event: str, **fields) -> None:
     if progress is not None:
         progress({"event": event, **fields})
@@ -1445,19 +1354,6 @@ def _desired(source) -> tuple[bytes, Any]:
     return data, network
 
 
-def _refuse_invalid(data: bytes) -> None:
-    """Refuse a desired definition with validation errors (warnings are fine)."""
-    from netupdate.check.semantic import validate
-    from netupdate.live.txn import checkpoint
-    errors = [i for i in validate(data) if i.is_error]
-    checkpoint()   # validating 100,000 hosts takes seconds: a signal deferred meanwhile stops here
-    if errors:
-        shown = "; ".join(f"line {i.line}: {i.code} {i.message}" if i.line else
-                          f"{i.code} {i.message}" for i in errors[:5])
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise InvalidOperationError(f"the desired definition is invalid: {shown}{more}")
-
-
 def _sides(name: str, active: bool, persistent: bool, live: bool | None,
            config: bool | None) -> tuple[bool, bool]:
     """Which definitions an update changes: by default the live one of a running network and
@@ -1473,8 +1369,21 @@ def _sides(name: str, active: bool, persistent: bool, live: bool | None,
     if config and not persistent:
         raise StateError("cannot change persistent config of a transient network")
     if not live and not config:
-        raise StateError("nothing to update: neither live nor config selected")
+        raise InvalidOperationError("nothing to update: neither the live state nor the "
+                                    "persistent config was selected")
     return live, config
+
+
+def _apply_sides(active: bool, persistent: bool, live: bool | None,
+                 config: bool | None) -> tuple[bool, bool]:
+    """The sides an apply changes: by default the live one of a running network and the
+    persistent one (created when missing)."""
+    if live is None and config is None:
+        live, config = active, persistent or not active
+    if not live and not config:
+        raise InvalidOperationError("nothing to apply: neither the live state nor the "
+                                    "persistent config was selected")
+    return bool(live), bool(config)
 
 
 def _spelled(command, section) -> tuple[str, str | None]:

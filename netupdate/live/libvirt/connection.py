@@ -1,8 +1,8 @@
 """libvirt backend: the same edits on libvirt-managed networks, local or remote.
 
-``LibvirtConnection(uri)`` has the method names of the embedded ``Connection`` (``define``,
-``start``, ``stop``, ``undefine``, ``list``, ``dumpxml``, ``status``, ``update``) plus ``apply``
-and ``diff``; it talks to libvirt only through the ``libvirt`` Python binding, so any libvirt URI
+``LibvirtConnection(uri)`` is a ``backend.Backend``: the verbs of the embedded ``Connection``
+with the same signatures and result types (what libvirt cannot do, such as change
+transactions, raises ``UnsupportedError``); it talks to libvirt only through the ``libvirt`` Python binding, so any libvirt URI
 works (``qemu:///system``, ``test:///default``, ``qemu+ssh://host/system``, ...).
 
 What goes where (docs/libvirt.md has the long version):
@@ -36,6 +36,33 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+# outcome words and result types: one set for both backends (backend.py)
+from netupdate.backend import (
+    APPLIED,
+    CHANGED,
+    EXIT_RESTART_NEEDED,  # noqa: F401  (re-exported: the exit code of a pending restart)
+    NOT_REQUESTED,
+    NOT_RUNNING,
+    RESTART_NEEDED,
+    RESTARTED,
+    TRANSIENT,
+    UNCHANGED,
+    VIA_LIBVIRT,
+    VIA_NETUPDATE,
+    Backend,
+    DiffResult,
+    NetworkInfo,
+    NetworkStatus,
+    UpdateResult,
+    batch_edit,
+    check_changes,
+    check_policy,
+    load_policy,
+    read_fragment,
+    refuse_invalid,
+    skeleton,
+    unsupported,
+)
 from netupdate.errors import (
     AmbiguousError,
     DuplicateError,
@@ -82,22 +109,6 @@ LIBVIRT_SECTIONS = frozenset(SECTION_CODES) - REFUSED_SECTIONS
 LOCAL_KINDS = frozenset({"bridge-stp", "bridge-delay"})
 # Network-level fields nothing on a running network reads (libvirt 9.0 cannot set them live).
 INFO_FIELDS = frozenset({"title", "description", "metadata", "connections"})
-
-# Route of an update.
-VIA_LIBVIRT = "virNetworkUpdate"
-VIA_NETUPDATE = "netupdate"
-
-# Result states of each side.
-CHANGED = "changed"              # libvirt changed it (virNetworkUpdate / define)
-APPLIED = "applied"              # live: netupdate applied the plan (virNetworkUpdate + netlink)
-RESTARTED = "restarted"          # live: the network was restarted with the new definition
-RESTART_NEEDED = "restart-needed"  # live: the change is NOT in effect until a restart
-UNCHANGED = "unchanged"          # nothing to do on this side
-NOT_REQUESTED = "not-requested"  # the caller asked for the other side only
-NOT_RUNNING = "not-running"      # live: the network is not active
-TRANSIENT = "transient"          # config: the network has no persistent config
-
-EXIT_RESTART_NEEDED = 3
 
 _libvirt_module = None
 
@@ -208,65 +219,6 @@ def _error(exc, context: str = "", *, update: bool = False) -> NetupdateError:
 
 # ---------------------------------------------------------------------- results
 @dataclass(frozen=True)
-class NetworkInfo:
-    """One libvirt network as ``list()`` reports it."""
-
-    name: str
-    uuid: str
-    active: bool
-    persistent: bool
-    autostart: bool
-    bridge: str | None = None
-
-    @property
-    def state(self) -> str:
-        return "active" if self.active else "inactive"
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "uuid": self.uuid, "state": self.state,
-                "active": self.active, "persistent": self.persistent,
-                "autostart": self.autostart, "bridge": self.bridge}
-
-
-@dataclass(frozen=True)
-class NetworkStatus(NetworkInfo):
-    """``status()``: the network plus whether its live state and persistent config differ."""
-
-    uri: str = ""
-    drift: tuple[str, ...] | None = ()   # live vs persistent differences (None: unknown)
-    notes: tuple[str, ...] = ()
-
-    @property
-    def diverged(self) -> bool:
-        return bool(self.drift)
-
-    def to_json(self) -> dict:
-        data = super().to_json()
-        data.update(uri=self.uri, diverged=self.diverged if self.drift is not None else None,
-                    drift=list(self.drift) if self.drift is not None else None,
-                    notes=list(self.notes))
-        return data
-
-    def to_text(self) -> str:
-        lines = [f"network {self.name} ({self.uri})",
-                 f"  state:      {self.state}{'' if self.persistent else ' (transient)'}",
-                 f"  uuid:       {self.uuid}",
-                 f"  autostart:  {'yes' if self.autostart else 'no'}"]
-        if self.bridge:
-            lines.append(f"  bridge:     {self.bridge}")
-        if self.drift is None:
-            lines.append("  live vs persistent config: unknown (the driver cannot show both)")
-        elif self.drift:
-            lines.append("  live vs persistent config: DIFFERENT (a restart applies the "
-                         "persistent config):")
-            lines.extend(f"    {line}" for line in self.drift)
-        elif self.active and self.persistent:
-            lines.append("  live vs persistent config: same")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
 class Operation:
     """One ``virNetworkUpdate`` call."""
 
@@ -279,156 +231,6 @@ class Operation:
     def describe(self) -> str:
         where = f" (ip #{self.parent_index})" if self.parent_index >= 0 else ""
         return f"virNetworkUpdate {self.command} {self.section}{where}: {' '.join(self.xml.split())}"
-
-
-@dataclass
-class UpdateResult:
-    """What an update or apply did to a libvirt network, side by side.
-
-    ``config`` and ``live`` are one of ``changed``, ``applied``, ``restarted``,
-    ``restart-needed``, ``unchanged``, ``not-requested``, ``not-running``, ``transient``.
-    """
-
-    network: str
-    uri: str
-    command: str | None = None
-    section: str | None = None
-    via: str = VIA_LIBVIRT
-    config: str = UNCHANGED
-    live: str = UNCHANGED
-    operations: tuple[Operation, ...] = ()     # virNetworkUpdate calls made (or planned)
-    actions: tuple[Any, ...] = ()              # plan actions netupdate performed itself
-    pending: tuple[Any, ...] = ()              # plan actions that need a restart
-    plan: Any = None                           # the live plan (netupdate route)
-    changes: Any = None                        # ChangeSet of the definition (apply)
-    change: Any = None                         # the engine's Change (update)
-    notes: tuple[str, ...] = ()
-    dry_run: bool = False
-    config_xml: str | None = None
-    live_xml: str | None = None
-
-    @property
-    def config_changed(self) -> bool:
-        return self.config == CHANGED
-
-    @property
-    def live_changed(self) -> bool:
-        return self.live in (CHANGED, APPLIED, RESTARTED)
-
-    @property
-    def restart_needed(self) -> bool:
-        return self.live == RESTART_NEEDED
-
-    @property
-    def restarted(self) -> bool:
-        return self.live == RESTARTED
-
-    @property
-    def diverged(self) -> bool:
-        """Live state and persistent config differ after this (restart needed, or the config
-        was changed alone on a running network)."""
-        return self.restart_needed or (self.config_changed and self.live == NOT_REQUESTED)
-
-    @property
-    def ok(self) -> bool:
-        """Everything requested is in effect (a config-only change is, by request)."""
-        return not self.restart_needed
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else EXIT_RESTART_NEEDED
-
-    def summary(self) -> str:
-        """One line, worded like virsh: ``Updated network N persistent config and live state``."""
-        verb = "Would update" if self.dry_run else "Updated"
-        done = []
-        if self.config_changed:
-            done.append("persistent config")
-        if self.live_changed:
-            done.append("live state" + (" (network restarted)" if self.restarted else ""))
-        if not done:
-            head = f"Network {self.network}: nothing to change"
-            if self.restart_needed:
-                head = f"Network {self.network}: live state NOT updated"
-        else:
-            head = f"{verb} network {self.network} {' and '.join(done)}"
-        if self.restart_needed:
-            kinds = ", ".join(dict.fromkeys(a.kind for a in self.pending)) or "network-restart"
-            head += (f"; the live network still runs the old definition and needs a restart "
-                     f"to apply it ({kinds}): use --restart, or stop and start the network")
-        elif self.diverged:
-            head += ("; live state not updated (persistent config only): the change takes "
-                     "effect when the network restarts")
-        return head
-
-    def to_text(self) -> str:
-        lines = [self.summary()]
-        lines.append(f"  via:    {self.via}")
-        lines.append(f"  config: {self.config}")
-        lines.append(f"  live:   {self.live}")
-        for op in self.operations:
-            lines.append(f"  {'would call' if self.dry_run else 'called'}: {op.describe()}")
-        for action in self.actions:
-            detail = action.detail_text() if hasattr(action, "detail_text") else ""
-            lines.append(f"  {'would do' if self.dry_run else 'did'}: {action.kind}"
-                         + (f" ({detail})" if detail else ""))
-        label = "covered by the restart" if self.restarted else "pending"
-        for action in self.pending:
-            lines.append(f"  {label}: {action.kind}: {action.reason}")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-    def to_json(self) -> dict:
-        return {
-            "network": self.network, "uri": self.uri, "command": self.command,
-            "section": self.section, "via": self.via, "config": self.config,
-            "live": self.live, "ok": self.ok, "diverged": self.diverged,
-            "restart_needed": self.restart_needed, "dry_run": self.dry_run,
-            "operations": [dataclasses.asdict(op) for op in self.operations],
-            "actions": [_action_json(a) for a in self.actions],
-            "pending": [_action_json(a) for a in self.pending],
-            "changes": self.changes.to_json()["changes"] if self.changes is not None else None,
-            "notes": list(self.notes), "summary": self.summary(),
-        }
-
-
-def _action_json(action) -> dict:
-    if hasattr(action, "to_json"):
-        return action.to_json()
-    return {"kind": getattr(action, "kind", str(action))}
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    """``diff()``: the changes from the network's definition to another one, and the live plan.
-
-    ``base`` says what was compared: ``"config"`` (persistent config vs other), or ``"live"``
-    (live definition vs persistent config, when no other definition was given)."""
-
-    network: str
-    base: str
-    changes: Any                     # ChangeSet
-    plan: Any = None                 # Plan (live -> other), when the network is active
-    restart_needed: bool = False     # applying it live needs a restart
-    notes: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.changes)
-
-    def to_text(self) -> str:
-        out = [self.changes.to_text()]
-        if self.plan is not None and self.changes:
-            out.append(self.plan.to_text())
-            if self.restart_needed:
-                out.append("applying this live needs a restart of the network (--restart)")
-        out.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(out)
-
-    def to_json(self) -> dict:
-        return {"network": self.network, "base": self.base,
-                "changes": self.changes.to_json()["changes"],
-                "plan": self.plan.to_json()["actions"] if self.plan is not None else None,
-                "restart_needed": self.restart_needed, "notes": list(self.notes)}
 
 
 # ---------------------------------------------------------------------- definitions
@@ -634,7 +436,7 @@ def _operations(before_xml: str, after_xml: str, changes) -> tuple[list[Operatio
 
 
 # ---------------------------------------------------------------------- the connection
-class LibvirtConnection:
+class LibvirtConnection(Backend):
     """A libvirt connection with netupdate's verbs.
 
     ``netns`` names the network namespace the daemon's bridges live in (for the changes
@@ -642,8 +444,11 @@ class LibvirtConnection:
     connection (``list``, ``dumpxml``, ``status``, ``diff`` only).
     """
 
+    backend_name = "libvirt"
+
     def __init__(self, uri: str | None = None, *, netns: str | None = None,
-                 readonly: bool = False):
+                 readonly: bool = False, policy=None):
+        self.policy = load_policy(policy)
         lv = _libvirt()
         try:
             self._conn = lv.openReadOnly(uri) if readonly else lv.open(uri)
@@ -668,12 +473,6 @@ class LibvirtConnection:
             except _libvirt().libvirtError:
                 pass
             self._conn = None
-
-    def __enter__(self) -> LibvirtConnection:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<LibvirtConnection {self.uri!r}>"
@@ -761,13 +560,40 @@ class LibvirtConnection:
             return self._persistent_xml(net)[0]
         return self._call(f"network {name!r}", net.XMLDesc, 0)
 
-    def define(self, xml: str) -> str:
+    def define(self, xml: str | bytes | os.PathLike) -> str:
         """Define (or redefine) a persistent network; returns its name.  On a running network
-        this changes the persistent config only (see ``status`` for the drift)."""
+        this changes the persistent config only (see ``status`` for the drift).  A malformed
+        definition raises ``XMLParseError`` (netupdate's parser reads it first)."""
         from netupdate.model.defs import load
-        if not str(xml).lstrip().startswith("<"):
-            xml = load(xml).to_xml()
-        return self._define(xml).name()
+        network = load(xml)     # XMLParseError before libvirt sees it
+        if self.policy is not None:
+            check_policy(self.policy, self._current(network.name), network, None)
+        if isinstance(xml, str) and xml.lstrip().startswith("<"):
+            return self._define(xml).name()
+        return self._define(network.to_xml()).name()
+
+    def set_autostart(self, name: str, enabled: bool = True, *,
+                      netns: str | None = None) -> None:
+        """libvirt's own autostart flag (``virsh net-autostart``)."""
+        if netns is not None:
+            raise unsupported(self.backend_name, "an autostart namespace (--netns)")
+        net = self._lookup(name)
+        self._call(f"cannot set autostart of network {name!r}", net.setAutostart, int(enabled))
+
+    def autostart_netns(self, name: str) -> str | None:
+        """libvirt starts its networks where its daemon runs: no namespace of netupdate's."""
+        self._lookup(name)
+        return None
+
+    def _current(self, name: str) -> str:
+        """The persistent (else live) definition of ``name``; an empty one when undefined."""
+        try:
+            net = self._conn.networkLookupByName(name)
+        except _libvirt().libvirtError:
+            return skeleton(name)
+        if net.isPersistent():
+            return self._persistent_xml(net)[0]
+        return self._call(f"network {name!r}", net.XMLDesc, 0)
 
     def start(self, name: str, *, netns: str | None = None) -> None:
         if netns is not None:
@@ -776,13 +602,14 @@ class LibvirtConnection:
         net = self._lookup(name)
         self._call(f"cannot start network {name!r}", net.create)
 
-    def stop(self, name: str) -> None:
+    def stop(self, name: str) -> list[str]:
         net = self._lookup(name)
         self._call(f"cannot stop network {name!r}", net.destroy)
         cached = self._persistent.pop(name, None)
         if cached is not None and net.isPersistent():
             # the test driver forgets a definition made while the network ran: make it current
             self._call(f"cannot define network {name!r}", self._conn.networkDefineXML, cached)
+        return []
 
     def undefine(self, name: str) -> list[str]:
         self._call(f"cannot undefine network {name!r}", self._lookup(name).undefine)
@@ -864,9 +691,7 @@ class LibvirtConnection:
         section = section_name(section)
         if node_spec is None and section is None:
             raise InvalidOperationError("an update needs a section or a node_spec")
-        if xml is not None and not str(xml).lstrip().startswith("<") and os.path.exists(xml):
-            with open(xml, encoding="utf-8") as handle:   # virsh: not '<' means a file name
-                xml = handle.read()
+        xml = read_fragment(xml)
         net = self._lookup(name)
         active, persistent = bool(net.isActive()), bool(net.isPersistent())
         do_live, do_config = _affect(name, active, persistent, live, config)
@@ -911,10 +736,12 @@ class LibvirtConnection:
                 notes.append("the persistent config already has this edit; only the live "
                              "network is changed")
         config_call = do_config and config_error is None
+        before, after = (live_before, live_after) if do_live else (config_before, config_after)
+        check_policy(self.policy, before, after, command)
 
         if route != "netupdate":
             flags = (AFFECT_LIVE if do_live else 0) | (AFFECT_CONFIG if config_call else 0)
-            result = UpdateResult(name, self.uri, command, section, VIA_LIBVIRT,
+            result = UpdateResult(name, command, section, uri=self.uri, via=VIA_LIBVIRT,
                                   config=(CHANGED if config_call else UNCHANGED if do_config
                                           else _no_config(persistent)),
                                   live=(CHANGED if do_live else _no_live(active)),
@@ -977,9 +804,32 @@ class LibvirtConnection:
                 + "; ".join(c.describe() for c in changes)]
 
     # ------------------------------------------------------------------ apply
+    def update_batch(self, name: str, updates, *, live: bool | None = None,
+                     config: bool | None = None, dry_run: bool = False,
+                     restart: bool = False, progress=None) -> UpdateResult:
+        """Many updates as one: all are made by the engine on a copy of the persistent config
+        (the live definition of a transient network); a refused one raises ``BatchError``
+        naming it and nothing changes; the result is then applied like ``apply``."""
+        from netupdate.live import txn
+        from netupdate.model.defs import load
+        items = txn.as_batch(updates)
+        if not items:
+            raise InvalidOperationError("the batch holds no update")
+        net = self._lookup(name)
+        base = (self._persistent_xml(net)[0] if net.isPersistent()
+                else self._call(f"network {name!r}", net.XMLDesc, 0))
+        network = load(base)
+        for item in items:
+            batch_edit(network, item)
+        result = self.apply(name, network.to_xml(), live=live, config=config, dry_run=dry_run,
+                            restart=restart, progress=progress)
+        result.command, result.count = "batch", len(items)
+        return result
+
     def apply(self, name: str, desired_xml, *, live: bool | None = None,
-              config: bool | None = None, dry_run: bool = False,
-              restart: bool = False) -> UpdateResult:
+              config: bool | None = None, dry_run: bool = False, restart: bool = False,
+              try_seconds: float | None = None, check=None, progress=None,
+              validate: bool = True) -> UpdateResult:
         """Make network ``name`` match ``desired_xml`` (XML text or a path): the persistent
         config is defined as given; the live network is changed through the plan (libvirt's
         own updates where it has them, netlink for a local bridge's STP and delay), or needs a
@@ -987,7 +837,11 @@ class LibvirtConnection:
         be done.  The uuid, MAC address and bridge name libvirt assigned are kept when the
         desired definition leaves them out."""
         from netupdate.model.defs import load
+        if try_seconds is not None or check is not None:
+            raise unsupported(self.backend_name, "a try window or a check (--try, --check)")
         desired_doc = load(desired_xml)
+        if validate:
+            refuse_invalid(desired_doc.to_bytes())
         if desired_doc.name != name:
             raise InvalidOperationError(f"the desired definition is for network "
                                         f"{desired_doc.name!r}, not {name!r}")
@@ -1005,6 +859,7 @@ class LibvirtConnection:
         base = config_before if config_before is not None else live_before
         desired = _fill_identity(desired_doc.to_xml(), base, notes)
         changes = _diff(base, desired)
+        check_changes(self.policy, changes, None)
         config_after = desired if do_config and _diff(config_before, desired) else None
         live_after = desired if do_live else None
         result = self._commit(net, name, command=None, section=None,
@@ -1096,7 +951,7 @@ class LibvirtConnection:
                 live_before, live_after, do_config: bool, do_live: bool, restart: bool,
                 dry_run: bool, notes: list[str], change) -> UpdateResult:
         active, persistent = bool(net.isActive()), bool(net.isPersistent())
-        result = UpdateResult(name, self.uri, command, section, VIA_NETUPDATE,
+        result = UpdateResult(name, command, section, uri=self.uri, via=VIA_NETUPDATE,
                               config=NOT_REQUESTED if persistent else TRANSIENT,
                               live=_no_live(active) if not do_live else UNCHANGED,
                               change=change, dry_run=dry_run, config_xml=config_after,

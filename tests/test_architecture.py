@@ -115,7 +115,7 @@ LAYER_OF_PREFIX = {
     "netupdate.check": "check", "netupdate.rng": "check",
     "netupdate.planning": "plan",
     "netupdate.render": "render",
-    "netupdate.live": "live", "netupdate.backend": "live",
+    "netupdate.live": "live",
     "netupdate.store": "store",
     "netupdate": "api",                      # the lazy public API (__init__)
     "netupdate.cli": "cli", "netupdate.__main__": "cli",

@@ -22,8 +22,16 @@ import secrets
 import time
 from typing import Any
 
+from netupdate.errors import (
+    InvalidOperationError,
+    NetupdateError,
+    RuntimeFailure,
+    StateError,
+    UnsupportedError,
+)
+
 # live / config outcome words and the result types: one set for both backends (backend.py)
-from netupdate.backend import (
+from netupdate.live.backend import (
     APPLIED,
     CHANGED,
     NOT_REQUESTED,
@@ -44,13 +52,6 @@ from netupdate.backend import (
     read_fragment,
     refuse_invalid,
     skeleton,
-)
-from netupdate.errors import (
-    InvalidOperationError,
-    NetupdateError,
-    RuntimeFailure,
-    StateError,
-    UnsupportedError,
 )
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 

@@ -36,8 +36,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from netupdate.errors import (
+    AmbiguousError,
+    DuplicateError,
+    InvalidFragmentError,
+    InvalidOperationError,
+    NetupdateError,
+    NotFoundError,
+    PermissionFailure,
+    RuntimeFailure,
+    StateError,
+    UnsupportedError,
+)
+
 # outcome words and result types: one set for both backends (backend.py)
-from netupdate.backend import (
+from netupdate.live.backend import (
     APPLIED,
     CHANGED,
     EXIT_RESTART_NEEDED,  # noqa: F401  (re-exported: the exit code of a pending restart)
@@ -62,18 +75,6 @@ from netupdate.backend import (
     refuse_invalid,
     skeleton,
     unsupported,
-)
-from netupdate.errors import (
-    AmbiguousError,
-    DuplicateError,
-    InvalidFragmentError,
-    InvalidOperationError,
-    NetupdateError,
-    NotFoundError,
-    PermissionFailure,
-    RuntimeFailure,
-    StateError,
-    UnsupportedError,
 )
 from netupdate.model.values import MANAGED_MODES, Command
 

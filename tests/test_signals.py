@@ -110,3 +110,32 @@ def test_an_update_killed_during_a_costly_node_spec_releases_the_lock(tmp_path):
                   "<host mac='52:54:00:ff:00:42' name='new1' ip='10.250.0.42'/>", "--config",
                   env=env)
     assert other.wait(timeout=60) == 0, other.communicate()
+
+
+FORKED_CHILD = """
+import os, signal, sys, time
+{setup}
+pid = os.fork()
+if pid == 0:
+    time.sleep(5)
+    os._exit(0)
+time.sleep(0.2)
+os.kill(pid, signal.SIGTERM)
+_, status = os.waitpid(pid, 0)
+print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)
+"""
+
+
+@pytest.mark.parametrize("setup", [
+    # the CLI's own handler (a forked helper, e.g. pyroute2's namespace worker, inherits it)
+    "from netupdate import cli\ncli._CLI_PID[:] = [os.getpid()]\n"
+    "signal.signal(signal.SIGTERM, cli._terminate)",
+    # an operation's deferring handler
+    "from netupdate.live.txn.interrupts import Interrupts\nInterrupts().__enter__()",
+])
+def test_a_forked_helper_ends_on_sigterm_quietly(setup):
+    """A child forked while netupdate's handler is installed dies of SIGTERM as a plain process
+    would: it neither raises "terminated" (printed as the CLI's own end) nor ignores it."""
+    done = subprocess.run([sys.executable, "-c", FORKED_CHILD.format(setup=setup)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "True" and "terminated" not in done.stderr, done

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
@@ -63,7 +64,14 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM: raised like Ctrl-C, so every rollback and ``finally`` runs before the exit."""
 
 
+_CLI_PID: list[int] = []   # the process whose SIGTERM is a Terminated
+
+
 def _terminate(signum, frame) -> None:
+    if os.getpid() not in _CLI_PID:  # a forked helper (pyroute2's namespace worker) inherited
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # this handler: it just ends
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: the clean-up must not be cut short
     raise Terminated("terminated (SIGTERM)")
 
@@ -75,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     output.guard()  # a closed stdout or stderr never changes what a command does
     if argv is None:    # the program itself (not a caller's main([...])): SIGTERM as Ctrl-C
         argv = sys.argv[1:]
+        _CLI_PID[:] = [os.getpid()]
         signal.signal(signal.SIGTERM, _terminate)
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)

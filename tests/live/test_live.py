@@ -393,8 +393,10 @@ def test_cli_live_verbs(state_dir, netns, tmp_path):
               "<host ip='10.61.0.60'><hostname>cli</hostname></host>").stdout
     assert out.startswith("Updated network natnet persistent config and live state")
     assert ask(netns, "10.61.0.1", "cli") == ["10.61.0.60"]
-    status = json.loads(cli("status", "natnet", "--json").stdout)
+    shown = cli("status", "natnet", "--json")
+    status = json.loads(shown.stdout)
     assert status["state"] == "active" and status["netns"] == netns
+    assert shown.stderr == ""   # a forked namespace helper's SIGTERM is not the CLI's
     assert "cli" in cli("dumpxml", "natnet").stdout
     listed = json.loads(cli("list", "--json").stdout)
     assert listed[0]["name"] == "natnet" and listed[0]["active"]

@@ -11,6 +11,7 @@ write, a change snapshot) a signal stops it at once, as if there were no ``Inter
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -59,11 +60,16 @@ class Interrupts:
 
     def __init__(self, *, immediate: bool = False):
         self.immediate = immediate
+        self._pid = os.getpid()
         self.signum: int | None = None
         self._old: dict = {}
         self._outer: Interrupts | None = None
 
     def _handler(self, signum, frame) -> None:
+        if os.getpid() != self._pid:  # a forked helper inherited the handler: it just ends
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         if self.immediate and callable(self._old.get(signum)):
             self.immediate = False  # once: what the exception sets off is not cut short
             with untouched():       # nothing changed yet: raise as without us (Ctrl-C, the

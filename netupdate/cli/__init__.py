@@ -70,7 +70,7 @@ _CLI_PID: list[int] = []   # the process whose SIGTERM is a Terminated
 def _terminate(signum, frame) -> None:
     if os.getpid() not in _CLI_PID:  # a forked helper (pyroute2's namespace worker) inherited
         signal.signal(signal.SIGTERM, signal.SIG_DFL)   # this handler: it just ends
-        os.kill(os.getpid(), signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: the clean-up must not be cut short
     raise Terminated("terminated (SIGTERM)")

@@ -149,6 +149,16 @@ def txt_text(value: str) -> str:
                     for i, part in enumerate(parts))
 
 
+def txt_wire(value: str) -> str:
+    """The character-strings dnsmasq serves for a TXT value (``txt_text``), newline-joined:
+    one per comma-separated part, a part longer than 255 bytes cut into 255-byte strings."""
+    strings = []
+    for part in value.split(","):
+        raw = part.encode()
+        strings += [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""]
+    return b"\n".join(strings).decode(errors="replace")
+
+
 def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> list[str]:
     """The dnsmasq conf as a list of lines (no newlines), in libvirt's order.  Every text value
     is checked again (``textcheck``): one that would change the structure of the conf raises

@@ -83,6 +83,23 @@ def test_txt_values_full_of_dnsmasq_syntax_are_served_as_written(conn, netns):
         assert answer == [part.encode() for part in value.split(",")], (value, answer)
 
 
+def test_a_live_txt_update_verifies_what_dnsmasq_serves(conn, netns):
+    """A live add or modify of a TXT value with commas, quotes or more than 255 bytes is
+    verified against the strings dnsmasq really serves (one per comma-separated part, cut at
+    255 bytes), so it is kept rather than rolled back."""
+    conn.define(NET)
+    conn.start("injnet")
+    values = ["a,b", 'x","y', "z" * 300, ",", "\u00e9" * 200]
+    for n, value in enumerate(values):
+        result = conn.update("injnet", "add", "dns-txt", f"<txt name='w{n}' value='{_attr(value)}'/>")
+        assert result.live == "applied", result
+        answer = NS.call(netns, _strings, "10.77.0.1", f"w{n}")
+        assert b"".join(answer) == value.replace(",", "").encode(), (value, answer)
+        assert len(answer) == sum(max(1, -(-len(p.encode()) // 255)) for p in value.split(","))
+    conn.update("injnet", "modify", "dns-txt", "<txt name='motd' value='1,2,3'/>")
+    assert NS.call(netns, _strings, "10.77.0.1", "motd") == [b"1", b"2", b"3"]
+
+
 def _attr(value: str) -> str:
     return (value.replace("&", "&amp;").replace("'", "&apos;").replace("<", "&lt;")
             .replace('"', "&quot;"))

@@ -48,8 +48,6 @@ from netupdate.errors import (
     StateError,
     UnsupportedError,
 )
-
-# outcome words and result types: one set for both backends (backend.py)
 from netupdate.live.backend import (
     APPLIED,
     CHANGED,

@@ -68,7 +68,7 @@ class Interrupts:
     def _handler(self, signum, frame) -> None:
         if os.getpid() != self._pid:  # a forked helper inherited the handler: it just ends
             signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+            signal.raise_signal(signum)
             return
         if self.immediate and callable(self._old.get(signum)):
             self.immediate = False  # once: what the exception sets off is not cut short

@@ -738,7 +738,8 @@ def _dns_expectations(after: NetworkDef, before: NetworkDef | None, sections) ->
                                conf._dns_hosts(before) if before is not None else {})
     if "dns-txt" in sections:
         def txts(defs):
-            return {t.name: t.value for t in (defs.dns.txts if defs and defs.dns else ())}
+            return {t.name: conf.txt_wire(t.value or "")
+                    for t in (defs.dns.txts if defs and defs.dns else ())}
         new, old = txts(after), txts(before)
         for txt_name, value in new.items():
             if old.get(txt_name) != value:
@@ -764,7 +765,7 @@ def query(server: str, name: str, rdtype: str, *, timeout: float = 0.5,
     for rrset in response.answer:
         for rdata in rrset:
             if rrset.rdtype == 16:  # TXT
-                values.append(b"".join(rdata.strings).decode(errors="replace"))
+                values.append(b"\n".join(rdata.strings).decode(errors="replace"))  # txt_wire
             else:
                 values.append(rdata.to_text())
     return dns.rcode.to_text(response.rcode()), values

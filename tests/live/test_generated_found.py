@@ -106,3 +106,36 @@ def test_a_network_that_no_longer_needs_dnsmasq_keeps_none_of_its_files(conn, ne
     conn.apply("noip", NO_IP)
     assert _run_files(conn, "noip") == fresh
     assert conn.status("noip")["problems"] == []
+
+
+WITH_ROUTE = """<network>
+  <name>rt</name>
+  <forward mode='nat'/>
+  <bridge name='nubr-rt2' stp='off' delay='0'/>
+  <ip address='10.67.0.1' prefix='24'/>{route}
+</network>
+"""
+
+
+def test_reconcile_removes_a_route_a_killed_operation_added(conn, netns):
+    """An apply killed after it added a route but before it wrote the record left the route
+    in the kernel: rolling back to the old definition (recover) compared the old record with
+    the old definition and kept it.  Reconcile now also removes gateway routes through the
+    bridge that the definition does not want, and keeps the ones it does (whatever metric
+    the kernel shows)."""
+    import subprocess
+
+    from netupdate.live.embedded.runtime.bridge import routes
+
+    def kernel_routes():
+        return NS.call(netns, lambda: routes(conn.driver.ipr(netns), "nubr-rt2"))
+
+    route = "\n  <route address='10.203.0.0' prefix='24' gateway='10.67.0.254'/>"
+    conn.define(WITH_ROUTE.format(route=route))
+    conn.start("rt")
+    subprocess.run(["ip", "netns", "exec", netns, "ip", "route", "add", "10.202.0.0/24",
+                    "via", "10.67.0.253", "dev", "nubr-rt2"], check=True)
+    assert len(kernel_routes()) == 2
+    record = conn.store.read_record("rt")
+    conn.driver.reconcile("rt", record, conn._defs(conn.store.live_path("rt")))
+    assert [r["address"] for r in kernel_routes()] == ["10.203.0.0/24"]

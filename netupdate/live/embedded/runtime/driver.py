@@ -398,7 +398,9 @@ class Driver:
         BR.set_up(ipr, br)
         wanted_routes = want_routes(defs)
         wanted_keys = {_norm_route(r) for r in wanted_routes}
-        for route in record["routes"]:
+        kept = {key[:2] for key in wanted_keys}  # the kernel shows a default metric
+        for route in record["routes"] + [r for r in BR.routes(ipr, br)  # a killed op's too
+                                         if _norm_route(r)[:2] not in kept]:
             if _norm_route(route) not in wanted_keys:
                 BR.del_route(ipr, route)
         for route in wanted_routes:

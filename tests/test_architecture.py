@@ -41,7 +41,7 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    "netupdate/check/grammar.py": 725,
+    "netupdate/check/grammar.py": 728,
     "netupdate/check/semantic.py": 1118,
     "netupdate/cli/live.py": 669,
     "netupdate/document/source.py": 573,

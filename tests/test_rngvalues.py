@@ -145,3 +145,31 @@ def test_a_name_matched_by_a_wildcard_too_is_left_to_libxml2():
     assert fast.accepts(etree.fromstring("<r><a v='1'/></r>")) is None
     other = etree.fromstring("<r><b v='x'/></r>")
     assert fast.accepts(other) is True and full.validate(other)
+
+
+@pytest.mark.parametrize("loose", LOOSE)
+def test_the_shallow_view_keeps_the_shallow_verdict(loose):
+    """The diagnosis checks each element against a shallow grammar on a copy with stub content
+    dropped and free repeats thinned (linear in libxml2); the verdict must be the one libxml2
+    gives on the element itself, for every element with a define of its own, in every case
+    (valid fixtures and their mutations), with extra repeated hosts to thin."""
+    from netupdate.check import rngthin
+    facts = schema._Facts.get()
+    for case in CASES:
+        root = etree.fromstring(etree.tostring(case.root))
+        for dhcp in root.iter("dhcp"):
+            dhcp.extend(etree.fromstring(f"<host mac='52:54:00:00:01:{n:02x}' ip='10.0.0.{n}'/>")
+                        for n in range(5))
+        pending = [(root, "network")]
+        while pending:
+            element, define = pending.pop()
+            full = schema._rng_validator(define, loose, shallow=True)
+            acceptor = schema._rng_acceptor(define, "")
+            view = rngthin.shallow_view(element, facts.children[define], acceptor.thinnable,
+                                        lambda copy, d=define: schema._own_elements(copy, d))
+            assert full.validate(view) == full.validate(rngthin._detached(element)), \
+                (case.id, define)
+            for own in schema._own_elements(element, define):
+                pending += [(child, facts.children[define][child.tag])
+                            for child in own.iterchildren(etree.Element)
+                            if child.tag in facts.children[define]]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from netupdate.check import rngvalues
+from netupdate.check import rngthin, rngvalues
 from netupdate.check.rngvalues import element_tag
 from netupdate.document.source import element_path
 
@@ -397,7 +397,10 @@ def _diagnose(element, define: str, partial: bool):
     if _rng_valid(element, define, _loose(partial)):
         return
     facts = _Facts.get()
-    if not _rng_acceptor(define, "").checker(_loose(partial), True).validate(element):
+    acceptor = _rng_acceptor(define, "")
+    view = rngthin.shallow_view(element, facts.children[define], acceptor.thinnable,
+                                lambda copy: _own_elements(copy, define))
+    if not acceptor.checker(_loose(partial), True).validate(view):
         yield from _ElementDiagnosis(element, define, partial).issues()
     children = facts.children[define]
     for own in _own_elements(element, define):

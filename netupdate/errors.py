@@ -11,13 +11,31 @@ import errno
 import os
 import re
 
-# Exit codes of the command line (docs/live.md, "Exit codes"):
-EXIT_OK = 0
+# Exit codes of the command line: one table for every verb (docs/cli.md, "Exit codes";
+# ``netupdate --help`` prints it).  ``validate`` (1: some file invalid) and ``diff --exit-code``
+# (1: there are changes, 2: trouble, like diff(1)) keep their CI conventions on top of it.
+EXIT_OK = 0             # done, or nothing to do
 EXIT_ERROR = 1          # refused or failed; nothing changed, or what changed was put back
-EXIT_USAGE = 2          # bad command line (argparse)
-EXIT_SYSTEM = 3         # the system refused a file operation (disk full, quota, I/O, ...)
+EXIT_USAGE = 2          # bad command line
+EXIT_RESTART_NEEDED = 3  # done in the config, but the live network needs a restart to follow
+EXIT_NOT_FOUND = 4      # no such network (name or UUID), or no such change
+EXIT_DEGRADED = 5       # status: the network runs but something is missing or broken
+EXIT_PERMISSION = 6     # not allowed: not root, a state directory of another user, EACCES
+EXIT_SYSTEM = 7         # the system refused a file operation (disk full, quota, I/O, ...)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 EXIT_TERMINATED = 143   # SIGTERM (after the same clean-up as Ctrl-C)
+EXIT_CODES = {
+    EXIT_OK: "ok, or nothing to do",
+    EXIT_ERROR: "refused or failed: nothing changed, or what changed was rolled back",
+    EXIT_USAGE: "bad command line",
+    EXIT_RESTART_NEEDED: "config changed, the live network needs a restart (--restart)",
+    EXIT_NOT_FOUND: "no such network (name or UUID) or change",
+    EXIT_DEGRADED: "status: the network is degraded (see its problems)",
+    EXIT_PERMISSION: "permission denied (not root, or another user's state directory)",
+    EXIT_SYSTEM: "the system refused a file operation (disk full, quota, read-only, I/O)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C), after rolling back",
+    EXIT_TERMINATED: "terminated (SIGTERM), after rolling back",
+}
 SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EMFILE,
                            errno.ENFILE, errno.ENOMEM})
 
@@ -129,6 +147,12 @@ class StateError(NetupdateError):
     kind = "state"
 
 
+class NoSuchNetwork(StateError):
+    """No network has this name or UUID, or no change is open on it (exit ``EXIT_NOT_FOUND``)."""
+
+    kind = "not-found"
+
+
 class RuntimeFailure(NetupdateError):
     """A live step failed (netlink, dnsmasq, nft, verification)."""
 
@@ -139,6 +163,12 @@ class PermissionFailure(NetupdateError):
     """Missing privileges (not root, no CAP_NET_ADMIN)."""
 
     kind = "permission"
+
+
+class StateDirRefused(StateError, PermissionFailure):
+    """A state directory that is not safe to use (another user's, writable by others, ...)."""
+
+    kind = "state-dir"
 
 
 class SystemFailure(NetupdateError):
@@ -169,12 +199,18 @@ def describe_os_error(exc: OSError) -> str:
 
 
 def exit_code(exc: BaseException) -> int:
-    """The command line's exit code for an error: ``EXIT_SYSTEM`` when the system refused a
-    file operation (the error, or an error it was raised from), else ``EXIT_ERROR``."""
+    """The command line's exit code for an error (the table at the top): ``EXIT_SYSTEM`` when
+    the system refused a file operation (the error, or an error it was raised from),
+    ``EXIT_NOT_FOUND`` for an unknown network, ``EXIT_PERMISSION`` when not allowed, else
+    ``EXIT_ERROR``."""
     seen = exc
     while seen is not None:
         if isinstance(seen, SystemFailure) or (isinstance(seen, OSError)
                                                and seen.errno in SYSTEM_ERRNOS):
             return EXIT_SYSTEM
         seen = seen.__cause__
+    if isinstance(exc, NoSuchNetwork):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, (PermissionFailure, PermissionError)):
+        return EXIT_PERMISSION
     return EXIT_ERROR

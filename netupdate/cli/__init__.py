@@ -14,8 +14,11 @@ import signal
 import sys
 
 from netupdate import __version__
+from netupdate.cli.options import Parser, Usage, add_globals, fill_defaults, split_leading
 from netupdate.errors import (
+    EXIT_CODES,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_TERMINATED,
     EXIT_USAGE,
     NetupdateError,
@@ -33,19 +36,34 @@ VERBS = {
     "live": ("define", "start", "stop", "destroy", "undefine", "list", "dumpxml", "status",
              "update", "apply", "change", "recover", "autostart"),
 }
+ALL_VERBS = tuple(verb for group in MODULES for verb in VERBS[group])
 
-EPILOG = """examples:
-  netupdate edit net.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' name='vm1' ip='192.168.122.10'/>" --plan
-  netupdate edit net.xml modify bridge "<bridge name='virbr0' stp='off'/>" --print-diff
+EPILOG = """global options (-c/--connect, --state-dir, --json, -q, -v, --color) go before the
+command, like virsh and git, or anywhere after it.  A network is named by name or UUID; '-'
+reads a file or fragment from standard input.
+
+examples:
+  netupdate edit net.xml add ip-dhcp-host --mac 52:54:00:00:00:10 --ip 192.168.122.10 --name vm1
+  netupdate edit net.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>" --plan
+  netupdate edit net.xml modify bridge --name virbr0 --stp off --print-diff
   netupdate edit net.xml delete --node-spec "/network/dns/txt[@name='old']" --in-place
-  netupdate validate --format github fixtures/networks/
+  netupdate validate fixtures/networks/nat-default.xml fixtures/networks/routed.xml
+  netupdate -c test:///default list
   netupdate diff old.xml new.xml
+
+state directory: $NETUPDATE_STATE_DIR, else /var/lib/netupdate + /run/netupdate for root,
+  else $XDG_DATA_HOME/netupdate (~/.local/share/netupdate) + $XDG_RUNTIME_DIR/netupdate
+
+exit status:
+""" + "\n".join(f"  {code:<4}{meaning}" for code, meaning in EXIT_CODES.items()) + """
+  (validate: 1 when a file is invalid; diff --exit-code: 1 changes, 2 trouble, like diff(1))
 """
 
 
-def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``verb``, only the parsers of that verb's group."""
-    parser = argparse.ArgumentParser(
+def build_parser(verb: str | None = None) -> Parser:
+    """The argument parser; with ``verb``, only the parsers of that verb's group.  Its
+    ``verbs`` maps each verb to its parser."""
+    parser = Parser(
         prog="netupdate",
         description="Edit libvirt network definitions and apply the edits to live networks "
                     "with the least disruption.",
@@ -53,11 +71,92 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"netupdate {__version__}")
-    sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    add_globals(parser)
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=Parser)
     groups = [name for name in MODULES if verb in VERBS[name]] or MODULES
     for name in groups:
         importlib.import_module(f"netupdate.cli.{name}").register(sub)
+    for verb_parser in sub.choices.values():
+        add_globals(verb_parser)
+        for nested in (verb_parser.get_default("subcommands") or {}).values():
+            add_globals(nested)
+    parser.verbs = sub.choices
     return parser
+
+
+def _unknown_verb(parser: Parser, verb: str, rest: list[str]) -> Usage:
+    from netupdate.cli.editargs import suggest
+    if verb.startswith("-"):
+        return Usage(f"unknown option {verb!r} before the command (only the global options "
+                     f"go there)", parser)
+    later = next((word for word in rest if word in ALL_VERBS), None)
+    hint = (f"the command comes first: netupdate {later} {verb} ..." if later else
+            f"commands: {', '.join(ALL_VERBS)}")
+    return Usage(suggest(verb, ALL_VERBS, "command"), parser, hint)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The namespace of a command line (``Usage`` when it is wrong; ``SystemExit`` after
+    ``--help`` or ``--version``): global options before the verb, then the verb's parser over
+    the rest, options and positionals intermixed."""
+    leading, rest = split_leading(argv)
+    verb = rest[0] if rest else None
+    helping = not rest or any(t in ("-h", "--help") for t in leading)
+    parser = build_parser(None if helping or verb not in ALL_VERBS else verb)
+    args = parser.parse_args(leading)
+    if verb is None:
+        return args
+    if verb not in ALL_VERBS:
+        raise _unknown_verb(parser, verb, rest[1:])
+    return _dispatch(parser.verbs[verb], rest[1:], args)
+
+
+def _dispatch(parser: Parser, argv: list[str], args: argparse.Namespace):
+    nested = parser.get_default("subcommands")
+    if not nested:
+        args = parser.parse_intermixed_args(argv, namespace=args)
+        args.parser = parser
+        return args
+    leading, rest = split_leading(argv)
+    if any(t in ("-h", "--help") for t in leading) or not rest:
+        parser.print_help(sys.stdout if rest or leading else sys.stderr)
+        raise SystemExit(EXIT_OK if leading else EXIT_USAGE)
+    build_parser("list").parse_args(leading, namespace=args)   # the global options only
+    public = [name for name in nested if not name.startswith("_")]
+    if rest[0] not in nested:
+        from netupdate.cli.editargs import suggest
+        raise Usage(suggest(rest[0], public, f"{parser.prog.split()[-1]} command"), parser,
+                    f"commands: {', '.join(public)}")
+    return _dispatch(nested[rest[0]], rest[1:], args)
+
+
+def _usage_message(exc: Usage) -> str:
+    """The message, with did-you-mean for unrecognized options."""
+    import difflib
+    message = exc.message
+    if message.startswith("unrecognized arguments:") and exc.parser is not None:
+        for word in message.split(":", 1)[1].split():
+            close = difflib.get_close_matches(word.split("=")[0], exc.parser.option_names(), n=1)
+            if word.startswith("-") and close:
+                message += f"; did you mean {close[0]!r} instead of {word!r}?"
+    return message
+
+
+def _report_usage(exc: Usage, json_wanted: bool) -> int:
+    parser = exc.parser
+    usage = parser.format_usage() if parser is not None else ""
+    prog = parser.prog if parser is not None else "netupdate"
+    message = _usage_message(exc)
+    sys.stderr.write(usage)
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    if json_wanted:
+        from netupdate.cli.report import emit_json, error_json
+        data = error_json(exc, EXIT_USAGE, usage=usage.strip())
+        data["error"] = message
+        emit_json(data)
+    return EXIT_USAGE
 
 
 class Terminated(KeyboardInterrupt):
@@ -79,32 +178,63 @@ def _terminate(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit code (141 when it succeeded but its output could not be
     written, see ``cli.output``)."""
-    from netupdate.cli import output
+    from netupdate.cli import inputs, output
     output.guard()  # a closed stdout or stderr never changes what a command does
     if argv is None:    # the program itself (not a caller's main([...])): SIGTERM as Ctrl-C
         argv = sys.argv[1:]
         _CLI_PID[:] = [os.getpid()]
         signal.signal(signal.SIGTERM, _terminate)
-    parser = build_parser(argv[0] if argv else None)
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return output.exit_code(EXIT_USAGE)
+        if "_ARGCOMPLETE" in os.environ:
+            from netupdate.cli import completion
+            completion.complete()   # exits
+    inputs.reset()
+    json_wanted = "--json" in argv
     try:
-        code = int(args.func(args) or 0)
+        args = parse(argv)
+    except Usage as exc:
+        return output.exit_code(_report_usage(exc, json_wanted))
+    except SystemExit as exc:   # --help, --version
+        return output.exit_code(exc.code if isinstance(exc.code, int) else EXIT_USAGE)
+    if not getattr(args, "func", None):
+        build_parser().print_help()
+        return output.exit_code(EXIT_USAGE)
+    fill_defaults(args)
+    return output.exit_code(_run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return int(args.func(args) or 0)
+    except Usage as exc:
+        exc.parser = exc.parser or getattr(args, "parser", None)
+        return _report_usage(exc, args.json)
     except NetupdateError as exc:
-        print(f"netupdate: error: {exc}", file=sys.stderr)
-        code = exit_code(exc)
+        return _fail(args, exc, exit_code(exc), str(exc))
     except Terminated:
         print("netupdate: terminated", file=sys.stderr)
-        code = EXIT_TERMINATED
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("netupdate: interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # a direct write to stdout's buffer (edit)
+        from netupdate.cli import output
         output.lose_stdout()
-        code = 0
+        return 0
     except OSError as exc:  # the system refused a file operation: one line, no traceback
-        print(f"netupdate: error: {describe_os_error(exc)}", file=sys.stderr)
-        code = exit_code(exc)
-    return output.exit_code(code)
+        return _fail(args, exc, exit_code(exc), describe_os_error(exc))
+
+
+def _fail(args, exc: BaseException, code: int, text: str) -> int:
+    """One error line on stderr (``-v``: the traceback first), and with ``--json`` the error
+    object on stdout."""
+    if args.verbosity > 0:
+        import traceback
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"netupdate: error: {' '.join(text.split())}", file=sys.stderr)
+    if args.json:
+        from netupdate.cli.report import emit_json, error_json
+        data = error_json(exc, code)
+        if isinstance(exc, OSError):
+            data["error"] = text
+        emit_json(data)
+    return code

@@ -2,16 +2,15 @@
 
 Helpers for the verb modules (this module registers no verb of its own)::
 
-    from netupdate.cli.connect import add_connect_argument, open_connection, report_update
+    from netupdate.cli.connect import open_connection, report_update
 
-    add_connect_argument(parser)                 # --connect URI (default: $NETUPDATE_CONNECT)
-    conn = open_connection(args)                 # LibvirtConnection, or netupdate.connect(...)
-    return report_update(conn.update(...), args) # print a libvirt result, return the exit code
+    conn = open_connection(args)                 # netupdate.connect(uri, state_dir=..., ...)
+    return report_update(conn.update(...), args) # print a result, return the exit code
 
-Ready-made handlers for the verbs that need a libvirt network: ``add_apply_arguments`` +
-``cmd_apply`` (``netupdate apply NAME FILE --connect URI``), ``add_diff_arguments`` +
-``cmd_diff`` (``netupdate diff --connect URI NAME [FILE]``) and ``fetch_definitions`` (the
-persistent XML of named networks, for ``validate --connect URI NAME...``).
+``-c/--connect`` itself is a global option (``options.GLOBALS``).  Ready-made handlers:
+``add_apply_arguments`` + ``cmd_apply`` (``netupdate apply NAME FILE --connect URI``),
+``cmd_diff`` (``netupdate diff NAME [FILE]``, on either backend) and ``fetch_definitions`` (the
+persistent XML of named networks, for ``validate --network NAME``).
 
 Heavy imports (``libvirt``, the runtime) happen inside the functions so that ``--help`` is fast.
 """
@@ -20,21 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-ENV = "NETUPDATE_CONNECT"
-
-CONNECT_HELP = (f"libvirt URI to work on (qemu:///system, test:///default, "
-                f"qemu+ssh://host/system, ...; default: ${ENV}); without it the embedded runtime "
-                f"is used.  Needs pip install 'netupdate[libvirt]'")
-
-
-def add_connect_argument(parser: argparse.ArgumentParser, *flags: str) -> None:
-    """Add ``--connect URI`` (or the given option strings, e.g. ``"-c", "--connect"``); when it
-    is absent, ``connect_uri`` falls back to ``$NETUPDATE_CONNECT``."""
-    parser.add_argument(*(flags or ("--connect",)), dest="connect", metavar="URI", default=None,
-                        help=CONNECT_HELP)
+from netupdate.cli.options import ENV_CONNECT as ENV
 
 
 def add_libvirt_update_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,33 +34,30 @@ def add_libvirt_update_arguments(parser: argparse.ArgumentParser) -> None:
 
 def connect_uri(args: argparse.Namespace) -> str | None:
     """The libvirt URI of ``args`` (``--connect``, else ``$NETUPDATE_CONNECT``), or None."""
+    import os
     uri = getattr(args, "connect", None)
     if uri is None:
         uri = os.environ.get(ENV) or None
     return uri or None
 
 
-def uses_libvirt(args: argparse.Namespace) -> bool:
-    return connect_uri(args) is not None
-
-
 def open_connection(args: argparse.Namespace, *, readonly: bool = False):
-    """A ``LibvirtConnection`` when a URI is given, else the embedded runtime's connection
-    (``netupdate.connect(state_dir=..., netns=...)``)."""
-    uri = connect_uri(args)
-    netns = getattr(args, "netns", None)
+    """``netupdate.connect(URI or None, state_dir=..., netns=..., policy=...)``: the one
+    Backend interface, libvirt or the embedded runtime."""
     import netupdate
-    return netupdate.connect(uri, state_dir=getattr(args, "state_dir", None), netns=netns,
-                             readonly=readonly, policy=getattr(args, "policy", None))
+    return netupdate.connect(connect_uri(args), state_dir=getattr(args, "state_dir", None),
+                             netns=getattr(args, "netns", None), readonly=readonly,
+                             policy=getattr(args, "policy", None))
 
 
 def refuse_connect(args: argparse.Namespace, verb: str) -> None:
     """For file-only verbs (``edit``): refuse an explicit ``--connect`` with a pointer to
     ``update`` (``$NETUPDATE_CONNECT`` does not apply to them and is ignored)."""
-    if getattr(args, "connect", None):
-        from netupdate.errors import NetupdateError
-        raise NetupdateError(f"'{verb}' works on files only; to change a libvirt network use "
-                             f"'netupdate update --connect URI NAME ...' or 'apply'")
+    import os
+    if getattr(args, "connect", None) and args.connect != os.environ.get(ENV):
+        from netupdate.cli.options import Usage
+        raise Usage(f"'{verb}' works on files only; to change a network use "
+                    f"'netupdate update [-c URI] NAME ...' or 'apply'")
 
 
 def affect_flags(args: argparse.Namespace) -> dict:
@@ -94,7 +78,8 @@ def report_update(result, args: argparse.Namespace | None = None, *, stream=None
     (the summary says so on stderr too, so scripts and humans both see it)."""
     stream = stream or sys.stdout
     if args is not None and getattr(args, "json", False):
-        json.dump(result.to_json(), stream, indent=2)
+        from netupdate.cli.report import result_json
+        json.dump(result_json(result), stream, indent=2, default=str)
         stream.write("\n")
     else:
         stream.write(result.to_text() + "\n")
@@ -109,13 +94,6 @@ def warn_restart(result) -> None:
               f"until the network restarts (use --restart)", file=sys.stderr)
 
 
-def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
-
-
 def add_policy_argument(parser: argparse.ArgumentParser) -> None:
     """``--policy FILE`` of an editing verb: passed to ``netupdate.connect(policy=...)``."""
     parser.add_argument("--policy", metavar="FILE",
@@ -125,7 +103,7 @@ def add_policy_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``netupdate apply NAME FILE --connect URI``."""
-    parser.add_argument("name", metavar="NAME", help="the network to reconcile")
+    parser.add_argument("name", metavar="NAME", help="the network to reconcile (name or UUID)")
     parser.add_argument("file", metavar="FILE", help="its desired definition ('-' for stdin)")
     parser.add_argument("--live", action="store_true", help="change the running network only")
     parser.add_argument("--config", action="store_true",
@@ -133,43 +111,18 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="show the plan (with --connect: the virNetworkUpdate calls and "
                              "actions), change nothing")
-    parser.add_argument("--json", action="store_true", help="print JSON")
     add_libvirt_update_arguments(parser)
-    add_connect_argument(parser)
     add_policy_argument(parser)
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
-    """Handler of ``apply``: desired-state reconcile of a libvirt network (exit 0, 3 when the
-    live network needs a restart, 1 on errors)."""
-    from netupdate.errors import NetupdateError
-    if not uses_libvirt(args):
-        raise NetupdateError(f"apply works on libvirt networks: give --connect URI (or set "
-                             f"${ENV})")
-    desired = _read(args.file)
-    with open_connection(args) as conn:
-        result = conn.apply(args.name, desired, **affect_flags(args), dry_run=args.dry_run,
-                            restart=getattr(args, "restart", False))
-    return report_update(result, args)
-
-
-def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``netupdate diff --connect URI NAME [FILE]``."""
-    parser.add_argument("name", metavar="NAME", help="the libvirt network")
-    parser.add_argument("file", metavar="FILE", nargs="?",
-                        help="the definition to compare with (default: the live definition "
-                             "against the persistent config)")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes")
-    add_connect_argument(parser)
-
-
 def cmd_diff(args: argparse.Namespace) -> int:
-    """Handler of ``diff --connect``: the changes from the network's persistent config to FILE
-    (or its live vs persistent drift) and the live plan."""
-    other = _read(args.file) if getattr(args, "file", None) else None
-    with open_connection(args, readonly=True) as conn:
-        result = conn.diff(args.name, other)
+    """Handler of ``diff NAME [FILE]``: the changes from the network's persistent config to
+    FILE (or its live vs persistent drift) and the live plan, on either backend."""
+    from netupdate.cli.inputs import read_text
+    from netupdate.cli.names import named
+    other = read_text(args.file) if getattr(args, "file", None) else None
+    with open_connection(args, readonly=True) as conn, named(conn, args.name) as name:
+        result = conn.diff(name, other)
     if getattr(args, "json", False):
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -180,6 +133,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def fetch_definitions(args: argparse.Namespace, names, *, inactive: bool = True):
     """``[(label, xml)]``: the persistent (``inactive``) or live definitions of the named
-    networks of the ``--connect`` URI, labelled ``URI#NAME`` for messages."""
+    networks, labelled ``URI#NAME`` (libvirt) or ``NAME`` for messages."""
+    from netupdate.cli.names import named
+    out = []
     with open_connection(args, readonly=True) as conn:
-        return [(f"{conn.uri}#{name}", conn.dumpxml(name, inactive=inactive)) for name in names]
+        for each in names:
+            with named(conn, each) as name:
+                label = f"{connect_uri(args)}#{name}" if connect_uri(args) else name
+                out.append((label, conn.dumpxml(name, inactive=inactive)))
+    return out

@@ -1,13 +1,15 @@
-"""``netupdate diff OLD NEW``: the semantic changes between two definitions and their live plan."""
+"""``netupdate diff``: the semantic changes between two definitions and their live plan.
+
+    netupdate diff OLD.xml NEW.xml      two files ('-' for standard input)
+    netupdate diff NAME [FILE]          a network (embedded runtime, or -c URI) against FILE,
+                                        or its live state against its persistent config
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-
-from netupdate.cli.connect import add_connect_argument, cmd_diff, uses_libvirt
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
 
@@ -18,48 +20,44 @@ def register(subparsers) -> None:
         help="show what changed between two network definitions and the live plan it needs",
         description="Compare two network definitions semantically (MAC case, IPv6 spelling, "
                     "netmask vs prefix, attribute order and whitespace do not count) and print "
-                    "the changes and the least disruptive plan of live actions.",
+                    "the changes and the least disruptive plan of live actions.  With a "
+                    "network NAME (embedded runtime by default, libvirt with -c URI): its "
+                    "persistent config against FILE, or without FILE its live state against "
+                    "its persistent config.",
         epilog="exit status: 0 on success (whether or not there are changes, like git diff); "
-               "with --exit-code: 0 no changes, 1 changes, 2 error (like diff(1)).",
-    )
-    parser.add_argument("old", metavar="OLD",
-                        help="the definition before (XML file); with --connect: a network name")
+               "with --exit-code: 0 no changes, 1 changes, 2 error (like diff(1)); 4: no such "
+               "network.")
+    parser.add_argument("old", metavar="OLD|NAME",
+                        help="the definition before (XML file, '-' for stdin), or a network "
+                             "name or UUID")
     parser.add_argument("new", metavar="NEW", nargs="?",
-                        help="the definition after (XML file); with --connect: optional, "
-                             "without it the live definition is compared with the persistent "
-                             "one")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"changes": [...], "actions": [...]} as JSON')
+                        help="the definition after (XML file, '-' for stdin); after a NAME: "
+                             "optional, without it the live definition is compared with the "
+                             "persistent one")
     parser.add_argument("--exit-code", action="store_true",
                         help="exit 1 when there are changes, 2 on errors")
     parser.add_argument("--policy", metavar="FILE",
                         help="also check the changes against this access policy (TOML); "
                              "a refused change is an error")
-    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                        help="colour the text output (auto: when stdout is a terminal and "
-                             "NO_COLOR is unset)")
-    add_connect_argument(parser)
     parser.set_defaults(func=run)
 
 
-def use_color(choice: str, stream) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+def _is_file(argument: str) -> bool:
+    import os
+    return argument == "-" or os.path.isfile(argument)
 
 
 def run(args: argparse.Namespace) -> int:
-    from netupdate.errors import NetupdateError
+    from netupdate.errors import NetupdateError, NoSuchNetwork
 
     try:
-        if uses_libvirt(args):
+        if args.connect or args.new is None or not _is_file(args.old):
+            from netupdate.cli.connect import cmd_diff
             args.name, args.file = args.old, args.new
             return cmd_diff(args)
-        if args.new is None:
-            raise NetupdateError("diff needs OLD and NEW files (or --connect URI NAME)")
         return _run(args)
+    except NoSuchNetwork:
+        raise
     except NetupdateError as exc:
         if not args.exit_code:
             raise
@@ -68,11 +66,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from netupdate.cli.inputs import read_bytes
+    from netupdate.cli.options import use_color
     from netupdate.planning.differ import as_defs
     from netupdate.planning.planner import plan
     from netupdate.planning.policy import Policy
 
-    before, after = as_defs(args.old), as_defs(args.new)
+    before = as_defs(read_bytes(args.old) if args.old == "-" else args.old)
+    after = as_defs(read_bytes(args.new) if args.new == "-" else args.new)
     result = plan(before, after)
     policy_note = None
     if args.policy:

@@ -9,15 +9,12 @@ import json
 import os
 import sys
 
-STATE_HELP = ("state directory (default: $NETUPDATE_STATE_DIR, else /var/lib/netupdate and "
-              "/run/netupdate for root)")
+NAME_HELP = "the network's name or UUID"
 
 
 def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
             policy: bool = False) -> None:
-    from netupdate.cli.connect import add_connect_argument
-    parser.add_argument("--state-dir", metavar="DIR", default=None, help=STATE_HELP)
-    add_connect_argument(parser, "-c", "--connect")
+    """The verb's own options (the global ones come from ``options.add_globals``)."""
     if policy:
         from netupdate.cli.connect import add_policy_argument
         add_policy_argument(parser)
@@ -32,8 +29,20 @@ def _conn(args, *, readonly: bool = False):
     return open_connection(args, readonly=readonly)
 
 
-def _data(value):
-    return value.to_json() if hasattr(value, "to_json") else value
+def _named(conn, args):
+    from netupdate.cli.names import named
+    return named(conn, args.name)
+
+
+def _done(args, text: str, **data) -> int:
+    """A verb's confirmation: the line, or ``{"network": ..., ...}`` with ``--json``."""
+    if args.json:
+        from netupdate.cli.report import emit_json
+        emit_json(data)
+    else:
+        from netupdate.cli.report import say
+        say(args, text)
+    return 0
 
 
 def register(sub) -> None:
@@ -41,39 +50,52 @@ def register(sub) -> None:
     p.add_argument("file", metavar="FILE", help="network XML file ('-' for stdin)")
     _common(p, policy=True)
     p.set_defaults(func=cmd_define)
+    _register_lifecycle(sub)
+    _register_update(sub)
+    _register_apply(sub)
+    _register_change(sub)
+    _register_recovery(sub)
+
+
+def _register_lifecycle(sub) -> None:
 
     p = sub.add_parser("start", help="start a defined network (repairs a damaged running one)")
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help=NAME_HELP)
     _common(p, netns=True)
     p.set_defaults(func=cmd_start)
 
     for verb in ("stop", "destroy"):
         p = sub.add_parser(verb, help="stop a running network: remove everything it created")
-        p.add_argument("name", metavar="NAME")
+        p.add_argument("name", metavar="NAME", help=NAME_HELP)
         _common(p)
         p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("undefine", help="remove a persistent network definition")
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help=NAME_HELP)
     _common(p)
     p.set_defaults(func=cmd_undefine)
 
     p = sub.add_parser("list", help="list networks")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--name", dest="names_only", action="store_true",
+                   help="print only the names (like virsh net-list --name)")
     _common(p)
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("dumpxml", help="print a network's definition (live one when running)")
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help=NAME_HELP)
     p.add_argument("--inactive", action="store_true", help="the persistent definition")
     _common(p)
     p.set_defaults(func=cmd_dumpxml)
 
-    p = sub.add_parser("status", help="what is really running (exit 1 when degraded)")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("status", help="what is really running (exit 5 when degraded, 4 when "
+                                      "not defined)")
+    p.add_argument("name", metavar="NAME", help=NAME_HELP)
     _common(p)
     p.set_defaults(func=cmd_status)
+
+
+def _register_update(sub) -> None:
+    from netupdate.cli.editargs import add_update_arguments
 
     p = sub.add_parser(
         "update", help="edit a network like 'virsh net-update', live and config by default",
@@ -81,20 +103,13 @@ def register(sub) -> None:
                     "network the default is --live --config (virsh's default, the current "
                     "state only, loses changes at restart); --current is virsh's meaning. Live "
                     "changes are verified and rolled back on failure.")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("command", metavar="COMMAND", nargs="?",
-                   help="add (add-last), add-first, add-last, modify, delete")
-    p.add_argument("rest", metavar="SECTION XML", nargs="*",
-                   help="section and XML fragment (or a file name); with --node-spec only XML")
-    p.add_argument("--parent-index", type=int, default=-1, metavar="N")
-    p.add_argument("--node-spec", metavar="XPATH", default=None)
+    p.add_argument("name", metavar="NAME", help=NAME_HELP)
+    add_update_arguments(p)
     p.add_argument("--live", action="store_true", help="change the running network")
     p.add_argument("--config", action="store_true", help="change the persistent definition")
     p.add_argument("--current", action="store_true",
                    help="the live state if running, else the persistent config (virsh)")
     p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
-    p.add_argument("--json", action="store_true",
-                   help="print JSON (with --batch: JSON lines, progress then the result)")
     p.add_argument("--batch", metavar="FILE", default=None,
                    help="apply the updates of FILE ('-' for stdin) as one transaction: "
                         "one plan, at most one dnsmasq reload or restart, all or nothing. "
@@ -105,6 +120,8 @@ def register(sub) -> None:
     add_libvirt_update_arguments(p)
     p.set_defaults(func=cmd_update)
 
+
+def _register_apply(sub) -> None:
     from netupdate.cli.connect import add_apply_arguments
     p = sub.add_parser(
         "apply", help="make a network exactly a desired definition (idempotent; --try SECONDS "
@@ -119,12 +136,13 @@ def register(sub) -> None:
                    help="open a change that rolls back by itself after SECONDS unless "
                         "confirmed (ENTER on a terminal, else 'netupdate change commit NAME')")
     _check_arguments(p)
-    p.add_argument("--state-dir", metavar="DIR", default=None, help=STATE_HELP)
     p.add_argument("--netns", metavar="NAME", default=None,
                    help="with --live on a network that is not running: start it in this "
                         "network namespace")
     p.set_defaults(func=cmd_apply)
 
+
+def _register_change(sub) -> None:
     p = sub.add_parser(
         "change", help="safe change: start | commit | rollback | status of a change "
                        "transaction (auto-rollback with --rollback-after)",
@@ -135,26 +153,22 @@ def register(sub) -> None:
                     "in time, even when this command or the SSH session dies.")
     csub = p.add_subparsers(dest="change_verb", metavar="{start,commit,rollback,status}")
     c = csub.add_parser("start", help="snapshot a network: open a change")
-    c.add_argument("name", metavar="NAME")
+    c.add_argument("name", metavar="NAME", help=NAME_HELP)
     c.add_argument("--rollback-after", type=float, metavar="SECONDS", default=None,
                    help="roll back automatically unless 'change commit' arrives in time")
     _check_arguments(c)
-    c.add_argument("--json", action="store_true", help="print JSON")
     _common(c)
     c.set_defaults(func=cmd_change_start)
     c = csub.add_parser("commit", help="keep the changes: drop the snapshot, stop the timer")
-    c.add_argument("name", metavar="NAME")
-    c.add_argument("--json", action="store_true", help="print JSON")
+    c.add_argument("name", metavar="NAME", help=NAME_HELP)
     _common(c)
     c.set_defaults(func=cmd_change_commit)
     c = csub.add_parser("rollback", help="restore config and live state to the snapshot")
-    c.add_argument("name", metavar="NAME")
-    c.add_argument("--json", action="store_true", help="print JSON lines")
+    c.add_argument("name", metavar="NAME", help=NAME_HELP)
     _common(c)
     c.set_defaults(func=cmd_change_rollback)
     c = csub.add_parser("status", help="the open change of a network (or of every network)")
-    c.add_argument("name", metavar="NAME", nargs="?")
-    c.add_argument("--json", action="store_true", help="print JSON")
+    c.add_argument("name", metavar="NAME", nargs="?", help=NAME_HELP)
     _common(c)
     c.set_defaults(func=cmd_change_status)
     c = csub.add_parser("_expire")  # the detached auto-rollback timer (internal)
@@ -163,8 +177,11 @@ def register(sub) -> None:
     c.add_argument("--config-dir", required=True)
     c.add_argument("--run-dir", required=True)
     c.set_defaults(func=cmd_change_expire)
-    p.set_defaults(func=lambda args, parser=p: (parser.print_help(), 2)[1])
+    p.set_defaults(func=lambda args, parser=p: (parser.print_help(), 2)[1],
+                   subcommands=csub.choices)
 
+
+def _register_recovery(sub) -> None:
     p = sub.add_parser(
         "recover", help="after a crash or at boot: undo killed operations, roll back "
                         "uncommitted changes, clean leftovers, start autostart networks",
@@ -174,12 +191,11 @@ def register(sub) -> None:
                     "change (one whose timer is still running and not yet due is left to it), "
                     "repair a running network that drifted from its definition, and start the "
                     "networks marked autostart. Exit 1 when something could not be done.")
-    p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
     p.set_defaults(func=cmd_recover)
 
     p = sub.add_parser("autostart", help="start a network at boot ('netupdate recover')")
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help=NAME_HELP)
     p.add_argument("--disable", action="store_true", help="do not start it at boot")
     _common(p, netns=True)
     p.set_defaults(func=cmd_autostart)
@@ -204,40 +220,33 @@ def _check_of(args):
 
 
 def cmd_define(args) -> int:
-    if args.file == "-":
-        xml = sys.stdin.read()
-    else:
-        with open(args.file, "rb") as handle:
-            xml = handle.read()
+    from netupdate.cli.inputs import read_bytes
+    xml = read_bytes(args.file)
     with _conn(args) as conn:
         name = conn.define(xml)
-    print(f"Network {name} defined from {args.file}")
-    return 0
+    return _done(args, f"Network {name} defined from {args.file}", network=name,
+                 defined=True, file=args.file)
 
 
 def cmd_start(args) -> int:
-    with _conn(args) as conn:
-        running = args.name in {n.name for n in conn.list() if n.active}
-        if args.netns:
-            conn.start(args.name, netns=args.netns)
-        else:
-            conn.start(args.name)
-    print(f"Network {args.name} {'repaired' if running else 'started'}")
-    return 0
+    with _conn(args) as conn, _named(conn, args) as name:
+        running = name in {n.name for n in conn.list() if n.active}
+        conn.start(name, netns=args.netns)
+    state = "repaired" if running else "started"
+    return _done(args, f"Network {name} {state}", network=name, state=state)
 
 
 def cmd_stop(args) -> int:
-    with _conn(args) as conn:
-        conn.stop(args.name)
-    print(f"Network {args.name} destroyed")
-    return 0
+    with _conn(args) as conn, _named(conn, args) as name:
+        conn.stop(name)
+    return _done(args, f"Network {name} destroyed", network=name, state="stopped")
 
 
 def cmd_undefine(args) -> int:
-    with _conn(args) as conn:
-        notes = conn.undefine(args.name) or []
-    print("\n".join([*notes, f"Network {args.name} has been undefined"]))
-    return 0
+    with _conn(args) as conn, _named(conn, args) as name:
+        notes = conn.undefine(name) or []
+    return _done(args, "\n".join([*notes, f"Network {name} has been undefined"]),
+                 network=name, undefined=True, notes=notes)
 
 
 def cmd_list(args) -> int:
@@ -245,6 +254,10 @@ def cmd_list(args) -> int:
         rows = [n.to_json() for n in conn.list()]
     if args.json:
         print(json.dumps(rows, indent=2))
+        return 0
+    if args.names_only:
+        for row in rows:
+            print(row["name"])
         return 0
     head = ("Name", "State", "Autostart", "Persistent", "Bridge", "Netns")
     table = [head] + [(r["name"], r["state"], "yes" if r.get("autostart") else "no",
@@ -260,17 +273,22 @@ def cmd_list(args) -> int:
 
 
 def cmd_dumpxml(args) -> int:
-    with _conn(args, readonly=True) as conn:
-        text = conn.dumpxml(args.name, inactive=args.inactive)
+    with _conn(args, readonly=True) as conn, _named(conn, args) as name:
+        text = conn.dumpxml(name, inactive=args.inactive)
+    if args.json:
+        return _done(args, "", network=name, inactive=args.inactive, xml=text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
 def _status_text(s: dict) -> str:
-    lines = [f"network {s['name']}", f"  state:      {s['state']}"
-             + ("" if s.get("persistent") else " (transient)")]
-    if s.get("netns"):
-        lines.append(f"  namespace:  {s['netns']}")
+    """Both backends' status, from its JSON (the embedded runtime's bridge, dnsmasq and
+    firewall; libvirt's URI, UUID and drift)."""
+    lines = [f"network {s['name']}" + (f" ({s['uri']})" if s.get("uri") else ""),
+             f"  state:      {s['state']}" + ("" if s.get("persistent") else " (transient)")]
+    for key in ("uuid", "netns"):
+        if s.get(key):
+            lines.append(f"  {key + ':':<11} {s[key]}")
     br = s.get("bridge")
     if isinstance(br, dict):
         extra = ""
@@ -281,6 +299,8 @@ def _status_text(s: dict) -> str:
                      + extra)
         if br.get("addresses"):
             lines.append(f"  addresses:  {', '.join(br['addresses'])}")
+    elif br:
+        lines.append(f"  bridge:     {br}")
     dq = s.get("dnsmasq")
     if isinstance(dq, dict):
         lines.append(f"  dnsmasq:    pid {dq.get('pid')} "
@@ -293,58 +313,52 @@ def _status_text(s: dict) -> str:
         lines.append("  live vs persistent config: "
                      + ("DIFFERENT (a restart applies the persistent config)"
                         if s["diverged"] else "same"))
-    for problem in s.get("problems") or ():
-        lines.append(f"  problem:    {problem}")
+    lines.extend(f"    {line}" for line in s.get("drift") or ())
+    lines.extend(f"  note:       {note}" for note in s.get("notes") or ())
+    lines.extend(f"  problem:    {problem}" for problem in s.get("problems") or ())
     if s.get("problems"):
         lines.append(f"  repair with: netupdate start {s['name']}")
     return "\n".join(lines)
 
 
 def cmd_status(args) -> int:
-    with _conn(args, readonly=True) as conn:
-        status = conn.status(args.name)
-    data = _data(status)
+    from netupdate.errors import EXIT_DEGRADED
+    with _conn(args, readonly=True) as conn, _named(conn, args) as name:
+        status = conn.status(name)
+    data = status if isinstance(status, dict) else status.to_json()
     if args.json:
         print(json.dumps(data, indent=2, default=str))
-    elif hasattr(status, "to_text"):
-        print(status.to_text())
     else:
         print(_status_text(data))
-    return 1 if data.get("problems") else 0
+    return EXIT_DEGRADED if data.get("problems") else 0
+
+
+def _sides(args, conn, name: str) -> tuple[bool | None, bool | None]:
+    """(live, config) of --live/--config/--current."""
+    from netupdate.cli.connect import affect_flags
+    from netupdate.cli.options import Usage
+    if args.current and (args.live or args.config):
+        raise Usage("--current and --live/--config are mutually exclusive")
+    flags = affect_flags(args)
+    if args.current:
+        active = any(n.name == name and n.active for n in conn.list())
+        return active, not active
+    return flags["live"], flags["config"]
 
 
 def cmd_update(args) -> int:
-    from netupdate.errors import InvalidOperationError
+    from netupdate.cli.editargs import update_input, wrong_order
     if args.batch is not None:
         return _cmd_batch(args)
-    if args.command is None:
-        raise InvalidOperationError("update needs COMMAND SECTION XML (or --batch FILE)")
-    rest = list(args.rest)
-    if args.node_spec is not None:
-        if len(rest) > 1:
-            raise InvalidOperationError("with --node-spec give only the XML (no SECTION)")
-        section, xml = None, (rest[0] if rest else None)
-    else:
-        if len(rest) != 2:
-            raise InvalidOperationError("update needs SECTION and XML (or --node-spec XPATH)")
-        section, xml = rest
-    if args.current and (args.live or args.config):
-        raise InvalidOperationError("Options --current and --live/--config are mutually "
-                                    "exclusive")
-    from netupdate.cli.connect import affect_flags, report_update
-    flags = affect_flags(args)
-    live, config = flags["live"], flags["config"]
-    with _conn(args) as conn:
-        if args.current:
-            active = any(n.name == args.name and n.active for n in conn.list())
-            live, config = active, not active
-        if xml is not None and not xml.lstrip().startswith("<") and os.path.exists(xml):
-            with open(xml, encoding="utf-8") as handle:
-                xml = handle.read()
-        result = conn.update(args.name, args.command, section, xml,
+    wrong_order(args.name, usage="netupdate update NAME COMMAND SECTION XML")
+    command, section, xml = update_input(args, target="NAME")
+    with _conn(args) as conn, _named(conn, args) as name:
+        live, config = _sides(args, conn, name)
+        result = conn.update(name, command, section, xml,
                              parent_index=args.parent_index, node_spec=args.node_spec,
                              live=live, config=config, dry_run=args.dry_run,
                              restart=getattr(args, "restart", False))
+    from netupdate.cli.connect import report_update
     return report_update(result, args)
 
 
@@ -424,17 +438,11 @@ def _long(args, run):
     return 0, result
 
 
-def _read_input(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
 def _emit_result(args, result, reporter_json: bool) -> None:
     from netupdate.cli.connect import warn_restart
     if reporter_json:
-        print(json.dumps({"event": "result", **result.to_json()}, default=str), flush=True)
+        from netupdate.cli.report import result_json
+        print(json.dumps({"event": "result", **result_json(result)}, default=str), flush=True)
     else:
         print(result.to_text())
     warn_restart(result)
@@ -442,25 +450,19 @@ def _emit_result(args, result, reporter_json: bool) -> None:
 
 # ---------------------------------------------------------------------- batch
 def _cmd_batch(args) -> int:
-    from netupdate.errors import InvalidOperationError
+    from netupdate.cli.batchlines import expand
+    from netupdate.cli.editargs import shortcut_values
+    from netupdate.cli.inputs import read_text
+    from netupdate.cli.options import Usage
     from netupdate.live.txn import parse_batch
-    if args.command is not None or args.rest or args.node_spec is not None:
-        raise InvalidOperationError("with --batch FILE give only the network NAME (the updates "
-                                    "come from FILE)")
-    if args.current and (args.live or args.config):
-        raise InvalidOperationError("Options --current and --live/--config are mutually "
-                                    "exclusive")
-    from netupdate.cli.connect import affect_flags
-    flags = affect_flags(args)
-    updates = parse_batch(_read_input(args.batch).decode("utf-8"))
-    with _conn(args) as conn:
-        live, config = flags["live"], flags["config"]
-        if args.current:
-            active = any(n.name == args.name and n.active for n in conn.list())
-            live, config = active, not active
+    if args.words or args.node_spec is not None or shortcut_values(args):
+        raise Usage("with --batch FILE give only the network NAME (the updates come from FILE)")
+    updates = parse_batch(expand(read_text(args.batch)))
+    with _conn(args) as conn, _named(conn, args) as name:
+        live, config = _sides(args, conn, name)
 
         def run(reporter):
-            return conn.update_batch(args.name, updates, live=live, config=config,
+            return conn.update_batch(name, updates, live=live, config=config,
                                      dry_run=args.dry_run, restart=getattr(args, "restart", False),
                                      progress=reporter)
         code, result = _long(args, run)
@@ -476,8 +478,9 @@ def cmd_apply(args) -> int:
     from netupdate.errors import InvalidOperationError
     if args.try_seconds is not None and not args.try_seconds > 0:
         raise InvalidOperationError("--try wants a positive number of seconds")
+    from netupdate.cli.inputs import read_bytes
     from netupdate.live.txn import Interrupts
-    desired = _read_input(args.file)
+    desired = read_bytes(args.file)
     check = _check_of(args)
     # one Ctrl-C handler from apply to try window end; before any change a signal stops at once
     with _conn(args) as conn, Interrupts(immediate=True):
@@ -551,9 +554,12 @@ def _try_window(conn, args, info) -> int:
             break
         time.sleep(0.1)
     last = outcome_for(conn.store, name, token) or {}
-    print(f"No confirmation within the try window: the change was "
-          f"{last.get('outcome', 'rolled back')} ({last.get('reason', 'timer expired')})",
-          file=sys.stderr)
+    outcome = last.get("outcome", "rolled back")
+    if outcome == "rollback-failed":
+        outcome = (f"NOT rolled back: the rollback FAILED, the change stays open (retry with "
+                   f"'netupdate change rollback {name}' or 'netupdate recover')")
+    print(f"No confirmation within the try window: the change was {outcome} "
+          f"({last.get('reason', 'timer expired')})", file=sys.stderr)
     return 1
 
 
@@ -566,27 +572,27 @@ def _print_info(args, info) -> None:
 
 
 def cmd_change_start(args) -> int:
-    with _conn(args) as conn:
-        info = conn.change_start(args.name, rollback_after=args.rollback_after,
+    with _conn(args) as conn, _named(conn, args) as name:
+        info = conn.change_start(name, rollback_after=args.rollback_after,
                                  check=_check_of(args))
     _print_info(args, info)
     return 0
 
 
 def cmd_change_commit(args) -> int:
-    with _conn(args) as conn:
-        info = conn.change_commit(args.name)
+    with _conn(args) as conn, _named(conn, args) as name:
+        info = conn.change_commit(name)
     if args.json:
         print(json.dumps(info.to_json(), indent=2, default=str))
     else:
-        print(f"Change on network {args.name} committed")
+        print(f"Change on network {name} committed")
     return 0
 
 
 def cmd_change_rollback(args) -> int:
-    with _conn(args) as conn:
+    with _conn(args) as conn, _named(conn, args) as name:
         code, result = _long(args, lambda reporter: conn.change_rollback(
-            args.name, reason="requested", progress=reporter))
+            name, reason="requested", progress=reporter))
     if result is None:
         return code
     _emit_result(args, result, args.json)
@@ -594,9 +600,11 @@ def cmd_change_rollback(args) -> int:
 
 
 def cmd_change_status(args) -> int:
+    from netupdate.cli.names import require
     with _conn(args, readonly=True) as conn:
-        info = conn.change_status(args.name)
-    if args.name is not None:
+        name = require(conn, args.name) if args.name is not None else None
+        info = conn.change_status(name)
+    if name is not None:
         _print_info(args, info)
         return 0
     if args.json:
@@ -631,12 +639,12 @@ def cmd_recover(args) -> int:
 
 
 def cmd_autostart(args) -> int:
-    with _conn(args) as conn:
-        conn.set_autostart(args.name, not args.disable, netns=args.netns)
-        where = conn.autostart_netns(args.name)
+    with _conn(args) as conn, _named(conn, args) as name:
+        conn.set_autostart(name, not args.disable, netns=args.netns)
+        where = conn.autostart_netns(name)
     if args.disable:
-        print(f"Network {args.name} unmarked as autostarted")
+        text = f"Network {name} unmarked as autostarted"
     else:
-        print(f"Network {args.name} marked as autostarted ("
-              + (f"in namespace {where})" if where else "in the host namespace)"))
-    return 0
+        text = (f"Network {name} marked as autostarted ("
+                + (f"in namespace {where})" if where else "in the host namespace)"))
+    return _done(args, text, network=name, autostart=not args.disable, netns=where)

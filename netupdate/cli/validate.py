@@ -14,8 +14,6 @@ import sys
 import time
 from collections.abc import Iterator
 
-from netupdate.cli.connect import add_connect_argument, fetch_definitions, uses_libvirt
-
 PARALLEL_FROM = 100       # files; fewer are checked in this process
 FORMATS = ("text", "json", "github", "junit")
 GRAMMARS = ("rng", "xsd", "none")
@@ -36,7 +34,9 @@ output formats:
 exit status: 0 all files valid, 1 some file invalid, 2 usage error
 
 examples:
-  netupdate validate fixtures/networks/
+  netupdate validate fixtures/networks/nat-default.xml fixtures/networks/routed.xml
+  netupdate validate --network default
+  netupdate -c test:///default validate --network default
   netupdate validate --format github --strict networks/*.xml
   netupdate validate --ignore NU-W101 --format junit -o report.xml networks/
   cat net.xml | netupdate validate --stdin-filename net.xml -
@@ -54,9 +54,11 @@ def register(subparsers) -> None:
                              "(hidden directories skipped); '-' reads standard input; with "
                              "--connect: names of the connection's networks (their persistent "
                              "definitions are checked)")
-    add_connect_argument(parser)
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="output format (default: text)")
+    parser.add_argument("-n", "--network", action="append", default=[], metavar="NAME",
+                        help="check this network's persistent definition (embedded runtime, "
+                             "or libvirt with -c URI); repeatable")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="output format (default: text; json with --json)")
     parser.add_argument("--strict", action="store_true",
                         help="warnings make a file invalid too")
     parser.add_argument("--schema", choices=GRAMMARS, default="rng",
@@ -290,8 +292,9 @@ def run(args) -> int:
         except KeyError:
             parser.error(f"unknown code {args.explain!r} (see --list-codes)")
         return 0
-    if not args.files:
-        parser.error("no FILE, DIR or '-' given")
+    args.format = args.format or ("json" if args.json else "text")
+    if not args.files and not args.network:
+        parser.error("no FILE, DIR, '-' or --network NAME given")
     if args.files.count("-") > 1:
         parser.error("'-' (standard input) can be given only once")
     try:
@@ -299,12 +302,12 @@ def run(args) -> int:
         rules = V.select_rules(select, ignore) if (select is not None or ignore) else None
     except ValueError as exc:
         parser.error(str(exc))
+    names, files = (args.network + args.files, []) if args.connect else (args.network, args.files)
     networks = {}
-    if uses_libvirt(args):   # the arguments name networks of the libvirt connection
-        networks = dict(fetch_definitions(args, args.files))
-        paths = list(networks)
-    else:
-        paths = _expand(args.files)
+    if names:
+        from netupdate.cli.connect import fetch_definitions
+        networks = dict(fetch_definitions(args, names))
+    paths = list(networks) + _expand(files)
     if not paths:
         parser.error("no *.xml files found in " + ", ".join(args.files))
 
@@ -336,5 +339,6 @@ def run(args) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-    print(_summary(results, args.strict), file=sys.stderr)
+    if args.verbosity >= 0:
+        print(_summary(results, args.strict), file=sys.stderr)
     return 0 if all(r.valid for r in results) else 1

@@ -24,7 +24,7 @@ import os
 import stat
 from pathlib import Path
 
-from netupdate.errors import StateError
+from netupdate.errors import StateDirRefused, StateError
 
 
 def _who(uid: int) -> str:
@@ -36,7 +36,7 @@ def _who(uid: int) -> str:
 
 
 def _refuse(path: str, why: str) -> StateError:
-    return StateError(f"refusing state directory: {path} {why} (see docs/security.md)")
+    return StateDirRefused(f"refusing state directory: {path} {why} (see docs/security.md)")
 
 
 def _check_own(path: str, st: os.stat_result, uid: int) -> None:

@@ -1,0 +1,55 @@
+"""Typed shortcuts in ``update --batch`` lines: ``add ip-dhcp-host --mac M --ip I --name N``
+becomes ``add ip-dhcp-host <host mac=.../>`` before the batch is parsed, line for line (the
+line numbers of errors stay right).  Lines that carry XML, and JSON batches, pass unchanged."""
+
+from __future__ import annotations
+
+import shlex
+
+from netupdate.errors import InvalidFragmentError
+
+
+def _parser():
+    from netupdate.cli.editargs import add_update_arguments
+    from netupdate.cli.options import Parser
+    parser = Parser(prog="batch line", add_help=False)
+    add_update_arguments(parser)
+    return parser
+
+
+def _expand_line(parser, number: int, line: str) -> str:
+    from netupdate.cli.editargs import shortcut_values, split_words
+    from netupdate.cli.options import Usage
+    from netupdate.edit.shortcuts import fragment
+    from netupdate.sections import get
+    try:
+        args = parser.parse_intermixed_args(shlex.split(line))
+        values = shortcut_values(args)
+        command, section, xml = split_words(args, target="NAME")
+    except (Usage, ValueError) as exc:
+        raise InvalidFragmentError(f"batch line {number}: {exc}", line=number) from None
+    if xml is not None or section is None:
+        raise InvalidFragmentError(f"batch line {number}: give either the XML fragment or the "
+                                   f"typed options (and a SECTION)", line=number)
+    head = [command] + ([f"--parent-index={args.parent_index}"]
+                        if args.parent_index >= 0 else [])
+    return " ".join([*head, section, fragment(get(section).name, **values)])
+
+
+def expand(text: str) -> str:
+    """The batch text with every shortcut line turned into ``COMMAND SECTION XML``."""
+    if text.lstrip().startswith("["):
+        return text
+    parser = None
+    lines = text.splitlines()
+    for index, raw in enumerate(lines):
+        line = raw.strip()
+        if not line or line.startswith("#") or "<" in line or " --" not in line:
+            continue
+        words = line.split()
+        if all(w.startswith(("--node-spec", "--parent-index")) or not w.startswith("--")
+               for w in words):
+            continue   # the batch format's own options
+        parser = parser or _parser()
+        lines[index] = _expand_line(parser, index + 1, line)
+    return "\n".join(lines) + "\n"

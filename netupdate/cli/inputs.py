@@ -1,0 +1,39 @@
+"""What the command line reads: files, fragments and ``-`` (standard input), through the
+library's bounded reader (``document.source.read_file``: no file over 32 MiB is read)."""
+
+from __future__ import annotations
+
+import sys
+
+from netupdate.cli.options import Usage
+
+_STDIN_READ: list[bool] = []
+
+
+def reset() -> None:
+    _STDIN_READ.clear()
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of ``path``, or of standard input for ``-`` (once per command)."""
+    from netupdate.document.source import MAX_BYTES, read_file
+    if path == "-":
+        if _STDIN_READ:
+            raise Usage("'-' (standard input) can be read only once")
+        _STDIN_READ.append(True)
+        return sys.stdin.buffer.read(MAX_BYTES + 1)
+    return read_file(path)
+
+
+def read_text(path: str) -> str:
+    from netupdate.document.source import decode
+    text, _encoding, _raw = decode(read_bytes(path), "<stdin>" if path == "-" else path)
+    return text
+
+
+def fragment(argument: str) -> str:
+    """An XML argument: the fragment itself (it starts with ``<``), ``-`` (standard input), or
+    the name of a file holding it (as virsh reads it)."""
+    if argument.lstrip().startswith("<"):
+        return argument
+    return read_text(argument)

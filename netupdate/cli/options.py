@@ -1,0 +1,127 @@
+"""The options every verb shares, the parser class and the usage errors.
+
+Global options (``-c/--connect``, ``--state-dir``, ``--json``, ``-q/--quiet``, ``-v/--verbose``,
+``--color WHEN``) go before the verb, like virsh and git, or anywhere after it: the top-level
+parser and every verb's parser carry them with ``default=SUPPRESS``, so a value given in either
+place survives, and ``fill_defaults`` sets what was not given.  A ``Parser`` raises ``Usage``
+instead of exiting, so ``main`` can print the verb's own usage, a did-you-mean hint, or a JSON
+error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+ENV_CONNECT = "NETUPDATE_CONNECT"
+COLORS = ("auto", "always", "never")
+STATE_HELP = ("state directory (default: $NETUPDATE_STATE_DIR, else /var/lib/netupdate and "
+              "/run/netupdate for root, else $XDG_DATA_HOME/netupdate (~/.local/share/"
+              "netupdate) and $XDG_RUNTIME_DIR/netupdate for other users)")
+CONNECT_HELP = (f"libvirt URI to work on (qemu:///system, test:///default, qemu+ssh://host/"
+                f"system, ...; default: ${ENV_CONNECT}); without it the embedded runtime is "
+                f"used.  Needs pip install 'netupdate[libvirt]'")
+
+# (option strings, dest, takes a value, add_argument keywords)
+GLOBALS: tuple[tuple[tuple[str, ...], str, bool, dict], ...] = (
+    (("-c", "--connect"), "connect", True, {"metavar": "URI", "help": CONNECT_HELP}),
+    (("--state-dir",), "state_dir", True, {"metavar": "DIR", "help": STATE_HELP}),
+    (("--json",), "json", False,
+     {"action": "store_true", "help": "print JSON (errors too: {\"error\", \"code\", \"exit\", "
+                                      "\"file\", \"line\", \"path\"})"}),
+    (("-q", "--quiet"), "verbosity", False,
+     {"action": "store_const", "const": -1, "help": "print only results and errors"}),
+    (("-v", "--verbose"), "verbosity", False,
+     {"action": "store_const", "const": 1, "help": "say more (on errors: the traceback)"}),
+    (("--color",), "color", True,
+     {"choices": COLORS, "metavar": "WHEN",
+      "help": "colour: auto (a terminal and NO_COLOR unset, default), always, never"}),
+)
+DEFAULTS = {"connect": None, "state_dir": None, "json": False, "verbosity": 0, "color": "auto"}
+# option string -> takes a value
+GLOBAL_FLAGS = {flag: takes for flags, _dest, takes, _kw in GLOBALS for flag in flags}
+
+
+class Usage(Exception):
+    """A bad command line: the message and the parser whose usage goes with it."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser | None = None,
+                 hint: str | None = None):
+        super().__init__(message)
+        self.message, self.parser, self.hint = message, parser, hint
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that raises ``Usage``, and completes NAME (the defined networks)
+    and COMMAND SECTION in the shell."""
+
+    def option_names(self) -> list[str]:
+        """Every option string its help shows (for did-you-mean)."""
+        import re
+        return sorted(set(re.findall(r"(?<![\w-])--?[a-zA-Z][\w-]*", self.format_help())))
+
+    def add_argument(self, *names, **kwargs):
+        action = super().add_argument(*names, **kwargs)
+        if names in (("name",), ("words",)):   # shell completion (argcomplete reads it)
+            action.completer = _complete_names if names == ("name",) else _complete_words
+        return action
+
+    def error(self, message: str):
+        raise Usage(message, self)
+
+
+def _complete_names(**kwargs):
+    from netupdate.cli.completion import network_names
+    return network_names(**kwargs)
+
+
+def _complete_words(**kwargs):
+    from netupdate.cli.completion import words
+    return words(**kwargs)
+
+
+def add_globals(parser: argparse.ArgumentParser) -> None:
+    """The global options, as a group of ``parser`` (values default to absent)."""
+    group = parser.add_argument_group("global options (also before the command)")
+    for flags, dest, _takes, keywords in GLOBALS:
+        group.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **keywords)
+
+
+def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    for dest, value in DEFAULTS.items():
+        if not hasattr(args, dest):
+            setattr(args, dest, value)
+    if args.connect is None:
+        args.connect = os.environ.get(ENV_CONNECT) or None
+    return args
+
+
+def use_color(choice: str, stream) -> bool:
+    """``--color``: always, never, or auto (``stream`` is a terminal and NO_COLOR is unset)."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def split_leading(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(the global options before the verb, the verb and the rest).  ``-h``, ``--help`` and
+    ``--version`` count as leading too; an unknown option stops the scan (the top-level parser
+    reports it)."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--" or not token.startswith("-") or token == "-":
+            break
+        name, eq, _value = token.partition("=")
+        if name in GLOBAL_FLAGS:
+            index += 1 if (eq or not GLOBAL_FLAGS[name]) else 2
+        elif GLOBAL_FLAGS.get(token[:2]) and not token.startswith("--"):
+            index += 1   # -cURI
+        elif name in ("-h", "--help", "--version"):
+            index += 1
+        else:
+            break
+    return argv[:index], argv[index:]

@@ -1,0 +1,51 @@
+"""How results and errors are printed: text, or one JSON object with ``--json``.
+
+An error with ``--json`` is one object on stdout, ``{"error": message, "code": kind, "exit":
+status, "file": ..., "line": ..., "path": ...}``, and its one line on stderr as usual; a usage
+error adds ``"usage"``.  A dry run's JSON never says ``applied``: its outcome words read
+``would-...`` and ``"applied": false``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+# the outcome words of an update result, as a dry run says them
+WOULD = {"changed": "would-change", "applied": "would-apply", "restarted": "would-restart",
+         "started": "would-start", "stopped": "would-stop", "repaired": "would-repair"}
+
+
+def emit_json(data, stream=None) -> None:
+    stream = stream or sys.stdout
+    stream.write(json.dumps(data, indent=2, default=str) + "\n")
+    stream.flush()
+
+
+def result_json(result) -> dict:
+    """An ``UpdateResult``'s JSON; a dry run's outcomes are worded ``would-...``."""
+    data = result.to_json()
+    dry = bool(data.get("dry_run"))
+    if dry:
+        for side in ("live", "config"):
+            data[side] = WOULD.get(data.get(side), data.get(side))
+    data["applied"] = not dry and result.changed
+    return data
+
+
+def error_json(exc: BaseException, status: int, *, usage: str | None = None) -> dict:
+    data = {"error": getattr(exc, "message", None) or str(exc),
+            "code": getattr(exc, "kind", None) or ("usage" if usage is not None else "os"),
+            "exit": status, "file": getattr(exc, "file", None),
+            "line": getattr(exc, "line", None), "path": getattr(exc, "path", None)}
+    if isinstance(exc, OSError):
+        data["file"] = getattr(exc, "filename", None)
+    if usage is not None:
+        data["usage"] = usage
+    return data
+
+
+def say(args, text: str, stream=None) -> None:
+    """An informational line (not the result itself): left out with ``--quiet``."""
+    if getattr(args, "verbosity", 0) >= 0:
+        print(text, file=stream or sys.stdout)

@@ -1,0 +1,77 @@
+"""Typed shortcuts: the XML fragment of a section built from keyword arguments.
+
+``fragment("ip-dhcp-host", mac="52:54:00:00:00:42", ip="192.168.122.42", name="web1")`` is
+exactly ``<host mac='52:54:00:00:00:42' name='web1' ip='192.168.122.42'/>``: what a user would
+have written, attributes in the order libvirt writes them.  Values are not judged here; the
+fragment goes through the same checks as hand-written XML, so a bad value gets the same located
+error.  lxml builds the element, so no value can change its structure (quotes, ``<``, ...).
+
+The command line offers the same as options (``netupdate update NET add ip-dhcp-host --mac M
+--ip I --name N``); ``FIELDS`` is what each section takes.
+"""
+
+from __future__ import annotations
+
+from netupdate.errors import InvalidFragmentError
+
+# section -> (element tag, ((keyword, attribute), ...) in libvirt's order, child-text keyword)
+FIELDS: dict[str, tuple[str, tuple[tuple[str, str], ...], str | None]] = {
+    "ip-dhcp-host": ("host", (("mac", "mac"), ("id", "id"), ("name", "name"), ("ip", "ip")),
+                     None),
+    "ip-dhcp-range": ("range", (("start", "start"), ("end", "end")), None),
+    "dns-host": ("host", (("ip", "ip"),), "hostname"),
+    "dns-txt": ("txt", (("name", "name"), ("value", "value")), None),
+    "dns-srv": ("srv", (("service", "service"), ("protocol", "protocol"), ("domain", "domain"),
+                        ("target", "target"), ("port", "port"), ("priority", "priority"),
+                        ("weight", "weight")), None),
+    "portgroup": ("portgroup", (("name", "name"), ("default", "default")), None),
+    "bridge": ("bridge", (("name", "name"), ("stp", "stp"), ("delay", "delay")), None),
+    "domain": ("domain", (("name", "name"), ("local", "localOnly")), None),
+    "forward-interface": ("interface", (("dev", "dev"),), None),
+}
+
+# keywords every section accepts, for the command line's options
+KEYWORDS = tuple(dict.fromkeys(
+    [key for _tag, attrs, _child in FIELDS.values() for key, _attr in attrs]
+    + [child for _tag, _attrs, child in FIELDS.values() if child]))
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def fragment(section: str, **values) -> str:
+    """The XML fragment of ``section`` with these values (None values are left out; a
+    ``hostname`` may be a list; ``True``/``False`` are written yes/no, ``stp`` on/off)."""
+    spec = FIELDS.get(str(section))
+    if spec is None:
+        raise InvalidFragmentError(f"section {section!r} has no typed shortcut (these do: "
+                                   f"{', '.join(FIELDS)}); give its XML")
+    tag, attributes, child = spec
+    known = {key for key, _attr in attributes} | ({child} if child else set())
+    unknown = sorted(key for key, value in values.items() if value is not None
+                     and key not in known)
+    if unknown:
+        raise InvalidFragmentError(f"{section} takes {', '.join(sorted(known))}; not "
+                                   f"{', '.join(unknown)}")
+    if not any(value is not None and value != [] for value in values.values()):
+        raise InvalidFragmentError(f"{section}: give at least one of {', '.join(sorted(known))}")
+    from lxml import etree
+    element = etree.Element(tag)
+    try:
+        for key, attribute in attributes:
+            value = values.get(key)
+            if value is None:
+                continue
+            if key == "stp" and isinstance(value, bool):
+                value = "on" if value else "off"
+            element.set(attribute, _text(value))
+        if child:
+            texts = values.get(child) or []
+            for text in [texts] if isinstance(texts, str) else texts:
+                etree.SubElement(element, child).text = _text(text)
+    except ValueError as exc:   # a control character or NUL: no XML can hold it
+        raise InvalidFragmentError(f"{section}: {exc}") from None
+    return etree.tostring(element, encoding="unicode")

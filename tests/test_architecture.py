@@ -43,7 +43,7 @@ CYCLES: list[set[str]] = []
 MODULE_CEILINGS = {
     "netupdate/check/grammar.py": 728,
     "netupdate/check/semantic.py": 1118,
-    "netupdate/cli/live.py": 669,
+    "netupdate/cli/live.py": 653,
     "netupdate/document/source.py": 573,
     "netupdate/edit/engine.py": 2701,
     "netupdate/live/embedded/connection.py": 1515,
@@ -58,9 +58,6 @@ MODULE_CEILINGS = {
 # "module::qualified.name" -> its line count today (a ceiling)
 FUNCTION_CEILINGS = {
     'netupdate/check/semantic.py::validate': 64,
-    'netupdate/cli/live.py::_try_window': 61,
-    'netupdate/cli/live.py::register': 147,
-    'netupdate/cli/validate.py::run': 62,
     'netupdate/edit/engine.py::_rules_forward': 80,
     'netupdate/edit/engine.py::_rules_ip': 63,
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
@@ -76,19 +73,12 @@ FUNCTION_CEILINGS = {
 # "private" (uses an underscore name or attribute of another object), "store" (reaches into a
 # connection's store), "io" (file or process I/O), "sniff" (asks which backend it has)
 CLI_VIOLATIONS = {
-    ('netupdate/cli/connect.py', 'io', 'open'): 1,
-    ('netupdate/cli/connect.py', 'sniff', 'uses_libvirt'): 1,
-    ('netupdate/cli/diff.py', 'sniff', 'uses_libvirt'): 1,
     ('netupdate/cli/edit.py', 'import', 'netupdate.store'): 1,
     ('netupdate/cli/edit.py', 'import', 'netupdate.store.inplace'): 1,   # visible since the move
-    ('netupdate/cli/edit.py', 'io', 'open'): 1,
     ('netupdate/cli/live.py', 'import', 'netupdate.live.txn'): 9,
-    ('netupdate/cli/live.py', 'io', 'open'): 3,
-    ('netupdate/cli/live.py', 'sniff', 'hasattr'): 2,
     ('netupdate/cli/live.py', 'store', '.store'): 3,
     ('netupdate/cli/validate.py', 'io', 'open'): 1,
     ('netupdate/cli/validate.py', 'io', 'os.walk'): 1,
-    ('netupdate/cli/validate.py', 'sniff', 'uses_libvirt'): 1,
 }
 
 # (module, "io", what) -> how often today: I/O in the layers that must stay pure

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from netupdate.cli import main
-from netupdate.cli.diff import use_color
+from netupdate.cli.options import use_color
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "fixtures" / "plans"

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
         if "_ARGCOMPLETE" in os.environ:
             from netupdate.cli import completion
-            completion.complete()   # exits
+            completion.complete(build_parser())   # exits
     inputs.reset()
     json_wanted = "--json" in argv
     try:

@@ -11,29 +11,10 @@ from __future__ import annotations
 import sys
 
 
-def network_names(prefix: str = "", parsed_args=None, **_kwargs) -> list[str]:
-    """The defined networks (of ``-c URI`` when given): completion of NAME arguments."""
-    try:
-        from netupdate.cli.connect import open_connection
-        from netupdate.cli.options import fill_defaults
-        with open_connection(fill_defaults(parsed_args), readonly=True) as conn:
-            return [n.name for n in conn.list() if n.name.startswith(prefix)]
-    except Exception:   # noqa: BLE001 - completion must never print a traceback
-        return []
-
-
-def words(prefix: str, parsed_args=None, **_kwargs) -> list[str]:
-    """COMMAND then SECTION of ``edit``/``update``, by position."""
-    from netupdate.cli.editargs import COMMANDS, section_names
-    done = len(getattr(parsed_args, "words", None) or [])
-    choices = COMMANDS if done == 0 else section_names() if done == 1 else ()
-    return [c for c in choices if c.startswith(prefix)]
-
-
-def complete() -> None:
+def complete(parser) -> None:
+    """Answer the shell's completion request for the full ``parser`` (and exit)."""
     import argcomplete
-    from netupdate.cli import build_parser
-    argcomplete.autocomplete(build_parser(), always_complete_options="long")
+    argcomplete.autocomplete(parser, always_complete_options="long")
 
 
 def script(shell: str) -> str:

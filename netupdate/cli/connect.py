@@ -103,7 +103,8 @@ def add_policy_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``netupdate apply NAME FILE --connect URI``."""
-    parser.add_argument("name", metavar="NAME", help="the network to reconcile (name or UUID)")
+    from netupdate.cli.options import name_argument
+    name_argument(parser, help="the network to reconcile (name or UUID)")
     parser.add_argument("file", metavar="FILE", help="its desired definition ('-' for stdin)")
     parser.add_argument("--live", action="store_true", help="change the running network only")
     parser.add_argument("--config", action="store_true",

@@ -66,14 +66,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from netupdate.cli.inputs import read_bytes
+    from netupdate.cli.inputs import read_input
     from netupdate.cli.options import use_color
     from netupdate.planning.differ import as_defs
     from netupdate.planning.planner import plan
     from netupdate.planning.policy import Policy
 
-    before = as_defs(read_bytes(args.old) if args.old == "-" else args.old)
-    after = as_defs(read_bytes(args.new) if args.new == "-" else args.new)
+    before = as_defs(read_input(args.old) if args.old == "-" else args.old)
+    after = as_defs(read_input(args.new) if args.new == "-" else args.new)
     result = plan(before, after)
     policy_note = None
     if args.policy:

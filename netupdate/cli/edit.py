@@ -125,7 +125,7 @@ def run(args) -> int:
     if args.in_place:
         network, original, edited, change = _edit_in_place(args, update)
     else:
-        source = inputs.read_bytes("-") if args.file == "-" else args.file
+        source = inputs.read_input("-") if args.file == "-" else args.file
         network, original, edited, change = _edit(args, source, update)
         if args.output is not None:
             _write(args, network, edited)

@@ -45,7 +45,7 @@ def add_update_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add (add-last), add-first, modify or delete; a section "
                              "(ip-dhcp-host, dns-host, ...; optional with --node-spec); the XML "
                              "fragment, a file holding it, or '-' for stdin (or the typed "
-                             "options below)")
+                             "options below)").completer = complete_words
     parser.add_argument("--parent-index", type=int, default=-1, metavar="N",
                         help="which <ip> (0-based, all families) for ip-dhcp-host and "
                              "ip-dhcp-range; negative: choose automatically (default)")
@@ -56,6 +56,13 @@ def add_update_arguments(parser: argparse.ArgumentParser) -> None:
         "e.g. add ip-dhcp-host --mac 52:54:00:00:00:42 --ip 192.168.122.42 --name web1")
     for key, (flags, keywords) in SHORTCUTS.items():
         group.add_argument(*flags, dest=f"shortcut_{key}", default=None, **keywords)
+
+
+def complete_words(prefix: str = "", parsed_args=None, **_kwargs) -> list[str]:
+    """Shell completion of COMMAND, then SECTION, by position."""
+    done = len(getattr(parsed_args, "words", None) or [])
+    choices = COMMANDS if done == 0 else section_names() if done == 1 else ()
+    return [c for c in choices if c.startswith(prefix)]
 
 
 def shortcut_values(args: argparse.Namespace) -> dict:

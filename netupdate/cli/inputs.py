@@ -14,7 +14,7 @@ def reset() -> None:
     _STDIN_READ.clear()
 
 
-def read_bytes(path: str) -> bytes:
+def read_input(path: str) -> bytes:
     """The bytes of ``path``, or of standard input for ``-`` (once per command)."""
     from netupdate.document.source import MAX_BYTES, read_file
     if path == "-":
@@ -27,7 +27,7 @@ def read_bytes(path: str) -> bytes:
 
 def read_text(path: str) -> str:
     from netupdate.document.source import decode
-    text, _encoding, _raw = decode(read_bytes(path), "<stdin>" if path == "-" else path)
+    text, _encoding, _raw = decode(read_input(path), "<stdin>" if path == "-" else path)
     return text
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-NAME_HELP = "the network's name or UUID"
+from netupdate.cli.options import name_argument
 
 
 def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
@@ -60,18 +59,18 @@ def register(sub) -> None:
 def _register_lifecycle(sub) -> None:
 
     p = sub.add_parser("start", help="start a defined network (repairs a damaged running one)")
-    p.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(p)
     _common(p, netns=True)
     p.set_defaults(func=cmd_start)
 
     for verb in ("stop", "destroy"):
         p = sub.add_parser(verb, help="stop a running network: remove everything it created")
-        p.add_argument("name", metavar="NAME", help=NAME_HELP)
+        name_argument(p)
         _common(p)
         p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("undefine", help="remove a persistent network definition")
-    p.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(p)
     _common(p)
     p.set_defaults(func=cmd_undefine)
 
@@ -82,14 +81,14 @@ def _register_lifecycle(sub) -> None:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("dumpxml", help="print a network's definition (live one when running)")
-    p.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(p)
     p.add_argument("--inactive", action="store_true", help="the persistent definition")
     _common(p)
     p.set_defaults(func=cmd_dumpxml)
 
     p = sub.add_parser("status", help="what is really running (exit 5 when degraded, 4 when "
                                       "not defined)")
-    p.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(p)
     _common(p)
     p.set_defaults(func=cmd_status)
 
@@ -103,7 +102,7 @@ def _register_update(sub) -> None:
                     "network the default is --live --config (virsh's default, the current "
                     "state only, loses changes at restart); --current is virsh's meaning. Live "
                     "changes are verified and rolled back on failure.")
-    p.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(p)
     add_update_arguments(p)
     p.add_argument("--live", action="store_true", help="change the running network")
     p.add_argument("--config", action="store_true", help="change the persistent definition")
@@ -153,22 +152,22 @@ def _register_change(sub) -> None:
                     "in time, even when this command or the SSH session dies.")
     csub = p.add_subparsers(dest="change_verb", metavar="{start,commit,rollback,status}")
     c = csub.add_parser("start", help="snapshot a network: open a change")
-    c.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(c)
     c.add_argument("--rollback-after", type=float, metavar="SECONDS", default=None,
                    help="roll back automatically unless 'change commit' arrives in time")
     _check_arguments(c)
     _common(c)
     c.set_defaults(func=cmd_change_start)
     c = csub.add_parser("commit", help="keep the changes: drop the snapshot, stop the timer")
-    c.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(c)
     _common(c)
     c.set_defaults(func=cmd_change_commit)
     c = csub.add_parser("rollback", help="restore config and live state to the snapshot")
-    c.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(c)
     _common(c)
     c.set_defaults(func=cmd_change_rollback)
     c = csub.add_parser("status", help="the open change of a network (or of every network)")
-    c.add_argument("name", metavar="NAME", nargs="?", help=NAME_HELP)
+    name_argument(c, nargs="?")
     _common(c)
     c.set_defaults(func=cmd_change_status)
     c = csub.add_parser("_expire")  # the detached auto-rollback timer (internal)
@@ -195,7 +194,7 @@ def _register_recovery(sub) -> None:
     p.set_defaults(func=cmd_recover)
 
     p = sub.add_parser("autostart", help="start a network at boot ('netupdate recover')")
-    p.add_argument("name", metavar="NAME", help=NAME_HELP)
+    name_argument(p)
     p.add_argument("--disable", action="store_true", help="do not start it at boot")
     _common(p, netns=True)
     p.set_defaults(func=cmd_autostart)
@@ -220,8 +219,8 @@ def _check_of(args):
 
 
 def cmd_define(args) -> int:
-    from netupdate.cli.inputs import read_bytes
-    xml = read_bytes(args.file)
+    from netupdate.cli.inputs import read_input
+    xml = read_input(args.file)
     with _conn(args) as conn:
         name = conn.define(xml)
     return _done(args, f"Network {name} defined from {args.file}", network=name,
@@ -478,9 +477,9 @@ def cmd_apply(args) -> int:
     from netupdate.errors import InvalidOperationError
     if args.try_seconds is not None and not args.try_seconds > 0:
         raise InvalidOperationError("--try wants a positive number of seconds")
-    from netupdate.cli.inputs import read_bytes
+    from netupdate.cli.inputs import read_input
     from netupdate.live.txn import Interrupts
-    desired = read_bytes(args.file)
+    desired = read_input(args.file)
     check = _check_of(args)
     # one Ctrl-C handler from apply to try window end; before any change a signal stops at once
     with _conn(args) as conn, Interrupts(immediate=True):
@@ -553,14 +552,18 @@ def _try_window(conn, args, info) -> int:
             conn.change_rollback(name, token=token, reason="timer expired (no timer process)")
             break
         time.sleep(0.1)
-    last = outcome_for(conn.store, name, token) or {}
+    print(_expired(name, outcome_for(conn.store, name, token) or {}), file=sys.stderr)
+    return 1
+
+
+def _expired(name: str, last: dict) -> str:
+    """What the timer did at the end of a try window; a failed rollback says so."""
     outcome = last.get("outcome", "rolled back")
     if outcome == "rollback-failed":
         outcome = (f"NOT rolled back: the rollback FAILED, the change stays open (retry with "
                    f"'netupdate change rollback {name}' or 'netupdate recover')")
-    print(f"No confirmation within the try window: the change was {outcome} "
-          f"({last.get('reason', 'timer expired')})", file=sys.stderr)
-    return 1
+    return (f"No confirmation within the try window: the change was {outcome} "
+            f"({last.get('reason', 'timer expired')})")
 
 
 # ---------------------------------------------------------------------- change

@@ -52,32 +52,16 @@ class Usage(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that raises ``Usage``, and completes NAME (the defined networks)
-    and COMMAND SECTION in the shell."""
+    """An ``ArgumentParser`` that raises ``Usage``."""
 
     def option_names(self) -> list[str]:
         """Every option string its help shows (for did-you-mean)."""
         import re
         return sorted(set(re.findall(r"(?<![\w-])--?[a-zA-Z][\w-]*", self.format_help())))
 
-    def add_argument(self, *names, **kwargs):
-        action = super().add_argument(*names, **kwargs)
-        if names in (("name",), ("words",)):   # shell completion (argcomplete reads it)
-            action.completer = _complete_names if names == ("name",) else _complete_words
-        return action
 
     def error(self, message: str):
         raise Usage(message, self)
-
-
-def _complete_names(**kwargs):
-    from netupdate.cli.completion import network_names
-    return network_names(**kwargs)
-
-
-def _complete_words(**kwargs):
-    from netupdate.cli.completion import words
-    return words(**kwargs)
 
 
 def add_globals(parser: argparse.ArgumentParser) -> None:
@@ -87,9 +71,26 @@ def add_globals(parser: argparse.ArgumentParser) -> None:
         group.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **keywords)
 
 
+def network_names(prefix: str = "", parsed_args=None, **_kwargs) -> list[str]:
+    """Shell completion of a NAME: the defined networks (of ``-c URI`` when given)."""
+    try:
+        import netupdate
+        args = fill_defaults(parsed_args or argparse.Namespace())
+        with netupdate.connect(args.connect, state_dir=args.state_dir, readonly=True) as conn:
+            return [n.name for n in conn.list() if n.name.startswith(prefix)]
+    except Exception:   # noqa: BLE001 - completion must never print a traceback
+        return []
+
+
+def name_argument(parser: argparse.ArgumentParser, **keywords) -> None:
+    """The NAME positional of a verb, completed in the shell with the defined networks."""
+    keywords.setdefault("help", "the network's name or UUID")
+    parser.add_argument("name", metavar="NAME", **keywords).completer = network_names
+
+
 def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     for dest, value in DEFAULTS.items():
-        if not hasattr(args, dest):
+        if dest not in vars(args):
             setattr(args, dest, value)
     if args.connect is None:
         args.connect = os.environ.get(ENV_CONNECT) or None

@@ -278,6 +278,15 @@ def _summary(results: list[_Result], strict: bool) -> str:
 
 
 # ---------------------------------------------------------------------- the verb
+def _networks(args) -> dict:
+    """{label: XML} of the networks to check: --network NAME, and with -c URI the arguments."""
+    names = args.network + (args.files if args.connect else [])
+    if not names:
+        return {}
+    from netupdate.cli.connect import fetch_definitions
+    return dict(fetch_definitions(args, names))
+
+
 def run(args) -> int:
     parser = args.validate_parser
     V = _lib()
@@ -302,12 +311,8 @@ def run(args) -> int:
         rules = V.select_rules(select, ignore) if (select is not None or ignore) else None
     except ValueError as exc:
         parser.error(str(exc))
-    names, files = (args.network + args.files, []) if args.connect else (args.network, args.files)
-    networks = {}
-    if names:
-        from netupdate.cli.connect import fetch_definitions
-        networks = dict(fetch_definitions(args, names))
-    paths = list(networks) + _expand(files)
+    networks = _networks(args)
+    paths = list(networks) + _expand([] if args.connect else args.files)
     if not paths:
         parser.error("no *.xml files found in " + ", ".join(args.files))
 

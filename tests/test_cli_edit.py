@@ -121,12 +121,8 @@ def test_node_spec_with_xml_but_no_section(capsys, net):
 
 @pytest.mark.parametrize("argv,words", [
     (["add", "ip-dhcp-host", "<host mac='52:54:00:0a:cd:99' ip='192.168.122.2'/>"], []),
-    (["add", "bogus", "<x/>"], ["unrecognized section name 'bogus'"]),
-    (["frob", "ip-dhcp-host", HOST], ["unrecognized command name 'frob'"]),
-    (["add", "ip-dhcp-host", "missing-fragment.xml"], ["cannot read XML fragment file"]),
+    (["add", "ip-dhcp-host", "missing-fragment.xml"], ["cannot read missing-fragment.xml"]),
     (["add", "ip-dhcp-host", "<host"], ["invalid XML fragment"]),
-    (["add", "ip-dhcp-host"], ["XML fragment"]),
-    (["add"], ["SECTION is required"]),
     (["modify", "ip-dhcp-host", "<host mac='52:54:00:0a:cd:99' name='n' ip='192.168.122.9'/>"],
      ["couldn't locate an existing dhcp host entry"]),
     (["delete", "--node-spec", "//nothing"], ["matches no element"]),
@@ -142,6 +138,25 @@ def test_errors_are_one_line_exit_1_and_leave_the_file(capsys, net, argv, words)
     assert_one_line_error(code, out, err, *words)
     assert net.read_bytes() == original and net.stat().st_mtime_ns == mtime
     assert sorted(p.name for p in net.parent.iterdir()) == ["net.xml"]
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["add", "bogus", "<x/>"], ["unknown section 'bogus'"]),
+    (["add", "ip-dhcp-hots", "<x/>"], ["unknown section 'ip-dhcp-hots'", "'ip-dhcp-host'"]),
+    (["frob", "ip-dhcp-host", HOST], ["unknown command 'frob'", "commands: add"]),
+    (["modfy", "ip-dhcp-host", HOST], ["did you mean 'modify'"]),
+    (["add", "ip-dhcp-host"], ["XML fragment"]),
+    (["add"], ["SECTION is required"]),
+    (["add", "ip-dhcp-host", HOST, "extra"], ["too many arguments: extra"]),
+])
+def test_usage_errors_exit_2_with_the_edit_usage(capsys, net, argv, words):
+    original = net.read_bytes()
+    code, out, err = run(capsys, net, *argv, "--in-place")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith("usage: netupdate edit "), err
+    for word in words:
+        assert word in err
+    assert net.read_bytes() == original
 
 
 def test_missing_network_file(capsys, tmp_path):
@@ -176,11 +191,18 @@ def test_encoding_and_bom_are_kept(capsys, tmp_path):
 
 
 def test_plan_flag(capsys, net):
+    """The plan goes to stderr while the XML goes to stdout: ``edit --plan > new.xml`` is XML;
+    written to a file (-o), the plan is the output."""
     code, out, err = run(capsys, net, "add", "ip-dhcp-host", HOST, "--plan")
     assert code == 0, err
-    assert out.startswith("<network>")
+    assert out.startswith("<network>") and out.rstrip().endswith("</network>")
     change = netupdate.load(NETWORKS / "nat-default.xml").update("add", "ip-dhcp-host", HOST)
-    assert out.rstrip("\n").endswith(netupdate.plan_change(change).to_text().rstrip("\n"))
+    plan_text = netupdate.plan_change(change).to_text().rstrip("\n")
+    assert err.rstrip("\n") == plan_text
+    model.load(out)   # stdout is a whole network definition, nothing appended
+    code, out, err = run(capsys, net, "add", "ip-dhcp-host", HOST, "--plan", "-o",
+                         net.parent / "out.xml")
+    assert code == 0 and out.rstrip("\n") == plan_text and err == ""
 
 
 def test_subprocess_error_has_no_traceback(net):
@@ -194,8 +216,7 @@ def test_subprocess_error_has_no_traceback(net):
 
 
 def test_help_mentions_sections_and_examples(capsys):
-    with pytest.raises(SystemExit):
-        main(["edit", "--help"])
+    assert main(["edit", "--help"]) == 0
     out = capsys.readouterr().out
     assert "ip-dhcp-host" in out and "--node-spec" in out and "--in-place" in out
 

@@ -34,7 +34,7 @@ def run(capsys, monkeypatch, tmp_path, exc):
     (OSError(errno.EROFS, "Read-only file system", "/s/config/n.xml"),
      E.EXIT_SYSTEM, "netupdate: error: /s/config/n.xml: Read-only file system"),
     (PermissionError(errno.EACCES, "Permission denied", "/s/run/locks"),
-     E.EXIT_ERROR, "netupdate: error: /s/run/locks: Permission denied"),
+     E.EXIT_PERMISSION, "netupdate: error: /s/run/locks: Permission denied"),
     (OSError(errno.ENOSPC, "No space left on device"),
      E.EXIT_SYSTEM, "netupdate: error: No space left on device"),
 ])
@@ -64,4 +64,5 @@ def test_every_os_error_gets_one_line(code, name):
     text = E.describe_os_error(OSError(code, "reason", name))
     assert text.endswith("reason") and "\n" not in text and "\r" not in text
     assert E.exit_code(OSError(code, "x")) == (
-        E.EXIT_SYSTEM if code in E.SYSTEM_ERRNOS else E.EXIT_ERROR)
+        E.EXIT_SYSTEM if code in E.SYSTEM_ERRNOS else
+        E.EXIT_PERMISSION if code in (errno.EACCES, errno.EPERM) else E.EXIT_ERROR)

@@ -53,8 +53,7 @@ def open_connection(args: argparse.Namespace, *, readonly: bool = False):
 def refuse_connect(args: argparse.Namespace, verb: str) -> None:
     """For file-only verbs (``edit``): refuse an explicit ``--connect`` with a pointer to
     ``update`` (``$NETUPDATE_CONNECT`` does not apply to them and is ignored)."""
-    import os
-    if getattr(args, "connect", None) and args.connect != os.environ.get(ENV):
+    if getattr(args, "connect_given", False):
         from netupdate.cli.options import Usage
         raise Usage(f"'{verb}' works on files only; to change a network use "
                     f"'netupdate update [-c URI] NAME ...' or 'apply'")

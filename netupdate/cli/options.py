@@ -89,6 +89,9 @@ def name_argument(parser: argparse.ArgumentParser, **keywords) -> None:
 
 
 def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Set the global options not given (``connect``: ``$NETUPDATE_CONNECT``;
+    ``connect_given``: whether -c/--connect itself was)."""
+    args.connect_given = vars(args).get("connect") is not None
     for dest, value in DEFAULTS.items():
         if dest not in vars(args):
             setattr(args, dest, value)

@@ -28,30 +28,28 @@ def _no_env(monkeypatch):
     monkeypatch.delenv(C.ENV, raising=False)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser()
-    C.add_connect_argument(parser)
-    C.add_libvirt_update_arguments(parser)
-    return parser
+def _args(*argv: str) -> argparse.Namespace:
+    """The namespace of ``netupdate ARGV`` (global options filled in)."""
+    from netupdate.cli import parse
+    from netupdate.cli.options import fill_defaults
+    return fill_defaults(parse(list(argv)))
 
 
 # ---------------------------------------------------------------------- the helpers
 def test_connect_argument_and_environment(monkeypatch):
-    assert C.connect_uri(_parser().parse_args([])) is None
-    assert C.connect_uri(_parser().parse_args(["--connect", URI])) == URI
+    assert C.connect_uri(_args("list")) is None
+    assert C.connect_uri(_args("list", "--connect", URI)) == URI
+    assert C.connect_uri(_args("-c", URI, "list")) == URI          # before the verb, like virsh
+    assert C.connect_uri(_args(f"--connect={URI}", "list")) == URI
     monkeypatch.setenv(C.ENV, "test:///default")
-    args = _parser().parse_args([])
-    assert C.connect_uri(args) == "test:///default" and C.uses_libvirt(args)
-    assert C.connect_uri(_parser().parse_args(["--connect", URI])) == URI   # option wins
-    assert _parser().parse_args(["--restart"]).restart is True
-    parser = argparse.ArgumentParser()
-    C.add_connect_argument(parser, "-c", "--connect")
-    assert parser.parse_args(["-c", URI]).connect == URI
+    assert C.connect_uri(_args("list")) == "test:///default"
+    assert C.connect_uri(_args("list", "--connect", URI)) == URI   # option wins
+    assert _args("update", "n", "--restart").restart is True
 
 
 def test_open_connection_gives_the_libvirt_backend(monkeypatch):
     from netupdate.live.libvirt.connection import LibvirtConnection
-    with C.open_connection(_parser().parse_args(["--connect", URI])) as conn:
+    with C.open_connection(_args("list", "--connect", URI)) as conn:
         assert isinstance(conn, LibvirtConnection) and conn.uri == URI
     monkeypatch.setenv(C.ENV, URI)
     with C.open_connection(argparse.Namespace(netns="ns1")) as conn:
@@ -65,12 +63,13 @@ def test_open_connection_without_uri_is_the_embedded_runtime(tmp_path):
         assert isinstance(conn, Connection)
 
 
-def test_file_only_verbs_refuse_connect(monkeypatch):
-    from netupdate.errors import NetupdateError
+def test_file_only_verbs_refuse_connect(monkeypatch, capsys):
+    net = str(ROOT / "fixtures" / "networks" / "nat-default.xml")
     monkeypatch.setenv(C.ENV, URI)          # the environment does not make edit refuse
-    C.refuse_connect(argparse.Namespace(connect=None), "edit")
-    with pytest.raises(NetupdateError, match="files only"):
-        C.refuse_connect(argparse.Namespace(connect=URI), "edit")
+    assert main(["edit", net, "add", "dns-txt", "<txt name='a' value='b'/>"]) == 0
+    capsys.readouterr()
+    assert main(["-c", URI, "edit", net, "add", "dns-txt", "<txt name='a' value='b'/>"]) == 2
+    assert "files only" in capsys.readouterr().err
 
 
 def test_affect_flags():
@@ -139,11 +138,11 @@ def test_update_config_only_is_not_an_error(capsys):
     assert "takes effect when the network restarts" in capsys.readouterr().out
 
 
-def test_update_live_on_inactive_network_is_an_error(capsys):
+def test_update_of_a_network_that_does_not_exist_exits_not_found(capsys):
     code = main(["update", "--connect", URI, "nu-nope", "add", "dns-txt",
                  "<txt name='a' value='b'/>"])
-    assert code == 1
-    assert "nu-nope" in capsys.readouterr().err
+    assert code == 4
+    assert "network 'nu-nope' is not defined" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------- apply / diff / validate
@@ -159,43 +158,49 @@ def _desired(tmp_path, *edits) -> str:
     return str(path)
 
 
-def _run(adder, handler, argv) -> int:
-    parser = argparse.ArgumentParser()
-    adder(parser)
-    return handler(parser.parse_args(argv))
-
-
-def test_apply_handler(tmp_path, capsys):
+def test_apply_verb(tmp_path, capsys):
     path = _desired(tmp_path, ("add", "dns-txt", "<txt name='new' value='1'/>"))
-    assert _run(C.add_apply_arguments, C.cmd_apply, ["nu-nat", path, "--connect", URI]) == 0
+    assert main(["apply", "nu-nat", path, "--connect", URI]) == 0
     out = capsys.readouterr().out
     assert "Updated network nu-nat persistent config and live state" in out
     assert "virNetworkUpdate add-last dns-txt" in out
     path = _desired(tmp_path, ("modify", "domain", "<domain name='x.test'/>"))
-    assert _run(C.add_apply_arguments, C.cmd_apply,
-                ["nu-nat", path, "--connect", URI, "--json"]) == 3
+    assert main(["-c", URI, "--json", "apply", "nu-nat", path]) == 3
     assert json.loads(capsys.readouterr().out)["pending"][0]["kind"] == "dnsmasq-restart"
-    assert _run(C.add_apply_arguments, C.cmd_apply,
-                ["nu-nat", path, "--connect", URI, "--restart"]) == 0
+    assert main(["apply", "nu-nat", path, "--connect", URI, "--restart"]) == 0
     assert "(network restarted)" in capsys.readouterr().out
-    assert _run(C.add_apply_arguments, C.cmd_apply,
-                ["nu-nat", path, "--connect", URI, "--dry-run", "--config"]) == 0
+    assert main(["apply", "nu-nat", path, "--connect", URI, "--dry-run", "--config"]) == 0
     assert "Would update network nu-nat persistent config" in capsys.readouterr().out
 
 
-def test_apply_handler_needs_a_uri(tmp_path):
-    from netupdate.errors import NetupdateError
-    with pytest.raises(NetupdateError, match="--connect"):
-        _run(C.add_apply_arguments, C.cmd_apply, ["nu-nat", _desired(tmp_path)])
+def test_dry_run_json_says_would_never_applied(tmp_path, capsys):
+    assert main(["-c", URI, "--json", "update", "nu-nat", "add", "dns-txt",
+                 "--name", "dry", "--value", "1", "--dry-run"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dry_run"] is True and data["applied"] is False
+    assert "applied" not in (data["live"], data["config"])
+    assert data["live"].startswith("would-") and data["config"].startswith("would-")
+    assert main(["-c", URI, "--json", "update", "nu-nat", "add", "dns-txt",
+                 "--name", "wet", "--value", "1"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["applied"] is True and data["config"] == "changed"
 
 
-def test_diff_handler(tmp_path, capsys):
+def test_network_by_uuid(capsys):
+    from netupdate.live.libvirt.connection import LibvirtConnection
+    with LibvirtConnection(URI) as conn:
+        uuid = next(n.uuid for n in conn.list() if n.name == "nu-nat")
+    assert main(["-c", URI, "dumpxml", uuid.upper()]) == 0
+    assert "<name>nu-nat</name>" in capsys.readouterr().out
+    assert main(["-c", URI, "status", "00000000-0000-0000-0000-000000000000"]) == 4
+
+
+def test_diff_verb_alone(tmp_path, capsys):
     path = _desired(tmp_path, ("modify", "bridge", "<bridge name='nubr0' stp='off'/>"))
-    assert _run(C.add_diff_arguments, C.cmd_diff,
-                ["nu-nat", path, "--connect", URI, "--exit-code"]) == 1
+    assert main(["diff", "nu-nat", path, "--connect", URI, "--exit-code"]) == 1
     out = capsys.readouterr().out
     assert "bridge" in out and "restart" in out
-    assert _run(C.add_diff_arguments, C.cmd_diff, ["nu-nat", "--connect", URI, "--json"]) == 0
+    assert main(["diff", "nu-nat", "--connect", URI, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["base"] == "live"
 
 
@@ -215,9 +220,10 @@ def test_diff_verb_with_connect(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["base"] == "live"
 
 
-def test_diff_verb_without_connect_needs_two_files(capsys):
-    assert main(["diff", str(ROOT / "fixtures" / "networks" / "nat-default.xml")]) == 1
-    assert "needs OLD and NEW" in capsys.readouterr().err
+def test_diff_name_without_connect_is_the_embedded_runtime(capsys, tmp_path):
+    state = ["--state-dir", str(tmp_path / "state")]
+    assert main([*state, "diff", "nu-nat"]) == 4
+    assert "network 'nu-nat' is not defined" in capsys.readouterr().err
 
 
 def test_validate_verb_with_connect(capsys):
@@ -225,5 +231,5 @@ def test_validate_verb_with_connect(capsys):
     report = json.loads(capsys.readouterr().out)
     assert [r["file"] for r in report] == [f"{URI}#nu-nat", f"{URI}#nu-pool"]
     assert all(r["valid"] for r in report)
-    assert main(["validate", "--connect", URI, "no-such-network"]) == 1
+    assert main(["validate", "--connect", URI, "no-such-network"]) == 4
     assert "no-such-network" in capsys.readouterr().err

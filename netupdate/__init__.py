@@ -40,6 +40,7 @@ _LAZY = {
     "Plan": "netupdate.planning.planner",
     "Policy": "netupdate.planning.policy",
     "connect": "netupdate.live.embedded.connection",
+    "fragment": "netupdate.edit.shortcuts",
 }
 
 __all__ = [
@@ -56,3 +57,9 @@ def __getattr__(name: str):
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The module's names with the lazy exports, so ``dir(netupdate)`` and completion in a REPL
+    show them before their first use."""
+    return sorted(set(globals()) | set(_LAZY))

@@ -42,14 +42,14 @@ EPILOG = """global options (-c/--connect, --state-dir, --json, -q, -v, --color) 
 command, like virsh and git, or anywhere after it.  A network is named by name or UUID; '-'
 reads a file or fragment from standard input.
 
-examples:
-  netupdate edit net.xml add ip-dhcp-host --mac 52:54:00:00:00:10 --ip 192.168.122.10 --name vm1
-  netupdate edit net.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>" --plan
-  netupdate edit net.xml modify bridge --name virbr0 --stp off --print-diff
-  netupdate edit net.xml delete --node-spec "/network/dns/txt[@name='old']" --in-place
+examples (from the source tree):
+  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host --mac 52:54:00:00:00:10 --ip 192.168.122.10 --name vm1
+  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>" --plan
+  netupdate edit fixtures/networks/nat-default.xml modify bridge --name virbr0 --stp off --print-diff
+  netupdate edit fixtures/networks/nat-dns-txt.xml delete dns-txt --name example --print-diff
   netupdate validate fixtures/networks/nat-default.xml fixtures/networks/routed.xml
+  netupdate diff fixtures/networks/nat-default.xml fixtures/networks/nat-hosts.xml
   netupdate -c test:///default list
-  netupdate diff old.xml new.xml
 
 state directory: $NETUPDATE_STATE_DIR, else /var/lib/netupdate + /run/netupdate for root,
   else $XDG_DATA_HOME/netupdate (~/.local/share/netupdate) + $XDG_RUNTIME_DIR/netupdate

@@ -23,13 +23,27 @@ def missing(conn, name: str) -> NoSuchNetwork:
     return NoSuchNetwork(f"network '{name}' is not defined{hint}")
 
 
+def _uuid_of(conn, info) -> str | None:
+    """A network's UUID: from ``list()``, else (a network not running in the embedded
+    runtime) from its definition."""
+    if info.uuid:
+        return info.uuid
+    import netupdate
+    try:
+        return str(netupdate.load(conn.dumpxml(info.name, inactive=True)).defs.uuid or "")
+    except NetupdateError:
+        return None
+
+
 def resolve(conn, name: str) -> str:
     """The name of the network called ``name`` or with the UUID ``name``."""
     if UUID.match(name):
-        for info in conn.list():
-            if info.name == name:
-                return name
-            if info.uuid and _plain(info.uuid) == _plain(name):
+        infos = conn.list()
+        if any(info.name == name for info in infos):
+            return name
+        for info in infos:
+            uuid = _uuid_of(conn, info)
+            if uuid and _plain(uuid) == _plain(name):
                 return info.name
         raise missing(conn, name)
     return name

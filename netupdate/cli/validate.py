@@ -33,14 +33,13 @@ output formats:
 
 exit status: 0 all files valid, 1 some file invalid, 2 usage error
 
-examples:
+examples (from the source tree; each exits 0):
   netupdate validate fixtures/networks/nat-default.xml fixtures/networks/routed.xml
-  netupdate validate --network default
-  netupdate -c test:///default validate --network default
-  netupdate validate --format github --strict networks/*.xml
-  netupdate validate --ignore NU-W101 --format junit -o report.xml networks/
-  cat net.xml | netupdate validate --stdin-filename net.xml -
+  netupdate validate --format github --strict fixtures/networks/nat-*.xml
+  netupdate validate --ignore NU-W101 --format junit -o report.xml fixtures/networks/nat-hosts.xml
+  cat fixtures/networks/isolated.xml | netupdate validate --stdin-filename isolated.xml -
   netupdate validate --explain NU-E105
+  netupdate validate --network default          (a network the embedded runtime has)
 """
 
 

@@ -599,13 +599,17 @@ class Plan:
         if live == 0:
             head = "plan: no live action needed"
         out = [paint("bold", head)]
-        for number, action in enumerate(self.actions, 1):
+        number = 0
+        for action in self.actions:   # live actions numbered; no-ops marked, not counted
             text = action.kind
             if action.detail_text():
                 text += f" ({action.detail_text()})"
-            style = "dim" if action.noop else ("red" if action.kind == NETWORK_RESTART
-                                                else "cyan")
-            out.append(f"  {number}. " + paint(style, text))
+            if action.noop:
+                out.append("  - " + paint("dim", text + ": no action"))
+            else:
+                number += 1
+                out.append(f"  {number}. " + paint("red" if action.kind == NETWORK_RESTART
+                                                    else "cyan", text))
             out.append(f"     why: {action.reason}")
         return "\n".join(out)
 

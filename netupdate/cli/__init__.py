@@ -78,8 +78,11 @@ def build_parser(verb: str | None = None) -> Parser:
         importlib.import_module(f"netupdate.cli.{name}").register(sub)
     for verb_parser in sub.choices.values():
         add_globals(verb_parser)
-        for nested in (verb_parser.get_default("subcommands") or {}).values():
-            add_globals(nested)
+        nested = verb_parser.get_default("subcommands") or {}
+        for name in [n for n in nested if n.startswith("_") and verb is None]:
+            del nested[name]   # internal (the change timer): not in --help, man or completion
+        for nested_parser in nested.values():
+            add_globals(nested_parser)
     parser.verbs = sub.choices
     return parser
 

@@ -14,7 +14,7 @@ import sys
 def complete(parser) -> None:
     """Answer the shell's completion request for the full ``parser`` (and exit)."""
     import argcomplete
-    argcomplete.autocomplete(parser, always_complete_options="long")
+    argcomplete.autocomplete(parser, always_complete_options=False)
 
 
 def script(shell: str) -> str:

@@ -1,0 +1,60 @@
+"""Write the files pip installs next to the program, generated from the argument parser so
+they never drift from it: the man page (argparse-manpage) and the shell completion scripts
+(argcomplete: bash, zsh, fish).  tests/test_cli_shell.py checks they are up to date.
+
+    python contrib/generate.py            # rewrite them
+    python contrib/generate.py --check    # exit 1 when one is stale
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+MAN = HERE / "man" / "netupdate.1"
+COMPLETIONS = {"bash": HERE / "completion" / "netupdate",
+               "zsh": HERE / "completion" / "_netupdate",
+               "fish": HERE / "completion" / "netupdate.fish"}
+
+
+def man_page() -> str:
+    from build_manpages.manpage import Manpage
+
+    from netupdate import __version__
+    from netupdate.cli import build_parser
+    data = {"project_name": "netupdate", "version": __version__, "date": __version__,
+            "description": "edit libvirt network definitions and apply the edits live",
+            "url": "", "authors": [], "manual_section": "1",
+            "manual_title": "netupdate manual"}
+    return str(Manpage(build_parser(), _data=data, format="pretty"))
+
+
+def completion(shell: str) -> str:
+    from netupdate.cli.completion import script
+    return script(shell)
+
+
+def wanted() -> dict[Path, str]:
+    out = {MAN: man_page()}
+    out.update({path: completion(shell) for shell, path in COMPLETIONS.items()})
+    return out
+
+
+def main(argv: list[str]) -> int:
+    stale = [path for path, text in wanted().items()
+             if not path.exists() or path.read_text(encoding="utf-8") != text]
+    if "--check" in argv:
+        for path in stale:
+            print(f"stale: {path.relative_to(HERE.parent)} (run python contrib/generate.py)")
+        return 1 if stale else 0
+    for path, text in wanted().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

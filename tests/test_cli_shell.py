@@ -1,0 +1,94 @@
+"""What pip installs for the shell: the man page and the completion scripts, both generated
+from the argument parser (contrib/generate.py), so they never drift from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATE = ROOT / "contrib" / "generate.py"
+BASH_SCRIPT = ROOT / "contrib" / "completion" / "netupdate"
+NAT = ROOT / "fixtures" / "networks" / "nat-default.xml"
+
+
+def test_the_generated_files_are_up_to_date():
+    pytest.importorskip("build_manpages")
+    result = subprocess.run([sys.executable, str(GENERATE), "--check"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_setup_installs_them():
+    text = (ROOT / "setup.cfg").read_text()
+    for path in ("contrib/man/netupdate.1", "contrib/completion/netupdate",
+                 "contrib/completion/_netupdate", "contrib/completion/netupdate.fish"):
+        assert f"= {path}\n" in text and (ROOT / path).is_file()
+
+
+def test_the_man_page_renders():
+    if not shutil.which("man"):
+        pytest.skip("no man(1)")
+    result = subprocess.run(["man", "-l", str(ROOT / "contrib" / "man" / "netupdate.1")],
+                            capture_output=True, text=True, env={**os.environ, "MANPAGER": "cat",
+                                                                 "PAGER": "cat",
+                                                                 "MANWIDTH": "100"})
+    assert result.returncode == 0, result.stderr
+    page = result.stdout
+    for words in ("NETUPDATE(1)", "SYNOPSIS", "netupdate edit", "netupdate update",
+                  "--connect", "--mac", "exit status:", "4   no such network"):
+        assert words in page, words
+    assert "_expire" not in page
+
+
+@pytest.fixture
+def shell_env(tmp_path):
+    """PATH with a ``netupdate`` that runs this tree, and a state dir with network
+    'default'."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    program = bindir / "netupdate"
+    program.write_text(f"#!/bin/sh\nexec {sys.executable} -m netupdate \"$@\"\n")
+    program.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
+           "NETUPDATE_STATE_DIR": str(tmp_path / "state")}
+    env.pop("NETUPDATE_CONNECT", None)
+    subprocess.run([str(program), "define", str(NAT)], env=env, check=True,
+                   capture_output=True)
+    return env
+
+
+COMPLETE = r'''
+source "$1"; shift
+complete -p netupdate >/dev/null || exit 9
+for line in "$@"; do
+    COMP_LINE="$line"; COMP_POINT=${#COMP_LINE}
+    read -ra COMP_WORDS <<< "$line"; [[ "$line" == *" " ]] && COMP_WORDS+=("")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+    _python_argcomplete netupdate "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+    compgen -W "${COMPREPLY[*]}" -- "${COMP_WORDS[-1]}" | sort | tr '\n' ' '; echo
+done
+'''
+
+
+def complete(env, *lines: str) -> list[set[str]]:
+    if not shutil.which("bash"):
+        pytest.skip("no bash")
+    result = subprocess.run(["bash", "-c", COMPLETE, "bash", str(BASH_SCRIPT), *lines],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [set(row.split()) for row in result.stdout.splitlines()]
+
+
+def test_bash_completes_verbs_commands_sections_options_and_networks(shell_env):
+    got = complete(shell_env, "netupdate ed", "netupdate edit net.xml a",
+                   "netupdate edit net.xml add ip-dhcp-h", "netupdate update default add "
+                   "ip-dhcp-host --ma", "netupdate status ", "netupdate change ",
+                   "netupdate --sta")
+    assert got == [{"edit"}, {"add", "add-first", "add-last"}, {"ip-dhcp-host"}, {"--mac"},
+                   {"default"}, {"start", "commit", "rollback", "status"}, {"--state-dir"}]

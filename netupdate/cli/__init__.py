@@ -7,14 +7,17 @@ dependencies inside handlers so that ``netupdate --help`` stays fast.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from netupdate import __version__
-from netupdate.cli.options import Parser, Usage, add_globals, fill_defaults, split_leading
+
+if TYPE_CHECKING:
+    import argparse
+
 from netupdate.errors import (
     EXIT_CODES,
     EXIT_INTERRUPTED,
@@ -42,7 +45,7 @@ EPILOG = """global options (-c/--connect, --state-dir, --json, -q, -v, --color) 
 command, like virsh and git, or anywhere after it.  A network is named by name or UUID; '-'
 reads a file or fragment from standard input.
 
-examples (from the source tree):
+examples:
   netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host --mac 52:54:00:00:00:10 --ip 192.168.122.10 --name vm1
   netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>" --plan
   netupdate edit fixtures/networks/nat-default.xml modify bridge --name virbr0 --stp off --print-diff
@@ -60,9 +63,13 @@ exit status:
 """
 
 
-def build_parser(verb: str | None = None) -> Parser:
-    """The argument parser; with ``verb``, only the parsers of that verb's group.  Its
-    ``verbs`` maps each verb to its parser."""
+def build_parser(verb: str | None = None):
+    """The argument parser (an ``options.Parser``); with ``verb``, only the parsers of that
+    verb's group (``"--help"``: only the verbs' help lines).  Its ``verbs`` maps each verb to its
+    parser."""
+    import argparse
+
+    from netupdate.cli.options import Parser, add_globals
     parser = Parser(
         prog="netupdate",
         description="Edit libvirt network definitions and apply the edits to live networks "
@@ -72,9 +79,19 @@ def build_parser(verb: str | None = None) -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"netupdate {__version__}")
     add_globals(parser)
+    if verb == "--help":   # only the verbs' names and help lines: see options.Sketch
+        parser.add_argument("verb", metavar="COMMAND", nargs="?", help="one of the commands "
+                            "above; 'netupdate COMMAND --help' describes it")
+        from netupdate.cli.options import Sketch
+        sketch = Sketch()
+        for name in MODULES:
+            importlib.import_module(f"netupdate.cli.{name}").register(sketch)
+        parser.verbs = dict.fromkeys(sketch.verbs)
+        parser.description += "\n\ncommands:\n" + "\n".join(
+            _help_line(name, text) for name, text in sketch.verbs.items())
+        return parser
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=Parser)
-    groups = [name for name in MODULES if verb in VERBS[name]] or MODULES
-    for name in groups:
+    for name in [name for name in MODULES if verb in VERBS[name]] or MODULES:
         importlib.import_module(f"netupdate.cli.{name}").register(sub)
     for verb_parser in sub.choices.values():
         add_globals(verb_parser)
@@ -87,8 +104,15 @@ def build_parser(verb: str | None = None) -> Parser:
     return parser
 
 
-def _unknown_verb(parser: Parser, verb: str, rest: list[str]) -> Usage:
+def _help_line(name: str, text: str | None) -> str:
+    import textwrap
+    return textwrap.fill(text or "", width=88, initial_indent=f"  {name:<11} ",
+                         subsequent_indent=" " * 14)
+
+
+def _unknown_verb(parser, verb: str, rest: list[str]):
     from netupdate.cli.editargs import suggest
+    from netupdate.cli.options import Usage
     if verb.startswith("-"):
         return Usage(f"unknown option {verb!r} before the command (only the global options "
                      f"go there)", parser)
@@ -102,10 +126,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     """The namespace of a command line (``Usage`` when it is wrong; ``SystemExit`` after
     ``--help`` or ``--version``): global options before the verb, then the verb's parser over
     the rest, options and positionals intermixed."""
+    from netupdate.cli.options import split_leading
     leading, rest = split_leading(argv)
     verb = rest[0] if rest else None
     helping = not rest or any(t in ("-h", "--help") for t in leading)
-    parser = build_parser(None if helping or verb not in ALL_VERBS else verb)
+    parser = build_parser(verb if verb in ALL_VERBS and not helping else "--help")
     args = parser.parse_args(leading)
     if verb is None:
         return args
@@ -114,7 +139,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return _dispatch(parser.verbs[verb], rest[1:], args)
 
 
-def _dispatch(parser: Parser, argv: list[str], args: argparse.Namespace):
+def _dispatch(parser, argv: list[str], args: argparse.Namespace):
+    from netupdate.cli.options import Usage, split_leading
     nested = parser.get_default("subcommands")
     if not nested:
         args = parser.parse_intermixed_args(argv, namespace=args)
@@ -133,7 +159,7 @@ def _dispatch(parser: Parser, argv: list[str], args: argparse.Namespace):
     return _dispatch(nested[rest[0]], rest[1:], args)
 
 
-def _usage_message(exc: Usage) -> str:
+def _usage_message(exc) -> str:
     """The message, with did-you-mean for unrecognized options."""
     import difflib
     message = exc.message
@@ -145,7 +171,7 @@ def _usage_message(exc: Usage) -> str:
     return message
 
 
-def _report_usage(exc: Usage, json_wanted: bool) -> int:
+def _report_usage(exc, json_wanted: bool) -> int:
     parser = exc.parser
     usage = parser.format_usage() if parser is not None else ""
     prog = parser.prog if parser is not None else "netupdate"
@@ -181,7 +207,7 @@ def _terminate(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit code (141 when it succeeded but its output could not be
     written, see ``cli.output``)."""
-    from netupdate.cli import inputs, output
+    from netupdate.cli import output
     output.guard()  # a closed stdout or stderr never changes what a command does
     if argv is None:    # the program itself (not a caller's main([...])): SIGTERM as Ctrl-C
         argv = sys.argv[1:]
@@ -190,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         if "_ARGCOMPLETE" in os.environ:
             from netupdate.cli import completion
             completion.complete(build_parser())   # exits
+    if argv == ["--version"]:   # the one answer that needs no parser
+        print(f"netupdate {__version__}")
+        return output.exit_code(EXIT_OK)
+    from netupdate.cli import inputs
+    from netupdate.cli.options import Usage, fill_defaults
     inputs.reset()
     json_wanted = "--json" in argv
     try:
@@ -206,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from netupdate.cli.options import Usage
     try:
         return int(args.func(args) or 0)
     except Usage as exc:

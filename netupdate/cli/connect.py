@@ -18,7 +18,6 @@ Heavy imports (``libvirt``, the runtime) happen inside the functions so that ``-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from netupdate.cli.options import ENV_CONNECT as ENV
@@ -75,6 +74,7 @@ def report_update(result, args: argparse.Namespace | None = None, *, stream=None
     """Print a libvirt ``UpdateResult`` (text, or JSON with ``--json``) and return the exit
     code: 0 when everything requested is in effect, 3 when the live network needs a restart
     (the summary says so on stderr too, so scripts and humans both see it)."""
+    import json
     stream = stream or sys.stdout
     if args is not None and getattr(args, "json", False):
         from netupdate.cli.report import result_json
@@ -118,6 +118,8 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_diff(args: argparse.Namespace) -> int:
     """Handler of ``diff NAME [FILE]``: the changes from the network's persistent config to
     FILE (or its live vs persistent drift) and the live plan, on either backend."""
+    import json
+
     from netupdate.cli.inputs import read_text
     from netupdate.cli.names import named
     other = read_text(args.file) if getattr(args, "file", None) else None

@@ -5,7 +5,6 @@ and the hints for the usual mistakes (a typo, the wrong order)."""
 from __future__ import annotations
 
 import argparse
-import difflib
 
 from netupdate.cli.options import Usage
 
@@ -71,6 +70,7 @@ def shortcut_values(args: argparse.Namespace) -> dict:
 
 
 def suggest(word: str, choices, what: str) -> str:
+    import difflib
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
     known = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return f"unknown {what} {word!r}{known}"
@@ -84,6 +84,7 @@ def section_names() -> tuple[str, ...]:
 def _check_command(word: str) -> str:
     if word.lower() in COMMANDS or word in COMMAND_CODES:
         return word
+    import difflib
     raise Usage(suggest(word, COMMANDS, "command")
                 + ("" if difflib.get_close_matches(word, COMMANDS, cutoff=0.6)
                    else f" (commands: {', '.join(COMMANDS)})"))

@@ -5,7 +5,6 @@ change start|commit|rollback|status, recover, autostart."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from netupdate.cli.options import name_argument
@@ -249,6 +248,7 @@ def cmd_undefine(args) -> int:
 
 
 def cmd_list(args) -> int:
+    import json
     with _conn(args, readonly=True) as conn:
         rows = [n.to_json() for n in conn.list()]
     if args.json:
@@ -321,6 +321,8 @@ def _status_text(s: dict) -> str:
 
 
 def cmd_status(args) -> int:
+    import json
+
     from netupdate.errors import EXIT_DEGRADED
     with _conn(args, readonly=True) as conn, _named(conn, args) as name:
         status = conn.status(name)
@@ -400,6 +402,7 @@ class Reporter:
         self.drawn = True
 
     def line(self, event: dict) -> None:
+        import json
         self.out.write(json.dumps(event, default=str) + "\n")
         self.out.flush()
 
@@ -438,6 +441,8 @@ def _long(args, run):
 
 
 def _emit_result(args, result, reporter_json: bool) -> None:
+    import json
+
     from netupdate.cli.connect import warn_restart
     if reporter_json:
         from netupdate.cli.report import result_json
@@ -499,6 +504,7 @@ def cmd_apply(args) -> int:
 def _try_window(conn, args, info) -> int:
     """After ``apply --try``: on a terminal, wait for ENTER (commit), Ctrl-C (roll back now) or
     the deadline (the detached timer rolls back); otherwise leave the change open."""
+    import json
     import select
     import time
 
@@ -568,6 +574,7 @@ def _expired(name: str, last: dict) -> str:
 
 # ---------------------------------------------------------------------- change
 def _print_info(args, info) -> None:
+    import json
     if getattr(args, "json", False):
         print(json.dumps(info.to_json(), indent=2, default=str))
     else:
@@ -583,6 +590,7 @@ def cmd_change_start(args) -> int:
 
 
 def cmd_change_commit(args) -> int:
+    import json
     with _conn(args) as conn, _named(conn, args) as name:
         info = conn.change_commit(name)
     if args.json:
@@ -603,6 +611,8 @@ def cmd_change_rollback(args) -> int:
 
 
 def cmd_change_status(args) -> int:
+    import json
+
     from netupdate.cli.names import require
     with _conn(args, readonly=True) as conn:
         name = require(conn, args.name) if args.name is not None else None
@@ -632,6 +642,7 @@ def cmd_change_expire(args) -> int:
 
 # ---------------------------------------------------------------------- recover, autostart
 def cmd_recover(args) -> int:
+    import json
     with _conn(args) as conn:
         report = conn.recover()
     if args.json:

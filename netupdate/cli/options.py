@@ -129,3 +129,31 @@ def split_leading(argv: list[str]) -> tuple[list[str], list[str]]:
         else:
             break
     return argv[:index], argv[index:]
+
+
+class Sketch:
+    """A stand-in for a verb's parser that keeps only what the top-level ``--help`` shows
+    (each verb's name and help line): ``register`` runs against it unchanged, without building
+    hundreds of arguments nobody will see (start-up time of ``netupdate --help``)."""
+
+    def __init__(self, verbs: dict | None = None):
+        self.verbs = {} if verbs is None else verbs
+        self.choices: dict = {}
+
+    def add_parser(self, name: str, **keywords):
+        self.verbs[name] = keywords.get("help")
+        return Sketch({})
+
+    def add_subparsers(self, **_keywords):
+        return Sketch({})
+
+    def add_argument(self, *_names, **_keywords):
+        return argparse.Namespace()
+
+    def add_argument_group(self, *_args, **_keywords):
+        return self
+
+    add_mutually_exclusive_group = add_argument_group
+
+    def set_defaults(self, **_keywords) -> None:
+        pass

@@ -8,7 +8,6 @@ error adds ``"usage"``.  A dry run's JSON never says ``applied``: its outcome wo
 
 from __future__ import annotations
 
-import json
 import sys
 
 # the outcome words of an update result, as a dry run says them
@@ -17,6 +16,7 @@ WOULD = {"changed": "would-change", "applied": "would-apply", "restarted": "woul
 
 
 def emit_json(data, stream=None) -> None:
+    import json
     stream = stream or sys.stdout
     stream.write(json.dumps(data, indent=2, default=str) + "\n")
     stream.flush()

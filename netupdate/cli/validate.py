@@ -33,7 +33,7 @@ output formats:
 
 exit status: 0 all files valid, 1 some file invalid, 2 usage error
 
-examples (from the source tree; each exits 0):
+examples:
   netupdate validate fixtures/networks/nat-default.xml fixtures/networks/routed.xml
   netupdate validate --format github --strict fixtures/networks/nat-*.xml
   netupdate validate --ignore NU-W101 --format junit -o report.xml fixtures/networks/nat-hosts.xml

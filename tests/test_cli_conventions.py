@@ -362,3 +362,12 @@ def test_a_non_root_user_gets_one_line_and_the_permission_code(tmp_path, monkeyp
         assert err.startswith("netupdate: error: refusing state directory: ") and \
             err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     shutil.rmtree(tmp_path)
+
+
+def test_a_failed_rollback_is_reported_as_failed():
+    from netupdate.cli.live import _expired
+    assert _expired("n", {"outcome": "rolled-back", "reason": "timer expired"}) == (
+        "No confirmation within the try window: the change was rolled-back (timer expired)")
+    text = _expired("n", {"outcome": "rollback-failed", "reason": "timer expired"})
+    assert "NOT rolled back: the rollback FAILED" in text and "netupdate recover" in text
+    assert "was rolled back" not in text

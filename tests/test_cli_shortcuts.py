@@ -161,3 +161,29 @@ def test_every_help_example_runs(tmp_path):
         result = subprocess.run(["bash", "-c", example], cwd=tmp_path, env=env,
                                 capture_output=True, text=True)
         assert result.returncode == 0, (example, result.stderr)
+
+
+def test_update_takes_shortcuts_and_batch_lines_from_stdin(tmp_path, monkeypatch):
+    """On a defined network of the embedded runtime (not running: its config is edited)."""
+    monkeypatch.setenv("NETUPDATE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("NETUPDATE_CONNECT", raising=False)
+    assert run("define", NAT)[0] == 0
+    code, out, err = run("--json", "update", "default", "add", "ip-dhcp-host", "--mac",
+                         "52:54:00:00:00:42", "--ip", "192.168.122.42", "--name", "web1",
+                         "--dry-run")
+    import json
+    data = json.loads(out)
+    assert code == 0 and data["config"] == "would-change" and data["applied"] is False, err
+    assert "web1" not in run("dumpxml", "default", "--inactive")[1]
+    code, out, err = run("update", "default", "add", "ip-dhcp-host", "--mac",
+                         "52:54:00:00:00:42", "--ip", "192.168.122.42", "--name", "web1")
+    assert code == 0, err
+    assert "<host mac='52:54:00:00:00:42' name='web1' ip='192.168.122.42'/>" in \
+        run("dumpxml", "default", "--inactive")[1]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(
+        b"add dns-host --ip 192.168.122.50 --hostname web\n"
+        b"add dns-txt --name example --value v1\n")))
+    code, out, err = run("update", "default", "--batch", "-")
+    assert code == 0, err
+    xml = run("dumpxml", "default", "--inactive")[1]
+    assert "<hostname>web</hostname>" in xml and "<txt name='example' value='v1'/>" in xml

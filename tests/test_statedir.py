@@ -52,7 +52,7 @@ def test_a_state_dir_squatted_by_another_user_is_refused(shared, capsys, monkeyp
         S.Store(state)
     monkeypatch.setenv(S.ENV_STATE_DIR, str(state))
     before = sorted(p.name for p in state.rglob("*"))
-    assert main(["define", str(ROOT / "fixtures" / "networks" / "nat-default.xml")]) == 1
+    assert main(["define", str(ROOT / "fixtures" / "networks" / "nat-default.xml")]) == 6
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("netupdate: error: refusing state directory:")

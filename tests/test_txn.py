@@ -449,7 +449,7 @@ def test_cli_change_batch_apply_on_the_config(conn, state_dir, tmp_path):
     assert out.startswith("Rolled back network cfg: persistent config")
     assert config(conn) == original
     bad = cli(state_dir, "update", "cfg", "add", "--batch", str(batch), check=False)
-    assert bad.returncode == 1 and "give only the network NAME" in bad.stderr
+    assert bad.returncode == 2 and "give only the network NAME" in bad.stderr
     desired = tmp_path / "d.xml"
     desired.write_text(NET.replace("first", "applied"))
     out = cli(state_dir, "apply", "cfg", str(desired)).stdout

@@ -148,7 +148,7 @@ def _dispatch(parser, argv: list[str], args: argparse.Namespace):
         return args
     leading, rest = split_leading(argv)
     if any(t in ("-h", "--help") for t in leading) or not rest:
-        parser.print_help(sys.stdout if rest or leading else sys.stderr)
+        parser.print_help()
         raise SystemExit(EXIT_OK if leading else EXIT_USAGE)
     build_parser("list").parse_args(leading, namespace=args)   # the global options only
     public = [name for name in nested if not name.startswith("_")]

@@ -84,7 +84,7 @@ def test_a_squatted_state_dir_is_refused_before_anything_runs(parent, netns, tmp
     for argv in (["define", str(definition)], ["start", "umasknet", "--netns", netns],
                  ["stop", "umasknet"]):
         proc = cli(state, *argv, umask=0o022)
-        assert proc.returncode == 1 and proc.stdout == "", proc
+        assert proc.returncode == 6 and proc.stdout == "", proc
         assert proc.stderr.startswith("netupdate: error: refusing state directory: ")
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert victim.read_text() == "root only"

@@ -110,7 +110,7 @@ def main() -> int:
         median = {name: statistics.median(values) * 1000 for name, values in times.items()}
         base = median["python -c pass"]
         print(f"cold start, median of {args.runs} runs (ms), this machine:")
-        print(f"| command | ms | over python -c pass | netupdate modules imported |")
+        print("| command | ms | over python -c pass | netupdate modules imported |")
         print("|---|---|---|---|")
         for name, argv in commands.items():
             count = modules(argv) if argv[:3] == NETUPDATE else "-"

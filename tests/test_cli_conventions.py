@@ -371,3 +371,8 @@ def test_a_failed_rollback_is_reported_as_failed():
     text = _expired("n", {"outcome": "rollback-failed", "reason": "timer expired"})
     assert "NOT rolled back: the rollback FAILED" in text and "netupdate recover" in text
     assert "was rolled back" not in text
+
+
+def test_diff_of_one_file_asks_for_the_other(capsys, state):
+    code, _, err = run(capsys, "diff", NAT)
+    assert code == 2 and "is a file: give NEW too" in err and err.startswith("usage: netupdate diff")

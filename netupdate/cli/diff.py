@@ -49,6 +49,9 @@ def _is_file(argument: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     from netupdate.errors import NetupdateError, NoSuchNetwork
 
+    if args.new is None and not args.connect and _is_file(args.old):
+        from netupdate.cli.options import Usage
+        raise Usage(f"{args.old} is a file: give NEW too (diff OLD NEW), or a network NAME")
     try:
         if args.connect or args.new is None or not _is_file(args.old):
             from netupdate.cli.connect import cmd_diff

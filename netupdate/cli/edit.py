@@ -39,6 +39,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "edit", help="apply one update to a network XML file (offline)",
         description=DESCRIPTION, epilog=EPILOG,
+        usage="%(prog)s [options] FILE COMMAND [SECTION] [XML | typed options]",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", metavar="FILE", help="network XML file ('-' for stdin)")
     add_update_arguments(parser)

@@ -97,6 +97,8 @@ def _register_update(sub) -> None:
 
     p = sub.add_parser(
         "update", help="edit a network like 'virsh net-update', live and config by default",
+        usage="%(prog)s [options] NAME COMMAND [SECTION] [XML | typed options]\n"
+              "       %(prog)s [options] NAME --batch FILE",
         description="Edit a network (libvirt's section form, or --node-spec XPATH). For a running "
                     "network the default is --live --config (virsh's default, the current "
                     "state only, loses changes at restart); --current is virsh's meaning. Live "
@@ -112,7 +114,8 @@ def _register_update(sub) -> None:
                    help="apply the updates of FILE ('-' for stdin) as one transaction: "
                         "one plan, at most one dnsmasq reload or restart, all or nothing. "
                         "FILE: one update per line 'COMMAND SECTION XML' (or COMMAND "
-                        "--node-spec=XPATH XML), or a JSON list")
+                        "--node-spec=XPATH XML, or COMMAND SECTION with typed options), or a "
+                        "JSON list")
     _common(p, policy=True)
     from netupdate.cli.connect import add_libvirt_update_arguments
     add_libvirt_update_arguments(p)

@@ -150,8 +150,14 @@ def _dispatch(parser, argv: list[str], args: argparse.Namespace):
     if any(t in ("-h", "--help") for t in leading) or not rest:
         parser.print_help()
         raise SystemExit(EXIT_OK if leading else EXIT_USAGE)
-    build_parser("list").parse_args(leading, namespace=args)   # the global options only
+    from netupdate.cli.options import Parser, add_globals
+    options = Parser(prog=parser.prog, add_help=False)
+    add_globals(options)
+    options.parse_args(leading, namespace=args)   # the global options before the sub-verb
     public = [name for name in nested if not name.startswith("_")]
+    if rest[0].startswith("-"):
+        raise Usage(f"unknown option {rest[0]!r} before the {parser.prog.split()[-1]} command",
+                    parser)
     if rest[0] not in nested:
         from netupdate.cli.editargs import suggest
         raise Usage(suggest(rest[0], public, f"{parser.prog.split()[-1]} command"), parser,

@@ -601,15 +601,11 @@ class Plan:
         out = [paint("bold", head)]
         number = 0
         for action in self.actions:   # live actions numbered; no-ops marked, not counted
-            text = action.kind
-            if action.detail_text():
-                text += f" ({action.detail_text()})"
-            if action.noop:
-                out.append("  - " + paint("dim", text + ": no action"))
-            else:
-                number += 1
-                out.append(f"  {number}. " + paint("red" if action.kind == NETWORK_RESTART
-                                                    else "cyan", text))
+            text = action.kind + (f" ({action.detail_text()})" if action.detail_text() else "")
+            number += not action.noop
+            out.append("  - " + paint("dim", text + ": no action") if action.noop else
+                       f"  {number}. " + paint("red" if action.kind == NETWORK_RESTART
+                                               else "cyan", text))
             out.append(f"     why: {action.reason}")
         return "\n".join(out)
 

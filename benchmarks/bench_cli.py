@@ -6,7 +6,8 @@
 Each command is a fresh process (what a user or a script pays), run ``--runs`` times
 interleaved; the table shows the median wall time:
 
-* ``python -c pass`` against ``netupdate --version``, ``--help``, ``edit --help``,
+* ``python -c pass`` (and ``import argparse``, the floor of any argparse program) against
+  ``netupdate --version``, ``--help``, ``edit --help``,
   ``validate FILE`` and an offline ``edit`` (the cost netupdate adds on top of the
   interpreter; the target is 15 ms for --version and --help);
 * the offline ``edit`` of a network with ``--hosts`` DHCP hosts against ``virsh -c
@@ -89,6 +90,7 @@ def main() -> int:
         driver.write_text("<node>\n" + network_xml(args.hosts) + "</node>\n")
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
+            "python -c 'import argparse'": [sys.executable, "-c", "import argparse"],
             "netupdate --version": [*NETUPDATE, "--version"],
             "netupdate --help": [*NETUPDATE, "--help"],
             "netupdate edit --help": [*NETUPDATE, "edit", "--help"],

@@ -291,6 +291,7 @@ def _status_text(s: dict) -> str:
     for key in ("uuid", "netns"):
         if s.get(key):
             lines.append(f"  {key + ':':<11} {s[key]}")
+    lines.append(f"  autostart:  {'yes' if s.get('autostart') else 'no'}")
     br = s.get("bridge")
     if isinstance(br, dict):
         extra = ""

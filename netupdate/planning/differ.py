@@ -59,9 +59,9 @@ from netupdate.model.defs import (
     Portgroup,
     RouteDef,
 )
+from netupdate.sections._spec import ADDED, ALL_OPS, MODIFIED, REMOVED
 
-ADDED, REMOVED, MODIFIED = "added", "removed", "modified"
-OPS = (ADDED, REMOVED, MODIFIED)
+OPS = ALL_OPS
 
 # Sections in reporting order.  Names are libvirt's update sections where they exist.
 SECTION_ORDER = (

@@ -104,6 +104,9 @@ class Rule:
     item: Callable[..., Iterable[Finding]] | None = field(default=None, repr=False,
                                                         compare=False)
 
+    def __post_init__(self):
+        object.__setattr__(self, "explanation", " ".join(self.explanation.split()))
+
     @property
     def can_ignore(self) -> bool:
         """Parse issues cannot be ignored: the document was not checked at all."""

@@ -48,11 +48,14 @@ PLAN_ROWS = (
 )
 
 
-def dnsmasq_lines(defs: M.NetworkDef, safe) -> list[str]:
-    """The conf lines of the domain (``safe(check, value, what)`` vets text for the conf)."""
+DNSMASQ_SLOT = "domain"   # after the forwarders, before the local PTR zones
+
+
+def dnsmasq_lines(defs: M.NetworkDef) -> list[str]:
+    """The conf lines of the domain."""
     domain = defs.domain
     if domain is None or not domain.name:
         return []
-    name = safe(TC.hostname, domain.name, "the domain name")
+    name = TC.ensure(TC.hostname, domain.name, "the domain name")
     out = [f"local=/{name}/"] if domain.local_only is True else []
     return out + [f"domain={name}", "expand-hosts"]

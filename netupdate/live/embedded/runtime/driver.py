@@ -22,6 +22,7 @@ from netupdate.model import values as T
 from netupdate.model.defs import IpDef, NetworkDef
 from netupdate.render import dnsmasq as conf
 from netupdate.render import nftables as firewall
+from netupdate.sections import dns_txt as DNS_TXT
 from netupdate.store import Store
 
 RECORD_VERSION = 1
@@ -740,7 +741,7 @@ def _dns_expectations(after: NetworkDef, before: NetworkDef | None, sections) ->
                                conf._dns_hosts(before) if before is not None else {})
     if "dns-txt" in sections:
         def txts(defs):
-            return {t.name: conf.txt_wire(t.value or "")
+            return {t.name: DNS_TXT.txt_wire(t.value or "")
                     for t in (defs.dns.txts if defs and defs.dns else ())}
         new, old = txts(after), txts(before)
         for txt_name, value in new.items():

@@ -31,6 +31,7 @@ from netupdate.model import values as T
 # the commands libvirt implements for a section
 ADD_DELETE = T.ADD_COMMANDS | {T.Command.DELETE}
 ALL_COMMANDS = frozenset(T.Command)
+MODIFY = frozenset({T.Command.MODIFY})
 
 ERROR = "error"
 WARNING = "warning"
@@ -47,6 +48,7 @@ class Section:
     repeated: bool              # several elements of this section may exist side by side
     libvirt: frozenset[str]     # commands libvirt 9.0 implements for the section
     key: tuple[str, ...] = ()   # attributes that identify an element (documentation)
+    newer: frozenset[str] = frozenset()   # commands libvirt added after 9.0 (tried, then ours)
 
     @property
     def tag(self) -> str:

@@ -20,6 +20,7 @@ from netupdate.sections._spec import (
     ALL_OPS,
     CONF,
     ERROR,
+    MODIFY,
     Finding,
     Rule,
     Section,
@@ -29,7 +30,7 @@ from netupdate.sections._spec import (
 )
 
 SECTION = Section("dns-srv", 12, ("network", "dns", "srv"), M.DnsSrv, True, ADD_DELETE,
-                  ("service", "protocol", "domain", "target"))
+                  ("service", "protocol", "domain", "target"), newer=MODIFY)
 KEYS = ("domain", "service", "protocol", "target")
 
 _SERVICE = re.compile(r"^[A-Za-z0-9_+/*-]+$")

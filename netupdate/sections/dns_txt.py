@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from netupdate.errors import InvalidFragmentError
 from netupdate.model import defs as M
 from netupdate.model import text as TC
-from netupdate.sections._spec import ADD_DELETE, ALL_OPS, CONF, Finding, Section, row
+from netupdate.sections._spec import ADD_DELETE, ALL_OPS, CONF, MODIFY, Finding, Section, row
 
 SECTION = Section("dns-txt", 11, ("network", "dns", "txt"), M.DnsTxt, True, ADD_DELETE,
-                  ("name",))
+                  ("name",), newer=MODIFY)
 
 # no coded rule: the name's characters are the grammar's (NU-S004) and the text check's (NU-E021)
 RULES = ()
@@ -34,6 +34,9 @@ def check_fragment(element, n: str, full: bool = True) -> Iterator[Finding]:
         yield Finding(element, f"missing required value attribute in DNS TXT record named "
                       f"'{name}' of network {n}", error=InvalidFragmentError)
 
+
+# how a diff names a record: by its name, quoted
+KEY_IS_NAME = True
 
 PLAN_ROWS = (
     row("dns-txt", "dns-txt", "*", ALL_OPS,

@@ -48,6 +48,9 @@ PLAN_ROWS = (
 )
 
 
+# libvirt's defaults of absent attributes, applied before comparing (planning/differ.py)
+DIFF_DEFAULTS = {"local_only": False, "register": False}
+
 DNSMASQ_SLOT = "domain"   # after the forwarders, before the local PTR zones
 
 

@@ -88,6 +88,11 @@ RULES = (
          check=_defaults, scope="portgroup"),
 )
 
+# how a diff names a portgroup: by its name, quoted
+KEY_IS_NAME = True
+# libvirt's default of an absent attribute, applied before comparing
+DIFF_DEFAULTS = {"default": False}
+
 PLAN_ROWS = (
     row("portgroup", "portgroup", "*", ALL_OPS,
         ("none", "a portgroup is read when a guest port is allocated; ports already attached "

@@ -920,6 +920,16 @@ def _schema_key(issue: Issue) -> tuple:
     return path, match.group(1) if match else None
 
 
+def _findings(r: Rule, subject: _Subject) -> Iterator[tuple[object, str]]:
+    """(target, message) of each problem ``r`` finds; a section's rule (one rule set with the
+    update engine) yields ``Finding``: validate prints its ``detail``."""
+    for found in r.check(subject):
+        if not isinstance(found, Finding):
+            yield found
+        elif found.detail is not None:
+            yield found.target, found.detail
+
+
 def validate(source, *, schema: str | None = "rng", filename: str | None = None,
              select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
              rules: frozenset[str] | None = None) -> list[Issue]:
@@ -968,13 +978,7 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
         for r in SEMANTIC_RULES:
             if not wanted(r.code):
                 continue
-            for found in r.check(subject):
-                if isinstance(found, Finding):   # a section's rule (edit raises it too)
-                    if found.detail is None:
-                        continue
-                    target, message = found.target, found.detail
-                else:
-                    target, message = found
+            for target, message in _findings(r, subject):
                 line, path, attribute = subject.locate(target)
                 if path in unreadable:
                     continue

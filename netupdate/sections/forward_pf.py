@@ -75,3 +75,5 @@ PLAN_ROWS = (
                   "starts"),
         libvirt=LV_REFUSED),
 )
+
+DNSMASQ_SLOT = None   # no dnsmasq lines

@@ -99,3 +99,5 @@ PLAN_ROWS = (
                  "keep their settings until re-plugged"),
         libvirt="none"),
 )
+
+DNSMASQ_SLOT = None   # no dnsmasq lines

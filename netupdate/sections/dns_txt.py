@@ -76,3 +76,15 @@ def txt_wire(value: str) -> str:
         raw = part.encode()
         strings += [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""]
     return b"\n".join(strings).decode(errors="replace")
+
+
+def dns_expectations(after: M.NetworkDef, before: M.NetworkDef | None) -> list[tuple]:
+    """What the live check asks dnsmasq after a change of TXT records: (name, "TXT", the
+    strings it must serve, present) for each record added, changed or removed."""
+    def txts(defs):
+        return {t.name: txt_wire(t.value or "") for t in (defs.dns.txts if defs and defs.dns
+                                                          else ())}
+    new, old = txts(after), txts(before)
+    checks = [(name, "TXT", value, True) for name, value in new.items() if old.get(name) != value]
+    return checks + [(name, "TXT", value, False) for name, value in old.items()
+                     if name not in new]

@@ -355,9 +355,9 @@ def _delete_pattern(section: str, element) -> str:
     from lxml import etree
     if section == "dns-host":
         return f"<host ip='{element.get('ip')}'/>"
-    if section in ("dns-txt", "portgroup"):
-        tag = "txt" if section == "dns-txt" else "portgroup"
-        return etree.tostring(etree.Element(tag, name=element.get("name")), encoding="unicode")
+    if S.hook(section, "KEY_IS_NAME"):   # keyed by name alone (dns-txt, portgroup)
+        return etree.tostring(etree.Element(S.get(section).tag, name=element.get("name")),
+                              encoding="unicode")
     if section == "forward-interface":
         return etree.tostring(etree.Element("interface", dev=element.get("dev")),
                               encoding="unicode")

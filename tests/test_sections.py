@@ -27,7 +27,7 @@ from netupdate.sections import _legacy, _spec
 
 SECTIONS_DIR = Path(S.__file__).parent
 # what a section module must declare (None is a valid value: "nothing of this kind")
-HOOKS = ("SECTION", "RULES", "check_fragment", "PLAN_ROWS", "DNSMASQ_SLOT")
+HOOKS = ("SECTION", "RULES", "check_fragment", "RECHECK", "PLAN_ROWS", "DNSMASQ_SLOT")
 
 
 def test_every_section_has_one_home():
@@ -64,6 +64,8 @@ def test_validate_and_edit_run_the_same_rule_objects():
         if rule.scope is not None:
             assert rule in S.rules_in(rule.scope)        # the engine's: a view
             assert any(rule.scope in kinds for kinds in E._KINDS.values()), rule.scope
+    for name, module in S.MODULES.items():
+        assert E._KINDS[name] == module.RECHECK
     for row in S.PLAN_ROWS:
         assert row in P.RULES
 

@@ -1895,7 +1895,7 @@ class _DnsHandler(_SingletonHandler):
 
 class _PfHandler(_InForward):
     section = S.BY_NAME["forward-pf"]
-    kinds = ("forward",)
+    kinds = FORWARD_PF.RECHECK
 
     def parse(self, ed: _Edit, element):
         ed.expect_tag(element, "pf")
@@ -2029,12 +2029,14 @@ class _IpHandler(_Handler):
 
 
 # ---------------------------------------------------------------------- anything else
+# the rule scopes an edit of each section re-checks: the section modules' RECHECK, and for
+# sections not moved to their module yet, this table
 _KINDS = {
     "network": ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup"),
     "dns": ("dns", "forward"), "ip": ("ip", "forward"), "forward": ("forward",),
-    "bridge": ("bridge", "forward"), "domain": ("forward",), "forward-pf": ("forward",),
-    "forward-interface": ("forward",), "portgroup": ("portgroup",), "dns-host": ("dns",),
-    "dns-txt": ("dns",), "dns-srv": ("dns",), "ip-dhcp-host": (), "ip-dhcp-range": (),
+    "bridge": ("bridge", "forward"), "forward-interface": ("forward",), "dns-host": ("dns",),
+    "ip-dhcp-host": (), "ip-dhcp-range": (),
+    **{name: module.RECHECK for name, module in S.MODULES.items()},
 }
 
 
@@ -2597,7 +2599,7 @@ def _run_node_spec(ed: _Edit, spec: str) -> Change:
 # ====================================================================== registry
 _RANGE = _DhcpRangeHandler()
 _BRIDGE = _BridgeHandler("bridge", ("bridge", "forward"))
-_DOMAIN = _SingletonHandler("domain", ("forward",))
+_DOMAIN = _SingletonHandler("domain", S.hook("domain", "RECHECK"))
 _DNS_CHILD_HANDLERS = {"host": _DnsHostHandler(), "txt": _DnsTxtHandler(),
                        "srv": _DnsSrvHandler()}
 _HANDLERS: Mapping[str, _Handler] = {

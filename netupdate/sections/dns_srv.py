@@ -104,6 +104,9 @@ def check_fragment(element, n: str, full: bool = True) -> Iterator[Finding]:
             yield bad(f"invalid DNS SRV {attr} attribute for service '{service}' in network {qn}")
 
 
+# the rule scopes the update engine re-checks after an edit of this section
+RECHECK = ("dns",)
+
 PLAN_ROWS = (
     row("dns-srv", "dns-srv", "*", ALL_OPS,
         ("dnsmasq-restart", "SRV records are srv-host= lines; " + CONF),

@@ -38,6 +38,9 @@ def check_fragment(element, n: str, full: bool = True) -> Iterator[Finding]:
 # how a diff names a record: by its name, quoted
 KEY_IS_NAME = True
 
+# the rule scopes the update engine re-checks after an edit of this section
+RECHECK = ("dns",)
+
 PLAN_ROWS = (
     row("dns-txt", "dns-txt", "*", ALL_OPS,
         ("dnsmasq-restart", "TXT records are txt-record= lines; " + CONF),

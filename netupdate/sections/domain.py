@@ -41,6 +41,9 @@ def check_fragment(element, n: str) -> Iterator[Finding]:
                           f"in network {q(n)}", error=InvalidFragmentError)
 
 
+# the rule scopes the update engine re-checks after an edit of this section
+RECHECK = ("forward",)  # the forward mode decides whether a <domain> is allowed
+
 PLAN_ROWS = (
     row("domain", "domain", "*", ALL_OPS,
         ("dnsmasq-restart", "domain=, local=/D/ and expand-hosts are conf lines; " + CONF),

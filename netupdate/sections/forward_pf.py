@@ -69,6 +69,9 @@ def check_fragment(element, n: str) -> Iterator[Finding]:
                       error=InvalidFragmentError)
 
 
+# the rule scopes the update engine re-checks after an edit of this section
+RECHECK = ("forward",)
+
 PLAN_ROWS = (
     row("forward-pf", "forward-pf", "*", ALL_OPS,
         (RESTART, "the pool of virtual functions is enumerated from the PF when the network "

@@ -93,6 +93,9 @@ KEY_IS_NAME = True
 # libvirt's default of an absent attribute, applied before comparing
 DIFF_DEFAULTS = {"default": False}
 
+# the rule scopes the update engine re-checks after an edit of this section
+RECHECK = ("portgroup",)
+
 PLAN_ROWS = (
     row("portgroup", "portgroup", "*", ALL_OPS,
         ("none", "a portgroup is read when a guest port is allocated; ports already attached "

@@ -2029,8 +2029,7 @@ class _IpHandler(_Handler):
 
 
 # ---------------------------------------------------------------------- anything else
-# the rule scopes an edit of each section re-checks: the section modules' RECHECK, and for
-# sections not moved to their module yet, this table
+# the rule scopes an edit re-checks: sections' RECHECK (modules), else this table (not moved yet)
 _KINDS = {
     "network": ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup"),
     "dns": ("dns", "forward"), "ip": ("ip", "forward"), "forward": ("forward",),

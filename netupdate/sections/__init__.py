@@ -11,6 +11,13 @@ section of its nearest ancestor-or-self that a section addresses (``<tftp>`` -> 
 ``<lease>`` of a DHCP host -> ``ip-dhcp-host``, ``<forwarder>`` -> ``dns``, ``<mtu>`` ->
 ``network``).
 
+The one registry of sections: each section lives in its own module (``sections/dns_txt.py``,
+...; the types in ``_spec.py``) holding all the project knows about it, and the other layers look
+it up here: ``SECTIONS``/``get``/``BY_NAME`` (the ``Section``), ``MODULES`` (its module),
+``RULES`` and ``rules_in(scope)`` (its structural rules, one rule set for edit and check),
+``PLAN_ROWS`` (the planner's rows), ``hook(section, name)`` (any other hook).  Sections not moved
+to their module yet are listed in ``_legacy.py`` (docs/design.md: "Migrating a section").
+
 ``CHILDREN`` describes which children each element may have (once or repeated) in libvirt's
 element order; the engine uses it to place new elements and to refuse misplaced ones.
 """

@@ -17,6 +17,7 @@ from netupdate.planning.differ import diff
 from netupdate.planning.policy import Policy
 from netupdate.render import dnsmasq
 from netupdate.render import nftables as firewall
+from netupdate.sections import dns_txt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,9 +159,9 @@ def test_the_nft_renderer_refuses_what_bypassed_the_model(bridge, dev):
 
 
 def test_txt_values_are_quoted_only_where_dnsmasq_would_read_syntax():
-    assert dnsmasq.txt_text("example value, with a comma") == "example value, with a comma"
-    assert dnsmasq.txt_text(' a "b" \\ #c ') == '" a \\"b\\" \\\\ #c "'
-    assert dnsmasq.txt_text(" lead,mid , trail ") == '" lead",mid ," trail "'
+    assert dns_txt.txt_text("example value, with a comma") == "example value, with a comma"
+    assert dns_txt.txt_text(' a "b" \\ #c ') == '" a \\"b\\" \\\\ #c "'
+    assert dns_txt.txt_text(" lead,mid , trail ") == '" lead",mid ," trail "'
 
 
 def test_update_fast_path_checks_the_dhcp_host_name():

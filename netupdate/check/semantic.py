@@ -34,21 +34,21 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
+from netupdate import sections as S
 from netupdate.document import source as xmlsrc
 from netupdate.errors import XMLParseError
 from netupdate.model import defs as M
 from netupdate.model import text as TC
 from netupdate.model import values as T
+from netupdate.sections._spec import ERROR, WARNING, Finding, Rule
 
 __all__ = ["RULES", "Issue", "Rule", "explain", "is_valid", "rules_markdown", "select_rules",
            "update_docs", "validate"]
 
-ERROR = "error"
-WARNING = "warning"
 SOURCES = ("parse", "schema", "model", "semantic")
 
 
@@ -85,25 +85,6 @@ class Issue:
                 "line": self.line, "path": self.path, "source": self.source}
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A documented check: code, name, severity, title and a one-paragraph explanation."""
-
-    code: str
-    name: str
-    severity: str
-    title: str
-    explanation: str
-    source: str = "semantic"
-    check: Callable[[_Subject], Iterable[tuple[object, str]]] | None = field(
-        default=None, repr=False, compare=False)
-
-    @property
-    def can_ignore(self) -> bool:
-        """Parse issues cannot be ignored: the document was not checked at all."""
-        return self.source != "parse"
-
-
 RULES: dict[str, Rule] = {}
 
 
@@ -114,8 +95,7 @@ def _declare(code: str, name: str, severity: str, title: str, explanation: str,
     expected = ("NU-E", "NU-S") if severity == ERROR else ("NU-W",)
     if not code.startswith(expected):
         raise ValueError(f"{code}: a {severity} code starts with {' or '.join(expected)}")
-    RULES[code] = Rule(code, name, severity, title, " ".join(inspect.cleandoc(explanation).split()),
-                       source, check)
+    RULES[code] = Rule(code, name, severity, title, inspect.cleandoc(explanation), source, check)
     return RULES[code]
 
 
@@ -231,6 +211,7 @@ class _Subject:
     def __init__(self, net: M.NetworkDef, root):
         self.net = net
         self.root = root
+        self.n = net.name if net.name is not None else "(unnamed)"   # the view of a rule
         self._elements: dict[int, object] | None = None
         self._networks: dict[int, object] = {}
 
@@ -525,20 +506,6 @@ def check_single_dhcp(s: _Subject):
             first[ip.version] = ip
 
 
-@rule("NU-E112", "portgroup-multiple-default", ERROR, "More than one default portgroup")
-def check_default_portgroup(s: _Subject):
-    """More than one ``<portgroup default='yes'>``.  Only one portgroup can be the default
-    (used by interfaces that name none); libvirt refuses the definition."""
-    default = None
-    for group in s.net.portgroups:
-        if group.default is True:
-            if default is not None:
-                yield group, (f"portgroup '{group.name}' is a second default: '{default.name}'"
-                              f"{_line_note(s, default)} is already the default")
-            else:
-                default = group
-
-
 @rule("NU-E113", "bridge-name-too-long", ERROR, "Bridge name longer than 15 bytes")
 def check_bridge_name(s: _Subject):
     """The ``<bridge name>`` is longer than 15 bytes, the kernel's limit for interface names
@@ -588,26 +555,6 @@ def check_forward_ip(s: _Subject):
     mode = _mode(s.net)
     if mode in T.L3_MODES and not s.net.ips:
         yield s.net.forward, f"forward mode '{mode}' needs at least one <ip> address"
-
-
-@rule("NU-E117", "forward-pool-mixed", ERROR, "Mixed forward device pool")
-def check_forward_pool(s: _Subject):
-    """A ``<forward>`` lists its devices as ``<interface>`` entries, as PCI ``<address>`` entries
-    (mode hostdev) or as one ``<pf>`` (an SR-IOV physical function), never a mix; at most one
-    ``<pf>`` is allowed, and PCI addresses only make sense with mode hostdev."""
-    forward, mode = s.net.forward, _mode(s.net)
-    if forward is None:
-        return
-    kinds = [name for name, present in (("<interface>", forward.interfaces),
-                                        ("<address>", forward.addresses),
-                                        ("<pf>", forward.pfs)) if present]
-    if len(kinds) > 1:
-        yield forward, f"{' and '.join(kinds)} are mutually exclusive in <forward>"
-    if len(forward.pfs) > 1:
-        yield forward.pfs[1], "only one <pf> is allowed in <forward>"
-    if forward.addresses and mode not in (None, T.ForwardMode.HOSTDEV):
-        yield forward.addresses[0], (f"PCI <address> entries need forward mode 'hostdev', not "
-                                     f"'{mode or 'none'}'")
 
 
 @rule("NU-E118", "bridge-attributes-for-mode", ERROR, "Bridge settings the forward mode ignores")
@@ -720,23 +667,6 @@ def check_lease(s: _Subject):
                               f"{T.MIN_LEASE_SECONDS} seconds")
 
 
-@rule("NU-E123", "srv-record-fields", ERROR, "SRV record port, priority or weight without target")
-def check_srv(s: _Subject):
-    """An SRV record's ``port``, ``priority`` and ``weight`` describe its ``target`` host and
-    are only allowed together with ``target``; the port must also be 1..65535.  libvirt refuses
-    the record otherwise ("DNS SRV port attribute not permitted without target")."""
-    if s.net.dns is None:
-        return
-    for srv in s.net.dns.srvs:
-        if srv.target is None:
-            given = [n for n in ("port", "priority", "weight") if getattr(srv, n) is not None]
-            if given:
-                yield srv, (f"SRV record '{srv.service}' has {', '.join(given)} but no target; "
-                            "they are only allowed together with 'target'")
-        if srv.port == 0:
-            yield srv, f"SRV record '{srv.service}' has port 0 (must be 1..65535)"
-
-
 @rule("NU-E124", "multicast-mac", ERROR, "Multicast MAC address")
 def check_multicast_mac(s: _Subject):
     """A MAC address that must name one interface (a DHCP host, the bridge's ``<mac>``) has the
@@ -808,22 +738,6 @@ def check_ipv4_only(s: _Subject):
             yield ip.dhcp.bootp, "<bootp> is not supported in an IPv6 <ip>"
 
 
-@rule("NU-E129", "portgroup-duplicate-name", ERROR, "Duplicate portgroup name")
-def check_portgroup_names(s: _Subject):
-    """Two ``<portgroup>`` elements have the same name.  Interfaces select a portgroup by name,
-    so the second one could never be used; libvirt refuses to add a portgroup whose name is
-    taken."""
-    seen: dict[str, M.Portgroup] = {}
-    for group in s.net.portgroups:
-        if group.name is None:
-            continue
-        if group.name in seen:
-            yield group, (f"portgroup name '{group.name}' is already used"
-                          f"{_line_note(s, seen[group.name])}")
-        else:
-            seen[group.name] = group
-
-
 @rule("NU-W101", "dhcp-range-overlap", WARNING, "Overlapping DHCP ranges")
 def check_range_overlap(s: _Subject):
     """Two ``<range>`` entries of the same ``<dhcp>`` share addresses (or are identical).
@@ -871,6 +785,22 @@ def check_range_gateway(s: _Subject):
 _declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "
          "touches files", TC.OPTIONS_EXPLAINED, "semantic",
          lambda s: TC.risky_options(s.root, s.net.dnsmasq_options))
+
+
+def _with_sections() -> None:
+    """Add the sections' rules (``sections.RULES``, one rule set with the update engine) and
+    order the semantic codes."""
+    for section_rule in S.RULES:
+        if section_rule.code in RULES:
+            raise ValueError(f"duplicate rule code {section_rule.code}")
+        RULES[section_rule.code] = section_rule
+    ordered = sorted(RULES.values(), key=lambda r: (r.source == "semantic",
+                                                    r.code if r.source == "semantic" else ""))
+    RULES.clear()
+    RULES.update((r.code, r) for r in ordered)
+
+
+_with_sections()
 SEMANTIC_RULES = tuple(r for r in RULES.values() if r.check is not None)
 
 
@@ -990,6 +920,16 @@ def _schema_key(issue: Issue) -> tuple:
     return path, match.group(1) if match else None
 
 
+def _findings(r: Rule, subject: _Subject) -> Iterator[tuple[object, str]]:
+    """(target, message) of each problem ``r`` finds; a section's rule (one rule set with the
+    update engine) yields ``Finding``: validate prints its ``detail``."""
+    for found in r.check(subject):
+        if not isinstance(found, Finding):
+            yield found
+        elif found.detail is not None:
+            yield found.target, found.detail
+
+
 def validate(source, *, schema: str | None = "rng", filename: str | None = None,
              select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
              rules: frozenset[str] | None = None) -> list[Issue]:
@@ -1038,7 +978,7 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
         for r in SEMANTIC_RULES:
             if not wanted(r.code):
                 continue
-            for target, message in r.check(subject):
+            for target, message in _findings(r, subject):
                 line, path, attribute = subject.locate(target)
                 if path in unreadable:
                     continue

@@ -46,6 +46,9 @@ from netupdate.errors import (
 from netupdate.model import defs as M
 from netupdate.model import text as TC
 from netupdate.model import values as T
+from netupdate.sections import dns_srv as DNS_SRV
+from netupdate.sections import forward_pf as FORWARD_PF
+from netupdate.sections import portgroup as PORTGROUP
 
 __all__ = ["COMMANDS", "Change", "EditableNetwork", "apply_update", "load", "normalize_command",
            "update_xml"]
@@ -806,6 +809,18 @@ def _check_lease(ed: _Edit, element) -> None:
         ed.fail(InvalidFragmentError, "The minimum lease time should be greater than 2 minutes")
 
 
+def _refuse(ed: _Edit, findings) -> None:
+    """Raise the first finding the update engine refuses (a section's fragment check)."""
+    for found in findings:
+        if found.message is not None:
+            ed.fail(found.error, found.message)
+
+
+def _fragment(ed: _Edit, section: str, element, *args) -> None:
+    """The section module's checks of a fragment on its own (``check_fragment``)."""
+    _refuse(ed, S.hook(section, "check_fragment")(element, ed.n, *args))
+
+
 # ====================================================================== section handlers
 class _Handler:
     section: S.Section
@@ -1437,21 +1452,11 @@ class _PortgroupHandler(_Handler):
 
     def parse(self, ed: _Edit, element):
         ed.expect_tag(element, "portgroup")
-        name = element.get("name")
-        if name is None:
-            ed.fail(InvalidFragmentError, "Missing required name attribute in portgroup")
+        _fragment(ed, "portgroup", element)
         default = element.get("default")
-        if default is not None:
-            if default.lower() not in ("yes", "no"):
-                ed.fail(InvalidFragmentError, f"invalid value '{default}' for attribute "
-                        f"'default' of portgroup '{name}' in network {_q(ed.n)} (yes or no)")
-            if element is ed.frag and default != default.lower():
-                element.set("default", default.lower())   # libvirt reads it case-insensitively
-        return name, ed.read_strict(M.Portgroup, element)
-
-    @staticmethod
-    def is_default(element) -> bool:
-        return (element.get("default") or "").lower() == "yes"
+        if element is ed.frag and default is not None and default != default.lower():
+            element.set("default", default.lower())   # libvirt reads it case-insensitively
+        return element.get("name"), ed.read_strict(M.Portgroup, element)
 
     @staticmethod
     def find(root, name, exclude=None):
@@ -1463,18 +1468,15 @@ class _PortgroupHandler(_Handler):
     def check(self, ed: _Edit, element, name, exclude) -> None:
         existing = self.find(ed.root, name, exclude=exclude)
         if existing is not None:
-            ed.fail(DuplicateError, f"there is an existing portgroup entry in network "
-                    f"{_q(ed.n)} that matches \"<portgroup name='{name}'>\"", existing)
+            ed.fail(DuplicateError, PORTGROUP.duplicate_name(ed.n, name), existing)
         self.check_default(ed, element, exclude)
 
     def check_default(self, ed: _Edit, element, exclude) -> None:
-        if not self.is_default(element):
+        if not PORTGROUP.is_default(element):
             return
         for other in ed.root.iterchildren("portgroup"):
-            if other is not exclude and other is not element and self.is_default(other):
-                ed.fail(InvalidOperationError, f"a different portgroup entry in network "
-                        f"{_q(ed.n)} is already set as the default. Only one default is allowed.",
-                        other)
+            if other is not exclude and other is not element and PORTGROUP.is_default(other):
+                ed.fail(InvalidOperationError, PORTGROUP.second_default(ed.n), other)
 
     def not_found(self, ed: _Edit, name) -> None:
         ed.fail(NotFoundError, f"couldn't find a portgroup entry in network {_q(ed.n)} "
@@ -1708,18 +1710,8 @@ class _DnsTxtHandler(_DnsRecordHandler):
     noun = "DNS TXT record"
 
     def parse(self, ed: _Edit, element, full: bool):
-        n = ed.n
-        name = element.get("name")
-        if name is None:
-            ed.fail(InvalidFragmentError,
-                    f"missing required name attribute in DNS TXT record of network {n}")
-        if " " in name or "," in name:
-            ed.fail(InvalidFragmentError,
-                    f"prohibited character in DNS TXT record name '{name}' of network {n}")
-        if full and element.get("value") is None:
-            ed.fail(InvalidFragmentError, f"missing required value attribute in DNS TXT record "
-                    f"named '{name}' of network {n}")
-        return name
+        _fragment(ed, "dns-txt", element, full)
+        return element.get("name")
 
     def matching(self, ed: _Edit, element, parsed, exclude=None) -> list:
         return [e for e in self.records(ed, exclude) if e.get("name") == parsed]
@@ -1729,48 +1721,14 @@ class _DnsTxtHandler(_DnsRecordHandler):
                 f"network {ed.n}", existing)
 
 
-_SRV_SERVICE = re.compile(r"^[A-Za-z0-9_+/*-]+$")
-_SRV_PROTOCOL = re.compile(r"^[A-Za-z0-9+/-]+$")
-
-
 class _DnsSrvHandler(_DnsRecordHandler):
     section = S.BY_NAME["dns-srv"]
     tag = "srv"
     noun = "DNS SRV record"
-    KEYS = ("domain", "service", "protocol", "target")
 
     def parse(self, ed: _Edit, element, full: bool):
-        n = _q(ed.n)
-        service, protocol = element.get("service"), element.get("protocol")
-        if service is None and full:
-            ed.fail(InvalidFragmentError,
-                    f"missing required service attribute in DNS SRV record of network {n}")
-        if service is not None:
-            if len(service.encode()) > 482:
-                ed.fail(InvalidFragmentError, f"service attribute '{service}' in network {n} is "
-                        "too long, limit is 482 bytes")
-            if not _SRV_SERVICE.match(service):
-                ed.fail(InvalidFragmentError, f"invalid character in service attribute "
-                        f"'{service}' in DNS SRV record of network {n}")
-        if protocol is None and full:
-            ed.fail(InvalidFragmentError, f"missing required protocol attribute in DNS SRV "
-                    f"record '{service}' of network {n}")
-        if protocol is not None and not _SRV_PROTOCOL.match(protocol):
-            ed.fail(InvalidFragmentError, f"invalid character in protocol attribute "
-                    f"'{protocol}' in DNS SRV record of network {n}")
-        for attr, low in (("port", 1), ("priority", 0), ("weight", 0)):
-            raw = element.get(attr)
-            if raw is None:
-                continue
-            if element.get("target") is None:
-                ed.fail(InvalidFragmentError, f"DNS SRV {attr} attribute not permitted without "
-                        f"target for service '{service}' in network {n}")
-            try:
-                T.uint(low, 65535)(raw)
-            except ValueError:
-                ed.fail(InvalidFragmentError, f"invalid DNS SRV {attr} attribute for service "
-                        f"'{service}' in network {n}")
-        return {key: element.get(key) for key in self.KEYS if element.get(key) is not None}
+        _fragment(ed, "dns-srv", element, full)
+        return {key: element.get(key) for key in DNS_SRV.KEYS if element.get(key) is not None}
 
     def matching(self, ed: _Edit, element, parsed, exclude=None) -> list:
         return [e for e in self.records(ed, exclude)
@@ -1822,6 +1780,8 @@ class _SingletonHandler(_Handler):
 
     def check_new(self, ed: _Edit, element) -> None:
         """Checks of the new element on its own (before it is placed)."""
+        if S.hook(self.section, "check_fragment") is not None:
+            _fragment(ed, self.section.name, element)
 
     def add(self, ed: _Edit, root) -> Change:
         frag = ed.frag
@@ -1870,7 +1830,6 @@ class _SingletonHandler(_Handler):
 
 _DEVICE_NAME = re.compile(r"^[a-zA-Z0-9_.\-\\:/%]+$")
 _ZONE_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
-_DNS_NAME = re.compile(r"^[a-zA-Z0-9.\-]+$")
 
 
 class _BridgeHandler(_SingletonHandler):
@@ -1891,21 +1850,6 @@ class _BridgeHandler(_SingletonHandler):
             if isinstance(value, str) and not isinstance(value, bool | T.MacTableManager):
                 ed.fail(InvalidFragmentError, f"invalid value '{value}' for attribute '{attr}' "
                         f"of <bridge> in network {n}")
-
-
-class _DomainHandler(_SingletonHandler):
-    def check_new(self, ed: _Edit, element) -> None:
-        n = _q(ed.n)
-        name = element.get("name")
-        if name is None:
-            ed.fail(InvalidFragmentError, f"missing name attribute in <domain> of network {n}")
-        if not _DNS_NAME.match(name):
-            ed.fail(InvalidFragmentError, f"invalid domain name '{name}' in network {n}")
-        for attr in ("localOnly", "register"):
-            value = element.get(attr)
-            if value is not None and value not in ("yes", "no"):
-                ed.fail(InvalidFragmentError, f"invalid value '{value}' for attribute '{attr}' "
-                        f"of <domain> in network {n}")
 
 
 class _ForwardHandler(_SingletonHandler):
@@ -1951,12 +1895,11 @@ class _DnsHandler(_SingletonHandler):
 
 class _PfHandler(_InForward):
     section = S.BY_NAME["forward-pf"]
-    kinds = ("forward",)
+    kinds = FORWARD_PF.RECHECK
 
     def parse(self, ed: _Edit, element):
         ed.expect_tag(element, "pf")
-        if element.get("dev") is None:
-            ed.fail(InvalidFragmentError, "Missing required dev attribute in <pf> element")
+        _fragment(ed, "forward-pf", element)
         return ed.read_strict(M.ForwardPf, element)
 
     def need_forward(self, ed: _Edit, forward, command: str) -> None:
@@ -1970,8 +1913,7 @@ class _PfHandler(_InForward):
         self.need_forward(ed, forward, "add")
         existing = _first_child(forward, "pf")
         if existing is not None:
-            ed.fail(DuplicateError, f"Only one <pf> element is allowed in <forward> of network "
-                    f"{ed.n}", existing)
+            ed.fail(DuplicateError, FORWARD_PF.only_one(ed.n), existing)
         ed.guarded(self.kinds, lambda: ed.insert_ordered(forward, frag), [forward])
         return ed.change(self.section, ed.path(frag), after=new, after_xml=ed.text(frag))
 
@@ -2087,12 +2029,13 @@ class _IpHandler(_Handler):
 
 
 # ---------------------------------------------------------------------- anything else
+# the rule scopes an edit re-checks: sections' RECHECK (modules), else this table (not moved yet)
 _KINDS = {
     "network": ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup"),
     "dns": ("dns", "forward"), "ip": ("ip", "forward"), "forward": ("forward",),
-    "bridge": ("bridge", "forward"), "domain": ("forward",), "forward-pf": ("forward",),
-    "forward-interface": ("forward",), "portgroup": ("portgroup",), "dns-host": ("dns",),
-    "dns-txt": ("dns",), "dns-srv": ("dns",), "ip-dhcp-host": (), "ip-dhcp-range": (),
+    "bridge": ("bridge", "forward"), "forward-interface": ("forward",), "dns-host": ("dns",),
+    "ip-dhcp-host": (), "ip-dhcp-range": (),
+    **{name: module.RECHECK for name, module in S.MODULES.items()},
 }
 
 
@@ -2311,10 +2254,19 @@ class _NetworkHandler(_Handler):
 
 # ====================================================================== structural rules
 def _issues(ed: _Edit, kinds: tuple[str, ...]) -> list[tuple[type, str, object]]:
-    """Problems a define would report, for the parts named by ``kinds``."""
+    """Problems a define would report, for the parts named by ``kinds``: the sections' rules
+    (``sections.rules_in``) and, for sections not moved to their module yet, ``_RULES``."""
     out: list[tuple[type, str, object]] = []
     for kind in kinds:
-        _RULES[kind](ed, out)
+        legacy = _RULES.get(kind)
+        if legacy is not None:
+            legacy(ed, out)
+        for rule in S.rules_in(kind):
+            for found in rule.check(ed):
+                if found.message is not None:
+                    target = found.target
+                    element = target[0] if isinstance(target, tuple) else target
+                    out.append((found.error, found.message, element))
     return out
 
 
@@ -2362,9 +2314,6 @@ def _rules_forward(ed: _Edit, out: list) -> None:
         for value in {d for d in devs if d is not None and devs.count(d) > 1}:
             out.append((DuplicateError, f"there is an existing interface entry in network {qn} "
                         f"that matches \"<interface dev='{value}'>\"", forward))
-        if len(pfs) > 1:
-            out.append((InvalidOperationError, "Only one <pf> element is allowed in <forward> "
-                        f"of network {n}", pfs[1]))
         if dev is not None and (pfs or addresses):
             out.append((InvalidOperationError, "the <forward> 'dev' attribute cannot be used "
                         f"when <address> or <pf> sub-elements are present in network {n}",
@@ -2517,24 +2466,9 @@ def _rules_dns(ed: _Edit, out: list) -> None:
                         "one of addr or domain", forwarder))
 
 
-def _rules_portgroup(ed: _Edit, out: list) -> None:
-    defaults, names = [], {}
-    for element in ed.root.iterchildren("portgroup"):
-        if _PortgroupHandler.is_default(element):
-            defaults.append(element)
-        name = element.get("name")
-        if name in names:
-            out.append((DuplicateError, f"there is an existing portgroup entry in network "
-                        f"{_q(ed.n)} that matches \"<portgroup name='{name}'>\"", element))
-        names[name] = element
-    if len(defaults) > 1:
-        out.append((InvalidOperationError, f"a different portgroup entry in network {_q(ed.n)} "
-                    "is already set as the default. Only one default is allowed.", defaults[1]))
-
-
 _RULES: Mapping[str, Callable] = {
     "network": _rules_network, "forward": _rules_forward, "bridge": _rules_bridge,
-    "domain": _rules_domain, "ip": _rules_ip, "dns": _rules_dns, "portgroup": _rules_portgroup,
+    "domain": _rules_domain, "ip": _rules_ip, "dns": _rules_dns,
 }
 
 
@@ -2664,7 +2598,7 @@ def _run_node_spec(ed: _Edit, spec: str) -> Change:
 # ====================================================================== registry
 _RANGE = _DhcpRangeHandler()
 _BRIDGE = _BridgeHandler("bridge", ("bridge", "forward"))
-_DOMAIN = _DomainHandler("domain", ("forward",))
+_DOMAIN = _SingletonHandler("domain", S.hook("domain", "RECHECK"))
 _DNS_CHILD_HANDLERS = {"host": _DnsHostHandler(), "txt": _DnsTxtHandler(),
                        "srv": _DnsSrvHandler()}
 _HANDLERS: Mapping[str, _Handler] = {

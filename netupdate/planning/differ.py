@@ -37,31 +37,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from netupdate import sections as S
 from netupdate.model import defs as model
 from netupdate.model import values as T
 from netupdate.model.defs import (
     BridgeDef,
     Def,
     DhcpDef,
-    DhcpHost,
-    DhcpRange,
     DnsDef,
-    DnsHost,
-    DnsSrv,
-    DnsTxt,
-    DomainDef,
     ForwardDef,
-    ForwardInterface,
-    ForwardPf,
     IpDef,
     NatDef,
     NetworkDef,
-    Portgroup,
     RouteDef,
 )
+from netupdate.sections._spec import ADDED, ALL_OPS, MODIFIED, REMOVED
 
-ADDED, REMOVED, MODIFIED = "added", "removed", "modified"
-OPS = (ADDED, REMOVED, MODIFIED)
+OPS = ALL_OPS
 
 # Sections in reporting order.  Names are libvirt's update sections where they exist.
 SECTION_ORDER = (
@@ -70,14 +62,11 @@ SECTION_ORDER = (
     "portgroup", "dnsmasq-options",
 )
 
-# The class of each section's items (``dnsmasq-options`` items are plain strings).
+# The class of each section's items: the registry's, and for the two diff-only sections
+# (``route``, ``dnsmasq-options``, whose items are plain strings) their own.
 SECTION_CLASS: dict[str, type | None] = {
-    "network": NetworkDef, "forward": ForwardDef, "forward-interface": ForwardInterface,
-    "forward-pf": ForwardPf, "bridge": BridgeDef, "domain": DomainDef, "dns": DnsDef,
-    "dns-host": DnsHost, "dns-txt": DnsTxt, "dns-srv": DnsSrv, "ip": IpDef,
-    "ip-dhcp-range": DhcpRange, "ip-dhcp-host": DhcpHost, "route": RouteDef,
-    "portgroup": Portgroup, "dnsmasq-options": None,
-}
+    name: S.BY_NAME[name].def_cls if name in S.BY_NAME else
+    {"route": RouteDef, "dnsmasq-options": None}[name] for name in SECTION_ORDER}
 SECTION_OF_CLASS = {cls: name for name, cls in SECTION_CLASS.items() if cls is not None}
 
 # Fields of <network> that are sections of their own (the rest form section "network").
@@ -112,14 +101,14 @@ DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (ForwardDef, "mode"): lambda o: T.ForwardMode.NAT,
     (DnsDef, "enable"): lambda o: True,
     (DnsDef, "forward_plain_names"): lambda o: True,
-    (DomainDef, "local_only"): lambda o: False,
-    (DomainDef, "register"): lambda o: False,
     (NatDef, "ipv6"): lambda o: False,
-    (Portgroup, "default"): lambda o: False,
     (NetworkDef, "ipv6"): lambda o: False,
     (NetworkDef, "port_isolated"): lambda o: False,
     (NetworkDef, "trust_guest_rx_filters"): lambda o: False,
     (IpDef, "prefix"): lambda o: o.effective_prefix,
+    # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value)
+    **{(module.SECTION.def_cls, name): (lambda o, v=value: v) for module in S.MODULES.values()
+       for name, value in getattr(module, "DIFF_DEFAULTS", {}).items()},
 }
 # Values derived from others whatever is written (``family`` follows the address).
 DERIVED: dict[tuple[type, str], Callable[[Any], Any]] = {
@@ -453,7 +442,8 @@ def format_key(section: str, key: tuple) -> str:
     if section == "route":
         return f"{show(key[0])}/{show(key[1])} via {show(key[2])}"
     parts = [show(part) for part in key if part is not None]
-    if section in ("dns-txt", "portgroup", "dnsmasq-options"):
+    named = S.hook(section, "KEY_IS_NAME")
+    if named or section == "dnsmasq-options":
         return repr(parts[0]) if parts else ""
     return " ".join(parts)
 

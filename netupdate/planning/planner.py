@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from netupdate import sections as S
 from netupdate.errors import NetupdateError
 from netupdate.model import values as T
 from netupdate.model.defs import BridgeDef, ForwardDef, IpDef, NetworkDef, RouteDef
@@ -43,9 +44,10 @@ from netupdate.planning.differ import (
     key_of,
     painter,
 )
+from netupdate.sections._spec import CONF, LV_DEFINE, LV_REFUSED, RESTART, PlanRow, row
 
 # ---------------------------------------------------------------------- action kinds
-NETWORK_RESTART = "network-restart"
+NETWORK_RESTART = RESTART
 KIND_ORDER = (
     NETWORK_RESTART,
     "route-remove", "address-remove",
@@ -80,7 +82,6 @@ KIND_HELP = {
 
 DEFAULT_MTU = 1500
 
-CONF = "dnsmasq reads its conf file only at start (SIGHUP does not re-read it)"
 PORTS = ("read when a guest port is plugged; ports already attached keep their settings "
          "until they are re-plugged")
 INFO = "informational: nothing on the running network reads it"
@@ -99,7 +100,6 @@ DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (a
              + NO_FW_HOSTS)
 DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
                "with their guests until re-plugged")
-RESTART = NETWORK_RESTART
 
 
 # ---------------------------------------------------------------------- the context
@@ -153,44 +153,19 @@ CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
 
 
 # ---------------------------------------------------------------------- the table
-@dataclass(frozen=True)
-class Rule:
-    """One row: a section and field, the operations and conditions it covers, and the actions
-    it needs, each with why it suffices."""
+Rule = PlanRow   # one row of the table (sections/_spec.py)
 
-    id: str
-    section: str                            # a section name, or "*"
-    field: str                              # a (dotted) field path, or "*"
-    ops: tuple[str, ...]
-    do: tuple[tuple[str, str], ...]         # (action kind, why)
-    when: tuple[str, ...] = ()              # condition names, all must hold
-    libvirt: str = ""                       # what libvirt does instead (docs/plan.md)
 
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        return tuple(kind for kind, _why in self.do)
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(dict.fromkeys(why for _kind, why in self.do))
-
-    def why(self, kind: str) -> str:
-        return next(why for k, why in self.do if k == kind)
-
-    @property
-    def specificity(self) -> tuple[int, int]:
-        return (self.section != "*", 0 if self.field == "*" else self.field.count(".") + 1)
+def _rows(section: str) -> tuple[Rule, ...]:
+    """The rows a section's module declares (``PLAN_ROWS``), at their place in the table."""
+    return S.hook(section, "PLAN_ROWS")
 
 
 ALL = OPS
 ADD_RM = (ADDED, REMOVED)
-LV_REFUSED = "refused live (not an update section): net-edit, then destroy/start"
-LV_DEFINE = "no update section: net-define, then destroy/start"
 
 
-def R(id: str, section: str, field: str, ops: tuple[str, ...], *do: tuple[str, str],
-      when: tuple[str, ...] = (), libvirt: str = "") -> Rule:
-    return Rule(id, section, field, ops, tuple(do), tuple(when), libvirt)
+R = row
 
 
 RULES: tuple[Rule, ...] = (
@@ -255,9 +230,7 @@ RULES: tuple[Rule, ...] = (
                 "the old manager"),
       when=("managed",), libvirt=LV_REFUSED),
     # --- <domain>
-    R("domain", "domain", "*", ALL,
-      ("dnsmasq-restart", "domain=, local=/D/ and expand-hosts are conf lines; " + CONF),
-      libvirt=LV_REFUSED),
+    *_rows("domain"),
     # --- <dns> attributes and forwarders
     R("dns", "dns", "*", ADD_RM,
       ("dnsmasq-restart", "the <dns> attributes and forwarders are conf lines (port=0, server=, "
@@ -280,12 +253,8 @@ RULES: tuple[Rule, ...] = (
                        "and forgets deleted ones by itself (inotify); no signal, no DNS cache "
                        "flush"),
       libvirt="rewrite addnhosts, SIGHUP (clears the DNS cache)"),
-    R("dns-txt", "dns-txt", "*", ALL,
-      ("dnsmasq-restart", "TXT records are txt-record= lines; " + CONF),
-      libvirt="dnsmasq restart"),
-    R("dns-srv", "dns-srv", "*", ALL,
-      ("dnsmasq-restart", "SRV records are srv-host= lines; " + CONF),
-      libvirt="dnsmasq restart"),
+    *_rows("dns-txt"),
+    *_rows("dns-srv"),
     # --- <ip>
     R("ip.added.routed", "ip", "*", (ADDED,),
       ("address-add", "the address is added to the running bridge"),
@@ -388,15 +357,9 @@ RULES: tuple[Rule, ...] = (
     R("forward-interface", "forward-interface", "*", ALL, ("none", DEVICE_POOL),
       libvirt="none"),
     # --- <forward><pf>
-    R("forward-pf", "forward-pf", "*", ALL,
-      (RESTART, "the pool of virtual functions is enumerated from the PF when the network "
-                "starts"),
-      libvirt=LV_REFUSED),
+    *_rows("forward-pf"),
     # --- <portgroup>
-    R("portgroup", "portgroup", "*", ALL,
-      ("none", "a portgroup is read when a guest port is allocated; ports already attached "
-               "keep their settings until re-plugged"),
-      libvirt="none"),
+    *_rows("portgroup"),
     # --- <dnsmasq:options>
     R("dnsmasq-options", "dnsmasq-options", "*", ALL,
       ("dnsmasq-restart", "options are copied verbatim into the conf; " + CONF),
@@ -409,6 +372,8 @@ RULES: tuple[Rule, ...] = (
       when=("unmanaged",), libvirt="not applicable"),
 )
 
+if {r.id for r in S.PLAN_ROWS} - {r.id for r in RULES}:
+    raise ValueError("a section's PLAN_ROWS are not in planner.RULES (add *_rows(section))")
 FALLBACK = Rule("fallback", "*", "*", OPS,
                 ((RESTART, "no rule covers this change; restarting the network is the safe "
                            "default"),))

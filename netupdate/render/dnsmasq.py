@@ -18,6 +18,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from netupdate import sections as S
 from netupdate.errors import NetupdateError
 from netupdate.model import text as TC
 from netupdate.model import values as T
@@ -136,29 +137,6 @@ def header(name: str) -> list[str]:
     ]
 
 
-def txt_text(value: str) -> str:
-    """A TXT value as dnsmasq reads it back.  Each comma-separated string (dnsmasq makes each
-    one string of the record, as with libvirt) is written as it is when dnsmasq takes it
-    literally, else double-quoted with ``\\`` and ``\"`` escaped: when it holds ``"``, ``\\``
-    or ``#``, or starts (first string) or ends (last string) with spaces dnsmasq would strip."""
-    parts = _safe(TC.txt_value, value, "a TXT value").split(",")
-    last = len(parts) - 1
-    return ",".join(part if not (set(part) & set('"\\#') or (i == 0 and part[:1] == " ")
-                                 or (i == last and part[-1:] == " ")) else
-                    '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                    for i, part in enumerate(parts))
-
-
-def txt_wire(value: str) -> str:
-    """The character-strings dnsmasq serves for a TXT value (``txt_text``), newline-joined:
-    one per comma-separated part, a part longer than 255 bytes cut into 255-byte strings."""
-    strings = []
-    for part in value.split(","):
-        raw = part.encode()
-        strings += [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""]
-    return b"\n".join(strings).decode(errors="replace")
-
-
 def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> list[str]:
     """The dnsmasq conf as a list of lines (no newlines), in libvirt's order.  Every text value
     is checked again (``textcheck``): one that would change the structure of the conf raises
@@ -180,11 +158,8 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
         out.append(f"interface={_safe(TC.iface_name, bridge, 'the bridge name')}")
     if defs.forward is None:
         out += ["dhcp-option=3", "no-resolv", "ra-param=*,0,0"]
-    if enabled and defs.dns is not None:
-        for txt in defs.dns.txts:
-            out.append(f"txt-record={_safe(TC.txt_name, txt.name, 'a TXT name')},"
-                       f"{txt_text(txt.value) if txt.value is not None else ''}")
-        out += [_srv_line(srv) for srv in defs.dns.srvs]
+    if enabled:
+        out += _slot("records", defs)
     tftp = [f"tftp-root={_safe(TC.absolute_path, ip.tftp_root, 'the tftp root')}"
             for ip in defs.ips_of(4) if ip.tftp_root is not None]
     out += ["enable-tftp", *tftp] if tftp else []
@@ -230,11 +205,7 @@ def _dns_lines(defs: NetworkDef, enabled: bool) -> list[str]:
             out.append(line)
         if any(f.addr is not None and not f.domain for f in dns.forwarders):
             out.append("no-resolv")
-    if defs.domain is not None and defs.domain.name:
-        domain = _safe(TC.hostname, defs.domain.name, "the domain name")
-        if defs.domain.local_only is True:
-            out.append(f"local=/{domain}/")
-        out += [f"domain={domain}", "expand-hosts"]
+    out += _slot("domain", defs)
     if enabled:
         out += [f"local=/{ptr_zone(ip)}/" for ip in defs.ips if ip.local_ptr is True]
         if dns is not None and dns.forward_plain_names is False:
@@ -274,21 +245,11 @@ def conf_text(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> s
     return "\n".join(conf_lines(defs, paths=paths, bridge=bridge)) + "\n"
 
 
-def _srv_line(srv) -> str:
-    service = _safe(TC.srv_service, srv.service, "an SRV service")
-    protocol = _safe(TC.srv_service, srv.protocol, "an SRV protocol")
-    line = f"srv-host=_{service}._{protocol}"
-    if srv.domain:
-        line += f".{_safe(TC.hostname, srv.domain, 'an SRV domain')}"
-    if srv.target and srv.target != ".":
-        line += f",{_safe(TC.srv_target, srv.target, 'an SRV target')}"
-        if srv.port is not None or srv.priority is not None or srv.weight is not None:
-            line += f",{srv.port if srv.port is not None else 1}"
-        if srv.priority is not None or srv.weight is not None:
-            line += f",{srv.priority if srv.priority is not None else 0}"
-        if srv.weight is not None:
-            line += f",{srv.weight}"
-    return line
+def _slot(name: str, defs: NetworkDef) -> list[str]:
+    """The conf lines of the sections whose modules fill slot ``name`` (``DNSMASQ_SLOT``), in
+    the registry's order."""
+    return [line for module in S.MODULES.values() if getattr(module, "DNSMASQ_SLOT", None) == name
+            for line in module.dnsmasq_lines(defs)]
 
 
 # ---------------------------------------------------------------------- DHCP hosts

@@ -11,18 +11,26 @@ section of its nearest ancestor-or-self that a section addresses (``<tftp>`` -> 
 ``<lease>`` of a DHCP host -> ``ip-dhcp-host``, ``<forwarder>`` -> ``dns``, ``<mtu>`` ->
 ``network``).
 
+The one registry of sections: each section lives in its own module (``sections/dns_txt.py``,
+...; the types in ``_spec.py``) holding all the project knows about it, and the other layers look
+it up here: ``SECTIONS``/``get``/``BY_NAME`` (the ``Section``), ``MODULES`` (its module),
+``RULES`` and ``rules_in(scope)`` (its structural rules, one rule set for edit and check),
+``PLAN_ROWS`` (the planner's rows), ``hook(section, name)`` (any other hook).  Sections not moved
+to their module yet are listed in ``_legacy.py`` (docs/design.md: "Migrating a section").
+
 ``CHILDREN`` describes which children each element may have (once or repeated) in libvirt's
 element order; the engine uses it to place new elements and to refuse misplaced ones.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from types import MappingProxyType
 
 from netupdate.errors import UnsupportedError
 from netupdate.model import defs as M
-from netupdate.model import values as T
+from netupdate.sections._spec import PlanRow, Rule, Section
 
 DNSMASQ_OPTIONS = f"{{{M.DNSMASQ_NS}}}options"
 DNSMASQ_OPTION = f"{{{M.DNSMASQ_NS}}}option"
@@ -84,64 +92,58 @@ def child_context(parent, tag: str) -> str:
     return f"{parent.tag}/{tag}" if parents and parent.tag in parents else tag
 
 
-@dataclass(frozen=True)
-class Section:
-    """One update section."""
-
-    name: str
-    code: int | None            # libvirt's VIR_NETWORK_SECTION_* value; None for pseudo sections
-    tags: tuple[str, ...]       # element tags from <network> down to the element
-    def_cls: type
-    repeated: bool              # several elements of this section may exist side by side
-    libvirt: frozenset[str]     # commands libvirt 9.0 implements for the section
-    key: tuple[str, ...] = ()   # attributes that identify an element (documentation)
-
-    @property
-    def tag(self) -> str:
-        return self.tags[-1]
-
-    @property
-    def path(self) -> str:
-        return "/" + "/".join(self.tags)
-
-    @property
-    def container(self) -> tuple[str, ...]:
-        """Tags from <network> to the element's parent."""
-        return self.tags[:-1]
-
-    @property
-    def pseudo(self) -> bool:
-        return self.code is None
-
-    def __str__(self) -> str:
-        return self.name
+# libvirt's order of the sections (its codes, then the pseudo sections)
+ORDER = ("bridge", "domain", "ip", "ip-dhcp-host", "ip-dhcp-range", "forward",
+         "forward-interface", "forward-pf", "portgroup", "dns-host", "dns-txt", "dns-srv", "dns",
+         "network")
 
 
-_ADD_DEL = T.ADD_COMMANDS | {T.Command.DELETE}
-_ALL = frozenset(T.Command)
+def _module_name(section: str) -> str:
+    return f"netupdate.sections.{section.replace('-', '_')}"
 
-SECTIONS: tuple[Section, ...] = (
-    Section("bridge", 1, ("network", "bridge"), M.BridgeDef, False, frozenset()),
-    Section("domain", 2, ("network", "domain"), M.DomainDef, False, frozenset()),
-    Section("ip", 3, ("network", "ip"), M.IpDef, True, frozenset(), ("address",)),
-    Section("ip-dhcp-host", 4, ("network", "ip", "dhcp", "host"), M.DhcpHost, True, _ALL,
-            ("mac", "name", "ip")),
-    Section("ip-dhcp-range", 5, ("network", "ip", "dhcp", "range"), M.DhcpRange, True,
-            _ADD_DEL, ("start", "end")),
-    Section("forward", 6, ("network", "forward"), M.ForwardDef, False, frozenset()),
-    Section("forward-interface", 7, ("network", "forward", "interface"), M.ForwardInterface,
-            True, _ADD_DEL, ("dev",)),
-    Section("forward-pf", 8, ("network", "forward", "pf"), M.ForwardPf, False, frozenset(),
-            ("dev",)),
-    Section("portgroup", 9, ("network", "portgroup"), M.Portgroup, True, _ALL, ("name",)),
-    Section("dns-host", 10, ("network", "dns", "host"), M.DnsHost, True, _ADD_DEL,
-            ("ip", "hostname")),
-    Section("dns-txt", 11, ("network", "dns", "txt"), M.DnsTxt, True, _ADD_DEL, ("name",)),
-    Section("dns-srv", 12, ("network", "dns", "srv"), M.DnsSrv, True, _ADD_DEL,
-            ("service", "protocol", "domain", "target")),
-    Section("dns", None, ("network", "dns"), M.DnsDef, False, frozenset()),
-    Section("network", None, ("network",), M.NetworkDef, False, frozenset()),
-)
+
+def _load() -> tuple[tuple[Section, ...], Mapping[str, object]]:
+    """Each section from its module (``sections/<name>.py``), or, until it has moved there,
+    from ``_legacy``."""
+    from netupdate.sections import _legacy
+    found, modules = [], {}
+    for name in ORDER:
+        if name in _legacy.SECTIONS:
+            found.append(_legacy.SECTIONS[name])
+            continue
+        module = importlib.import_module(_module_name(name))
+        if module.SECTION.name != name:
+            raise ValueError(f"{module.__name__} declares section {module.SECTION.name!r}")
+        found.append(module.SECTION)
+        modules[name] = module
+    return tuple(found), MappingProxyType(modules)
+
+
+SECTIONS, MODULES = _load()
+# every section's structural rules (edit raises them, check collects them), in section order
+RULES: tuple[Rule, ...] = tuple(r for m in MODULES.values() for r in m.RULES)
+# the planner's rows of the sections that declare theirs (planning/planner.py adds the rest)
+PLAN_ROWS: tuple[PlanRow, ...] = tuple(r for m in MODULES.values()
+                                       for r in getattr(m, "PLAN_ROWS", ()))
+
+
+def rules_in(scope: str) -> tuple[Rule, ...]:
+    """The rules the update engine re-checks after an edit of ``scope``."""
+    return _SCOPES.get(scope, ())
+
+
+_SCOPES: dict[str, tuple[Rule, ...]] = {}
+for _rule in RULES:
+    if _rule.scope is not None:
+        _SCOPES[_rule.scope] = (*_SCOPES.get(_rule.scope, ()), _rule)
+
+
+def hook(section, name: str):
+    """A section module's hook (``check_fragment``, ``dnsmasq_lines``, ...), or None when the
+    section has not moved to its module yet or does not have it."""
+    module = MODULES.get(section.name if isinstance(section, Section) else section)
+    return getattr(module, name, None) if module is not None else None
+
 
 BY_NAME: Mapping[str, Section] = {s.name: s for s in SECTIONS}
 BY_CODE: Mapping[int, Section] = {s.code: s for s in SECTIONS if s.code is not None}

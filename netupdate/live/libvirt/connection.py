@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from netupdate import sections as S
 from netupdate.errors import (
     AmbiguousError,
     DuplicateError,
@@ -82,11 +83,9 @@ INSTALL_HINT = ("the libvirt Python binding is not installed: pip install 'netup
 
 # ---------------------------------------------------------------------- libvirt's numbers
 # virNetworkUpdateSection (include/libvirt/libvirt-network.h)
-SECTION_CODES: dict[str, int] = {
-    "bridge": 1, "domain": 2, "ip": 3, "ip-dhcp-host": 4, "ip-dhcp-range": 5, "forward": 6,
-    "forward-interface": 7, "forward-pf": 8, "portgroup": 9, "dns-host": 10, "dns-txt": 11,
-    "dns-srv": 12,
-}
+# (the registry: sections/, one module per section)
+_CODED = tuple(s for s in S.SECTIONS if s.code is not None)
+SECTION_CODES: dict[str, int] = {s.name: s.code for s in _CODED}
 SECTION_NAMES = {code: name for name, code in SECTION_CODES.items()}
 # virNetworkUpdateCommand (names, codes and aliases: ``types.Command``)
 COMMAND_CODES: dict[str, int] = {command.value: command.code for command in Command}
@@ -95,12 +94,13 @@ AFFECT_CURRENT, AFFECT_LIVE, AFFECT_CONFIG = 0, 1, 2
 XML_INACTIVE = 1  # VIR_NETWORK_XML_INACTIVE
 
 # Sections virNetworkUpdate refuses whatever the command, in every release.
-REFUSED_SECTIONS = frozenset({"bridge", "domain", "ip", "forward", "forward-pf"})
-# Sections whose ``modify`` is refused in every release.
-NO_MODIFY_SECTIONS = frozenset({"ip-dhcp-range", "forward-interface"})
+REFUSED_SECTIONS = frozenset(s.name for s in _CODED if not s.libvirt)
 # Sections whose ``modify`` came with the 2024 upstream work: tried, and handled here when the
 # daemon refuses it (libvirt 9.0 does).
-NEWER_MODIFY_SECTIONS = frozenset({"dns-host", "dns-txt", "dns-srv"})
+NEWER_MODIFY_SECTIONS = frozenset(s.name for s in _CODED if "modify" in s.newer)
+# Sections whose ``modify`` is refused in every release.
+NO_MODIFY_SECTIONS = frozenset(s.name for s in _CODED if s.libvirt and "modify" not in s.libvirt
+                               and s.name not in NEWER_MODIFY_SECTIONS)
 # Sections libvirt updates live (the reconcile path turns changes of these into calls).
 LIBVIRT_SECTIONS = frozenset(SECTION_CODES) - REFUSED_SECTIONS
 
@@ -313,13 +313,8 @@ def _element_xml(element) -> str:
 
 
 # Where the items of each libvirt-updatable section live, and how a delete pattern is written.
-_ITEM_PATHS = {
-    "forward-interface": "forward/interface",
-    "portgroup": "portgroup",
-    "dns-host": "dns/host",
-    "dns-txt": "dns/txt",
-    "dns-srv": "dns/srv",
-}
+_ITEM_PATHS = {s.name: "/".join(s.tags[1:]) for s in _CODED
+               if s.libvirt and s.name not in ("ip-dhcp-host", "ip-dhcp-range")}
 
 
 def _items(root, section: str) -> Iterable[tuple[Any, Any, int]]:
@@ -360,9 +355,9 @@ def _delete_pattern(section: str, element) -> str:
     from lxml import etree
     if section == "dns-host":
         return f"<host ip='{element.get('ip')}'/>"
-    if section in ("dns-txt", "portgroup"):
-        tag = "txt" if section == "dns-txt" else "portgroup"
-        return etree.tostring(etree.Element(tag, name=element.get("name")), encoding="unicode")
+    if S.hook(section, "KEY_IS_NAME"):   # keyed by name alone (dns-txt, portgroup)
+        return etree.tostring(etree.Element(S.get(section).tag, name=element.get("name")),
+                              encoding="unicode")
     if section == "forward-interface":
         return etree.tostring(etree.Element("interface", dev=element.get("dev")),
                               encoding="unicode")

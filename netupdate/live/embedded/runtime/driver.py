@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from netupdate import sections as S
 from netupdate.errors import RuntimeFailure, UnsupportedError
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
@@ -738,17 +739,10 @@ def _dns_expectations(after: NetworkDef, before: NetworkDef | None, sections) ->
     if "dns-host" in sections:
         checks += _host_checks(conf._dns_hosts(after),
                                conf._dns_hosts(before) if before is not None else {})
-    if "dns-txt" in sections:
-        def txts(defs):
-            return {t.name: conf.txt_wire(t.value or "")
-                    for t in (defs.dns.txts if defs and defs.dns else ())}
-        new, old = txts(after), txts(before)
-        for txt_name, value in new.items():
-            if old.get(txt_name) != value:
-                checks.append((txt_name, "TXT", value, True))
-        for txt_name, value in old.items():
-            if txt_name not in new:
-                checks.append((txt_name, "TXT", value, False))
+    for section in sections:
+        expectations = S.hook(section, "dns_expectations")
+        if expectations is not None:
+            checks += expectations(after, before)
     if not checks:
         checks.append((None, "TXT", None, True))  # a round trip: dnsmasq is serving
     return checks
@@ -767,7 +761,7 @@ def query(server: str, name: str, rdtype: str, *, timeout: float = 0.5,
     for rrset in response.answer:
         for rdata in rrset:
             if rrset.rdtype == 16:  # TXT
-                values.append(b"\n".join(rdata.strings).decode(errors="replace"))  # txt_wire
+                values.append(b"\n".join(rdata.strings).decode(errors="replace"))  # sections/dns_txt.txt_wire
             else:
                 values.append(rdata.to_text())
     return dns.rcode.to_text(response.rcode()), values

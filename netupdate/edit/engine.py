@@ -46,6 +46,7 @@ from netupdate.errors import (
 from netupdate.model import defs as M
 from netupdate.model import text as TC
 from netupdate.model import values as T
+from netupdate.sections import dns_host as DNS_HOST
 from netupdate.sections import dns_srv as DNS_SRV
 from netupdate.sections import forward_pf as FORWARD_PF
 from netupdate.sections import portgroup as PORTGROUP
@@ -1645,41 +1646,17 @@ class _DnsHostHandler(_DnsRecordHandler):
     noun = "DNS HOST record"
 
     def parse(self, ed: _Edit, element, full: bool):
-        n = _q(ed.n)
+        _fragment(ed, "dns-host", element, full)
         raw = element.get("ip")
-        ip = None
-        if raw is not None:
-            try:
-                ip = ipaddress.ip_address(raw.strip())
-            except ValueError:
-                ed.fail(InvalidFragmentError, f"Invalid IP address in network {n} DNS HOST record")
-        names = []
-        for hostname in element.iterchildren("hostname"):
-            text = "".join(hostname.itertext())
-            if not text:
-                ed.fail(InvalidFragmentError, f"Missing hostname in network {n} DNS HOST record")
-            names.append(text)
-        if full:
-            if ip is None:
-                ed.fail(InvalidFragmentError,
-                        f"Missing IP address in network {n} DNS HOST record")
-            if not names:
-                ed.fail(InvalidFragmentError, f"Missing hostname in network {n} DNS HOST record")
-        elif ip is None and not names:
-            ed.fail(InvalidFragmentError,
-                    f"Missing ip and hostname in network {n} DNS HOST record")
-        return ip, names
-
-    @staticmethod
-    def names_of(element) -> set[str]:
-        return {"".join(h.itertext()) for h in element.iterchildren("hostname")}
+        return (DNS_HOST.parse_ip(raw) if raw is not None else None,
+                DNS_HOST.hostnames(element))
 
     def matching(self, ed: _Edit, element, parsed, exclude=None) -> list:
         ip, names = parsed
         wanted = set(names)
         return [e for e in self.records(ed, exclude)
                 if (ip is not None and _norm_ip(e.get("ip", "")) == ip)
-                or (wanted and wanted & self.names_of(e))]
+                or (wanted and wanted & set(DNS_HOST.hostnames(e)))]
 
     def duplicates(self, ed: _Edit, element, parsed, exclude=None) -> list:
         key = _ip_key(str(parsed[0]))
@@ -1700,8 +1677,7 @@ class _DnsHostHandler(_DnsRecordHandler):
         return self.duplicates(ed, frag, parsed)
 
     def refuse_duplicate(self, ed: _Edit, element, parsed, existing) -> None:
-        ed.fail(DuplicateError, "there is already at least one DNS HOST record with a matching "
-                f"field in network {ed.n} (ip {parsed[0]})", existing)
+        ed.fail(DuplicateError, DNS_HOST.duplicate_message(ed.n, parsed[0]), existing)
 
 
 class _DnsTxtHandler(_DnsRecordHandler):
@@ -2033,7 +2009,7 @@ class _IpHandler(_Handler):
 _KINDS = {
     "network": ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup"),
     "dns": ("dns", "forward"), "ip": ("ip", "forward"), "forward": ("forward",),
-    "bridge": ("bridge", "forward"), "forward-interface": ("forward",), "dns-host": ("dns",),
+    "bridge": ("bridge", "forward"), "forward-interface": ("forward",),
     "ip-dhcp-host": (), "ip-dhcp-range": (),
     **{name: module.RECHECK for name, module in S.MODULES.items()},
 }

@@ -248,11 +248,7 @@ RULES: tuple[Rule, ...] = (
                           "(strict-order); " + CONF),
       libvirt=LV_REFUSED),
     # --- DNS records
-    R("dns-host", "dns-host", "*", ALL,
-      ("dnsmasq-none", "DNS hosts are files in --hostsdir: dnsmasq reads new and changed files "
-                       "and forgets deleted ones by itself (inotify); no signal, no DNS cache "
-                       "flush"),
-      libvirt="rewrite addnhosts, SIGHUP (clears the DNS cache)"),
+    *_rows("dns-host"),
     *_rows("dns-txt"),
     *_rows("dns-srv"),
     # --- <ip>

@@ -14,7 +14,6 @@ line.  Two layouts of the host lists are supported:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from netupdate.errors import NetupdateError
 from netupdate.model import text as TC
 from netupdate.model import values as T
 from netupdate.model.defs import DhcpHost, IpDef, Lease, NetworkDef
+from netupdate.sections import dns_host as DNS_HOST
 
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
 _LEASE_SUFFIX = {T.LeaseUnit.SECONDS: "s", T.LeaseUnit.MINUTES: "m", T.LeaseUnit.HOURS: "h"}
@@ -338,35 +338,17 @@ def dhcp_host_files(defs: NetworkDef) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- DNS hosts
-def _dns_hosts(defs: NetworkDef) -> dict[str, list[str]]:
-    merged: dict[str, list[str]] = {}
-    if defs.dns is None:
-        return merged
-    for host in defs.dns.hosts:
-        if host.ip is None:
-            continue
-        names = merged.setdefault(_safe(T.ip_address, host.ip, "a DNS host"), [])
-        names.extend(_safe(TC.hostname, name, "a DNS host name") for name in host.hostnames
-                     if name)
-    return merged
-
-
 def dns_host_lines(defs: NetworkDef) -> list[str]:
     """The ``addn-hosts`` lines: one per distinct address, in first-seen order, hostnames of
     every ``<host>`` with that address merged, each followed by a tab (libvirt's format)."""
     return [ip + "\t" + "".join(f"{name}\t" for name in names)
-            for ip, names in _dns_hosts(defs).items()]
-
-
-def dns_host_file_name(ip) -> str:
-    """A stable file name for the DNS records of address ``ip`` in ``--hostsdir``."""
-    return "ip-" + str(ipaddress.ip_address(str(ip))).replace(":", "-")
+            for ip, names in DNS_HOST.by_address(defs).items()]
 
 
 def dns_host_files(defs: NetworkDef) -> dict[str, str]:
     """``{file name: content}`` for ``--hostsdir``: one hosts-format file per address."""
-    return {dns_host_file_name(ip): f"{ip} {' '.join(names)}\n"
-            for ip, names in _dns_hosts(defs).items() if names}
+    return {DNS_HOST.file_name(ip): f"{ip} {' '.join(names)}\n"
+            for ip, names in DNS_HOST.by_address(defs).items() if names}
 
 
 def addnhosts_text(defs: NetworkDef) -> str:

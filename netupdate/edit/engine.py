@@ -46,6 +46,7 @@ from netupdate.errors import (
 from netupdate.model import defs as M
 from netupdate.model import text as TC
 from netupdate.model import values as T
+from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
 from netupdate.sections import dns_srv as DNS_SRV
 from netupdate.sections import forward_pf as FORWARD_PF
@@ -1552,7 +1553,7 @@ class _DnsRecordHandler(_Handler):
     def check_enabled(self, ed: _Edit) -> None:
         dns = self.dns(ed)
         if dns is not None and dns.get("enable") == "no":
-            ed.fail(InvalidOperationError, f"Extra data in disabled network {_q(ed.n)}", dns)
+            ed.fail(InvalidOperationError, DNS.disabled_message(ed.n), dns)
 
     def parse(self, ed: _Edit, element, full: bool):
         raise NotImplementedError
@@ -1861,14 +1862,6 @@ class _ForwardHandler(_SingletonHandler):
         return super().delete(ed, root, target)
 
 
-class _DnsHandler(_SingletonHandler):
-    def check_new(self, ed: _Edit, element) -> None:
-        for child in element.iterchildren(tag=etree.Element):
-            handler = _DNS_CHILD_HANDLERS.get(child.tag)
-            if handler is not None:
-                handler.parse(ed, child, full=True)
-
-
 class _PfHandler(_InForward):
     section = S.BY_NAME["forward-pf"]
     kinds = FORWARD_PF.RECHECK
@@ -2008,7 +2001,7 @@ class _IpHandler(_Handler):
 # the rule scopes an edit re-checks: sections' RECHECK (modules), else this table (not moved yet)
 _KINDS = {
     "network": ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup"),
-    "dns": ("dns", "forward"), "ip": ("ip", "forward"), "forward": ("forward",),
+    "ip": ("ip", "forward"), "forward": ("forward",),
     "bridge": ("bridge", "forward"), "forward-interface": ("forward",),
     "ip-dhcp-host": (), "ip-dhcp-range": (),
     **{name: module.RECHECK for name, module in S.MODULES.items()},
@@ -2328,10 +2321,6 @@ def _rules_forward(ed: _Edit, out: list) -> None:
                 if found is not None:
                     out.append((InvalidOperationError, f"Unsupported <{tag}> element in network "
                                 f"{n} with forward mode='{mode}'", found))
-            dns = _first_child(root, "dns")
-            if dns is not None and next(dns.iterchildren("txt", "srv", "host"), None) is not None:
-                out.append((InvalidOperationError, f"Unsupported <dns> element in network {n} "
-                            f"with forward mode='{mode}'", dns))
     if bridge is not None:
         name = bridge.get("name")
         has_dev = forward is not None and (forward.get("dev") or _first_child(forward, "interface")
@@ -2429,22 +2418,9 @@ def _rules_ip(ed: _Edit, out: list) -> None:
                             f"(network {n}, host {raw_ip})", host))
 
 
-def _rules_dns(ed: _Edit, out: list) -> None:
-    dns = _first_child(ed.root, "dns")
-    if dns is None:
-        return
-    n = _q(ed.n)
-    if dns.get("enable") == "no" and next(dns.iterchildren(tag=etree.Element), None) is not None:
-        out.append((InvalidOperationError, f"Extra data in disabled network {n}", dns))
-    for forwarder in dns.iterchildren("forwarder"):
-        if forwarder.get("addr") is None and forwarder.get("domain") is None:
-            out.append((InvalidOperationError, "Invalid forwarder element, must contain at least "
-                        "one of addr or domain", forwarder))
-
-
 _RULES: Mapping[str, Callable] = {
     "network": _rules_network, "forward": _rules_forward, "bridge": _rules_bridge,
-    "domain": _rules_domain, "ip": _rules_ip, "dns": _rules_dns,
+    "domain": _rules_domain, "ip": _rules_ip,
 }
 
 
@@ -2575,8 +2551,6 @@ def _run_node_spec(ed: _Edit, spec: str) -> Change:
 _RANGE = _DhcpRangeHandler()
 _BRIDGE = _BridgeHandler("bridge", ("bridge", "forward"))
 _DOMAIN = _SingletonHandler("domain", S.hook("domain", "RECHECK"))
-_DNS_CHILD_HANDLERS = {"host": _DnsHostHandler(), "txt": _DnsTxtHandler(),
-                       "srv": _DnsSrvHandler()}
 _HANDLERS: Mapping[str, _Handler] = {
     "bridge": _BRIDGE,
     "domain": _DOMAIN,
@@ -2587,9 +2561,9 @@ _HANDLERS: Mapping[str, _Handler] = {
     "forward-interface": _ForwardInterfaceHandler(),
     "forward-pf": _PfHandler(),
     "portgroup": _PortgroupHandler(),
-    "dns-host": _DNS_CHILD_HANDLERS["host"],
-    "dns-txt": _DNS_CHILD_HANDLERS["txt"],
-    "dns-srv": _DNS_CHILD_HANDLERS["srv"],
-    "dns": _DnsHandler("dns", ("dns", "forward")),
+    "dns-host": _DnsHostHandler(),
+    "dns-txt": _DnsTxtHandler(),
+    "dns-srv": _DnsSrvHandler(),
+    "dns": _SingletonHandler("dns", DNS.RECHECK),
     "network": _NetworkHandler(),
 }

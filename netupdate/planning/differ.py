@@ -99,8 +99,6 @@ DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (BridgeDef, "stp"): lambda o: True,
     (BridgeDef, "delay"): lambda o: 0,
     (ForwardDef, "mode"): lambda o: T.ForwardMode.NAT,
-    (DnsDef, "enable"): lambda o: True,
-    (DnsDef, "forward_plain_names"): lambda o: True,
     (NatDef, "ipv6"): lambda o: False,
     (NetworkDef, "ipv6"): lambda o: False,
     (NetworkDef, "port_isolated"): lambda o: False,

@@ -232,21 +232,7 @@ RULES: tuple[Rule, ...] = (
     # --- <domain>
     *_rows("domain"),
     # --- <dns> attributes and forwarders
-    R("dns", "dns", "*", ADD_RM,
-      ("dnsmasq-restart", "the <dns> attributes and forwarders are conf lines (port=0, server=, "
-                          "no-resolv, domain-needed); " + CONF),
-      libvirt=LV_REFUSED),
-    R("dns.enable", "dns", "enable", (MODIFIED,),
-      ("dnsmasq-restart", "enable='no' is port=0 in the conf (no DNS listener); " + CONF),
-      libvirt=LV_REFUSED),
-    R("dns.forward_plain_names", "dns", "forward_plain_names", (MODIFIED,),
-      ("dnsmasq-restart", "forwardPlainNames='no' is domain-needed and local=// in the conf; "
-                          + CONF),
-      libvirt=LV_REFUSED),
-    R("dns.forwarders", "dns", "forwarders", (MODIFIED,),
-      ("dnsmasq-restart", "forwarders are server= lines (and no-resolv) in the conf, in order "
-                          "(strict-order); " + CONF),
-      libvirt=LV_REFUSED),
+    *_rows("dns"),
     # --- DNS records
     *_rows("dns-host"),
     *_rows("dns-txt"),

@@ -353,8 +353,7 @@ def _ip_index(root, ip_element) -> int | None:
 def _delete_pattern(section: str, element) -> str:
     """The fragment that deletes exactly this item (libvirt's matching rules, spec §2)."""
     from lxml import etree
-    pattern = S.hook(section, "delete_pattern")
-    if pattern is not None:
+    if (pattern := S.hook(section, "delete_pattern")) is not None:
         return pattern(element)
     if S.hook(section, "KEY_IS_NAME"):   # keyed by name alone (dns-txt, portgroup)
         return etree.tostring(etree.Element(S.get(section).tag, name=element.get("name")),

@@ -23,6 +23,7 @@ from netupdate.model import values as T
 from netupdate.model.defs import IpDef, NetworkDef
 from netupdate.render import dnsmasq as conf
 from netupdate.render import nftables as firewall
+from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
 from netupdate.store import Store
 
@@ -665,7 +666,7 @@ class Driver:
             raise VerifyError("host files", problem)
         done.append("host files")
         server = server_address(defs)
-        if not conf.dns_enabled(defs) or server is None:
+        if not DNS.enabled(defs) or server is None:
             return done
         checks = _dns_expectations(defs, before, sections)
         deadline = time.monotonic() + timeout

@@ -171,3 +171,18 @@ def test_dns_change_refused_iff_validate_reports_nu_e120_or_e133(mode, enable, r
     except UpdateError:
         refused = True
     assert refused == bool(reported), (reported, after)
+
+
+@settings(max_examples=30)
+@given(text=st.sampled_from(["", " ", "\t", "web", " web "]))
+def test_name_change_refused_iff_validate_reports_it(text):
+    doc = "<network><name>{}</name><bridge name='br0'/></network>"
+    # an empty name is NU-E126; one with white space is the text check's (NU-E021)
+    reported = {i.code for i in V.validate(doc.format(text), schema=None)} & {"NU-E126",
+                                                                               "NU-E021"}
+    try:
+        netupdate.load(doc.format("n")).update("modify", "network", f"<name>{text}</name>")
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), reported

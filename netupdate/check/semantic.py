@@ -682,16 +682,6 @@ def check_ip_shape(s: _Subject):
             yield ip, f"prefix {ip.prefix} is too long for an IPv4 address (at most 32)"
 
 
-@rule("NU-E126", "network-name", ERROR, "Empty network name")
-def check_name(s: _Subject):
-    """The network ``<name>`` is empty.  (A name with a ``/``, white space or a control
-    character is ``NU-E021``: the name is used in file names such as
-    ``/etc/libvirt/qemu/networks/NAME.xml``.)"""
-    element = s.root.find("name")
-    if element is not None and s.net.name is None:
-        yield element, "the network name is empty"
-
-
 @rule("NU-E127", "nat-range-reversed", ERROR, "NAT address or port range reversed")
 def check_nat_ranges(s: _Subject):
     """``<nat><address start end/>`` or ``<nat><port start end/>`` ends before it starts; the

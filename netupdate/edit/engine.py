@@ -2000,7 +2000,6 @@ class _IpHandler(_Handler):
 # ---------------------------------------------------------------------- anything else
 # the rule scopes an edit re-checks: sections' RECHECK (modules), else this table (not moved yet)
 _KINDS = {
-    "network": ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup"),
     "ip": ("ip", "forward"), "forward": ("forward",),
     "bridge": ("bridge", "forward"), "forward-interface": ("forward",),
     "ip-dhcp-host": (), "ip-dhcp-range": (),
@@ -2241,9 +2240,6 @@ def _issues(ed: _Edit, kinds: tuple[str, ...]) -> list[tuple[type, str, object]]
 
 def _rules_network(ed: _Edit, out: list) -> None:
     root, n = ed.root, _q(ed.n)
-    name = _first_child(root, "name")
-    if name is None or not (name.text or "").strip():
-        out.append((InvalidOperationError, f"a network needs a <name> (network {n})", root))
     mac = _first_child(root, "mac")
     if mac is not None and mac.get("address"):
         try:

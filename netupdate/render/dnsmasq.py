@@ -174,8 +174,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
             out.append(f"hostsdir={_safe(TC.path, paths.hostsdir, 'a directory')}")
         else:
             out.append(f"addn-hosts={_safe(TC.path, paths.addnhosts, 'a file name')}")
-    if defs.mtu is not None:
-        out.append(f"dhcp-option=option:mtu,{defs.mtu}")
+    out += _slot("mtu", defs)
     if v6 is not None:
         out.append("enable-ra")
     else:

@@ -19,5 +19,4 @@ SECTIONS = {s.name: s for s in (
     Section("forward", 6, ("network", "forward"), M.ForwardDef, False, frozenset()),
     Section("forward-interface", 7, ("network", "forward", "interface"), M.ForwardInterface,
             True, ADD_DELETE, ("dev",)),
-    Section("network", None, ("network",), M.NetworkDef, False, frozenset()),
 )}

@@ -12,6 +12,7 @@ import pytest
 import netupdate
 from netupdate.render import dnsmasq
 from netupdate.render.dnsmasq import Paths
+from netupdate.sections import dns_host
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "dnsmasq"
 CASES = sorted(p.stem for p in CASES_DIR.glob("*.xml"))
@@ -114,7 +115,7 @@ def test_dns_host_files_one_per_address_merged():
         "ip-192.168.154.2": "192.168.154.2 other\n",
         "ip-2001-db8--5": "2001:db8::5 six\n",
     }
-    assert dnsmasq.dns_host_file_name("2001:db8:0::5") == "ip-2001-db8--5"
+    assert dns_host.file_name("2001:db8:0::5") == "ip-2001-db8--5"
 
 
 def test_needs_dnsmasq():

@@ -141,3 +141,48 @@ def test_srv_fields_refused_iff_validate_reports_nu_e123(target, port, priority,
     except InvalidFragmentError:
         refused = True
     assert refused == bool(reported)
+
+
+_MODES = st.sampled_from([None, "nat", "route", "open", "bridge", "private", "hostdev"])
+_RECORD = st.sampled_from(["<txt name='a' value='b'/>",
+                           "<host ip='192.168.9.5'><hostname>h</hostname></host>",
+                           "<srv service='ldap' protocol='tcp'/>",
+                           "<forwarder addr='192.0.2.1'/>", "<forwarder port='53'/>"])
+
+
+@settings(max_examples=80)
+@given(mode=_MODES, enable=st.sampled_from([None, "yes", "no"]),
+       records=st.lists(_RECORD, min_size=1, max_size=3))
+def test_dns_change_refused_iff_validate_reports_nu_e120_or_e133(mode, enable, records):
+    """Replacing the whole <dns> (the ``dns`` section) is refused exactly when validate reports
+    NU-E120 (records the mode cannot serve, or data under enable='no') or NU-E133 (a forwarder
+    with neither addr nor domain) on the result."""
+    device = mode in ("bridge", "private", "hostdev")
+    forward = f"<forward mode='{mode}'/>" if mode else ""
+    body = ("<bridge name='br0'/>" if mode == "bridge" else "") if device else \
+        "<ip address='192.168.9.1' prefix='24'/>"
+    dns = "<dns" + (f" enable='{enable}'" if enable else "") + ">" + "".join(records) + "</dns>"
+    before = f"<network><name>n</name>{forward}{body}</network>"
+    after = f"<network><name>n</name>{forward}{dns}{body}</network>"
+    reported = {i.code for i in V.validate(after, schema=None)} & {"NU-E120", "NU-E133"}
+    try:
+        netupdate.load(before).update("add", "dns", dns)
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), (reported, after)
+
+
+@settings(max_examples=30)
+@given(text=st.sampled_from(["", " ", "\t", "web", " web "]))
+def test_name_change_refused_iff_validate_reports_it(text):
+    doc = "<network><name>{}</name><bridge name='br0'/></network>"
+    # an empty name is NU-E126; one with white space is the text check's (NU-E021)
+    reported = {i.code for i in V.validate(doc.format(text), schema=None)} & {"NU-E126",
+                                                                               "NU-E021"}
+    try:
+        netupdate.load(doc.format("n")).update("modify", "network", f"<name>{text}</name>")
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), reported

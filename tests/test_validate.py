@@ -406,6 +406,8 @@ CASES = {
                              "<range start='192.168.9.150' end='192.168.9.199'/>"),
                 net("", dhcp="<range start='192.168.9.100' end='192.168.9.149'/>"
                              "<range start='192.168.9.150' end='192.168.9.199'/>")),
+    "NU-E133": (net("<dns><forwarder port='53'/></dns>"),
+                net("<dns><forwarder domain='example.com'/></dns>")),
     "NU-W102": (net("<dns><host ip='192.168.9.5'><hostname>a</hostname></host></dns>",
                     forward="", ips=""),
                 net("<dns><host ip='192.168.9.5'><hostname>a</hostname></host></dns>",

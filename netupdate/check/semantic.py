@@ -606,25 +606,6 @@ def check_elements_for_mode(s: _Subject):
                                         "supported with forward mode 'hostdev'")
 
 
-@rule("NU-E120", "dns-unservable", ERROR, "DNS records the network cannot serve")
-def check_dns_servable(s: _Subject):
-    """DNS records (``<txt>``, ``<srv>``, ``<host>``) are served by the network's dnsmasq, which
-    only runs for isolated, nat, route and open networks: with forward modes bridge, private,
-    vepa, passthrough and hostdev libvirt refuses them.  With ``<dns enable='no'>`` any
-    forwarder or record is refused as well ("Extra data in disabled network")."""
-    dns, mode = s.net.dns, _mode(s.net)
-    if dns is None:
-        return
-    records = [(n, items) for n, items in (("<txt>", dns.txts), ("<srv>", dns.srvs),
-                                           ("<host>", dns.hosts)) if items]
-    if mode in T.DEVICE_MODES and records:
-        yield dns, (f"DNS records ({', '.join(n for n, _ in records)}) are not supported with "
-                    f"forward mode '{mode}': no DNS server runs for this network")
-    elif dns.enable is False and (records or dns.forwarders):
-        what = [n for n, _ in records] + (["<forwarder>"] if dns.forwarders else [])
-        yield dns, f"DNS is disabled (enable='no') but {', '.join(what)} are configured"
-
-
 @rule("NU-E121", "vlan-unsupported", ERROR, "VLAN the forward mode cannot carry")
 def check_vlan(s: _Subject):
     """Transparent VLAN tagging works only for hostdev and passthrough (SR-IOV) networks and for
@@ -701,16 +682,6 @@ def check_ip_shape(s: _Subject):
             yield ip, f"prefix {ip.prefix} is too long for an IPv4 address (at most 32)"
 
 
-@rule("NU-E126", "network-name", ERROR, "Empty network name")
-def check_name(s: _Subject):
-    """The network ``<name>`` is empty.  (A name with a ``/``, white space or a control
-    character is ``NU-E021``: the name is used in file names such as
-    ``/etc/libvirt/qemu/networks/NAME.xml``.)"""
-    element = s.root.find("name")
-    if element is not None and s.net.name is None:
-        yield element, "the network name is empty"
-
-
 @rule("NU-E127", "nat-range-reversed", ERROR, "NAT address or port range reversed")
 def check_nat_ranges(s: _Subject):
     """``<nat><address start end/>`` or ``<nat><port start end/>`` ends before it starts; the
@@ -758,17 +729,6 @@ def check_range_overlap(s: _Subject):
                               f"{_line_note(s, other)}")
                     break
             done.append(r)
-
-
-@rule("NU-W102", "dns-without-dnsmasq", WARNING, "DNS records on a network without an <ip>")
-def check_dns_without_ip(s: _Subject):
-    """An isolated network without any ``<ip>`` has DNS records.  libvirt starts dnsmasq only
-    for a network with an address, so the records are never served."""
-    dns, mode = s.net.dns, _mode(s.net)
-    if dns is None or s.net.ips or mode in T.DEVICE_MODES or mode is None or mode in T.L3_MODES:
-        return
-    if dns.txts or dns.srvs or dns.hosts or dns.forwarders:
-        yield dns, "DNS records are never served: the network has no <ip>, so no dnsmasq runs"
 
 
 @rule("NU-W103", "dhcp-range-includes-gateway", WARNING, "DHCP range includes the host address")

@@ -46,6 +46,8 @@ from netupdate.errors import (
 from netupdate.model import defs as M
 from netupdate.model import text as TC
 from netupdate.model import values as T
+from netupdate.sections import dns as DNS
+from netupdate.sections import dns_host as DNS_HOST
 from netupdate.sections import dns_srv as DNS_SRV
 from netupdate.sections import forward_pf as FORWARD_PF
 from netupdate.sections import portgroup as PORTGROUP
@@ -1551,7 +1553,7 @@ class _DnsRecordHandler(_Handler):
     def check_enabled(self, ed: _Edit) -> None:
         dns = self.dns(ed)
         if dns is not None and dns.get("enable") == "no":
-            ed.fail(InvalidOperationError, f"Extra data in disabled network {_q(ed.n)}", dns)
+            ed.fail(InvalidOperationError, DNS.disabled_message(ed.n), dns)
 
     def parse(self, ed: _Edit, element, full: bool):
         raise NotImplementedError
@@ -1645,41 +1647,17 @@ class _DnsHostHandler(_DnsRecordHandler):
     noun = "DNS HOST record"
 
     def parse(self, ed: _Edit, element, full: bool):
-        n = _q(ed.n)
+        _fragment(ed, "dns-host", element, full)
         raw = element.get("ip")
-        ip = None
-        if raw is not None:
-            try:
-                ip = ipaddress.ip_address(raw.strip())
-            except ValueError:
-                ed.fail(InvalidFragmentError, f"Invalid IP address in network {n} DNS HOST record")
-        names = []
-        for hostname in element.iterchildren("hostname"):
-            text = "".join(hostname.itertext())
-            if not text:
-                ed.fail(InvalidFragmentError, f"Missing hostname in network {n} DNS HOST record")
-            names.append(text)
-        if full:
-            if ip is None:
-                ed.fail(InvalidFragmentError,
-                        f"Missing IP address in network {n} DNS HOST record")
-            if not names:
-                ed.fail(InvalidFragmentError, f"Missing hostname in network {n} DNS HOST record")
-        elif ip is None and not names:
-            ed.fail(InvalidFragmentError,
-                    f"Missing ip and hostname in network {n} DNS HOST record")
-        return ip, names
-
-    @staticmethod
-    def names_of(element) -> set[str]:
-        return {"".join(h.itertext()) for h in element.iterchildren("hostname")}
+        return (DNS_HOST.parse_ip(raw) if raw is not None else None,
+                DNS_HOST.hostnames(element))
 
     def matching(self, ed: _Edit, element, parsed, exclude=None) -> list:
         ip, names = parsed
         wanted = set(names)
         return [e for e in self.records(ed, exclude)
                 if (ip is not None and _norm_ip(e.get("ip", "")) == ip)
-                or (wanted and wanted & self.names_of(e))]
+                or (wanted and wanted & set(DNS_HOST.hostnames(e)))]
 
     def duplicates(self, ed: _Edit, element, parsed, exclude=None) -> list:
         key = _ip_key(str(parsed[0]))
@@ -1700,8 +1678,7 @@ class _DnsHostHandler(_DnsRecordHandler):
         return self.duplicates(ed, frag, parsed)
 
     def refuse_duplicate(self, ed: _Edit, element, parsed, existing) -> None:
-        ed.fail(DuplicateError, "there is already at least one DNS HOST record with a matching "
-                f"field in network {ed.n} (ip {parsed[0]})", existing)
+        ed.fail(DuplicateError, DNS_HOST.duplicate_message(ed.n, parsed[0]), existing)
 
 
 class _DnsTxtHandler(_DnsRecordHandler):
@@ -1885,14 +1862,6 @@ class _ForwardHandler(_SingletonHandler):
         return super().delete(ed, root, target)
 
 
-class _DnsHandler(_SingletonHandler):
-    def check_new(self, ed: _Edit, element) -> None:
-        for child in element.iterchildren(tag=etree.Element):
-            handler = _DNS_CHILD_HANDLERS.get(child.tag)
-            if handler is not None:
-                handler.parse(ed, child, full=True)
-
-
 class _PfHandler(_InForward):
     section = S.BY_NAME["forward-pf"]
     kinds = FORWARD_PF.RECHECK
@@ -2031,9 +2000,8 @@ class _IpHandler(_Handler):
 # ---------------------------------------------------------------------- anything else
 # the rule scopes an edit re-checks: sections' RECHECK (modules), else this table (not moved yet)
 _KINDS = {
-    "network": ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup"),
-    "dns": ("dns", "forward"), "ip": ("ip", "forward"), "forward": ("forward",),
-    "bridge": ("bridge", "forward"), "forward-interface": ("forward",), "dns-host": ("dns",),
+    "ip": ("ip", "forward"), "forward": ("forward",),
+    "bridge": ("bridge", "forward"), "forward-interface": ("forward",),
     "ip-dhcp-host": (), "ip-dhcp-range": (),
     **{name: module.RECHECK for name, module in S.MODULES.items()},
 }
@@ -2272,9 +2240,6 @@ def _issues(ed: _Edit, kinds: tuple[str, ...]) -> list[tuple[type, str, object]]
 
 def _rules_network(ed: _Edit, out: list) -> None:
     root, n = ed.root, _q(ed.n)
-    name = _first_child(root, "name")
-    if name is None or not (name.text or "").strip():
-        out.append((InvalidOperationError, f"a network needs a <name> (network {n})", root))
     mac = _first_child(root, "mac")
     if mac is not None and mac.get("address"):
         try:
@@ -2352,10 +2317,6 @@ def _rules_forward(ed: _Edit, out: list) -> None:
                 if found is not None:
                     out.append((InvalidOperationError, f"Unsupported <{tag}> element in network "
                                 f"{n} with forward mode='{mode}'", found))
-            dns = _first_child(root, "dns")
-            if dns is not None and next(dns.iterchildren("txt", "srv", "host"), None) is not None:
-                out.append((InvalidOperationError, f"Unsupported <dns> element in network {n} "
-                            f"with forward mode='{mode}'", dns))
     if bridge is not None:
         name = bridge.get("name")
         has_dev = forward is not None and (forward.get("dev") or _first_child(forward, "interface")
@@ -2453,22 +2414,9 @@ def _rules_ip(ed: _Edit, out: list) -> None:
                             f"(network {n}, host {raw_ip})", host))
 
 
-def _rules_dns(ed: _Edit, out: list) -> None:
-    dns = _first_child(ed.root, "dns")
-    if dns is None:
-        return
-    n = _q(ed.n)
-    if dns.get("enable") == "no" and next(dns.iterchildren(tag=etree.Element), None) is not None:
-        out.append((InvalidOperationError, f"Extra data in disabled network {n}", dns))
-    for forwarder in dns.iterchildren("forwarder"):
-        if forwarder.get("addr") is None and forwarder.get("domain") is None:
-            out.append((InvalidOperationError, "Invalid forwarder element, must contain at least "
-                        "one of addr or domain", forwarder))
-
-
 _RULES: Mapping[str, Callable] = {
     "network": _rules_network, "forward": _rules_forward, "bridge": _rules_bridge,
-    "domain": _rules_domain, "ip": _rules_ip, "dns": _rules_dns,
+    "domain": _rules_domain, "ip": _rules_ip,
 }
 
 
@@ -2599,8 +2547,6 @@ def _run_node_spec(ed: _Edit, spec: str) -> Change:
 _RANGE = _DhcpRangeHandler()
 _BRIDGE = _BridgeHandler("bridge", ("bridge", "forward"))
 _DOMAIN = _SingletonHandler("domain", S.hook("domain", "RECHECK"))
-_DNS_CHILD_HANDLERS = {"host": _DnsHostHandler(), "txt": _DnsTxtHandler(),
-                       "srv": _DnsSrvHandler()}
 _HANDLERS: Mapping[str, _Handler] = {
     "bridge": _BRIDGE,
     "domain": _DOMAIN,
@@ -2611,9 +2557,9 @@ _HANDLERS: Mapping[str, _Handler] = {
     "forward-interface": _ForwardInterfaceHandler(),
     "forward-pf": _PfHandler(),
     "portgroup": _PortgroupHandler(),
-    "dns-host": _DNS_CHILD_HANDLERS["host"],
-    "dns-txt": _DNS_CHILD_HANDLERS["txt"],
-    "dns-srv": _DNS_CHILD_HANDLERS["srv"],
-    "dns": _DnsHandler("dns", ("dns", "forward")),
+    "dns-host": _DnsHostHandler(),
+    "dns-txt": _DnsTxtHandler(),
+    "dns-srv": _DnsSrvHandler(),
+    "dns": _SingletonHandler("dns", DNS.RECHECK),
     "network": _NetworkHandler(),
 }

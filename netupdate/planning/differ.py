@@ -99,12 +99,7 @@ DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (BridgeDef, "stp"): lambda o: True,
     (BridgeDef, "delay"): lambda o: 0,
     (ForwardDef, "mode"): lambda o: T.ForwardMode.NAT,
-    (DnsDef, "enable"): lambda o: True,
-    (DnsDef, "forward_plain_names"): lambda o: True,
     (NatDef, "ipv6"): lambda o: False,
-    (NetworkDef, "ipv6"): lambda o: False,
-    (NetworkDef, "port_isolated"): lambda o: False,
-    (NetworkDef, "trust_guest_rx_filters"): lambda o: False,
     (IpDef, "prefix"): lambda o: o.effective_prefix,
     # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value)
     **{(module.SECTION.def_cls, name): (lambda o, v=value: v) for module in S.MODULES.values()

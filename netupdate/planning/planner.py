@@ -44,7 +44,15 @@ from netupdate.planning.differ import (
     key_of,
     painter,
 )
-from netupdate.sections._spec import CONF, LV_DEFINE, LV_REFUSED, RESTART, PlanRow, row
+from netupdate.sections._spec import (
+    CONF,
+    COUNTER,
+    LV_DEFINE,
+    LV_REFUSED,
+    RESTART,
+    PlanRow,
+    row,
+)
 
 # ---------------------------------------------------------------------- action kinds
 NETWORK_RESTART = RESTART
@@ -82,14 +90,6 @@ KIND_HELP = {
 
 DEFAULT_MTU = 1500
 
-PORTS = ("read when a guest port is plugged; ports already attached keep their settings "
-         "until they are re-plugged")
-INFO = "informational: nothing on the running network reads it"
-COUNTER = "a usage counter kept by libvirt in its status XML, not configuration"
-IDENTITY = ("the name and uuid are the network's identity (state files, dnsmasq conf and pid "
-            "file are named after it; libvirt refuses to redefine a running network under "
-            "another identity): not a live change, so the network is stopped under the old "
-            "identity and started under the new one")
 FIREWALL_ATOMIC = "the rule set is replaced atomically; bridge, addresses and dnsmasq stay"
 FIREWALL_IF = "the masquerade and forward rules name the outgoing device; " + FIREWALL_ATOMIC
 FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
@@ -170,39 +170,7 @@ R = row
 
 RULES: tuple[Rule, ...] = (
     # --- <network> itself: one change per field, keyed by the field name
-    R("network.name", "network", "name", ALL, (RESTART, IDENTITY),
-      libvirt="impossible: a new name defines a second network"),
-    R("network.uuid", "network", "uuid", ALL, (RESTART, IDENTITY),
-      libvirt="refused: the name already exists with another uuid"),
-    R("network.title", "network", "title", ALL, ("none", INFO), libvirt=LV_DEFINE),
-    R("network.description", "network", "description", ALL, ("none", INFO),
-      libvirt=LV_DEFINE),
-    R("network.metadata", "network", "metadata", ALL, ("none", INFO),
-      libvirt="virNetworkSetMetadata, no live effect"),
-    R("network.connections", "network", "connections", ALL, ("none", COUNTER),
-      libvirt="runtime state"),
-    R("network.ipv6", "network", "ipv6", ALL,
-      (RESTART, "the bridge's IPv6 sysctls are set when the network starts; no smaller step "
-                "sets them"), when=("managed",), libvirt=LV_DEFINE),
-    R("network.trust_guest_rx_filters", "network", "trust_guest_rx_filters", ALL,
-      ("none", PORTS), libvirt=LV_DEFINE),
-    R("network.mtu", "network", "mtu", ALL,
-      ("bridge-mtu", "the bridge MTU is set through netlink; guest ports plugged from now on "
-                     "get it too"),
-      ("dnsmasq-restart", "dnsmasq advertises the MTU (dhcp-option=option:mtu); " + CONF),
-      when=("managed",), libvirt=LV_DEFINE),
-    R("network.mac", "network", "mac", ALL,
-      (RESTART, "the bridge MAC is set when the bridge is created; the IPv6 link-local address "
-                "and the guests' neighbour caches derive from it"),
-      when=("managed",), libvirt=LV_DEFINE),
-    R("network.vlan", "network", "vlan", ALL, ("none", PORTS), libvirt=LV_DEFINE),
-    R("network.bandwidth", "network", "bandwidth", ALL,
-      (RESTART, "network QoS (tc on the bridge, floor accounting) is set up when the network "
-                "starts"), when=("managed",), libvirt=LV_DEFINE),
-    R("network.port_isolated", "network", "port_isolated", ALL, ("none", PORTS),
-      libvirt=LV_DEFINE),
-    R("network.virtualport", "network", "virtualport", ALL, ("none", PORTS),
-      libvirt=LV_DEFINE),
+    *_rows("network"),
     # --- <bridge>
     R("bridge", "bridge", "*", ADD_RM,
       (RESTART, "the bridge name changes (from or to a generated one), and every tap, address, "
@@ -232,27 +200,9 @@ RULES: tuple[Rule, ...] = (
     # --- <domain>
     *_rows("domain"),
     # --- <dns> attributes and forwarders
-    R("dns", "dns", "*", ADD_RM,
-      ("dnsmasq-restart", "the <dns> attributes and forwarders are conf lines (port=0, server=, "
-                          "no-resolv, domain-needed); " + CONF),
-      libvirt=LV_REFUSED),
-    R("dns.enable", "dns", "enable", (MODIFIED,),
-      ("dnsmasq-restart", "enable='no' is port=0 in the conf (no DNS listener); " + CONF),
-      libvirt=LV_REFUSED),
-    R("dns.forward_plain_names", "dns", "forward_plain_names", (MODIFIED,),
-      ("dnsmasq-restart", "forwardPlainNames='no' is domain-needed and local=// in the conf; "
-                          + CONF),
-      libvirt=LV_REFUSED),
-    R("dns.forwarders", "dns", "forwarders", (MODIFIED,),
-      ("dnsmasq-restart", "forwarders are server= lines (and no-resolv) in the conf, in order "
-                          "(strict-order); " + CONF),
-      libvirt=LV_REFUSED),
+    *_rows("dns"),
     # --- DNS records
-    R("dns-host", "dns-host", "*", ALL,
-      ("dnsmasq-none", "DNS hosts are files in --hostsdir: dnsmasq reads new and changed files "
-                       "and forgets deleted ones by itself (inotify); no signal, no DNS cache "
-                       "flush"),
-      libvirt="rewrite addnhosts, SIGHUP (clears the DNS cache)"),
+    *_rows("dns-host"),
     *_rows("dns-txt"),
     *_rows("dns-srv"),
     # --- <ip>

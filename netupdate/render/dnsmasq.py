@@ -14,7 +14,6 @@ line.  Two layouts of the host lists are supported:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -23,6 +22,8 @@ from netupdate.errors import NetupdateError
 from netupdate.model import text as TC
 from netupdate.model import values as T
 from netupdate.model.defs import DhcpHost, IpDef, Lease, NetworkDef
+from netupdate.sections import dns as DNS
+from netupdate.sections import dns_host as DNS_HOST
 
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
 _LEASE_SUFFIX = {T.LeaseUnit.SECONDS: "s", T.LeaseUnit.MINUTES: "m", T.LeaseUnit.HOURS: "h"}
@@ -65,10 +66,6 @@ def _xml_escape(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- helpers on the model
-def dns_enabled(defs: NetworkDef) -> bool:
-    return defs.dns is None or defs.dns.enabled
-
-
 def _dhcp_ip(defs: NetworkDef, version: int) -> IpDef | None:
     """The first ``<ip>`` of the family with DHCP ranges or hosts (libvirt serves only that one)."""
     return next((ip for ip in defs.ips_of(version) if ip.has_dhcp), None)
@@ -85,7 +82,7 @@ def needs_dnsmasq(defs: NetworkDef) -> bool:
     if not defs.ips:
         return False
     served = any(ip.has_dhcp or ip.tftp_root is not None for ip in defs.ips)
-    return served or dns_enabled(defs)
+    return served or DNS.enabled(defs)
 
 
 def lease_text(lease: Lease | None) -> str | None:
@@ -141,13 +138,15 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     """The dnsmasq conf as a list of lines (no newlines), in libvirt's order.  Every text value
     is checked again (``textcheck``): one that would change the structure of the conf raises
     ``UnsafeValueError``."""
-    enabled = dns_enabled(defs)
+    enabled = DNS.enabled(defs)
     bridge = bridge or (defs.bridge.name if defs.bridge is not None else None)
     out = header(_safe(TC.network_name, defs.name or paths.name, "the network name"))
     out.append("strict-order")
-    if not enabled:
-        out.append("port=0")
-    out += _dns_lines(defs, enabled)
+    out += _slot("dns", defs)
+    out += _slot("domain", defs)
+    if enabled:
+        out += [f"local=/{ptr_zone(ip)}/" for ip in defs.ips if ip.local_ptr is True]
+    out += DNS.plain_names_lines(defs)
     if paths.pid_file:
         out.append(f"pid-file={_safe(TC.path, paths.pid_file, 'the pid file')}")
     if paths.lease_file:
@@ -175,8 +174,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
             out.append(f"hostsdir={_safe(TC.path, paths.hostsdir, 'a directory')}")
         else:
             out.append(f"addn-hosts={_safe(TC.path, paths.addnhosts, 'a file name')}")
-    if defs.mtu is not None:
-        out.append(f"dhcp-option=option:mtu,{defs.mtu}")
+    out += _slot("mtu", defs)
     if v6 is not None:
         out.append("enable-ra")
     else:
@@ -185,31 +183,6 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     out += [_safe(TC.dnsmasq_option, o, "a dnsmasq option") for o in defs.dnsmasq_options]
     for line in out:
         _safe(TC.one_line, line, "a dnsmasq conf line")
-    return out
-
-
-def _dns_lines(defs: NetworkDef, enabled: bool) -> list[str]:
-    """Forwarders, the domain and the local zones."""
-    dns, out = defs.dns, []
-    if enabled and dns is not None and dns.forwarders:
-        for fwd in dns.forwarders:
-            line = "server="
-            if fwd.domain:
-                line += f"/{_safe(TC.hostname, fwd.domain, 'a forwarder domain')}/"
-            if fwd.addr is not None:
-                line += str(fwd.addr)
-                if fwd.port is not None:
-                    line += f"#{fwd.port}"
-            else:
-                line += "#"
-            out.append(line)
-        if any(f.addr is not None and not f.domain for f in dns.forwarders):
-            out.append("no-resolv")
-    out += _slot("domain", defs)
-    if enabled:
-        out += [f"local=/{ptr_zone(ip)}/" for ip in defs.ips if ip.local_ptr is True]
-        if dns is not None and dns.forward_plain_names is False:
-            out += ["domain-needed", "local=//"]
     return out
 
 
@@ -338,35 +311,17 @@ def dhcp_host_files(defs: NetworkDef) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- DNS hosts
-def _dns_hosts(defs: NetworkDef) -> dict[str, list[str]]:
-    merged: dict[str, list[str]] = {}
-    if defs.dns is None:
-        return merged
-    for host in defs.dns.hosts:
-        if host.ip is None:
-            continue
-        names = merged.setdefault(_safe(T.ip_address, host.ip, "a DNS host"), [])
-        names.extend(_safe(TC.hostname, name, "a DNS host name") for name in host.hostnames
-                     if name)
-    return merged
-
-
 def dns_host_lines(defs: NetworkDef) -> list[str]:
     """The ``addn-hosts`` lines: one per distinct address, in first-seen order, hostnames of
     every ``<host>`` with that address merged, each followed by a tab (libvirt's format)."""
     return [ip + "\t" + "".join(f"{name}\t" for name in names)
-            for ip, names in _dns_hosts(defs).items()]
-
-
-def dns_host_file_name(ip) -> str:
-    """A stable file name for the DNS records of address ``ip`` in ``--hostsdir``."""
-    return "ip-" + str(ipaddress.ip_address(str(ip))).replace(":", "-")
+            for ip, names in DNS_HOST.by_address(defs).items()]
 
 
 def dns_host_files(defs: NetworkDef) -> dict[str, str]:
     """``{file name: content}`` for ``--hostsdir``: one hosts-format file per address."""
-    return {dns_host_file_name(ip): f"{ip} {' '.join(names)}\n"
-            for ip, names in _dns_hosts(defs).items() if names}
+    return {DNS_HOST.file_name(ip): f"{ip} {' '.join(names)}\n"
+            for ip, names in DNS_HOST.by_address(defs).items() if names}
 
 
 def addnhosts_text(defs: NetworkDef) -> str:

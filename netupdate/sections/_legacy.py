@@ -7,7 +7,7 @@ Migrating a section (docs/design.md, "Migrating a section") deletes its line her
 from __future__ import annotations
 
 from netupdate.model import defs as M
-from netupdate.sections._spec import ADD_DELETE, ALL_COMMANDS, MODIFY, Section
+from netupdate.sections._spec import ADD_DELETE, ALL_COMMANDS, Section
 
 SECTIONS = {s.name: s for s in (
     Section("bridge", 1, ("network", "bridge"), M.BridgeDef, False, frozenset()),
@@ -19,8 +19,4 @@ SECTIONS = {s.name: s for s in (
     Section("forward", 6, ("network", "forward"), M.ForwardDef, False, frozenset()),
     Section("forward-interface", 7, ("network", "forward", "interface"), M.ForwardInterface,
             True, ADD_DELETE, ("dev",)),
-    Section("dns-host", 10, ("network", "dns", "host"), M.DnsHost, True, ADD_DELETE,
-            ("ip", "hostname"), newer=MODIFY),
-    Section("dns", None, ("network", "dns"), M.DnsDef, False, frozenset()),
-    Section("network", None, ("network",), M.NetworkDef, False, frozenset()),
 )}

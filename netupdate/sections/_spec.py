@@ -172,5 +172,6 @@ ADDED, REMOVED, MODIFIED = "added", "removed", "modified"
 ALL_OPS = (ADDED, REMOVED, MODIFIED)
 RESTART = "network-restart"
 CONF = "dnsmasq reads its conf file only at start (SIGHUP does not re-read it)"
+COUNTER = "a usage counter kept by libvirt in its status XML, not configuration"
 LV_REFUSED = "refused live (not an update section): net-edit, then destroy/start"
 LV_DEFINE = "no update section: net-define, then destroy/start"

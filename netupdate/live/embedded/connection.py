@@ -53,6 +53,7 @@ from netupdate.live.backend import (
     refuse_invalid,
     skeleton,
 )
+from netupdate.sections.dns import served_by
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 
 EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
@@ -443,7 +444,7 @@ class Connection(Backend):
         repaired = self._repair_if_needed(name, record, live_doc)
         if repaired:
             result.notes += ("repaired before the update: " + "; ".join(repaired),)
-        server, dns_on = _dns_facts(live_doc.network.root)
+        server, dns_on = served_by(live_doc.network.root)
         live_path, config_path = self.store.live_path(name), self.store.config_path(name)
         same = config_doc is not None and config_doc.network is live_doc.network
         netns = record.get("netns")
@@ -1393,19 +1394,3 @@ def _spelled(command, section) -> tuple[str, str | None]:
     from netupdate import sections
     from netupdate.model.values import Command
     return Command.of(command).value, None if section is None else sections.get(section).name
-
-
-def _dns_facts(root) -> tuple[str | None, bool]:
-    """(the network's DNS server address, DNS enabled) read straight from the tree, like
-    ``driver.server_address`` and ``dnsmasq.dns_enabled`` without reading every host."""
-    import ipaddress
-    dns = root.find("dns")
-    enabled = dns is None or dns.get("enable") != "no"
-    found = {}
-    for ip in root.iterfind("ip"):
-        try:
-            address = ipaddress.ip_address((ip.get("address") or "").strip())
-        except ValueError:
-            continue
-        found.setdefault(address.version, str(address))
-    return found.get(4) or found.get(6), enabled

@@ -353,8 +353,8 @@ def _ip_index(root, ip_element) -> int | None:
 def _delete_pattern(section: str, element) -> str:
     """The fragment that deletes exactly this item (libvirt's matching rules, spec §2)."""
     from lxml import etree
-    if section == "dns-host":
-        return f"<host ip='{element.get('ip')}'/>"
+    if (pattern := S.hook(section, "delete_pattern")) is not None:
+        return pattern(element)
     if S.hook(section, "KEY_IS_NAME"):   # keyed by name alone (dns-txt, portgroup)
         return etree.tostring(etree.Element(S.get(section).tag, name=element.get("name")),
                               encoding="unicode")

@@ -23,6 +23,8 @@ from netupdate.model import values as T
 from netupdate.model.defs import IpDef, NetworkDef
 from netupdate.render import dnsmasq as conf
 from netupdate.render import nftables as firewall
+from netupdate.sections import dns as DNS
+from netupdate.sections import dns_host as DNS_HOST
 from netupdate.store import Store
 
 RECORD_VERSION = 1
@@ -550,8 +552,8 @@ class Driver:
                        _line(conf.dhcp_host_line(after, version)))
         else:
             folder = layout.hostsdir
-            old = _dns_file(before) if before is not None else None
-            new = _dns_file(after) if after is not None else None
+            old = DNS_HOST.file_of(before) if before is not None else None
+            new = DNS_HOST.file_of(after) if after is not None else None
         # where the host is now: its own file, or a line of the base file
         base_path = folder / DQ.BASE
         own = old is not None and _read(folder / old[0]) == old[1] and old[1] is not None
@@ -599,9 +601,9 @@ class Driver:
         if not dns_on or server is None:
             return done
         if applied["section"] == "dns-host":
-            old = _names_by_ip(applied["before"])
-            new = _names_by_ip(applied["after"])
-            checks = _host_checks(new, old)
+            old = DNS_HOST.names_of(applied["before"])
+            new = DNS_HOST.names_of(applied["after"])
+            checks = DNS_HOST.answers(new, old)
         else:
             checks = [(None, "TXT", None, True)]
         NS.call(record["netns"], _dns_wait, server, checks, time.monotonic() + timeout)
@@ -664,7 +666,7 @@ class Driver:
             raise VerifyError("host files", problem)
         done.append("host files")
         server = server_address(defs)
-        if not conf.dns_enabled(defs) or server is None:
+        if not DNS.enabled(defs) or server is None:
             return done
         checks = _dns_expectations(defs, before, sections)
         deadline = time.monotonic() + timeout
@@ -703,42 +705,10 @@ def _line(text: str | None) -> str | None:
     return None if text is None else text + "\n"
 
 
-def _dns_file(host) -> tuple[str, str | None] | None:
-    if host is None or host.ip is None:
-        return None
-    names = [n for n in host.hostnames if n]
-    return (conf.dns_host_file_name(host.ip),
-            f"{host.ip} {' '.join(names)}\n" if names else None)
-
-
-def _names_by_ip(host) -> dict[str, list[str]]:
-    if host is None or host.ip is None:
-        return {}
-    return {str(host.ip): [n for n in host.hostnames if n]}
-
-
-def _host_checks(new: dict, old: dict) -> list[tuple]:
-    """DNS queries that show a hosts change is live: new names answer their address, names
-    that went away no longer do."""
-    checks = []
-    for ip, names in new.items():
-        if old.get(ip) != names:
-            rdtype = "A" if ipaddress.ip_address(ip).version == 4 else "AAAA"
-            checks += [(hostname, rdtype, ip, True) for hostname in names]
-    for ip, names in old.items():
-        rdtype = "A" if ipaddress.ip_address(ip).version == 4 else "AAAA"
-        checks += [(hostname, rdtype, ip, False)
-                   for hostname in set(names) - set(new.get(ip, ()))]
-    return checks
-
-
 def _dns_expectations(after: NetworkDef, before: NetworkDef | None, sections) -> list[tuple]:
     """(name, rdtype, expected values, present) for the records an update changed; with
     nothing specific, one liveness query (any answer will do)."""
     checks: list[tuple] = []
-    if "dns-host" in sections:
-        checks += _host_checks(conf._dns_hosts(after),
-                               conf._dns_hosts(before) if before is not None else {})
     for section in sections:
         expectations = S.hook(section, "dns_expectations")
         if expectations is not None:

@@ -1,0 +1,185 @@
+"""``dns`` (a pseudo section: no libvirt code): the ``<network><dns>`` element itself, its
+attributes (``enable``, ``forwardPlainNames``) and its ``<forwarder>`` children.  Its records
+are the sections ``dns-host``, ``dns-txt`` and ``dns-srv``.
+
+libvirt has no update section for it (net-edit, then destroy/start); netupdate edits it.  Every
+part is a dnsmasq conf line (``port=0``, ``server=``, ``no-resolv``, ``domain-needed``), so a
+change restarts dnsmasq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netupdate.model import defs as M
+from netupdate.model import text as TC
+from netupdate.model import values as T
+from netupdate.sections import dns_host, dns_srv, dns_txt
+from netupdate.sections._spec import (
+    ADDED,
+    CONF,
+    ERROR,
+    LV_REFUSED,
+    MODIFIED,
+    REMOVED,
+    WARNING,
+    Finding,
+    Rule,
+    Section,
+    q,
+    row,
+)
+
+SECTION = Section("dns", None, ("network", "dns"), M.DnsDef, False, frozenset())
+
+RECORDS = ("txt", "srv", "host")
+
+
+def _mode(root):
+    """The network's forward mode (None without ``<forward>``; an unknown word as written)."""
+    forward = next(root.iterchildren("forward"), None)
+    return None if forward is None else (forward.get("mode") or T.ForwardMode.NAT)
+
+
+def disabled_message(n: str) -> str:
+    return f"Extra data in disabled network {q(n)}"
+
+
+def _servable(view) -> Iterator[Finding]:
+    dns = next(view.root.iterchildren("dns"), None)
+    if dns is None:
+        return
+    mode = _mode(view.root)
+    records = [f"<{tag}>" for tag in RECORDS if next(dns.iterchildren(tag), None) is not None]
+    if mode in T.DEVICE_MODES and records:
+        yield Finding(dns, f"Unsupported <dns> element in network {view.n} with forward "
+                      f"mode='{mode}'",
+                      f"DNS records ({', '.join(records)}) are not supported with forward mode "
+                      f"'{mode}': no DNS server runs for this network")
+    elif dns.get("enable") == "no" and next(dns.iterchildren(*RECORDS, "forwarder"), None) \
+            is not None:
+        what = records + (["<forwarder>"] if next(dns.iterchildren("forwarder"), None)
+                          is not None else [])
+        yield Finding(dns, disabled_message(view.n),
+                      f"DNS is disabled (enable='no') but {', '.join(what)} are configured")
+
+
+def _forwarders(view) -> Iterator[Finding]:
+    dns = next(view.root.iterchildren("dns"), None)
+    for forwarder in dns.iterchildren("forwarder") if dns is not None else ():
+        if forwarder.get("addr") is None and forwarder.get("domain") is None:
+            yield Finding(forwarder, "Invalid forwarder element, must contain at least one of "
+                          "addr or domain", "a <forwarder> needs 'addr', 'domain' or both")
+
+
+def _without_ip(view) -> Iterator[Finding]:
+    root = view.root
+    dns, mode = next(root.iterchildren("dns"), None), _mode(root)
+    if dns is None or mode is not None or next(root.iterchildren("ip"), None) is not None:
+        return
+    if next(dns.iterchildren(*RECORDS, "forwarder"), None) is not None:
+        yield Finding(dns, None, "DNS records are never served: the network has no <ip>, so "
+                      "no dnsmasq runs")
+
+
+RULES = (
+    Rule("NU-E120", "dns-unservable", ERROR, "DNS records the network cannot serve",
+         "DNS records (``<txt>``, ``<srv>``, ``<host>``) are served by the network's dnsmasq, "
+         "which only runs for isolated, nat, route and open networks: with forward modes "
+         "bridge, private, vepa, passthrough and hostdev libvirt refuses them.  With ``<dns "
+         "enable='no'>`` any forwarder or record is refused as well (\"Extra data in disabled "
+         "network\").", check=_servable, scope="forward"),
+    Rule("NU-E133", "dns-forwarder-empty", ERROR, "DNS forwarder without address or domain",
+         "A ``<forwarder>`` names the server to ask (``addr``), the domain it answers for "
+         "(``domain``), or both; libvirt refuses one with neither (\"Invalid forwarder element, "
+         "must contain at least one of addr or domain\").", check=_forwarders, scope="dns"),
+    Rule("NU-W102", "dns-without-dnsmasq", WARNING, "DNS records on a network without an <ip>",
+         "An isolated network without any ``<ip>`` has DNS records.  libvirt starts dnsmasq "
+         "only for a network with an address, so the records are never served.",
+         check=_without_ip),
+)
+
+_RECORD_CHECKS = {"host": dns_host.check_fragment, "txt": dns_txt.check_fragment,
+                  "srv": dns_srv.check_fragment}
+
+
+def check_fragment(element, n: str) -> Iterator[Finding]:
+    """libvirt's parser on a whole ``<dns>``: each record as its section parses it."""
+    for child in element.iterchildren(*_RECORD_CHECKS):
+        yield from _RECORD_CHECKS[child.tag](child, n)
+
+
+# the rule scopes the update engine re-checks after an edit of this section
+RECHECK = ("dns", "forward")
+
+PLAN_ROWS = (
+    row("dns", "dns", "*", (ADDED, REMOVED),
+        ("dnsmasq-restart", "the <dns> attributes and forwarders are conf lines (port=0, server=, "
+                            "no-resolv, domain-needed); " + CONF),
+        libvirt=LV_REFUSED),
+    row("dns.enable", "dns", "enable", (MODIFIED,),
+        ("dnsmasq-restart", "enable='no' is port=0 in the conf (no DNS listener); " + CONF),
+        libvirt=LV_REFUSED),
+    row("dns.forward_plain_names", "dns", "forward_plain_names", (MODIFIED,),
+        ("dnsmasq-restart", "forwardPlainNames='no' is domain-needed and local=// in the conf; "
+                            + CONF),
+        libvirt=LV_REFUSED),
+    row("dns.forwarders", "dns", "forwarders", (MODIFIED,),
+        ("dnsmasq-restart", "forwarders are server= lines (and no-resolv) in the conf, in order "
+                            "(strict-order); " + CONF),
+        libvirt=LV_REFUSED),
+)
+
+# libvirt's defaults: an absent attribute means DNS on, plain names forwarded
+DIFF_DEFAULTS = {"enable": True, "forward_plain_names": True}
+
+DNSMASQ_SLOT = "dns"   # after strict-order: the listener and the forwarders
+
+
+def enabled(defs: M.NetworkDef) -> bool:
+    """Whether the network serves DNS (no ``<dns>``, or one without ``enable='no'``)."""
+    return defs.dns is None or defs.dns.enabled
+
+
+def dnsmasq_lines(defs: M.NetworkDef) -> list[str]:
+    """``port=0`` when DNS is off; else one ``server=`` line per forwarder in order, and
+    ``no-resolv`` when a forwarder answers for every domain."""
+    if not enabled(defs):
+        return ["port=0"]
+    forwarders = defs.dns.forwarders if defs.dns is not None else ()
+    out = [_server_line(fwd) for fwd in forwarders]
+    if any(f.addr is not None and not f.domain for f in forwarders):
+        out.append("no-resolv")
+    return out
+
+
+def _server_line(fwd: M.Forwarder) -> str:
+    line = "server="
+    if fwd.domain:
+        line += f"/{TC.ensure(TC.hostname, fwd.domain, 'a forwarder domain')}/"
+    if fwd.addr is None:
+        return line + "#"
+    return line + str(fwd.addr) + (f"#{fwd.port}" if fwd.port is not None else "")
+
+
+def plain_names_lines(defs: M.NetworkDef) -> list[str]:
+    """``forwardPlainNames='no'``: names without a dot are never forwarded upstream."""
+    if enabled(defs) and defs.dns is not None and defs.dns.forward_plain_names is False:
+        return ["domain-needed", "local=//"]
+    return []
+
+
+def served_by(root) -> tuple[str | None, bool]:
+    """(the address dnsmasq answers DNS on: the first IPv4 ``<ip>``, else the first IPv6 one;
+    DNS enabled), read straight from a ``<network>`` tree without reading every record (the
+    live fast path of a big network)."""
+    import ipaddress
+    dns = next(root.iterchildren("dns"), None)
+    found = {}
+    for ip in root.iterchildren("ip"):
+        try:
+            address = ipaddress.ip_address((ip.get("address") or "").strip())
+        except ValueError:
+            continue
+        found.setdefault(address.version, str(address))
+    return found.get(4) or found.get(6), dns is None or dns.get("enable") != "no"

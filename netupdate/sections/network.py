@@ -1,0 +1,107 @@
+"""``network`` (a pseudo section: no libvirt code): ``<network>`` itself and the children no
+other section addresses (``<name>``, ``<uuid>``, ``<mtu>``, ``<mac>``, ``<bandwidth>``,
+``<vlan>``, ``<route>``, ``<dnsmasq:options>``, ...).
+
+libvirt has no update section for any of it (net-define, then destroy/start); netupdate edits
+each child in place.  ``<route>`` and ``<dnsmasq:options>`` diff as items of their own
+(``route`` and ``dnsmasq-options`` in the planner's table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netupdate.model import defs as M
+from netupdate.sections._spec import (
+    ALL_OPS,
+    CONF,
+    COUNTER,
+    ERROR,
+    LV_DEFINE,
+    RESTART,
+    Finding,
+    Rule,
+    Section,
+    q,
+    row,
+)
+
+SECTION = Section("network", None, ("network",), M.NetworkDef, False, frozenset())
+
+
+def _name(view) -> Iterator[Finding]:
+    element = next(view.root.iterchildren("name"), None)
+    if element is None or not (element.text or "").strip():
+        # a missing <name> is the grammar's to report (validate), an empty one this rule's
+        yield Finding(element if element is not None else view.root,
+                      f"a network needs a <name> (network {q(view.n)})",
+                      "the network name is empty" if element is not None else None)
+
+
+RULES = (
+    Rule("NU-E126", "network-name", ERROR, "Empty network name",
+         "The network ``<name>`` is empty.  (A name with a ``/``, white space or a control "
+         "character is ``NU-E021``: the name is used in file names such as "
+         "``/etc/libvirt/qemu/networks/NAME.xml``.)", check=_name, scope="network"),
+)
+
+# fragments of this section are children of <network>: each is read and checked by the section
+# that owns it, or by its typed definition
+check_fragment = None
+
+# the rule scopes the update engine re-checks after an edit of a child of <network>
+RECHECK = ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup")
+
+PORTS = ("read when a guest port is plugged; ports already attached keep their settings until "
+         "they are re-plugged")
+INFO = "informational: nothing on the running network reads it"
+IDENTITY = ("the name and uuid are the network's identity (state files, dnsmasq conf and pid "
+            "file are named after it; libvirt refuses to redefine a running network under "
+            "another identity): not a live change, so the network is stopped under the old "
+            "identity and started under the new one")
+ALL = ALL_OPS
+
+PLAN_ROWS = (
+    row("network.name", "network", "name", ALL, (RESTART, IDENTITY),
+        libvirt="impossible: a new name defines a second network"),
+    row("network.uuid", "network", "uuid", ALL, (RESTART, IDENTITY),
+        libvirt="refused: the name already exists with another uuid"),
+    row("network.title", "network", "title", ALL, ("none", INFO), libvirt=LV_DEFINE),
+    row("network.description", "network", "description", ALL, ("none", INFO),
+        libvirt=LV_DEFINE),
+    row("network.metadata", "network", "metadata", ALL, ("none", INFO),
+        libvirt="virNetworkSetMetadata, no live effect"),
+    row("network.connections", "network", "connections", ALL, ("none", COUNTER),
+        libvirt="runtime state"),
+    row("network.ipv6", "network", "ipv6", ALL,
+        (RESTART, "the bridge's IPv6 sysctls are set when the network starts; no smaller step "
+                  "sets them"), when=("managed",), libvirt=LV_DEFINE),
+    row("network.trust_guest_rx_filters", "network", "trust_guest_rx_filters", ALL,
+        ("none", PORTS), libvirt=LV_DEFINE),
+    row("network.mtu", "network", "mtu", ALL,
+        ("bridge-mtu", "the bridge MTU is set through netlink; guest ports plugged from now on "
+                       "get it too"),
+        ("dnsmasq-restart", "dnsmasq advertises the MTU (dhcp-option=option:mtu); " + CONF),
+        when=("managed",), libvirt=LV_DEFINE),
+    row("network.mac", "network", "mac", ALL,
+        (RESTART, "the bridge MAC is set when the bridge is created; the IPv6 link-local "
+                  "address and the guests' neighbour caches derive from it"),
+        when=("managed",), libvirt=LV_DEFINE),
+    row("network.vlan", "network", "vlan", ALL, ("none", PORTS), libvirt=LV_DEFINE),
+    row("network.bandwidth", "network", "bandwidth", ALL,
+        (RESTART, "network QoS (tc on the bridge, floor accounting) is set up when the network "
+                  "starts"), when=("managed",), libvirt=LV_DEFINE),
+    row("network.port_isolated", "network", "port_isolated", ALL, ("none", PORTS),
+        libvirt=LV_DEFINE),
+    row("network.virtualport", "network", "virtualport", ALL, ("none", PORTS),
+        libvirt=LV_DEFINE),
+)
+
+# libvirt's defaults for <network>'s own attributes
+DIFF_DEFAULTS = {"ipv6": False, "port_isolated": False, "trust_guest_rx_filters": False}
+
+DNSMASQ_SLOT = "mtu"   # after the host files: the MTU dnsmasq advertises
+
+
+def dnsmasq_lines(defs: M.NetworkDef) -> list[str]:
+    return [f"dhcp-option=option:mtu,{defs.mtu}"] if defs.mtu is not None else []

@@ -74,24 +74,46 @@ def sides(info, name, live, config):
     return chosen
 
 
+def same_key_spec(net, section, fragment):
+    """For ``ip-dhcp-host``: the nodeSpec of the host with the fragment's identity
+    (``DhcpHost.key()``: its MAC, else DUID, else name, else IP), or None.  libvirt's modify
+    takes the first host sharing the MAC *or* name *or* IP, which would quietly take over
+    another host's reservation; here that is a conflict (the add refuses the duplicate)."""
+    if section != "ip-dhcp-host":
+        return None
+    from lxml import etree
+    from netupdate.model.defs import DhcpHost
+    key = DhcpHost.from_element(etree.fromstring(fragment)).key()
+    for i, ip in enumerate(net.defs.ips, 1):
+        for j, host in enumerate(ip.dhcp.hosts if ip.dhcp is not None else (), 1):
+            if host.key() == key:
+                return "/network/ip[%d]/dhcp/host[%d]" % (i, j)
+    return False
+
+
 def decide(before_xml, state, section, fragment, parent_index):
-    """(command or None, definition after it) for one side, computed by netupdate's engine."""
+    """(command or None, nodeSpec or None, definition after it) for one side, computed by
+    netupdate's engine on a copy."""
     net = netupdate.load(before_xml)
     if state == "absent":
         try:
             net.update("delete", section, fragment, parent_index=parent_index)
         except netupdate.NotFoundError:
-            return None, before_xml
-        return "delete", net.to_xml()
+            return None, None, before_xml
+        return "delete", None, net.to_xml()
+    spec = same_key_spec(net, section, fragment)
     try:
-        change = net.update("modify", section, fragment, parent_index=parent_index)
+        if spec is False:
+            raise netupdate.NotFoundError("no entry with that key")
+        change = net.update("modify", None if spec else section, fragment,
+                            parent_index=parent_index, node_spec=spec)
     except netupdate.NotFoundError:
         net = netupdate.load(before_xml)
         net.update("add-last", section, fragment, parent_index=parent_index)
-        return "add-last", net.to_xml()
+        return "add-last", None, net.to_xml()
     if change.before == change.after:
-        return None, before_xml
-    return "modify", net.to_xml()
+        return None, None, before_xml
+    return "modify", spec, net.to_xml()
 
 
 def ensure(module, section, fragment, parent_index=-1):
@@ -107,13 +129,15 @@ def ensure(module, section, fragment, parent_index=-1):
         todo = {}
         for side in chosen:
             before = conn.dumpxml(name, inactive=(side == "config"))
-            command, after = decide(before, params["state"], section, fragment, parent_index)
+            command, spec, after = decide(before, params["state"], section, fragment,
+                                          parent_index)
             out["commands"][side] = command
             if command is not None:
-                todo.setdefault(command, []).append(side)
+                todo.setdefault((command, spec), []).append(side)
             diffs.append([side, before, after])
-        for command, group in todo.items():
-            result = conn.update(name, command, section, fragment, parent_index=parent_index,
+        for (command, spec), group in todo.items():
+            result = conn.update(name, command, None if spec else section, fragment,
+                                 parent_index=parent_index, node_spec=spec,
                                  live="live" in group, config="config" in group,
                                  dry_run=module.check_mode)
             out["results"].append(result.to_json())

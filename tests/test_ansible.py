@@ -1,0 +1,310 @@
+"""The Ansible collection (ansible/, issue 18) through real ``ansible-playbook`` runs against an
+inventory of three hosts, each the local connection with its own state: config-only on the
+embedded runtime (its own NETUPDATE_STATE_DIR, no root needed), and on libvirt's test driver
+through ``uri``.  The live tier (networks running in namespaces) is tests/live/test_ansible_live.py;
+generated sequences of entry tasks are tests/test_ansible_generated.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+import netupdate
+from tests import ansiblehelp as A
+
+pytestmark = pytest.mark.usefixtures("ansible_ready")
+FIXTURE = A.ROOT / "fixtures" / "networks" / "nat-default.xml"
+HOSTS = ("hv1", "hv2", "hv3")
+WEB1 = "mac: '52:54:00:00:00:42'\n        name: web1\n        ip: 192.168.122.42"
+
+
+@pytest.fixture
+def ansible_ready():
+    A.require_ansible()
+
+
+def _fleet(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    """Three hosts, each with its own embedded state dir holding the default network."""
+    dirs = {}
+    for host in HOSTS:
+        state = tmp_path / f"state-{host}"
+        state.mkdir(mode=0o755)
+        with netupdate.connect(state_dir=state) as conn:
+            conn.define(FIXTURE)
+        dirs[host] = state
+    inv = A.inventory(tmp_path, {h: {"nu_state_dir": str(d)} for h, d in dirs.items()})
+    return inv, dirs
+
+
+def _config(state: Path, name: str = "default") -> str:
+    with netupdate.connect(state_dir=state) as conn:
+        return conn.dumpxml(name, inactive=True)
+
+
+def _play(tasks: str, *, serial: str = "") -> str:
+    return f"""
+- hosts: all
+  gather_facts: false
+  {serial}
+  environment:
+    NETUPDATE_STATE_DIR: "{{{{ nu_state_dir }}}}"
+  tasks:
+{tasks}
+"""
+
+
+RESERVE = f"""
+    - name: reserve web1
+      netupdate.netupdate.dhcp_host:
+        network: default
+        {WEB1}
+      register: host
+    - name: web resolves
+      netupdate.netupdate.dns_host:
+        network: default
+        ip: 192.168.122.42
+        hostnames: [web1, www]
+      register: dns
+"""
+
+
+def test_every_module_documents_options_examples_returns_and_attributes(tmp_path):
+    env = A.environment(tmp_path)
+    out = subprocess.run(["ansible-doc", "-j", *[f"netupdate.netupdate.{m}" for m in A.MODULES]],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    docs = json.loads(out)
+    assert sorted(docs) == sorted(f"netupdate.netupdate.{m}" for m in A.MODULES)
+    for name, doc in docs.items():
+        assert doc["examples"].strip() and doc["return"], name
+        attributes = doc["doc"]["attributes"]
+        assert {"check_mode", "diff_mode", "platform"} <= set(attributes), name
+        assert "netupdate" in " ".join(doc["doc"]["requirements"]), name
+    text = subprocess.run(["ansible-doc", "netupdate.netupdate.dhcp_host"], capture_output=True,
+                          text=True, env=env, check=True).stdout
+    assert "modified in place" in text
+
+
+def test_choices_are_netupdate_own_values():
+    """The validated choices of the typed options are netupdate's enums (no drift)."""
+    from netupdate.model import values as T
+    from tests.ansiblehelp import COLLECTION
+    texts = {m: (COLLECTION / "plugins" / "modules" / f"{m}.py").read_text()
+             for m in ("dhcp_host", "dns_srv", "portgroup")}
+    assert f'choices=["{T.SrvProtocol.TCP}", "{T.SrvProtocol.UDP}"]' in texts["dns_srv"]
+    assert "choices=[%s]" % ", ".join(f'"{u}"' for u in T.LeaseUnit) in texts["dhcp_host"]
+    assert "choices=[%s]" % ", ".join(f'"{u}"' for u in T.VirtualPortType) in texts["portgroup"]
+    assert "choices=[%s]" % ", ".join(f'"{u}"' for u in T.NativeMode) in texts["portgroup"]
+
+
+def test_galaxy_build_produces_the_tarball(tmp_path):
+    subprocess.run(["ansible-galaxy", "collection", "build", str(A.COLLECTION), "--output-path",
+                    str(tmp_path)], capture_output=True, text=True, check=True,
+                   env=A.environment(tmp_path))
+    tarball, = tmp_path.glob("netupdate-netupdate-*.tar.gz")
+    with tarfile.open(tarball) as tar:
+        names = set(tar.getnames())
+    assert {f"plugins/modules/{m}.py" for m in A.MODULES} <= names
+    assert {"MANIFEST.json", "FILES.json", "plugins/module_utils/entries.py"} <= names
+
+
+def test_fleet_check_first_run_second_run_diff(tmp_path):
+    inv, dirs = _fleet(tmp_path)
+    before = {h: _config(d) for h, d in dirs.items()}
+    play = _play(RESERVE + A.save_task(tmp_path, "{'host': host, 'dns': dns}"))
+
+    check = A.playbook(tmp_path, play, inv, "--check", "--diff")
+    for host in HOSTS:    # predicted, nothing changed, the diff shown
+        assert check.changed(host) == 2 and _config(dirs[host]) == before[host]
+        saved = A.results(tmp_path, host)
+        assert saved["host"]["commands"] == {"config": "add-last"}
+        assert "+      <host mac='52:54:00:00:00:42' name='web1' ip='192.168.122.42'" in check.out
+    first = A.playbook(tmp_path, play, inv, "--diff")
+    for host in HOSTS:
+        assert first.changed(host) == 2
+        defs = netupdate.load(_config(dirs[host])).defs
+        assert [str(h.ip) for h in defs.ips[0].dhcp.hosts] == ["192.168.122.42"]
+        assert [d.hostnames for d in defs.dns.hosts] == [("web1", "www")]
+    after = {h: _config(d) for h, d in dirs.items()}
+    second = A.playbook(tmp_path, play, inv, "--diff")
+    for host in HOSTS:
+        assert second.changed(host) == 0 and _config(dirs[host]) == after[host]
+        assert A.results(tmp_path, host)["host"]["commands"] == {"config": None}
+
+
+def test_a_changed_entry_is_modified_in_place(tmp_path):
+    inv, dirs = _fleet(tmp_path)
+    A.playbook(tmp_path, _play(RESERVE), inv)
+    moved = RESERVE.replace("ip: 192.168.122.42", "ip: 192.168.122.43", 1)
+    run = A.playbook(tmp_path, _play(moved + A.save_task(tmp_path, "host")), inv)
+    for host in HOSTS:
+        assert run.changed(host) == 1
+        assert A.results(tmp_path, host)["commands"] == {"config": "modify"}
+        hosts = netupdate.load(_config(dirs[host])).defs.ips[0].dhcp.hosts
+        assert [(str(h.mac), str(h.ip)) for h in hosts] == [("52:54:00:00:00:42",
+                                                             "192.168.122.43")]
+
+
+def test_a_conflicting_reservation_fails_that_host_only(tmp_path):
+    inv, dirs = _fleet(tmp_path)
+    with netupdate.connect(state_dir=dirs["hv2"]) as conn:   # hv2: .42 belongs to another MAC
+        conn.update("default", "add", "ip-dhcp-host",
+                    "<host mac='52:54:00:00:00:99' name='db' ip='192.168.122.42'/>")
+    held = _config(dirs["hv2"])
+    run = A.playbook(tmp_path, _play(RESERVE), inv, check_rc=2)
+    assert run.failed("hv2") == 1 and run.changed("hv2") == 0 and _config(dirs["hv2"]) == held
+    assert run.changed("hv1") == 2 and run.changed("hv3") == 2
+    line, = [ln for ln in run.out.splitlines() if ln.startswith("fatal: [hv2]")]
+    assert "192.168.122.42" in line and "Traceback" not in run.out
+
+
+def test_serial_rollout_stops_at_the_failing_host(tmp_path):
+    inv, dirs = _fleet(tmp_path)
+    with netupdate.connect(state_dir=dirs["hv2"]) as conn:
+        conn.update("default", "add", "ip-dhcp-host",
+                    "<host mac='52:54:00:00:00:99' name='db' ip='192.168.122.42'/>")
+    untouched = _config(dirs["hv3"])
+    run = A.playbook(tmp_path, _play(RESERVE, serial="serial: 1"), inv, check_rc=2)
+    assert run.changed("hv1") == 2 and run.failed("hv2") == 1
+    assert "hv3" not in run.recap and _config(dirs["hv3"]) == untouched
+    # fixed on hv2: the same rollout goes through, one host at a time, hv1 already done
+    with netupdate.connect(state_dir=dirs["hv2"]) as conn:
+        conn.update("default", "delete", "ip-dhcp-host", "<host mac='52:54:00:00:00:99'/>")
+    run = A.playbook(tmp_path, _play(RESERVE, serial="serial: 1"), inv)
+    assert [run.changed(h) for h in HOSTS] == [0, 2, 2]
+    assert run.out.count("PLAY [all]") == 3
+
+
+def test_network_module_desired_state_and_lifecycle(tmp_path):
+    inv, dirs = _fleet(tmp_path)
+    desired = FIXTURE.read_text().replace("<name>default</name>", "<name>lab</name>").replace(
+        "virbr0", "virbr-lab").replace("208ebe26-4295-4998-bdf6-e2d2f56b644a",
+                                       "0b7ac1c5-6c0a-4d43-9b43-5d9a6bd1ec61")
+    (tmp_path / "lab.xml").write_text(desired)
+    present = _play(f"""
+    - netupdate.netupdate.network:
+        name: lab
+        src: {tmp_path}/lab.xml
+        autostart: true
+      register: net
+""" + A.save_task(tmp_path, "net"))
+    check = A.playbook(tmp_path, present, inv, "--check", "--diff")
+    assert all(check.changed(h) == 1 for h in HOSTS)
+    with netupdate.connect(state_dir=dirs["hv1"]) as conn:
+        assert [n.name for n in conn.list()] == ["default"]
+    assert A.results(tmp_path, "hv1")["steps"] == ["apply", "autostart"]
+    first = A.playbook(tmp_path, present, inv)
+    for host in HOSTS:
+        assert first.changed(host) == 1 and _config(dirs[host], "lab") == desired
+        with netupdate.connect(state_dir=dirs[host]) as conn:
+            assert [(n.name, n.autostart) for n in conn.list()] == [("default", False),
+                                                                    ("lab", True)]
+    second = A.playbook(tmp_path, present, inv)
+    assert all(second.changed(h) == 0 for h in HOSTS)
+    assert A.results(tmp_path, "hv1")["steps"] == []
+    absent = _play("""
+    - netupdate.netupdate.network:
+        name: lab
+        state: absent
+""")
+    A.playbook(tmp_path, absent, inv, "--check")
+    assert _config(dirs["hv1"], "lab") == desired
+    gone = A.playbook(tmp_path, absent, inv)
+    assert all(gone.changed(h) == 1 for h in HOSTS)
+    with netupdate.connect(state_dir=dirs["hv1"]) as conn:
+        assert [n.name for n in conn.list()] == ["default"]
+
+
+def test_network_info_gathers_what_netupdate_provides(tmp_path):
+    inv, dirs = _fleet(tmp_path)
+    run = A.playbook(tmp_path, _play("""
+    - netupdate.netupdate.network_info:
+        gather: [status, xml, drift, leases, change]
+      register: info
+""" + A.save_task(tmp_path, "info")), inv)
+    assert run.changed("hv1") == 0
+    net, = A.results(tmp_path, "hv1")["networks"]
+    assert net["name"] == "default" and net["state"] == "inactive"
+    assert net["xml"]["config"] == _config(dirs["hv1"])
+    assert net["status"]["persistent"] is True and net["drift"]["changes"] == []
+    assert net["change"]["state"] == "none"
+    assert set(net) >= {"unavailable"} and ("leases" in net) != ("leases" in net["unavailable"])
+
+
+def test_bad_input_fails_with_one_line_and_changes_nothing(tmp_path):
+    inv, dirs = _fleet(tmp_path)
+    held = _config(dirs["hv1"])
+    run = A.playbook(tmp_path, _play("""
+    - netupdate.netupdate.dhcp_host:
+        network: default
+        mac: "52:54:00:zz:00:42"
+        ip: 192.168.122.42
+"""), inv, check_rc=2)
+    assert all(run.failed(h) == 1 for h in HOSTS) and _config(dirs["hv1"]) == held
+    fatal = [ln for ln in run.out.splitlines() if ln.startswith("fatal: [hv1]")]
+    msg = json.loads(fatal[0].split("=> ", 1)[1])["msg"]
+    assert "\n" not in msg and "52:54:00:zz:00:42" in msg
+
+
+def test_missing_netupdate_on_the_target_is_one_clear_line(tmp_path):
+    inv, _dirs = _fleet(tmp_path)
+    shadow = tmp_path / "shadow" / "netupdate"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named netupdate')\n")
+    env = A.environment(tmp_path)
+    env["PYTHONPATH"] = str(shadow.parent)   # the target's python finds no usable netupdate
+    run = A.playbook(tmp_path, _play(RESERVE), inv, check_rc=2, env=env)
+    fatal = [ln for ln in run.out.splitlines() if ln.startswith("fatal: [hv1]")]
+    msg = json.loads(fatal[0].split("=> ", 1)[1])["msg"]
+    assert msg.startswith("netupdate is not importable on the target") and "\n" not in msg
+
+
+# ---------------------------------------------------------------------- libvirt (test driver)
+def _libvirt_fleet(tmp_path: Path, xml: dict[str, str]) -> Path:
+    """Three hosts, each a libvirt test driver (``test:///FILE``) holding its network."""
+    hosts = {}
+    for host in HOSTS:
+        node = tmp_path / f"node-{host}.xml"
+        node.write_text(f"<node>\n{xml[host]}\n</node>\n")
+        hosts[host] = {"nu_uri": f"test://{node}"}
+    return A.inventory(tmp_path, hosts)
+
+
+LIBVIRT_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: reserve web1
+      netupdate.netupdate.dhcp_host:
+        uri: "{{ nu_uri }}"
+        network: default
+        %s
+      register: host
+""" % WEB1
+
+
+def test_libvirt_fleet_through_uri(tmp_path):
+    """libvirt's test driver keeps no state between processes: each task starts from the
+    host's test:///FILE, so the second run is made against the definitions the first run
+    produced (written back to each host's file)."""
+    pytest.importorskip("libvirt")
+    base = FIXTURE.read_text()
+    conflict = base.replace("</dhcp>", "  <host mac='52:54:00:00:00:99' ip='192.168.122.42'/>\n"
+                                       "    </dhcp>")
+    inv = _libvirt_fleet(tmp_path, {"hv1": base, "hv2": conflict, "hv3": base})
+    play = LIBVIRT_PLAY + A.save_task(tmp_path, "host")
+    check = A.playbook(tmp_path, play, inv, "--check", "--diff", check_rc=2)
+    assert check.changed("hv1") == 1 and check.failed("hv2") == 1
+    first = A.playbook(tmp_path, play, inv, "--diff", check_rc=2)
+    assert first.changed("hv1") == first.changed("hv3") == 1 and first.failed("hv2") == 1
+    result = A.results(tmp_path, "hv1")
+    assert result["results"][0]["via"] == "virNetworkUpdate"
+    assert set(result["commands"]) == {"live", "config"}
+    after = result["diff"][0]["after"]
+    assert "<host mac='52:54:00:00:00:42' name='web1' ip='192.168.122.42'/>" in after
+    inv = _libvirt_fleet(tmp_path, {"hv1": after, "hv2": after, "hv3": after})
+    second = A.playbook(tmp_path, play, inv)
+    assert all(second.changed(h) == 0 for h in HOSTS)

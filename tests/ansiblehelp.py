@@ -55,6 +55,7 @@ def environment(tmp: Path, **extra) -> dict:
                ANSIBLE_HOME=str(tmp / "ansible-home"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0",
                ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_HOST_KEY_CHECKING="0",
+               ANSIBLE_PIPELINING="1", ANSIBLE_GATHERING="explicit",
                PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in
                                            env.get("PYTHONPATH", "").split(os.pathsep) if p]))
     env.pop("NETUPDATE_STATE_DIR", None)

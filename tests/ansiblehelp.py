@@ -82,11 +82,15 @@ class Run:
                                                 "rescued", "ignored"), map(int, m.groups()[1:])))
                       for m in RECAP.finditer(self.out)}
 
+    def count(self, host: str, what: str) -> int:
+        assert host in self.recap, f"{host} did not run:\n{self.out}"
+        return self.recap[host][what]
+
     def changed(self, host: str) -> int:
-        return self.recap[host]["changed"]
+        return self.count(host, "changed")
 
     def failed(self, host: str) -> int:
-        return self.recap[host]["failed"]
+        return self.count(host, "failed")
 
 
 def playbook(tmp: Path, play: str, inv: Path, *args: str, check_rc: int | None = 0,

@@ -79,7 +79,7 @@ class Run:
     def __init__(self, proc: subprocess.CompletedProcess):
         self.rc, self.out = proc.returncode, proc.stdout + proc.stderr
         self.recap = {m.group(1): dict(zip(("ok", "changed", "unreachable", "failed", "skipped",
-                                                "rescued", "ignored"), map(int, m.groups()[1:])))
+                                                "rescued", "ignored"), map(int, m.groups()[1:]), strict=True))
                       for m in RECAP.finditer(self.out)}
 
     def count(self, host: str, what: str) -> int:

@@ -95,9 +95,11 @@ def test_choices_are_netupdate_own_values():
     texts = {m: (COLLECTION / "plugins" / "modules" / f"{m}.py").read_text()
              for m in ("dhcp_host", "dns_srv", "portgroup")}
     assert f'choices=["{T.SrvProtocol.TCP}", "{T.SrvProtocol.UDP}"]' in texts["dns_srv"]
-    assert "choices=[%s]" % ", ".join(f'"{u}"' for u in T.LeaseUnit) in texts["dhcp_host"]
-    assert "choices=[%s]" % ", ".join(f'"{u}"' for u in T.VirtualPortType) in texts["portgroup"]
-    assert "choices=[%s]" % ", ".join(f'"{u}"' for u in T.NativeMode) in texts["portgroup"]
+    def choices(enum) -> str:
+        return "choices=[" + ", ".join(f'"{u}"' for u in enum) + "]"
+    assert choices(T.LeaseUnit) in texts["dhcp_host"]
+    assert choices(T.VirtualPortType) in texts["portgroup"]
+    assert choices(T.NativeMode) in texts["portgroup"]
 
 
 def test_galaxy_build_produces_the_tarball(tmp_path):
@@ -273,17 +275,17 @@ def _libvirt_fleet(tmp_path: Path, xml: dict[str, str]) -> Path:
     return A.inventory(tmp_path, hosts)
 
 
-LIBVIRT_PLAY = """
+LIBVIRT_PLAY = f"""
 - hosts: all
   gather_facts: false
   tasks:
     - name: reserve web1
       netupdate.netupdate.dhcp_host:
-        uri: "{{ nu_uri }}"
+        uri: "{{{{ nu_uri }}}}"
         network: default
-        %s
+        {WEB1}
       register: host
-""" % WEB1
+"""
 
 
 def test_libvirt_fleet_through_uri(tmp_path):

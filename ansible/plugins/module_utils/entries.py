@@ -82,6 +82,7 @@ def same_key_spec(net, section, fragment):
     if section != "ip-dhcp-host":
         return None
     from lxml import etree
+
     from netupdate.model.defs import DhcpHost
     key = DhcpHost.from_element(etree.fromstring(fragment)).key()
     for i, ip in enumerate(net.defs.ips, 1):

@@ -168,8 +168,8 @@ info:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netupdate.netupdate.plugins.module_utils.common import CONNECTION_SPEC
 from ansible_collections.netupdate.netupdate.plugins.module_utils import whole
+from ansible_collections.netupdate.netupdate.plugins.module_utils.common import CONNECTION_SPEC
 
 
 def main():

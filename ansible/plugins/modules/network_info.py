@@ -120,8 +120,8 @@ missing:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netupdate.netupdate.plugins.module_utils.common import CONNECTION_SPEC
 from ansible_collections.netupdate.netupdate.plugins.module_utils import info
+from ansible_collections.netupdate.netupdate.plugins.module_utils.common import CONNECTION_SPEC
 
 
 def main():

@@ -20,7 +20,7 @@ description:
   - With O(state=absent) every option given must match the reservation (libvirt's delete
     pattern); when none matches nothing is done.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   network:
     description: The network's name.

@@ -16,7 +16,7 @@ description:
     C(<lease>) is modified in place (netupdate's modify; libvirt has none for ranges).
   - The live plan restarts the network's dnsmasq (a range is a dnsmasq option); leases are kept.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   network:
     description: The network's name.

@@ -15,7 +15,7 @@ description:
     with that IP gets exactly the given host names, in place) or absent.
   - The live plan writes dnsmasq's hosts directory, which dnsmasq watches - nothing is signalled.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   network:
     description: The network's name.

@@ -15,7 +15,7 @@ description:
     C(protocol), C(domain) and C(target) (libvirt's keys; the ones given must all match). A
     record with the same keys but another port, priority or weight is modified in place.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   network:
     description: The network's name.

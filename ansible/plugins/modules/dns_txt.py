@@ -14,7 +14,7 @@ description:
   - Makes one C(<dns><txt>) present (matched by its C(name), libvirt's key; an existing record
     gets the new value in place) or absent.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   network:
     description: The network's name.

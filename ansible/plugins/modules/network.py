@@ -20,7 +20,7 @@ description:
     state) unless a later task commits it with O(change=commit); O(check) (HOST:PORT) is
     probed right after the apply and a failure rolls back at once.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   name:
     description: The network's name (the desired definition's C(<name>) must be the same).

@@ -16,7 +16,7 @@ description:
   - A fact the backend or this netupdate version does not provide is listed under
     C(unavailable) with the reason, instead of failing the task.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   names:
     description: Only these networks (default - all).

@@ -15,7 +15,7 @@ description:
     replaced in place, as libvirt's modify does) or absent.
   - A portgroup only matters when a guest interface is plugged in, so no live action runs.
 version_added: 0.1.0
-author: netupdate contributors
+author: netupdate contributors (!UNKNOWN)
 options:
   network:
     description: The network's name.

@@ -310,3 +310,22 @@ def test_libvirt_fleet_through_uri(tmp_path):
     inv = _libvirt_fleet(tmp_path, {"hv1": after, "hv2": after, "hv3": after})
     second = A.playbook(tmp_path, play, inv)
     assert all(second.changed(h) == 0 for h in HOSTS)
+
+
+def test_policy_is_enforced_in_process(tmp_path):
+    """``policy`` (a file on the host) refuses what it does not allow, in check mode too, with
+    one line and nothing changed (the module's main() in this process: no playbook needed)."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    with netupdate.connect(state_dir=state) as conn:
+        conn.define(FIXTURE)
+    held = _config(state)
+    policy = str(A.ROOT / "fixtures" / "policies" / "dhcp-hosts.toml")
+    common = dict(network="default", state_dir=str(state), policy=policy)
+    for check_mode in (True, False):
+        refused = A.run_module("dns_txt", dict(common, name="motd", value="hi"),
+                               check_mode=check_mode)
+        assert refused["failed"] and "policy refuses dns-txt 'motd' added" in refused["msg"]
+        assert "\n" not in refused["msg"] and _config(state) == held
+    allowed = A.run_module("dhcp_host", dict(common, mac="52:54:00:00:00:42", ip="192.168.122.42"))
+    assert allowed["changed"] and "192.168.122.42" in _config(state)

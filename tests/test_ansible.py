@@ -135,16 +135,12 @@ def test_fleet_check_first_run_second_run_diff(tmp_path):
     for host in HOSTS:
         assert second.changed(host) == 0 and _config(dirs[host]) == after[host]
         assert A.results(tmp_path, host)["host"]["commands"] == {"config": None}
-
-
-def test_a_changed_entry_is_modified_in_place(tmp_path):
-    inv, dirs = _fleet(tmp_path)
-    A.playbook(tmp_path, _play(RESERVE), inv)
-    moved = RESERVE.replace("ip: 192.168.122.42", "ip: 192.168.122.43", 1)
-    run = A.playbook(tmp_path, _play(moved + A.save_task(tmp_path, "host")), inv)
+    # a changed reservation is modified in place (not deleted and added)
+    moved = play.replace("ip: 192.168.122.42", "ip: 192.168.122.43", 1)
+    run = A.playbook(tmp_path, moved, inv)
     for host in HOSTS:
         assert run.changed(host) == 1
-        assert A.results(tmp_path, host)["commands"] == {"config": "modify"}
+        assert A.results(tmp_path, host)["host"]["commands"] == {"config": "modify"}
         hosts = netupdate.load(_config(dirs[host])).defs.ips[0].dhcp.hosts
         assert [(str(h.mac), str(h.ip)) for h in hosts] == [("52:54:00:00:00:42",
                                                              "192.168.122.43")]
@@ -329,3 +325,24 @@ def test_policy_is_enforced_in_process(tmp_path):
         assert "\n" not in refused["msg"] and _config(state) == held
     allowed = A.run_module("dhcp_host", dict(common, mac="52:54:00:00:00:42", ip="192.168.122.42"))
     assert allowed["changed"] and "192.168.122.42" in _config(state)
+
+
+def test_network_module_edges_in_process(tmp_path):
+    """stopped defines without starting; change with nothing open does nothing; try_seconds
+    on libvirt fails with netupdate's one line; xml and src together are refused."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    common = dict(name="default", state_dir=str(state))
+    done = A.run_module("network", dict(common, src=str(FIXTURE), state="stopped"))
+    assert done["changed"] and done["steps"] == ["apply"] and done["info"]["active"] is False
+    assert _config(state) == FIXTURE.read_text()
+    again = A.run_module("network", dict(common, xml=FIXTURE.read_text(), state="stopped"))
+    assert again["changed"] is False and again["steps"] == []
+    assert A.run_module("network", dict(common, change="commit"))["changed"] is False
+    both = A.run_module("network", dict(common, xml="<network/>", src=str(FIXTURE)))
+    assert both["failed"] and "mutually exclusive" in both["msg"]
+    pytest.importorskip("libvirt")
+    libvirt = A.run_module("network", dict(name="default", uri="test:///default",
+                                           xml=FIXTURE.read_text(), try_seconds=30))
+    assert libvirt["failed"] and "libvirt backend does not support" in libvirt["msg"]
+    assert "\n" not in libvirt["msg"]

@@ -81,7 +81,8 @@ def copy_collection(workdir: Path) -> Path:
 def run(home: Path, workdir: Path, tests: list[str]) -> subprocess.CompletedProcess:
     content = copy_collection(workdir)
     seed(home, content)
-    args = ["ansible-test", "sanity", "--local", "--python", PYTHON, "--color", "no"]
+    from tests.ansiblehelp import tool
+    args = [tool("ansible-test"), "sanity", "--local", "--python", PYTHON, "--color", "no"]
     args += [f"--test={t}" for t in tests]
     if not tests:
         args += [f"--skip-test={t}" for t in NEEDS_INTERNET]

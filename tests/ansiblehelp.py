@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = ROOT / "ansible"
 MODULES = ("network", "network_info", "dhcp_host", "dhcp_range", "dns_host", "dns_txt",
            "dns_srv", "portgroup")
+COUNTS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
                    r"\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)", re.M)
 
@@ -33,6 +34,13 @@ def require_ansible() -> None:
             pytest.fail("CI=true and ansible-core is missing: pip install '.[test]'",
                         pytrace=False)
         pytest.skip("ansible-core is not installed (pip install '.[ansible]')")
+
+
+def tool(name: str) -> str:
+    """An ansible command installed with this Python (its bin dir first, then PATH)."""
+    import shutil
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
 def collection_path(tmp: Path) -> Path:
@@ -78,8 +86,7 @@ class Run:
 
     def __init__(self, proc: subprocess.CompletedProcess):
         self.rc, self.out = proc.returncode, proc.stdout + proc.stderr
-        self.recap = {m.group(1): dict(zip(("ok", "changed", "unreachable", "failed", "skipped",
-                                                "rescued", "ignored"), map(int, m.groups()[1:]), strict=True))
+        self.recap = {m.group(1): dict(zip(COUNTS, map(int, m.groups()[1:]), strict=True))
                       for m in RECAP.finditer(self.out)}
 
     def count(self, host: str, what: str) -> int:
@@ -98,7 +105,7 @@ def playbook(tmp: Path, play: str, inv: Path, *args: str, check_rc: int | None =
     """Run the playbook text ``play`` against ``inv``."""
     path = tmp / f"play-{len(list(tmp.glob('play-*.yml')))}.yml"
     path.write_text(play)
-    proc = subprocess.run(["ansible-playbook", "-i", str(inv), str(path), *args],
+    proc = subprocess.run([tool("ansible-playbook"), "-i", str(inv), str(path), *args],
                           capture_output=True, text=True, env=env or environment(tmp),
                           timeout=600, cwd=tmp)
     run = Run(proc)

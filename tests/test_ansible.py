@@ -74,8 +74,9 @@ RESERVE = f"""
 
 def test_every_module_documents_options_examples_returns_and_attributes(tmp_path):
     env = A.environment(tmp_path)
-    out = subprocess.run(["ansible-doc", "-j", *[f"netupdate.netupdate.{m}" for m in A.MODULES]],
-                         capture_output=True, text=True, env=env, check=True).stdout
+    names = [f"netupdate.netupdate.{m}" for m in A.MODULES]
+    out = subprocess.run([A.tool("ansible-doc"), "-j", *names], capture_output=True, text=True,
+                         env=env, check=True).stdout
     docs = json.loads(out)
     assert sorted(docs) == sorted(f"netupdate.netupdate.{m}" for m in A.MODULES)
     for name, doc in docs.items():
@@ -83,8 +84,8 @@ def test_every_module_documents_options_examples_returns_and_attributes(tmp_path
         attributes = doc["doc"]["attributes"]
         assert {"check_mode", "diff_mode", "platform"} <= set(attributes), name
         assert "netupdate" in " ".join(doc["doc"]["requirements"]), name
-    text = subprocess.run(["ansible-doc", "netupdate.netupdate.dhcp_host"], capture_output=True,
-                          text=True, env=env, check=True).stdout
+    text = subprocess.run([A.tool("ansible-doc"), "netupdate.netupdate.dhcp_host"],
+                          capture_output=True, text=True, env=env, check=True).stdout
     assert "modified in place" in text
 
 
@@ -103,8 +104,8 @@ def test_choices_are_netupdate_own_values():
 
 
 def test_galaxy_build_produces_the_tarball(tmp_path):
-    subprocess.run(["ansible-galaxy", "collection", "build", str(A.COLLECTION), "--output-path",
-                    str(tmp_path)], capture_output=True, text=True, check=True,
+    subprocess.run([A.tool("ansible-galaxy"), "collection", "build", str(A.COLLECTION),
+                    "--output-path", str(tmp_path)], capture_output=True, text=True, check=True,
                    env=A.environment(tmp_path))
     tarball, = tmp_path.glob("netupdate-netupdate-*.tar.gz")
     with tarfile.open(tarball) as tar:
@@ -176,75 +177,77 @@ def test_serial_rollout_stops_at_the_failing_host(tmp_path):
     assert run.out.count("PLAY [all]") == 3
 
 
+def _state(tmp_path: Path) -> Path:
+    """One embedded state dir holding the default network (the in-process tests)."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    with netupdate.connect(state_dir=state) as conn:
+        conn.define(FIXTURE)
+    return state
+
+
 def test_network_module_desired_state_and_lifecycle(tmp_path):
-    inv, dirs = _fleet(tmp_path)
+    """Check mode (with diff) predicts and changes nothing, then define + autostart, then
+    nothing to do, then absent (in process: the playbook runs above cover the fleet)."""
+    state = _state(tmp_path)
     desired = FIXTURE.read_text().replace("<name>default</name>", "<name>lab</name>").replace(
         "virbr0", "virbr-lab").replace("208ebe26-4295-4998-bdf6-e2d2f56b644a",
                                        "0b7ac1c5-6c0a-4d43-9b43-5d9a6bd1ec61")
     (tmp_path / "lab.xml").write_text(desired)
-    present = _play(f"""
-    - netupdate.netupdate.network:
-        name: lab
-        src: {tmp_path}/lab.xml
-        autostart: true
-      register: net
-""" + A.save_task(tmp_path, "net"))
-    check = A.playbook(tmp_path, present, inv, "--check", "--diff")
-    assert all(check.changed(h) == 1 for h in HOSTS)
-    with netupdate.connect(state_dir=dirs["hv1"]) as conn:
-        assert [n.name for n in conn.list()] == ["default"]
-    assert A.results(tmp_path, "hv1")["steps"] == ["apply", "autostart"]
-    first = A.playbook(tmp_path, present, inv)
-    for host in HOSTS:
-        assert first.changed(host) == 1 and _config(dirs[host], "lab") == desired
-        with netupdate.connect(state_dir=dirs[host]) as conn:
-            assert [(n.name, n.autostart) for n in conn.list()] == [("default", False),
-                                                                    ("lab", True)]
-    second = A.playbook(tmp_path, present, inv)
-    assert all(second.changed(h) == 0 for h in HOSTS)
-    assert A.results(tmp_path, "hv1")["steps"] == []
-    absent = _play("""
-    - netupdate.netupdate.network:
-        name: lab
-        state: absent
-""")
-    A.playbook(tmp_path, absent, inv, "--check")
-    assert _config(dirs["hv1"], "lab") == desired
-    gone = A.playbook(tmp_path, absent, inv)
-    assert all(gone.changed(h) == 1 for h in HOSTS)
-    with netupdate.connect(state_dir=dirs["hv1"]) as conn:
-        assert [n.name for n in conn.list()] == ["default"]
+    task = dict(name="lab", src=str(tmp_path / "lab.xml"), autostart=True, state_dir=str(state))
+
+    def names():
+        with netupdate.connect(state_dir=state) as conn:
+            return [(n.name, n.autostart) for n in conn.list()]
+
+    check = A.run_module("network", task, check_mode=True, diff=True)
+    assert check["changed"] and check["steps"] == ["apply", "autostart"]
+    assert check["diff"] == [dict(before_header="lab config definition (before)",
+                                  after_header="lab config definition (after)",
+                                  before="", after=desired)]
+    assert names() == [("default", False)]
+    first = A.run_module("network", task, diff=True)
+    assert first["changed"] and first["steps"] == ["apply", "autostart"]
+    assert first["result"]["config"] == "changed" and first["diff"][0]["after"] == desired
+    assert names() == [("default", False), ("lab", True)] and _config(state, "lab") == desired
+    second = A.run_module("network", task)
+    assert second["changed"] is False and second["steps"] == []
+    absent = dict(name="lab", state="absent", state_dir=str(state))
+    assert A.run_module("network", absent, check_mode=True)["steps"] == ["undefine"]
+    assert _config(state, "lab") == desired
+    assert A.run_module("network", absent)["changed"]
+    assert names() == [("default", False)]
+    assert A.run_module("network", absent)["changed"] is False
 
 
 def test_network_info_gathers_what_netupdate_provides(tmp_path):
-    inv, dirs = _fleet(tmp_path)
-    run = A.playbook(tmp_path, _play("""
-    - netupdate.netupdate.network_info:
-        gather: [status, xml, drift, leases, change]
-      register: info
-""" + A.save_task(tmp_path, "info")), inv)
-    assert run.changed("hv1") == 0
-    net, = A.results(tmp_path, "hv1")["networks"]
+    state = _state(tmp_path)
+    info = A.run_module("network_info", dict(state_dir=str(state),
+                                             gather=["status", "xml", "drift", "leases",
+                                                     "change"]))
+    assert info["changed"] is False and info["missing"] == []
+    net, = info["networks"]
     assert net["name"] == "default" and net["state"] == "inactive"
-    assert net["xml"]["config"] == _config(dirs["hv1"])
+    assert net["xml"]["config"] == _config(state)
     assert net["status"]["persistent"] is True and net["drift"]["changes"] == []
     assert net["change"]["state"] == "none"
-    assert set(net) >= {"unavailable"} and ("leases" in net) != ("leases" in net["unavailable"])
+    assert ("leases" in net) != ("leases" in net["unavailable"])
+    only = A.run_module("network_info", dict(state_dir=str(state), names=["default", "nope"]))
+    assert [n["name"] for n in only["networks"]] == ["default"] and only["missing"] == ["nope"]
 
 
 def test_bad_input_fails_with_one_line_and_changes_nothing(tmp_path):
-    inv, dirs = _fleet(tmp_path)
-    held = _config(dirs["hv1"])
-    run = A.playbook(tmp_path, _play("""
-    - netupdate.netupdate.dhcp_host:
-        network: default
-        mac: "52:54:00:zz:00:42"
-        ip: 192.168.122.42
-"""), inv, check_rc=2)
-    assert all(run.failed(h) == 1 for h in HOSTS) and _config(dirs["hv1"]) == held
-    fatal = [ln for ln in run.out.splitlines() if ln.startswith("fatal: [hv1]")]
-    msg = json.loads(fatal[0].split("=> ", 1)[1])["msg"]
-    assert "\n" not in msg and "52:54:00:zz:00:42" in msg
+    state = _state(tmp_path)
+    held = _config(state)
+    for check_mode in (True, False):
+        bad = A.run_module("dhcp_host", dict(network="default", state_dir=str(state),
+                                             mac="52:54:00:zz:00:42", ip="192.168.122.42"),
+                           check_mode=check_mode)
+        assert bad["failed"] and "\n" not in bad["msg"] and "52:54:00:zz:00:42" in bad["msg"]
+        assert _config(state) == held
+    missing = A.run_module("dns_txt", dict(network="nope", state_dir=str(state), name="a",
+                                           value="b"))
+    assert missing["failed"] and missing["msg"] == "network 'nope' is not defined"
 
 
 def test_missing_netupdate_on_the_target_is_one_clear_line(tmp_path):
@@ -311,10 +314,7 @@ def test_libvirt_fleet_through_uri(tmp_path):
 def test_policy_is_enforced_in_process(tmp_path):
     """``policy`` (a file on the host) refuses what it does not allow, in check mode too, with
     one line and nothing changed (the module's main() in this process: no playbook needed)."""
-    state = tmp_path / "state"
-    state.mkdir(mode=0o755)
-    with netupdate.connect(state_dir=state) as conn:
-        conn.define(FIXTURE)
+    state = _state(tmp_path)
     held = _config(state)
     policy = str(A.ROOT / "fixtures" / "policies" / "dhcp-hosts.toml")
     common = dict(network="default", state_dir=str(state), policy=policy)

@@ -48,7 +48,7 @@ MODULE_CEILINGS = {
     "netupdate/edit/engine.py": 2486,
     "netupdate/live/embedded/connection.py": 1515,
     "netupdate/live/embedded/runtime/driver.py": 780,
-    "netupdate/live/libvirt/connection.py": 1232,
+    "netupdate/live/libvirt/connection.py": 1212,
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
     "netupdate/planning/differ.py": 661,

@@ -42,6 +42,16 @@ STP_DEFAULT = True
 DELAY_DEFAULT = 0
 
 
+def libvirt_normal(bridge: M.BridgeDef | None) -> M.BridgeDef | None:
+    """``<bridge>`` as compared with libvirt's XML: one that only spells out libvirt's defaults
+    (libvirt writes ``stp='on' delay='0'`` on its own) counts as absent."""
+    if bridge is not None and bridge.name is None and bridge.zone is None \
+            and bridge.mac_table_manager is None and bridge.stp in (None, STP_DEFAULT) \
+            and bridge.delay in (None, DELAY_DEFAULT):
+        return None
+    return bridge
+
+
 # ---------------------------------------------------------------------- the bridge made live
 def bridge_name(defs: M.NetworkDef) -> str:
     """The bridge device of a network: its ``<bridge name>``, else a name derived from the

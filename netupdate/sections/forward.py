@@ -14,6 +14,7 @@ host-side device).  The mode groups are ``model.values`` (``L3_MODES``, ``DEVICE
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from netupdate.errors import InvalidFragmentError, ModelError
 from netupdate.model import defs as M
@@ -371,6 +372,31 @@ PLAN_ROWS = (
 
 # libvirt's defaults of absent attributes, applied before comparing (planning/differ.py)
 DIFF_DEFAULTS = {"mode": T.ForwardMode.NAT}
+
+# ---------------------------------------------------------------------- libvirt's live XML
+_LIBVIRT_PORTS = (1024, 65535)
+
+
+def libvirt_normal(forward: M.ForwardDef | None) -> M.ForwardDef | None:
+    """``<forward>`` without what libvirt adds on its own: usage counters (``connections``),
+    the NAT port range 1024-65535 of the live XML, the ``<interface>`` implied by ``<forward
+    dev>``, and the device lists a PF expands into."""
+    if forward is None:
+        return None
+    nat = forward.nat
+    if nat is not None and nat.port is not None \
+            and (nat.port.start, nat.port.end) == _LIBVIRT_PORTS:
+        nat = replace(nat, port=None)
+        if nat.address is None and nat.ipv6 is None:
+            nat = None
+    interfaces = tuple(replace(i, connections=None) for i in forward.interfaces)
+    addresses = tuple(replace(a, connections=None) for a in forward.addresses)
+    if forward.pfs:
+        interfaces, addresses = (), ()
+    elif forward.dev is not None and not interfaces:
+        interfaces = (M.ForwardInterface(dev=forward.dev),)
+    return replace(forward, nat=nat, interfaces=interfaces, addresses=addresses)
+
 
 # ---------------------------------------------------------------------- render
 DNSMASQ_SLOT = "isolated"   # after interface=, before the DNS records

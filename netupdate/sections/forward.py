@@ -374,7 +374,9 @@ PLAN_ROWS = (
 DIFF_DEFAULTS = {"mode": T.ForwardMode.NAT}
 
 # ---------------------------------------------------------------------- libvirt's live XML
-_LIBVIRT_PORTS = (1024, 65535)
+# the source ports masquerading uses unless <nat><port> says otherwise (libvirt writes them
+# into the live XML)
+NAT_PORTS = (1024, 65535)
 
 
 def libvirt_normal(forward: M.ForwardDef | None) -> M.ForwardDef | None:
@@ -385,7 +387,7 @@ def libvirt_normal(forward: M.ForwardDef | None) -> M.ForwardDef | None:
         return None
     nat = forward.nat
     if nat is not None and nat.port is not None \
-            and (nat.port.start, nat.port.end) == _LIBVIRT_PORTS:
+            and (nat.port.start, nat.port.end) == NAT_PORTS:
         nat = replace(nat, port=None)
         if nat.address is None and nat.ipv6 is None:
             nat = None
@@ -424,7 +426,7 @@ def masquerade_lines(defs: M.NetworkDef, kw: str, subnets: list[str], out_dev: s
     nat = defs.forward.nat
     address = nat.address if nat is not None else None
     port = nat.port if nat is not None else None
-    low, high = (port.start, port.end) if port is not None and port.start else (1024, 65535)
+    low, high = (port.start, port.end) if port is not None and port.start else NAT_PORTS
     lines = []
     for net in subnets:
         match = f"{kw} saddr {net} {kw} daddr != {net} {out_dev}"

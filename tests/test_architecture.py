@@ -42,23 +42,22 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     "netupdate/check/grammar.py": 728,
-    "netupdate/check/semantic.py": 1051,
+    "netupdate/check/semantic.py": 885,
     "netupdate/cli/live.py": 668,
     "netupdate/document/source.py": 573,
-    "netupdate/edit/engine.py": 2619,
+    "netupdate/edit/engine.py": 2486,
     "netupdate/live/embedded/connection.py": 1515,
-    "netupdate/live/embedded/runtime/driver.py": 826,
-    "netupdate/live/libvirt/connection.py": 1232,
+    "netupdate/live/embedded/runtime/driver.py": 780,
+    "netupdate/live/libvirt/connection.py": 1212,
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
-    "netupdate/planning/differ.py": 666,
-    "netupdate/planning/planner.py": 701,
+    "netupdate/planning/differ.py": 661,
+    "netupdate/planning/planner.py": 645,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)
 FUNCTION_CEILINGS = {
     'netupdate/check/semantic.py::validate': 64,
-    'netupdate/edit/engine.py::_rules_forward': 80,
     'netupdate/edit/engine.py::_rules_ip': 63,
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import netupdate
@@ -143,7 +143,7 @@ def test_srv_fields_refused_iff_validate_reports_nu_e123(target, port, priority,
     assert refused == bool(reported)
 
 
-_MODES = st.sampled_from([None, "nat", "route", "open", "bridge", "private", "hostdev"])
+_DNS_MODES = st.sampled_from([None, "nat", "route", "open", "bridge", "private", "hostdev"])
 _RECORD = st.sampled_from(["<txt name='a' value='b'/>",
                            "<host ip='192.168.9.5'><hostname>h</hostname></host>",
                            "<srv service='ldap' protocol='tcp'/>",
@@ -151,7 +151,7 @@ _RECORD = st.sampled_from(["<txt name='a' value='b'/>",
 
 
 @settings(max_examples=80)
-@given(mode=_MODES, enable=st.sampled_from([None, "yes", "no"]),
+@given(mode=_DNS_MODES, enable=st.sampled_from([None, "yes", "no"]),
        records=st.lists(_RECORD, min_size=1, max_size=3))
 def test_dns_change_refused_iff_validate_reports_nu_e120_or_e133(mode, enable, records):
     """Replacing the whole <dns> (the ``dns`` section) is refused exactly when validate reports
@@ -173,6 +173,139 @@ def test_dns_change_refused_iff_validate_reports_nu_e120_or_e133(mode, enable, r
     assert refused == bool(reported), (reported, after)
 
 
+# ---------------------------------------------------------------------- forward, bridge (issue 14)
+NAT = """<network><name>n</name><forward mode='{mode}'/>{bridge}{extra}
+<ip address='192.168.9.1' prefix='24'/></network>"""
+
+
+def _forward_doc(mode: str, bridge: str = "", extra: str = "") -> str:
+    return NAT.format(mode=mode, bridge=bridge, extra=extra)
+
+
+def test_an_open_network_takes_no_forward_device():
+    """libvirt's parser: "forward dev not allowed for network 'n' with forward mode='open'"
+    (the update's round trip runs it); the old engine accepted both edits."""
+    network = netupdate.load(_forward_doc("open"))
+    with pytest.raises(InvalidOperationError, match="forward dev not allowed"):
+        network.update("add", "forward-interface", "<interface dev='eth0'/>")
+    with pytest.raises(InvalidOperationError, match="forward dev not allowed"):
+        network.update("modify", "forward", "<forward mode='open' dev='eth0'/>")
+    assert "eth0" not in network.to_xml()
+
+
+@pytest.mark.parametrize("attr", ["zone='public'", "macTableManager='kernel'"])
+def test_direct_modes_refuse_bridge_zone_and_mac_table_manager(attr):
+    """libvirt's parser refuses a bridge zone or macTableManager in private, vepa, passthrough
+    and hostdev modes (the old engine refused only the name)."""
+    doc = ("<network><name>n</name><forward mode='nat'/><bridge " + attr + "/>"
+           "<ip address='192.168.9.1' prefix='24'/></network>")
+    network = netupdate.load(doc.replace("<ip address='192.168.9.1' prefix='24'/>", ""))
+    with pytest.raises(InvalidOperationError, match="not allowed in passthrough mode"):
+        network.update("modify", "forward",
+                       "<forward mode='passthrough'><interface dev='eth0'/></forward>")
+    assert "passthrough" not in network.to_xml()
+
+
+def test_a_zero_delay_is_accepted_in_bridge_mode():
+    """libvirt's parser tests ``def->delay`` (0 when written as '0'), not the attribute: the
+    old engine and validate both refused delay='0'."""
+    doc = "<network><name>n</name><forward mode='bridge'/><bridge name='br0' delay='0'/></network>"
+    assert V.validate(doc, schema=None) == []
+    network = netupdate.load(doc.replace("<forward mode='bridge'/>", ""))
+    network.update("add", "forward", "<forward mode='bridge'/>")
+    with pytest.raises(InvalidOperationError, match="delay/stp/zone"):
+        netupdate.load(doc.replace("<forward mode='bridge'/>", "").replace("'0'", "'2'")).update(
+            "add", "forward", "<forward mode='bridge'/>")
+
+
+@pytest.mark.parametrize("element, words", [
+    ("<mtu size='9000'/>", "mtu size only allowed"),
+    ("<mac address='52:54:00:00:00:01'/>", "Unsupported <mac> element"),
+])
+def test_device_modes_refuse_mtu_and_mac(element, words):
+    """<mtu> is libvirt's parser, <mac> its bridge driver's define check (like <ip>): the old
+    engine let a forward edit to mode bridge keep them; validate reported NU-E119."""
+    doc = f"<network><name>n</name><bridge name='br0'/>{element}</network>"
+    with pytest.raises(InvalidOperationError, match=re.escape(words)):
+        netupdate.load(doc).update("add", "forward", "<forward mode='bridge'/>")
+    after = doc.replace("<bridge", "<forward mode='bridge'/><bridge")
+    assert {i.code for i in V.validate(after, schema=None)} == {"NU-E119"}
+
+
+@pytest.mark.parametrize("forward, code", [
+    ("<forward mode='route'><nat><port start='1' end='2'/></nat></forward>", "NU-E130"),
+    ("<forward mode='hostdev' dev='eth0'><pf dev='eth1'/></forward>", "NU-E115"),
+    ("<forward mode='bridge'><interface dev='e'/><interface dev='e'/></forward>", "NU-E131"),
+])
+def test_validate_reports_what_the_engine_refused_alone(forward, code):
+    """Rules only the update engine had (libvirt's parser and duplicate check): validate now
+    reports them with a code."""
+    ip = "" if "route" not in forward else "<ip address='192.168.9.1' prefix='24'/>"
+    doc = f"<network><name>n</name>{forward}{ip}</network>"
+    assert code in {i.code for i in V.validate(doc, schema=None)}
+    with pytest.raises(UpdateError):
+        netupdate.load(f"<network><name>n</name>{ip}</network>").update("add", "forward", forward)
+
+
+def test_the_runtime_and_the_rule_share_the_bridge_limit():
+    from netupdate.errors import RuntimeFailure
+    from netupdate.live.embedded.runtime.driver import check_runnable
+    from netupdate.sections import bridge as B
+    name = "virbr-abcdefghij"   # 16 bytes
+    doc = f"<network><name>n</name><bridge name='{name}'/></network>"
+    detail = next(i.message for i in V.validate(doc, schema=None) if i.code == "NU-E113")
+    with pytest.raises(RuntimeFailure) as info:
+        check_runnable(netupdate.load(doc).defs)
+    assert info.value.message == detail == B.too_long(name)
+
+
+# generated: adding a <forward> is refused iff validate reports a forward rule on the result
+FORWARD_CODES = {"NU-E114", "NU-E115", "NU-E116", "NU-E117", "NU-E118", "NU-E119", "NU-E120",
+                 "NU-E127", "NU-E130", "NU-E131"}
+_MODES = st.sampled_from([None, "nat", "route", "open", "bridge", "private", "vepa",
+                          "passthrough", "hostdev"])
+_BRIDGE_ATTRS = st.fixed_dictionaries({}, optional={
+    "name": st.just("br0"), "stp": st.sampled_from(["on", "off"]),
+    "delay": st.sampled_from(["0", "2"]), "zone": st.just("public"),
+    "macTableManager": st.just("kernel")})
+_EXTRAS = st.lists(st.sampled_from([
+    "<mtu size='9000'/>", "<mac address='52:54:00:00:00:01'/>", "<domain name='example'/>",
+    "<dns><txt name='a' value='b'/></dns>", "<bandwidth><inbound average='10'/></bandwidth>",
+    "<ip address='192.168.9.1' prefix='24'/>"]), unique=True)
+
+
+def _attrs(values: dict) -> str:
+    return "".join(f" {k}='{v}'" for k, v in values.items() if v is not None)
+
+
+@st.composite
+def _forwards(draw) -> str:
+    mode, dev = draw(_MODES), draw(st.sampled_from([None, "eth0"]))
+    inner = "".join(f"<interface dev='{d}'/>" for d in
+                    draw(st.lists(st.sampled_from(["eth0", "eth1"]), max_size=2)))
+    if draw(st.booleans()):
+        inner += "<pf dev='eth9'/>"
+    ports = draw(st.sampled_from([None, ("1024", "2000"), ("2000", "1024")]))
+    if ports is not None:
+        inner = f"<nat><port start='{ports[0]}' end='{ports[1]}'/></nat>" + inner
+    return f"<forward{_attrs({'mode': mode, 'dev': dev})}>{inner}</forward>"
+
+
+@settings(max_examples=150)
+@given(forward=_forwards(), bridge=_BRIDGE_ATTRS, extras=_EXTRAS)
+def test_forward_add_is_refused_iff_validate_reports_a_forward_rule(forward, bridge, extras):
+    body = (f"<bridge{_attrs(bridge)}/>" if bridge else "") + "".join(extras)
+    before = f"<network><name>n</name>{body}</network>"
+    after = f"<network><name>n</name>{forward}{body}</network>"
+    reported = {i.code for i in V.validate(after, schema=None)} & FORWARD_CODES
+    try:
+        netupdate.load(before).update("add", "forward", forward)
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), (reported, after)
+
+
 @settings(max_examples=30)
 @given(text=st.sampled_from(["", " ", "\t", "web", " web "]))
 def test_name_change_refused_iff_validate_reports_it(text):
@@ -186,3 +319,33 @@ def test_name_change_refused_iff_validate_reports_it(text):
     except UpdateError:
         refused = True
     assert refused == bool(reported), reported
+
+
+@settings(max_examples=80)
+@given(mode=_MODES, devs=st.lists(st.sampled_from(["eth0", "eth1", "eth2"]), max_size=2,
+                                  unique=True),
+       new=st.sampled_from(["eth0", "eth1", "eth2"]), named=st.booleans())
+def test_forward_interface_add_is_refused_iff_validate_reports_it(mode, devs, new, named):
+    """The interface pool: one device for nat/route, none for open, no bridge name beside it
+    in bridge mode, no dev twice (E114, E118, E131)."""
+    forward = "<forward{}>{}</forward>"
+    bridge = "<bridge name='br0'/>" if named else ""
+    ip = "<ip address='192.168.9.1' prefix='24'/>" if mode in (None, "nat", "route", "open") \
+        else ""
+    attrs = _attrs({"mode": mode})
+
+    def doc(pool):
+        inner = "".join(f"<interface dev='{d}'/>" for d in pool)
+        return f"<network><name>n</name>{forward.format(attrs, inner)}{bridge}{ip}</network>"
+
+    codes = {"NU-E114", "NU-E118", "NU-E131"}
+    before = {i.code for i in V.validate(doc(devs), schema=None)} & codes
+    assume(not before)
+    reported = {i.code for i in V.validate(doc([*devs, new]), schema=None)} & codes
+    try:
+        netupdate.load(doc(devs)).update("add-last", "forward-interface",
+                                         f"<interface dev='{new}'/>")
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), (reported, doc([*devs, new]))

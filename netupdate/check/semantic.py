@@ -314,11 +314,6 @@ def _mode(net: M.NetworkDef):
     return mode if isinstance(mode, T.ForwardMode) else None
 
 
-def _mode_text(net: M.NetworkDef) -> str:
-    mode = _mode(net)
-    return f"forward mode '{mode}'" if mode else "an isolated network"
-
-
 def _family(version: int) -> str:
     return "IPv4" if version == 4 else "IPv6"
 
@@ -506,134 +501,6 @@ def check_single_dhcp(s: _Subject):
             first[ip.version] = ip
 
 
-@rule("NU-E113", "bridge-name-too-long", ERROR, "Bridge name longer than 15 bytes")
-def check_bridge_name(s: _Subject):
-    """The ``<bridge name>`` is longer than 15 bytes, the kernel's limit for interface names
-    (IFNAMSIZ - 1).  Creating the bridge would fail when the network starts."""
-    bridge = s.net.bridge
-    if bridge is not None and bridge.name is not None:
-        size = T.ifname_bytes(bridge.name)
-        if size > T.IFNAME_MAX_BYTES:
-            yield bridge, (f"bridge name '{bridge.name}' is {size} bytes long; interface names "
-                           f"have at most {T.IFNAME_MAX_BYTES}")
-
-
-@rule("NU-E114", "forward-interface-count", ERROR, "Forward interfaces not allowed by the mode")
-def check_forward_interfaces(s: _Subject):
-    """With ``<forward mode='nat'>``, ``'route'`` or ``'open'`` (libvirt's L3 modes) at most
-    one ``<interface>`` (the outgoing device) may be listed; interface pools are for the bridge,
-    private, vepa and passthrough modes.  With ``mode='open'`` no forward device may be given at
-    all.  libvirt refuses both, in this order ("multiple forwarding interfaces specified",
-    "forward dev not allowed")."""
-    forward, mode = s.net.forward, _mode(s.net)
-    if forward is None:
-        return
-    if mode in T.L3_MODES and len(forward.interfaces) > 1:
-        yield forward.interfaces[1], (f"forward mode '{mode}' allows only one <interface>, "
-                                      f"found {len(forward.interfaces)}")
-    elif mode == T.ForwardMode.OPEN and (forward.dev or forward.interfaces):
-        yield forward, "forward mode 'open' takes no forward device (dev or <interface>)"
-
-
-@rule("NU-E115", "forward-dev-mismatch", ERROR, "Forward dev differs from the first interface")
-def check_forward_dev(s: _Subject):
-    """``<forward dev='X'>`` is shorthand for the first ``<interface dev='X'/>``; when both are
-    written they must name the same device.  libvirt refuses a mismatch."""
-    forward = s.net.forward
-    if forward is not None and forward.dev and forward.interfaces:
-        first = forward.interfaces[0].dev
-        if first is not None and first != forward.dev:
-            yield forward, (f"forward dev '{forward.dev}' must match the first <interface> dev "
-                            f"'{first}'")
-
-
-@rule("NU-E116", "forward-without-ip", ERROR, "Routed network without an <ip>")
-def check_forward_ip(s: _Subject):
-    """Forward modes nat, route and open forward IP traffic of the network's own subnet, so
-    the network needs at least one ``<ip>``.  libvirt refuses the definition ("forwarding
-    requested, but no IP address provided")."""
-    mode = _mode(s.net)
-    if mode in T.L3_MODES and not s.net.ips:
-        yield s.net.forward, f"forward mode '{mode}' needs at least one <ip> address"
-
-
-@rule("NU-E118", "bridge-attributes-for-mode", ERROR, "Bridge settings the forward mode ignores")
-def check_bridge_for_mode(s: _Subject):
-    """libvirt creates and configures the bridge only for isolated, nat, route and open networks.
-    With mode bridge the bridge already exists: ``stp``, ``delay`` and ``zone`` are refused, and
-    a bridge name and a forward device exclude each other.  With modes private, vepa,
-    passthrough and hostdev there is no bridge at all, so ``<bridge>`` is refused."""
-    bridge, mode, forward = s.net.bridge, _mode(s.net), s.net.forward
-    if bridge is None or mode not in T.DEVICE_MODES:
-        return
-    if mode in T.DIRECT_MODES:
-        if bridge.name is not None or bridge.zone is not None \
-                or bridge.mac_table_manager is not None:
-            yield bridge, f"<bridge> is not allowed with forward mode '{mode}'"
-    set_ = [name for name, value in (("stp", bridge.stp), ("delay", bridge.delay),
-                                     ("zone", bridge.zone)) if value is not None]
-    if set_:
-        yield bridge, (f"bridge {', '.join(set_)} only apply to networks libvirt creates the "
-                       f"bridge for (isolated, nat, route, open), not forward mode '{mode}'")
-    if bridge.name is not None and (forward.dev or forward.interfaces or forward.pfs):
-        yield bridge, (f"forward mode '{mode}' takes a bridge name or a forward device, "
-                       "not both")
-
-
-@rule("NU-E119", "element-unsupported-for-mode", ERROR, "Host-side element the mode cannot use")
-def check_elements_for_mode(s: _Subject):
-    """With forward modes bridge, private, vepa, passthrough and hostdev libvirt neither owns a
-    host-side device nor runs dnsmasq, so ``<mac>``, ``<ip>``, ``<domain>`` and ``<mtu>`` are
-    refused.  Network-wide ``<bandwidth>`` is refused for private, vepa, passthrough and hostdev,
-    and portgroup ``<bandwidth>`` for hostdev."""
-    net, mode = s.net, _mode(s.net)
-    if mode not in T.DEVICE_MODES:
-        return
-    root = s.root
-    for tag, present in (("mac", net.mac is not None), ("mtu", net.mtu is not None)):
-        if present:
-            yield root.find(tag), f"<{tag}> is not supported with forward mode '{mode}'"
-    for ip in net.ips:
-        yield ip, f"<ip> is not supported with forward mode '{mode}'"
-    if net.domain is not None:
-        yield net.domain, f"<domain> is not supported with forward mode '{mode}'"
-    if net.bandwidth is not None and mode in T.DIRECT_MODES:
-        yield net.bandwidth, f"network-wide <bandwidth> is not supported with forward mode '{mode}'"
-    if mode == T.ForwardMode.HOSTDEV:
-        for group in net.portgroups:
-            if group.bandwidth is not None:
-                yield group.bandwidth, (f"<bandwidth> in portgroup '{group.name}' is not "
-                                        "supported with forward mode 'hostdev'")
-
-
-@rule("NU-E121", "vlan-unsupported", ERROR, "VLAN the forward mode cannot carry")
-def check_vlan(s: _Subject):
-    """Transparent VLAN tagging works only for hostdev and passthrough (SR-IOV) networks and for
-    mode bridge with an Open vSwitch ``<virtualport>``.  A ``<vlan>`` of the network or of a
-    portgroup elsewhere (a nat network, a plain Linux bridge) is refused by libvirt."""
-    net, mode = s.net, _mode(s.net)
-    if mode is None:
-        return
-    network_ovs = net.virtualport is not None and \
-        net.virtualport.type == T.VirtualPortType.OPENVSWITCH
-    allowed = mode in T.VLAN_MODES or (
-        mode == T.ForwardMode.BRIDGE and network_ovs)
-    where = f"forward mode '{mode}'" if mode else "an isolated network"
-    if net.vlan is not None and net.vlan.tags and not allowed:
-        yield net.vlan, (f"<vlan> is not supported with {where} (only hostdev, passthrough, "
-                         "and bridge with an openvswitch virtualport)")
-    for group in net.portgroups:
-        if group.vlan is None or not group.vlan.tags:
-            continue
-        port = group.virtualport
-        if port is not None and port.type is not None:
-            ok = mode == T.ForwardMode.BRIDGE and port.type == T.VirtualPortType.OPENVSWITCH
-        else:
-            ok = allowed
-        if not ok:
-            yield group.vlan, (f"<vlan> in portgroup '{group.name}' is not supported with {where}")
-
-
 @rule("NU-E122", "lease-too-short", ERROR, "DHCP lease shorter than 2 minutes")
 def check_lease(s: _Subject):
     """A ``<lease expiry>`` of a DHCP range or host is shorter than 2 minutes (0 means infinite
@@ -682,18 +549,6 @@ def check_ip_shape(s: _Subject):
             yield ip, f"prefix {ip.prefix} is too long for an IPv4 address (at most 32)"
 
 
-@rule("NU-E127", "nat-range-reversed", ERROR, "NAT address or port range reversed")
-def check_nat_ranges(s: _Subject):
-    """``<nat><address start end/>`` or ``<nat><port start end/>`` ends before it starts; the
-    firewall rules libvirt writes from it would be refused."""
-    forward = s.net.forward
-    nat = forward.nat if forward is not None else None
-    if nat is None:
-        return
-    for part, what in ((nat.address, "address"), (nat.port, "port")):
-        if part is not None and part.start is not None and part.end is not None \
-                and part.start > part.end:
-            yield part, f"NAT {what} range {part.start} - {part.end} is reversed"
 
 
 @rule("NU-E128", "ipv4-only-feature", ERROR, "TFTP or BOOTP on an IPv6 <ip>")

@@ -49,6 +49,8 @@ from netupdate.model import values as T
 from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
 from netupdate.sections import dns_srv as DNS_SRV
+from netupdate.sections import forward as FORWARD
+from netupdate.sections import forward_interface as FORWARD_INTERFACE
 from netupdate.sections import forward_pf as FORWARD_PF
 from netupdate.sections import portgroup as PORTGROUP
 
@@ -224,15 +226,7 @@ def _dhcp_active(ip_el) -> bool:
 
 def _forward_mode(root) -> T.ForwardMode | str | None:
     forward = next(root.iterchildren("forward"), None)
-    return None if forward is None else _mode_of(forward)
-
-
-def _mode_of(forward) -> T.ForwardMode | str:
-    """The mode of a ``<forward>`` (nat when unset): a ``ForwardMode``, or the text if unknown."""
-    return _FORWARD_MODE(forward.get("mode") or T.ForwardMode.NAT)
-
-
-_FORWARD_MODE = T.enum_of(T.ForwardMode)
+    return None if forward is None else FORWARD.mode_of(forward)
 
 
 def _is_element(node) -> bool:
@@ -1357,9 +1351,8 @@ class _ForwardInterfaceHandler(_InForward):
 
     def parse(self, ed: _Edit, element):
         ed.expect_tag(element, "interface")
+        _fragment(ed, "forward-interface", element)
         dev = element.get("dev")
-        if dev is None:
-            ed.fail(InvalidFragmentError, "missing dev attribute in <interface> element")
         if element is ed.frag and "connections" in element.attrib:
             # a usage count kept by the running daemon: libvirt ignores it in updates
             del element.attrib["connections"]
@@ -1375,12 +1368,10 @@ class _ForwardInterfaceHandler(_InForward):
         return None
 
     def not_found(self, ed: _Edit, dev, where=None) -> None:
-        ed.fail(NotFoundError, f"couldn't find an interface entry in network {_q(ed.n)} "
-                f"matching <interface dev='{dev}'>", where)
+        ed.fail(NotFoundError, FORWARD_INTERFACE.not_found(ed.n, dev), where)
 
     def refuse_duplicate(self, ed: _Edit, dev, existing) -> None:
-        ed.fail(DuplicateError, f"there is an existing interface entry in network {_q(ed.n)} "
-                f"that matches \"<interface dev='{dev}'>\"", existing)
+        ed.fail(DuplicateError, FORWARD_INTERFACE.duplicate(ed.n, dev), existing)
 
     def add(self, ed: _Edit, forward) -> Change:
         frag = ed.frag
@@ -1391,15 +1382,15 @@ class _ForwardInterfaceHandler(_InForward):
         existing = self.find(forward, dev)
         if existing is not None:
             self.refuse_duplicate(ed, dev, existing)
-        mode = _mode_of(forward)
+        mode = FORWARD.mode_of(forward)
         count = sum(1 for _ in forward.iterchildren("interface"))
         if mode in T.L3_MODES and count + (1 if count == 0 and forward.get("dev") else 0) >= 1:
-            ed.fail(InvalidOperationError, f"multiple forwarding interfaces specified for network "
-                    f"{_q(ed.n)}, only one is supported", forward)
+            ed.fail(InvalidOperationError, FORWARD.multiple_interfaces(ed.n), forward)
+        if mode == T.ForwardMode.OPEN:
+            ed.fail(InvalidOperationError, FORWARD.dev_not_allowed(ed.n, mode), forward)
         bridge = _first_child(ed.root, "bridge")
         if mode == T.ForwardMode.BRIDGE and bridge is not None and bridge.get("name"):
-            ed.fail(InvalidOperationError, "A network with forward mode='bridge' can specify a "
-                    f"bridge name or a forward dev, but not both (network {_q(ed.n)})", bridge)
+            ed.fail(InvalidOperationError, FORWARD.name_and_dev(ed.n, mode), bridge)
         ed.insert_ordered(forward, frag)
         _sync_forward_dev(forward)
         return ed.change(self.section, ed.path(frag), after=new, after_xml=ed.text(frag))
@@ -1428,13 +1419,9 @@ class _ForwardInterfaceHandler(_InForward):
         if found is None or (dev is not None and found.get("dev") != dev):
             self.not_found(ed, dev, forward)
         dev = found.get("dev")
-        try:
-            used = int(found.get("connections") or 0)
-        except ValueError:
-            used = 0
+        used = FORWARD_INTERFACE.connections(found)
         if used > 0:
-            ed.fail(InvalidOperationError, f"unable to delete interface '{dev}' in network "
-                    f"{_q(ed.n)}. It is currently being used by {used} domains.", found)
+            ed.fail(InvalidOperationError, FORWARD_INTERFACE.in_use(ed.n, dev, used), found)
         before, before_xml = ed.try_read(M.ForwardInterface, found), ed.text(found)
         path = ed.path(found)
         ed.remove(found)
@@ -1805,60 +1792,20 @@ class _SingletonHandler(_Handler):
         self.check_new(ed, element)
 
 
-_DEVICE_NAME = re.compile(r"^[a-zA-Z0-9_.\-\\:/%]+$")
-_ZONE_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
-
-
-class _BridgeHandler(_SingletonHandler):
-    def check_new(self, ed: _Edit, element) -> None:
-        n = _q(ed.n)
-        name, zone = element.get("name"), element.get("zone")
-        if name is not None:
-            if not _DEVICE_NAME.match(name):
-                ed.fail(InvalidFragmentError, f"invalid bridge name '{name}' in network {n}")
-            if T.ifname_bytes(name) > T.IFNAME_MAX_BYTES:
-                ed.fail(InvalidFragmentError, f"bridge name '{name}' in network {n} is longer "
-                        f"than {T.IFNAME_MAX_BYTES} bytes")
-        if zone is not None and not _ZONE_NAME.match(zone):
-            ed.fail(InvalidFragmentError, f"invalid firewalld zone '{zone}' in network {n}")
-        bridge = ed.read(M.BridgeDef, element)
-        for field_name, attr in (("stp", "stp"), ("mac_table_manager", "macTableManager")):
-            value = getattr(bridge, field_name)
-            if isinstance(value, str) and not isinstance(value, bool | T.MacTableManager):
-                ed.fail(InvalidFragmentError, f"invalid value '{value}' for attribute '{attr}' "
-                        f"of <bridge> in network {n}")
-
-
 class _ForwardHandler(_SingletonHandler):
     def read_new(self, ed: _Edit, frag):
         ed.expect_tag(frag, self.tag)
-        mode = frag.get("mode")
-        if mode is not None and mode not in set(T.ForwardMode):
-            ed.fail(InvalidFragmentError, f"unknown forwarding type '{mode}'")
+        _fragment(ed, "forward", frag)   # libvirt's words for a mode before the typed read's
         return super().read_new(ed, frag)
-
-    def check_new(self, ed: _Edit, element) -> None:
-        mode = element.get("mode")
-        if mode is not None and mode not in set(T.ForwardMode):
-            ed.fail(InvalidFragmentError, f"unknown forwarding type '{mode}'")
-        for attr in ("managed",):
-            value = element.get(attr)
-            if value is not None and value not in ("yes", "no"):
-                ed.fail(InvalidFragmentError, f"invalid value '{value}' for attribute '{attr}' "
-                        f"of <forward> in network {_q(ed.n)}")
 
     def delete(self, ed: _Edit, root, target) -> Change:
         found = target if target is not None else _first_child(root, "forward")
         if found is not None:
             for interface in found.iterchildren("interface"):
-                try:
-                    used = int(interface.get("connections") or 0)
-                except ValueError:
-                    used = 0
+                used = FORWARD_INTERFACE.connections(interface)
                 if used:
-                    ed.fail(InvalidOperationError, f"unable to delete the <forward> element of "
-                            f"network {_q(ed.n)}: interface '{interface.get('dev')}' is "
-                            f"currently being used by {used} domains.", interface)
+                    ed.fail(InvalidOperationError,
+                            FORWARD.in_use(ed.n, interface.get("dev"), used), interface)
         return super().delete(ed, root, target)
 
 
@@ -2000,8 +1947,7 @@ class _IpHandler(_Handler):
 # ---------------------------------------------------------------------- anything else
 # the rule scopes an edit re-checks: sections' RECHECK (modules), else this table (not moved yet)
 _KINDS = {
-    "ip": ("ip", "forward"), "forward": ("forward",),
-    "bridge": ("bridge", "forward"), "forward-interface": ("forward",),
+    "ip": ("ip", "forward"),
     "ip-dhcp-host": (), "ip-dhcp-range": (),
     **{name: module.RECHECK for name, module in S.MODULES.items()},
 }
@@ -2257,81 +2203,6 @@ def _rules_network(ed: _Edit, out: list) -> None:
                             found[1]))
 
 
-def _rules_forward(ed: _Edit, out: list) -> None:
-    root, n, qn = ed.root, ed.n, _q(ed.n)
-    forward = _first_child(root, "forward")
-    bridge = _first_child(root, "bridge")
-    mode = None
-    if forward is not None:
-        mode = _mode_of(forward)
-        if not isinstance(mode, T.ForwardMode):
-            out.append((InvalidFragmentError, f"unknown forwarding type '{mode}'", forward))
-            return
-        interfaces = list(forward.iterchildren("interface"))
-        pfs = list(forward.iterchildren("pf"))
-        addresses = list(forward.iterchildren("address"))
-        dev = forward.get("dev")
-        devs = [i.get("dev") for i in interfaces]
-        for interface, value in zip(interfaces, devs, strict=True):
-            if value is None:
-                out.append((InvalidFragmentError, "missing dev attribute in <interface> element",
-                            interface))
-        for value in {d for d in devs if d is not None and devs.count(d) > 1}:
-            out.append((DuplicateError, f"there is an existing interface entry in network {qn} "
-                        f"that matches \"<interface dev='{value}'>\"", forward))
-        if dev is not None and (pfs or addresses):
-            out.append((InvalidOperationError, "the <forward> 'dev' attribute cannot be used "
-                        f"when <address> or <pf> sub-elements are present in network {n}",
-                        forward))
-        elif dev is not None and devs and devs[0] != dev:
-            out.append((InvalidOperationError, f"<forward dev='{dev}'> must match first "
-                        f"<interface dev='{devs[0]}'/> in network {n}", forward))
-        count = len(interfaces) or (1 if dev else 0)
-        if mode in T.L3_MODES and count > 1:
-            out.append((InvalidOperationError, "multiple forwarding interfaces specified for "
-                        f"network {qn}, only one is supported", forward))
-        nat = _first_child(forward, "nat")
-        if nat is not None:
-            if mode != T.ForwardMode.NAT:
-                out.append((InvalidOperationError, "The <nat> element can only be used when "
-                            f"<forward> 'mode' is 'nat' in network {n}", nat))
-            nat_def = ed.try_read(M.NatDef, nat)
-            if nat_def is None:
-                out.append((InvalidFragmentError, f"invalid <nat> in network {qn}", nat))
-            else:
-                span = nat_def.address
-                if span is not None and span.start and span.end and span.start > span.end:
-                    out.append((InvalidOperationError, f"range {span.start} - {span.end} is "
-                                "reversed", nat))
-                ports = nat_def.port
-                if ports is not None and ports.start is not None and ports.end is not None \
-                        and ports.start > ports.end:
-                    out.append((InvalidOperationError, f"invalid <nat> port range "
-                                f"{ports.start}-{ports.end} in network {qn}", nat))
-        if mode in T.L3_MODES and _first_child(root, "ip") is None:
-            out.append((InvalidOperationError, f"{mode} forwarding requested, but no IP address "
-                        f"provided for network {qn}", forward))
-        if mode in T.DEVICE_MODES:
-            for tag in ("ip", "domain"):
-                found = _first_child(root, tag)
-                if found is not None:
-                    out.append((InvalidOperationError, f"Unsupported <{tag}> element in network "
-                                f"{n} with forward mode='{mode}'", found))
-    if bridge is not None:
-        name = bridge.get("name")
-        has_dev = forward is not None and (forward.get("dev") or _first_child(forward, "interface")
-                                           is not None)
-        if mode == T.ForwardMode.BRIDGE and name and has_dev:
-            out.append((InvalidOperationError, "A network with forward mode='bridge' can specify "
-                        f"a bridge name or a forward dev, but not both (network {qn})", bridge))
-        if mode in T.DIRECT_MODES and name:
-            out.append((InvalidOperationError, f"bridge name not allowed in {mode} mode "
-                        f"(network {qn})", bridge))
-        if mode in T.DEVICE_MODES and any(bridge.get(a) is not None for a in ("stp", "delay", "zone")):
-            out.append((InvalidOperationError, "bridge delay/stp/zone options only allowed in "
-                        f"route, nat, and isolated mode, not in {mode} (network {qn})", bridge))
-
-
 def _singleton_rules(tag: str, handler: Callable) -> Callable[[_Edit, list], None]:
     """The rules of a singleton element (``<bridge>``, ``<domain>``): the checks of its
     handler (given as a function: the handlers are defined further down)."""
@@ -2415,7 +2286,7 @@ def _rules_ip(ed: _Edit, out: list) -> None:
 
 
 _RULES: Mapping[str, Callable] = {
-    "network": _rules_network, "forward": _rules_forward, "bridge": _rules_bridge,
+    "network": _rules_network, "bridge": _rules_bridge,
     "domain": _rules_domain, "ip": _rules_ip,
 }
 
@@ -2545,7 +2416,7 @@ def _run_node_spec(ed: _Edit, spec: str) -> Change:
 
 # ====================================================================== registry
 _RANGE = _DhcpRangeHandler()
-_BRIDGE = _BridgeHandler("bridge", ("bridge", "forward"))
+_BRIDGE = _SingletonHandler("bridge", S.hook("bridge", "RECHECK"))
 _DOMAIN = _SingletonHandler("domain", S.hook("domain", "RECHECK"))
 _HANDLERS: Mapping[str, _Handler] = {
     "bridge": _BRIDGE,
@@ -2553,7 +2424,7 @@ _HANDLERS: Mapping[str, _Handler] = {
     "ip": _IpHandler(),
     "ip-dhcp-host": _DhcpHostHandler(),
     "ip-dhcp-range": _RANGE,
-    "forward": _ForwardHandler("forward", ("forward", "bridge")),
+    "forward": _ForwardHandler("forward", S.hook("forward", "RECHECK")),
     "forward-interface": _ForwardInterfaceHandler(),
     "forward-pf": _PfHandler(),
     "portgroup": _PortgroupHandler(),

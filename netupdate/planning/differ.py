@@ -41,11 +41,9 @@ from netupdate import sections as S
 from netupdate.model import defs as model
 from netupdate.model import values as T
 from netupdate.model.defs import (
-    BridgeDef,
     Def,
     DhcpDef,
     DnsDef,
-    ForwardDef,
     IpDef,
     NatDef,
     NetworkDef,
@@ -96,9 +94,6 @@ def _family(obj) -> str | None:
 
 # Values an absent attribute stands for (libvirt's defaults); applied before comparing.
 DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
-    (BridgeDef, "stp"): lambda o: True,
-    (BridgeDef, "delay"): lambda o: 0,
-    (ForwardDef, "mode"): lambda o: T.ForwardMode.NAT,
     (NatDef, "ipv6"): lambda o: False,
     (IpDef, "prefix"): lambda o: o.effective_prefix,
     # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value)

@@ -46,7 +46,7 @@ from netupdate.planning.differ import (
 )
 from netupdate.sections._spec import (
     CONF,
-    COUNTER,
+    FIREWALL_ATOMIC,
     LV_DEFINE,
     LV_REFUSED,
     RESTART,
@@ -90,16 +90,12 @@ KIND_HELP = {
 
 DEFAULT_MTU = 1500
 
-FIREWALL_ATOMIC = "the rule set is replaced atomically; bridge, addresses and dnsmasq stay"
-FIREWALL_IF = "the masquerade and forward rules name the outgoing device; " + FIREWALL_ATOMIC
 FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
 NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
                "bridge), so they stay")
 DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (and "
              "dhcp-hostsdir) lines appear or disappear in the conf; " + CONF + "; "
              + NO_FW_HOSTS)
-DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
-               "with their guests until re-plugged")
 
 
 # ---------------------------------------------------------------------- the context
@@ -172,31 +168,7 @@ RULES: tuple[Rule, ...] = (
     # --- <network> itself: one change per field, keyed by the field name
     *_rows("network"),
     # --- <bridge>
-    R("bridge", "bridge", "*", ADD_RM,
-      (RESTART, "the bridge name changes (from or to a generated one), and every tap, address, "
-                "route, firewall rule and dnsmasq's interface= refer to the bridge"),
-      when=("managed",), libvirt=LV_REFUSED),
-    R("bridge.name", "bridge", "name", (MODIFIED,),
-      (RESTART, "the bridge is the network: a new name is a new device, and every tap, address, "
-                "route, firewall rule and dnsmasq's interface= refer to it"),
-      when=("managed",), libvirt=LV_REFUSED),
-    R("bridge.stp", "bridge", "stp", (MODIFIED,),
-      ("bridge-stp", "STP is switched on the running bridge through netlink; no port is "
-                     "detached, no address, rule or dnsmasq changes"),
-      when=("managed",), libvirt=LV_REFUSED),
-    R("bridge.delay", "bridge", "delay", (MODIFIED,),
-      ("bridge-delay", "the forward delay is set on the running bridge through netlink; ports "
-                       "already forwarding are not reset"),
-      when=("managed",), libvirt=LV_REFUSED),
-    R("bridge.zone", "bridge", "zone", (MODIFIED,),
-      ("firewall-reload", "the bridge's firewalld zone is assigned with the firewall setup; "
-                          + FIREWALL_ATOMIC),
-      when=("managed",), libvirt=LV_REFUSED),
-    R("bridge.mac_table_manager", "bridge", "mac_table_manager", (MODIFIED,),
-      (RESTART, "with macTableManager='libvirt', learning and flooding are switched off and FDB "
-                "entries added per port when it is plugged; attached ports were set up for "
-                "the old manager"),
-      when=("managed",), libvirt=LV_REFUSED),
+    *_rows("bridge"),
     # --- <domain>
     *_rows("domain"),
     # --- <dns> attributes and forwarders
@@ -267,45 +239,9 @@ RULES: tuple[Rule, ...] = (
       ("route-add", "the metric is part of a kernel route's identity: the new route comes"),
       libvirt=LV_DEFINE),
     # --- <forward>
-    R("forward", "forward", "*", ADD_RM,
-      (RESTART, "isolated <-> forwarding: ip_forward, the isolated-network dnsmasq options "
-                "(dhcp-option=3, no-resolv) and the whole rule set are set up at start"),
-      libvirt=LV_REFUSED),
-    R("forward.mode.switch", "forward", "mode", (MODIFIED,),
-      ("firewall-reload", "nat, route and open share the bridge, the addresses, ip_forward and "
-                          "the dnsmasq conf; only the firewall rules differ; " + FIREWALL_ATOMIC),
-      when=("forwarding-switch",), libvirt=LV_REFUSED),
-    R("forward.mode", "forward", "mode", (MODIFIED,),
-      (RESTART, "the forward mode decides whether there is a bridge, addresses and dnsmasq at "
-                "all (bridge, macvtap and hostdev modes have none): nothing smaller switches it"),
-      libvirt=LV_REFUSED),
-    R("forward.dev.routed", "forward", "dev", (MODIFIED,), ("firewall-reload", FIREWALL_IF),
-      when=("routed",), libvirt=LV_REFUSED),
-    R("forward.dev", "forward", "dev", (MODIFIED,),
-      ("none", "no firewall rule names it in this mode (open: no rules; pools: used for guest "
-               "ports plugged from now on)"),
-      libvirt=LV_REFUSED),
-    R("forward.managed", "forward", "managed", (MODIFIED,),
-      ("none", "read when a device is assigned to a guest from now on"), libvirt=LV_REFUSED),
-    R("forward.driver", "forward", "driver", (MODIFIED,),
-      ("none", "read when a device is assigned to a guest from now on"), libvirt=LV_REFUSED),
-    R("forward.nat.nat", "forward", "nat", (MODIFIED,),
-      ("firewall-reload", "the NAT address and port ranges and NAT for IPv6 are masquerade "
-                          "rules; " + FIREWALL_ATOMIC),
-      when=("nat",), libvirt=LV_REFUSED),
-    R("forward.nat", "forward", "nat", (MODIFIED,),
-      ("none", "<nat> is used only by mode nat, which this network does not have"),
-      libvirt=LV_REFUSED),
-    R("forward.addresses", "forward", "addresses", (MODIFIED,), ("none", DEVICE_POOL),
-      libvirt=LV_REFUSED),
+    *_rows("forward"),
     # --- <forward><interface>
-    R("forward-interface.routed", "forward-interface", "*", ADD_RM,
-      ("firewall-reload", FIREWALL_IF), when=("routed",),
-      libvirt="firewall reload (all rules removed, then re-added)"),
-    R("forward-interface.connections", "forward-interface", "connections", (MODIFIED,),
-      ("none", COUNTER), libvirt="runtime state"),
-    R("forward-interface", "forward-interface", "*", ALL, ("none", DEVICE_POOL),
-      libvirt="none"),
+    *_rows("forward-interface"),
     # --- <forward><pf>
     *_rows("forward-pf"),
     # --- <portgroup>

@@ -155,8 +155,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     out.append("bind-dynamic")
     if bridge:
         out.append(f"interface={_safe(TC.iface_name, bridge, 'the bridge name')}")
-    if defs.forward is None:
-        out += ["dhcp-option=3", "no-resolv", "ra-param=*,0,0"]
+    out += _slot("isolated", defs)
     if enabled:
         out += _slot("records", defs)
     tftp = [f"tftp-root={_safe(TC.absolute_path, ip.tftp_root, 'the tftp root')}"

@@ -22,6 +22,7 @@ from netupdate.errors import UnsupportedError
 from netupdate.model import text as TC
 from netupdate.model import values as T
 from netupdate.model.defs import NetworkDef
+from netupdate.sections import forward as FORWARD
 
 FAMILY = "inet"
 _ID = re.compile(r"[^A-Za-z0-9_]")
@@ -57,9 +58,7 @@ def ruleset(defs: NetworkDef, table: str, bridge: str) -> str | None:
     if mode is not None and mode not in T.UPLINK_MODES:
         raise UnsupportedError(f"no firewall rules for forward mode '{mode}'")
     br = _q(bridge)
-    dev = defs.forward.dev if defs.forward is not None else None
-    if dev is None and defs.forward is not None and defs.forward.interfaces:
-        dev = defs.forward.interfaces[0].dev
+    dev = FORWARD.uplink(defs)
     out_dev = f"oifname {_q(dev)} " if dev else ""
     in_dev = f"iifname {_q(dev)} " if dev else ""
     v4, v6 = _subnets(defs, 4), _subnets(defs, 6)
@@ -91,36 +90,12 @@ def ruleset(defs: NetworkDef, table: str, bridge: str) -> str | None:
     if mode == T.ForwardMode.NAT:
         lines += ["\tchain postrouting {",
                   "\t\ttype nat hook postrouting priority srcnat; policy accept;"]
-        lines += _masquerade(defs, "ip", v4, out_dev)
+        lines += FORWARD.masquerade_lines(defs, "ip", v4, out_dev)
         if nat6:
-            lines += _masquerade(defs, "ip6", v6, out_dev)
+            lines += FORWARD.masquerade_lines(defs, "ip6", v6, out_dev)
         lines.append("\t}")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def _masquerade(defs: NetworkDef, kw: str, subnets: list[str], out_dev: str) -> list[str]:
-    nat = defs.forward.nat
-    address = nat.address if nat is not None else None
-    port = nat.port if nat is not None else None
-    low, high = (port.start, port.end) if port is not None and port.start else (1024, 65535)
-    lines = []
-    for net in subnets:
-        match = f"{kw} saddr {net} {kw} daddr != {net} {out_dev}"
-        if kw == "ip":
-            lines.append(f"\t\tip saddr {net} ip daddr 224.0.0.0/24 return")
-            lines.append(f"\t\tip saddr {net} ip daddr 255.255.255.255 return")
-        else:
-            lines.append(f"\t\tip6 saddr {net} ip6 daddr ff00::/8 return")
-        if address is not None and address.start is not None and kw == "ip":
-            span = str(address.start) + (f"-{address.end}" if address.end else "")
-            lines.append(f"\t\t{match}meta l4proto {{ tcp, udp }} "
-                         f"snat ip to {span}:{low}-{high}")
-            lines.append(f"\t\t{match}snat ip to {span}")
-        else:
-            lines.append(f"\t\t{match}meta l4proto {{ tcp, udp }} masquerade to :{low}-{high}")
-            lines.append(f"\t\t{match}masquerade")
-    return lines
 
 
 def replace_script(defs: NetworkDef, table: str, bridge: str) -> str | None:

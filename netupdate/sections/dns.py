@@ -42,26 +42,9 @@ def _mode(root):
 
 
 def disabled_message(n: str) -> str:
+    """libvirt's words for a forwarder or record under ``<dns enable='no'>`` (NU-E120, whose
+    rule is the forward section's: sections/forward.py)."""
     return f"Extra data in disabled network {q(n)}"
-
-
-def _servable(view) -> Iterator[Finding]:
-    dns = next(view.root.iterchildren("dns"), None)
-    if dns is None:
-        return
-    mode = _mode(view.root)
-    records = [f"<{tag}>" for tag in RECORDS if next(dns.iterchildren(tag), None) is not None]
-    if mode in T.DEVICE_MODES and records:
-        yield Finding(dns, f"Unsupported <dns> element in network {view.n} with forward "
-                      f"mode='{mode}'",
-                      f"DNS records ({', '.join(records)}) are not supported with forward mode "
-                      f"'{mode}': no DNS server runs for this network")
-    elif dns.get("enable") == "no" and next(dns.iterchildren(*RECORDS, "forwarder"), None) \
-            is not None:
-        what = records + (["<forwarder>"] if next(dns.iterchildren("forwarder"), None)
-                          is not None else [])
-        yield Finding(dns, disabled_message(view.n),
-                      f"DNS is disabled (enable='no') but {', '.join(what)} are configured")
 
 
 def _forwarders(view) -> Iterator[Finding]:
@@ -83,12 +66,6 @@ def _without_ip(view) -> Iterator[Finding]:
 
 
 RULES = (
-    Rule("NU-E120", "dns-unservable", ERROR, "DNS records the network cannot serve",
-         "DNS records (``<txt>``, ``<srv>``, ``<host>``) are served by the network's dnsmasq, "
-         "which only runs for isolated, nat, route and open networks: with forward modes "
-         "bridge, private, vepa, passthrough and hostdev libvirt refuses them.  With ``<dns "
-         "enable='no'>`` any forwarder or record is refused as well (\"Extra data in disabled "
-         "network\").", check=_servable, scope="forward"),
     Rule("NU-E133", "dns-forwarder-empty", ERROR, "DNS forwarder without address or domain",
          "A ``<forwarder>`` names the server to ask (``addr``), the domain it answers for "
          "(``domain``), or both; libvirt refuses one with neither (\"Invalid forwarder element, "

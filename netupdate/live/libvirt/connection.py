@@ -243,32 +243,12 @@ def normalized(value):
     XML of a running network compares equal to the definition it was started from: usage
     counters (``connections``), the NAT port range 1024-65535 written into the live XML, the
     ``<interface>`` implied by ``<forward dev>``, and the device lists a PF expands into."""
-    from netupdate.model.defs import ForwardInterface, NetworkDef
+    from netupdate.model.defs import NetworkDef
+    from netupdate.sections import bridge as BRIDGE
+    from netupdate.sections import forward as FORWARD
     defs = value if isinstance(value, NetworkDef) else _defs(value)
-    defs = dataclasses.replace(defs, connections=None)
-    bridge = defs.bridge
-    if bridge is not None and bridge.name is None and bridge.zone is None \
-            and bridge.mac_table_manager is None and bridge.stp in (None, True) \
-            and bridge.delay in (None, 0):
-        defs = dataclasses.replace(defs, bridge=None)   # only libvirt's defaults written out
-    forward = defs.forward
-    if forward is not None:
-        nat = forward.nat
-        if nat is not None and nat.port is not None and (nat.port.start, nat.port.end) == (
-                1024, 65535):
-            nat = dataclasses.replace(nat, port=None)
-            if nat.address is None and nat.ipv6 is None:
-                nat = None
-        interfaces = tuple(dataclasses.replace(i, connections=None) for i in forward.interfaces)
-        addresses = tuple(dataclasses.replace(a, connections=None) for a in forward.addresses)
-        if forward.pfs:
-            interfaces, addresses = (), ()
-        elif forward.dev is not None and not interfaces:
-            interfaces = (ForwardInterface(dev=forward.dev),)
-        forward = dataclasses.replace(forward, nat=nat, interfaces=interfaces,
-                                      addresses=addresses)
-        defs = dataclasses.replace(defs, forward=forward)
-    return defs
+    return dataclasses.replace(defs, connections=None, bridge=BRIDGE.libvirt_normal(defs.bridge),
+                               forward=FORWARD.libvirt_normal(defs.forward))
 
 
 def _diff(before, after):

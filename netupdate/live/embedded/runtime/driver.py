@@ -23,8 +23,10 @@ from netupdate.model import values as T
 from netupdate.model.defs import IpDef, NetworkDef
 from netupdate.render import dnsmasq as conf
 from netupdate.render import nftables as firewall
+from netupdate.sections import bridge as BRIDGE
 from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
+from netupdate.sections.bridge import bridge_name, kernel_delay, want_delay, want_stp
 from netupdate.store import Store
 
 RECORD_VERSION = 1
@@ -44,28 +46,6 @@ class VerifyError(RuntimeFailure):
 
 
 # ---------------------------------------------------------------------- desired state
-def bridge_name(defs: NetworkDef) -> str:
-    if defs.bridge is not None and defs.bridge.name:
-        return defs.bridge.name
-    import hashlib
-    return "nu" + hashlib.sha256((defs.name or "").encode()).hexdigest()[:10]
-
-
-def want_stp(defs: NetworkDef) -> bool:
-    return defs.bridge is None or defs.bridge.stp is not False
-
-
-def want_delay(defs: NetworkDef) -> int:
-    return defs.bridge.delay if defs.bridge is not None and defs.bridge.delay else 0
-
-
-def kernel_delay(defs: NetworkDef) -> int:
-    """The forward delay the kernel ends up with: while STP runs it keeps it within 2..30 s
-    (``br_stp_start`` raises a smaller one to 2 s), as it does under libvirt."""
-    delay = want_delay(defs)
-    return min(max(delay, 2), 30) if want_stp(defs) else delay
-
-
 def want_addresses(defs: NetworkDef) -> list[str]:
     return [f"{ip.address}/{ip.effective_prefix}" for ip in defs.ips if ip.address is not None]
 
@@ -106,10 +86,9 @@ def check_runnable(defs: NetworkDef) -> None:
         raise UnsupportedError(
             f"the embedded runtime runs isolated, nat, route and open networks, not forward "
             f"mode '{mode}' (use the libvirt backend for it)")
-    name = bridge_name(defs)
-    if T.ifname_bytes(name) > T.IFNAME_MAX_BYTES:
-        raise RuntimeFailure(f"bridge name '{name}' is {T.ifname_bytes(name)} bytes long; "
-                             f"interface names have at most {T.IFNAME_MAX_BYTES}")
+    problem = BRIDGE.too_long(bridge_name(defs))
+    if problem is not None:
+        raise RuntimeFailure(problem)
 
 
 # ---------------------------------------------------------------------- the driver

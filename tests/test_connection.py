@@ -4,8 +4,10 @@ import pytest
 
 import netupdate
 from netupdate.errors import NetupdateError, PermissionFailure, RuntimeFailure, StateError
-from netupdate.live.embedded.connection import Connection, UpdateResult, connect
+from netupdate.live.backend import connect
+from netupdate.live.embedded.connection import Connection
 from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.results import UpdateResult
 
 NET = """<network>
   <name>lib</name>

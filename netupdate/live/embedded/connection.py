@@ -1,9 +1,7 @@
-"""``netupdate.connect()``: the verbs of the command line as a library, for long-running callers.
+"""The embedded runtime's ``Backend`` (``netupdate.connect()`` without a URI, live/backend.py).
 
-``connect(uri=None)`` is the embedded runtime (no libvirt): networks defined in a state store and
-run by netupdate itself (bridge through netlink, one dnsmasq per network, one nftables table),
-in the host or in a named network namespace.  ``connect("qemu:///system")`` (any libvirt URI) is
-the libvirt backend behind the same method names.
+Networks are defined in a state store and run by netupdate itself (bridge through netlink, one
+dnsmasq per network, one nftables table), in the host or in a named network namespace.
 
 An update of a running network changes both its live state and its persistent config by default
 (virsh's default, the current state only, lost changes at restart).  The live side runs the
@@ -27,11 +25,19 @@ from netupdate.errors import (
     NetupdateError,
     RuntimeFailure,
     StateError,
-    UnsupportedError,
+)
+from netupdate.live.backend import (
+    Backend,
+    batch_edit,
+    check_policy,
+    load_policy,
+    read_fragment,
+    refuse_invalid,
+    skeleton,
 )
 
-# live / config outcome words and the result types: one set for both backends (backend.py)
-from netupdate.live.backend import (
+# live / config outcome words and the result types: one set for both backends (results.py)
+from netupdate.live.results import (
     APPLIED,
     CHANGED,
     NOT_REQUESTED,
@@ -41,39 +47,13 @@ from netupdate.live.backend import (
     STARTED,
     STOPPED,
     UNCHANGED,
-    Backend,
     DiffResult,
-    NetworkHandle,  # noqa: F401  (re-exported)
     NetworkInfo,
     UpdateResult,
-    batch_edit,
-    check_policy,
-    load_policy,
-    read_fragment,
-    refuse_invalid,
-    skeleton,
 )
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 
-EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
 ROLLBACK_FAILED = "rollback-failed"  # an outcome: a rollback was tried, the change stays open
-
-def connect(uri: str | None = None, *, state_dir: str | os.PathLike | None = None,
-            netns: str | None = None, readonly: bool = False, policy=None) -> Backend:
-    """A connection (a ``backend.Backend``): the embedded runtime for ``uri=None``, else libvirt
-    at ``uri``.
-
-    ``state_dir`` (or $NETUPDATE_STATE_DIR) moves the embedded store; ``netns`` is the namespace
-    networks started through this connection run in (recorded at start); ``readonly`` opens a
-    read-only libvirt connection; ``policy`` (a ``policy.Policy``, TOML text or a path) is
-    checked against every edit made through the connection (docs/policy.md).
-    """
-    if uri in EMBEDDED_URIS:
-        return Connection(state_dir=state_dir, netns=netns, policy=policy)
-    if state_dir is not None:
-        raise UnsupportedError("state_dir applies to the embedded runtime only (uri=None)")
-    from netupdate.live.libvirt.connection import LibvirtConnection
-    return LibvirtConnection(uri, netns=netns, readonly=readonly, policy=policy)
 
 
 class _Doc:

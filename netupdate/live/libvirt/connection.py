@@ -49,6 +49,17 @@ from netupdate.errors import (
     UnsupportedError,
 )
 from netupdate.live.backend import (
+    Backend,
+    batch_edit,
+    check_changes,
+    check_policy,
+    load_policy,
+    read_fragment,
+    refuse_invalid,
+    skeleton,
+    unsupported,
+)
+from netupdate.live.results import (
     APPLIED,
     CHANGED,
     EXIT_RESTART_NEEDED,  # noqa: F401  (re-exported: the exit code of a pending restart)
@@ -60,19 +71,10 @@ from netupdate.live.backend import (
     UNCHANGED,
     VIA_LIBVIRT,
     VIA_NETUPDATE,
-    Backend,
     DiffResult,
     NetworkInfo,
     NetworkStatus,
     UpdateResult,
-    batch_edit,
-    check_changes,
-    check_policy,
-    load_policy,
-    read_fragment,
-    refuse_invalid,
-    skeleton,
-    unsupported,
 )
 from netupdate.model.values import MANAGED_MODES, Command
 

@@ -39,7 +39,7 @@ _LAZY = {
     "plan_change": "netupdate.planning.planner",
     "Plan": "netupdate.planning.planner",
     "Policy": "netupdate.planning.policy",
-    "connect": "netupdate.live.backend",
+    "connect": "netupdate.live.connect",
 }
 
 __all__ = [

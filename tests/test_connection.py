@@ -4,7 +4,7 @@ import pytest
 
 import netupdate
 from netupdate.errors import NetupdateError, PermissionFailure, RuntimeFailure, StateError
-from netupdate.live.backend import connect
+from netupdate.live.connect import connect
 from netupdate.live.embedded.connection import Connection
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.results import UpdateResult

@@ -19,7 +19,7 @@ import pytest
 import netupdate
 from netupdate.errors import InvalidOperationError, StateError
 from netupdate.live import txn
-from netupdate.live.backend import connect
+from netupdate.live.connect import connect
 from netupdate.live.results import UpdateResult
 
 ROOT = Path(__file__).resolve().parent.parent

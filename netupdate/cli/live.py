@@ -266,51 +266,14 @@ def cmd_dumpxml(args) -> int:
     return 0
 
 
-def _status_text(s: dict) -> str:
-    lines = [f"network {s['name']}", f"  state:      {s['state']}"
-             + ("" if s.get("persistent") else " (transient)")]
-    if s.get("netns"):
-        lines.append(f"  namespace:  {s['netns']}")
-    br = s.get("bridge")
-    if isinstance(br, dict):
-        extra = ""
-        if br.get("present"):
-            extra = (f" (stp {'on' if br.get('stp') else 'off'}, delay {br.get('delay')}, "
-                     f"mtu {br.get('mtu')}, {'up' if br.get('up') else 'down'})")
-        lines.append(f"  bridge:     {br['name']}{'' if br.get('present') else ' MISSING'}"
-                     + extra)
-        if br.get("addresses"):
-            lines.append(f"  addresses:  {', '.join(br['addresses'])}")
-    dq = s.get("dnsmasq")
-    if isinstance(dq, dict):
-        lines.append(f"  dnsmasq:    pid {dq.get('pid')} "
-                     f"{'running' if dq.get('alive') else 'NOT RUNNING'}")
-    fw = s.get("firewall")
-    if isinstance(fw, dict):
-        lines.append(f"  firewall:   nft table {fw.get('family')} {fw.get('table')}"
-                     f"{'' if fw.get('present') else ' MISSING'}")
-    if s.get("diverged") is not None:
-        lines.append("  live vs persistent config: "
-                     + ("DIFFERENT (a restart applies the persistent config)"
-                        if s["diverged"] else "same"))
-    for problem in s.get("problems") or ():
-        lines.append(f"  problem:    {problem}")
-    if s.get("problems"):
-        lines.append(f"  repair with: netupdate start {s['name']}")
-    return "\n".join(lines)
-
-
 def cmd_status(args) -> int:
     with _conn(args, readonly=True) as conn:
         status = conn.status(args.name)
-    data = _data(status)
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
-    elif hasattr(status, "to_text"):
-        print(status.to_text())
+        print(json.dumps(status.to_json(), indent=2, default=str))
     else:
-        print(_status_text(data))
-    return 1 if data.get("problems") else 0
+        print(status.to_text())
+    return 1 if status.problems else 0
 
 
 def cmd_update(args) -> int:

@@ -1,8 +1,8 @@
-"""The backend interface: ``netupdate.connect()`` and the ``Backend`` both backends implement.
+"""The backend interface: the ``Backend`` both backends implement, and what they share.
 
-``connect()`` returns a ``Backend``: the embedded runtime (``live.embedded.connection.Connection``)
-for no URI or an embedded one, libvirt (``live.libvirt.connection.LibvirtConnection``) for any
-other URI; the backend's module is imported only then.  Both have the verbs below with the same
+``netupdate.connect()`` (live/connect.py) returns a ``Backend``: the embedded runtime
+(``live.embedded.connection.Connection``) or libvirt (``live.libvirt.connection.
+LibvirtConnection``).  Both have the verbs below with the same
 signatures, return the same result types (``live.results``: ``UpdateResult``, ``NetworkInfo``,
 ``NetworkStatus``, ``DiffResult``) and raise the same error classes (netupdate.errors).  A verb
 one backend cannot do raises ``UnsupportedError`` naming the backend (``unsupported``);
@@ -20,28 +20,6 @@ import os
 
 from netupdate.errors import InvalidOperationError, NetupdateError, UnsupportedError
 from netupdate.live.results import DiffResult, NetworkInfo, NetworkStatus, UpdateResult
-
-#: the URIs of the embedded runtime (``connect()`` without a URI is the embedded runtime too)
-EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
-
-
-def connect(uri: str | None = None, *, state_dir: str | os.PathLike | None = None,
-            netns: str | None = None, readonly: bool = False, policy=None) -> Backend:
-    """A connection (a ``Backend``): the embedded runtime for ``uri=None`` (or one of
-    ``EMBEDDED_URIS``), else libvirt at ``uri``.
-
-    ``state_dir`` (or $NETUPDATE_STATE_DIR) moves the embedded store; ``netns`` is the namespace
-    networks started through this connection run in (recorded at start); ``readonly`` opens a
-    read-only libvirt connection; ``policy`` (a ``policy.Policy``, TOML text or a path) is
-    checked against every edit made through the connection (docs/policy.md).
-    """
-    if uri in EMBEDDED_URIS:
-        from netupdate.live.embedded.connection import Connection
-        return Connection(state_dir=state_dir, netns=netns, policy=policy)
-    if state_dir is not None:
-        raise UnsupportedError("state_dir applies to the embedded runtime only (uri=None)")
-    from netupdate.live.libvirt.connection import LibvirtConnection
-    return LibvirtConnection(uri, netns=netns, readonly=readonly, policy=policy)
 
 
 def unsupported(backend: str, what: str) -> UnsupportedError:

@@ -49,12 +49,29 @@ class NetworkInfo:
 
 @dataclass(frozen=True)
 class NetworkStatus(NetworkInfo):
-    """``status()`` of the libvirt backend: the network plus whether its live state and
-    persistent config differ."""
+    """``status()`` of both backends: the network, whether its live state and persistent config
+    differ (``drift``: the differences, ``()`` when they agree or one side is missing, None when
+    the driver cannot show both), and what is broken in its live state (``problems``: what
+    ``start`` or ``recover`` repairs; ``state`` is then ``degraded``).
+
+    ``bridge_state``, ``dnsmasq`` and ``firewall`` are what the embedded runtime reads back
+    (the bridge through netlink: ``present``, ``stp``, ``delay``, ``mtu``, ``up``,
+    ``addresses``; dnsmasq's ``pid``, ``alive``, ``conf``; the nft ``family``, ``table``,
+    ``present``); None on libvirt, whose daemon owns them."""
 
     uri: str = ""
-    drift: tuple[str, ...] | None = ()   # live vs persistent differences (None: unknown)
+    drift: tuple[str, ...] | None = ()
+    problems: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    bridge_state: dict | None = None
+    dnsmasq: dict | None = None
+    firewall: dict | None = None
+
+    @property
+    def state(self) -> str:
+        if self.active and self.problems:
+            return "degraded"
+        return "active" if self.active else "inactive"
 
     @property
     def diverged(self) -> bool:
@@ -64,7 +81,9 @@ class NetworkStatus(NetworkInfo):
         data = super().to_json()
         data.update(uri=self.uri, diverged=self.diverged if self.drift is not None else None,
                     drift=list(self.drift) if self.drift is not None else None,
-                    notes=list(self.notes))
+                    problems=list(self.problems), notes=list(self.notes),
+                    bridge_state=self.bridge_state, dnsmasq=self.dnsmasq,
+                    firewall=self.firewall)
         return data
 
     def to_text(self) -> str:
@@ -72,8 +91,9 @@ class NetworkStatus(NetworkInfo):
                  f"  state:      {self.state}{'' if self.persistent else ' (transient)'}",
                  f"  uuid:       {self.uuid}",
                  f"  autostart:  {'yes' if self.autostart else 'no'}"]
-        if self.bridge:
-            lines.append(f"  bridge:     {self.bridge}")
+        if self.netns:
+            lines.append(f"  namespace:  {self.netns}")
+        lines += self._runtime_lines()
         if self.drift is None:
             lines.append("  live vs persistent config: unknown (the driver cannot show both)")
         elif self.drift:
@@ -82,8 +102,30 @@ class NetworkStatus(NetworkInfo):
             lines.extend(f"    {line}" for line in self.drift)
         elif self.active and self.persistent:
             lines.append("  live vs persistent config: same")
+        lines.extend(f"  problem:    {problem}" for problem in self.problems)
+        if self.problems:
+            lines.append(f"  repair with: netupdate start {self.name}")
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
+
+    def _runtime_lines(self) -> list[str]:
+        br, dq, fw = self.bridge_state, self.dnsmasq, self.firewall
+        if br is None:
+            return [f"  bridge:     {self.bridge}"] if self.bridge else []
+        extra = ""
+        if br.get("present"):
+            extra = (f" (stp {'on' if br.get('stp') else 'off'}, delay {br.get('delay')}, "
+                     f"mtu {br.get('mtu')}, {'up' if br.get('up') else 'down'})")
+        lines = [f"  bridge:     {br['name']}{'' if br.get('present') else ' MISSING'}{extra}"]
+        if br.get("addresses"):
+            lines.append(f"  addresses:  {', '.join(br['addresses'])}")
+        if dq is not None:
+            lines.append(f"  dnsmasq:    pid {dq.get('pid')} "
+                         f"{'running' if dq.get('alive') else 'NOT RUNNING'}")
+        if fw is not None:
+            lines.append(f"  firewall:   nft table {fw.get('family')} {fw.get('table')}"
+                         f"{'' if fw.get('present') else ' MISSING'}")
+        return lines
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from netupdate.live.results import (
     UNCHANGED,
     DiffResult,
     NetworkInfo,
+    NetworkStatus,
     UpdateResult,
 )
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
@@ -151,7 +152,11 @@ class Connection(Backend):
     # ------------------------------------------------------------------ definitions
     def define(self, xml: str | bytes | os.PathLike) -> str:
         """Store a persistent definition (new, or replacing the persistent one; a running
-        network keeps running its live definition).  Returns the network's name."""
+        network keeps running its live definition).  Returns the network's name.  What it
+        leaves out of the network's identity is kept from the current definition, else made as
+        libvirt makes it (a uuid; a free ``virbrN`` for a bridge netupdate manages: identity.py).
+        """
+        from netupdate.live import identity
         from netupdate.model.defs import load
         network = load(xml)
         name = network.defs.name
@@ -166,9 +171,24 @@ class Connection(Backend):
                 raise StateError(f"network '{name}' is running with uuid {record['uuid']}")
             check_policy(self.policy, self.store.read_config(name) or skeleton(name), network,
                          None)
+            current = self._load(self.store.config_path(name)) or \
+                self._load(self.store.live_path(name))
+            identity.keep(network, current.network if current else None, [], by="netupdate")
+            identity.generate(network, lambda: self._bridges_in_use(name))
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
         return name
+
+    def _bridges_in_use(self, name: str) -> set[str]:
+        """The bridge names of the store's other networks and the interfaces of this
+        namespace (libvirt's ``networkFindUnusedBridgeName`` skips both)."""
+        import socket
+
+        from netupdate.live.identity import bridge_names
+        others = [n for n in self.store.names() if n != name]
+        taken = bridge_names(self._defs(path) for n in others for path in
+                             (self.store.config_path(n), self.store.live_path(n)))
+        return taken | {iface for _index, iface in socket.if_nameindex()}
 
     def undefine(self, name: str) -> list[str]:
         """Remove the persistent definition (a running network goes on as a transient one);
@@ -249,39 +269,45 @@ class Connection(Backend):
             self._stop_locked(name, record)
             return []
 
-    def status(self, name: str) -> dict:
+    def status(self, name: str) -> NetworkStatus:
+        """The network (``list``'s entry), what is broken in its live state (``problems``:
+        what ``start`` or ``recover`` repairs) and the drift between its live definition and
+        persistent config."""
+        from netupdate.live import txn
         check_name(name)
         record = self.store.read_record(name)
         persistent = self.store.config_path(name).exists()
         if record is None and not persistent:
             raise StateError(f"network '{name}' is not defined")
-        out = {"name": name, "active": record is not None,
-               "state": "active" if record is not None else "inactive",
-               "persistent": persistent, "autostart": self.store.autostart(name),
-               "netns": None, "bridge": None, "dnsmasq": None, "firewall": None,
-               "problems": [], "diverged": None}
-        from netupdate.live import txn
+        problems: list[str] = []
         journal = txn.read_journal(self.store, name)
         if journal is not None:
-            out["problems"].append(f"an interrupted {journal.get('op')} (pid {journal.get('pid')})"
-                                   " left the network half-changed: run 'netupdate recover'")
+            problems.append(f"an interrupted {journal.get('op')} (pid {journal.get('pid')}) "
+                            "left the network half-changed: run 'netupdate recover'")
+        config = self._defs(self.store.config_path(name))
+        info = dict(name=name, active=record is not None, persistent=persistent,
+                    autostart=self.store.autostart(name), uri=self.uri,
+                    uuid=str(config.uuid) if config is not None and config.uuid else None)
         if record is None:
-            return out
+            return NetworkStatus(**info, problems=tuple(problems))
         live = self._defs(self.store.live_path(name))
-        problems = out["problems"]
         if live is None:
             problems.append("the live definition is missing (a start did not finish): run "
                             f"'netupdate start {name}' or 'netupdate recover'")
-        defs = live or self._defs(self.store.config_path(name))
-        out.update(self.driver.inspect(record, defs))
+        defs = live or config
+        seen = self.driver.inspect(record, defs)
         if defs is not None:  # everything recover and start would repair
-            out["problems"] = txn.live_problems(self, name, record, defs)
-        out["problems"] = problems + out["problems"]
-        out["state"] = "degraded" if out["problems"] else "active"
-        if persistent and live is not None:
-            config = self._defs(self.store.config_path(name))
-            out["diverged"] = config != live
-        return out
+            seen["problems"] = txn.live_problems(self, name, record, defs)
+        drift: tuple[str, ...] = ()
+        if config is not None and live is not None and config != live:
+            from netupdate.planning.differ import diff
+            drift = tuple(change.describe() for change in diff(live, config))
+        info.update(uuid=record.get("uuid") or info["uuid"],
+                    bridge=record.get("bridge", {}).get("name"))
+        return NetworkStatus(**info, netns=seen["netns"], drift=drift,
+                             problems=tuple(problems + seen["problems"]),
+                             bridge_state=seen["bridge"], dnsmasq=seen["dnsmasq"],
+                             firewall=seen["firewall"])
 
     def diff(self, name: str, other_xml: str | None = None) -> DiffResult:
         """The changes from the persistent config (the live definition of a transient network)
@@ -302,10 +328,12 @@ class Connection(Backend):
             return DiffResult(name, "live", diff(live.defs, config.defs), plan=steps,
                               restart_needed="network-restart" in steps.kinds)
         other = _desired(other_xml)[1]
+        notes = tuple(self._keep_identity(name, other))
         base, what = (config, "config") if config is not None else (live, "live")
         steps = plan(live.defs, other.defs) if live is not None else None
         return DiffResult(name, what, diff(base.defs, other.defs), plan=steps,
-                          restart_needed=steps is not None and "network-restart" in steps.kinds)
+                          restart_needed=steps is not None and "network-restart" in steps.kinds,
+                          notes=notes)
 
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
@@ -741,6 +769,9 @@ class Connection(Backend):
         if desired.name != name:
             raise InvalidOperationError(f"the desired definition is for network "
                                         f"{desired.name!r}, not {name!r}")
+        kept = self._keep_identity(name, desired)
+        if kept:
+            desired_bytes = desired.to_bytes()
         if validate:
             refuse_invalid(desired_bytes)
         check = txn.as_check(check)
@@ -768,9 +799,21 @@ class Connection(Backend):
             info = None
             result.notes += ("nothing changed: no try window",)
         result.change_info = info
+        result.notes = tuple(kept) + result.notes
         self._after_change(name, result)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _keep_identity(self, name: str, desired) -> list[str]:
+        """Notes of what ``desired`` kept of the network's uuid, MAC address and bridge name
+        (``identity.keep``; ``desired`` is changed in place)."""
+        from netupdate.live import identity
+        notes: list[str] = []
+        base = self._load(self.store.config_path(name)) or \
+            self._load(self.store.live_path(name))
+        identity.keep(desired, base.network if base is not None else None, notes,
+                      by="netupdate")
+        return notes
 
     def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
                progress) -> UpdateResult:

@@ -26,7 +26,7 @@ BRIDGE_TEMPLATE = "virbr%d"
 MAX_BRIDGE_ID = 256      # libvirt's MAX_BRIDGE_ID
 
 
-def keep(document, base, notes: list[str], *, by: str = "libvirt") -> bool:
+def keep(document, base, notes: list[str]) -> bool:
     """Give ``document`` (a ``model.defs.Network``, changed in place) the uuid, MAC address
     and bridge name of ``base`` (the current definition, a ``Network`` or None) that it
     leaves out; True when something was kept."""
@@ -48,7 +48,7 @@ def keep(document, base, notes: list[str], *, by: str = "libvirt") -> bool:
         _name_bridge(document, _bridge(current))
         kept.append("bridge name")
     if kept:
-        notes.append(f"kept the {', '.join(kept)} {by} assigned (the desired definition leaves "
+        notes.append(f"kept the {', '.join(kept)} libvirt assigned (the desired definition leaves "
                      f"{'it' if len(kept) == 1 else 'them'} out)")
     return bool(kept)
 

@@ -10,8 +10,8 @@ Equality is semantic, never textual:
 - the model already makes MAC case, IPv6 spelling, netmask vs prefix, lease units, attribute order
   and whitespace between elements irrelevant;
 - documented defaults are applied before comparing (``DEFAULTS``: ``<bridge stp>`` absent equals
-  ``on``, ``<forward>`` without ``mode`` equals ``nat``, an ``<ip>`` without a prefix has its
-  classful prefix, ...), so libvirt's own round trip (which writes the defaults out) is no change;
+  ``on``, ``<forward dev>`` its first interface, a defaults-only ``<bridge>`` none, ...), so
+  libvirt's own round trip (which writes the defaults out) is no change;
 - repeated items with an identity (hosts, ranges, records, routes, portgroups, ...) are matched by
   key, so their order does not matter; DNS forwarders are the exception: dnsmasq runs with
   ``strict-order``, so their order is significant.
@@ -110,6 +110,7 @@ DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (BridgeDef, "stp"): lambda o: True,
     (BridgeDef, "delay"): lambda o: 0,
     (ForwardDef, "mode"): lambda o: T.ForwardMode.NAT,
+    (ForwardDef, "dev"): lambda o: o.interfaces[0].dev if o.interfaces else None,
     (DnsDef, "enable"): lambda o: True,
     (DnsDef, "forward_plain_names"): lambda o: True,
     (DomainDef, "local_only"): lambda o: False,
@@ -504,8 +505,10 @@ def own(section: str, item: Any) -> Any:
     if section == "dns":
         stripped = dataclasses.replace(item, txts=(), srvs=(), hosts=())
         return None if same(stripped, DnsDef()) else stripped
-    if section == "forward":
-        return dataclasses.replace(item, interfaces=(), pfs=())
+    if section == "forward":   # its dev stands for its first interface (DEFAULTS)
+        return dataclasses.replace(item, dev=effective(item, "dev"), interfaces=(), pfs=())
+    if section == "bridge":   # libvirt writes <bridge stp='on' delay='0'/> for no <bridge>
+        return None if same(item, BridgeDef()) else item
     return item
 
 

@@ -173,7 +173,7 @@ class Connection(Backend):
                          None)
             current = self._load(self.store.config_path(name)) or \
                 self._load(self.store.live_path(name))
-            identity.keep(network, current.network if current else None, [], by="netupdate")
+            identity.keep(network, current.network if current else None, [])
             identity.generate(network, lambda: self._bridges_in_use(name))
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
@@ -221,9 +221,14 @@ class Connection(Backend):
                                    persistent=self.store.config_path(name).exists(),
                                    autostart=self.store.autostart(name),
                                    bridge=(record or {}).get("bridge", {}).get("name"),
-                                   uuid=(record or {}).get("uuid"),
+                                   uuid=(record or {}).get("uuid") or self._uuid(name),
                                    netns=(record or {}).get("netns")))
         return out
+
+    def _uuid(self, name: str) -> str | None:
+        """The uuid of the persistent definition (read without its typed definitions)."""
+        doc = self._load(self.store.config_path(name))
+        return doc.network.root.findtext("uuid") if doc is not None else None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, name: str, *, netns: str | None = None) -> None:
@@ -287,7 +292,7 @@ class Connection(Backend):
         config = self._defs(self.store.config_path(name))
         info = dict(name=name, active=record is not None, persistent=persistent,
                     autostart=self.store.autostart(name), uri=self.uri,
-                    uuid=str(config.uuid) if config is not None and config.uuid else None)
+                    uuid=self._uuid(name))
         if record is None:
             return NetworkStatus(**info, problems=tuple(problems))
         live = self._defs(self.store.live_path(name))
@@ -328,12 +333,11 @@ class Connection(Backend):
             return DiffResult(name, "live", diff(live.defs, config.defs), plan=steps,
                               restart_needed="network-restart" in steps.kinds)
         other = _desired(other_xml)[1]
-        notes = tuple(self._keep_identity(name, other))
+        self._keep_identity(name, other)
         base, what = (config, "config") if config is not None else (live, "live")
         steps = plan(live.defs, other.defs) if live is not None else None
         return DiffResult(name, what, diff(base.defs, other.defs), plan=steps,
-                          restart_needed=steps is not None and "network-restart" in steps.kinds,
-                          notes=notes)
+                          restart_needed=steps is not None and "network-restart" in steps.kinds)
 
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
@@ -371,13 +375,9 @@ class Connection(Backend):
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
             result.plan = planner.plan_change(change)
-            if dry_run:
+            if dry_run or not result.plan.changes:
                 self._forget(live_path, config_path)
-                result.actions = tuple(result.plan.actions) if live else ()
-                result.live = APPLIED if live else result.live
-                result.config = CHANGED if config else NOT_REQUESTED
-                result.seconds = time.perf_counter() - started
-                return result
+                return _not_written(result, live, config, started)
             try:
                 if live:
                     with txn.journaled(self.store, name, "update", live=docs["live"].data,
@@ -769,8 +769,7 @@ class Connection(Backend):
         if desired.name != name:
             raise InvalidOperationError(f"the desired definition is for network "
                                         f"{desired.name!r}, not {name!r}")
-        kept = self._keep_identity(name, desired)
-        if kept:
+        if self._keep_identity(name, desired):
             desired_bytes = desired.to_bytes()
         if validate:
             refuse_invalid(desired_bytes)
@@ -799,21 +798,20 @@ class Connection(Backend):
             info = None
             result.notes += ("nothing changed: no try window",)
         result.change_info = info
-        result.notes = tuple(kept) + result.notes
         self._after_change(name, result)
         result.seconds = time.perf_counter() - started
         return result
 
-    def _keep_identity(self, name: str, desired) -> list[str]:
-        """Notes of what ``desired`` kept of the network's uuid, MAC address and bridge name
-        (``identity.keep``; ``desired`` is changed in place)."""
+    def _keep_identity(self, name: str, desired) -> bool:
+        """Give ``desired`` (changed in place) the network's uuid, MAC address and bridge name
+        where it leaves them out (``identity.keep``); a new network's are made as ``define``
+        makes them.  True when ``desired`` changed."""
         from netupdate.live import identity
-        notes: list[str] = []
         base = self._load(self.store.config_path(name)) or \
             self._load(self.store.live_path(name))
-        identity.keep(desired, base.network if base is not None else None, notes,
-                      by="netupdate")
-        return notes
+        if base is None:
+            return identity.generate(desired, lambda: self._bridges_in_use(name))
+        return identity.keep(desired, base.network, [])
 
     def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
                progress) -> UpdateResult:
@@ -1354,6 +1352,20 @@ class Connection(Backend):
             self._start_with(name, config.defs, config.data, netns, [])
             report.add(name, "started (autostart)" + (f" in namespace {netns}" if netns
                                                       else ""))
+
+
+def _not_written(result: UpdateResult, live: bool, config: bool, started: float):
+    """An update that writes nothing: a dry run, or an edit that leaves the same network
+    (``unchanged``, as libvirt reports it)."""
+    if not result.plan.changes:
+        result.live = UNCHANGED if live else result.live
+        result.config = UNCHANGED if config else NOT_REQUESTED
+    else:
+        result.actions = tuple(result.plan.actions) if live else ()
+        result.live = APPLIED if live else result.live
+        result.config = CHANGED if config else NOT_REQUESTED
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def _emit(progress, event: str, **fields) -> None:

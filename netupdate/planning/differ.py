@@ -19,9 +19,7 @@ Equality is semantic, never textual:
 Every section reports the section's *own* content in ``before``/``after``: an ``<ip>`` change
 carries the ``<ip>`` without its DHCP ranges and hosts, which are reported as changes of their own
 (``ip-dhcp-range``, ``ip-dhcp-host``).  Network-level scalars (name, mtu, bandwidth, ...) are one
-change each in section ``network``, keyed by the field name.
-
-No I/O here beyond reading the inputs when a path is given.
+change each in section ``network``, keyed by the field name.  No I/O beyond reading the inputs.
 """
 
 from __future__ import annotations
@@ -490,11 +488,9 @@ def _route_prefix(route: RouteDef) -> int | None:
 
 
 def own(section: str, item: Any) -> Any:
-    """The section's own content of ``item``: its sub-sections emptied out.
-
-    An ``<ip>`` keeps only ``<bootp>`` of its ``<dhcp>`` (None when nothing is left); a ``<dns>``
-    with nothing of its own (no attribute, no forwarder) is None, like an absent ``<dns>``.
-    """
+    """The section's own content of ``item``: its sub-sections emptied out (an ``<ip>`` keeps
+    only ``<bootp>`` of its ``<dhcp>``); a ``<dns>`` or ``<bridge>`` with nothing of its own is
+    None, like an absent one."""
     if item is None:
         return None
     if section == "ip":

@@ -291,6 +291,15 @@ def test_update_by_node_spec(backend):
     assert same(expected, backend.config(name)) == []
 
 
+def test_an_edit_to_the_same_network_is_unchanged(backend):
+    name = backend.define(NETWORKS["nu-nat"])
+    before = backend.config(name)
+    value = netupdate.load(before).defs.dns.txts[0].value
+    result = backend.update(name, "modify", "dns-txt", f"<txt name='info' value='{value}'/>")
+    assert (result.config, result.changed) == ("unchanged", False)
+    assert backend.config(name) == before
+
+
 def test_dry_run_changes_nothing(backend):
     name = backend.define(NETWORKS["nu-nat"])
     before = backend.config(name)

@@ -5,9 +5,9 @@
   uuid is refused (libvirt: a network's uuid cannot change).
 - ``generate`` (the embedded ``define``; libvirt does it itself): what is still missing is made
   as libvirt makes it: a random uuid (its parser, every driver), and for a network whose bridge
-  it manages (no forward, nat, route, open) a bridge name: the first ``virbrN`` (or ``NAME%d``
-  when the name is such a template) that no other network uses (``networkValidate``:
-  ``networkFindUnusedBridgeName``).  libvirtd also generates a MAC address for such a bridge;
+  it manages (no forward, nat, route, open) a bridge name: the first ``virbrN`` that no other
+  network uses (``networkValidate``: ``networkFindUnusedBridgeName``; libvirt's ``NAME%d``
+  templates are not interface names netupdate accepts).  libvirtd also generates a MAC address for such a bridge;
   the embedded runtime leaves the kernel's (docs/live.md).
 
 Only the missing elements are inserted: the rest of the definition stays byte-for-byte.
@@ -15,7 +15,6 @@ Only the missing elements are inserted: the rest of the definition stays byte-fo
 
 from __future__ import annotations
 
-import re
 import uuid as _uuid
 from collections.abc import Callable, Iterable
 
@@ -62,22 +61,16 @@ def generate(document, taken: Callable[[], Iterable[str]]) -> bool:
     if defs.uuid is None:
         _insert(document, "uuid", text=str(_uuid.uuid4()))
         added = True
-    bridge = _bridge(defs)
-    if defs.forward_mode in MANAGED_MODES and (bridge is None or is_template(bridge)):
-        _name_bridge(document, free_bridge_name(bridge or BRIDGE_TEMPLATE, set(taken())))
+    if defs.forward_mode in MANAGED_MODES and _bridge(defs) is None:
+        _name_bridge(document, free_bridge_name(set(taken())))
         added = True
     return added
 
 
-def is_template(name: str) -> bool:
-    """libvirt's test: exactly one ``%`` and it is followed by ``d``."""
-    return name.count("%") == 1 and "%d" in name
-
-
-def free_bridge_name(template: str, taken: set[str]) -> str:
-    """The first name of ``template`` (``virbr%d``) not in ``taken``."""
+def free_bridge_name(taken: set[str]) -> str:
+    """The first ``virbrN`` not in ``taken``."""
     for number in range(MAX_BRIDGE_ID + 1):
-        name = template.replace("%d", str(number))
+        name = BRIDGE_TEMPLATE % number
         if name not in taken:
             return name
     raise InvalidOperationError(f"bridge generation exceeded max id {MAX_BRIDGE_ID}")
@@ -86,7 +79,7 @@ def free_bridge_name(template: str, taken: set[str]) -> str:
 def bridge_names(defs_list: Iterable) -> set[str]:
     """The bridge names of some definitions (None entries skipped)."""
     return {name for defs in defs_list if defs is not None
-            for name in [_bridge(defs)] if name and not re.search("%", name)}
+            for name in [_bridge(defs)] if name}
 
 
 def _bridge(defs) -> str | None:

@@ -44,6 +44,7 @@ from netupdate.live.backend import Backend as BackendABC
 from netupdate.live.connect import EMBEDDED_URIS, connect
 from netupdate.live.embedded.connection import Connection
 from netupdate.live.libvirt.connection import LibvirtConnection
+from netupdate.live.results import NetworkStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBVIRT_URI = "test:///default"
@@ -71,6 +72,7 @@ NODE_SPEC = ("nu-nat", "delete", "/network/dns/txt[@name='info']")
 NETWORKS = {net.findtext("name"): etree.tostring(net, encoding="unicode")
             for net in etree.parse(str(ROOT / "fixtures" / "libvirt" / "test-driver.xml"))
             .getroot().iter("network")}
+NETWORK_UUIDS = {name: etree.fromstring(xml).findtext("uuid") for name, xml in NETWORKS.items()}
 MINIMAL = "<network><name>nu-minimal</name><ip address='10.152.0.1' prefix='24'/></network>"
 
 
@@ -247,6 +249,15 @@ def test_redefinition_keeps_the_identity(backend):
     with pytest.raises(NetupdateError, match="uuid"):
         backend.conn.define(other)
     assert netupdate.load(backend.config(name)).defs.uuid == first.uuid
+
+
+def test_status_is_one_type(both):
+    statuses = [one.conn.status(one.define(NETWORKS["nu-nat"])) for one in both]
+    assert [type(status) for status in statuses] == [NetworkStatus, NetworkStatus]
+    assert sorted(statuses[0].to_json()) == sorted(statuses[1].to_json())
+    assert {(s.state, s.active, s.persistent, s.uuid, s.diverged, s.problems)
+            for s in statuses} == {("inactive", False, True, NETWORK_UUIDS["nu-nat"], False, ())}
+    assert [s.to_text().splitlines()[1] for s in statuses] == ["  state:      inactive"] * 2
 
 
 def test_malformed_definition(backend):

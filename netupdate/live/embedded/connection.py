@@ -226,9 +226,15 @@ class Connection(Backend):
         return out
 
     def _uuid(self, name: str) -> str | None:
-        """The uuid of the persistent definition (read without its typed definitions)."""
+        """The uuid of the persistent definition (read without its typed definitions),
+        spelled as libvirt spells it."""
+        import uuid
         doc = self._load(self.store.config_path(name))
-        return doc.network.root.findtext("uuid") if doc is not None else None
+        text = doc.network.root.findtext("uuid") if doc is not None else None
+        try:
+            return str(uuid.UUID(text.strip())) if text else None
+        except ValueError:
+            return None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, name: str, *, netns: str | None = None) -> None:

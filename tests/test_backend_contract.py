@@ -44,7 +44,7 @@ from netupdate.live.backend import Backend as BackendABC
 from netupdate.live.connect import EMBEDDED_URIS, connect
 from netupdate.live.embedded.connection import Connection
 from netupdate.live.libvirt.connection import LibvirtConnection
-from netupdate.live.results import NetworkStatus
+from netupdate.live.results import NetworkInfo, NetworkStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBVIRT_URI = "test:///default"
@@ -121,9 +121,8 @@ class Backend:
         return self.conn.dumpxml(name, inactive=True)
 
     def listed(self) -> dict[str, dict]:
-        """Today's list entries as dicts (the entry type itself is the gap ``list-entry``)."""
-        return {entry["name"]: entry for entry in
-                (e if isinstance(e, dict) else e.to_json() for e in self.conn.list())}
+        """The list entries as their JSON."""
+        return {entry.name: entry.to_json() for entry in self.conn.list()}
 
 
 def _open(name: str, tmp_path: Path) -> Backend:
@@ -270,9 +269,10 @@ def test_list_entries(both):
     entries = []
     for one in both:
         name = one.define(MINIMAL)
-        entries.append(next(e for e in one.conn.list() if
-                            (e["name"] if isinstance(e, dict) else e.name) == name))
-    assert type(entries[0]) is type(entries[1])
+        entries.append(next(e for e in one.conn.list() if e.name == name))
+    assert [type(entry) for entry in entries] == [NetworkInfo, NetworkInfo]
+    assert sorted(entries[0].to_json()) == sorted(entries[1].to_json())
+    assert all(entry.uuid and entry.state == "inactive" for entry in entries)
 
 
 # ------------------------------------------------------------------------- updates

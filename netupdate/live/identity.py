@@ -27,8 +27,8 @@ MAX_BRIDGE_ID = 256      # libvirt's MAX_BRIDGE_ID
 
 def keep(document, base, notes: list[str]) -> bool:
     """Give ``document`` (a ``model.defs.Network``, changed in place) the uuid, MAC address
-    and bridge name of ``base`` (the current definition, a ``Network`` or None) that it
-    leaves out; True when something was kept."""
+    and bridge name of ``base`` (the current definition: anything with ``defs``, or None) that
+    it leaves out; True when something was kept."""
     if base is None:
         return False
     desired, current = document.defs, base.defs

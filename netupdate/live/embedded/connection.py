@@ -173,7 +173,7 @@ class Connection(Backend):
                          None)
             current = self._load(self.store.config_path(name)) or \
                 self._load(self.store.live_path(name))
-            identity.keep(network, current.network if current else None, [])
+            identity.keep(network, current, [])
             identity.generate(network, lambda: self._bridges_in_use(name))
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
@@ -817,7 +817,7 @@ class Connection(Backend):
             self._load(self.store.live_path(name))
         if base is None:
             return identity.generate(desired, lambda: self._bridges_in_use(name))
-        return identity.keep(desired, base.network, [])
+        return identity.keep(desired, base, [])    # base.defs: the cached typed definition
 
     def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
                progress) -> UpdateResult:

@@ -31,6 +31,7 @@ def test_generate_adds_a_uuid_and_a_free_bridge_name_and_nothing_else(shape, how
     document = load(given_xml)
     assert identity.generate(document, lambda: taken)
     made = document.defs
+    assert made == load(document.to_xml()).defs      # the typed definitions it wrote are right
     assert made.uuid is not None
     assert made.bridge.name == identity.free_bridge_name(taken)
     assert made.bridge.name not in taken and re.fullmatch(r"virbr\d+", made.bridge.name)
@@ -52,6 +53,7 @@ def test_generate_adds_a_uuid_and_a_free_bridge_name_and_nothing_else(shape, how
     redefined = load(given_xml)
     assert identity.keep(redefined, again, [])
     assert _changes(text, redefined.to_xml()) == []
+    assert redefined.defs == load(redefined.to_xml()).defs
 
 
 @settings(max_examples=30)

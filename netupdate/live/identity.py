@@ -15,6 +15,7 @@ Only the missing elements are inserted: the rest of the definition stays byte-fo
 
 from __future__ import annotations
 
+import dataclasses
 import uuid as _uuid
 from collections.abc import Callable, Iterable
 
@@ -32,24 +33,23 @@ def keep(document, base, notes: list[str]) -> bool:
     if base is None:
         return False
     desired, current = document.defs, base.defs
-    kept: list[str] = []
+    made: dict = {}
     if desired.uuid is None and current.uuid is not None:
-        _insert(document, "uuid", text=str(current.uuid))
-        kept.append("uuid")
+        made["uuid"] = current.uuid
     elif desired.uuid is not None and current.uuid is not None and desired.uuid != current.uuid:
         raise InvalidOperationError(f"the desired definition has uuid {desired.uuid}, the "
                                     f"network has {current.uuid}: a network's uuid cannot change")
     managed = desired.forward_mode in MANAGED_MODES
     if managed and desired.mac is None and current.mac is not None:
-        _insert(document, "mac", address=str(current.mac))
-        kept.append("MAC address")
+        made["mac"] = current.mac
     if managed and _bridge(current) and _bridge(desired) is None:
-        _name_bridge(document, _bridge(current))
-        kept.append("bridge name")
-    if kept:
-        notes.append(f"kept the {', '.join(kept)} libvirt assigned (the desired definition leaves "
-                     f"{'it' if len(kept) == 1 else 'them'} out)")
-    return bool(kept)
+        made["bridge"] = _bridge(current)
+    if made:
+        _write(document, made)
+        kept = {"uuid": "uuid", "mac": "MAC address", "bridge": "bridge name"}
+        notes.append(f"kept the {', '.join(kept[k] for k in made)} libvirt assigned (the "
+                     f"desired definition leaves {'it' if len(made) == 1 else 'them'} out)")
+    return bool(made)
 
 
 def generate(document, taken: Callable[[], Iterable[str]]) -> bool:
@@ -57,14 +57,14 @@ def generate(document, taken: Callable[[], Iterable[str]]) -> bool:
     (``taken``: the bridge names in use, asked only when a name is needed); True when
     something was added."""
     defs = document.defs
-    added = False
+    made: dict = {}
     if defs.uuid is None:
-        _insert(document, "uuid", text=str(_uuid.uuid4()))
-        added = True
+        made["uuid"] = _uuid.uuid4()
     if defs.forward_mode in MANAGED_MODES and _bridge(defs) is None:
-        _name_bridge(document, free_bridge_name(set(taken())))
-        added = True
-    return added
+        made["bridge"] = free_bridge_name(set(taken()))
+    if made:
+        _write(document, made)
+    return bool(made)
 
 
 def free_bridge_name(taken: set[str]) -> str:
@@ -86,13 +86,24 @@ def _bridge(defs) -> str | None:
     return defs.bridge.name if defs.bridge is not None else None
 
 
-def _name_bridge(document, name: str) -> None:
-    existing = document.root.find("bridge")
-    if existing is not None:
-        existing.set("name", name)
-        document.touched()
-    else:
-        _insert(document, "bridge", name=name)
+def _write(document, made: dict) -> None:
+    """Write ``made`` (``uuid``, ``mac``, ``bridge``: its name) into ``document``, and its
+    typed definitions with them (no re-read of a big definition)."""
+    from netupdate.model.defs import BridgeDef
+    defs = document.defs
+    fields = dict(made)
+    if "uuid" in made:
+        _insert(document, "uuid", text=str(made["uuid"]))
+    if "mac" in made:
+        _insert(document, "mac", address=str(made["mac"]))
+    if "bridge" in made:
+        existing = document.root.find("bridge")
+        if existing is not None:
+            existing.set("name", made["bridge"])
+        else:
+            _insert(document, "bridge", name=made["bridge"])
+        fields["bridge"] = dataclasses.replace(defs.bridge or BridgeDef(), name=made["bridge"])
+    document.touched(dataclasses.replace(defs, **fields))
 
 
 def _insert(document, tag: str, *, text: str | None = None, **attrs: str) -> None:
@@ -110,4 +121,3 @@ def _insert(document, tag: str, *, text: str | None = None, **attrs: str) -> Non
     element = etree.Element(tag, **attrs)
     element.text = text
     document.source.insert(root, position, element)
-    document.touched()

@@ -1,8 +1,9 @@
 """The identity of a stored network definition, as libvirt's network driver gives it.
 
 - ``keep`` (both backends: ``define``, ``apply``, ``diff``): a new definition that leaves out the
-  uuid, MAC address or bridge name of the network's current definition keeps them; a different
-  uuid is refused (libvirt: a network's uuid cannot change).
+  uuid, MAC address (libvirt only: it makes one when there is none) or bridge name of the
+  network's current definition keeps them; a different uuid is refused (libvirt: a network's
+  uuid cannot change).
 - ``generate`` (the embedded ``define``; libvirt does it itself): what is still missing is made
   as libvirt makes it: a random uuid (its parser, every driver), and for a network whose bridge
   it manages (no forward, nat, route, open) a bridge name: the first ``virbrN`` that no other
@@ -26,10 +27,11 @@ BRIDGE_TEMPLATE = "virbr%d"
 MAX_BRIDGE_ID = 256      # libvirt's MAX_BRIDGE_ID
 
 
-def keep(document, base, notes: list[str]) -> bool:
+def keep(document, base, notes: list[str], *, mac: bool = True) -> bool:
     """Give ``document`` (a ``model.defs.Network``, changed in place) the uuid, MAC address
-    and bridge name of ``base`` (the current definition: anything with ``defs``, or None) that
-    it leaves out; True when something was kept."""
+    (not with ``mac=False``: the embedded runtime makes none) and bridge name of ``base`` (the
+    current definition: anything with ``defs``, or None) that it leaves out; True when
+    something was kept."""
     if base is None:
         return False
     desired, current = document.defs, base.defs
@@ -40,7 +42,7 @@ def keep(document, base, notes: list[str]) -> bool:
         raise InvalidOperationError(f"the desired definition has uuid {desired.uuid}, the "
                                     f"network has {current.uuid}: a network's uuid cannot change")
     managed = desired.forward_mode in MANAGED_MODES
-    if managed and desired.mac is None and current.mac is not None:
+    if mac and managed and desired.mac is None and current.mac is not None:
         made["mac"] = current.mac
     if managed and _bridge(current) and _bridge(desired) is None:
         made["bridge"] = _bridge(current)

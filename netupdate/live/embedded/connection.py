@@ -173,7 +173,7 @@ class Connection(Backend):
                          None)
             current = self._load(self.store.config_path(name)) or \
                 self._load(self.store.live_path(name))
-            identity.keep(network, current, [])
+            identity.keep(network, current, [], mac=False)
             identity.generate(network, lambda: self._bridges_in_use(name))
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
@@ -809,15 +809,15 @@ class Connection(Backend):
         return result
 
     def _keep_identity(self, name: str, desired) -> bool:
-        """Give ``desired`` (changed in place) the network's uuid, MAC address and bridge name
-        where it leaves them out (``identity.keep``); a new network's are made as ``define``
-        makes them.  True when ``desired`` changed."""
+        """Give ``desired`` (changed in place) the network's uuid and bridge name where it
+        leaves them out (``identity.keep``); a new network's are made as ``define`` makes them.
+        True when ``desired`` changed."""
         from netupdate.live import identity
         base = self._load(self.store.config_path(name)) or \
             self._load(self.store.live_path(name))
         if base is None:
             return identity.generate(desired, lambda: self._bridges_in_use(name))
-        return identity.keep(desired, base, [])    # base.defs: the cached typed definition
+        return identity.keep(desired, base, [], mac=False)   # base.defs: cached, typed
 
     def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
                progress) -> UpdateResult:

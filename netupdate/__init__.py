@@ -39,7 +39,7 @@ _LAZY = {
     "plan_change": "netupdate.planning.planner",
     "Plan": "netupdate.planning.planner",
     "Policy": "netupdate.planning.policy",
-    "connect": "netupdate.live.embedded.connection",
+    "connect": "netupdate.live.connect",
     "fragment": "netupdate.edit.shortcuts",
 }
 

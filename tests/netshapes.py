@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 NAME = "gen"
 BRIDGE = "nubr-gen"
+UUID = "6b1f4c5e-2a7d-4a35-9d6e-0c1b2a3d4e77"   # the network's identity: nothing to fill in
 NET4 = ipaddress.ip_network("10.77.0.0/24")
 NET6 = ipaddress.ip_network("fd00:77::/64")
 SERVER4, SERVER6 = "10.77.0.1", "fd00:77::1"
@@ -105,11 +106,12 @@ def _dns(draw, families: tuple[int, ...]) -> str:
 
 @st.composite
 def network_shapes(draw) -> str:
-    """The XML text of a valid, runnable network named ``NAME`` on bridge ``BRIDGE``."""
+    """The XML text of a valid, runnable network named ``NAME`` (uuid ``UUID``) on bridge
+    ``BRIDGE``."""
     families = tuple(f for f in (4, 6) if draw(st.booleans()))
     # nat, route and open forward the network's own subnet: they need an <ip> (NU-E116)
     mode = draw(st.sampled_from(MODES)) if families else "isolated"
-    out = [f"<network>\n  <name>{NAME}</name>"]
+    out = [f"<network>\n  <name>{NAME}</name>\n  <uuid>{UUID}</uuid>"]
     if mode != "isolated":
         out.append(f"  <forward mode='{mode}'/>")
     out.append("  " + bridge_xml(draw(st.booleans()), draw(st.integers(0, 3))))

@@ -62,7 +62,6 @@ FUNCTION_CEILINGS = {
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,
-    'netupdate/live/embedded/connection.py::Connection.update': 61,
     'netupdate/live/embedded/connection.py::Connection.update_batch': 99,
     'netupdate/live/embedded/runtime/driver.py::Driver.apply': 62,
     'netupdate/live/libvirt/connection.py::LibvirtConnection.update': 109,

@@ -91,11 +91,12 @@ def test_cli_policy_on_every_editing_verb(tmp_path, capsys, how):
     from netupdate.cli import main
     with netupdate.connect(state_dir=tmp_path / "state") as conn:
         conn.define(NET)
+        defined = conn.dumpxml("nu-pol", inactive=True)   # NET and the uuid it was given
     argv = _cli_edits(tmp_path)[how]
     assert main([*argv, "--policy", POLICY]) == 1
     assert "policy refuses" in capsys.readouterr().err
     with netupdate.connect(state_dir=tmp_path / "state") as conn:
-        assert conn.dumpxml("nu-pol", inactive=True) == NET
+        assert conn.dumpxml("nu-pol", inactive=True) == defined
     assert main(argv) == 0                              # without --policy it is made
     with netupdate.connect(state_dir=tmp_path / "state") as conn:
         assert conn.dumpxml("nu-pol", inactive=True) != NET

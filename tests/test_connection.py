@@ -4,11 +4,15 @@ import pytest
 
 import netupdate
 from netupdate.errors import NetupdateError, PermissionFailure, RuntimeFailure, StateError
-from netupdate.live.embedded.connection import Connection, UpdateResult, connect
+from netupdate.live.connect import connect
+from netupdate.live.embedded.connection import Connection
 from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.results import UpdateResult
 
-NET = """<network>
+UUID = "3f0e0c2a-7d1b-4c55-9a43-2f6c8e5b1d01"
+NET = f"""<network>
   <name>lib</name>
+  <uuid>{UUID}</uuid>
   <forward mode='nat'/>
   <bridge name='nubr-lib'/>
   <ip address='10.80.0.1' prefix='24'/>
@@ -34,10 +38,10 @@ def test_define_list_dumpxml_undefine(conn):
     assert conn.define(NET) == "lib"
     assert [entry.to_json() for entry in conn.list()] == [
         {"name": "lib", "active": False, "state": "inactive", "persistent": True,
-         "autostart": False, "bridge": None, "netns": None, "uuid": None}]
+         "autostart": False, "bridge": None, "netns": None, "uuid": UUID}]
     assert conn.dumpxml("lib") == NET and conn.dumpxml("lib", inactive=True) == NET
     status = conn.status("lib")
-    assert status["state"] == "inactive" and status["problems"] == []
+    assert status.state == "inactive" and status.problems == ()
     conn.undefine("lib")
     assert conn.list() == []
     with pytest.raises(StateError, match="not defined"):

@@ -67,6 +67,25 @@ SAME = [
     ("comments", NAT.replace("<dns>", "<!-- dns --><dns>")),
     ("route netmask", NAT.replace("prefix='16' gateway", "netmask='255.255.0.0' gateway")),
 ]
+POOL = ("<network><name>pool</name><forward mode='passthrough'>"
+        "<interface dev='eth1'/><interface dev='eth2'/></forward></network>")
+# libvirt's round trip of a definition: the same network (before, as libvirt writes it)
+ROUND_TRIP = {
+    "forward dev is the first interface": (POOL, POOL.replace("<forward ",
+                                                              "<forward dev='eth1' ")),
+    "no bridge is a defaults-only bridge": (
+        NAT.replace("<bridge name='virbr10' stp='on' delay='0'/>", ""),
+        NAT.replace("<bridge name='virbr10' stp='on' delay='0'/>", "<bridge stp='on' delay='0'/>")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIP))
+def test_libvirts_round_trip_is_no_change(name):
+    before, after = ROUND_TRIP[name]
+    assert not diff(before, after) and not diff(after, before)
+    # and what differs from those defaults still is a change
+    assert diff(before, after.replace("stp='on'", "stp='off'").replace("dev='eth1'",
+                                                                       "dev='eth2'"))
 
 
 @pytest.mark.parametrize("name,after", SAME, ids=[name for name, _ in SAME])

@@ -19,12 +19,14 @@ import pytest
 import netupdate
 from netupdate.errors import InvalidOperationError, StateError
 from netupdate.live import txn
-from netupdate.live.embedded.connection import UpdateResult, connect
+from netupdate.live.connect import connect
+from netupdate.live.results import UpdateResult
 
 ROOT = Path(__file__).resolve().parent.parent
 
 NET = """<network>
   <name>cfg</name>
+  <uuid>9d3c1e7a-5b2f-4e61-8a0d-3c4b5a6f7e01</uuid>
   <forward mode='nat'/>
   <bridge name='nubr-cfg' stp='off' delay='0'/>
   <dns>
@@ -421,7 +423,7 @@ def test_an_interrupted_operation_is_finished_by_the_next_one(conn):
     txn.write_journal(conn.store, "cfg", "update", live=None, config=original, record=None,
                       sides=("config",))
     conn.store.write_config("cfg", NET.replace("first", "half-done"))
-    assert "interrupted update" in conn.status("cfg")["problems"][0]
+    assert "interrupted update" in conn.status("cfg").problems[0]
     result = conn.update("cfg", "modify", "dns-txt", "<txt name='motd' value='next'/>")
     assert "undid an interrupted update" in result.notes[0]
     assert b"half-done" not in config(conn) and b"next" in config(conn)

@@ -283,59 +283,17 @@ def cmd_dumpxml(args) -> int:
     return 0
 
 
-def _status_text(s: dict) -> str:
-    """Both backends' status, from its JSON (the embedded runtime's bridge, dnsmasq and
-    firewall; libvirt's URI, UUID and drift)."""
-    lines = [f"network {s['name']}" + (f" ({s['uri']})" if s.get("uri") else ""),
-             f"  state:      {s['state']}" + ("" if s.get("persistent") else " (transient)")]
-    for key in ("uuid", "netns"):
-        if s.get(key):
-            lines.append(f"  {key + ':':<11} {s[key]}")
-    lines.append(f"  autostart:  {'yes' if s.get('autostart') else 'no'}")
-    br = s.get("bridge")
-    if isinstance(br, dict):
-        extra = ""
-        if br.get("present"):
-            extra = (f" (stp {'on' if br.get('stp') else 'off'}, delay {br.get('delay')}, "
-                     f"mtu {br.get('mtu')}, {'up' if br.get('up') else 'down'})")
-        lines.append(f"  bridge:     {br['name']}{'' if br.get('present') else ' MISSING'}"
-                     + extra)
-        if br.get("addresses"):
-            lines.append(f"  addresses:  {', '.join(br['addresses'])}")
-    elif br:
-        lines.append(f"  bridge:     {br}")
-    dq = s.get("dnsmasq")
-    if isinstance(dq, dict):
-        lines.append(f"  dnsmasq:    pid {dq.get('pid')} "
-                     f"{'running' if dq.get('alive') else 'NOT RUNNING'}")
-    fw = s.get("firewall")
-    if isinstance(fw, dict):
-        lines.append(f"  firewall:   nft table {fw.get('family')} {fw.get('table')}"
-                     f"{'' if fw.get('present') else ' MISSING'}")
-    if s.get("diverged") is not None:
-        lines.append("  live vs persistent config: "
-                     + ("DIFFERENT (a restart applies the persistent config)"
-                        if s["diverged"] else "same"))
-    lines.extend(f"    {line}" for line in s.get("drift") or ())
-    lines.extend(f"  note:       {note}" for note in s.get("notes") or ())
-    lines.extend(f"  problem:    {problem}" for problem in s.get("problems") or ())
-    if s.get("problems"):
-        lines.append(f"  repair with: netupdate start {s['name']}")
-    return "\n".join(lines)
-
-
 def cmd_status(args) -> int:
     import json
 
     from netupdate.errors import EXIT_DEGRADED
     with _conn(args, readonly=True) as conn, _named(conn, args) as name:
         status = conn.status(name)
-    data = status if isinstance(status, dict) else status.to_json()
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
+        print(json.dumps(status.to_json(), indent=2, default=str))
     else:
-        print(_status_text(data))
-    return EXIT_DEGRADED if data.get("problems") else 0
+        print(status.to_text())
+    return EXIT_DEGRADED if status.problems else 0
 
 
 def _sides(args, conn, name: str) -> tuple[bool | None, bool | None]:

@@ -616,9 +616,10 @@ class Network:
         found = self.root.find("name")
         return found.text if found is not None else None
 
-    def touched(self) -> None:
-        """Forget derived state (typed defs, update indexes) after the tree was edited."""
-        self._defs = None
+    def touched(self, defs: NetworkDef | None = None) -> None:
+        """Forget derived state (typed defs, update indexes) after the tree was edited; ``defs``:
+        the edited tree's typed definitions when the editor knows them (no re-read)."""
+        self._defs = defs
         self._indexes.clear()
 
     def to_xml(self, *, tracked: bool = False) -> str:

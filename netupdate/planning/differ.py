@@ -10,8 +10,8 @@ Equality is semantic, never textual:
 - the model already makes MAC case, IPv6 spelling, netmask vs prefix, lease units, attribute order
   and whitespace between elements irrelevant;
 - documented defaults are applied before comparing (``DEFAULTS``: ``<bridge stp>`` absent equals
-  ``on``, ``<forward>`` without ``mode`` equals ``nat``, an ``<ip>`` without a prefix has its
-  classful prefix, ...), so libvirt's own round trip (which writes the defaults out) is no change;
+  ``on``, ``<forward dev>`` its first interface, a defaults-only ``<bridge>`` none, ...), so
+  libvirt's own round trip (which writes the defaults out) is no change;
 - repeated items with an identity (hosts, ranges, records, routes, portgroups, ...) are matched by
   key, so their order does not matter; DNS forwarders are the exception: dnsmasq runs with
   ``strict-order``, so their order is significant.
@@ -19,9 +19,7 @@ Equality is semantic, never textual:
 Every section reports the section's *own* content in ``before``/``after``: an ``<ip>`` change
 carries the ``<ip>`` without its DHCP ranges and hosts, which are reported as changes of their own
 (``ip-dhcp-range``, ``ip-dhcp-host``).  Network-level scalars (name, mtu, bandwidth, ...) are one
-change each in section ``network``, keyed by the field name.
-
-No I/O here beyond reading the inputs when a path is given.
+change each in section ``network``, keyed by the field name.  No I/O beyond reading the inputs.
 """
 
 from __future__ import annotations
@@ -41,9 +39,11 @@ from netupdate import sections as S
 from netupdate.model import defs as model
 from netupdate.model import values as T
 from netupdate.model.defs import (
+    BridgeDef,
     Def,
     DhcpDef,
     DnsDef,
+    ForwardDef,
     IpDef,
     NatDef,
     NetworkDef,
@@ -94,6 +94,7 @@ def _family(obj) -> str | None:
 
 # Values an absent attribute stands for (libvirt's defaults); applied before comparing.
 DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
+    (ForwardDef, "dev"): lambda o: o.interfaces[0].dev if o.interfaces else None,
     (NatDef, "ipv6"): lambda o: False,
     (IpDef, "prefix"): lambda o: o.effective_prefix,
     # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value)
@@ -469,11 +470,9 @@ def _route_prefix(route: RouteDef) -> int | None:
 
 
 def own(section: str, item: Any) -> Any:
-    """The section's own content of ``item``: its sub-sections emptied out.
-
-    An ``<ip>`` keeps only ``<bootp>`` of its ``<dhcp>`` (None when nothing is left); a ``<dns>``
-    with nothing of its own (no attribute, no forwarder) is None, like an absent ``<dns>``.
-    """
+    """The section's own content of ``item``: its sub-sections emptied out (an ``<ip>`` keeps
+    only ``<bootp>`` of its ``<dhcp>``); a ``<dns>`` or ``<bridge>`` with nothing of its own is
+    None, like an absent one."""
     if item is None:
         return None
     if section == "ip":
@@ -484,8 +483,10 @@ def own(section: str, item: Any) -> Any:
     if section == "dns":
         stripped = dataclasses.replace(item, txts=(), srvs=(), hosts=())
         return None if same(stripped, DnsDef()) else stripped
-    if section == "forward":
-        return dataclasses.replace(item, interfaces=(), pfs=())
+    if section == "forward":   # its dev stands for its first interface (DEFAULTS)
+        return dataclasses.replace(item, dev=effective(item, "dev"), interfaces=(), pfs=())
+    if section == "bridge":   # libvirt writes <bridge stp='on' delay='0'/> for no <bridge>
+        return None if same(item, BridgeDef()) else item
     return item
 
 

@@ -177,3 +177,21 @@ def dhcp_client(make_netns, tmp_path):
         return None
 
     return lease
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    """A real libvirtd in a namespace of its own (tests/live/libvirtdaemon.py), one per module;
+    skipped without its prerequisites, except in CI (CI=true), where that fails."""
+    from libvirtdaemon import Daemon, require
+    require()
+    running = Daemon()
+    try:
+        running.start()
+    except BaseException:
+        logs = running.logs()
+        running.stop()
+        pytest.fail(f"libvirtd did not start in namespace {running.netns}:\n{logs}",
+                    pytrace=False)
+    yield running
+    running.stop()

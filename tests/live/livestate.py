@@ -99,7 +99,7 @@ def observe(conn, name: str) -> dict:
                **_kernel(netns, record["bridge"]["name"]))
     out["fixed_mac"] = live is not None and netupdate.load(live).defs.mac is not None
     status = conn.status(name)
-    out["status"] = (status["state"], status["problems"], status["diverged"])
+    out["status"] = (status.state, status.problems, status.diverged)
     out["dirs"] = (str(store.run_dir), str(store.config_dir))
     return out
 

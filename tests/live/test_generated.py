@@ -398,8 +398,8 @@ class GeneratedNetwork(RuleBasedStateMachine):
             return  # before start
         self.shape = shape(self.defs())
         status = self.conn.status(NAME)
-        assert status["state"] == "active" and status["problems"] == [], status
-        assert status["diverged"] is False, status
+        assert status.state == "active" and status.problems == (), status
+        assert status.diverged is False, status
         from netupdate.live import txn
         assert txn.read_journal(self.conn.store, NAME) is None
         record = self.conn.store.read_record(NAME)

@@ -29,7 +29,7 @@ def test_an_ipv6_only_network_answers_dns_and_takes_dns_updates(conn, netns):
                          "<host ip='fd00:66::6'><hostname>six</hostname></host>")
     assert result.live == "applied" and "dns" in result.checks
     assert NS.call(netns, query, "fd00:66::1", "six", "AAAA")[1] == ["fd00:66::6"]
-    assert conn.status("six")["problems"] == []
+    assert conn.status("six").problems == ()
 
 
 ROUTED = """<network>
@@ -105,7 +105,7 @@ def test_a_network_that_no_longer_needs_dnsmasq_keeps_none_of_its_files(conn, ne
     assert "dnsmasq.conf" in _run_files(conn, "noip")
     conn.apply("noip", NO_IP)
     assert _run_files(conn, "noip") == fresh
-    assert conn.status("noip")["problems"] == []
+    assert conn.status("noip").problems == ()
 
 
 WITH_ROUTE = """<network>

@@ -68,7 +68,7 @@ def test_the_reproductions_are_refused_on_a_running_network(conn, netns, state_d
     conn.start("injnet")     # the TXT finding showed at the next start: still nothing
     after = _files(conn, "injnet")
     assert not any(b"dhcp-script" in data or b"stolen" in data for data in after.values())
-    assert conn.status("injnet")["state"] == "active"
+    assert conn.status("injnet").state == "active"
 
 
 def test_txt_values_full_of_dnsmasq_syntax_are_served_as_written(conn, netns):

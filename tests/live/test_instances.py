@@ -65,7 +65,7 @@ def test_two_state_dirs_run_a_same_named_network_in_one_namespace(two_state_dirs
     second.start("shared")
     mine = [c.store.read_record("shared")["firewall"]["table"] for c in two_state_dirs]
     assert mine[0] != mine[1] and set(mine) <= set(tables(netns))
-    assert all(c.status("shared")["state"] == "active" for c in two_state_dirs)
+    assert all(c.status("shared").state == "active" for c in two_state_dirs)
     assert [sysctl(netns, key) for key in keys] == ["1", "1"]
     lid = first.store.read_record("shared")["sysctls"]
     assert lid == second.store.read_record("shared")["sysctls"] == FW.namespace_id(netns)
@@ -74,7 +74,7 @@ def test_two_state_dirs_run_a_same_named_network_in_one_namespace(two_state_dirs
         [str(Path(c.store.run_dir).resolve()), "shared", list(keys)] for c in two_state_dirs)
     first.stop("shared")
     assert mine[0] not in tables(netns) and mine[1] in tables(netns)
-    assert second.status("shared")["state"] == "active"
+    assert second.status("shared").state == "active"
     assert [sysctl(netns, key) for key in keys] == ["1", "1"]  # the other one still forwards
     second.stop("shared")
     assert mine[1] not in tables(netns)

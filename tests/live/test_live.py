@@ -88,8 +88,8 @@ def test_start_nat_and_isolated_in_a_fresh_namespace(conn, netns):
     assert rows["natnet"].netns == netns and rows["isonet"].bridge == "nubr-iso"
     for name in ("natnet", "isonet"):
         status = conn.status(name)
-        assert status["state"] == "active", status["problems"]
-        assert status["dnsmasq"]["alive"] and status["bridge"]["present"]
+        assert status.state == "active", status.problems
+        assert status.dnsmasq["alive"] and status.bridge_state["present"]
     nat = bridge_state(netns, "nubr-nat")
     assert nat["stp"] is False and "10.61.0.1/24" in nat["addresses"]
     iso = bridge_state(netns, "nubr-iso")
@@ -124,7 +124,7 @@ def test_dns_host_added_live_answers_without_touching_dnsmasq(conn, netns):
     assert ask(netns, "10.61.0.1", "answer") == ["10.61.0.42"]
     assert ask(netns, "10.61.0.1", "life.nat.test") == ["10.61.0.42"]
     assert dnsmasq_pid(conn, "natnet") == pid and DQ.alive(pid, conn.status("natnet")
-                                                              ["dnsmasq"]["conf"])
+                                                              .dnsmasq["conf"])
     assert "answer" in conn.dumpxml("natnet") and "answer" in conn.dumpxml("natnet",
                                                                             inactive=True)
     # delete: the name stops answering, still without a signal or restart
@@ -198,7 +198,7 @@ def test_txt_record_change_gives_the_new_answer(conn, netns):
     result = conn.update("natnet", "modify", "dns-txt", "<txt name='motd' value='second'/>")
     assert [a.kind for a in result.actions] == ["dnsmasq-restart"]
     assert ask(netns, "10.61.0.1", "motd", "TXT") == ["second"]
-    assert conn.status("natnet")["state"] == "active"
+    assert conn.status("natnet").state == "active"
 
 
 def test_killed_dnsmasq_is_reported_and_start_repairs_it(conn, netns):
@@ -207,15 +207,15 @@ def test_killed_dnsmasq_is_reported_and_start_repairs_it(conn, netns):
     pid = dnsmasq_pid(conn, "natnet")
     os.kill(pid, 9)
     for _ in range(100):
-        if not DQ.alive(pid, conn.status("natnet")["dnsmasq"]["conf"]):
+        if not DQ.alive(pid, conn.status("natnet").dnsmasq["conf"]):
             break
         time.sleep(0.02)
     status = conn.status("natnet")
-    assert status["state"] == "degraded"
-    assert any("dnsmasq" in problem for problem in status["problems"])
+    assert status.state == "degraded"
+    assert any("dnsmasq" in problem for problem in status.problems)
     conn.start("natnet")  # repairs
     status = conn.status("natnet")
-    assert status["state"] == "active" and status["dnsmasq"]["pid"] != pid
+    assert status.state == "active" and status.dnsmasq["pid"] != pid
     assert ask(netns, "10.61.0.1", "seven") == ["10.61.0.7"]
 
 
@@ -223,11 +223,11 @@ def test_vanished_bridge_is_reported_and_update_repairs_it(conn, netns):
     conn.define(NAT)
     conn.start("natnet")
     subprocess.run(["ip", "-n", netns, "link", "del", "nubr-nat"], check=True)
-    assert any("bridge" in p for p in conn.status("natnet")["problems"])
+    assert any("bridge" in p for p in conn.status("natnet").problems)
     result = conn.update("natnet", "add", "dns-host",
                          "<host ip='10.61.0.43'><hostname>back</hostname></host>")
     assert any("repaired" in note for note in result.notes)
-    assert conn.status("natnet")["state"] == "active"
+    assert conn.status("natnet").state == "active"
     assert ask(netns, "10.61.0.1", "back") == ["10.61.0.43"]
 
 
@@ -247,9 +247,10 @@ def test_stop_with_an_edited_config_leaves_nothing_behind(conn, netns, state_dir
     assert not conn.store.live_path("natnet").exists()
     assert "10.62.0.0" not in subprocess.run(["ip", "-n", netns, "route"], capture_output=True,
                                              text=True).stdout
+    uuid = netupdate.load(conn.dumpxml("natnet")).defs.uuid   # the one define gave it
     assert [entry.to_json() for entry in conn.list()] == [
         {"name": "natnet", "active": False, "state": "inactive", "persistent": True,
-         "autostart": False, "bridge": None, "netns": None, "uuid": None}]
+         "autostart": False, "bridge": None, "netns": None, "uuid": str(uuid)}]
     # even with the config deleted, a running network is torn down from its record
     conn.start("natnet")
     conn.undefine("natnet")
@@ -327,7 +328,7 @@ def test_failed_step_rolls_back_a_restart(conn, netns, monkeypatch):
         conn.update("natnet", "modify", "dns-txt", "<txt name='motd' value='never'/>")
     assert ask(netns, "10.61.0.1", "motd", "TXT") == ["first"]
     assert "never" not in conn.dumpxml("natnet", inactive=True)
-    assert conn.status("natnet")["state"] == "active"
+    assert conn.status("natnet").state == "active"
 
 
 def test_config_only_and_current(conn, netns):
@@ -340,7 +341,7 @@ def test_config_only_and_current(conn, netns):
     assert ask(netns, "10.61.0.1", "later") == []
     assert "later" in conn.dumpxml("natnet", inactive=True)
     assert "later" not in conn.dumpxml("natnet")
-    assert conn.status("natnet")["diverged"] is True
+    assert conn.status("natnet").diverged is True
     conn.stop("natnet")
     with pytest.raises(StateError, match="not running"):
         conn.update("natnet", "add", "dns-host",
@@ -422,8 +423,8 @@ def test_namespace_deleted_behind_our_back(conn, netns):
     pid = record["dnsmasq"]["pid"]
     subprocess.run(["ip", "netns", "del", netns], check=True)  # dnsmasq keeps it alive
     status = conn.status("natnet")
-    assert status["state"] == "degraded"
-    assert any("namespace" in problem for problem in status["problems"])
+    assert status.state == "degraded"
+    assert any("namespace" in problem for problem in status.problems)
     with pytest.raises(StateError, match="namespace"):
         conn.update("natnet", "add", "dns-host",
                     "<host ip='10.61.0.45'><hostname>x</hostname></host>")

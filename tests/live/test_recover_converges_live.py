@@ -124,14 +124,14 @@ def test_recover_converges_to_a_fresh_start(conn, netns, monkeypatch, shape, deg
     conn.start(name)
     conn.update(name, "add", "ip-dhcp-host", _host(prefix, 9))  # a host of its own file
     degrade(conn, name, prefix, netns, monkeypatch)
-    assert conn.status(name)["state"] == "degraded"
+    assert conn.status(name).state == "degraded"
     if repair == "start":
         conn.start(name)
     else:
         report = conn.recover()
         assert report.ok, report.to_text()
     status = conn.status(name)
-    assert status["state"] == "active" and status["problems"] == [], status
+    assert status.state == "active" and status.problems == (), status
     assert txn.read_journal(conn.store, name) is None
     recovered = fingerprint(conn, name, netns)
     conn.stop(name)

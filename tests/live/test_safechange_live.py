@@ -36,7 +36,7 @@ def clean(conn, name: str) -> None:
     netns = conn.store.read_record(name)["netns"]
     assert_in_line(conn, netns, name, dns=False)
     status = conn.status(name)
-    assert status["state"] == "active" and status["problems"] == [], status
+    assert status.state == "active" and status.problems == (), status
 
 
 def test_batch_of_two_dhcp_hosts(shape, state_dir, tmp_path):

@@ -74,7 +74,7 @@ def forwarding(netns: str) -> str:
 def assert_nothing_left(conn, netns: str) -> None:
     row, = [r for r in conn.list() if r.name == NAME]
     assert not row.active, row
-    assert conn.status(NAME)["state"] == "inactive"
+    assert conn.status(NAME).state == "inactive"
     assert NS.link_index(netns, BRIDGE) is None
     assert not NFT.exists("netupdate-default", netns=netns) and \
         not NFT.exists(f"netupdate_{NAME}", netns=netns)
@@ -88,7 +88,7 @@ def assert_nothing_left(conn, netns: str) -> None:
 def assert_fresh(conn, netns: str) -> None:
     """What a fresh start makes: in line with its definitions, lo up, forwarding on."""
     assert_in_line(conn, netns, NAME, dns=False)
-    assert conn.status(NAME)["state"] == "active" and conn.status(NAME)["problems"] == []
+    assert conn.status(NAME).state == "active" and conn.status(NAME).problems == ()
     assert lo_up(netns) and forwarding(netns) == "1"
     conn.update(NAME, "add", "ip-dhcp-host",
                 "<host mac='52:54:00:00:13:01' name='after' ip='192.168.122.77'/>")
@@ -117,7 +117,7 @@ def test_when_undoing_a_failed_start_fails_too_the_next_start_repairs(fresh, net
         patch.setattr(BR, "delete", _fail)  # the bridge stays: the record must stay too
         with pytest.raises(RuntimeFailure, match="injected failure"):
             fresh.start(NAME)
-    assert fresh.status(NAME)["state"] == "degraded"
+    assert fresh.status(NAME).state == "degraded"
     ip("-n", netns, "link", "set", "lo", "down")  # as a fresh namespace had it
     if repair == "start":
         fresh.start(NAME)

@@ -16,6 +16,7 @@ KILL_SERVER = Path(__file__).with_name("killserver.py")
 
 NET = """<network>
   <name>txnnet</name>
+  <uuid>6b1f4c5e-2a7d-4a35-9d6e-0c1b2a3d4e71</uuid>
   <forward mode='nat'/>
   <bridge name='nubr-txn' stp='off' delay='0'/>
   <domain name='txn.test' localOnly='yes'/>
@@ -37,6 +38,7 @@ DEFAULT = (ROOT / "fixtures/networks/nat-default.xml").read_text()
 # no DNS at all (dnsmasq serves DHCP only) and no DHCP host
 NODNS = """<network>
   <name>nodns</name>
+  <uuid>6b1f4c5e-2a7d-4a35-9d6e-0c1b2a3d4e72</uuid>
   <forward mode='nat'/>
   <bridge name='nubr-nodns' stp='off' delay='0'/>
   <dns enable='no'/>

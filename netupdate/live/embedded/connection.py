@@ -1,9 +1,7 @@
-"""``netupdate.connect()``: the verbs of the command line as a library, for long-running callers.
+"""The embedded runtime's ``Backend`` (``netupdate.connect()`` without a URI, live/backend.py).
 
-``connect(uri=None)`` is the embedded runtime (no libvirt): networks defined in a state store and
-run by netupdate itself (bridge through netlink, one dnsmasq per network, one nftables table),
-in the host or in a named network namespace.  ``connect("qemu:///system")`` (any libvirt URI) is
-the libvirt backend behind the same method names.
+Networks are defined in a state store and run by netupdate itself (bridge through netlink, one
+dnsmasq per network, one nftables table), in the host or in a named network namespace.
 
 An update of a running network changes both its live state and its persistent config by default
 (virsh's default, the current state only, lost changes at restart).  The live side runs the
@@ -27,11 +25,19 @@ from netupdate.errors import (
     NetupdateError,
     RuntimeFailure,
     StateError,
-    UnsupportedError,
+)
+from netupdate.live.backend import (
+    Backend,
+    batch_edit,
+    check_policy,
+    load_policy,
+    read_fragment,
+    refuse_invalid,
+    skeleton,
 )
 
-# live / config outcome words and the result types: one set for both backends (backend.py)
-from netupdate.live.backend import (
+# live / config outcome words and the result types: one set for both backends (results.py)
+from netupdate.live.results import (
     APPLIED,
     CHANGED,
     NOT_REQUESTED,
@@ -41,40 +47,15 @@ from netupdate.live.backend import (
     STARTED,
     STOPPED,
     UNCHANGED,
-    Backend,
     DiffResult,
-    NetworkHandle,  # noqa: F401  (re-exported)
     NetworkInfo,
+    NetworkStatus,
     UpdateResult,
-    batch_edit,
-    check_policy,
-    load_policy,
-    read_fragment,
-    refuse_invalid,
-    skeleton,
 )
 from netupdate.sections.dns import served_by
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 
-EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
 ROLLBACK_FAILED = "rollback-failed"  # an outcome: a rollback was tried, the change stays open
-
-def connect(uri: str | None = None, *, state_dir: str | os.PathLike | None = None,
-            netns: str | None = None, readonly: bool = False, policy=None) -> Backend:
-    """A connection (a ``backend.Backend``): the embedded runtime for ``uri=None``, else libvirt
-    at ``uri``.
-
-    ``state_dir`` (or $NETUPDATE_STATE_DIR) moves the embedded store; ``netns`` is the namespace
-    networks started through this connection run in (recorded at start); ``readonly`` opens a
-    read-only libvirt connection; ``policy`` (a ``policy.Policy``, TOML text or a path) is
-    checked against every edit made through the connection (docs/policy.md).
-    """
-    if uri in EMBEDDED_URIS:
-        return Connection(state_dir=state_dir, netns=netns, policy=policy)
-    if state_dir is not None:
-        raise UnsupportedError("state_dir applies to the embedded runtime only (uri=None)")
-    from netupdate.live.libvirt.connection import LibvirtConnection
-    return LibvirtConnection(uri, netns=netns, readonly=readonly, policy=policy)
 
 
 class _Doc:
@@ -172,7 +153,11 @@ class Connection(Backend):
     # ------------------------------------------------------------------ definitions
     def define(self, xml: str | bytes | os.PathLike) -> str:
         """Store a persistent definition (new, or replacing the persistent one; a running
-        network keeps running its live definition).  Returns the network's name."""
+        network keeps running its live definition).  Returns the network's name.  What it
+        leaves out of the network's identity is kept from the current definition, else made as
+        libvirt makes it (a uuid; a free ``virbrN`` for a bridge netupdate manages: identity.py).
+        """
+        from netupdate.live import identity
         from netupdate.model.defs import load
         network = load(xml)
         name = network.defs.name
@@ -187,9 +172,24 @@ class Connection(Backend):
                 raise StateError(f"network '{name}' is running with uuid {record['uuid']}")
             check_policy(self.policy, self.store.read_config(name) or skeleton(name), network,
                          None)
+            current = self._load(self.store.config_path(name)) or \
+                self._load(self.store.live_path(name))
+            identity.keep(network, current, [], mac=False)
+            identity.generate(network, lambda: self._bridges_in_use(name))
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
         return name
+
+    def _bridges_in_use(self, name: str) -> set[str]:
+        """The bridge names of the store's other networks and the interfaces of this
+        namespace (libvirt's ``networkFindUnusedBridgeName`` skips both)."""
+        import socket
+
+        from netupdate.live.identity import bridge_names
+        others = [n for n in self.store.names() if n != name]
+        taken = bridge_names(self._defs(path) for n in others for path in
+                             (self.store.config_path(n), self.store.live_path(n)))
+        return taken | {iface for _index, iface in socket.if_nameindex()}
 
     def undefine(self, name: str) -> list[str]:
         """Remove the persistent definition (a running network goes on as a transient one);
@@ -222,9 +222,20 @@ class Connection(Backend):
                                    persistent=self.store.config_path(name).exists(),
                                    autostart=self.store.autostart(name),
                                    bridge=(record or {}).get("bridge", {}).get("name"),
-                                   uuid=(record or {}).get("uuid"),
+                                   uuid=(record or {}).get("uuid") or self._uuid(name),
                                    netns=(record or {}).get("netns")))
         return out
+
+    def _uuid(self, name: str) -> str | None:
+        """The uuid of the persistent definition (read without its typed definitions),
+        spelled as libvirt spells it."""
+        import uuid
+        doc = self._load(self.store.config_path(name))
+        text = doc.network.root.findtext("uuid") if doc is not None else None
+        try:
+            return str(uuid.UUID(text.strip())) if text else None
+        except ValueError:
+            return None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, name: str, *, netns: str | None = None) -> None:
@@ -270,39 +281,45 @@ class Connection(Backend):
             self._stop_locked(name, record)
             return []
 
-    def status(self, name: str) -> dict:
+    def status(self, name: str) -> NetworkStatus:
+        """The network (``list``'s entry), what is broken in its live state (``problems``:
+        what ``start`` or ``recover`` repairs) and the drift between its live definition and
+        persistent config."""
+        from netupdate.live import txn
         check_name(name)
         record = self.store.read_record(name)
         persistent = self.store.config_path(name).exists()
         if record is None and not persistent:
             raise StateError(f"network '{name}' is not defined")
-        out = {"name": name, "active": record is not None,
-               "state": "active" if record is not None else "inactive",
-               "persistent": persistent, "autostart": self.store.autostart(name),
-               "netns": None, "bridge": None, "dnsmasq": None, "firewall": None,
-               "problems": [], "diverged": None}
-        from netupdate.live import txn
+        problems: list[str] = []
         journal = txn.read_journal(self.store, name)
         if journal is not None:
-            out["problems"].append(f"an interrupted {journal.get('op')} (pid {journal.get('pid')})"
-                                   " left the network half-changed: run 'netupdate recover'")
+            problems.append(f"an interrupted {journal.get('op')} (pid {journal.get('pid')}) "
+                            "left the network half-changed: run 'netupdate recover'")
+        config = self._defs(self.store.config_path(name))
+        info = dict(name=name, active=record is not None, persistent=persistent,
+                    autostart=self.store.autostart(name), uri=self.uri,
+                    uuid=self._uuid(name))
         if record is None:
-            return out
+            return NetworkStatus(**info, problems=tuple(problems))
         live = self._defs(self.store.live_path(name))
-        problems = out["problems"]
         if live is None:
             problems.append("the live definition is missing (a start did not finish): run "
                             f"'netupdate start {name}' or 'netupdate recover'")
-        defs = live or self._defs(self.store.config_path(name))
-        out.update(self.driver.inspect(record, defs))
+        defs = live or config
+        seen = self.driver.inspect(record, defs)
         if defs is not None:  # everything recover and start would repair
-            out["problems"] = txn.live_problems(self, name, record, defs)
-        out["problems"] = problems + out["problems"]
-        out["state"] = "degraded" if out["problems"] else "active"
-        if persistent and live is not None:
-            config = self._defs(self.store.config_path(name))
-            out["diverged"] = config != live
-        return out
+            seen["problems"] = txn.live_problems(self, name, record, defs)
+        drift: tuple[str, ...] = ()
+        if config is not None and live is not None and config != live:
+            from netupdate.planning.differ import diff
+            drift = tuple(change.describe() for change in diff(live, config))
+        info.update(uuid=record.get("uuid") or info["uuid"],
+                    bridge=record.get("bridge", {}).get("name"))
+        return NetworkStatus(**info, netns=seen["netns"], drift=drift,
+                             problems=tuple(problems + seen["problems"]),
+                             bridge_state=seen["bridge"], dnsmasq=seen["dnsmasq"],
+                             firewall=seen["firewall"])
 
     def diff(self, name: str, other_xml: str | None = None) -> DiffResult:
         """The changes from the persistent config (the live definition of a transient network)
@@ -323,6 +340,7 @@ class Connection(Backend):
             return DiffResult(name, "live", diff(live.defs, config.defs), plan=steps,
                               restart_needed="network-restart" in steps.kinds)
         other = _desired(other_xml)[1]
+        self._keep_identity(name, other)
         base, what = (config, "config") if config is not None else (live, "live")
         steps = plan(live.defs, other.defs) if live is not None else None
         return DiffResult(name, what, diff(base.defs, other.defs), plan=steps,
@@ -364,13 +382,9 @@ class Connection(Backend):
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
             result.plan = planner.plan_change(change)
-            if dry_run:
+            if dry_run or not result.plan.changes:
                 self._forget(live_path, config_path)
-                result.actions = tuple(result.plan.actions) if live else ()
-                result.live = APPLIED if live else result.live
-                result.config = CHANGED if config else NOT_REQUESTED
-                result.seconds = time.perf_counter() - started
-                return result
+                return _not_written(result, live, config, started)
             try:
                 if live:
                     with txn.journaled(self.store, name, "update", live=docs["live"].data,
@@ -762,6 +776,8 @@ class Connection(Backend):
         if desired.name != name:
             raise InvalidOperationError(f"the desired definition is for network "
                                         f"{desired.name!r}, not {name!r}")
+        if self._keep_identity(name, desired):
+            desired_bytes = desired.to_bytes()
         if validate:
             refuse_invalid(desired_bytes)
         check = txn.as_check(check)
@@ -792,6 +808,17 @@ class Connection(Backend):
         self._after_change(name, result)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _keep_identity(self, name: str, desired) -> bool:
+        """Give ``desired`` (changed in place) the network's uuid and bridge name where it
+        leaves them out (``identity.keep``); a new network's are made as ``define`` makes them.
+        True when ``desired`` changed."""
+        from netupdate.live import identity
+        base = self._load(self.store.config_path(name)) or \
+            self._load(self.store.live_path(name))
+        if base is None:
+            return identity.generate(desired, lambda: self._bridges_in_use(name))
+        return identity.keep(desired, base, [], mac=False)   # base.defs: cached, typed
 
     def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
                progress) -> UpdateResult:
@@ -1332,6 +1359,20 @@ class Connection(Backend):
             self._start_with(name, config.defs, config.data, netns, [])
             report.add(name, "started (autostart)" + (f" in namespace {netns}" if netns
                                                       else ""))
+
+
+def _not_written(result: UpdateResult, live: bool, config: bool, started: float):
+    """An update that writes nothing: a dry run, or an edit that leaves the same network
+    (``unchanged``, as libvirt reports it)."""
+    if not result.plan.changes:
+        result.live = UNCHANGED if live else result.live
+        result.config = UNCHANGED if config else NOT_REQUESTED
+    else:
+        result.actions = tuple(result.plan.actions) if live else ()
+        result.live = APPLIED if live else result.live
+        result.config = CHANGED if config else NOT_REQUESTED
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def _emit(progress, event: str, **fields) -> None:

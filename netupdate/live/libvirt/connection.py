@@ -50,6 +50,17 @@ from netupdate.errors import (
     UnsupportedError,
 )
 from netupdate.live.backend import (
+    Backend,
+    batch_edit,
+    check_changes,
+    check_policy,
+    load_policy,
+    read_fragment,
+    refuse_invalid,
+    skeleton,
+    unsupported,
+)
+from netupdate.live.results import (
     APPLIED,
     CHANGED,
     EXIT_RESTART_NEEDED,  # noqa: F401  (re-exported: the exit code of a pending restart)
@@ -61,19 +72,10 @@ from netupdate.live.backend import (
     UNCHANGED,
     VIA_LIBVIRT,
     VIA_NETUPDATE,
-    Backend,
     DiffResult,
     NetworkInfo,
     NetworkStatus,
     UpdateResult,
-    batch_edit,
-    check_changes,
-    check_policy,
-    load_policy,
-    read_fragment,
-    refuse_invalid,
-    skeleton,
-    unsupported,
 )
 from netupdate.model.values import MANAGED_MODES, Command
 
@@ -536,13 +538,17 @@ class LibvirtConnection(Backend):
 
     def define(self, xml: str | bytes | os.PathLike) -> str:
         """Define (or redefine) a persistent network; returns its name.  On a running network
-        this changes the persistent config only (see ``status`` for the drift).  A malformed
+        this changes the persistent config only (see ``status`` for the drift).  A redefinition
+        that leaves out the uuid, MAC address or bridge name keeps the current ones.  A malformed
         definition raises ``XMLParseError`` (netupdate's parser reads it first)."""
+        from netupdate.live import identity
         from netupdate.model.defs import load
         network = load(xml)     # XMLParseError before libvirt sees it
+        current = self._current(network.name)
         if self.policy is not None:
-            check_policy(self.policy, self._current(network.name), network, None)
-        if isinstance(xml, str) and xml.lstrip().startswith("<"):
+            check_policy(self.policy, current, network, None)
+        if not identity.keep(network, load(current), []) and isinstance(xml, str) and \
+                xml.lstrip().startswith("<"):
             return self._define(xml).name()
         return self._define(network.to_xml()).name()
 
@@ -1099,52 +1105,14 @@ def _no_config(persistent: bool) -> str:
 def _fill_identity(desired_xml: str, base_xml: str | None, notes: list[str]) -> str:
     """``desired_xml`` with the uuid, MAC address and bridge name of ``base_xml`` where the
     desired definition leaves them out (libvirt would otherwise refuse it, or generate new ones,
-    which a running network cannot take without a restart)."""
+    which a running network cannot take without a restart): ``identity.keep``."""
     if base_xml is None:
         return desired_xml
-    from lxml import etree
-
-    from netupdate.model.defs import NETWORK_CHILD_ORDER, load
+    from netupdate.live import identity
+    from netupdate.model.defs import load
     document = load(desired_xml)
-    base = load(base_xml).defs
-    desired = document.defs
-    root = document.root
-    kept: list[str] = []
-
-    def insert(tag: str, element) -> None:
-        order = {t: i for i, t in enumerate(NETWORK_CHILD_ORDER)}
-        position = len(root)
-        for index, existing in enumerate(root):
-            if isinstance(existing.tag, str) and order.get(existing.tag, 99) > order[tag]:
-                position = index
-                break
-        document.source.insert(root, position, element)
-
-    if desired.uuid is None and base.uuid is not None:
-        element = etree.Element("uuid")
-        element.text = str(base.uuid)
-        insert("uuid", element)
-        kept.append("uuid")
-    elif desired.uuid is not None and base.uuid is not None and desired.uuid != base.uuid:
-        raise InvalidOperationError(f"the desired definition has uuid {desired.uuid}, the "
-                                    f"network has {base.uuid}: a network's uuid cannot change")
-    managed = _mode_of(desired) in MANAGED_MODES
-    if managed and desired.mac is None and base.mac is not None:
-        insert("mac", etree.Element("mac", address=str(base.mac)))
-        kept.append("MAC address")
-    base_bridge = _bridge_of(base)
-    if managed and base_bridge and _bridge_of(desired) is None:
-        existing = root.find("bridge")
-        if existing is not None:
-            existing.set("name", base_bridge)
-        else:
-            insert("bridge", etree.Element("bridge", name=base_bridge))
-        kept.append("bridge name")
-    if not kept:
+    if not identity.keep(document, load(base_xml), notes):
         return desired_xml
-    document.touched()
-    notes.append(f"kept the {', '.join(kept)} libvirt assigned (the desired definition leaves "
-                 f"{'it' if len(kept) == 1 else 'them'} out)")
     return document.to_xml()
 
 

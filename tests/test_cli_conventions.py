@@ -204,9 +204,8 @@ def test_degraded_is_not_not_defined(capsys, state, monkeypatch):
     real = Connection.status
 
     def degraded(self, name):
-        data = real(self, name)
-        data["problems"] = ["dnsmasq is not running"]
-        return data
+        import dataclasses
+        return dataclasses.replace(real(self, name), problems=("dnsmasq is not running",))
     monkeypatch.setattr(Connection, "status", degraded)
     code, out, _ = run(capsys, "status", "default")
     assert code == E.EXIT_DEGRADED and "problem:    dnsmasq is not running" in out

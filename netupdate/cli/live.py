@@ -101,8 +101,8 @@ def register(sub) -> None:
                         "FILE: one update per line 'COMMAND SECTION XML' (or COMMAND "
                         "--node-spec=XPATH XML), or a JSON list")
     _common(p, policy=True)
-    from netupdate.cli.connect import add_libvirt_update_arguments
-    add_libvirt_update_arguments(p)
+    from netupdate.cli.world import add_update_arguments
+    add_update_arguments(p)
     p.set_defaults(func=cmd_update)
 
     from netupdate.cli.connect import add_apply_arguments
@@ -332,6 +332,7 @@ def cmd_update(args) -> int:
         raise InvalidOperationError("Options --current and --live/--config are mutually "
                                     "exclusive")
     from netupdate.cli.connect import affect_flags, report_update
+    from netupdate.cli.world import update_options
     flags = affect_flags(args)
     live, config = flags["live"], flags["config"]
     with _conn(args) as conn:
@@ -344,7 +345,7 @@ def cmd_update(args) -> int:
         result = conn.update(args.name, args.command, section, xml,
                              parent_index=args.parent_index, node_spec=args.node_spec,
                              live=live, config=config, dry_run=args.dry_run,
-                             restart=getattr(args, "restart", False))
+                             restart=getattr(args, "restart", False), **update_options(args))
     return report_update(result, args)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netupdate.errors import InvalidOperationError, NetupdateError, UnsupportedError
+from netupdate.live.world import WorldVerbs
 
 # live / config outcome words (one set for both backends)
 CHANGED = "changed"              # the side was changed
@@ -356,7 +357,7 @@ def _action_json(action) -> dict:
 
 
 # ---------------------------------------------------------------------- the interface
-class Backend(abc.ABC):
+class Backend(WorldVerbs, abc.ABC):
     """The verbs of a ``netupdate.connect()`` connection, identical on both backends."""
 
     #: the backend's name in errors ("embedded", "libvirt")
@@ -415,8 +416,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
-               config: bool | None = None, restart: bool = False,
-               dry_run: bool = False) -> UpdateResult: ...
+               config: bool | None = None, restart: bool = False, dry_run: bool = False,
+               release_conflicting: bool = False) -> UpdateResult: ...
 
     @abc.abstractmethod
     def update_batch(self, name: str, updates, *, live: bool | None = None,

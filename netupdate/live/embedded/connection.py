@@ -53,6 +53,7 @@ from netupdate.live.backend import (
     refuse_invalid,
     skeleton,
 )
+from netupdate.live.embedded import world
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 
 EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
@@ -108,7 +109,7 @@ class Connection(Backend):
     ``undefine``, ``list``, ``dumpxml``, ``status``."""
 
     uri = "netupdate:///embedded"
-    backend_name = "embedded"
+    backend_name, world_module = "embedded", "netupdate.live.embedded.world"  # issue 16 verbs
 
     def __init__(self, *, state_dir: str | os.PathLike | None = None, netns: str | None = None,
                  policy=None):
@@ -330,14 +331,15 @@ class Connection(Backend):
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
-               config: bool | None = None, restart: bool = False,
-               dry_run: bool = False) -> UpdateResult:
+               config: bool | None = None, restart: bool = False, dry_run: bool = False,
+               release_conflicting: bool = False) -> UpdateResult:
         """Edit network ``name`` (libvirt's section form, or ``node_spec``).
 
         Defaults: a running network gets ``live`` and ``config``; an inactive one its config;
         a transient one its live state.  Live changes run the plan, verify, and roll back both
         sides on any failure (``RuntimeFailure`` names the failed step or check).  The embedded
         runtime restarts what the plan needs by itself: ``restart`` changes nothing here.
+        Leases a reservation change concerns: ``world.guard`` (``release_conflicting``).
         """
         started = time.perf_counter()
         check_name(name)
@@ -359,17 +361,15 @@ class Connection(Backend):
             try:
                 result.change = change = self._edit_docs(docs, result.command, section, xml,
                                                          parent_index, node_spec)
+                result.plan = planner.plan_change(change)
+                leases = world.guard(self, name, record, docs["live"], dry_run=dry_run,
+                                     release_conflicting=release_conflicting) if live else []
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
-            result.plan = planner.plan_change(change)
             if dry_run:
                 self._forget(live_path, config_path)
-                result.actions = tuple(result.plan.actions) if live else ()
-                result.live = APPLIED if live else result.live
-                result.config = CHANGED if config else NOT_REQUESTED
-                result.seconds = time.perf_counter() - started
-                return result
+                return _dry(result, live, config, started, leases)
             try:
                 if live:
                     with txn.journaled(self.store, name, "update", live=docs["live"].data,
@@ -378,6 +378,7 @@ class Connection(Backend):
                                        sides=tuple(docs), kinds=result.plan.kinds,
                                        live_stamp=docs["live"].stamp):
                         self._update_live(name, record, docs, result)
+                    result.notes += world.release(self, name, record, leases)
                 else:
                     data = docs["config"].network.to_bytes(tracked=True)
                     atomic_write_many([(config_path, data)], mode=0o600)
@@ -1353,6 +1354,17 @@ def _desired(source) -> tuple[bytes, Any]:
     if not network.name:
         raise InvalidOperationError("the desired definition has no <name>")
     return data, network
+
+
+def _dry(result: UpdateResult, live: bool, config: bool, started: float,
+         leases) -> UpdateResult:
+    """The result of an update's dry run (the plan, what would change, the leases' fate)."""
+    result.actions = tuple(result.plan.actions) if live else ()
+    result.live = APPLIED if live else result.live
+    result.config = CHANGED if config else NOT_REQUESTED
+    result.notes += tuple(decision.to_text() for decision in leases)
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def _sides(name: str, active: bool, persistent: bool, live: bool | None,

@@ -443,7 +443,7 @@ class LibvirtConnection(Backend):
     connection (``list``, ``dumpxml``, ``status``, ``diff`` only).
     """
 
-    backend_name = "libvirt"
+    backend_name, world_module = "libvirt", "netupdate.live.libvirt.world"  # issue 16 verbs
 
     def __init__(self, uri: str | None = None, *, netns: str | None = None,
                  readonly: bool = False, policy=None):
@@ -675,8 +675,8 @@ class LibvirtConnection(Backend):
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
-               config: bool | None = None, restart: bool = False,
-               dry_run: bool = False) -> UpdateResult:
+               config: bool | None = None, restart: bool = False, dry_run: bool = False,
+               release_conflicting: bool = False) -> UpdateResult:
         """Edit network ``name`` like ``virsh net-update`` (section form) or by ``node_spec``.
 
         ``live``/``config`` default to both for a running persistent network, the persistent
@@ -686,8 +686,9 @@ class LibvirtConnection(Backend):
         cannot be changed otherwise.
         """
         lv = _libvirt()
-        command = command_name(command)
-        section = section_name(section)
+        command, section = command_name(command), section_name(section)
+        if release_conflicting:  # libvirt cannot release a lease
+            raise unsupported(self.backend_name, "--release-conflicting")
         if node_spec is None and section is None:
             raise InvalidOperationError("an update needs a section or a node_spec")
         xml = read_fragment(xml)
@@ -696,8 +697,7 @@ class LibvirtConnection(Backend):
         do_live, do_config = _affect(name, active, persistent, live, config)
         notes: list[str] = []
 
-        config_before = config_after = live_before = live_after = None
-        change = None
+        config_before = config_after = live_before = live_after = change = None
         route = libvirt_route(command, section, node_spec)
         inexact_note = ("the driver does not show the persistent config of a running network; "
                         "its live definition was edited instead")

@@ -1,0 +1,81 @@
+"""Issue 16 on the embedded runtime: the leases of a running network, and what a change of DHCP
+reservations does to them (release stale leases at once, refuse to take a present guest's IP).
+"""
+
+from __future__ import annotations
+
+from netupdate.errors import RuntimeFailure, StateError
+from netupdate.live.world import LeaseInfo, refuse
+from netupdate.model import leases as L
+
+
+def _running(conn, name: str) -> dict:
+    record = conn.store.read_record(name)
+    if record is None:
+        raise StateError(f"network '{name}' is not running")
+    return record
+
+
+def lease_text(conn, name: str) -> str:
+    from netupdate.live.embedded.runtime import dnsmasqd as DQ
+    return DQ.read_file(conn.driver.layout(name).leases) or ""
+
+
+def _presence(conn, record: dict, leases: list[L.Lease]) -> dict:
+    from netupdate.live.embedded.runtime import leases as RL
+    if not leases:
+        return {}
+    netns = record.get("netns")
+    return RL.presence(conn.driver.ipr(netns), record["bridge"]["name"], netns, leases)
+
+
+def leases(conn, name: str) -> list[LeaseInfo]:
+    """Every lease of running network ``name`` with its status (presence probed)."""
+    record = _running(conn, name)
+    defs = conn._defs(conn.store.live_path(name))
+    reserved = L.reservations(defs) if defs is not None else []
+    found = L.parse(lease_text(conn, name))
+    present = _presence(conn, record, found)
+    return [LeaseInfo(str(lease.ip), lease.mac, lease.hostname, lease.expiry,
+                      L.classify(lease, reserved, present.get(lease.ip)), lease.client_id,
+                      present.get(lease.ip)) for lease in found]
+
+
+def guard(conn, name: str, record: dict | None, doc, *, dry_run: bool = False,
+          release_conflicting: bool = False) -> list[L.Decision]:
+    """What the edit of the live definition ``doc`` (its bytes before, its edited tree after)
+    does to the leases of the running network; raises ``InvalidOperationError`` (nothing
+    changed) when it would take the address of a guest still on the network (a dry run
+    reports it instead).  Without leases
+    nothing is read (the fast path of a host update stays fast)."""
+    found = L.parse(lease_text(conn, name)) if record is not None else []
+    if not found:
+        return []
+    old, new = L.reservations(doc.defs), L.reservations(doc.network.defs)
+    if old == new:
+        return []
+    stake = L.at_stake(old, new, found)
+    decisions = L.guard(old, new, stake, _presence(conn, record, stake),
+                        release_conflicting=release_conflicting)
+    if not dry_run:
+        refuse(decisions)
+    return decisions
+
+
+def release(conn, name: str, record: dict, decisions: list[L.Decision]) -> tuple[str, ...]:
+    """Release the leases ``guard`` said to; returns a note per decision."""
+    from netupdate.live.embedded.runtime import leases as RL
+    text = lease_text(conn, name)
+    notes = []
+    for decision in decisions:
+        if decision.action == "release":
+            try:
+                RL.release(decision.lease, record["bridge"]["name"], record.get("netns"), text)
+            except RuntimeFailure as exc:  # the update is in place: say so, do not fail it
+                notes.append(f"could not release the lease of {decision.lease.ip}: {exc}")
+                continue
+            notes.append(f"released the lease of {decision.lease.ip} held by "
+                         f"{decision.lease.holder()}: {decision.why}")
+        else:
+            notes.append(decision.to_text())
+    return tuple(notes)

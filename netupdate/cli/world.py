@@ -61,13 +61,9 @@ def _open(args):
 
 
 def cmd_leases(args) -> int:
-    from netupdate.live.world import leases_text
     with _open(args) as conn:
         rows = conn.leases(args.name)
-    if args.json:
-        print(json.dumps([row.to_json() for row in rows], indent=2))
-    else:
-        print(leases_text(rows))
+    print(json.dumps(rows.to_json(), indent=2) if args.json else rows.to_text())
     return 0
 
 

@@ -38,9 +38,15 @@ class LeaseInfo:
                f"{self.status:<12} {until}"
 
 
-def leases_text(rows: list[LeaseInfo]) -> str:
-    head = f"{'IP':<26} {'MAC':<18} {'HOSTNAME':<16} {'STATUS':<12} EXPIRES"
-    return "\n".join([head, *(row.to_text() for row in rows)])
+class LeaseList(list):
+    """``leases()``: a list of ``LeaseInfo`` that prints as a table or JSON."""
+
+    def to_text(self) -> str:
+        head = f"{'IP':<26} {'MAC':<18} {'HOSTNAME':<16} {'STATUS':<12} EXPIRES"
+        return "\n".join([head, *(row.to_text() for row in self)])
+
+    def to_json(self) -> list[dict]:
+        return [row.to_json() for row in self]
 
 
 @dataclass(frozen=True)
@@ -107,9 +113,9 @@ class WorldVerbs:
             raise UnsupportedError(f"the {self.backend_name} backend does not support {verb}")
         return getattr(module, verb)
 
-    def leases(self, name: str) -> list[LeaseInfo]:
+    def leases(self, name: str) -> LeaseList:
         """Each DHCP lease of running network ``name`` with its status."""
-        return self._world("leases")(self, name)
+        return LeaseList(self._world("leases")(self, name))
 
     def check(self, name: str, *, repair: bool = False) -> CheckResult:
         """The drift between the persistent and live definitions and what really runs;

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+import netupdate
+
 from tests.live.conftest import ip
 
 NET = """<network>
@@ -167,3 +169,21 @@ def test_leases_json_shows_each_status(conn, netns, guest, state_dir):
     assert {row["ip"]: row["present"] for row in rows} == {X: True, d.ip: True, e.ip: False}
     text = cli(state_dir, "leases", "worldnet").stdout.splitlines()
     assert text[0].split() == ["IP", "MAC", "HOSTNAME", "STATUS", "EXPIRES"] and len(text) == 4
+
+
+def test_batch_and_apply_guard_leases_too(conn, netns, guest):
+    conn.define(NET)
+    conn.start("worldnet")
+    a = guest(netns, MAC_A)
+    c = guest(netns, MAC_C)
+    assert a.ip == X and c.ip not in (None, X)
+    desired = NET.replace("</dhcp>", f"<host mac='{MAC_B}' ip='{c.ip}'/></dhcp>")
+    with pytest.raises(netupdate.InvalidOperationError, match=f"{c.ip} is leased until .*{MAC_C}"):
+        conn.apply("worldnet", desired)
+    assert MAC_B not in conn.dumpxml("worldnet")
+    a.leave(netns)
+    result = conn.update_batch("worldnet", [
+        ("delete", "ip-dhcp-host", f"<host mac='{MAC_A}' ip='{X}'/>"),
+        ("add", "ip-dhcp-host", f"<host mac='{MAC_B}' name='guestb' ip='{X}'/>")])
+    assert any(f"released the lease of {X}" in note for note in result.notes), result.notes
+    assert guest(netns, MAC_B).ip == X

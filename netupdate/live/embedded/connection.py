@@ -362,8 +362,8 @@ class Connection(Backend):
                 result.change = change = self._edit_docs(docs, result.command, section, xml,
                                                          parent_index, node_spec)
                 result.plan = planner.plan_change(change)
-                leases = world.guard(self, name, record, docs["live"], dry_run=dry_run,
-                                     release_conflicting=release_conflicting) if live else []
+                leases = world.guard_edit(self, name, record if live else None,
+                                          docs.get("live"), dry_run, release_conflicting)
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
@@ -816,15 +816,16 @@ class Connection(Backend):
             config_write = config and config_bytes != desired_bytes
             if config and config_bytes is not None:
                 result.changes = diff(self._load(config_path).defs, desired.defs)
-            live_doc = plan = None
-            converge = start = False
-            live_write = False
+            live_doc, plan, leases = None, None, []
+            converge = start = live_write = False
             if live and record is not None:
                 live_doc = self._load(live_path)
                 if live_doc is None:
                     raise StateError(f"network '{name}': {live_path} is missing")
                 drift = txn.live_problems(self, name, record, live_doc.defs)
                 plan = make_plan(live_doc.defs, desired.defs)
+                leases = world.guard(self, name, record, lambda: (live_doc.defs, desired.defs),
+                                     dry_run=dry_run)
                 result.changes = plan.changes
                 if drift:
                     converge = "network-restart" not in plan.kinds  # a restart rebuilds it all
@@ -851,7 +852,7 @@ class Connection(Backend):
                 if live and (work or live_write):
                     result.live = STARTED if start else (RESTARTED if "network-restart" in
                                                          plan.kinds else APPLIED)
-                result.notes = tuple(notes)
+                result.notes = tuple(notes) + world.notes(leases)
                 return result
             writes = []
             if live and (live_write or start):
@@ -880,6 +881,7 @@ class Connection(Backend):
                     result.actions = actions
                     result.live = REPAIRED if converge else (
                         RESTARTED if "network-restart" in plan.kinds else APPLIED)
+                    notes += world.release(self, name, record, leases)
                 else:
                     txn.defer_interrupts()
                     for path, _data in writes:
@@ -950,6 +952,8 @@ class Connection(Backend):
             config_net = targets[-1] if config_doc is not None else None
             plan = planner.plan(live_doc.defs, live_net.defs) if live_net is not None else None
             result.plan = plan
+            leases = world.guard(self, name, record if live_net else None,
+                                 lambda: (live_doc.defs, live_net.defs), dry_run=dry_run)
             if plan is not None:
                 result.changes = plan.changes
                 _emit(progress, "plan", actions=list(plan.kinds))
@@ -957,7 +961,7 @@ class Connection(Backend):
                 result.actions = tuple(plan.actions) if plan is not None else ()
                 result.live = APPLIED if live else result.live
                 result.config = CHANGED if config else NOT_REQUESTED
-                result.notes = tuple(notes)
+                result.notes = tuple(notes) + world.notes(leases)
                 result.seconds = time.perf_counter() - started
                 return result
             writes = []
@@ -978,6 +982,7 @@ class Connection(Backend):
                     result.checks = checks
                     result.actions = tuple(plan.actions)
                     result.live = RESTARTED if "network-restart" in plan.kinds else APPLIED
+                    notes += world.release(self, name, record, leases)
                 else:
                     atomic_write_many(writes, mode=0o600)
             finally:
@@ -1362,7 +1367,7 @@ def _dry(result: UpdateResult, live: bool, config: bool, started: float,
     result.actions = tuple(result.plan.actions) if live else ()
     result.live = APPLIED if live else result.live
     result.config = CHANGED if config else NOT_REQUESTED
-    result.notes += tuple(decision.to_text() for decision in leases)
+    result.notes += world.notes(leases)
     result.seconds = time.perf_counter() - started
     return result
 

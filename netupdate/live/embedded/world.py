@@ -41,17 +41,18 @@ def leases(conn, name: str) -> list[LeaseInfo]:
                       present.get(lease.ip)) for lease in found]
 
 
-def guard(conn, name: str, record: dict | None, doc, *, dry_run: bool = False,
+def guard(conn, name: str, record: dict | None, pair, *, dry_run: bool = False,
           release_conflicting: bool = False) -> list[L.Decision]:
-    """What the edit of the live definition ``doc`` (its bytes before, its edited tree after)
-    does to the leases of the running network; raises ``InvalidOperationError`` (nothing
-    changed) when it would take the address of a guest still on the network (a dry run
-    reports it instead).  Without leases
-    nothing is read (the fast path of a host update stays fast)."""
+    """What a change of the live definition (``pair()``: its ``NetworkDef`` before and after,
+    asked for only when the network has leases, so a host update stays fast) does to the
+    leases of the running network.  Raises ``InvalidOperationError`` (nothing changed yet)
+    when it would take the address of a guest still on the network; a dry run reports it
+    instead."""
     found = L.parse(lease_text(conn, name)) if record is not None else []
     if not found:
         return []
-    old, new = L.reservations(doc.defs), L.reservations(doc.network.defs)
+    before, after = pair()
+    old, new = L.reservations(before), L.reservations(after)
     if old == new:
         return []
     stake = L.at_stake(old, new, found)
@@ -60,6 +61,19 @@ def guard(conn, name: str, record: dict | None, doc, *, dry_run: bool = False,
     if not dry_run:
         refuse(decisions)
     return decisions
+
+
+def guard_edit(conn, name: str, record: dict | None, doc, dry_run: bool,
+               release_conflicting: bool) -> list[L.Decision]:
+    """``guard`` for an update that edited the live definition's tree ``doc.network`` (a
+    connection's cached document: its bytes before, its tree after)."""
+    return guard(conn, name, record, lambda: (doc.defs, doc.network.defs), dry_run=dry_run,
+                 release_conflicting=release_conflicting)
+
+
+def notes(decisions: list[L.Decision]) -> tuple[str, ...]:
+    """What a dry run says about the leases."""
+    return tuple(decision.to_text() for decision in decisions)
 
 
 def release(conn, name: str, record: dict, decisions: list[L.Decision]) -> tuple[str, ...]:

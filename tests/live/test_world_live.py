@@ -13,7 +13,6 @@ import time
 import pytest
 
 import netupdate
-
 from tests.live.conftest import ip
 
 NET = """<network>

@@ -14,7 +14,7 @@ STATE_HELP = ("state directory (default: $NETUPDATE_STATE_DIR, else /var/lib/net
 
 
 def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
-            policy: bool = False) -> None:
+            policy: bool = False, force: bool = False) -> None:
     from netupdate.cli.connect import add_connect_argument
     parser.add_argument("--state-dir", metavar="DIR", default=None, help=STATE_HELP)
     add_connect_argument(parser, "-c", "--connect")
@@ -24,6 +24,9 @@ def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
     if netns:
         parser.add_argument("--netns", metavar="NAME", default=None,
                             help="run the network inside this network namespace (ip netns)")
+    if force:
+        from netupdate.cli.world import add_force_argument
+        add_force_argument(parser)
 
 
 def _conn(args, *, readonly: bool = False):
@@ -39,12 +42,12 @@ def _data(value):
 def register(sub) -> None:
     p = sub.add_parser("define", help="store a persistent network definition")
     p.add_argument("file", metavar="FILE", help="network XML file ('-' for stdin)")
-    _common(p, policy=True)
+    _common(p, policy=True, force=True)
     p.set_defaults(func=cmd_define)
 
     p = sub.add_parser("start", help="start a defined network (repairs a damaged running one)")
     p.add_argument("name", metavar="NAME")
-    _common(p, netns=True)
+    _common(p, netns=True, force=True)
     p.set_defaults(func=cmd_start)
 
     for verb in ("stop", "destroy"):
@@ -209,8 +212,9 @@ def cmd_define(args) -> int:
     else:
         with open(args.file, "rb") as handle:
             xml = handle.read()
+    from netupdate.cli.world import force_option
     with _conn(args) as conn:
-        name = conn.define(xml)
+        name = conn.define(xml, **force_option(args))
     print(f"Network {name} defined from {args.file}")
     return 0
 
@@ -218,10 +222,9 @@ def cmd_define(args) -> int:
 def cmd_start(args) -> int:
     with _conn(args) as conn:
         running = args.name in {n.name for n in conn.list() if n.active}
-        if args.netns:
-            conn.start(args.name, netns=args.netns)
-        else:
-            conn.start(args.name)
+        from netupdate.cli.world import force_option
+        conn.start(args.name, **({"netns": args.netns} if args.netns else {}),
+                   **force_option(args))
     print(f"Network {args.name} {'repaired' if running else 'started'}")
     return 0
 

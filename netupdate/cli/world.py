@@ -50,6 +50,17 @@ def add_update_arguments(parser: argparse.ArgumentParser) -> None:
                              "lease: release that lease (otherwise the update is refused)")
 
 
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="go ahead despite a conflict the pre-flight may let through "
+                             "(an overlapping subnet or route, a MAC or IP reserved in another "
+                             "network); never a bridge name another link uses")
+
+
+def force_option(args) -> dict:
+    return {"force": True} if getattr(args, "force", False) else {}
+
+
 def update_options(args) -> dict:
     """The keyword arguments of ``conn.update`` from ``add_update_arguments``' options."""
     return {"release_conflicting": True} if getattr(args, "release_conflicting", False) else {}

@@ -170,7 +170,7 @@ class Connection(Backend):
         return doc.defs if doc is not None else None
 
     # ------------------------------------------------------------------ definitions
-    def define(self, xml: str | bytes | os.PathLike) -> str:
+    def define(self, xml: str | bytes | os.PathLike, *, force: bool = False) -> str:
         """Store a persistent definition (new, or replacing the persistent one; a running
         network keeps running its live definition).  Returns the network's name."""
         from netupdate.model.defs import load
@@ -187,6 +187,7 @@ class Connection(Backend):
                 raise StateError(f"network '{name}' is running with uuid {record['uuid']}")
             check_policy(self.policy, self.store.read_config(name) or skeleton(name), network,
                          None)
+            world.preflight_define(self, name, network.defs, force)
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
         return name
@@ -227,7 +228,7 @@ class Connection(Backend):
         return out
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, name: str, *, netns: str | None = None) -> None:
+    def start(self, name: str, *, netns: str | None = None, force: bool = False) -> None:
         """Start a defined network (in ``netns``, else the connection's namespace).  A running
         network whose dnsmasq, bridge or firewall vanished is repaired; a healthy one is an
         error."""
@@ -243,6 +244,7 @@ class Connection(Backend):
             if config is None:
                 raise StateError(f"network '{name}' is not defined")
             netns = netns if netns is not None else self.netns
+            world.preflight_start(self, name, config.defs, netns, force)
             self._start_with(name, config.defs, config.data, netns, [])
             self._remember(self.store.live_path(name), config.data, config.network.copy(),
                            config.defs)

@@ -93,3 +93,40 @@ def release(conn, name: str, record: dict, decisions: list[L.Decision]) -> tuple
         else:
             notes.append(decision.to_text())
     return tuple(notes)
+
+
+# ---------------------------------------------------------------------- conflict pre-flight
+def _refuse(found, force: bool) -> None:
+    from netupdate.errors import ConflictError
+    from netupdate.planning.conflicts import refusal
+    line = refusal(found, force)
+    if line is not None:
+        raise ConflictError(line)
+
+
+def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:
+    """Refuse to start ``name`` where its bridge name is taken or its subnets overlap an
+    address or route of the namespace (another network of ours among them)."""
+    from netupdate.live.embedded.runtime import driver, kernel
+    from netupdate.live.embedded.runtime import netns as NS
+    from netupdate.planning import conflicts as C
+    NS.require(netns)
+    addresses, routes, links = kernel.holdings(conn.driver.ipr(netns))
+    owners = {}
+    for other in sorted(conn.store.running_names()):
+        record = conn.store.read_record(other)
+        if record is not None and record.get("netns") == netns:
+            owners[record["bridge"]["name"]] = other
+    where = f"namespace {netns}" if netns else "the host's namespace"
+    _refuse(C.in_namespace(name, defs, driver.bridge_name(defs), addresses, routes, links,
+                           where=where, owners=owners), force)
+
+
+def preflight_define(conn, name: str, defs, force: bool) -> None:
+    """Refuse a definition that reserves a MAC or an IP another defined network reserves."""
+    from netupdate.planning import conflicts as C
+    found = []
+    for other in sorted(conn.store.defined_names()):
+        if other != name and (theirs := conn._defs(conn.store.config_path(other))) is not None:
+            found += [c for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
+    _refuse(found, force)

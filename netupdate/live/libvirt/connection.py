@@ -559,12 +559,12 @@ class LibvirtConnection(Backend):
             return self._persistent_xml(net)[0]
         return self._call(f"network {name!r}", net.XMLDesc, 0)
 
-    def define(self, xml: str | bytes | os.PathLike) -> str:
-        """Define (or redefine) a persistent network; returns its name.  On a running network
-        this changes the persistent config only (see ``status`` for the drift).  A malformed
-        definition raises ``XMLParseError`` (netupdate's parser reads it first)."""
-        from netupdate.model.defs import load
-        network = load(xml)     # XMLParseError before libvirt sees it
+    def define(self, xml: str | bytes | os.PathLike, *, force: bool = False) -> str:
+        """Define (or redefine) a persistent network; returns its name (on a running network:
+        the persistent config only).  ``XMLParseError`` before libvirt sees it; ``ConflictError``
+        for a MAC or IP another network reserves (unless ``force``)."""
+        from netupdate.live.libvirt.world import preflight_define
+        network = preflight_define(self, xml, force)
         if self.policy is not None:
             check_policy(self.policy, self._current(network.name), network, None)
         if isinstance(xml, str) and xml.lstrip().startswith("<"):
@@ -594,11 +594,12 @@ class LibvirtConnection(Backend):
             return self._persistent_xml(net)[0]
         return self._call(f"network {name!r}", net.XMLDesc, 0)
 
-    def start(self, name: str, *, netns: str | None = None) -> None:
+    def start(self, name: str, *, netns: str | None = None, force: bool = False) -> None:
         if netns is not None:
             raise UnsupportedError("libvirt starts its networks where its daemon runs: --netns "
                                    "does not apply with --connect")
-        net = self._lookup(name)
+        from netupdate.live.libvirt.world import preflight_start
+        net = preflight_start(self, self._lookup(name), force)
         self._call(f"cannot start network {name!r}", net.create)
 
     def stop(self, name: str) -> list[str]:

@@ -59,3 +59,63 @@ def leases(conn, name: str) -> list[LeaseInfo]:
     return [LeaseInfo(str(lease.ip), lease.mac, lease.hostname, lease.expiry,
                       L.classify(lease, reserved, present.get(lease.ip)), lease.client_id,
                       present.get(lease.ip)) for lease in found]
+
+
+# ---------------------------------------------------------------------- conflict pre-flight
+def _refuse(found, force: bool) -> None:
+    from netupdate.errors import ConflictError
+    from netupdate.planning.conflicts import refusal
+    line = refusal(found, force)
+    if line is not None:
+        raise ConflictError(line)
+
+
+def _others(conn, name: str) -> dict:
+    """The persistent (else live) definitions of the daemon's other networks."""
+    from netupdate.model.defs import load
+    out = {}
+    for net in conn._call("cannot list networks", conn._conn.listAllNetworks, 0):
+        if net.name() != name:
+            out[net.name()] = load(conn._persistent_xml(net)[0]).defs
+    return out
+
+
+def preflight_define(conn, xml, force: bool):
+    """The parsed definition, once no other network of the daemon reserves one of its MACs
+    or IPs (``ConflictError`` unless ``force``)."""
+    from netupdate.model.defs import load
+    from netupdate.planning import conflicts as C
+    network = load(xml)
+    defs = network.defs
+    found = [c for other, theirs in _others(conn, defs.name).items()
+             for c in C.between(defs.name, defs, other, theirs) if c.kind != C.SUBNET]
+    _refuse(found, force)
+    return network
+
+
+def preflight_start(conn, net, force: bool):
+    """``net`` once its subnets overlap no running network of the daemon and, on a local
+    daemon, no address or route of the host (libvirt itself only says "Network is already in
+    use by interface" for some of these)."""
+    from netupdate.model.defs import load
+    from netupdate.planning import conflicts as C
+    name = net.name()
+    defs = load(conn._persistent_xml(net)[0]).defs
+    running = {n.name(): load(n.XMLDesc(0)).defs
+               for n in conn._call("cannot list networks", conn._conn.listAllNetworks, 0)
+               if n.name() != name and n.isActive()}
+    found = [c for other, theirs in running.items()
+             for c in C.between(name, defs, other, theirs) if c.kind == C.SUBNET]
+    if conn.local and not found:
+        from netupdate.live.embedded.runtime import kernel
+        from netupdate.live.embedded.runtime import netns as NS
+        ipr = NS.iproute(conn.netns)
+        try:
+            addresses, routes, links = kernel.holdings(ipr)
+        finally:
+            ipr.close()
+        bridge = defs.bridge.name if defs.bridge is not None else None
+        found = C.in_namespace(name, defs, bridge or "", addresses, routes,
+                               links if bridge else set(), where="the host")
+    _refuse(found, force)
+    return net

@@ -1,0 +1,55 @@
+"""Issue 16 live: the conflict pre-flight before define and start, against what a namespace
+holds (a docker0-like bridge, another network of ours) and against other definitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from netupdate.errors import ConflictError
+from tests.live.conftest import ip
+
+
+def net(name: str, bridge: str, address: str, hosts: str = "") -> str:
+    return (f"<network><name>{name}</name><bridge name='{bridge}' stp='off'/>"
+            f"<ip address='{address}' prefix='24'><dhcp>{hosts}</dhcp></ip></network>")
+
+
+def test_start_refuses_a_subnet_the_namespace_already_routes(conn, netns):
+    ip("-n", netns, "link", "add", "docker0", "type", "bridge")
+    ip("-n", netns, "addr", "add", "172.17.0.1/16", "dev", "docker0")
+    conn.define(net("dock", "nubr-dock", "172.17.5.1"))
+    with pytest.raises(ConflictError, match=r"subnet 172\.17\.5\.0/24 of network dock overlaps "
+                                            r"address 172\.17\.0\.1/16 of docker0 in namespace"):
+        conn.start("dock")
+    assert not conn.list()[0].active
+    assert ip("-n", netns, "link", "show", "nubr-dock", check=False).returncode != 0
+    conn.start("dock", force=True)
+    assert conn.list()[0].active
+
+
+def test_start_refuses_an_overlap_with_another_network_of_ours(conn, netns):
+    conn.define(net("first", "nubr-one", "10.81.0.1"))
+    conn.define(net("second", "nubr-two", "10.81.0.129"))
+    conn.start("first")
+    with pytest.raises(ConflictError, match=r"of nubr-one \(network first\) in namespace"):
+        conn.start("second")
+
+
+def test_start_refuses_a_bridge_name_another_link_holds_even_with_force(conn, netns):
+    ip("-n", netns, "link", "add", "nubr-taken", "type", "bridge")
+    conn.define(net("taken", "nubr-taken", "10.82.0.1"))
+    for force in (False, True):
+        with pytest.raises(ConflictError, match="bridge name nubr-taken of network taken is "
+                                                "already used by a link"):
+            conn.start("taken", force=force)
+
+
+def test_define_refuses_a_mac_or_ip_another_network_reserves(conn):
+    conn.define(net("one", "nubr-a", "10.83.0.1",
+                    "<host mac='52:54:00:83:00:01' ip='10.83.0.10'/>"))
+    dup = net("two", "nubr-b", "10.83.0.1", "<host mac='52:54:00:83:00:01' ip='10.83.0.11'/>")
+    with pytest.raises(ConflictError, match="MAC 52:54:00:83:00:01 is reserved in network two "
+                                            "and in network one"):
+        conn.define(dup)
+    assert [n.name for n in conn.list()] == ["one"]
+    assert conn.define(dup, force=True) == "two"

@@ -63,6 +63,25 @@ class Drift:
         return {"what": self.what, "expected": self.expected, "actual": self.actual}
 
 
+def definition_drift(persistent, live) -> list[Drift]:
+    """The live definition's differences from the persistent one (``NetworkDef`` each)."""
+    from netupdate.planning.differ import diff
+    out = []
+    for change in diff(persistent, live):
+        what = f"live definition: {change.section}" + (f" {change.label}" if change.label
+                                                         else "")
+        if change.op == "added":
+            out.append(Drift(what, "absent", change.details()[0]))
+        elif change.op == "removed":
+            out.append(Drift(what, change.details()[0], "absent"))
+        else:
+            for line in change.details():
+                path, _, values = line.partition(": ")
+                old, _, new = values.partition(" -> ")
+                out.append(Drift(f"{what} {path}", old, new))
+    return out
+
+
 @dataclass
 class CheckResult:
     network: str

@@ -388,7 +388,7 @@ class Driver:
                 BR.set_mtu(ipr, br, defs.mtu)
         want = want_addresses(defs)
         have = {_norm_addr(a) for a in state["addresses"]}
-        for address in record["addresses"]:
+        for address in dict.fromkeys(record["addresses"] + state["addresses"]):  # extra too
             if _norm_addr(address) not in {_norm_addr(a) for a in want}:
                 BR.del_address(ipr, br, address)
         for address in want:

@@ -44,12 +44,18 @@ def test_start_refuses_a_bridge_name_another_link_holds_even_with_force(conn, ne
             conn.start("taken", force=force)
 
 
-def test_define_refuses_a_mac_or_ip_another_network_reserves(conn):
+def test_define_and_start_refuse_a_mac_a_running_network_reserves(conn):
     conn.define(net("one", "nubr-a", "10.83.0.1",
                     "<host mac='52:54:00:83:00:01' ip='10.83.0.10'/>"))
-    dup = net("two", "nubr-b", "10.83.0.1", "<host mac='52:54:00:83:00:01' ip='10.83.0.11'/>")
-    with pytest.raises(ConflictError, match="MAC 52:54:00:83:00:01 is reserved in network two "
-                                            "and in network one"):
-        conn.define(dup)
-    assert [n.name for n in conn.list()] == ["one"]
-    assert conn.define(dup, force=True) == "two"
+    dup = net("two", "nubr-b", "10.84.0.1", "<host mac='52:54:00:83:00:01' ip='10.84.0.11'/>")
+    assert conn.define(dup) == "two"           # only defined: they may never run together
+    conn.start("one")
+    with pytest.raises(ConflictError, match="^conflict: MAC 52:54:00:83:00:01 is reserved in "
+                                            "network two and in network one"):
+        conn.start("two")
+    with pytest.raises(ConflictError, match="MAC 52:54:00:83:00:01 is reserved in network two"):
+        conn.define(dup.replace("10.84.0.11", "10.84.0.12"))
+    assert "10.84.0.11" in conn.dumpxml("two", inactive=True)
+    assert conn.define(dup.replace("10.84.0.11", "10.84.0.12"), force=True) == "two"
+    conn.start("two", force=True)
+    assert all(n.active for n in conn.list())

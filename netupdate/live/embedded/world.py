@@ -104,61 +104,39 @@ def _refuse(found, force: bool) -> None:
         raise ConflictError(line)
 
 
+def _running(conn, netns: str | None, but: str) -> dict:
+    """``{bridge: (network, live NetworkDef)}`` of our other networks running in ``netns``."""
+    out = {}
+    for other in sorted(conn.store.running_names() - {but}):
+        record = conn.store.read_record(other)
+        defs = conn._defs(conn.store.live_path(other))
+        if record is not None and defs is not None and record.get("netns") == netns:
+            out[record["bridge"]["name"]] = (other, defs)
+    return out
+
+
 def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:
-    """Refuse to start ``name`` where its bridge name is taken or its subnets overlap an
-    address or route of the namespace (another network of ours among them)."""
+    """Refuse to start ``name`` where its bridge name is taken, its subnets overlap an address
+    or route of the namespace (another network of ours among them), or it reserves a MAC or
+    IP another network running there reserves."""
     from netupdate.live.embedded.runtime import driver, kernel
     from netupdate.live.embedded.runtime import netns as NS
     from netupdate.planning import conflicts as C
     NS.require(netns)
     addresses, routes, links = kernel.holdings(conn.driver.ipr(netns))
-    owners = {}
-    for other in sorted(conn.store.running_names()):
-        record = conn.store.read_record(other)
-        if record is not None and record.get("netns") == netns:
-            owners[record["bridge"]["name"]] = other
+    running = _running(conn, netns, name)
     where = f"namespace {netns}" if netns else "the host's namespace"
-    _refuse(C.in_namespace(name, defs, driver.bridge_name(defs), addresses, routes, links,
-                           where=where, owners=owners), force)
-
-
-def preflight_define(conn, name: str, defs, force: bool) -> None:
-    """Refuse a definition that reserves a MAC or an IP another defined network reserves."""
-    from netupdate.planning import conflicts as C
-    found = []
-    for other in sorted(conn.store.defined_names()):
-        if other != name and (theirs := conn._defs(conn.store.config_path(other))) is not None:
-            found += [c for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
+    found = C.in_namespace(name, defs, driver.bridge_name(defs), addresses, routes, links,
+                           where=where, owners={br: o for br, (o, _d) in running.items()})
+    found += [c for other, theirs in running.values()
+              for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
     _refuse(found, force)
 
 
-# ---------------------------------------------------------------------- drift check
-def check(conn, name: str, *, repair: bool = False):
-    """Drift between the persistent definition, the live one and what runs; ``repair``
-    converges the running network to its live definition in place (a restart only when that
-    cannot be done).  The live definition's difference from the persistent one is reported,
-    not repaired: it is what a restart (or 'netupdate apply') would bring."""
-    from netupdate.live.world import CheckResult, definition_drift
-    from netupdate.live.world import Drift as W
-    config = conn._defs(conn.store.config_path(name))
-    live = conn._defs(conn.store.live_path(name))
-    record = conn.store.read_record(name)
-    if record is None:
-        if config is None:
-            raise StateError(f"network '{name}' is not defined")
-        return CheckResult(name)
-    defs = live if live is not None else config
-
-    def kernel():
-        from netupdate.live.embedded.runtime import drift
-        return [W(*item) for item in drift.kernel_drift(conn, name, record, defs)]
-    defined = definition_drift(config, live) if config is not None and live is not None else []
-    result = CheckResult(name, drift=defined + kernel())
-    if repair and len(result.drift) > len(defined):
-        from netupdate.live.embedded.runtime import converge
-        with conn.store.lock(name):
-            record = converge.converge(conn.store, conn.driver, name, record, defs)
-        conn._forget(conn.store.live_path(name))
-        result.repaired = [d.to_text() for d in result.drift[len(defined):]]
-        result.remaining = defined + kernel()
-    return result
+def preflight_define(conn, name: str, defs, force: bool) -> None:
+    """Refuse a definition that collides with a network running in the connection's
+    namespace: an overlapping subnet, a MAC or an IP reserved there too (networks that are
+    only defined may overlap: they may never run side by side)."""
+    from netupdate.planning import conflicts as C
+    _refuse([c for other, theirs in _running(conn, conn.netns, name).values()
+             for c in C.between(name, defs, other, theirs)], force)

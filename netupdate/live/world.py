@@ -63,22 +63,22 @@ class Drift:
         return {"what": self.what, "expected": self.expected, "actual": self.actual}
 
 
-def definition_drift(persistent, live) -> list[Drift]:
-    """The live definition's differences from the persistent one (``NetworkDef`` each)."""
-    from netupdate.planning.differ import diff
+def definition_drift(conn, name: str) -> list[Drift]:
+    """The live definition's differences from the persistent one, from the backend's
+    ``diff(name)`` (live -> persistent: ``before`` is what runs, ``after`` what is defined)."""
     out = []
-    for change in diff(persistent, live):
+    for change in conn.diff(name).changes:
         what = f"live definition: {change.section}" + (f" {change.label}" if change.label
                                                          else "")
-        if change.op == "added":
-            out.append(Drift(what, "absent", change.details()[0]))
-        elif change.op == "removed":
+        if change.op == "added":        # defined, not live
             out.append(Drift(what, change.details()[0], "absent"))
+        elif change.op == "removed":    # live, no longer defined
+            out.append(Drift(what, "absent", change.details()[0]))
         else:
             for line in change.details():
                 path, _, values = line.partition(": ")
-                old, _, new = values.partition(" -> ")
-                out.append(Drift(f"{what} {path}", old, new))
+                actual, _, expected = values.partition(" -> ")
+                out.append(Drift(f"{what} {path}", expected, actual))
     return out
 
 

@@ -140,3 +140,34 @@ def preflight_define(conn, name: str, defs, force: bool) -> None:
     from netupdate.planning import conflicts as C
     _refuse([c for other, theirs in _running(conn, conn.netns, name).values()
              for c in C.between(name, defs, other, theirs)], force)
+
+
+# ---------------------------------------------------------------------- drift check
+def check(conn, name: str, *, repair: bool = False):
+    """Drift between the persistent definition, the live one and what runs; ``repair``
+    converges the running network to its live definition in place (a restart only when that
+    cannot be done).  The live definition's difference from the persistent one is reported,
+    not repaired: it is what a restart (or 'netupdate apply') would bring."""
+    from netupdate.live.world import CheckResult, Drift, definition_drift
+    config = conn._defs(conn.store.config_path(name))
+    live = conn._defs(conn.store.live_path(name))
+    record = conn.store.read_record(name)
+    if record is None:
+        if config is None:
+            raise StateError(f"network '{name}' is not defined")
+        return CheckResult(name)
+    defs = live if live is not None else config
+
+    def kernel():
+        from netupdate.live.embedded.runtime import drift
+        return [Drift(*item) for item in drift.kernel_drift(conn, name, record, defs)]
+    defined = definition_drift(conn, name) if config is not None and live is not None else []
+    result = CheckResult(name, drift=defined + kernel())
+    if repair and len(result.drift) > len(defined):
+        from netupdate.live.embedded.runtime import converge
+        with conn.store.lock(name):
+            record = converge.converge(conn.store, conn.driver, name, record, defs)
+        conn._forget(conn.store.live_path(name))
+        result.repaired = [d.to_text() for d in result.drift[len(defined):]]
+        result.remaining = defined + kernel()
+    return result

@@ -119,3 +119,32 @@ def preflight_start(conn, net, force: bool):
                                links if bridge else set(), where="the host")
     _refuse(found, force)
     return net
+
+
+# ---------------------------------------------------------------------- drift check
+def check(conn, name: str, *, repair: bool = False):
+    """libvirt's live vs persistent XML and, on a local daemon, the kernel state of its bridge
+    (STP, delay, MTU, MAC, addresses, up) against the live XML.  libvirt owns the bridge:
+    ``repair`` is not done here (a restart of the network is libvirt's repair)."""
+    from netupdate.live.world import CheckResult, Drift, definition_drift
+    from netupdate.model.defs import load
+    if repair:
+        raise UnsupportedError("the libvirt backend does not repair drift (libvirt owns the "
+                               "network): restart it, or 'netupdate apply' the definition")
+    net = conn._lookup(name)
+    if not net.isActive():
+        return CheckResult(name)
+    live = load(conn._call(f"network {name!r}", net.XMLDesc, 0)).defs
+    exact = conn._persistent_xml(net)[1]   # else the live definition stands in: no drift
+    drift = definition_drift(conn, name) if exact else []
+    if conn.local:
+        from netupdate.live.embedded.runtime import bridge as BR
+        from netupdate.live.embedded.runtime import drift as D
+        from netupdate.live.embedded.runtime import netns as NS
+        bridge = net.bridgeName()
+        ipr = NS.iproute(conn.netns)
+        try:
+            drift += [Drift(*item) for item in D.bridge_drift(BR.read(ipr, bridge), live, bridge)]
+        finally:
+            ipr.close()
+    return CheckResult(name, drift=drift)

@@ -186,3 +186,34 @@ def test_batch_and_apply_guard_leases_too(conn, netns, guest):
         ("add", "ip-dhcp-host", f"<host mac='{MAC_B}' name='guestb' ip='{X}'/>")])
     assert any(f"released the lease of {X}" in note for note in result.notes), result.notes
     assert guest(netns, MAC_B).ip == X
+
+
+def test_plans_say_which_guests_they_touch_and_updates_what_they_did(conn, netns, guest):
+    conn.define(NET)
+    conn.start("worldnet")
+    a, c = guest(netns, MAC_A), guest(netns, MAC_C)
+    assert a.ip == X and c.ip is not None
+    ports = sorted([a.host_end, c.host_end])
+    # a new bridge name needs a network restart: both guests lose their link, and their leases
+    restart = conn.update("worldnet", "modify", "bridge",
+                          "<bridge name='nubr-wld2' stp='off' delay='0'/>", dry_run=True)
+    effect, = restart.impact
+    assert effect.kind == "network-restart" and list(effect.ports) == ports
+    assert effect.text.startswith("network restart: 2 attached interfaces lose their link")
+    assert sorted(effect.leases) == sorted([X, c.ip])
+    assert f"  impact: {effect.text}" in restart.to_text().splitlines()
+    # a new domain restarts dnsmasq: not measured yet, then measured, then quoted
+    domain = "<domain name='w.test'/>"
+    first, = conn.update("worldnet", "add", "domain", domain, dry_run=True).impact
+    assert "not measured on this network yet" in first.text and "2 leases kept" in first.text
+    done = conn.update("worldnet", "add", "domain", domain)
+    did, = done.impact
+    assert did.text.startswith("dnsmasq restart: DHCP and DNS were unavailable for ")
+    measured = int(did.text.split(" for ")[1].split(" ms")[0])
+    assert done.to_json()["impact"][0]["kind"] == "dnsmasq-restart"
+    again, = conn.diff("worldnet", NET.replace("<bridge", "<domain name='x.test'/><bridge")
+                       ).impact
+    assert f"for about {measured} ms, as measured at this network's last restart" in again.text
+    none, = conn.update("worldnet", "add", "ip-dhcp-host",
+                        "<host mac='52:54:00:71:00:99' ip='10.71.0.99'/>", dry_run=True).impact
+    assert none.kind == "none" and none.text.startswith("none")

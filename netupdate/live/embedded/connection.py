@@ -323,12 +323,14 @@ class Connection(Backend):
                     "the network is not running" if live is None else "the network is transient",))
             steps = plan(live.defs, config.defs)
             return DiffResult(name, "live", diff(live.defs, config.defs), plan=steps,
-                              restart_needed="network-restart" in steps.kinds)
+                              restart_needed="network-restart" in steps.kinds,
+                              impact=world.plan_effects(self, name, steps, config.defs))
         other = _desired(other_xml)[1]
         base, what = (config, "config") if config is not None else (live, "live")
         steps = plan(live.defs, other.defs) if live is not None else None
         return DiffResult(name, what, diff(base.defs, other.defs), plan=steps,
-                          restart_needed=steps is not None and "network-restart" in steps.kinds)
+                          restart_needed=steps is not None and "network-restart" in steps.kinds,
+                          impact=world.plan_effects(self, name, steps, other.defs))
 
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
@@ -341,7 +343,7 @@ class Connection(Backend):
         a transient one its live state.  Live changes run the plan, verify, and roll back both
         sides on any failure (``RuntimeFailure`` names the failed step or check).  The embedded
         runtime restarts what the plan needs by itself: ``restart`` changes nothing here.
-        Leases a reservation change concerns: ``world.guard`` (``release_conflicting``).
+        Guests and leases it concerns: ``world.preflight`` (``release_conflicting``).
         """
         started = time.perf_counter()
         check_name(name)
@@ -364,8 +366,8 @@ class Connection(Backend):
                 result.change = change = self._edit_docs(docs, result.command, section, xml,
                                                          parent_index, node_spec)
                 result.plan = planner.plan_change(change)
-                leases = world.guard_edit(self, name, record if live else None,
-                                          docs.get("live"), dry_run, release_conflicting)
+                leases = world.preflight_edit(self, name, record if live else None,
+                                              docs.get("live"), result, release_conflicting)
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
@@ -380,7 +382,7 @@ class Connection(Backend):
                                        sides=tuple(docs), kinds=result.plan.kinds,
                                        live_stamp=docs["live"].stamp):
                         self._update_live(name, record, docs, result)
-                    result.notes += world.release(self, name, record, leases)
+                    result.notes += world.after(self, name, leases, result)
                 else:
                     data = docs["config"].network.to_bytes(tracked=True)
                     atomic_write_many([(config_path, data)], mode=0o600)
@@ -818,7 +820,7 @@ class Connection(Backend):
             config_write = config and config_bytes != desired_bytes
             if config and config_bytes is not None:
                 result.changes = diff(self._load(config_path).defs, desired.defs)
-            live_doc, plan, leases = None, None, []
+            live_doc, plan, leases = None, None, world.Preflight()
             converge = start = live_write = False
             if live and record is not None:
                 live_doc = self._load(live_path)
@@ -826,8 +828,8 @@ class Connection(Backend):
                     raise StateError(f"network '{name}': {live_path} is missing")
                 drift = txn.live_problems(self, name, record, live_doc.defs)
                 plan = make_plan(live_doc.defs, desired.defs)
-                leases = world.guard(self, name, record, lambda: (live_doc.defs, desired.defs),
-                                     dry_run=dry_run)
+                leases = world.preflight(self, name, record, lambda: (live_doc.defs,
+                                         desired.defs), plan, dry_run=dry_run)
                 result.changes = plan.changes
                 if drift:
                     converge = "network-restart" not in plan.kinds  # a restart rebuilds it all
@@ -854,7 +856,7 @@ class Connection(Backend):
                 if live and (work or live_write):
                     result.live = STARTED if start else (RESTARTED if "network-restart" in
                                                          plan.kinds else APPLIED)
-                result.notes = tuple(notes) + world.notes(leases)
+                result.notes = tuple(notes) + world.dry(result, leases)
                 return result
             writes = []
             if live and (live_write or start):
@@ -883,7 +885,7 @@ class Connection(Backend):
                     result.actions = actions
                     result.live = REPAIRED if converge else (
                         RESTARTED if "network-restart" in plan.kinds else APPLIED)
-                    notes += world.release(self, name, record, leases)
+                    notes += world.after(self, name, leases, result)
                 else:
                     txn.defer_interrupts()
                     for path, _data in writes:
@@ -954,8 +956,8 @@ class Connection(Backend):
             config_net = targets[-1] if config_doc is not None else None
             plan = planner.plan(live_doc.defs, live_net.defs) if live_net is not None else None
             result.plan = plan
-            leases = world.guard(self, name, record if live_net else None,
-                                 lambda: (live_doc.defs, live_net.defs), dry_run=dry_run)
+            leases = world.preflight(self, name, record if live_net else None,
+                                     lambda: (live_doc.defs, live_net.defs), plan, dry_run=dry_run)
             if plan is not None:
                 result.changes = plan.changes
                 _emit(progress, "plan", actions=list(plan.kinds))
@@ -963,7 +965,7 @@ class Connection(Backend):
                 result.actions = tuple(plan.actions) if plan is not None else ()
                 result.live = APPLIED if live else result.live
                 result.config = CHANGED if config else NOT_REQUESTED
-                result.notes = tuple(notes) + world.notes(leases)
+                result.notes = tuple(notes) + world.dry(result, leases)
                 result.seconds = time.perf_counter() - started
                 return result
             writes = []
@@ -984,7 +986,7 @@ class Connection(Backend):
                     result.checks = checks
                     result.actions = tuple(plan.actions)
                     result.live = RESTARTED if "network-restart" in plan.kinds else APPLIED
-                    notes += world.release(self, name, record, leases)
+                    notes += world.after(self, name, leases, result)
                 else:
                     atomic_write_many(writes, mode=0o600)
             finally:
@@ -1369,7 +1371,7 @@ def _dry(result: UpdateResult, live: bool, config: bool, started: float,
     result.actions = tuple(result.plan.actions) if live else ()
     result.live = APPLIED if live else result.live
     result.config = CHANGED if config else NOT_REQUESTED
-    result.notes += world.notes(leases)
+    result.notes += world.dry(result, leases)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -4,12 +4,14 @@ reservations does to them (release stale leases at once, refuse to take a presen
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from netupdate.errors import RuntimeFailure, StateError
 from netupdate.live.world import LeaseInfo, refuse
 from netupdate.model import leases as L
 
 
-def _running(conn, name: str) -> dict:
+def _record(conn, name: str) -> dict:
     record = conn.store.read_record(name)
     if record is None:
         raise StateError(f"network '{name}' is not running")
@@ -31,7 +33,7 @@ def _presence(conn, record: dict, leases: list[L.Lease]) -> dict:
 
 def leases(conn, name: str) -> list[LeaseInfo]:
     """Every lease of running network ``name`` with its status (presence probed)."""
-    record = _running(conn, name)
+    record = _record(conn, name)
     defs = conn._defs(conn.store.live_path(name))
     reserved = L.reservations(defs) if defs is not None else []
     found = L.parse(lease_text(conn, name))
@@ -41,57 +43,105 @@ def leases(conn, name: str) -> list[LeaseInfo]:
                       present.get(lease.ip)) for lease in found]
 
 
-def guard(conn, name: str, record: dict | None, pair, *, dry_run: bool = False,
-          release_conflicting: bool = False) -> list[L.Decision]:
-    """What a change of the live definition (``pair()``: its ``NetworkDef`` before and after,
-    asked for only when the network has leases, so a host update stays fast) does to the
-    leases of the running network.  Raises ``InvalidOperationError`` (nothing changed yet)
-    when it would take the address of a guest still on the network; a dry run reports it
-    instead."""
-    found = L.parse(lease_text(conn, name)) if record is not None else []
-    if not found:
-        return []
-    before, after = pair()
-    old, new = L.reservations(before), L.reservations(after)
-    if old == new:
-        return []
-    stake = L.at_stake(old, new, found)
-    decisions = L.guard(old, new, stake, _presence(conn, record, stake),
-                        release_conflicting=release_conflicting)
-    if not dry_run:
-        refuse(decisions)
-    return decisions
+@dataclass
+class Preflight:
+    """What a live change will do to the world, found before it runs: the lease decisions
+    (``model.leases.guard``) and the guests the plan touches (``planning.impact``)."""
+    decisions: list = field(default_factory=list)
+    facts: object = None          # impact.Facts before the change (None: nothing to name)
+    kinds: tuple = ()
+
+    def effects(self, *, done: bool = False, measured_ms: int | None = None) -> tuple:
+        from netupdate.planning.impact import Facts, effects
+        if not self.kinds:
+            return ()
+        return tuple(effects(self.kinds, self.facts or Facts(), done=done,
+                             measured_ms=measured_ms))
 
 
-def guard_edit(conn, name: str, record: dict | None, doc, dry_run: bool,
-               release_conflicting: bool) -> list[L.Decision]:
-    """``guard`` for an update that edited the live definition's tree ``doc.network`` (a
-    connection's cached document: its bytes before, its tree after)."""
-    return guard(conn, name, record, lambda: (doc.defs, doc.network.defs), dry_run=dry_run,
-                 release_conflicting=release_conflicting)
-
-
-def notes(decisions: list[L.Decision]) -> tuple[str, ...]:
-    """What a dry run says about the leases."""
-    return tuple(decision.to_text() for decision in decisions)
-
-
-def release(conn, name: str, record: dict, decisions: list[L.Decision]) -> tuple[str, ...]:
-    """Release the leases ``guard`` said to; returns a note per decision."""
+def _facts(conn, name: str, record: dict, after, found: list[L.Lease]):
+    from netupdate.live.embedded.runtime import driver as D
     from netupdate.live.embedded.runtime import leases as RL
-    text = lease_text(conn, name)
+    from netupdate.planning.impact import Facts
+    ports = RL.ports(conn.driver.ipr(record.get("netns")), record["bridge"]["name"])
+    return Facts(tuple(ports), tuple(str(lease.ip) for lease in found),
+                 (record.get("dnsmasq") or {}).get("restart_ms"), D.want_stp(after),
+                 D.want_delay(after))
+
+
+def preflight(conn, name: str, record: dict | None, pair, plan, *, dry_run: bool = False,
+              release_conflicting: bool = False) -> Preflight:
+    """What a change of the live definition (``pair()``: its ``NetworkDef`` before and after,
+    asked for only when needed, so a host update stays fast) with live ``plan`` does to the
+    running network's guests and leases.  Raises ``InvalidOperationError`` (nothing changed
+    yet) when it would take the address of a guest still on the network; a dry run reports
+    it instead."""
+    from netupdate.planning.impact import needs_facts
+    if record is None or plan is None:
+        return Preflight()
+    out = Preflight(kinds=tuple(plan.kinds))
+    found = L.parse(lease_text(conn, name))
+    if not found and not needs_facts(out.kinds):
+        return out
+    before, after = pair()
+    if needs_facts(out.kinds):
+        out.facts = _facts(conn, name, record, after, found)
+    old, new = L.reservations(before), L.reservations(after)
+    if found and old != new:
+        stake = L.at_stake(old, new, found)
+        out.decisions = L.guard(old, new, stake, _presence(conn, record, stake),
+                                release_conflicting=release_conflicting)
+    if not dry_run:
+        refuse(out.decisions)
+    return out
+
+
+def preflight_edit(conn, name: str, record: dict | None, doc, result,
+                   release_conflicting: bool) -> Preflight:
+    """``preflight`` for an update that edited the live definition's tree ``doc.network`` (a
+    connection's cached document: its bytes before, its tree after)."""
+    return preflight(conn, name, record, lambda: (doc.defs, doc.network.defs), result.plan,
+                     dry_run=result.dry_run, release_conflicting=release_conflicting)
+
+
+def plan_effects(conn, name: str, plan, after) -> tuple:
+    """What ``plan`` (towards ``after``) would do to running network ``name``'s guests."""
+    from netupdate.planning.impact import needs_facts
+    record = conn.store.read_record(name)
+    if record is None or plan is None:
+        return ()
+    found = Preflight(kinds=tuple(plan.kinds))
+    if needs_facts(found.kinds):
+        found.facts = _facts(conn, name, record, after, L.parse(lease_text(conn, name)))
+    return found.effects()
+
+
+def dry(result, found: Preflight) -> tuple[str, ...]:
+    """A dry run's report: sets ``result.impact``, returns the notes on the leases."""
+    result.impact = found.effects()
+    return tuple(decision.to_text() for decision in found.decisions)
+
+
+def after(conn, name: str, found: Preflight, result) -> tuple[str, ...]:
+    """After the change ran: release the leases the pre-flight said to, set ``result.impact``
+    to what was done (with the dnsmasq restart as measured); returns a note per lease."""
+    from netupdate.live.embedded.runtime import leases as RL
+    record = conn.store.read_record(name) or {}
+    measured = (record.get("dnsmasq") or {}).get("restart_ms")
+    result.impact = found.effects(done=True, measured_ms=measured)
+    text = lease_text(conn, name) if found.decisions else ""
     notes = []
-    for decision in decisions:
-        if decision.action == "release":
-            try:
-                RL.release(decision.lease, record["bridge"]["name"], record.get("netns"), text)
-            except RuntimeFailure as exc:  # the update is in place: say so, do not fail it
-                notes.append(f"could not release the lease of {decision.lease.ip}: {exc}")
-                continue
-            notes.append(f"released the lease of {decision.lease.ip} held by "
-                         f"{decision.lease.holder()}: {decision.why}")
-        else:
+    for decision in found.decisions:
+        if decision.action != "release":
             notes.append(decision.to_text())
+            continue
+        try:
+            RL.release(decision.lease, record["bridge"]["name"], record.get("netns"), text)
+        except (RuntimeFailure, KeyError) as exc:  # the change is in place: say so
+            notes.append(f"could not release the lease of {decision.lease.ip}: {exc}")
+            continue
+        notes.append(f"released the lease of {decision.lease.ip} held by "
+                     f"{decision.lease.holder()}: {decision.why}")
     return tuple(notes)
 
 

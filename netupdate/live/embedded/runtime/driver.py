@@ -504,10 +504,13 @@ class Driver:
                 return True
             return False
         if kind == "dnsmasq-restart" or dq is None:
+            silent = time.monotonic()   # DHCP and DNS are down from here until it is back
             if dq:
                 DQ.stop(dq.get("pid"), dq.get("conf"))
                 record["dnsmasq"] = None
             self._start_dnsmasq(name, record, after)
+            if dq:   # what guest impact reports (planning.impact)
+                record["dnsmasq"]["restart_ms"] = round((time.monotonic() - silent) * 1000)
             return True
         # general path (the one-host fast path is apply_host_change): back to the full layout;
         # a SIGHUP makes dnsmasq drop the records of the files that went away

@@ -92,12 +92,13 @@ def in_namespace(name: str, defs, bridge: str, addresses, routes, links, *,
     return out
 
 
-def refusal(conflicts: list[Conflict], force: bool) -> str | None:
-    """The one line refusing a change, or None when nothing (left after ``force``) blocks."""
+def refusal(conflicts: list[Conflict], force: bool, *, forcible: bool = True) -> str | None:
+    """The one line refusing a change, or None when nothing (left after ``force``) blocks;
+    ``forcible`` False: the verb has no ``--force`` (the line does not offer it)."""
     blocking = [c for c in conflicts if not (force and c.forcible)]
     if not blocking:
         return None
     first = blocking[0]
     more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
-    hint = " (--force overrides it)" if first.forcible else ""
+    hint = " (--force overrides it)" if first.forcible and forcible else ""
     return f"conflict: {first.message}{more}{hint}"

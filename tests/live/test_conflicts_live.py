@@ -59,3 +59,20 @@ def test_define_and_start_refuse_a_mac_a_running_network_reserves(conn):
     assert conn.define(dup.replace("10.84.0.11", "10.84.0.12"), force=True) == "two"
     conn.start("two", force=True)
     assert all(n.active for n in conn.list())
+
+
+def test_update_and_apply_refuse_an_address_the_namespace_already_routes(conn, netns):
+    ip("-n", netns, "link", "add", "docker0", "type", "bridge")
+    ip("-n", netns, "addr", "add", "172.17.0.1/16", "dev", "docker0")
+    base = net("grow", "nubr-grow", "10.85.0.1")
+    conn.define(base)
+    conn.start("grow")
+    more = "<ip family='ipv4' address='172.17.9.1' prefix='24'/>"
+    with pytest.raises(ConflictError, match=r"^conflict: subnet 172\.17\.9\.0/24 of network grow "
+                                            r"overlaps address 172\.17\.0\.1/16 of docker0"):
+        conn.update("grow", "add", "ip", more)
+    with pytest.raises(ConflictError, match="overlaps address 172.17.0.1/16 of docker0"):
+        conn.apply("grow", base.replace("</network>", more + "</network>"))
+    assert "172.17.9.1" not in conn.dumpxml("grow") + conn.dumpxml("grow", inactive=True)
+    assert "172.17.9.1" not in ip("-n", netns, "addr", "show", "nubr-grow").stdout
+    conn.update("grow", "add", "ip", "<ip family='ipv4' address='10.86.0.1' prefix='24'/>")

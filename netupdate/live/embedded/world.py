@@ -81,11 +81,13 @@ def preflight(conn, name: str, record: dict | None, pair, plan, *, dry_run: bool
         return Preflight()
     out = Preflight(kinds=tuple(plan.kinds))
     found = L.parse(lease_text(conn, name))
-    if not found and not needs_facts(out.kinds):
+    if not found and not needs_facts(out.kinds) and "address-add" not in out.kinds:
         return out
     before, after = pair()
     if needs_facts(out.kinds):
         out.facts = _facts(conn, name, record, after, found)
+    if not dry_run and {"address-add", "network-restart"} & set(out.kinds):
+        _refuse(_collisions(conn, name, record, after), False, forcible=False)
     old, new = L.reservations(before), L.reservations(after)
     if found and old != new:
         stake = L.at_stake(old, new, found)
@@ -146,10 +148,10 @@ def after(conn, name: str, found: Preflight, result) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------- conflict pre-flight
-def _refuse(found, force: bool) -> None:
+def _refuse(found, force: bool, *, forcible: bool = True) -> None:
     from netupdate.errors import ConflictError
     from netupdate.planning.conflicts import refusal
-    line = refusal(found, force)
+    line = refusal(found, force, forcible=forcible)
     if line is not None:
         raise ConflictError(line)
 
@@ -165,22 +167,31 @@ def _running(conn, netns: str | None, but: str) -> dict:
     return out
 
 
-def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:
-    """Refuse to start ``name`` where its bridge name is taken, its subnets overlap an address
-    or route of the namespace (another network of ours among them), or it reserves a MAC or
-    IP another network running there reserves."""
+def _collisions(conn, name: str, record: dict | None, defs, netns: str | None = None) -> list:
+    """What ``defs`` collides with in the namespace it runs in (``record``'s) or will run in:
+    its bridge name taken, its subnets overlapping an address or route there (another network
+    of ours among them), a MAC or IP another network running there reserves.  The network's
+    own bridge (``record``) is not a collision."""
     from netupdate.live.embedded.runtime import driver, kernel
     from netupdate.live.embedded.runtime import netns as NS
     from netupdate.planning import conflicts as C
+    netns = record.get("netns") if record is not None else netns
     NS.require(netns)
     addresses, routes, links = kernel.holdings(conn.driver.ipr(netns))
+    ours = record["bridge"]["name"] if record is not None else None
+    addresses = [(i, a) for i, a in addresses if i != ours]
     running = _running(conn, netns, name)
     where = f"namespace {netns}" if netns else "the host's namespace"
-    found = C.in_namespace(name, defs, driver.bridge_name(defs), addresses, routes, links,
+    found = C.in_namespace(name, defs, driver.bridge_name(defs), addresses,
+                           [(i, r) for i, r in routes if i != ours], links - {ours},
                            where=where, owners={br: o for br, (o, _d) in running.items()})
-    found += [c for other, theirs in running.values()
-              for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
-    _refuse(found, force)
+    return found + [c for other, theirs in running.values()
+                    for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
+
+
+def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:
+    """Refuse to start ``name`` where it collides with what the namespace holds."""
+    _refuse(_collisions(conn, name, None, defs, netns), force)
 
 
 def preflight_define(conn, name: str, defs, force: bool) -> None:

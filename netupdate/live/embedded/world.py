@@ -4,6 +4,7 @@ reservations does to them (release stale leases at once, refuse to take a presen
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from netupdate.errors import RuntimeFailure, StateError
@@ -18,9 +19,23 @@ def _record(conn, name: str) -> dict:
     return record
 
 
-def lease_text(conn, name: str) -> str:
-    from netupdate.live.embedded.runtime import dnsmasqd as DQ
-    return DQ.read_file(conn.driver.layout(name).leases) or ""
+def lease_text(conn, name: str, record: dict | None = None) -> str:
+    """dnsmasq's lease file of network ``name`` (in ``record``'s directory: no path objects
+    on an update's way)."""
+    from netupdate.live.embedded.runtime.dnsmasqd import LEASES
+    path = os.path.join(record["dir"], LEASES) if record and record.get("dir") else \
+        conn.driver.layout(name).leases
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    try:   # raw reads: an update reads this file every time, and it is mostly empty
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
 
 
 def _presence(conn, record: dict, leases: list[L.Lease]) -> dict:
@@ -80,7 +95,7 @@ def preflight(conn, name: str, record: dict | None, pair, plan, *, dry_run: bool
     if record is None or plan is None:
         return Preflight()
     out = Preflight(kinds=tuple(plan.kinds))
-    found = L.parse(lease_text(conn, name))
+    found = L.parse(lease_text(conn, name, record))
     if not found and not needs_facts(out.kinds) and "address-add" not in out.kinds:
         return out
     before, after = pair()
@@ -128,7 +143,8 @@ def after(conn, name: str, found: Preflight, result) -> tuple[str, ...]:
     """After the change ran: release the leases the pre-flight said to, set ``result.impact``
     to what was done (with the dnsmasq restart as measured); returns a note per lease."""
     from netupdate.live.embedded.runtime import leases as RL
-    record = conn.store.read_record(name) or {}
+    record = conn.store.read_record(name) or {} if found.decisions or \
+        "dnsmasq-restart" in found.kinds else {}
     measured = (record.get("dnsmasq") or {}).get("restart_ms")
     result.impact = found.effects(done=True, measured_ms=measured)
     text = lease_text(conn, name) if found.decisions else ""

@@ -40,6 +40,7 @@ from netupdate.store.statedir import check_dir
 
 DNSMASQ = "dnsmasq"
 HOST_MODE = 0o644
+LEASES = "dnsmasq.leases"
 
 
 def binary() -> str | None:
@@ -72,7 +73,7 @@ class Layout:
 
     @property
     def leases(self) -> Path:
-        return self.dir / "dnsmasq.leases"
+        return self.dir / LEASES
 
     @property
     def dhcp_hostsdir(self) -> Path:

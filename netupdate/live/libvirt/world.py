@@ -70,26 +70,24 @@ def _refuse(found, force: bool) -> None:
         raise ConflictError(line)
 
 
-def _others(conn, name: str) -> dict:
-    """The persistent (else live) definitions of the daemon's other networks."""
+def _running(conn, name: str) -> dict:
+    """The live definitions of the daemon's other running networks."""
     from netupdate.model.defs import load
-    out = {}
-    for net in conn._call("cannot list networks", conn._conn.listAllNetworks, 0):
-        if net.name() != name:
-            out[net.name()] = load(conn._persistent_xml(net)[0]).defs
-    return out
+    return {net.name(): load(conn._call(f"network {net.name()!r}", net.XMLDesc, 0)).defs
+            for net in conn._call("cannot list networks", conn._conn.listAllNetworks, 0)
+            if net.name() != name and net.isActive()}
 
 
 def preflight_define(conn, xml, force: bool):
-    """The parsed definition, once no other network of the daemon reserves one of its MACs
-    or IPs (``ConflictError`` unless ``force``)."""
+    """The parsed definition, once it collides with no running network of the daemon (an
+    overlapping subnet, a MAC or IP reserved there too; ``ConflictError`` unless ``force``),
+    as on the embedded runtime: networks that are only defined may overlap."""
     from netupdate.model.defs import load
     from netupdate.planning import conflicts as C
     network = load(xml)
     defs = network.defs
-    found = [c for other, theirs in _others(conn, defs.name).items()
-             for c in C.between(defs.name, defs, other, theirs) if c.kind != C.SUBNET]
-    _refuse(found, force)
+    _refuse([c for other, theirs in _running(conn, defs.name).items()
+             for c in C.between(defs.name, defs, other, theirs)], force)
     return network
 
 
@@ -101,11 +99,8 @@ def preflight_start(conn, net, force: bool):
     from netupdate.planning import conflicts as C
     name = net.name()
     defs = load(conn._persistent_xml(net)[0]).defs
-    running = {n.name(): load(n.XMLDesc(0)).defs
-               for n in conn._call("cannot list networks", conn._conn.listAllNetworks, 0)
-               if n.name() != name and n.isActive()}
-    found = [c for other, theirs in running.items()
-             for c in C.between(name, defs, other, theirs) if c.kind == C.SUBNET]
+    found = [c for other, theirs in _running(conn, name).items()
+             for c in C.between(name, defs, other, theirs)]
     if conn.local and not found:
         from netupdate.live.embedded.runtime import kernel
         from netupdate.live.embedded.runtime import netns as NS

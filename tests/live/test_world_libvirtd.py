@@ -8,6 +8,7 @@ import pytest
 
 from netupdate.errors import ConflictError, UnsupportedError
 from tests.live.test_libvirtd import conn, daemon, network  # noqa: F401  (fixtures)
+from tests.live.test_world_live import guest  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.live, pytest.mark.libvirt]
 
@@ -53,3 +54,27 @@ def test_start_refuses_a_subnet_the_daemons_namespace_holds(conn, daemon):  # no
     finally:
         conn.undefine("nu-lv-dock")
         _ip("-n", daemon.netns, "link", "del", "nulvdock")
+
+
+def test_leases_of_a_real_client_as_libvirt_reports_them(conn, daemon, network, guest):  # noqa: F811
+    name, _server, prefix = network
+    bridge = conn._lookup(name).bridgeName()
+    n = int(prefix.split(".")[1])
+    reserved = guest(daemon.netns, f"52:54:00:21:{n:02x}:10", bridge=bridge)
+    other = guest(daemon.netns, "52:54:00:21:ee:01", bridge=bridge)
+    assert reserved.ip == f"{prefix}.10" and other.ip is not None
+    rows = _rows(conn, name, 2)   # libvirt learns a lease from dnsmasq's script, later
+    assert rows == {f"{prefix}.10": (f"52:54:00:21:{n:02x}:10", "reserved", True),
+                    other.ip: ("52:54:00:21:ee:01", "dynamic", True)}
+    other.leave(daemon.netns)
+    assert _rows(conn, name, 2)[other.ip] == ("52:54:00:21:ee:01", "stale", False)
+
+
+def _rows(connection, name: str, count: int) -> dict:
+    import time
+    deadline = time.monotonic() + 10
+    while True:
+        rows = {row.ip: (row.mac, row.status, row.present) for row in connection.leases(name)}
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)

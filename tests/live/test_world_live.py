@@ -55,13 +55,13 @@ def guest(make_netns, tmp_path):
     script.write_text(SCRIPT)
     script.chmod(0o755)
 
-    def make(network_ns: str, mac: str, *, static: str | None = None) -> Guest:
+    def make(network_ns: str, mac: str, *, static: str | None = None, bridge: str = BR) -> Guest:
         client_ns = make_netns()
         host_end, guest_end = f"vh{secrets.token_hex(3)}", f"vg{secrets.token_hex(3)}"
         ip("-n", network_ns, "link", "add", host_end, "type", "veth", "peer", "name",
            guest_end)
         ip("-n", network_ns, "link", "set", guest_end, "netns", client_ns)
-        ip("-n", network_ns, "link", "set", host_end, "master", BR, "up")
+        ip("-n", network_ns, "link", "set", host_end, "master", bridge, "up")
         ip("-n", client_ns, "link", "set", guest_end, "address", mac, "up")
         found = Guest(client_ns, host_end)
         if static is not None:  # a guest that uses an address without asking DHCP

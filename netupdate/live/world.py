@@ -31,9 +31,8 @@ class LeaseInfo:
                 "present": self.present}
 
     def to_text(self) -> str:
-        from netupdate.model.leases import Lease
-        until = "unknown" if self.expiry is None else \
-            Lease(None, None, self.expiry).until().removeprefix("until ")
+        from netupdate.model.leases import until as expires
+        until = "unknown" if self.expiry is None else expires(self.expiry).removeprefix("until ")
         return f"{self.ip:<26} {self.mac or '-':<18} {self.hostname or '-':<16} " \
                f"{self.status:<12} {until}"
 

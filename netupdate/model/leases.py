@@ -48,11 +48,16 @@ class Lease:
         return who + (f" ({self.hostname})" if self.hostname else "")
 
     def until(self) -> str:
-        if self.expiry == 0:
-            return "never expires"
-        import datetime
-        when = datetime.datetime.fromtimestamp(self.expiry, datetime.UTC)
-        return "until " + when.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return until(self.expiry)
+
+
+def until(expiry: int) -> str:
+    """``until 2026-12-02 09:41:07 UTC``, or ``never expires`` (expiry 0)."""
+    if expiry == 0:
+        return "never expires"
+    import datetime
+    when = datetime.datetime.fromtimestamp(expiry, datetime.UTC)
+    return "until " + when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass(frozen=True)

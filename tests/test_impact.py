@@ -17,7 +17,7 @@ facts = st.builds(I.Facts,
 kinds = st.lists(st.sampled_from(KIND_ORDER), unique=True, max_size=6)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(kinds, facts, st.booleans(), st.none() | st.integers(0, 9999))
 def test_effects_name_what_each_kind_touches(plan, world, done, measured):
     out = I.effects(plan, world, done=done, measured_ms=measured)

@@ -87,12 +87,15 @@ class CheckResult:
     drift: list[Drift] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)   # what a repair did
     remaining: list[Drift] = field(default_factory=list)  # drift left after the repair
+    running: bool = True
 
     @property
     def exit_code(self) -> int:
         return 1 if (self.remaining if self.repaired else self.drift) else 0
 
     def to_text(self) -> str:
+        if not self.running:
+            return f"network {self.network}: not running (nothing to compare)"
         if not self.drift:
             return f"network {self.network}: no drift"
         lines = [f"network {self.network}: {len(self.drift)} drift"]
@@ -104,7 +107,7 @@ class CheckResult:
     def to_json(self) -> dict:
         return {"network": self.network, "drift": [d.to_json() for d in self.drift],
                 "repaired": self.repaired, "remaining": [d.to_json() for d in self.remaining],
-                "ok": self.exit_code == 0}
+                "running": self.running, "ok": self.exit_code == 0}
 
 
 def refuse(decisions) -> None:

@@ -232,7 +232,7 @@ def check(conn, name: str, *, repair: bool = False):
     if record is None:
         if config is None:
             raise StateError(f"network '{name}' is not defined")
-        return CheckResult(name)
+        return CheckResult(name, running=False)
     defs = live if live is not None else config
 
     def kernel():

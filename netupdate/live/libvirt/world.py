@@ -128,7 +128,7 @@ def check(conn, name: str, *, repair: bool = False):
                                "network): restart it, or 'netupdate apply' the definition")
     net = conn._lookup(name)
     if not net.isActive():
-        return CheckResult(name)
+        return CheckResult(name, running=False)
     live = load(conn._call(f"network {name!r}", net.XMLDesc, 0)).defs
     exact = conn._persistent_xml(net)[1]   # else the live definition stands in: no drift
     drift = definition_drift(conn, name) if exact else []

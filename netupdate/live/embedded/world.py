@@ -79,8 +79,9 @@ def _facts(conn, name: str, record: dict, after, found: list[L.Lease]):
     from netupdate.live.embedded.runtime import leases as RL
     from netupdate.planning.impact import Facts
     ports = RL.ports(conn.driver.ipr(record.get("netns")), record["bridge"]["name"])
+    from netupdate.live.embedded.runtime import dnsmasqd as DQ
     return Facts(tuple(ports), tuple(str(lease.ip) for lease in found),
-                 (record.get("dnsmasq") or {}).get("restart_ms"), D.want_stp(after),
+                 DQ.last_restart_ms(conn.driver.layout(name)), D.want_stp(after),
                  D.want_delay(after))
 
 
@@ -142,10 +143,11 @@ def dry(result, found: Preflight) -> tuple[str, ...]:
 def after(conn, name: str, found: Preflight, result) -> tuple[str, ...]:
     """After the change ran: release the leases the pre-flight said to, set ``result.impact``
     to what was done (with the dnsmasq restart as measured); returns a note per lease."""
+    from netupdate.live.embedded.runtime import dnsmasqd as DQ
     from netupdate.live.embedded.runtime import leases as RL
-    record = conn.store.read_record(name) or {} if found.decisions or \
-        "dnsmasq-restart" in found.kinds else {}
-    measured = (record.get("dnsmasq") or {}).get("restart_ms")
+    record = conn.store.read_record(name) or {} if found.decisions else {}
+    measured = DQ.last_restart_ms(conn.driver.layout(name)) \
+        if "dnsmasq-restart" in found.kinds else None
     result.impact = found.effects(done=True, measured_ms=measured)
     text = lease_text(conn, name) if found.decisions else ""
     notes = []

@@ -510,7 +510,7 @@ class Driver:
                 record["dnsmasq"] = None
             self._start_dnsmasq(name, record, after)
             if dq:   # what guest impact reports (planning.impact)
-                record["dnsmasq"]["restart_ms"] = round((time.monotonic() - silent) * 1000)
+                DQ.note_restart(layout, round((time.monotonic() - silent) * 1000))
             return True
         # general path (the one-host fast path is apply_host_change): back to the full layout;
         # a SIGHUP makes dnsmasq drop the records of the files that went away

@@ -135,6 +135,13 @@ class InvalidOperationError(UpdateError):
     kind = "invalid-operation"
 
 
+class ConflictError(InvalidOperationError):
+    """The conflict pre-flight refused a change: it collides with another network or with
+    what the namespace holds (issue 16, docs/world.md)."""
+
+    kind = "conflict"
+
+
 class PolicyError(NetupdateError):
     """A change is not allowed by the access policy."""
 

@@ -352,6 +352,8 @@ VERB_CALLS = {
     "start": lambda conn, name: conn.start(name),
     "update": lambda conn, name: conn.update(name, "add-last", "dns-txt",
                                              "<txt name='x' value='y'/>", config=True),
+    "leases": lambda conn, name: conn.leases(name),
+    "check": lambda conn, name: conn.check(name),
 }
 
 
@@ -488,3 +490,19 @@ def test_diff_agrees(both):
     assert [r.base for r in results] == ["config", "config"]
     assert [c.describe() for c in results[0].changes] == \
         [c.describe() for c in results[1].changes] != []
+
+
+def test_check_of_a_network_that_does_not_run(backend):
+    """Issue 16: nothing runs, nothing drifts (both backends, one result type)."""
+    name = backend.define(NETWORKS["nu-nat"])
+    result = backend.conn.check(name)
+    assert result.drift == [] and result.exit_code == 0
+    assert result.to_json() == {"network": name, "drift": [], "repaired": [], "remaining": [],
+                                "running": False, "ok": True}
+    assert result.to_text() == f"network {name}: not running (nothing to compare)"
+
+
+def test_leases_of_a_network_that_does_not_run(backend):
+    name = backend.define(NETWORKS["nu-nat"])
+    with pytest.raises(StateError, match="not running"):
+        backend.conn.leases(name)

@@ -31,13 +31,14 @@ from netupdate.errors import (
 
 # Verb groups, in the order --help lists them, and the verbs each registers: a command line
 # naming a verb builds only its group's parsers (start-up time), --help builds them all.
-MODULES = ("edit", "validate", "diff", "live")
+MODULES = ("edit", "validate", "diff", "live", "world")
 VERBS = {
     "edit": ("edit",),
     "validate": ("validate",),
     "diff": ("diff",),
     "live": ("define", "start", "stop", "destroy", "undefine", "list", "dumpxml", "status",
              "update", "apply", "change", "recover", "autostart"),
+    "world": ("leases", "check"),
 }
 ALL_VERBS = tuple(verb for group in MODULES for verb in VERBS[group])
 

@@ -11,7 +11,7 @@ from netupdate.cli.options import name_argument
 
 
 def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
-            policy: bool = False) -> None:
+            policy: bool = False, force: bool = False) -> None:
     """The verb's own options (the global ones come from ``options.add_globals``)."""
     if policy:
         from netupdate.cli.connect import add_policy_argument
@@ -19,6 +19,9 @@ def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
     if netns:
         parser.add_argument("--netns", metavar="NAME", default=None,
                             help="run the network inside this network namespace (ip netns)")
+    if force:
+        from netupdate.cli.world import add_force_argument
+        add_force_argument(parser)
 
 
 def _conn(args, *, readonly: bool = False):
@@ -46,7 +49,7 @@ def _done(args, text: str, **data) -> int:
 def register(sub) -> None:
     p = sub.add_parser("define", help="store a persistent network definition")
     p.add_argument("file", metavar="FILE", help="network XML file ('-' for stdin)")
-    _common(p, policy=True)
+    _common(p, policy=True, force=True)
     p.set_defaults(func=cmd_define)
     _register_lifecycle(sub)
     _register_update(sub)
@@ -59,7 +62,7 @@ def _register_lifecycle(sub) -> None:
 
     p = sub.add_parser("start", help="start a defined network (repairs a damaged running one)")
     name_argument(p)
-    _common(p, netns=True)
+    _common(p, netns=True, force=True)
     p.set_defaults(func=cmd_start)
 
     for verb in ("stop", "destroy"):
@@ -117,8 +120,8 @@ def _register_update(sub) -> None:
                         "--node-spec=XPATH XML, or COMMAND SECTION with typed options), or a "
                         "JSON list")
     _common(p, policy=True)
-    from netupdate.cli.connect import add_libvirt_update_arguments
-    add_libvirt_update_arguments(p)
+    from netupdate.cli import world
+    world.add_update_arguments(p)
     p.set_defaults(func=cmd_update)
 
 
@@ -222,17 +225,19 @@ def _check_of(args):
 
 def cmd_define(args) -> int:
     from netupdate.cli.inputs import read_input
+    from netupdate.cli.world import force_option
     xml = read_input(args.file)
     with _conn(args) as conn:
-        name = conn.define(xml)
+        name = conn.define(xml, **force_option(args))
     return _done(args, f"Network {name} defined from {args.file}", network=name,
                  defined=True, file=args.file)
 
 
 def cmd_start(args) -> int:
+    from netupdate.cli.world import force_option
     with _conn(args) as conn, _named(conn, args) as name:
         running = name in {n.name for n in conn.list() if n.active}
-        conn.start(name, netns=args.netns)
+        conn.start(name, netns=args.netns, **force_option(args))
     state = "repaired" if running else "started"
     return _done(args, f"Network {name} {state}", network=name, state=state)
 
@@ -315,12 +320,13 @@ def cmd_update(args) -> int:
         return _cmd_batch(args)
     wrong_order(args.name, usage="netupdate update NAME COMMAND SECTION XML")
     command, section, xml = update_input(args, target="NAME")
+    from netupdate.cli.world import update_options
     with _conn(args) as conn, _named(conn, args) as name:
         live, config = _sides(args, conn, name)
         result = conn.update(name, command, section, xml,
                              parent_index=args.parent_index, node_spec=args.node_spec,
                              live=live, config=config, dry_run=args.dry_run,
-                             restart=getattr(args, "restart", False))
+                             restart=getattr(args, "restart", False), **update_options(args))
     from netupdate.cli.connect import report_update
     return report_update(result, args)
 

@@ -20,6 +20,7 @@ import os
 
 from netupdate.errors import InvalidOperationError, NetupdateError, UnsupportedError
 from netupdate.live.results import DiffResult, NetworkInfo, NetworkStatus, UpdateResult
+from netupdate.live.world import WorldVerbs
 
 
 def unsupported(backend: str, what: str) -> UnsupportedError:
@@ -98,7 +99,7 @@ def _text(doc):
 
 
 # ---------------------------------------------------------------------- the interface
-class Backend(abc.ABC):
+class Backend(WorldVerbs, abc.ABC):
     """The verbs of a ``netupdate.connect()`` connection, identical on both backends."""
 
     #: the backend's name in errors ("embedded", "libvirt")
@@ -121,7 +122,7 @@ class Backend(abc.ABC):
 
     # -- definitions
     @abc.abstractmethod
-    def define(self, xml: str | bytes | os.PathLike) -> str: ...
+    def define(self, xml: str | bytes | os.PathLike, *, force: bool = False) -> str: ...
 
     @abc.abstractmethod
     def undefine(self, name: str) -> list[str]: ...
@@ -134,7 +135,7 @@ class Backend(abc.ABC):
 
     # -- lifecycle
     @abc.abstractmethod
-    def start(self, name: str, *, netns: str | None = None) -> None: ...
+    def start(self, name: str, *, netns: str | None = None, force: bool = False) -> None: ...
 
     @abc.abstractmethod
     def stop(self, name: str) -> list[str]: ...
@@ -157,8 +158,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
-               config: bool | None = None, restart: bool = False,
-               dry_run: bool = False) -> UpdateResult: ...
+               config: bool | None = None, restart: bool = False, dry_run: bool = False,
+               release_conflicting: bool = False) -> UpdateResult: ...
 
     @abc.abstractmethod
     def update_batch(self, name: str, updates, *, live: bool | None = None,

@@ -141,6 +141,7 @@ class DiffResult:
     plan: Any = None                 # Plan (live -> other), when the network is active
     restart_needed: bool = False     # applying it live needs a restart
     notes: tuple[str, ...] = ()
+    impact: tuple = ()               # planning.impact.Effect: what it does to the guests
 
     def __bool__(self) -> bool:
         return bool(self.changes)
@@ -151,14 +152,15 @@ class DiffResult:
             out.append(self.plan.to_text())
             if self.restart_needed:
                 out.append("applying this live needs a restart of the network (--restart)")
-        out.extend(f"note: {note}" for note in self.notes)
+        out.extend([f"impact: {e.text}" for e in self.impact] + [f"note: {n}" for n in self.notes])
         return "\n".join(out)
 
     def to_json(self) -> dict:
         return {"network": self.network, "base": self.base,
                 "changes": self.changes.to_json()["changes"],
                 "plan": self.plan.to_json()["actions"] if self.plan is not None else None,
-                "restart_needed": self.restart_needed, "notes": list(self.notes)}
+                "restart_needed": self.restart_needed, "notes": list(self.notes),
+                "impact": [e.to_json() for e in self.impact]}
 
 
 @dataclass
@@ -189,6 +191,7 @@ class UpdateResult:
     pending: tuple = ()               # plan actions that need a restart
     config_xml: str | None = None
     live_xml: str | None = None
+    impact: tuple = ()                # planning.impact.Effect: what it does (did) to the guests
 
     @property
     def config_changed(self) -> bool:
@@ -282,7 +285,8 @@ class UpdateResult:
             lines.append(f"  {label}: {action.kind}: {action.reason}")
         if self.checks:
             lines.append(f"  verified: {', '.join(self.checks)}")
-        lines.extend(f"  note: {note}" for note in self.notes)
+        lines.extend([f"  impact: {e.text}" for e in self.impact]
+                     + [f"  note: {note}" for note in self.notes])
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -299,6 +303,7 @@ class UpdateResult:
             "changes": self.changes.to_json()["changes"] if self.changes is not None else None,
             "change": self.change_info.to_json() if self.change_info is not None else None,
             "notes": list(self.notes), "summary": self.summary(),
+            "impact": [e.to_json() for e in self.impact],
         }
 
 

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 
 SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
-SKIP_FILES = {"dnsmasq.leases", "dnsmasq.pid"}
+SKIP_FILES = {"dnsmasq.leases", "dnsmasq.pid", "dnsmasq.restart-ms"}  # volatile observations
 
 
 def _read_sysctls() -> dict:

@@ -35,6 +35,7 @@ from netupdate.live.backend import (
     refuse_invalid,
     skeleton,
 )
+from netupdate.live.embedded import world
 
 # live / config outcome words and the result types: one set for both backends (results.py)
 from netupdate.live.results import (
@@ -90,7 +91,7 @@ class Connection(Backend):
     ``undefine``, ``list``, ``dumpxml``, ``status``."""
 
     uri = "netupdate:///embedded"
-    backend_name = "embedded"
+    backend_name, world_module = "embedded", "netupdate.live.embedded.world"  # issue 16 verbs
 
     def __init__(self, *, state_dir: str | os.PathLike | None = None, netns: str | None = None,
                  policy=None):
@@ -151,7 +152,7 @@ class Connection(Backend):
         return doc.defs if doc is not None else None
 
     # ------------------------------------------------------------------ definitions
-    def define(self, xml: str | bytes | os.PathLike) -> str:
+    def define(self, xml: str | bytes | os.PathLike, *, force: bool = False) -> str:
         """Store a persistent definition (new, or replacing the persistent one; a running
         network keeps running its live definition).  Returns the network's name.  What it
         leaves out of the network's identity is kept from the current definition, else made as
@@ -176,6 +177,7 @@ class Connection(Backend):
                 self._load(self.store.live_path(name))
             identity.keep(network, current, [], mac=False)
             identity.generate(network, lambda: self._bridges_in_use(name))
+            world.preflight_define(self, name, network.defs, force)
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))
         return name
@@ -238,7 +240,7 @@ class Connection(Backend):
             return None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, name: str, *, netns: str | None = None) -> None:
+    def start(self, name: str, *, netns: str | None = None, force: bool = False) -> None:
         """Start a defined network (in ``netns``, else the connection's namespace).  A running
         network whose dnsmasq, bridge or firewall vanished is repaired; a healthy one is an
         error."""
@@ -254,6 +256,7 @@ class Connection(Backend):
             if config is None:
                 raise StateError(f"network '{name}' is not defined")
             netns = netns if netns is not None else self.netns
+            world.preflight_start(self, name, config.defs, netns, force)
             self._start_with(name, config.defs, config.data, netns, [])
             self._remember(self.store.live_path(name), config.data, config.network.copy(),
                            config.defs)
@@ -338,25 +341,28 @@ class Connection(Backend):
                     "the network is not running" if live is None else "the network is transient",))
             steps = plan(live.defs, config.defs)
             return DiffResult(name, "live", diff(live.defs, config.defs), plan=steps,
-                              restart_needed="network-restart" in steps.kinds)
+                              restart_needed="network-restart" in steps.kinds,
+                              impact=world.plan_effects(self, name, steps, config.defs))
         other = _desired(other_xml)[1]
         self._keep_identity(name, other)
         base, what = (config, "config") if config is not None else (live, "live")
         steps = plan(live.defs, other.defs) if live is not None else None
         return DiffResult(name, what, diff(base.defs, other.defs), plan=steps,
-                          restart_needed=steps is not None and "network-restart" in steps.kinds)
+                          restart_needed=steps is not None and "network-restart" in steps.kinds,
+                          impact=world.plan_effects(self, name, steps, other.defs))
 
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
-               config: bool | None = None, restart: bool = False,
-               dry_run: bool = False) -> UpdateResult:
+               config: bool | None = None, restart: bool = False, dry_run: bool = False,
+               release_conflicting: bool = False) -> UpdateResult:
         """Edit network ``name`` (libvirt's section form, or ``node_spec``).
 
         Defaults: a running network gets ``live`` and ``config``; an inactive one its config;
         a transient one its live state.  Live changes run the plan, verify, and roll back both
         sides on any failure (``RuntimeFailure`` names the failed step or check).  The embedded
         runtime restarts what the plan needs by itself: ``restart`` changes nothing here.
+        Guests and leases it concerns: ``world.preflight`` (``release_conflicting``).
         """
         started = time.perf_counter()
         check_name(name)
@@ -378,13 +384,15 @@ class Connection(Backend):
             try:
                 result.change = change = self._edit_docs(docs, result.command, section, xml,
                                                          parent_index, node_spec)
+                result.plan = planner.plan_change(change)
+                leases = world.preflight_edit(self, name, record if live else None,
+                                              docs.get("live"), result, release_conflicting)
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
-            result.plan = planner.plan_change(change)
             if dry_run or not result.plan.changes:
                 self._forget(live_path, config_path)
-                return _not_written(result, live, config, started)
+                return _not_written(result, live, config, started, leases)
             try:
                 if live:
                     with txn.journaled(self.store, name, "update", live=docs["live"].data,
@@ -393,6 +401,7 @@ class Connection(Backend):
                                        sides=tuple(docs), kinds=result.plan.kinds,
                                        live_stamp=docs["live"].stamp):
                         self._update_live(name, record, docs, result)
+                    result.notes += world.after(self, name, leases, result)
                 else:
                     data = docs["config"].network.to_bytes(tracked=True)
                     atomic_write_many([(config_path, data)], mode=0o600)
@@ -843,15 +852,16 @@ class Connection(Backend):
             config_write = config and config_bytes != desired_bytes
             if config and config_bytes is not None:
                 result.changes = diff(self._load(config_path).defs, desired.defs)
-            live_doc = plan = None
-            converge = start = False
-            live_write = False
+            live_doc, plan, leases = None, None, world.Preflight()
+            converge = start = live_write = False
             if live and record is not None:
                 live_doc = self._load(live_path)
                 if live_doc is None:
                     raise StateError(f"network '{name}': {live_path} is missing")
                 drift = txn.live_problems(self, name, record, live_doc.defs)
                 plan = make_plan(live_doc.defs, desired.defs)
+                leases = world.preflight(self, name, record, lambda: (live_doc.defs,
+                                         desired.defs), plan, dry_run=dry_run)
                 result.changes = plan.changes
                 if drift:
                     converge = "network-restart" not in plan.kinds  # a restart rebuilds it all
@@ -878,7 +888,7 @@ class Connection(Backend):
                 if live and (work or live_write):
                     result.live = STARTED if start else (RESTARTED if "network-restart" in
                                                          plan.kinds else APPLIED)
-                result.notes = tuple(notes)
+                result.notes = tuple(notes) + world.dry(result, leases)
                 return result
             writes = []
             if live and (live_write or start):
@@ -907,6 +917,7 @@ class Connection(Backend):
                     result.actions = actions
                     result.live = REPAIRED if converge else (
                         RESTARTED if "network-restart" in plan.kinds else APPLIED)
+                    notes += world.after(self, name, leases, result)
                 else:
                     txn.defer_interrupts()
                     for path, _data in writes:
@@ -977,6 +988,8 @@ class Connection(Backend):
             config_net = targets[-1] if config_doc is not None else None
             plan = planner.plan(live_doc.defs, live_net.defs) if live_net is not None else None
             result.plan = plan
+            leases = world.preflight(self, name, record if live_net else None,
+                                     lambda: (live_doc.defs, live_net.defs), plan, dry_run=dry_run)
             if plan is not None:
                 result.changes = plan.changes
                 _emit(progress, "plan", actions=list(plan.kinds))
@@ -984,7 +997,7 @@ class Connection(Backend):
                 result.actions = tuple(plan.actions) if plan is not None else ()
                 result.live = APPLIED if live else result.live
                 result.config = CHANGED if config else NOT_REQUESTED
-                result.notes = tuple(notes)
+                result.notes = tuple(notes) + world.dry(result, leases)
                 result.seconds = time.perf_counter() - started
                 return result
             writes = []
@@ -1005,6 +1018,7 @@ class Connection(Backend):
                     result.checks = checks
                     result.actions = tuple(plan.actions)
                     result.live = RESTARTED if "network-restart" in plan.kinds else APPLIED
+                    notes += world.after(self, name, leases, result)
                 else:
                     atomic_write_many(writes, mode=0o600)
             finally:
@@ -1361,9 +1375,9 @@ class Connection(Backend):
                                                       else ""))
 
 
-def _not_written(result: UpdateResult, live: bool, config: bool, started: float):
-    """An update that writes nothing: a dry run, or an edit that leaves the same network
-    (``unchanged``, as libvirt reports it)."""
+def _not_written(result: UpdateResult, live: bool, config: bool, started: float, leases):
+    """An update that writes nothing: a dry run (the plan, what would change, the leases'
+    fate), or an edit that leaves the same network (``unchanged``, as libvirt reports it)."""
     if not result.plan.changes:
         result.live = UNCHANGED if live else result.live
         result.config = UNCHANGED if config else NOT_REQUESTED
@@ -1371,6 +1385,7 @@ def _not_written(result: UpdateResult, live: bool, config: bool, started: float)
         result.actions = tuple(result.plan.actions) if live else ()
         result.live = APPLIED if live else result.live
         result.config = CHANGED if config else NOT_REQUESTED
+        result.notes += world.dry(result, leases)
     result.seconds = time.perf_counter() - started
     return result
 

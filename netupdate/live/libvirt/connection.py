@@ -420,7 +420,7 @@ class LibvirtConnection(Backend):
     connection (``list``, ``dumpxml``, ``status``, ``diff`` only).
     """
 
-    backend_name = "libvirt"
+    backend_name, world_module = "libvirt", "netupdate.live.libvirt.world"  # issue 16 verbs
 
     def __init__(self, uri: str | None = None, *, netns: str | None = None,
                  readonly: bool = False, policy=None):
@@ -536,14 +536,16 @@ class LibvirtConnection(Backend):
             return self._persistent_xml(net)[0]
         return self._call(f"network {name!r}", net.XMLDesc, 0)
 
-    def define(self, xml: str | bytes | os.PathLike) -> str:
+    def define(self, xml: str | bytes | os.PathLike, *, force: bool = False) -> str:
         """Define (or redefine) a persistent network; returns its name.  On a running network
         this changes the persistent config only (see ``status`` for the drift).  A redefinition
         that leaves out the uuid, MAC address or bridge name keeps the current ones.  A malformed
-        definition raises ``XMLParseError`` (netupdate's parser reads it first)."""
+        definition raises ``XMLParseError`` (netupdate's parser reads it first);
+        ``ConflictError`` for a MAC or IP another running network reserves (unless ``force``)."""
         from netupdate.live import identity
+        from netupdate.live.libvirt.world import preflight_define
         from netupdate.model.defs import load
-        network = load(xml)     # XMLParseError before libvirt sees it
+        network = preflight_define(self, xml, force)   # XMLParseError before libvirt sees it
         current = self._current(network.name)
         if self.policy is not None:
             check_policy(self.policy, current, network, None)
@@ -575,11 +577,12 @@ class LibvirtConnection(Backend):
             return self._persistent_xml(net)[0]
         return self._call(f"network {name!r}", net.XMLDesc, 0)
 
-    def start(self, name: str, *, netns: str | None = None) -> None:
+    def start(self, name: str, *, netns: str | None = None, force: bool = False) -> None:
         if netns is not None:
             raise UnsupportedError("libvirt starts its networks where its daemon runs: --netns "
                                    "does not apply with --connect")
-        net = self._lookup(name)
+        from netupdate.live.libvirt.world import preflight_start
+        net = preflight_start(self, self._lookup(name), force)
         self._call(f"cannot start network {name!r}", net.create)
 
     def stop(self, name: str) -> list[str]:
@@ -656,8 +659,8 @@ class LibvirtConnection(Backend):
     # ------------------------------------------------------------------ update
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
-               config: bool | None = None, restart: bool = False,
-               dry_run: bool = False) -> UpdateResult:
+               config: bool | None = None, restart: bool = False, dry_run: bool = False,
+               release_conflicting: bool = False) -> UpdateResult:
         """Edit network ``name`` like ``virsh net-update`` (section form) or by ``node_spec``.
 
         ``live``/``config`` default to both for a running persistent network, the persistent
@@ -667,8 +670,9 @@ class LibvirtConnection(Backend):
         cannot be changed otherwise.
         """
         lv = _libvirt()
-        command = command_name(command)
-        section = section_name(section)
+        command, section = command_name(command), section_name(section)
+        if release_conflicting:  # libvirt cannot release a lease
+            raise unsupported(self.backend_name, "--release-conflicting")
         if node_spec is None and section is None:
             raise InvalidOperationError("an update needs a section or a node_spec")
         xml = read_fragment(xml)
@@ -677,8 +681,7 @@ class LibvirtConnection(Backend):
         do_live, do_config = _affect(name, active, persistent, live, config)
         notes: list[str] = []
 
-        config_before = config_after = live_before = live_after = None
-        change = None
+        config_before = config_after = live_before = live_after = change = None
         route = libvirt_route(command, section, node_spec)
         inexact_note = ("the driver does not show the persistent config of a running network; "
                         "its live definition was edited instead")

@@ -40,6 +40,7 @@ from netupdate.store.statedir import check_dir
 
 DNSMASQ = "dnsmasq"
 HOST_MODE = 0o644
+LEASES = "dnsmasq.leases"
 
 
 def binary() -> str | None:
@@ -72,7 +73,11 @@ class Layout:
 
     @property
     def leases(self) -> Path:
-        return self.dir / "dnsmasq.leases"
+        return self.dir / LEASES
+
+    @property
+    def restart_ms(self) -> Path:
+        return self.dir / "dnsmasq.restart-ms"
 
     @property
     def dhcp_hostsdir(self) -> Path:
@@ -93,9 +98,21 @@ class Layout:
         check_reachable(self.hostsdir)
 
 
+def note_restart(layout: Layout, ms: int) -> None:
+    """Remember how long a restart kept DHCP and DNS silent (guest impact quotes it; the file
+    goes with the network's directory, and outside the runtime record, which a rollback
+    restores byte for byte)."""
+    S.atomic_write(layout.restart_ms, f"{int(ms)}\n", mode=0o644)
+
+
+def last_restart_ms(layout: Layout) -> int | None:
+    text = read_file(layout.restart_ms)
+    return int(text) if text and text.strip().isdigit() else None
+
+
 def remove_files(layout: Layout) -> None:
     """Remove the conf, pid file, leases and host files of a stopped dnsmasq."""
-    for path in (layout.conf, layout.pid_file, layout.leases):
+    for path in (layout.conf, layout.pid_file, layout.leases, layout.restart_ms):
         S.remove(path)
     for folder in (layout.dhcp_hostsdir, layout.hostsdir):
         shutil.rmtree(folder, ignore_errors=True)

@@ -370,7 +370,7 @@ class Driver:
                 BR.set_mtu(ipr, br, defs.mtu)
         want = want_addresses(defs)
         have = {_norm_addr(a) for a in state["addresses"]}
-        for address in record["addresses"]:
+        for address in dict.fromkeys(record["addresses"] + state["addresses"]):  # extra too
             if _norm_addr(address) not in {_norm_addr(a) for a in want}:
                 BR.del_address(ipr, br, address)
         for address in want:
@@ -486,10 +486,13 @@ class Driver:
                 return True
             return False
         if kind == "dnsmasq-restart" or dq is None:
+            silent = time.monotonic()   # DHCP and DNS are down from here until it is back
             if dq:
                 DQ.stop(dq.get("pid"), dq.get("conf"))
                 record["dnsmasq"] = None
             self._start_dnsmasq(name, record, after)
+            if dq:   # what guest impact reports (planning.impact)
+                DQ.note_restart(layout, round((time.monotonic() - silent) * 1000))
             return True
         # general path (the one-host fast path is apply_host_change): back to the full layout;
         # a SIGHUP makes dnsmasq drop the records of the files that went away

@@ -1,0 +1,252 @@
+"""Issue 16 on the embedded runtime: the leases of a running network, and what a change of DHCP
+reservations does to them (release stale leases at once, refuse to take a present guest's IP).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from netupdate.errors import RuntimeFailure, StateError
+from netupdate.live.world import LeaseInfo, refuse
+from netupdate.model import leases as L
+
+
+def _record(conn, name: str) -> dict:
+    record = conn.store.read_record(name)
+    if record is None:
+        raise StateError(f"network '{name}' is not running")
+    return record
+
+
+def lease_text(conn, name: str, record: dict | None = None) -> str:
+    """dnsmasq's lease file of network ``name`` (in ``record``'s directory: no path objects
+    on an update's way)."""
+    from netupdate.live.embedded.runtime.dnsmasqd import LEASES
+    path = os.path.join(record["dir"], LEASES) if record and record.get("dir") else \
+        conn.driver.layout(name).leases
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    try:   # raw reads: an update reads this file every time, and it is mostly empty
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
+def _presence(conn, record: dict, leases: list[L.Lease]) -> dict:
+    from netupdate.live.embedded.runtime import leases as RL
+    if not leases:
+        return {}
+    netns = record.get("netns")
+    return RL.presence(conn.driver.ipr(netns), record["bridge"]["name"], netns, leases)
+
+
+def leases(conn, name: str) -> list[LeaseInfo]:
+    """Every lease of running network ``name`` with its status (presence probed)."""
+    record = _record(conn, name)
+    defs = conn._defs(conn.store.live_path(name))
+    reserved = L.reservations(defs) if defs is not None else []
+    found = L.parse(lease_text(conn, name))
+    present = _presence(conn, record, found)
+    return [LeaseInfo(str(lease.ip), lease.mac, lease.hostname, lease.expiry,
+                      L.classify(lease, reserved, present.get(lease.ip)), lease.client_id,
+                      present.get(lease.ip)) for lease in found]
+
+
+@dataclass
+class Preflight:
+    """What a live change will do to the world, found before it runs: the lease decisions
+    (``model.leases.guard``) and the guests the plan touches (``planning.impact``)."""
+    decisions: list = field(default_factory=list)
+    facts: object = None          # impact.Facts before the change (None: nothing to name)
+    kinds: tuple = ()
+
+    def effects(self, *, done: bool = False, measured_ms: int | None = None) -> tuple:
+        from netupdate.planning.impact import Facts, effects
+        if not self.kinds:
+            return ()
+        return tuple(effects(self.kinds, self.facts or Facts(), done=done,
+                             measured_ms=measured_ms))
+
+
+def _facts(conn, name: str, record: dict, after, found: list[L.Lease]):
+    from netupdate.live.embedded.runtime import driver as D
+    from netupdate.live.embedded.runtime import leases as RL
+    from netupdate.planning.impact import Facts
+    ports = RL.ports(conn.driver.ipr(record.get("netns")), record["bridge"]["name"])
+    from netupdate.live.embedded.runtime import dnsmasqd as DQ
+    return Facts(tuple(ports), tuple(str(lease.ip) for lease in found),
+                 DQ.last_restart_ms(conn.driver.layout(name)), D.want_stp(after),
+                 D.want_delay(after))
+
+
+def preflight(conn, name: str, record: dict | None, pair, plan, *, dry_run: bool = False,
+              release_conflicting: bool = False) -> Preflight:
+    """What a change of the live definition (``pair()``: its ``NetworkDef`` before and after,
+    asked for only when needed, so a host update stays fast) with live ``plan`` does to the
+    running network's guests and leases.  Raises ``InvalidOperationError`` (nothing changed
+    yet) when it would take the address of a guest still on the network; a dry run reports
+    it instead."""
+    from netupdate.planning.impact import needs_facts
+    if record is None or plan is None:
+        return Preflight()
+    out = Preflight(kinds=tuple(plan.kinds))
+    found = L.parse(lease_text(conn, name, record))
+    if not found and not needs_facts(out.kinds) and "address-add" not in out.kinds:
+        return out
+    before, after = pair()
+    if needs_facts(out.kinds):
+        out.facts = _facts(conn, name, record, after, found)
+    if not dry_run and {"address-add", "network-restart"} & set(out.kinds):
+        _refuse(_collisions(conn, name, record, after), False, forcible=False)
+    old, new = L.reservations(before), L.reservations(after)
+    if found and old != new:
+        stake = L.at_stake(old, new, found)
+        out.decisions = L.guard(old, new, stake, _presence(conn, record, stake),
+                                release_conflicting=release_conflicting)
+    if not dry_run:
+        refuse(out.decisions)
+    return out
+
+
+def preflight_edit(conn, name: str, record: dict | None, doc, result,
+                   release_conflicting: bool) -> Preflight:
+    """``preflight`` for an update that edited the live definition's tree ``doc.network`` (a
+    connection's cached document: its bytes before, its tree after)."""
+    return preflight(conn, name, record, lambda: (doc.defs, doc.network.defs), result.plan,
+                     dry_run=result.dry_run, release_conflicting=release_conflicting)
+
+
+def plan_effects(conn, name: str, plan, after) -> tuple:
+    """What ``plan`` (towards ``after``) would do to running network ``name``'s guests."""
+    from netupdate.planning.impact import needs_facts
+    record = conn.store.read_record(name)
+    if record is None or plan is None:
+        return ()
+    found = Preflight(kinds=tuple(plan.kinds))
+    if needs_facts(found.kinds):
+        found.facts = _facts(conn, name, record, after, L.parse(lease_text(conn, name)))
+    return found.effects()
+
+
+def dry(result, found: Preflight) -> tuple[str, ...]:
+    """A dry run's report: sets ``result.impact``, returns the notes on the leases."""
+    result.impact = found.effects()
+    return tuple(decision.to_text() for decision in found.decisions)
+
+
+def after(conn, name: str, found: Preflight, result) -> tuple[str, ...]:
+    """After the change ran: release the leases the pre-flight said to, set ``result.impact``
+    to what was done (with the dnsmasq restart as measured); returns a note per lease."""
+    from netupdate.live.embedded.runtime import dnsmasqd as DQ
+    from netupdate.live.embedded.runtime import leases as RL
+    record = conn.store.read_record(name) or {} if found.decisions else {}
+    measured = DQ.last_restart_ms(conn.driver.layout(name)) \
+        if "dnsmasq-restart" in found.kinds else None
+    result.impact = found.effects(done=True, measured_ms=measured)
+    text = lease_text(conn, name) if found.decisions else ""
+    notes = []
+    for decision in found.decisions:
+        if decision.action != "release":
+            notes.append(decision.to_text())
+            continue
+        try:
+            RL.release(decision.lease, record["bridge"]["name"], record.get("netns"), text)
+        except (RuntimeFailure, KeyError) as exc:  # the change is in place: say so
+            notes.append(f"could not release the lease of {decision.lease.ip}: {exc}")
+            continue
+        notes.append(f"released the lease of {decision.lease.ip} held by "
+                     f"{decision.lease.holder()}: {decision.why}")
+    return tuple(notes)
+
+
+# ---------------------------------------------------------------------- conflict pre-flight
+def _refuse(found, force: bool, *, forcible: bool = True) -> None:
+    from netupdate.errors import ConflictError
+    from netupdate.planning.conflicts import refusal
+    line = refusal(found, force, forcible=forcible)
+    if line is not None:
+        raise ConflictError(line)
+
+
+def _running(conn, netns: str | None, but: str) -> dict:
+    """``{bridge: (network, live NetworkDef)}`` of our other networks running in ``netns``."""
+    out = {}
+    for other in sorted(conn.store.running_names() - {but}):
+        record = conn.store.read_record(other)
+        defs = conn._defs(conn.store.live_path(other))
+        if record is not None and defs is not None and record.get("netns") == netns:
+            out[record["bridge"]["name"]] = (other, defs)
+    return out
+
+
+def _collisions(conn, name: str, record: dict | None, defs, netns: str | None = None) -> list:
+    """What ``defs`` collides with in the namespace it runs in (``record``'s) or will run in:
+    its bridge name taken, its subnets overlapping an address or route there (another network
+    of ours among them), a MAC or IP another network running there reserves.  The network's
+    own bridge (``record``) is not a collision."""
+    from netupdate.live.embedded.runtime import driver, kernel
+    from netupdate.live.embedded.runtime import netns as NS
+    from netupdate.planning import conflicts as C
+    netns = record.get("netns") if record is not None else netns
+    NS.require(netns)
+    addresses, routes, links = kernel.holdings(conn.driver.ipr(netns))
+    ours = record["bridge"]["name"] if record is not None else None
+    addresses = [(i, a) for i, a in addresses if i != ours]
+    running = _running(conn, netns, name)
+    where = f"namespace {netns}" if netns else "the host's namespace"
+    found = C.in_namespace(name, defs, driver.bridge_name(defs), addresses,
+                           [(i, r) for i, r in routes if i != ours], links - {ours},
+                           where=where, owners={br: o for br, (o, _d) in running.items()})
+    return found + [c for other, theirs in running.values()
+                    for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
+
+
+def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:
+    """Refuse to start ``name`` where it collides with what the namespace holds."""
+    _refuse(_collisions(conn, name, None, defs, netns), force)
+
+
+def preflight_define(conn, name: str, defs, force: bool) -> None:
+    """Refuse a definition that collides with a network running in the connection's
+    namespace: an overlapping subnet, a MAC or an IP reserved there too (networks that are
+    only defined may overlap: they may never run side by side)."""
+    from netupdate.planning import conflicts as C
+    _refuse([c for other, theirs in _running(conn, conn.netns, name).values()
+             for c in C.between(name, defs, other, theirs)], force)
+
+
+# ---------------------------------------------------------------------- drift check
+def check(conn, name: str, *, repair: bool = False):
+    """Drift between the persistent definition, the live one and what runs; ``repair``
+    converges the running network to its live definition in place (a restart only when that
+    cannot be done).  The live definition's difference from the persistent one is reported,
+    not repaired: it is what a restart (or 'netupdate apply') would bring."""
+    from netupdate.live.world import CheckResult, Drift, definition_drift
+    config = conn._defs(conn.store.config_path(name))
+    live = conn._defs(conn.store.live_path(name))
+    record = conn.store.read_record(name)
+    if record is None:
+        if config is None:
+            raise StateError(f"network '{name}' is not defined")
+        return CheckResult(name, running=False)
+    defs = live if live is not None else config
+
+    def kernel():
+        from netupdate.live.embedded.runtime import drift
+        return [Drift(*item) for item in drift.kernel_drift(conn, name, record, defs)]
+    defined = definition_drift(conn, name) if config is not None and live is not None else []
+    result = CheckResult(name, drift=defined + kernel())
+    if repair and len(result.drift) > len(defined):
+        from netupdate.live.embedded.runtime import converge
+        with conn.store.lock(name):
+            record = converge.converge(conn.store, conn.driver, name, record, defs)
+        conn._forget(conn.store.live_path(name))
+        result.repaired = [d.to_text() for d in result.drift[len(defined):]]
+        result.remaining = defined + kernel()
+    return result

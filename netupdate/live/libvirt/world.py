@@ -1,0 +1,145 @@
+"""Issue 16 on the libvirt backend: the leases libvirt reports (virNetworkGetDHCPLeases),
+classified against the live definition; on a local daemon the holders' presence is probed on
+libvirt's bridge in the kernel (``runtime.leases``), elsewhere it is unknown and no lease is
+called stale."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from netupdate.errors import StateError, UnsupportedError
+from netupdate.live.world import LeaseInfo
+from netupdate.model import leases as L
+
+
+def _leases(conn, net) -> list[L.Lease]:
+    lv = __import__("libvirt")
+    try:
+        rows = net.DHCPLeases()
+    except lv.libvirtError as exc:
+        if exc.get_error_code() in (lv.VIR_ERR_NO_SUPPORT, lv.VIR_ERR_OPERATION_UNSUPPORTED):
+            raise UnsupportedError(f"the libvirt backend cannot read leases on {conn.uri}: "
+                                   f"{exc.get_error_message()}") from None
+        raise
+    out = []
+    for row in rows:
+        try:
+            ip = ipaddress.ip_address(row.get("ipaddr", ""))
+        except ValueError:
+            continue
+        iaid = row.get("iaid")
+        out.append(L.Lease(ip, (row.get("mac") or "").lower() or None,
+                           int(row.get("expirytime") or 0), row.get("hostname") or None,
+                           row.get("clientid") or None,
+                           int(iaid) if iaid and str(iaid).isdigit() else None))
+    return out
+
+
+def _presence(conn, net, found: list[L.Lease]) -> dict:
+    if not conn.local or not found:
+        return {}
+    from netupdate.live.embedded.runtime import leases as RL
+    from netupdate.live.embedded.runtime import netns as NS
+    ipr = NS.iproute(conn.netns)
+    try:
+        return RL.presence(ipr, net.bridgeName(), conn.netns, found)
+    finally:
+        ipr.close()
+
+
+def leases(conn, name: str) -> list[LeaseInfo]:
+    """The leases of libvirt network ``name`` with their status."""
+    from netupdate.model.defs import load
+    net = conn._lookup(name)
+    if not net.isActive():
+        raise StateError(f"network '{name}' is not running")
+    found = _leases(conn, net)
+    reserved = L.reservations(load(net.XMLDesc(0)).defs)
+    present = _presence(conn, net, found)
+    return [LeaseInfo(str(lease.ip), lease.mac, lease.hostname, lease.expiry,
+                      L.classify(lease, reserved, present.get(lease.ip)), lease.client_id,
+                      present.get(lease.ip)) for lease in found]
+
+
+# ---------------------------------------------------------------------- conflict pre-flight
+def _refuse(found, force: bool) -> None:
+    from netupdate.errors import ConflictError
+    from netupdate.planning.conflicts import refusal
+    line = refusal(found, force)
+    if line is not None:
+        raise ConflictError(line)
+
+
+def _running(conn, name: str) -> dict:
+    """The live definitions of the daemon's other running networks."""
+    from netupdate.model.defs import load
+    return {net.name(): load(conn._call(f"network {net.name()!r}", net.XMLDesc, 0)).defs
+            for net in conn._call("cannot list networks", conn._conn.listAllNetworks, 0)
+            if net.name() != name and net.isActive()}
+
+
+def preflight_define(conn, xml, force: bool):
+    """The parsed definition, once it collides with no running network of the daemon (an
+    overlapping subnet, a MAC or IP reserved there too; ``ConflictError`` unless ``force``),
+    as on the embedded runtime: networks that are only defined may overlap."""
+    from netupdate.model.defs import load
+    from netupdate.planning import conflicts as C
+    network = load(xml)
+    defs = network.defs
+    _refuse([c for other, theirs in _running(conn, defs.name).items()
+             for c in C.between(defs.name, defs, other, theirs)], force)
+    return network
+
+
+def preflight_start(conn, net, force: bool):
+    """``net`` once its subnets overlap no running network of the daemon and, on a local
+    daemon, no address or route of the host (libvirt itself only says "Network is already in
+    use by interface" for some of these)."""
+    from netupdate.model.defs import load
+    from netupdate.planning import conflicts as C
+    name = net.name()
+    defs = load(conn._persistent_xml(net)[0]).defs
+    found = [c for other, theirs in _running(conn, name).items()
+             for c in C.between(name, defs, other, theirs)]
+    if conn.local and not found:
+        from netupdate.live.embedded.runtime import kernel
+        from netupdate.live.embedded.runtime import netns as NS
+        ipr = NS.iproute(conn.netns)
+        try:
+            addresses, routes, links = kernel.holdings(ipr)
+        finally:
+            ipr.close()
+        bridge = defs.bridge.name if defs.bridge is not None else None
+        found = C.in_namespace(name, defs, bridge or "", addresses, routes,
+                               links if bridge else set(), where="the host")
+    _refuse(found, force)
+    return net
+
+
+# ---------------------------------------------------------------------- drift check
+def check(conn, name: str, *, repair: bool = False):
+    """libvirt's live vs persistent XML and, on a local daemon, the kernel state of its bridge
+    (STP, delay, MTU, MAC, addresses, up) against the live XML.  libvirt owns the bridge:
+    ``repair`` is not done here (a restart of the network is libvirt's repair)."""
+    from netupdate.live.world import CheckResult, Drift, definition_drift
+    from netupdate.model.defs import load
+    if repair:
+        raise UnsupportedError("the libvirt backend does not repair drift (libvirt owns the "
+                               "network): restart it, or 'netupdate apply' the definition")
+    net = conn._lookup(name)
+    if not net.isActive():
+        return CheckResult(name, running=False)
+    live = load(conn._call(f"network {name!r}", net.XMLDesc, 0)).defs
+    exact = conn._persistent_xml(net)[1]   # else the live definition stands in: no drift
+    drift = definition_drift(conn, name) if exact else []
+    if conn.local:
+        from netupdate.live.embedded.runtime import bridge as BR
+        from netupdate.live.embedded.runtime import drift as D
+        from netupdate.live.embedded.runtime import netns as NS
+        bridge = net.bridgeName()
+        ipr = NS.iproute(conn.netns)
+        try:
+            drift += [Drift(*item) for item in D.bridge_drift(BR.read(ipr, bridge), live, bridge)]
+        finally:
+            ipr.close()
+    return CheckResult(name, drift=drift)

@@ -1,0 +1,104 @@
+"""Conflict pre-flight (issue 16), pure: what a network definition collides with, given the
+other networks' definitions and what the namespace already holds (addresses, routes, links).
+
+Each ``Conflict`` names both sides in one line and says whether ``--force`` may override it:
+overlaps and duplicate reservations may be intended (a more specific route, a network that
+never runs beside the other one); a bridge name owned by a link that is not ours never is.
+The problems inside one definition (overlapping ranges, a range over the gateway, two hosts
+with one IP) are ``validate``'s semantic rules already (NU-W101, NU-W103, NU-E104).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+SUBNET, BRIDGE, MAC, IP = "subnet-overlap", "bridge-in-use", "mac-reserved-twice", \
+    "ip-reserved-twice"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str
+    message: str
+    forcible: bool = True
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "message": self.message, "forcible": self.forcible}
+
+
+def subnets(defs) -> list:
+    """The subnets of a definition's ``<ip>`` elements (``ipaddress`` networks)."""
+    return [net for ip in defs.ips if (net := ip.network) is not None]
+
+
+def _hosts(defs) -> list:
+    return [host for ip in defs.ips for host in (ip.dhcp.hosts if ip.dhcp else ())]
+
+
+def between(name: str, defs, other_name: str, other) -> list[Conflict]:
+    """Conflicts between network ``name`` (``defs``) and another network's definition."""
+    out = []
+    for mine in subnets(defs):
+        for theirs in subnets(other):
+            if mine.version == theirs.version and mine.overlaps(theirs):
+                out.append(Conflict(SUBNET, f"subnet {mine} of network {name} overlaps "
+                                    f"subnet {theirs} of network {other_name}"))
+    their_hosts = _hosts(other)
+    macs = {h.mac.normalized for h in their_hosts if h.mac is not None}
+    ips = {h.ip for h in their_hosts if h.ip is not None}
+    for host in _hosts(defs):
+        if host.mac is not None and host.mac.normalized in macs:
+            out.append(Conflict(MAC, f"MAC {host.mac.normalized} is reserved in network "
+                                f"{name} and in network {other_name}"))
+        if host.ip is not None and host.ip in ips:
+            out.append(Conflict(IP, f"IP {host.ip} is reserved in network {name} and in "
+                                f"network {other_name}"))
+    return out
+
+
+def across(networks: dict) -> list[Conflict]:
+    """Every conflict between the networks of ``{name: NetworkDef}`` (each pair once)."""
+    names = sorted(networks)
+    return [c for i, a in enumerate(names) for b in names[i + 1:]
+            for c in between(a, networks[a], b, networks[b])]
+
+
+def in_namespace(name: str, defs, bridge: str, addresses, routes, links, *,
+                 where: str = "the namespace", owners: dict | None = None) -> list[Conflict]:
+    """Conflicts of network ``name`` (bridge ``bridge``) with what a namespace holds:
+    ``addresses`` ``[(ifname, "ip/prefix")]``, ``routes`` ``[(ifname, "dst/prefix")]``
+    (default routes are skipped: every subnet is inside one) and ``links`` (names);
+    ``owners`` names the network of a bridge another network of ours runs."""
+    owners = owners or {}
+    out = []
+    if bridge in links:
+        out.append(Conflict(BRIDGE, f"bridge name {bridge} of network {name} is already used "
+                            f"by a link in {where} that is not this network's", forcible=False))
+    seen = set()
+    for mine in subnets(defs):
+        for kind, items in (("address", addresses), ("route", routes)):
+            for ifname, text in items:
+                if ifname == bridge:
+                    continue
+                theirs = ipaddress.ip_interface(text).network
+                if theirs.prefixlen == 0 or theirs.version != mine.version \
+                        or not mine.overlaps(theirs) or (mine, ifname, theirs) in seen:
+                    continue
+                seen.add((mine, ifname, theirs))
+                whose = f" (network {owners[ifname]})" if ifname in owners else ""
+                out.append(Conflict(SUBNET, f"subnet {mine} of network {name} overlaps "
+                                    f"{kind} {text} of {ifname}{whose} in {where}"))
+    return out
+
+
+def refusal(conflicts: list[Conflict], force: bool, *, forcible: bool = True) -> str | None:
+    """The one line refusing a change, or None when nothing (left after ``force``) blocks;
+    ``forcible`` False: the verb has no ``--force`` (the line does not offer it)."""
+    blocking = [c for c in conflicts if not (force and c.forcible)]
+    if not blocking:
+        return None
+    first = blocking[0]
+    more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+    hint = " (--force overrides it)" if first.forcible and forcible else ""
+    return f"conflict: {first.message}{more}{hint}"

@@ -9,23 +9,15 @@ import argparse
 import json
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    from netupdate.cli.connect import add_connect_argument
-    parser.add_argument("--state-dir", metavar="DIR", default=None,
-                        help="state directory (as for 'netupdate start')")
-    add_connect_argument(parser, "-c", "--connect")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-
-
 def register(sub) -> None:
+    from netupdate.cli.options import name_argument
     p = sub.add_parser(
         "leases", help="list a running network's DHCP leases and their status",
         description="Each lease with its MAC, IP, hostname, expiry and status: reserved (a "
                     "<host> gives it its IP), dynamic, conflicting (its IP is reserved for "
                     "someone else), stale (its holder left the network: its MAC is not in the "
                     "bridge's forwarding database and its IP answers no ARP/NDP probe).")
-    p.add_argument("name", metavar="NAME")
-    _common(p)
+    name_argument(p)
     p.set_defaults(func=cmd_leases)
 
     p = sub.add_parser(
@@ -34,10 +26,9 @@ def register(sub) -> None:
         description="Compare the persistent definition, the live definition and what really "
                     "runs (bridge, addresses, routes, dnsmasq and its files, nft table, "
                     "forwarding sysctls). One line per drift: what, expected, actual.")
-    p.add_argument("name", metavar="NAME")
+    name_argument(p)
     p.add_argument("--repair", action="store_true",
                    help="fix the drift by the least disruptive plan")
-    _common(p)
     p.set_defaults(func=cmd_check)
 
 
@@ -66,20 +57,19 @@ def update_options(args) -> dict:
     return {"release_conflicting": True} if getattr(args, "release_conflicting", False) else {}
 
 
-def _open(args):
-    from netupdate.cli.connect import open_connection
-    return open_connection(args)
-
-
 def cmd_leases(args) -> int:
-    with _open(args) as conn:
-        rows = conn.leases(args.name)
+    from netupdate.cli.connect import open_connection
+    from netupdate.cli.names import named
+    with open_connection(args) as conn, named(conn, args.name) as name:
+        rows = conn.leases(name)
     print(json.dumps(rows.to_json(), indent=2) if args.json else rows.to_text())
     return 0
 
 
 def cmd_check(args) -> int:
-    with _open(args) as conn:
-        result = conn.check(args.name, repair=args.repair)
+    from netupdate.cli.connect import open_connection
+    from netupdate.cli.names import named
+    with open_connection(args) as conn, named(conn, args.name) as name:
+        result = conn.check(name, repair=args.repair)
     print(json.dumps(result.to_json(), indent=2) if args.json else result.to_text())
     return result.exit_code

@@ -378,8 +378,7 @@ class Connection(Backend):
                                   notes=tuple(notes), uri=self.uri,
                                   live=NOT_REQUESTED if record is not None else NOT_RUNNING)
             if live:
-                from netupdate.live.embedded.runtime.vanished import live_preflight
-                live_preflight("a live update", name, record)
+                _vanished().live_preflight("a live update", name, record)
             docs = self._edit_targets(name, live, config)
             try:
                 result.change = change = self._edit_docs(docs, result.command, section, xml,
@@ -1373,6 +1372,11 @@ class Connection(Backend):
             self._start_with(name, config.defs, config.data, netns, [])
             report.add(name, "started (autostart)" + (f" in namespace {netns}" if netns
                                                       else ""))
+
+
+def _vanished():
+    from netupdate.live.embedded.runtime import vanished
+    return vanished
 
 
 def _not_written(result: UpdateResult, live: bool, config: bool, started: float, leases):

@@ -224,7 +224,7 @@ def test_network_info_gathers_what_netupdate_provides(tmp_path):
     state = _state(tmp_path)
     info = A.run_module("network_info", dict(state_dir=str(state),
                                              gather=["status", "xml", "drift", "leases",
-                                                     "change"]))
+                                                     "check", "change"]))
     assert info["changed"] is False and info["missing"] == []
     net, = info["networks"]
     assert net["name"] == "default" and net["state"] == "inactive"
@@ -232,6 +232,7 @@ def test_network_info_gathers_what_netupdate_provides(tmp_path):
     assert net["status"]["persistent"] is True and net["drift"]["changes"] == []
     assert net["change"]["state"] == "none"
     assert ("leases" in net) != ("leases" in net["unavailable"])
+    assert net["check"]["running"] is False and net["check"]["ok"] is True
     only = A.run_module("network_info", dict(state_dir=str(state), names=["default", "nope"]))
     assert [n["name"] for n in only["networks"]] == ["default"] and only["missing"] == ["nope"]
 

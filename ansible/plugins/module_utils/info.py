@@ -49,6 +49,7 @@ GATHERERS = {
     "xml": _definitions,
     "drift": _verb("diff"),      # live definition vs persistent config
     "leases": _verb("leases"),   # DHCP leases, where netupdate provides them
+    "check": _verb("check"),     # definitions vs what runs in the kernel and dnsmasq
     "change": _verb("change_status"),
 }
 

@@ -30,10 +30,12 @@ options:
       - C(drift) - the changes between the live definition and the persistent config, and the
         live plan a restart would run.
       - C(leases) - the DHCP leases (when the installed netupdate provides them).
+      - C(check) - C(netupdate check NAME) - drift between the definitions and what runs
+        (bridge, addresses, routes, dnsmasq and its files, nft table).
       - C(change) - the open safe change, or how the last one ended (embedded runtime).
     type: list
     elements: str
-    choices: [status, xml, drift, leases, change]
+    choices: [status, xml, drift, leases, check, change]
     default: [status, drift]
 extends_documentation_fragment:
   - netupdate.netupdate.common
@@ -105,6 +107,10 @@ networks:
       description: The DHCP leases, as netupdate reports them.
       type: list
       returned: when C(leases) is gathered and available
+    check:
+      description: C(netupdate check NAME --json) - C(drift), C(remaining), C(running), C(ok).
+      type: dict
+      returned: when C(check) is gathered and available
     change:
       description: C(netupdate change status --json) of the network.
       type: dict

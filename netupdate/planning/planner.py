@@ -44,7 +44,17 @@ from netupdate.planning.differ import (
     key_of,
     painter,
 )
-from netupdate.sections._spec import CONF, LV_DEFINE, LV_REFUSED, RESTART, PlanRow, row
+from netupdate.sections._spec import (
+    CONF,
+    DHCP_FLIP,
+    FIREWALL_ATOMIC,
+    LV_DEFINE,
+    LV_REFUSED,
+    NO_FW_HOSTS,
+    RESTART,
+    PlanRow,
+    row,
+)
 
 # ---------------------------------------------------------------------- action kinds
 NETWORK_RESTART = RESTART
@@ -90,14 +100,7 @@ IDENTITY = ("the name and uuid are the network's identity (state files, dnsmasq 
             "file are named after it; libvirt refuses to redefine a running network under "
             "another identity): not a live change, so the network is stopped under the old "
             "identity and started under the new one")
-FIREWALL_ATOMIC = "the rule set is replaced atomically; bridge, addresses and dnsmasq stay"
 FIREWALL_IF = "the masquerade and forward rules name the outgoing device; " + FIREWALL_ATOMIC
-FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
-NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
-               "bridge), so they stay")
-DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (and "
-             "dhcp-hostsdir) lines appear or disappear in the conf; " + CONF + "; "
-             + NO_FW_HOSTS)
 DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
                "with their guests until re-plugged")
 
@@ -256,43 +259,9 @@ RULES: tuple[Rule, ...] = (
     *_rows("dns-txt"),
     *_rows("dns-srv"),
     # --- <ip>
-    R("ip.added.routed", "ip", "*", (ADDED,),
-      ("address-add", "the address is added to the running bridge"),
-      ("firewall-reload", FIREWALL_SUBNET),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      when=("routed",), libvirt=LV_REFUSED),
-    R("ip.added", "ip", "*", (ADDED,),
-      ("address-add", "the address is added to the running bridge (no firewall rule names "
-                      "subnets in this mode)"),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      libvirt=LV_REFUSED),
-    R("ip.removed.routed", "ip", "*", (REMOVED,),
-      ("address-remove", "the address is removed from the running bridge"),
-      ("firewall-reload", FIREWALL_SUBNET),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      when=("routed",), libvirt=LV_REFUSED),
-    R("ip.removed", "ip", "*", (REMOVED,),
-      ("address-remove", "the address is removed from the running bridge (no firewall rule "
-                         "names subnets in this mode)"),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      libvirt=LV_REFUSED),
-    R("ip.local_ptr", "ip", "local_ptr", (MODIFIED,),
-      ("dnsmasq-restart", "localPtr is a local=/<reverse zone>/ line; " + CONF),
-      libvirt=LV_REFUSED),
-    R("ip.tftp_root", "ip", "tftp_root", (MODIFIED,),
-      ("dnsmasq-restart", "enable-tftp and tftp-root are conf lines; " + CONF + "; no firewall "
-                          "rule depends on TFTP (libvirt opens port 69 with a rule)"),
-      libvirt=LV_REFUSED),
-    R("ip.dhcp", "ip", "dhcp", (MODIFIED,),
-      ("dnsmasq-restart", "<bootp> is the dhcp-boot line; " + CONF),
-      libvirt=LV_REFUSED),
+    *_rows("ip"),
     # --- DHCP ranges
-    R("ip-dhcp-range.flip", "ip-dhcp-range", "*", ALL, ("dnsmasq-restart", DHCP_FLIP),
-      when=("dhcp-flip",), libvirt="dnsmasq restart, firewall reload"),
-    R("ip-dhcp-range", "ip-dhcp-range", "*", ALL,
-      ("dnsmasq-restart", "ranges are dhcp-range lines (and dhcp-lease-max); " + CONF + "; "
-       + NO_FW_HOSTS),
-      libvirt="dnsmasq restart, firewall reload"),
+    *_rows("ip-dhcp-range"),
     # --- DHCP hosts
     R("ip-dhcp-host.flip", "ip-dhcp-host", "*", ADD_RM, ("dnsmasq-restart", DHCP_FLIP),
       when=("dhcp-flip",), libvirt="dnsmasq restart, then SIGHUP; firewall reload"),

@@ -11,11 +11,8 @@ from netupdate.sections._spec import ADD_DELETE, ALL_COMMANDS, MODIFY, Section
 
 SECTIONS = {s.name: s for s in (
     Section("bridge", 1, ("network", "bridge"), M.BridgeDef, False, frozenset()),
-    Section("ip", 3, ("network", "ip"), M.IpDef, True, frozenset(), ("address",)),
     Section("ip-dhcp-host", 4, ("network", "ip", "dhcp", "host"), M.DhcpHost, True, ALL_COMMANDS,
             ("mac", "name", "ip")),
-    Section("ip-dhcp-range", 5, ("network", "ip", "dhcp", "range"), M.DhcpRange, True,
-            ADD_DELETE, ("start", "end")),
     Section("forward", 6, ("network", "forward"), M.ForwardDef, False, frozenset()),
     Section("forward-interface", 7, ("network", "forward", "interface"), M.ForwardInterface,
             True, ADD_DELETE, ("dev",)),

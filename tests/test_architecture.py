@@ -42,17 +42,17 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     "netupdate/check/grammar.py": 728,
-    "netupdate/check/semantic.py": 1051,
+    "netupdate/check/semantic.py": 894,
     "netupdate/cli/live.py": 669,
     "netupdate/document/source.py": 573,
-    "netupdate/edit/engine.py": 2619,
+    "netupdate/edit/engine.py": 2497,
     "netupdate/live/embedded/connection.py": 1515,
     "netupdate/live/embedded/runtime/driver.py": 826,
     "netupdate/live/libvirt/connection.py": 1232,
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
     "netupdate/planning/differ.py": 666,
-    "netupdate/planning/planner.py": 701,
+    "netupdate/planning/planner.py": 670,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)
@@ -62,7 +62,6 @@ FUNCTION_CEILINGS = {
     'netupdate/cli/live.py::register': 147,
     'netupdate/cli/validate.py::run': 62,
     'netupdate/edit/engine.py::_rules_forward': 80,
-    'netupdate/edit/engine.py::_rules_ip': 63,
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from netupdate.errors import DuplicateError, InvalidFragmentError, ModelError
+from netupdate.errors import DuplicateError, InvalidFragmentError, ModelError, NetupdateError
 from netupdate.model import defs as M
+from netupdate.model import text as TC
 from netupdate.sections._spec import (
     ADDED,
     CONF,
@@ -245,4 +246,42 @@ PLAN_ROWS = (
         libvirt=LV_REFUSED),
 )
 
-DNSMASQ_SLOT = None   # its lines (dhcp-range, ra, ptr, tftp) are still written by render
+# conf lines at three places of libvirt's order (the DHCP block is ip-dhcp-range's)
+DNSMASQ_SLOT = ("ptr", "tftp", "ra")
+
+
+def dhcp_ips(defs: M.NetworkDef) -> tuple[M.IpDef | None, M.IpDef | None]:
+    """The IPv4 and IPv6 ``<ip>`` whose DHCP dnsmasq serves: the first of each family with
+    ranges or hosts (libvirt serves only that one)."""
+    return tuple(next((ip for ip in defs.ips_of(version) if ip.has_dhcp), None)
+                 for version in (4, 6))
+
+
+def ptr_zone(ip: M.IpDef) -> str:
+    """The reverse DNS zone of an ``<ip>``'s network (``122.168.192.in-addr.arpa``)."""
+    net = ip.network
+    if net is None:
+        raise NetupdateError(f"<ip> without address cannot have localPtr: {ip!r}")
+    step = 8 if net.version == 4 else 4
+    if net.prefixlen % step:
+        raise NetupdateError(
+            f"PTR domain for IPv{net.version} network with prefix {net.prefixlen} "
+            f"is not supported (the prefix must be a multiple of {step})")
+    labels = net.network_address.reverse_pointer.split(".")
+    suffix = 2  # in-addr.arpa / ip6.arpa
+    keep = net.prefixlen // step
+    return ".".join(labels[len(labels) - suffix - keep:])
+
+
+def dnsmasq_lines(defs: M.NetworkDef, slot: str) -> list[str]:
+    """``local=`` (when DNS is served: the caller checks), the TFTP lines (IPv4 only) or the
+    router advertisement lines."""
+    if slot == "ptr":
+        return [f"local=/{ptr_zone(ip)}/" for ip in defs.ips if ip.local_ptr is True]
+    if slot == "tftp":
+        roots = [f"tftp-root={TC.ensure(TC.absolute_path, ip.tftp_root, 'the tftp root')}"
+                 for ip in defs.ips_of(4) if ip.tftp_root is not None]
+        return ["enable-tftp", *roots] if roots else []
+    if dhcp_ips(defs)[1] is not None:
+        return ["enable-ra"]
+    return [f"dhcp-range={ip.address},ra-only" for ip in defs.ips_of(6) if ip.address is not None]

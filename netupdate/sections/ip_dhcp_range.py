@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from netupdate.errors import InvalidFragmentError, InvalidOperationError
 from netupdate.model import defs as M
+from netupdate.model import text as TC
 from netupdate.model import values as T
 from netupdate.sections import ip as IP
 from netupdate.sections._spec import (
@@ -263,4 +264,50 @@ PLAN_ROWS = (
         libvirt="dnsmasq restart, firewall reload"),
 )
 
-DNSMASQ_SLOT = None   # its dhcp-range lines are still written by render (with the <ip>'s)
+# the DHCP block of libvirt's conf: per served <ip> its ranges (or static mode), then the lease
+# limit over all of them
+DNSMASQ_SLOT = "dhcp"
+_LEASE_SUFFIX = {T.LeaseUnit.SECONDS: "s", T.LeaseUnit.MINUTES: "m", T.LeaseUnit.HOURS: "h"}
+
+
+def lease_text(lease: M.Lease | None) -> str | None:
+    """A lease time as dnsmasq writes it (``1h``, ``infinite``), for ranges and hosts."""
+    if lease is None or lease.expiry is None:
+        return None
+    if lease.expiry == 0:
+        return "infinite"
+    unit = lease.unit if lease.unit is not None else T.LeaseUnit.MINUTES
+    suffix = _LEASE_SUFFIX.get(unit)
+    if suffix is None:
+        return f"{lease.seconds}s" if lease.seconds is not None else None
+    return f"{lease.expiry}{suffix}"
+
+
+def dnsmasq_lines(defs: M.NetworkDef) -> list[str]:
+    """``dhcp-range=`` lines (static mode without ranges), ``dhcp-boot`` and the lease limit."""
+    out, lease_max = [], 0
+    for ip in IP.dhcp_ips(defs):
+        if ip is None:
+            continue
+        for rng in ip.dhcp.ranges:
+            size = str(ip.network.netmask) if ip.version == 4 else ip.effective_prefix
+            lease = lease_text(rng.lease)
+            out.append(f"dhcp-range={rng.start},{rng.end},{size}" + (f",{lease}" if lease else ""))
+            if rng.start is not None and rng.end is not None:
+                lease_max += max(rng.size, 0)
+        if not ip.dhcp.ranges:
+            extra = f",{ip.effective_prefix}" if ip.version == 6 else ""
+            out.append(f"dhcp-range={ip.address},static{extra}")
+        if ip.version == 4:
+            out += ["dhcp-no-override", "dhcp-authoritative", *_bootp(ip.dhcp.bootp)]
+    if lease_max:
+        out.append(f"dhcp-lease-max={lease_max}")
+    return out
+
+
+def _bootp(bootp: M.Bootp | None) -> list[str]:
+    if bootp is None or not bootp.file:
+        return []
+    server = TC.ensure(TC.server, bootp.server, "the bootp server") if bootp.server else None
+    return [f"dhcp-boot={TC.ensure(TC.path, bootp.file, 'the bootp file')}"
+            + (f",,{server}" if server else "")]

@@ -82,7 +82,7 @@ SUBSECTIONS = {
 }
 # Sections whose key starts with the IP family (4 or 6) of their <ip>: libvirt allows DHCP on
 # one <ip> per family, so the family identifies the parent.
-FAMILY_KEYED = ("ip-dhcp-range", "ip-dhcp-host")
+FAMILY_KEYED = ("ip-dhcp-host", *(name for name in S.MODULES if S.hook(name, "FAMILY_KEYED")))
 
 # Repeated fields whose order is significant (compared as sequences, not as multisets).
 ORDERED = {(DnsDef, "forwarders")}
@@ -105,9 +105,10 @@ DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (NetworkDef, "ipv6"): lambda o: False,
     (NetworkDef, "port_isolated"): lambda o: False,
     (NetworkDef, "trust_guest_rx_filters"): lambda o: False,
-    (IpDef, "prefix"): lambda o: o.effective_prefix,
-    # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value)
-    **{(module.SECTION.def_cls, name): (lambda o, v=value: v) for module in S.MODULES.values()
+    # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value, or a function
+    # of the item)
+    **{(module.SECTION.def_cls, name): (value if callable(value) else (lambda o, v=value: v))
+       for module in S.MODULES.values()
        for name, value in getattr(module, "DIFF_DEFAULTS", {}).items()},
 }
 # Values derived from others whatever is written (``family`` follows the address).
@@ -432,13 +433,12 @@ def format_key(section: str, key: tuple) -> str:
         return ""
     if section == "network":
         return str(key[0])
+    hook = S.hook(section, "format_key")
+    if hook is not None:
+        return hook(key, show)
     if section == "ip-dhcp-host":
         kind, value = key[1], key[2]
         return f"IPv{key[0]} {kind}={show(value)}"
-    if section == "ip-dhcp-range":
-        return f"IPv{key[0]} {show(key[1])}-{show(key[2])}"
-    if section == "ip":
-        return f"{show(key[0])}/{show(key[1])}"
     if section == "route":
         return f"{show(key[0])}/{show(key[1])} via {show(key[2])}"
     parts = [show(part) for part in key if part is not None]
@@ -461,14 +461,19 @@ def key_of(section: str, item: Any, family: int | None = None) -> tuple:
     """The identity of ``item`` in ``section`` (with the IP family for DHCP hosts and ranges)."""
     if section == "dnsmasq-options":
         return (item,)
-    if section == "ip":
-        return (item.address, item.effective_prefix)
     if section == "route":
         return (item.address, _route_prefix(item), item.gateway)
+    make = _KEYS.get(section)
+    if make is not None:
+        return make(item)
     key = item.key()
     if section in FAMILY_KEYED:
         return (family, *key)
     return key
+
+
+# the sections whose identity is not their definition's ``key()`` (``diff_key`` of the module)
+_KEYS = {name: module.diff_key for name, module in S.MODULES.items() if hasattr(module, "diff_key")}
 
 
 def _route_prefix(route: RouteDef) -> int | None:

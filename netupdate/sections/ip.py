@@ -211,6 +211,19 @@ RULES = (
 # the rule scopes the update engine re-checks after an edit of this section
 RECHECK = ("forward", "ip")
 
+# how a diff matches and names an <ip>: by its subnet, the prefix defaulting to the classful
+# (IPv4) or /64 (IPv6) one
+DIFF_DEFAULTS = {"prefix": lambda ip: ip.effective_prefix}
+
+
+def diff_key(ip: M.IpDef) -> tuple:
+    return (ip.address, ip.effective_prefix)
+
+
+def format_key(key: tuple, show) -> str:
+    return f"{show(key[0])}/{show(key[1])}"
+
+
 _SUBNET_LINES = "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF
 
 PLAN_ROWS = (

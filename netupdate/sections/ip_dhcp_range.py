@@ -251,6 +251,15 @@ RULES = (
          "probably meant to start after it.", check=_gateway),
 )
 
+# a diff matches ranges across the <ip> elements of one family (DHCP runs on one per family):
+# the key starts with the family
+FAMILY_KEYED = True
+
+
+def format_key(key: tuple, show) -> str:
+    return f"IPv{key[0]} {show(key[1])}-{show(key[2])}"
+
+
 # the rule scopes the update engine re-checks after an edit of this section (none: the
 # handler checks the range against its <ip> itself, and the single-DHCP rule on add)
 RECHECK = ()

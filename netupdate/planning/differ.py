@@ -83,6 +83,8 @@ SUBSECTIONS = {
 # Sections whose key starts with the IP family (4 or 6) of their <ip>: libvirt allows DHCP on
 # one <ip> per family, so the family identifies the parent.
 FAMILY_KEYED = ("ip-dhcp-host", *(name for name in S.MODULES if S.hook(name, "FAMILY_KEYED")))
+# Sections whose identity is not their definition's ``key()`` (``diff_key`` of the module).
+_KEYS = {name: module.diff_key for name, module in S.MODULES.items() if hasattr(module, "diff_key")}
 
 # Repeated fields whose order is significant (compared as sequences, not as multisets).
 ORDERED = {(DnsDef, "forwarders")}
@@ -105,8 +107,7 @@ DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (NetworkDef, "ipv6"): lambda o: False,
     (NetworkDef, "port_isolated"): lambda o: False,
     (NetworkDef, "trust_guest_rx_filters"): lambda o: False,
-    # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value, or a function
-    # of the item)
+    # the sections' own (``DIFF_DEFAULTS`` of a module: field -> value, or a function of the item)
     **{(module.SECTION.def_cls, name): (value if callable(value) else (lambda o, v=value: v))
        for module in S.MODULES.values()
        for name, value in getattr(module, "DIFF_DEFAULTS", {}).items()},
@@ -433,9 +434,8 @@ def format_key(section: str, key: tuple) -> str:
         return ""
     if section == "network":
         return str(key[0])
-    hook = S.hook(section, "format_key")
-    if hook is not None:
-        return hook(key, show)
+    if S.hook(section, "format_key") is not None:
+        return S.hook(section, "format_key")(key, show)
     if section == "ip-dhcp-host":
         kind, value = key[1], key[2]
         return f"IPv{key[0]} {kind}={show(value)}"
@@ -463,17 +463,12 @@ def key_of(section: str, item: Any, family: int | None = None) -> tuple:
         return (item,)
     if section == "route":
         return (item.address, _route_prefix(item), item.gateway)
-    make = _KEYS.get(section)
-    if make is not None:
-        return make(item)
+    if section in _KEYS:
+        return _KEYS[section](item)
     key = item.key()
     if section in FAMILY_KEYED:
         return (family, *key)
     return key
-
-
-# the sections whose identity is not their definition's ``key()`` (``diff_key`` of the module)
-_KEYS = {name: module.diff_key for name, module in S.MODULES.items() if hasattr(module, "diff_key")}
 
 
 def _route_prefix(route: RouteDef) -> int | None:

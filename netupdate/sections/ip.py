@@ -50,6 +50,25 @@ def dhcp_active(ip_el) -> bool:
     return False
 
 
+def addresses(defs: M.NetworkDef) -> list[str]:
+    """The bridge's addresses (``address/prefix``), in document order."""
+    return [f"{ip.address}/{ip.effective_prefix}" for ip in defs.ips if ip.address is not None]
+
+
+def server_address(defs: M.NetworkDef) -> str | None:
+    """Where to ask the network's DNS: its first IPv4 address, else its first IPv6 one."""
+    for version in (4, 6):
+        for ip in defs.ips_of(version):
+            if ip.address is not None:
+                return str(ip.address)
+    return None
+
+
+def subnets(defs: M.NetworkDef, version: int) -> list[str]:
+    """The subnets of one family (the firewall's rules are per subnet)."""
+    return [str(ip.network) for ip in defs.ips_of(version) if ip.network is not None]
+
+
 def ip_def(ip_el) -> M.IpDef | None:
     """Address, prefix and family of an ``<ip>`` (its children are not read); None when the
     attributes cannot be read."""

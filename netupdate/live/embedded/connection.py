@@ -1397,7 +1397,7 @@ def _spelled(command, section) -> tuple[str, str | None]:
 
 def _dns_facts(root) -> tuple[str | None, bool]:
     """(the network's DNS server address, DNS enabled) read straight from the tree, like
-    ``driver.server_address`` and ``dnsmasq.dns_enabled`` without reading every host."""
+    ``sections.ip.server_address`` and ``dnsmasq.dns_enabled`` without reading every host."""
     import ipaddress
     dns = root.find("dns")
     enabled = dns is None or dns.get("enable") != "no"

@@ -244,3 +244,12 @@ def test_ip_add_is_refused_iff_validate_reports_it(address, family, prefix, netm
     except UpdateError:
         refused = True
     assert refused == bool(reported), reported
+
+
+def test_a_dhcp_host_of_the_other_family_is_refused_and_reported():
+    """libvirt: "the address family of a host entry IP must match ..." (NU-E105 for validate)."""
+    dhcp = "<dhcp><host mac='52:54:00:00:00:01' ip='fd00::5'/></dhcp>"
+    assert "NU-E105" in _errors(V4NET.format(dhcp))
+    with pytest.raises(InvalidOperationError, match="address family of a host entry IP"):
+        netupdate.load("<network><name>n</name></network>").update(
+            "add", "ip", f"<ip address='192.168.9.1' prefix='24'>{dhcp}</ip>")

@@ -2312,24 +2312,9 @@ _rules_domain = _singleton_rules("domain", lambda: _DOMAIN)
 
 
 def _rules_ip(ed: _Edit, out: list) -> None:
-    """A DHCP host's address family against its <ip> (NU-E105's engine part)."""
-    n = ed.n
-    for ip_el in ed.root.iterchildren("ip"):
-        dhcp = _first_child(ip_el, "dhcp")
-        if dhcp is None or ip_el.get("address") is None:
-            continue
-        ipdef = IP.ip_def(ip_el)
-        if ipdef is None or IP.network(ipdef) is None:
-            continue
-        address = ipdef.address
-        for host in dhcp.iterchildren("host"):
-            raw_ip = host.get("ip")
-            host_ip = _norm_ip(raw_ip) if raw_ip is not None else None
-            if isinstance(host_ip, ipaddress.IPv4Address | ipaddress.IPv6Address) \
-                    and host_ip.version != address.version:
-                out.append((InvalidOperationError, "the address family of a host entry IP must "
-                            "match the address family of the dhcp element's parent "
-                            f"(network {n}, host {raw_ip})", host))
+    """NU-E105's family part (``ip.host_families``), until ip-dhcp-host has its module."""
+    for found in IP.host_families(ed):
+        out.append((found.error, found.message, found.target))
 
 
 def _rules_dns(ed: _Edit, out: list) -> None:

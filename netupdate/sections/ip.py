@@ -15,6 +15,7 @@ from lxml import etree
 from netupdate.errors import DuplicateError, InvalidFragmentError, ModelError, NetupdateError
 from netupdate.model import defs as M
 from netupdate.model import text as TC
+from netupdate.model import values as T
 from netupdate.sections._spec import (
     ADDED,
     CONF,
@@ -191,6 +192,29 @@ def _single_dhcp(view) -> Iterator[Finding]:
                           "already has DHCP")
         else:
             first[version] = ip_el
+
+
+def host_families(view) -> Iterator[Finding]:
+    """A DHCP host whose address is of the other family than its ``<ip>`` (libvirt refuses it;
+    the family part of ip-dhcp-host's NU-E105)."""
+    for ip_el in view.root.iterchildren("ip"):
+        dhcp = next(ip_el.iterchildren("dhcp"), None)
+        ipdef = ip_def(ip_el) if dhcp is not None and ip_el.get("address") is not None else None
+        net = network(ipdef) if ipdef is not None else None
+        if net is None:
+            continue
+        for host in dhcp.iterchildren("host"):
+            raw = host.get("ip")
+            if raw is None or (":" in raw) == (net.version == 6):
+                continue
+            try:
+                address = T.parse_ip(raw)
+            except ValueError:
+                continue
+            yield Finding(host, "the address family of a host entry IP must match the address "
+                          f"family of the dhcp element's parent (network {view.n}, host {raw})",
+                          f"{_family(address.version)} address {address} in the DHCP of an "
+                          f"{_family(net.version)} <ip> ({net})")
 
 
 def _each_ip(item):

@@ -45,7 +45,7 @@ MODULE_CEILINGS = {
     "netupdate/check/semantic.py": 894,
     "netupdate/cli/live.py": 669,
     "netupdate/document/source.py": 573,
-    "netupdate/edit/engine.py": 2497,
+    "netupdate/edit/engine.py": 2482,
     "netupdate/live/embedded/connection.py": 1515,
     "netupdate/live/embedded/runtime/driver.py": 826,
     "netupdate/live/libvirt/connection.py": 1232,

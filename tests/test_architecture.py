@@ -42,7 +42,7 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     "netupdate/check/grammar.py": 728,
-    "netupdate/check/semantic.py": 894,
+    "netupdate/check/semantic.py": 887,
     "netupdate/cli/live.py": 669,
     "netupdate/document/source.py": 573,
     "netupdate/edit/engine.py": 2482,

@@ -236,13 +236,6 @@ class _Subject:
             self._index()
         return self._elements.get(id(definition), self.root)
 
-    def ip_element(self, ip: M.IpDef):
-        """The element of one of ``net.ips`` (cheaper than ``element_of`` for clean files)."""
-        for number, candidate in enumerate(self.net.ips):
-            if candidate is ip:
-                return self.root.findall("ip")[number]
-        return self.element_of(ip)
-
     def _index(self) -> None:
         """Pair every definition with its element (the model reads them in document order)."""
         elements: dict[int, object] = {}

@@ -42,8 +42,8 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     "netupdate/check/grammar.py": 728,
-    "netupdate/check/semantic.py": 885,
-    "netupdate/cli/live.py": 668,
+    "netupdate/check/semantic.py": 887,
+    "netupdate/cli/live.py": 669,
     "netupdate/document/source.py": 573,
     "netupdate/edit/engine.py": 2486,
     "netupdate/live/embedded/connection.py": 1515,
@@ -51,14 +51,13 @@ MODULE_CEILINGS = {
     "netupdate/live/libvirt/connection.py": 1212,
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
-    "netupdate/planning/differ.py": 661,
-    "netupdate/planning/planner.py": 645,
+    "netupdate/planning/differ.py": 666,
+    "netupdate/planning/planner.py": 670,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)
 FUNCTION_CEILINGS = {
     'netupdate/check/semantic.py::validate': 64,
-    'netupdate/edit/engine.py::_rules_ip': 63,
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,

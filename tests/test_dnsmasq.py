@@ -13,6 +13,7 @@ import netupdate
 from netupdate.render import dnsmasq
 from netupdate.render.dnsmasq import Paths
 from netupdate.sections import dns_host
+from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "dnsmasq"
 CASES = sorted(p.stem for p in CASES_DIR.glob("*.xml"))
@@ -138,5 +139,5 @@ def test_ptr_zone_refuses_odd_prefix():
 def test_lease_text():
     defs = _defs("leasetime-seconds")
     rng = defs.ips[0].dhcp.ranges[0]
-    assert dnsmasq.lease_text(rng.lease) == "3600s"
-    assert dnsmasq.lease_text(None) is None
+    assert DHCP_RANGE.lease_text(rng.lease) == "3600s"
+    assert DHCP_RANGE.lease_text(None) is None

@@ -349,3 +349,115 @@ def test_forward_interface_add_is_refused_iff_validate_reports_it(mode, devs, ne
     except UpdateError:
         refused = True
     assert refused == bool(reported), (reported, doc([*devs, new]))
+
+
+# ---------------------------------------------------------------------- ip and ip-dhcp-range
+V4NET = "<network><name>n</name><ip address='192.168.9.1' prefix='24'>{}</ip></network>"
+V6NET = ("<network><name>n</name><ip family='ipv6' address='fd00::1' prefix='64'>{}</ip>"
+         "</network>")
+
+
+def _errors(xml: str) -> set[str]:
+    return {i.code for i in V.validate(xml, schema=None) if i.severity == "error"}
+
+
+def test_an_ipv6_range_may_start_at_the_subnet_address_as_in_libvirt():
+    """libvirt checks the network and broadcast addresses for IPv4 only (prefix < 31)."""
+    fragment = "<range start='fd00::' end='fd00::20'/>"
+    assert "NU-E109" not in _errors(V6NET.format(f"<dhcp>{fragment}</dhcp>"))
+    network = netupdate.load(V6NET.format(""))
+    network.update("add", "ip-dhcp-range", fragment)
+    assert "fd00::20" in network.to_xml()
+
+
+def test_an_ipv6_address_needs_its_family_in_validate_as_in_edit():
+    """libvirt: "no family specified for non-IPv4 address"."""
+    assert "NU-E125" in _errors("<network><name>n</name><ip address='fd00::1' prefix='64'/>"
+                                "</network>")
+    with pytest.raises(InvalidOperationError, match="no family specified"):
+        netupdate.load(V4NET.format("")).update("add", "ip", "<ip address='fd00::1' prefix='64'/>")
+
+
+def test_bootp_in_ipv6_is_reported_but_not_refused():
+    """libvirt's parser skips <bootp> in an IPv6 <ip> without an error (and refuses <tftp>):
+    validate reports both as NU-E128, the update engine refuses only <tftp>."""
+    bootp = "<dhcp><range start='fd00::10' end='fd00::20'/><bootp file='pxe'/></dhcp>"
+    assert "NU-E128" in _errors(V6NET.format(bootp))
+    network = netupdate.load(V4NET.format(""))
+    network.update("add", "ip", f"<ip family='ipv6' address='fd00::1' prefix='64'>{bootp}</ip>")
+    with pytest.raises(InvalidOperationError, match="Unsupported <tftp>"):
+        network.update("add", "ip", "<ip family='ipv6' address='fd01::1' prefix='64'>"
+                       "<tftp root='/srv'/></ip>")
+
+
+def test_a_duplicate_ip_address_is_one_rule_for_both_engines():
+    doc = ("<network><name>n</name><ip address='192.168.9.1' prefix='24'/>"
+           "<ip address='192.168.9.1' prefix='25'/></network>")
+    assert "NU-E132" in _errors(doc)
+    with pytest.raises(UpdateError, match="existing <ip> element with address"):
+        netupdate.load(V4NET.format("")).update("add", "ip",
+                                                "<ip address='192.168.9.1' prefix='25'/>")
+
+
+_V4 = st.sampled_from(["192.168.9.0", "192.168.9.1", "192.168.9.10", "192.168.9.200",
+                       "192.168.9.255", "192.168.10.5", "fd00::5"])
+_LEASE = st.sampled_from([None, ("1", "minutes"), ("119", "seconds"), ("2", "minutes"),
+                          ("0", "hours")])
+
+
+def _range(start: str, end: str, lease) -> str:
+    if lease is None:
+        return f"<range start='{start}' end='{end}'/>"
+    return (f"<range start='{start}' end='{end}'><lease expiry='{lease[0]}' "
+            f"unit='{lease[1]}'/></range>")
+
+
+@settings(max_examples=80)
+@given(start=_V4, end=_V4, lease=_LEASE)
+def test_range_add_is_refused_iff_validate_reports_it(start, end, lease):
+    fragment = _range(start, end, lease)
+    reported = _errors(V4NET.format(f"<dhcp>{fragment}</dhcp>"))
+    try:
+        netupdate.load(V4NET.format("")).update("add", "ip-dhcp-range", fragment)
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), reported
+
+
+_ADDRESS = st.sampled_from(["192.168.9.1", "192.168.10.1", "fd00::1"])
+
+
+@settings(max_examples=80)
+@given(address=_ADDRESS, family=st.sampled_from([None, "ipv4", "ipv6"]),
+       prefix=st.sampled_from([None, "24", "64"]),
+       netmask=st.sampled_from([None, "255.255.255.0"]),
+       child=st.sampled_from(["", "tftp", "range"]))
+def test_ip_add_is_refused_iff_validate_reports_it(address, family, prefix, netmask, child):
+    attrs = {"address": address, "family": family, "prefix": prefix, "netmask": netmask}
+    inner = ""
+    if child == "tftp":
+        inner = "<tftp root='/srv'/>"
+    elif child == "range":
+        low, high = ((f"{address[:-1]}10", f"{address[:-1]}20") if ":" not in address
+                     else ("fd00::10", "fd00::20"))
+        inner = f"<dhcp><range start='{low}' end='{high}'/></dhcp>"
+    fragment = ("<ip " + " ".join(f"{k}='{v}'" for k, v in attrs.items() if v) + f">{inner}"
+                "</ip>")
+    before = V4NET.format("<dhcp><range start='192.168.9.10' end='192.168.9.20'/></dhcp>")
+    reported = _errors(before.replace("</network>", fragment + "</network>"))
+    try:
+        netupdate.load(before).update("add-last", "ip", fragment)
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), reported
+
+
+def test_a_dhcp_host_of_the_other_family_is_refused_and_reported():
+    """libvirt: "the address family of a host entry IP must match ..." (NU-E105 for validate)."""
+    dhcp = "<dhcp><host mac='52:54:00:00:00:01' ip='fd00::5'/></dhcp>"
+    assert "NU-E105" in _errors(V4NET.format(dhcp))
+    with pytest.raises(InvalidOperationError, match="address family of a host entry IP"):
+        netupdate.load("<network><name>n</name></network>").update(
+            "add", "ip", f"<ip address='192.168.9.1' prefix='24'>{dhcp}</ip>")

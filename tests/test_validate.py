@@ -410,6 +410,10 @@ CASES = {
                             "</ip><ip family='ipv6' address='fd00::1' prefix='64'/>")),
     "NU-E129": (net("<portgroup name='a'/><portgroup name='a'/>"),
                 net("<portgroup name='a'/><portgroup name='b'/>")),
+    "NU-E132": (net("", ips="<ip address='192.168.9.1' prefix='24'/>"
+                        "<ip address='192.168.9.1' prefix='25'/>"),
+                net("", ips="<ip address='192.168.9.1' prefix='24'/>"
+                        "<ip address='192.168.9.2' prefix='24'/>")),
     "NU-W101": (net("", dhcp="<range start='192.168.9.100' end='192.168.9.150'/>"
                              "<range start='192.168.9.150' end='192.168.9.199'/>"),
                 net("", dhcp="<range start='192.168.9.100' end='192.168.9.149'/>"
@@ -497,6 +501,7 @@ def test_rule_is_quiet_on_the_good_network(code):
     ("NU-E125", net("", ips="<ip prefix='24'/>")),
     ("NU-E125", net("", ips="<ip address='192.168.9.1' netmask='255.255.255.0' prefix='24'/>")),
     ("NU-E125", net("", ips="<ip address='fd00::1' netmask='255.255.255.0'/>")),
+    ("NU-E125", net("", ips="<ip address='fd00::1' prefix='64'/>")),   # family='ipv6' needed
     ("NU-E127", net("", forward="<forward mode='nat'><nat><address start='192.0.2.9' "
                                 "end='192.0.2.1'/></nat></forward>")),
     ("NU-E128", net("", ips="<ip family='ipv6' address='fd00::1' prefix='64'><dhcp>"

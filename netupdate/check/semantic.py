@@ -236,13 +236,6 @@ class _Subject:
             self._index()
         return self._elements.get(id(definition), self.root)
 
-    def ip_element(self, ip: M.IpDef):
-        """The element of one of ``net.ips`` (cheaper than ``element_of`` for clean files)."""
-        for number, candidate in enumerate(self.net.ips):
-            if candidate is ip:
-                return self.root.findall("ip")[number]
-        return self.element_of(ip)
-
     def _index(self) -> None:
         """Pair every definition with its element (the model reads them in document order)."""
         elements: dict[int, object] = {}
@@ -424,95 +417,6 @@ def check_host_identity(s: _Subject):
                     yield host, "a host of an IPv6 network needs an 'id' or a 'name' attribute"
 
 
-def _ranges(s: _Subject):
-    for ip in _dhcp_ips(s.net):
-        for dhcp_range in ip.dhcp.ranges:
-            if dhcp_range.start is not None and dhcp_range.end is not None:
-                yield ip, dhcp_range
-
-
-def _range_text(r: M.DhcpRange) -> str:
-    return f"{r.start} - {r.end}"
-
-
-@rule("NU-E107", "dhcp-range-reversed", ERROR, "DHCP range reversed")
-def check_range_reversed(s: _Subject):
-    """A ``<range>`` ends before it starts.  libvirt refuses it ("range ... is reversed")."""
-    for _ip, r in _ranges(s):
-        if r.start.version == r.end.version and r.start > r.end:
-            yield r, f"range {_range_text(r)} is reversed (start is after end)"
-
-
-@rule("NU-E108", "dhcp-range-outside-subnet", ERROR, "DHCP range outside its subnet")
-def check_range_subnet(s: _Subject):
-    """A ``<range>`` is not entirely inside the subnet of its ``<ip>``, or mixes address
-    families.  libvirt refuses it ("range ... is not entirely within network ...")."""
-    for ip, r in _ranges(s):
-        network = s.network_of(ip)
-        if network is None:
-            continue
-        if r.start.version != network.version or r.end.version != network.version:
-            yield r, (f"range {_range_text(r)} does not match the address family of its "
-                      f"{_family(network.version)} <ip> ({network})")
-        elif r.start not in network or r.end not in network:
-            yield r, f"range {_range_text(r)} is not entirely within the subnet {network}"
-
-
-@rule("NU-E109", "dhcp-range-network-broadcast", ERROR,
-      "DHCP range includes the network or broadcast address")
-def check_range_edges(s: _Subject):
-    """A ``<range>`` starts at the network address of its subnet, or (IPv4) ends at the
-    broadcast address.  Neither can be leased; libvirt refuses the range."""
-    for ip, r in _ranges(s):
-        network = s.network_of(ip)
-        if network is None or r.start.version != network.version or network.prefixlen >= \
-                network.max_prefixlen - 1:
-            continue
-        if r.start == network.network_address:
-            yield r, f"range {_range_text(r)} starts at the network address of {network}"
-        if network.version == 4 and r.end == network.broadcast_address:
-            yield r, f"range {_range_text(r)} ends at the broadcast address of {network}"
-
-
-@rule("NU-E110", "dhcp-range-too-large", ERROR, "DHCP range too large")
-def check_range_size(s: _Subject):
-    """A ``<range>`` holds more than 65535 addresses.  libvirt refuses it ("range ... is too
-    large")."""
-    for _ip, r in _ranges(s):
-        if r.start.version == r.end.version and r.start <= r.end and r.size > T.MAX_DHCP_RANGE_SIZE:
-            yield r, (f"range {_range_text(r)} has {r.size} addresses "
-                      f"(at most {T.MAX_DHCP_RANGE_SIZE})")
-
-
-@rule("NU-E111", "dhcp-multiple-per-family", ERROR, "More than one DHCP <ip> per family")
-def check_single_dhcp(s: _Subject):
-    """Two ``<ip>`` elements of the same address family both have DHCP ranges or hosts.  libvirt
-    (and its dnsmasq configuration) supports DHCP on only one IPv4 and one IPv6 address of each
-    network."""
-    first: dict[int, M.IpDef] = {}
-    for ip in s.net.ips:
-        if not ip.has_dhcp:
-            continue
-        if ip.version in first:
-            yield ip, (f"dhcp is supported only for a single {_family(ip.version)} address on "
-                       f"each network; the <ip> at line "
-                       f"{s.element_of(first[ip.version]).sourceline} already has DHCP")
-        else:
-            first[ip.version] = ip
-
-
-@rule("NU-E122", "lease-too-short", ERROR, "DHCP lease shorter than 2 minutes")
-def check_lease(s: _Subject):
-    """A ``<lease expiry>`` of a DHCP range or host is shorter than 2 minutes (0 means infinite
-    and is fine).  libvirt refuses it ("The minimum lease time should be greater than 2
-    minutes"), and dnsmasq would raise it anyway."""
-    for ip in _dhcp_ips(s.net):
-        for entry in (*ip.dhcp.ranges, *ip.dhcp.hosts):
-            lease = entry.lease
-            if lease is not None and lease.seconds is not None \
-                    and 0 < lease.seconds < T.MIN_LEASE_SECONDS:
-                yield lease, (f"lease of {lease.seconds} seconds is shorter than the minimum of "
-                              f"{T.MIN_LEASE_SECONDS} seconds")
 
 
 @rule("NU-E124", "multicast-mac", ERROR, "Multicast MAC address")
@@ -529,72 +433,6 @@ def check_multicast_mac(s: _Subject):
                 yield (host, "mac"), f"host MAC address {host.mac} is a multicast address"
 
 
-@rule("NU-E125", "ip-address-shape", ERROR, "Inconsistent <ip> address, family or prefix")
-def check_ip_shape(s: _Subject):
-    """An ``<ip>`` must have an ``address``; its ``family`` (if given) must match the address;
-    ``netmask`` is for IPv4 only and cannot be combined with ``prefix``; an IPv4 prefix is at
-    most 32.  libvirt refuses each of these."""
-    for ip in s.net.ips:
-        if ip.address is None:     # absent (an unreadable one is reported by NU-E020)
-            yield ip, "<ip> needs an 'address' attribute"
-            continue
-        version = ip.address.version
-        if isinstance(ip.family, T.Family) and (ip.family == T.Family.IPV6) != (version == 6):
-            yield ip, f"family '{ip.family}' does not match the {_family(version)} address"
-        if ip.netmask is not None and s.ip_element(ip).get("prefix") is not None:
-            yield ip, "<ip> has both 'netmask' and 'prefix'; use one"
-        elif ip.netmask is not None and version == 6:
-            yield ip, "'netmask' is not allowed for an IPv6 address; use 'prefix'"
-        elif version == 4 and ip.prefix is not None and ip.prefix > 32:
-            yield ip, f"prefix {ip.prefix} is too long for an IPv4 address (at most 32)"
-
-
-
-
-@rule("NU-E128", "ipv4-only-feature", ERROR, "TFTP or BOOTP on an IPv6 <ip>")
-def check_ipv4_only(s: _Subject):
-    """``<tftp>`` and ``<bootp>`` (network boot) are IPv4 features; libvirt refuses them in an
-    IPv6 ``<ip>``."""
-    for ip in s.net.ips:
-        if ip.address is None or ip.version != 6:
-            continue
-        if ip.tftp_root is not None:
-            yield s.ip_element(ip).find("tftp"), "<tftp> is not supported in an IPv6 <ip>"
-        if ip.dhcp is not None and ip.dhcp.bootp is not None:
-            yield ip.dhcp.bootp, "<bootp> is not supported in an IPv6 <ip>"
-
-
-@rule("NU-W101", "dhcp-range-overlap", WARNING, "Overlapping DHCP ranges")
-def check_range_overlap(s: _Subject):
-    """Two ``<range>`` entries of the same ``<dhcp>`` share addresses (or are identical).
-    libvirt and dnsmasq accept it, but it is almost always a typo, and the lease limit libvirt
-    computes (the sum of the range sizes) counts the shared addresses twice."""
-    for ip in _dhcp_ips(s.net):
-        done: list[M.DhcpRange] = []
-        for r in ip.dhcp.ranges:
-            if r.start is None or r.end is None or r.start.version != r.end.version \
-                    or r.start > r.end:
-                continue
-            for other in done:
-                if other.start.version == r.start.version and r.start <= other.end \
-                        and other.start <= r.end:
-                    same = "is identical to" if (r.start, r.end) == (other.start, other.end) \
-                        else "overlaps"
-                    yield r, (f"range {_range_text(r)} {same} range {_range_text(other)}"
-                              f"{_line_note(s, other)}")
-                    break
-            done.append(r)
-
-
-@rule("NU-W103", "dhcp-range-includes-gateway", WARNING, "DHCP range includes the host address")
-def check_range_gateway(s: _Subject):
-    """A ``<range>`` contains the ``<ip address>`` of the network itself (the host side of the
-    bridge, the guests' gateway).  dnsmasq will not lease it, but the range was probably meant
-    to start after it."""
-    for ip, r in _ranges(s):
-        if ip.address is not None and ip.address.version == r.start.version == r.end.version \
-                and r.start <= ip.address <= r.end:
-            yield r, f"range {_range_text(r)} includes the network's own address {ip.address}"
 
 
 _declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "

@@ -52,6 +52,8 @@ from netupdate.sections import dns_srv as DNS_SRV
 from netupdate.sections import forward as FORWARD
 from netupdate.sections import forward_interface as FORWARD_INTERFACE
 from netupdate.sections import forward_pf as FORWARD_PF
+from netupdate.sections import ip as IP
+from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 from netupdate.sections import portgroup as PORTGROUP
 
 __all__ = ["COMMANDS", "Change", "EditableNetwork", "apply_update", "load", "normalize_command",
@@ -207,21 +209,8 @@ def _q(value) -> str:
     return f"'{value}'" if len(value) <= 200 else f"'{value[:200]}...'"
 
 
-def _ip_version(ip_el) -> int:
-    """The address family of an ``<ip>`` (an IPv6 address always contains ':')."""
-    address = ip_el.get("address")
-    if address:
-        return 6 if ":" in address else 4
-    return 6 if ip_el.get("family") == "ipv6" else 4
-
-
-def _dhcp_active(ip_el) -> bool:
-    """Whether an ``<ip>`` has DHCP ranges or hosts (looks at the first few children only)."""
-    for dhcp in ip_el.iterchildren("dhcp"):
-        for child in dhcp:
-            if child.tag == "range" or child.tag == "host":
-                return True
-    return False
+_ip_version = IP.ip_version
+_dhcp_active = IP.dhcp_active
 
 
 def _forward_mode(root) -> T.ForwardMode | str | None:
@@ -785,24 +774,7 @@ def _strict(ed: _Edit, value, tag: str) -> None:
 
 
 def _check_lease(ed: _Edit, element) -> None:
-    lease = _first_child(element, "lease")
-    if lease is None:
-        return
-    unit = lease.get("unit")
-    if unit is not None and unit not in set(T.LeaseUnit):
-        ed.fail(InvalidFragmentError,
-                f"Invalid value for attribute 'unit' in element 'lease': '{unit}'.")
-    expiry = lease.get("expiry")
-    if expiry is None:
-        return
-    try:
-        value = T.uint()(expiry)
-    except ValueError:
-        ed.fail(InvalidFragmentError,
-                f"Invalid value for attribute 'expiry' in element 'lease': '{expiry}'.")
-    seconds = value * T.LEASE_SECONDS[T.LeaseUnit(unit or "minutes")]
-    if 0 < seconds < T.MIN_LEASE_SECONDS:
-        ed.fail(InvalidFragmentError, "The minimum lease time should be greater than 2 minutes")
+    _refuse(ed, DHCP_RANGE.check_lease(element, ed.n))
 
 
 def _refuse(ed: _Edit, findings) -> None:
@@ -902,8 +874,7 @@ class _DhcpBase(_Handler):
     def single_dhcp(self, ed: _Edit, ip_el, version: int) -> None:
         for other in ed.root.iterchildren("ip"):
             if other is not ip_el and _ip_version(other) == version and _dhcp_active(other):
-                ed.fail(InvalidOperationError, f"dhcp is supported only for a single IPv{version} "
-                        "address on each network", other)
+                ed.fail(InvalidOperationError, IP.single_dhcp(version), other)
 
     def context(self, ip_el, version: int) -> dict:
         return {"ip_version": version, "ip_path": element_path(ip_el)}
@@ -1183,34 +1154,6 @@ class _DhcpHostHandler(_DhcpBase):
             self.refuse_clash(ed, element, clash)
 
 
-def _range_problem(ed: _Edit, start, end, ip_el):
-    """libvirt's sanity check of a DHCP range against its <ip> (run for every command)."""
-    ipdef = ed.ip_def(ip_el)
-    if ipdef.address is None:
-        return InvalidOperationError, f"the <ip> element of network {_q(ed.n)} has no address"
-    address, prefix = ipdef.address, ipdef.effective_prefix
-    where = f"{address}/{prefix}"
-    if start.version != ipdef.version or end.version != ipdef.version:
-        return (InvalidOperationError,
-                f"mismatch of address family in range {start} - {end} for network {address}")
-    net = ipdef.network
-    if start not in net or end not in net:
-        return (InvalidOperationError,
-                f"range {start} - {end} is not entirely within network {where}")
-    if start.version == 4 and prefix < 31:
-        if start == net.network_address:
-            return (InvalidOperationError, f"start of range {start} - {end} in network {where} "
-                    "is the network address")
-        if end == net.broadcast_address:
-            return (InvalidOperationError, f"end of range {start} - {end} in network {where} "
-                    "is the broadcast address")
-    if int(start) > int(end):
-        return InvalidFragmentError, f"range {start} - {end} is reversed"
-    if int(end) - int(start) + 1 > T.MAX_DHCP_RANGE_SIZE:
-        return InvalidFragmentError, f"range {start} - {end} is too large (> {T.MAX_DHCP_RANGE_SIZE})"
-    return None
-
-
 class _DhcpRangeHandler(_DhcpBase):
     section = S.BY_NAME["ip-dhcp-range"]
     tag = "range"
@@ -1225,24 +1168,10 @@ class _DhcpRangeHandler(_DhcpBase):
 
     def parse(self, ed: _Edit, element, ip_el):
         ed.expect_tag(element, "range")
-        n = _q(ed.n)
-        values = []
-        for what in ("start", "end"):
-            raw = element.get(what)
-            if raw is None:
-                ed.fail(InvalidFragmentError,
-                        f"Missing '{what}' attribute in dhcp range for network {n}")
-            try:
-                values.append(_parse_ip(raw))
-            except ValueError:
-                ed.fail(InvalidFragmentError,
-                        f"Invalid dhcp range '{what}' address '{raw}' in network {n}")
-        start, end = values
-        _check_lease(ed, element)
-        problem = _range_problem(ed, start, end, ip_el)
-        if problem is not None:
-            ed.fail(problem[0], problem[1], ip_el)
-        return start, end
+        _fragment(ed, "ip-dhcp-range", element)
+        for found in DHCP_RANGE.against(element, ed.n, ed.ip_def(ip_el)):
+            ed.fail(found.error, found.message, ip_el)
+        return DHCP_RANGE.endpoints(element)
 
     @staticmethod
     def find(dhcp, start, end, exclude=None):
@@ -1864,14 +1793,12 @@ class _PfHandler(_InForward):
 
 class _IpHandler(_Handler):
     section = S.BY_NAME["ip"]
-    kinds = ("forward", "ip")
+    kinds = IP.RECHECK
 
     def parse(self, ed: _Edit, element):
         ed.expect_tag(element, "ip")
         new = ed.read_strict(M.IpDef, element)
-        if element.get("address") is None:
-            ed.fail(InvalidFragmentError,
-                    f"Missing required address attribute in network {_q(ed.n)}")
+        _fragment(ed, "ip", element)
         return new
 
     @staticmethod
@@ -1882,8 +1809,7 @@ class _IpHandler(_Handler):
         return None
 
     def refuse_duplicate(self, ed: _Edit, address, existing) -> None:
-        ed.fail(DuplicateError, f"there is an existing <ip> element with address '{address}' "
-                f"in network {_q(ed.n)}", existing)
+        ed.fail(DuplicateError, IP.duplicate_address(ed.n, address), existing)
 
     def forget(self, ed: _Edit, ip_el) -> None:
         dhcp = _first_child(ip_el, "dhcp")
@@ -1923,11 +1849,8 @@ class _IpHandler(_Handler):
         found = target
         if frag is not None:
             ed.expect_tag(frag, "ip")
-            raw = frag.get("address")
-            if raw is None:
-                ed.fail(InvalidFragmentError, f"Missing required address attribute in network "
-                        f"{_q(ed.n)}")
-            address = _norm_ip(raw)
+            _fragment(ed, "ip", frag)
+            address = _norm_ip(frag.get("address"))
             found = self.find(root, address)
             if found is None or (target is not None and found is not target):
                 ed.fail(NotFoundError, f"couldn't find an <ip> element with address "
@@ -1947,8 +1870,7 @@ class _IpHandler(_Handler):
 # ---------------------------------------------------------------------- anything else
 # the rule scopes an edit re-checks: sections' RECHECK (modules), else this table (not moved yet)
 _KINDS = {
-    "ip": ("ip", "forward"),
-    "ip-dhcp-host": (), "ip-dhcp-range": (),
+    "ip-dhcp-host": (),
     **{name: module.RECHECK for name, module in S.MODULES.items()},
 }
 
@@ -2221,68 +2143,9 @@ _rules_domain = _singleton_rules("domain", lambda: _DOMAIN)
 
 
 def _rules_ip(ed: _Edit, out: list) -> None:
-    root, n, qn = ed.root, ed.n, _q(ed.n)
-    seen: dict = {}
-    dhcp_by_version: dict[int, object] = {}
-    for ip_el in root.iterchildren("ip"):
-        raw = ip_el.get("address")
-        if raw is None:
-            out.append((InvalidFragmentError, f"Missing required address attribute in network "
-                        f"{qn}", ip_el))
-            continue
-        ipdef = ed.try_read(M.IpDef, etree.Element("ip", dict(ip_el.attrib)))
-        if ipdef is None or ipdef.address is None:
-            out.append((InvalidFragmentError, f"invalid <ip> element in network {qn}", ip_el))
-            continue
-        address, family = ipdef.address, ip_el.get("family")
-        if address.version == 6 and family != "ipv6":
-            message = (f"no family specified for non-IPv4 address '{address}' in network {qn}"
-                       if family is None else
-                       f"Family '{family}' specified for non-IPv4 address '{address}' in "
-                       f"network {qn}")
-            out.append((InvalidOperationError, message, ip_el))
-        if address.version == 4 and family not in (None, "ipv4"):
-            out.append((InvalidOperationError, f"Family '{family}' specified for non-IPv6 "
-                        f"address '{address}' in network {qn}", ip_el))
-        if ip_el.get("prefix") is not None and ip_el.get("netmask") is not None:
-            out.append((InvalidOperationError, f"Network {qn} IP address cannot have both a "
-                        "prefix and a netmask", ip_el))
-        if address.version == 6 and ip_el.get("netmask") is not None:
-            out.append((InvalidOperationError, f"netmask not allowed for IPv6 address "
-                        f"'{address}' in network {qn}", ip_el))
-        if ipdef.prefix is not None and ipdef.prefix > (32 if address.version == 4 else 128):
-            out.append((InvalidOperationError, f"invalid prefix {ipdef.prefix} for address "
-                        f"'{address}' in network {qn}", ip_el))
-        if address in seen:
-            out.append((DuplicateError, f"there is an existing <ip> element with address "
-                        f"'{address}' in network {qn}", ip_el))
-        seen[address] = ip_el
-        if address.version == 6 and _first_child(ip_el, "tftp") is not None:
-            out.append((InvalidOperationError, f"Unsupported <tftp> element in an IPv6 element "
-                        f"in network {qn}", ip_el))
-        dhcp = _first_child(ip_el, "dhcp")
-        if dhcp is None:
-            continue
-        if _dhcp_active(ip_el):
-            if address.version in dhcp_by_version:
-                out.append((InvalidOperationError, f"dhcp is supported only for a single "
-                            f"IPv{address.version} address on each network", ip_el))
-            dhcp_by_version[address.version] = ip_el
-        if ipdef.network is None:
-            continue
-        for range_el in dhcp.iterchildren("range"):
-            try:
-                _RANGE.parse(ed, range_el, ip_el)
-            except UpdateError as exc:
-                out.append((type(exc), exc.message, range_el))
-        for host in dhcp.iterchildren("host"):
-            raw_ip = host.get("ip")
-            host_ip = _norm_ip(raw_ip) if raw_ip is not None else None
-            if isinstance(host_ip, ipaddress.IPv4Address | ipaddress.IPv6Address) \
-                    and host_ip.version != address.version:
-                out.append((InvalidOperationError, "the address family of a host entry IP must "
-                            "match the address family of the dhcp element's parent "
-                            f"(network {n}, host {raw_ip})", host))
+    """NU-E105's family part (``ip.host_families``), until ip-dhcp-host has its module."""
+    for found in IP.host_families(ed):
+        out.append((found.error, found.message, found.target))
 
 
 _RULES: Mapping[str, Callable] = {
@@ -2415,7 +2278,6 @@ def _run_node_spec(ed: _Edit, spec: str) -> Change:
 
 
 # ====================================================================== registry
-_RANGE = _DhcpRangeHandler()
 _BRIDGE = _SingletonHandler("bridge", S.hook("bridge", "RECHECK"))
 _DOMAIN = _SingletonHandler("domain", S.hook("domain", "RECHECK"))
 _HANDLERS: Mapping[str, _Handler] = {
@@ -2423,7 +2285,7 @@ _HANDLERS: Mapping[str, _Handler] = {
     "domain": _DOMAIN,
     "ip": _IpHandler(),
     "ip-dhcp-host": _DhcpHostHandler(),
-    "ip-dhcp-range": _RANGE,
+    "ip-dhcp-range": _DhcpRangeHandler(),
     "forward": _ForwardHandler("forward", S.hook("forward", "RECHECK")),
     "forward-interface": _ForwardInterfaceHandler(),
     "forward-pf": _PfHandler(),

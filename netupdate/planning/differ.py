@@ -80,7 +80,9 @@ SUBSECTIONS = {
 }
 # Sections whose key starts with the IP family (4 or 6) of their <ip>: libvirt allows DHCP on
 # one <ip> per family, so the family identifies the parent.
-FAMILY_KEYED = ("ip-dhcp-range", "ip-dhcp-host")
+FAMILY_KEYED = ("ip-dhcp-host", *(name for name in S.MODULES if S.hook(name, "FAMILY_KEYED")))
+# Sections whose identity is not their definition's ``key()`` (``diff_key`` of the module).
+_KEYS = {name: module.diff_key for name, module in S.MODULES.items() if hasattr(module, "diff_key")}
 
 # Repeated fields whose order is significant (compared as sequences, not as multisets).
 ORDERED = {(DnsDef, "forwarders")}
@@ -96,9 +98,9 @@ def _family(obj) -> str | None:
 DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (ForwardDef, "dev"): lambda o: o.interfaces[0].dev if o.interfaces else None,
     (NatDef, "ipv6"): lambda o: False,
-    (IpDef, "prefix"): lambda o: o.effective_prefix,
-    # the sections' own (``DIFF_DEFAULTS`` of a section module: field -> value)
-    **{(module.SECTION.def_cls, name): (lambda o, v=value: v) for module in S.MODULES.values()
+    # the sections' own (``DIFF_DEFAULTS`` of a module: field -> value, or a function of the item)
+    **{(module.SECTION.def_cls, name): (value if callable(value) else (lambda o, v=value: v))
+       for module in S.MODULES.values()
        for name, value in getattr(module, "DIFF_DEFAULTS", {}).items()},
 }
 # Values derived from others whatever is written (``family`` follows the address).
@@ -423,13 +425,11 @@ def format_key(section: str, key: tuple) -> str:
         return ""
     if section == "network":
         return str(key[0])
+    if S.hook(section, "format_key") is not None:
+        return S.hook(section, "format_key")(key, show)
     if section == "ip-dhcp-host":
         kind, value = key[1], key[2]
         return f"IPv{key[0]} {kind}={show(value)}"
-    if section == "ip-dhcp-range":
-        return f"IPv{key[0]} {show(key[1])}-{show(key[2])}"
-    if section == "ip":
-        return f"{show(key[0])}/{show(key[1])}"
     if section == "route":
         return f"{show(key[0])}/{show(key[1])} via {show(key[2])}"
     parts = [show(part) for part in key if part is not None]
@@ -452,10 +452,10 @@ def key_of(section: str, item: Any, family: int | None = None) -> tuple:
     """The identity of ``item`` in ``section`` (with the IP family for DHCP hosts and ranges)."""
     if section == "dnsmasq-options":
         return (item,)
-    if section == "ip":
-        return (item.address, item.effective_prefix)
     if section == "route":
         return (item.address, _route_prefix(item), item.gateway)
+    if section in _KEYS:
+        return _KEYS[section](item)
     key = item.key()
     if section in FAMILY_KEYED:
         return (family, *key)

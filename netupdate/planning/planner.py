@@ -46,9 +46,9 @@ from netupdate.planning.differ import (
 )
 from netupdate.sections._spec import (
     CONF,
-    FIREWALL_ATOMIC,
+    DHCP_FLIP,
     LV_DEFINE,
-    LV_REFUSED,
+    NO_FW_HOSTS,
     RESTART,
     PlanRow,
     row,
@@ -90,12 +90,6 @@ KIND_HELP = {
 
 DEFAULT_MTU = 1500
 
-FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
-NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
-               "bridge), so they stay")
-DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (and "
-             "dhcp-hostsdir) lines appear or disappear in the conf; " + CONF + "; "
-             + NO_FW_HOSTS)
 
 
 # ---------------------------------------------------------------------- the context
@@ -178,43 +172,9 @@ RULES: tuple[Rule, ...] = (
     *_rows("dns-txt"),
     *_rows("dns-srv"),
     # --- <ip>
-    R("ip.added.routed", "ip", "*", (ADDED,),
-      ("address-add", "the address is added to the running bridge"),
-      ("firewall-reload", FIREWALL_SUBNET),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      when=("routed",), libvirt=LV_REFUSED),
-    R("ip.added", "ip", "*", (ADDED,),
-      ("address-add", "the address is added to the running bridge (no firewall rule names "
-                      "subnets in this mode)"),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      libvirt=LV_REFUSED),
-    R("ip.removed.routed", "ip", "*", (REMOVED,),
-      ("address-remove", "the address is removed from the running bridge"),
-      ("firewall-reload", FIREWALL_SUBNET),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      when=("routed",), libvirt=LV_REFUSED),
-    R("ip.removed", "ip", "*", (REMOVED,),
-      ("address-remove", "the address is removed from the running bridge (no firewall rule "
-                         "names subnets in this mode)"),
-      ("dnsmasq-restart", "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF),
-      libvirt=LV_REFUSED),
-    R("ip.local_ptr", "ip", "local_ptr", (MODIFIED,),
-      ("dnsmasq-restart", "localPtr is a local=/<reverse zone>/ line; " + CONF),
-      libvirt=LV_REFUSED),
-    R("ip.tftp_root", "ip", "tftp_root", (MODIFIED,),
-      ("dnsmasq-restart", "enable-tftp and tftp-root are conf lines; " + CONF + "; no firewall "
-                          "rule depends on TFTP (libvirt opens port 69 with a rule)"),
-      libvirt=LV_REFUSED),
-    R("ip.dhcp", "ip", "dhcp", (MODIFIED,),
-      ("dnsmasq-restart", "<bootp> is the dhcp-boot line; " + CONF),
-      libvirt=LV_REFUSED),
+    *_rows("ip"),
     # --- DHCP ranges
-    R("ip-dhcp-range.flip", "ip-dhcp-range", "*", ALL, ("dnsmasq-restart", DHCP_FLIP),
-      when=("dhcp-flip",), libvirt="dnsmasq restart, firewall reload"),
-    R("ip-dhcp-range", "ip-dhcp-range", "*", ALL,
-      ("dnsmasq-restart", "ranges are dhcp-range lines (and dhcp-lease-max); " + CONF + "; "
-       + NO_FW_HOSTS),
-      libvirt="dnsmasq restart, firewall reload"),
+    *_rows("ip-dhcp-range"),
     # --- DHCP hosts
     R("ip-dhcp-host.flip", "ip-dhcp-host", "*", ADD_RM, ("dnsmasq-restart", DHCP_FLIP),
       when=("dhcp-flip",), libvirt="dnsmasq restart, then SIGHUP; firewall reload"),

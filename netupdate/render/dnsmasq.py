@@ -18,15 +18,15 @@ import re
 from dataclasses import dataclass
 
 from netupdate import sections as S
-from netupdate.errors import NetupdateError
 from netupdate.model import text as TC
 from netupdate.model import values as T
-from netupdate.model.defs import DhcpHost, IpDef, Lease, NetworkDef
+from netupdate.model.defs import DhcpHost, Lease, NetworkDef
 from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
+from netupdate.sections import ip as IP
+from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
-_LEASE_SUFFIX = {T.LeaseUnit.SECONDS: "s", T.LeaseUnit.MINUTES: "m", T.LeaseUnit.HOURS: "h"}
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]{0,99}$")
 _safe = TC.ensure
 
@@ -66,14 +66,7 @@ def _xml_escape(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- helpers on the model
-def _dhcp_ip(defs: NetworkDef, version: int) -> IpDef | None:
-    """The first ``<ip>`` of the family with DHCP ranges or hosts (libvirt serves only that one)."""
-    return next((ip for ip in defs.ips_of(version) if ip.has_dhcp), None)
-
-
-def dhcp_ips(defs: NetworkDef) -> tuple[IpDef | None, IpDef | None]:
-    """The IPv4 and IPv6 ``<ip>`` elements whose DHCP dnsmasq serves."""
-    return _dhcp_ip(defs, 4), _dhcp_ip(defs, 6)
+dhcp_ips = IP.dhcp_ips
 
 
 def needs_dnsmasq(defs: NetworkDef) -> bool:
@@ -85,40 +78,8 @@ def needs_dnsmasq(defs: NetworkDef) -> bool:
     return served or DNS.enabled(defs)
 
 
-def lease_text(lease: Lease | None) -> str | None:
-    if lease is None or lease.expiry is None:
-        return None
-    if lease.expiry == 0:
-        return "infinite"
-    unit = lease.unit if lease.unit is not None else T.LeaseUnit.MINUTES
-    suffix = _LEASE_SUFFIX.get(unit)
-    if suffix is None:
-        return f"{lease.seconds}s" if lease.seconds is not None else None
-    return f"{lease.expiry}{suffix}"
-
-
-def ptr_zone(ip: IpDef) -> str:
-    """The reverse DNS zone of an ``<ip>``'s network (``122.168.192.in-addr.arpa``)."""
-    network = ip.network
-    if network is None:
-        raise NetupdateError(f"<ip> without address cannot have localPtr: {ip!r}")
-    step = 8 if network.version == 4 else 4
-    if network.prefixlen % step:
-        raise NetupdateError(
-            f"PTR domain for IPv{network.version} network with prefix {network.prefixlen} "
-            f"is not supported (the prefix must be a multiple of {step})")
-    labels = network.network_address.reverse_pointer.split(".")
-    suffix = 2  # in-addr.arpa / ip6.arpa
-    keep = network.prefixlen // step
-    return ".".join(labels[len(labels) - suffix - keep:])
-
-
-def _netmask(ip: IpDef) -> str:
-    return str(ip.network.netmask)
-
-
 def _lease_suffix(lease: Lease | None) -> str:
-    text = lease_text(lease)
+    text = DHCP_RANGE.lease_text(lease)
     return f",{text}" if text else ""
 
 
@@ -145,7 +106,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     out += _slot("dns", defs)
     out += _slot("domain", defs)
     if enabled:
-        out += [f"local=/{ptr_zone(ip)}/" for ip in defs.ips if ip.local_ptr is True]
+        out += _slot("ptr", defs)
     out += DNS.plain_names_lines(defs)
     if paths.pid_file:
         out.append(f"pid-file={_safe(TC.path, paths.pid_file, 'the pid file')}")
@@ -158,11 +119,9 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     out += _slot("isolated", defs)
     if enabled:
         out += _slot("records", defs)
-    tftp = [f"tftp-root={_safe(TC.absolute_path, ip.tftp_root, 'the tftp root')}"
-            for ip in defs.ips_of(4) if ip.tftp_root is not None]
-    out += ["enable-tftp", *tftp] if tftp else []
+    out += _slot("tftp", defs)
+    out += _slot("dhcp", defs)
     v4, v6 = dhcp_ips(defs)
-    out += _dhcp_lines(v4, v6)
     if v4 is not None or v6 is not None:
         if paths.dhcp_hostsdir:
             out.append(f"dhcp-hostsdir={_safe(TC.path, paths.dhcp_hostsdir, 'a directory')}")
@@ -174,41 +133,10 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
         else:
             out.append(f"addn-hosts={_safe(TC.path, paths.addnhosts, 'a file name')}")
     out += _slot("mtu", defs)
-    if v6 is not None:
-        out.append("enable-ra")
-    else:
-        out += [f"dhcp-range={ip.address},ra-only" for ip in defs.ips_of(6)
-                if ip.address is not None]
+    out += _slot("ra", defs)
     out += [_safe(TC.dnsmasq_option, o, "a dnsmasq option") for o in defs.dnsmasq_options]
     for line in out:
         _safe(TC.one_line, line, "a dnsmasq conf line")
-    return out
-
-
-def _dhcp_lines(v4: IpDef | None, v6: IpDef | None) -> list[str]:
-    """The DHCP ranges (or static mode), the bootp line and the lease limit."""
-    out, lease_max = [], 0
-    for ip in (v4, v6):
-        if ip is None:
-            continue
-        for rng in ip.dhcp.ranges:
-            size = _netmask(ip) if ip.version == 4 else ip.effective_prefix
-            out.append(f"dhcp-range={rng.start},{rng.end},{size}{_lease_suffix(rng.lease)}")
-            if rng.start is not None and rng.end is not None:
-                lease_max += max(rng.size, 0)
-        if not ip.dhcp.ranges:
-            extra = f",{ip.effective_prefix}" if ip.version == 6 else ""
-            out.append(f"dhcp-range={ip.address},static{extra}")
-        if ip.version == 4:
-            out += ["dhcp-no-override", "dhcp-authoritative"]
-            bootp = ip.dhcp.bootp
-            if bootp is not None and bootp.file:
-                server = _safe(TC.server, bootp.server, "the bootp server") if bootp.server \
-                    else None
-                out.append(f"dhcp-boot={_safe(TC.path, bootp.file, 'the bootp file')}"
-                           + (f",,{server}" if server else ""))
-    if lease_max:
-        out.append(f"dhcp-lease-max={lease_max}")
     return out
 
 
@@ -218,10 +146,16 @@ def conf_text(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> s
 
 
 def _slot(name: str, defs: NetworkDef) -> list[str]:
-    """The conf lines of the sections whose modules fill slot ``name`` (``DNSMASQ_SLOT``), in
-    the registry's order."""
-    return [line for module in S.MODULES.values() if getattr(module, "DNSMASQ_SLOT", None) == name
-            for line in module.dnsmasq_lines(defs)]
+    """The conf lines of the sections whose modules fill slot ``name`` (``DNSMASQ_SLOT``; a
+    module filling several slots has a tuple and takes the slot), in the registry's order."""
+    out = []
+    for module in S.MODULES.values():
+        slot = getattr(module, "DNSMASQ_SLOT", None)
+        if slot == name:
+            out += module.dnsmasq_lines(defs)
+        elif isinstance(slot, tuple) and name in slot:
+            out += module.dnsmasq_lines(defs, name)
+    return out
 
 
 # ---------------------------------------------------------------------- DHCP hosts

@@ -23,6 +23,7 @@ from netupdate.model import text as TC
 from netupdate.model import values as T
 from netupdate.model.defs import NetworkDef
 from netupdate.sections import forward as FORWARD
+from netupdate.sections import ip as IP
 
 FAMILY = "inet"
 _ID = re.compile(r"[^A-Za-z0-9_]")
@@ -46,10 +47,6 @@ def _q(name: str) -> str:
     return '"' + TC.ensure(TC.iface_name, name, "an nft interface name") + '"'
 
 
-def _subnets(defs: NetworkDef, version: int) -> list[str]:
-    return [str(ip.network) for ip in defs.ips_of(version) if ip.network is not None]
-
-
 def ruleset(defs: NetworkDef, table: str, bridge: str) -> str | None:
     """The ``table inet <table> { ... }`` block for the network, or None when it needs none."""
     mode = defs.forward_mode
@@ -61,7 +58,7 @@ def ruleset(defs: NetworkDef, table: str, bridge: str) -> str | None:
     dev = FORWARD.uplink(defs)
     out_dev = f"oifname {_q(dev)} " if dev else ""
     in_dev = f"iifname {_q(dev)} " if dev else ""
-    v4, v6 = _subnets(defs, 4), _subnets(defs, 6)
+    v4, v6 = IP.subnets(defs, 4), IP.subnets(defs, 6)
 
     lines = [f"table {FAMILY} {table} {{",
              "\tchain input {",

@@ -177,3 +177,9 @@ LV_REFUSED = "refused live (not an update section): net-edit, then destroy/start
 LV_DEFINE = "no update section: net-define, then destroy/start"
 FIREWALL_ATOMIC = "the rule set is replaced atomically; bridge, addresses and dnsmasq stay"
 COUNTER = "a usage counter kept by libvirt in its status XML, not configuration"
+FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
+NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
+               "bridge), so they stay")
+DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (and "
+             "dhcp-hostsdir) lines appear or disappear in the conf; " + CONF + "; "
+             + NO_FW_HOSTS)

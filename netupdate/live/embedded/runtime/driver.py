@@ -26,6 +26,7 @@ from netupdate.render import nftables as firewall
 from netupdate.sections import bridge as BRIDGE
 from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
+from netupdate.sections import ip as IP
 from netupdate.sections.bridge import bridge_name, kernel_delay, want_delay, want_stp
 from netupdate.store import Store
 
@@ -46,8 +47,6 @@ class VerifyError(RuntimeFailure):
 
 
 # ---------------------------------------------------------------------- desired state
-def want_addresses(defs: NetworkDef) -> list[str]:
-    return [f"{ip.address}/{ip.effective_prefix}" for ip in defs.ips if ip.address is not None]
 
 
 def route_dict(route) -> dict:
@@ -69,15 +68,6 @@ def _norm_route(route: dict) -> tuple:
 
 def _norm_addr(address: str) -> str:
     return str(ipaddress.ip_interface(address))
-
-
-def server_address(defs: NetworkDef) -> str | None:
-    """Where to ask the network's DNS: its first IPv4 address, else its first IPv6 one."""
-    for version in (4, 6):
-        for ip in defs.ips_of(version):
-            if ip.address is not None:
-                return str(ip.address)
-    return None
 
 
 def check_runnable(defs: NetworkDef) -> None:
@@ -190,7 +180,7 @@ class Driver:
         BR.create(ipr, br, mtu=defs.mtu, mac=str(defs.mac.normalized) if defs.mac else None,
                   stp=want_stp(defs), delay=want_delay(defs))
         self._firewall(record, defs)
-        for address in want_addresses(defs):
+        for address in IP.addresses(defs):
             record["addresses"].append(address)
             BR.add_address(ipr, br, address)
         BR.set_up(ipr, br)
@@ -334,7 +324,7 @@ class Driver:
         if defs.mtu is not None and state["mtu"] != defs.mtu:
             out.append(f"MTU is {state['mtu']}, expected {defs.mtu}")
         have = {_norm_addr(a) for a in state["addresses"]}
-        missing = [a for a in want_addresses(defs) if _norm_addr(a) not in have]
+        missing = [a for a in IP.addresses(defs) if _norm_addr(a) not in have]
         if missing:
             out.append(f"addresses missing: {', '.join(missing)}")
         if not state["up"]:
@@ -368,7 +358,7 @@ class Driver:
                 BR.set_delay(ipr, br, want_delay(defs))
             if defs.mtu is not None and state["mtu"] != defs.mtu:
                 BR.set_mtu(ipr, br, defs.mtu)
-        want = want_addresses(defs)
+        want = IP.addresses(defs)
         have = {_norm_addr(a) for a in state["addresses"]}
         for address in dict.fromkeys(record["addresses"] + state["addresses"]):  # extra too
             if _norm_addr(address) not in {_norm_addr(a) for a in want}:
@@ -647,7 +637,7 @@ class Driver:
         if problem:
             raise VerifyError("host files", problem)
         done.append("host files")
-        server = server_address(defs)
+        server = IP.server_address(defs)
         if not DNS.enabled(defs) or server is None:
             return done
         checks = _dns_expectations(defs, before, sections)

@@ -41,27 +41,27 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    "netupdate/check/grammar.py": 728,
-    "netupdate/check/semantic.py": 887,
-    "netupdate/cli/live.py": 669,
-    "netupdate/document/source.py": 573,
-    "netupdate/edit/engine.py": 2486,
-    "netupdate/live/embedded/connection.py": 1515,
-    "netupdate/live/embedded/runtime/driver.py": 780,
-    "netupdate/live/libvirt/connection.py": 1212,
-    "netupdate/live/txn/__init__.py": 908,
-    "netupdate/model/defs.py": 667,
-    "netupdate/planning/differ.py": 666,
-    "netupdate/planning/planner.py": 670,
+    'netupdate/check/grammar.py': 728,
+    'netupdate/check/semantic.py': 704,
+    'netupdate/cli/live.py': 632,
+    'netupdate/document/source.py': 560,
+    'netupdate/edit/engine.py': 2298,
+    'netupdate/live/embedded/connection.py': 1456,
+    'netupdate/live/embedded/runtime/driver.py': 743,
+    'netupdate/live/libvirt/connection.py': 1183,
+    'netupdate/live/txn/__init__.py': 907,
+    'netupdate/model/defs.py': 666,
+    'netupdate/planning/differ.py': 657,
+    'netupdate/planning/planner.py': 547,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)
 FUNCTION_CEILINGS = {
-    'netupdate/check/semantic.py::validate': 64,
+    'netupdate/check/semantic.py::validate': 63,
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,
-    'netupdate/live/embedded/connection.py::Connection.update_batch': 99,
+    'netupdate/live/embedded/connection.py::Connection.update_batch': 96,
     'netupdate/live/embedded/runtime/driver.py::Driver.apply': 62,
     'netupdate/live/libvirt/connection.py::LibvirtConnection.update': 109,
 }

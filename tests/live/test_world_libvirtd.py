@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from netupdate.errors import ConflictError, UnsupportedError
-from tests.live.test_libvirtd import conn, daemon, network  # noqa: F401  (fixtures)
+from tests.live.test_libvirtd import conn, network  # noqa: F401  (fixtures; daemon: conftest)
 from tests.live.test_world_live import guest  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.live, pytest.mark.libvirt]

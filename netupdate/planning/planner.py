@@ -49,7 +49,8 @@ NETWORK_RESTART = "network-restart"
 KIND_ORDER = (
     NETWORK_RESTART,
     "route-remove", "address-remove",
-    "bridge-stp", "bridge-delay", "bridge-mtu",
+    "bridge-stp", "bridge-delay", "bridge-mtu", "bridge-mac", "bridge-mac-table",
+    "bridge-bandwidth", "bridge-port-isolated",
     "address-add", "route-add",
     "firewall-reload",
     "dnsmasq-restart", "dnsmasq-sighup",
@@ -69,6 +70,12 @@ KIND_HELP = {
     "bridge-stp": "switch STP on the running bridge (netlink)",
     "bridge-delay": "set the bridge forward delay (netlink)",
     "bridge-mtu": "set the bridge MTU (netlink)",
+    "bridge-mac": "set the bridge MAC address (netlink)",
+    "bridge-mac-table": "switch VLAN filtering on the bridge and learning/flooding on its ports "
+                        "(netlink)",
+    "bridge-bandwidth": "replace the bridge's QoS (tc through netlink: htb, sfq, ingress "
+                        "policing, as libvirt sets it)",
+    "bridge-port-isolated": "switch isolation on every attached port (netlink)",
     "address-add": "add an address to the bridge",
     "route-add": "add a static route",
     "firewall-reload": "replace the network's firewall rules atomically",
@@ -129,6 +136,13 @@ def _fwd_mode(item: Any) -> str | None:
     return _mode(item.effective_mode) if isinstance(item, ForwardDef) else None
 
 
+def mode_group(mode: str | None) -> str:
+    """The forward-mode group: a change between groups is the only one that restarts."""
+    if mode in T.MANAGED_MODES:
+        return "routed"
+    return "hostdev" if mode == T.ForwardMode.HOSTDEV else "device"
+
+
 def _dhcp_flip(change: SectionChange, ctx: PlanContext) -> bool:
     family = change.family
     before, after = ctx.dhcp_before.get(family), ctx.dhcp_after.get(family)
@@ -146,6 +160,9 @@ CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
     "nat": lambda c, x: x.mode_after == T.ForwardMode.NAT,
     # the change switches DHCP of its address family on or off
     "dhcp-flip": _dhcp_flip,
+    # the forward mode stays in one group: routed (isolated, nat, route, open), bridge or
+    # macvtap (bridge, private, vepa, passthrough), hostdev
+    "same-group": lambda c, x: mode_group(x.mode_before) == mode_group(x.mode_after),
     # a forward mode change between nat, route and open (L3_MODES)
     "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in T.L3_MODES
                                        and _fwd_mode(c.after) in T.L3_MODES),
@@ -207,8 +224,10 @@ RULES: tuple[Rule, ...] = (
     R("network.connections", "network", "connections", ALL, ("none", COUNTER),
       libvirt="runtime state"),
     R("network.ipv6", "network", "ipv6", ALL,
-      (RESTART, "the bridge's IPv6 sysctls are set when the network starts; no smaller step "
-                "sets them"), when=("managed",), libvirt=LV_DEFINE),
+      ("none", "the embedded runtime never switches IPv6 off on its bridges (libvirt sets "
+               "disable_ipv6 at start on a network without IPv6 addresses unless ipv6='yes'), "
+               "so IPv6 between guests works either way; nothing else reads it"),
+      when=("managed",), libvirt=LV_DEFINE),
     R("network.trust_guest_rx_filters", "network", "trust_guest_rx_filters", ALL,
       ("none", PORTS), libvirt=LV_DEFINE),
     R("network.mtu", "network", "mtu", ALL,
@@ -216,16 +235,24 @@ RULES: tuple[Rule, ...] = (
                      "get it too"),
       ("dnsmasq-restart", "dnsmasq advertises the MTU (dhcp-option=option:mtu); " + CONF),
       when=("managed",), libvirt=LV_DEFINE),
-    R("network.mac", "network", "mac", ALL,
-      (RESTART, "the bridge MAC is set when the bridge is created; the IPv6 link-local address "
-                "and the guests' neighbour caches derive from it"),
+    R("network.mac.removed", "network", "mac", (REMOVED,),
+      ("none", "no <mac>: the bridge keeps the address it has (libvirt writes a generated one "
+               "into the definition instead)"),
+      when=("managed",), libvirt=LV_DEFINE),
+    R("network.mac", "network", "mac", (ADDED, MODIFIED),
+      ("bridge-mac", "the bridge MAC is set on the running bridge through netlink; ports stay "
+                     "attached (guests re-learn it from the next ARP/ND exchange)"),
       when=("managed",), libvirt=LV_DEFINE),
     R("network.vlan", "network", "vlan", ALL, ("none", PORTS), libvirt=LV_DEFINE),
     R("network.bandwidth", "network", "bandwidth", ALL,
-      (RESTART, "network QoS (tc on the bridge, floor accounting) is set up when the network "
-                "starts"), when=("managed",), libvirt=LV_DEFINE),
-    R("network.port_isolated", "network", "port_isolated", ALL, ("none", PORTS),
-      libvirt=LV_DEFINE),
+      ("bridge-bandwidth", "the bridge's QoS (htb classes 1:1 and 1:2, sfq, ingress policing, "
+                           "as libvirt sets them) is cleared and set again through netlink; "
+                           "ports stay attached"),
+      when=("managed",), libvirt=LV_DEFINE),
+    R("network.port_isolated", "network", "port_isolated", ALL,
+      ("bridge-port-isolated", "isolation is switched on every attached port through netlink; "
+                               "ports plugged from now on get it too"),
+      when=("managed",), libvirt=LV_DEFINE),
     R("network.virtualport", "network", "virtualport", ALL, ("none", PORTS),
       libvirt=LV_DEFINE),
     # --- <bridge>
@@ -250,9 +277,10 @@ RULES: tuple[Rule, ...] = (
                           + FIREWALL_ATOMIC),
       when=("managed",), libvirt=LV_REFUSED),
     R("bridge.mac_table_manager", "bridge", "mac_table_manager", (MODIFIED,),
-      (RESTART, "with macTableManager='libvirt', learning and flooding are switched off and FDB "
-                "entries added per port when it is plugged; attached ports were set up for "
-                "the old manager"),
+      ("bridge-mac-table", "with macTableManager='libvirt' the bridge filters VLANs and its "
+                           "ports neither learn nor flood (as libvirt sets them when they are "
+                           "plugged); switched on the running bridge and every attached port "
+                           "through netlink"),
       when=("managed",), libvirt=LV_REFUSED),
     # --- <domain>
     R("domain", "domain", "*", ALL,
@@ -348,6 +376,12 @@ RULES: tuple[Rule, ...] = (
       ("route-add", "the metric is part of a kernel route's identity: the new route comes"),
       libvirt=LV_DEFINE),
     # --- <forward>
+    R("forward.routed", "forward", "*", ADD_RM,
+      ("firewall-reload", "isolated <-> nat, route or open: the rule set is replaced "
+                          "atomically (ip_forward follows the definition)"),
+      ("dnsmasq-restart", "the isolated-network options (dhcp-option=3, no-resolv, ra-param) "
+                          "are conf lines; " + CONF),
+      when=("same-group",), libvirt=LV_REFUSED),
     R("forward", "forward", "*", ADD_RM,
       (RESTART, "isolated <-> forwarding: ip_forward, the isolated-network dnsmasq options "
                 "(dhcp-option=3, no-resolv) and the whole rule set are set up at start"),
@@ -356,6 +390,8 @@ RULES: tuple[Rule, ...] = (
       ("firewall-reload", "nat, route and open share the bridge, the addresses, ip_forward and "
                           "the dnsmasq conf; only the firewall rules differ; " + FIREWALL_ATOMIC),
       when=("forwarding-switch",), libvirt=LV_REFUSED),
+    R("forward.mode.pool", "forward", "mode", (MODIFIED,), ("none", DEVICE_POOL),
+      when=("same-group",), libvirt=LV_REFUSED),
     R("forward.mode", "forward", "mode", (MODIFIED,),
       (RESTART, "the forward mode decides whether there is a bridge, addresses and dnsmasq at "
                 "all (bridge, macvtap and hostdev modes have none): nothing smaller switches it"),
@@ -388,6 +424,8 @@ RULES: tuple[Rule, ...] = (
     R("forward-interface", "forward-interface", "*", ALL, ("none", DEVICE_POOL),
       libvirt="none"),
     # --- <forward><pf>
+    R("forward-pf.pool", "forward-pf", "*", ALL, ("none", DEVICE_POOL),
+      when=("same-group",), libvirt=LV_REFUSED),
     R("forward-pf", "forward-pf", "*", ALL,
       (RESTART, "the pool of virtual functions is enumerated from the PF when the network "
                 "starts"),
@@ -496,6 +534,8 @@ def action_detail(kind: str, change: SectionChange) -> dict:
         return {"stp": effective(change.after or BridgeDef(), "stp") is True}
     if kind == "bridge-delay":
         return {"delay": effective(change.after or BridgeDef(), "delay")}
+    if kind == "bridge-mac":
+        return {"mac": str(change.after.normalized) if change.after is not None else None}
     if kind == "bridge-mtu":
         return {"mtu": change.after if isinstance(change.after, int) else DEFAULT_MTU}
     if kind == "address-add":

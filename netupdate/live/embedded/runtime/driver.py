@@ -16,6 +16,7 @@ from netupdate.errors import RuntimeFailure, UnsupportedError
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import forwarding as FW
+from netupdate.live.embedded.runtime import liveset as LS
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.embedded.runtime import nft as NFT
 from netupdate.model import values as T
@@ -29,7 +30,7 @@ VERIFY_TIMEOUT = 3.0
 KNOWN_KINDS = frozenset({
     "none", "dnsmasq-none", "dnsmasq-sighup", "dnsmasq-restart", "bridge-stp", "bridge-delay",
     "bridge-mtu", "address-add", "address-remove", "route-add", "route-remove",
-    "firewall-reload", "network-restart"})
+    "firewall-reload", "network-restart"}) | LS.KINDS
 
 
 class VerifyError(RuntimeFailure):
@@ -212,6 +213,7 @@ class Driver:
             record["addresses"].append(address)
             BR.add_address(ipr, br, address)
         BR.set_up(ipr, br)
+        LS.start(self, record, defs)
         for route in want_routes(defs):
             record["routes"].append(route)
             BR.add_route(ipr, route)
@@ -406,6 +408,7 @@ class Driver:
         for route in wanted_routes:
             BR.add_route(ipr, route)
         record["routes"] = wanted_routes
+        LS.reconcile(self, record, defs)
         FW.follow(self.store, record, defs)
         self._firewall(record, defs)
         self._converge_dnsmasq(name, record, defs)
@@ -448,13 +451,10 @@ class Driver:
             if kind == "none":
                 continue
             if kind == "network-restart":
-                problems = self.teardown(record)
-                if problems:
-                    raise RuntimeFailure("stopping for the restart failed: " + "; ".join(problems))
-                self.store.delete_record(name)
-                record = self.start(name, after, netns=netns)
-                return record, True
-            if kind.startswith("dnsmasq-"):
+                return LS.restart(self, name, record, after), True
+            if kind in LS.KINDS:
+                changed |= LS.apply(self, record, after, kind, detail)
+            elif kind.startswith("dnsmasq-"):
                 if dnsmasq_done:
                     continue
                 dnsmasq_done = True
@@ -638,6 +638,7 @@ class Driver:
                                                                           netns=netns)):
                 raise VerifyError("firewall", "the nft table does not match the definition")
             done.append("firewall")
+        done += LS.verify(self, record, defs, kinds, VerifyError)
         dq_kinds = {k for k in kinds if k.startswith("dnsmasq-")}
         if full or dq_kinds or sections & {"dns-host", "dns-txt", "dns-srv", "ip-dhcp-host"}:
             done += self._verify_dnsmasq(name, record, defs, before, sections, timeout)

@@ -1,0 +1,119 @@
+"""Live tier (issue 17): changes that used to restart the network are applied in place, and a
+restart that cannot be avoided brings the guests back.  Each test plugs a veth "guest" into the
+bridge and watches its link (netlink link events): it must never go down or leave the bridge
+where the plan has no restart."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from guests import LinkWatch, plug
+
+from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.embedded.runtime import ports as PORTS
+from netupdate.live.embedded.runtime import shaping as QOS
+
+pytestmark = pytest.mark.live
+
+BASE = """<network>
+  <name>modes</name>
+  {forward}
+  <bridge name='nubr-modes' stp='off' delay='0'{mtm}/>
+  {extra}
+  <ip address='10.71.0.1' prefix='24'>
+    <dhcp><range start='10.71.0.10' end='10.71.0.20'/></dhcp>
+  </ip>
+</network>
+"""
+
+
+def xml(forward="<forward mode='nat'/>", extra="", mtm=""):
+    return BASE.format(forward=forward, extra=extra, mtm=mtm)
+
+
+def kernel(netns, fn, *args):
+    ipr = NS.iproute(netns)
+    try:
+        return fn(ipr, *args)
+    finally:
+        ipr.close()
+
+
+def started(conn, netns, text):
+    conn.define(text)
+    conn.start("modes")
+    return plug(netns, "nubr-modes")
+
+
+def apply_watched(conn, netns, port, text):
+    with LinkWatch(netns, port) as watch:
+        result = conn.apply("modes", text)
+    kinds = tuple(a.kind for a in result.actions)
+    assert "network-restart" not in kinds, kinds
+    assert watch.cuts == [], watch.cuts
+    return result, kinds
+
+
+def test_bandwidth_is_shaped_in_place(conn, netns):
+    port = started(conn, netns, xml())
+    bandwidth = ("<bandwidth><inbound average='1000' peak='5000' burst='1024'/>"
+                 "<outbound average='128'/></bandwidth>")
+    _result, kinds = apply_watched(conn, netns, port, xml(extra=bandwidth))
+    assert "bridge-bandwidth" in kinds
+    have = kernel(netns, QOS.read, "nubr-modes")
+    assert have["in"] == {"rate": 1_000_000, "ceil": 5_000_000}
+    _result, kinds = apply_watched(conn, netns, port, xml(
+        extra="<bandwidth><inbound average='2000'/></bandwidth>"))
+    assert kernel(netns, QOS.read, "nubr-modes")["in"] == {"rate": 2_000_000, "ceil": 2_000_000}
+    apply_watched(conn, netns, port, xml())
+    assert kernel(netns, QOS.read, "nubr-modes") == {"in": None, "out": None}
+
+
+def test_bridge_mac_changes_in_place(conn, netns):
+    port = started(conn, netns, xml())
+    _result, kinds = apply_watched(conn, netns, port, xml(extra="<mac address='52:54:00:71:00:01'/>"))
+    assert kinds == ("bridge-mac",)
+    from netupdate.live.embedded.runtime import bridge as BR
+    assert kernel(netns, BR.read, "nubr-modes")["mac"] == "52:54:00:71:00:01"
+
+
+def test_port_isolation_and_mac_table_switch_on_attached_ports(conn, netns):
+    port = started(conn, netns, xml())
+    _r, kinds = apply_watched(conn, netns, port, xml(extra="<port isolated='yes'/>"))
+    assert kinds == ("bridge-port-isolated",)
+    assert kernel(netns, PORTS.attached, "nubr-modes")[port]["isolated"] == 1
+    _r, kinds = apply_watched(conn, netns, port, xml(extra="<port isolated='yes'/>",
+                                                      mtm=" macTableManager='libvirt'"))
+    assert kinds == ("bridge-mac-table",)
+    settings = kernel(netns, PORTS.attached, "nubr-modes")[port]
+    assert (settings["learning"], settings["unicast_flood"]) == (0, 0)
+    _r, kinds = apply_watched(conn, netns, port, xml())
+    settings = kernel(netns, PORTS.attached, "nubr-modes")[port]
+    assert (settings["isolated"], settings["learning"], settings["unicast_flood"]) == (0, 1, 1)
+
+
+def test_isolated_to_nat_and_back_keeps_the_bridge(conn, netns):
+    port = started(conn, netns, xml(forward=""))
+    _r, kinds = apply_watched(conn, netns, port, xml())
+    assert "firewall-reload" in kinds and "dnsmasq-restart" in kinds
+    tables = subprocess.run(["ip", "netns", "exec", netns, "nft", "list", "ruleset"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "masquerade" in tables
+    assert NS.call(netns, NS.sysctl, "net/ipv4/ip_forward") == "1"
+    apply_watched(conn, netns, port, xml(forward=""))
+    tables = subprocess.run(["ip", "netns", "exec", netns, "nft", "list", "ruleset"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "masquerade" not in tables
+
+
+def test_a_restart_reattaches_the_guests_with_their_settings(conn, netns):
+    port = started(conn, netns, xml())
+    other = plug(netns, "nubr-modes", isolated=True)
+    renamed = xml().replace("nubr-modes", "nubr-modes2")
+    result = conn.apply("modes", renamed)
+    assert "network-restart" in [a.kind for a in result.actions]
+    have = kernel(netns, PORTS.attached, "nubr-modes2")
+    assert sorted(have) == sorted([port, other])
+    assert any(check.startswith("ports re-attached: ") and port in check and other in check
+               for check in result.checks), result.checks

@@ -8,7 +8,6 @@ import subprocess
 import time
 
 
-
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
 

@@ -81,8 +81,12 @@ def want_routes(defs: NetworkDef) -> list[dict]:
 
 
 def _norm_route(route: dict) -> tuple:
+    """A route's identity; no metric is the kernel's default (IPv4 0, IPv6 1024)."""
     network = ipaddress.ip_network(route["address"], strict=False)
-    return (str(network), str(ipaddress.ip_address(route["gateway"])), route.get("metric"))
+    metric = route.get("metric")
+    if metric is None:
+        metric = 1024 if network.version == 6 else 0
+    return (str(network), str(ipaddress.ip_address(route["gateway"])), metric)
 
 
 def _norm_addr(address: str) -> str:

@@ -163,6 +163,9 @@ CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
     # the forward mode stays in one group: routed (isolated, nat, route, open), bridge or
     # macvtap (bridge, private, vepa, passthrough), hostdev
     "same-group": lambda c, x: mode_group(x.mode_before) == mode_group(x.mode_after),
+    # the forwarders change but still replace /etc/resolv.conf, or still do not (no-resolv)
+    "resolv-kept": lambda c, x: (getattr(c.before, "no_resolv", None)
+                                 == getattr(c.after, "no_resolv", None)),
     # a forward mode change between nat, route and open (L3_MODES)
     "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in T.L3_MODES
                                        and _fwd_mode(c.after) in T.L3_MODES),
@@ -298,9 +301,13 @@ RULES: tuple[Rule, ...] = (
       ("dnsmasq-restart", "forwardPlainNames='no' is domain-needed and local=// in the conf; "
                           + CONF),
       libvirt=LV_REFUSED),
+    R("dns.forwarders.servers", "dns", "forwarders", (MODIFIED,),
+      ("dnsmasq-sighup", "forwarders are server= lines of dnsmasq's servers-file, which SIGHUP "
+                         "re-reads (in order: strict-order); no-resolv stays as it is"),
+      when=("resolv-kept",), libvirt=LV_REFUSED),
     R("dns.forwarders", "dns", "forwarders", (MODIFIED,),
-      ("dnsmasq-restart", "forwarders are server= lines (and no-resolv) in the conf, in order "
-                          "(strict-order); " + CONF),
+      ("dnsmasq-restart", "the forwarders switch no-resolv (whether /etc/resolv.conf is read), "
+                          "a conf line; " + CONF),
       libvirt=LV_REFUSED),
     # --- DNS records
     R("dns-host", "dns-host", "*", ALL,

@@ -44,6 +44,7 @@ class Paths:
     lease_file: str | None = None
     dhcp_hostsdir: str | None = None
     hostsdir: str | None = None
+    servers_file: str | None = None   # the forwarders go there (SIGHUP re-reads it)
 
     @classmethod
     def libvirt(cls, name: str, dir: str = LIBVIRT_DIR) -> Paths:
@@ -169,7 +170,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     out.append("strict-order")
     if not enabled:
         out.append("port=0")
-    out += _dns_lines(defs, enabled)
+    out += _dns_lines(defs, enabled, paths.servers_file)
     if paths.pid_file:
         out.append(f"pid-file={_safe(TC.path, paths.pid_file, 'the pid file')}")
     if paths.lease_file:
@@ -213,23 +214,33 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     return out
 
 
-def _dns_lines(defs: NetworkDef, enabled: bool) -> list[str]:
-    """Forwarders, the domain and the local zones."""
+def server_lines(defs: NetworkDef) -> list[str]:
+    """The forwarders as ``server=`` lines, in order (strict-order)."""
+    out = []
+    for fwd in defs.dns.forwarders if defs.dns is not None else ():
+        line = "server="
+        if fwd.domain:
+            line += f"/{_safe(TC.hostname, fwd.domain, 'a forwarder domain')}/"
+        if fwd.addr is not None:
+            line += str(fwd.addr)
+            if fwd.port is not None:
+                line += f"#{fwd.port}"
+        else:
+            line += "#"
+        out.append(line)
+    return out
+
+
+def _dns_lines(defs: NetworkDef, enabled: bool, servers_file: str | None = None) -> list[str]:
+    """Forwarders (their lines, or with ``servers_file`` the file that holds them), the domain
+    and the local zones."""
     dns, out = defs.dns, []
-    if enabled and dns is not None and dns.forwarders:
-        for fwd in dns.forwarders:
-            line = "server="
-            if fwd.domain:
-                line += f"/{_safe(TC.hostname, fwd.domain, 'a forwarder domain')}/"
-            if fwd.addr is not None:
-                line += str(fwd.addr)
-                if fwd.port is not None:
-                    line += f"#{fwd.port}"
-            else:
-                line += "#"
-            out.append(line)
-        if any(f.addr is not None and not f.domain for f in dns.forwarders):
-            out.append("no-resolv")
+    if enabled and servers_file:
+        out.append(f"servers-file={_safe(TC.path, servers_file, 'the servers file')}")
+    elif enabled:
+        out += server_lines(defs)
+    if enabled and dns is not None and dns.no_resolv:
+        out.append("no-resolv")
     if defs.domain is not None and defs.domain.name:
         domain = _safe(TC.hostname, defs.domain.name, "the domain name")
         if defs.domain.local_only is True:

@@ -6,6 +6,7 @@ where the plan has no restart."""
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 from guests import LinkWatch, plug
@@ -165,3 +166,48 @@ def test_a_sample_of_the_corpus_applies_live_without_cutting_the_guest(conn, net
             assert port in kernel(netns, PORTS.attached, bridge), (pair.id, bridge)
         conn.stop(name)
         conn.undefine(name)
+
+
+def test_an_ipv6_address_added_live_is_advertised(conn, netns, make_netns):
+    """A new IPv6 <ip> goes onto the running bridge (netlink) and into dnsmasq's conf (a
+    dnsmasq restart, the bridge stays): dnsmasq advertises the prefix as libvirt configures it
+    (ra-only without DHCPv6), seen by rdisc6 from a client namespace on the bridge."""
+    conn.define(xml())
+    conn.start("modes")
+    client = make_netns()
+    port = plug(netns, "nubr-modes", client=client)
+    peer = "vp" + port[2:]
+    v6 = xml().replace("</network>", "  <ip family='ipv6' address='fd00:71::1' prefix='64'/>\n"
+                                      "</network>")
+    _r, kinds = apply_watched(conn, netns, port, v6)
+    assert set(kinds) == {"address-add", "firewall-reload", "dnsmasq-restart"}
+    seen = ""
+    for _attempt in range(10):   # the client's link-local address may still be tentative
+        seen = subprocess.run(["ip", "netns", "exec", client, "rdisc6", "-1", "-r", "3",
+                               "-w", "1500", peer], capture_output=True, text=True)
+        if "fd00:71::/64" in seen.stdout:
+            break
+        time.sleep(1)
+    assert "Prefix                   : fd00:71::/64" in seen.stdout, (seen.stdout, seen.stderr)
+
+
+def test_forwarders_change_with_a_sighup_and_dnsmasq_asks_the_new_one(conn, netns):
+    """Forwarders live in dnsmasq's servers-file: a change is the file and a SIGHUP (same
+    dnsmasq process, no restart), and the next query goes to the new upstream."""
+    from guests import upstream
+
+    from netupdate.live.embedded.runtime.driver import query
+    servers = [upstream(netns, "127.0.0.2", "192.0.2.1"), upstream(netns, "127.0.0.3", "192.0.2.2")]
+    try:
+        fwd = "<dns><forwarder addr='{}'/></dns>"
+        port = started(conn, netns, xml(extra=fwd.format("127.0.0.2")))
+        pid = conn.store.read_record("modes")["dnsmasq"]["pid"]
+        assert NS.call(netns, query, "10.71.0.1", "a.example", "A")[1] == ["192.0.2.1"]
+        _r, kinds = apply_watched(conn, netns, port, xml(extra=fwd.format("127.0.0.3")))
+        assert kinds == ("dnsmasq-sighup",)
+        assert conn.store.read_record("modes")["dnsmasq"]["pid"] == pid
+        assert NS.call(netns, query, "10.71.0.1", "b.example", "A")[1] == ["192.0.2.2"]
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -52,7 +52,7 @@ MODULE_CEILINGS = {
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
     "netupdate/planning/differ.py": 676,
-    "netupdate/planning/planner.py": 738,
+    "netupdate/planning/planner.py": 735,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)
@@ -68,7 +68,6 @@ FUNCTION_CEILINGS = {
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,
     'netupdate/live/embedded/connection.py::Connection.update': 61,
     'netupdate/live/embedded/connection.py::Connection.update_batch': 99,
-    'netupdate/live/embedded/runtime/driver.py::Driver.apply': 62,
     'netupdate/live/libvirt/connection.py::LibvirtConnection.update': 109,
 }
 

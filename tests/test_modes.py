@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from netupdate.live.embedded.runtime import driver as D
 from netupdate.live.embedded.runtime import shaping as QOS
 from netupdate.model.defs import Bandwidth, BandwidthRate
-from netupdate.planning.planner import mode_group
+from netupdate.model.values import mode_group
 
 rates = st.integers(1, 10**7)
 

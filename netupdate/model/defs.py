@@ -525,12 +525,6 @@ class DnsDef(Def):
     def enabled(self) -> bool:
         return self.enable is not False
 
-    @property
-    def no_resolv(self) -> bool:
-        """Whether the forwarders replace /etc/resolv.conf (one forwards every domain): dnsmasq's
-        ``no-resolv``."""
-        return any(f.addr is not None and not f.domain for f in self.forwarders)
-
 
 def _metadata_reader(element, context: _Context) -> tuple[str, ...]:
     found = element.find("metadata")

@@ -43,47 +43,7 @@ from netupdate.planning.differ import (
     key_of,
     painter,
 )
-
-# ---------------------------------------------------------------------- action kinds
-NETWORK_RESTART = "network-restart"
-KIND_ORDER = (
-    NETWORK_RESTART,
-    "route-remove", "address-remove",
-    "bridge-stp", "bridge-delay", "bridge-mtu", "bridge-mac", "bridge-mac-table",
-    "bridge-bandwidth", "bridge-port-isolated",
-    "address-add", "route-add",
-    "firewall-reload",
-    "dnsmasq-restart", "dnsmasq-sighup",
-    "dnsmasq-none", "none",
-)
-KINDS = frozenset(KIND_ORDER)
-NOOP_KINDS = frozenset({"dnsmasq-none", "none"})
-# kind -> the kinds it makes unnecessary (network-restart supersedes everything).
-SUPERSEDES = {
-    "dnsmasq-restart": ("dnsmasq-sighup", "dnsmasq-none"),
-    "dnsmasq-sighup": ("dnsmasq-none",),
-}
-KIND_HELP = {
-    NETWORK_RESTART: "stop and start the whole network (guests lose connectivity meanwhile)",
-    "route-remove": "delete a static route",
-    "address-remove": "delete an address from the bridge",
-    "bridge-stp": "switch STP on the running bridge (netlink)",
-    "bridge-delay": "set the bridge forward delay (netlink)",
-    "bridge-mtu": "set the bridge MTU (netlink)",
-    "bridge-mac": "set the bridge MAC address (netlink)",
-    "bridge-mac-table": "switch VLAN filtering on the bridge and learning/flooding on its ports "
-                        "(netlink)",
-    "bridge-bandwidth": "replace the bridge's QoS (tc through netlink: htb, sfq, ingress "
-                        "policing, as libvirt sets it)",
-    "bridge-port-isolated": "switch isolation on every attached port (netlink)",
-    "address-add": "add an address to the bridge",
-    "route-add": "add a static route",
-    "firewall-reload": "replace the network's firewall rules atomically",
-    "dnsmasq-restart": "restart dnsmasq with a regenerated conf file",
-    "dnsmasq-sighup": "SIGHUP dnsmasq: it re-reads its host files and clears its DNS cache",
-    "dnsmasq-none": "nothing: dnsmasq picks the change up by itself (inotify)",
-    "none": "nothing to do on the running network",
-}
+from netupdate.planning.kinds import KIND_ORDER, NETWORK_RESTART, NOOP_KINDS, SUPERSEDES
 
 DEFAULT_MTU = 1500
 
@@ -136,13 +96,6 @@ def _fwd_mode(item: Any) -> str | None:
     return _mode(item.effective_mode) if isinstance(item, ForwardDef) else None
 
 
-def mode_group(mode: str | None) -> str:
-    """The forward-mode group: a change between groups is the only one that restarts."""
-    if mode in T.MANAGED_MODES:
-        return "routed"
-    return "hostdev" if mode == T.ForwardMode.HOSTDEV else "device"
-
-
 def _dhcp_flip(change: SectionChange, ctx: PlanContext) -> bool:
     family = change.family
     before, after = ctx.dhcp_before.get(family), ctx.dhcp_after.get(family)
@@ -162,10 +115,9 @@ CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
     "dhcp-flip": _dhcp_flip,
     # the forward mode stays in one group: routed (isolated, nat, route, open), bridge or
     # macvtap (bridge, private, vepa, passthrough), hostdev
-    "same-group": lambda c, x: mode_group(x.mode_before) == mode_group(x.mode_after),
+    "same-group": lambda c, x: T.mode_group(x.mode_before) == T.mode_group(x.mode_after),
     # the forwarders change but still replace /etc/resolv.conf, or still do not (no-resolv)
-    "resolv-kept": lambda c, x: (getattr(c.before, "no_resolv", None)
-                                 == getattr(c.after, "no_resolv", None)),
+    "resolv-kept": lambda c, x: T.no_resolv(c.before) == T.no_resolv(c.after),
     # a forward mode change between nat, route and open (L3_MODES)
     "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in T.L3_MODES
                                        and _fwd_mode(c.after) in T.L3_MODES),

@@ -239,7 +239,7 @@ def _dns_lines(defs: NetworkDef, enabled: bool, servers_file: str | None = None)
         out.append(f"servers-file={_safe(TC.path, servers_file, 'the servers file')}")
     elif enabled:
         out += server_lines(defs)
-    if enabled and dns is not None and dns.no_resolv:
+    if enabled and T.no_resolv(dns):
         out.append("no-resolv")
     if defs.domain is not None and defs.domain.name:
         domain = _safe(TC.hostname, defs.domain.name, "the domain name")

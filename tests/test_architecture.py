@@ -52,7 +52,7 @@ MODULE_CEILINGS = {
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
     "netupdate/planning/differ.py": 676,
-    "netupdate/planning/planner.py": 735,
+    "netupdate/planning/planner.py": 738,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)

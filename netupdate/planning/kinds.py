@@ -10,7 +10,7 @@ KIND_ORDER = (
     "bridge-stp", "bridge-delay", "bridge-mtu", "bridge-mac", "bridge-mac-table",
     "bridge-bandwidth", "bridge-port-isolated",
     "address-add", "route-add",
-    "firewall-reload",
+    "firewall-reload", "device-pool",
     "dnsmasq-restart", "dnsmasq-sighup",
     "dnsmasq-none", "none",
 )
@@ -36,6 +36,8 @@ KIND_HELP = {
     "bridge-port-isolated": "switch isolation on every attached port (netlink)",
     "address-add": "add an address to the bridge",
     "route-add": "add a static route",
+    "device-pool": "re-read the network's host devices (host bridge, interfaces, PCI functions) "
+                   "from the definition, check they exist, record them",
     "firewall-reload": "replace the network's firewall rules atomically",
     "dnsmasq-restart": "restart dnsmasq with a regenerated conf file",
     "dnsmasq-sighup": "SIGHUP dnsmasq: it re-reads its host files and clears its DNS cache",

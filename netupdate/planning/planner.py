@@ -5,15 +5,8 @@ field), with the operations it covers, the conditions under which it applies, th
 needs, why those suffice, and what libvirt does instead.  ``plan(before, after)`` diffs the two
 definitions and runs every change through the table; ``plan_change(change)`` turns one edit made
 by the update engine into the same change records and runs the same table, without re-reading the
-network.  ``docs/plan.md`` embeds ``rules_markdown()`` (a test keeps the two equal).
-
-The live runtime serves DHCP hosts from ``--dhcp-hostsdir`` and DNS hosts from ``--hostsdir`` (one
-file per host), so a new DHCP host and any DNS host change need no signal at all; everything in
-the conf file needs a restart, because dnsmasq never re-reads it.
-
-Picking a row: the candidates are the rows of the change's section (then the ``*`` section) whose
-field is the changed field or a prefix of it (``*`` matches any); the most specific come first,
-ties in table order; the first whose conditions all hold wins.
+network.  ``docs/plan.md`` embeds ``rules_markdown()`` (a test keeps the two equal) and says
+which runtime the rows assume and how a row is picked (most specific first, then table order).
 """
 
 from __future__ import annotations
@@ -66,6 +59,9 @@ DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (a
              + NO_FW_HOSTS)
 DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
                "with their guests until re-plugged")
+POOL = ("device-pool", "the network is host devices (a host bridge, interfaces or PCI functions): "
+                       "re-read from the definition, checked and recorded; " + DEVICE_POOL)
+UNMANAGED = ("unmanaged",)
 RESTART = NETWORK_RESTART
 
 
@@ -113,10 +109,8 @@ CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
     "nat": lambda c, x: x.mode_after == T.ForwardMode.NAT,
     # the change switches DHCP of its address family on or off
     "dhcp-flip": _dhcp_flip,
-    # the forward mode stays in one group: routed (isolated, nat, route, open), bridge or
-    # macvtap (bridge, private, vepa, passthrough), hostdev
+    # the forward mode stays in its group (values.mode_group: routed, device, hostdev)
     "same-group": lambda c, x: T.mode_group(x.mode_before) == T.mode_group(x.mode_after),
-    # the forwarders change but still replace /etc/resolv.conf, or still do not (no-resolv)
     "resolv-kept": lambda c, x: T.no_resolv(c.before) == T.no_resolv(c.after),
     # a forward mode change between nat, route and open (L3_MODES)
     "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in T.L3_MODES
@@ -191,9 +185,8 @@ RULES: tuple[Rule, ...] = (
       ("dnsmasq-restart", "dnsmasq advertises the MTU (dhcp-option=option:mtu); " + CONF),
       when=("managed",), libvirt=LV_DEFINE),
     R("network.mac.removed", "network", "mac", (REMOVED,),
-      ("none", "no <mac>: the bridge keeps the address it has (libvirt writes a generated one "
-               "into the definition instead)"),
-      when=("managed",), libvirt=LV_DEFINE),
+      ("none", "no <mac>: the bridge keeps its address (libvirt generates one into the "
+               "definition)"), when=("managed",), libvirt=LV_DEFINE),
     R("network.mac", "network", "mac", (ADDED, MODIFIED),
       ("bridge-mac", "the bridge MAC is set on the running bridge through netlink; ports stay "
                      "attached (guests re-learn it from the next ARP/ND exchange)"),
@@ -208,6 +201,8 @@ RULES: tuple[Rule, ...] = (
       ("bridge-port-isolated", "isolation is switched on every attached port through netlink; "
                                "ports plugged from now on get it too"),
       when=("managed",), libvirt=LV_DEFINE),
+    R("network.virtualport.device", "network", "virtualport", ALL, POOL, when=UNMANAGED,
+      libvirt=LV_DEFINE),
     R("network.virtualport", "network", "virtualport", ALL, ("none", PORTS),
       libvirt=LV_DEFINE),
     # --- <bridge>
@@ -219,6 +214,8 @@ RULES: tuple[Rule, ...] = (
       (RESTART, "the bridge is the network: a new name is a new device, and every tap, address, "
                 "route, firewall rule and dnsmasq's interface= refer to it"),
       when=("managed",), libvirt=LV_REFUSED),
+    R("bridge.name.device", "bridge", "name", (MODIFIED,), POOL, when=UNMANAGED,
+      libvirt=LV_REFUSED),
     R("bridge.stp", "bridge", "stp", (MODIFIED,),
       ("bridge-stp", "STP is switched on the running bridge through netlink; no port is "
                      "detached, no address, rule or dnsmasq changes"),
@@ -349,14 +346,16 @@ RULES: tuple[Rule, ...] = (
       ("firewall-reload", "nat, route and open share the bridge, the addresses, ip_forward and "
                           "the dnsmasq conf; only the firewall rules differ; " + FIREWALL_ATOMIC),
       when=("forwarding-switch",), libvirt=LV_REFUSED),
-    R("forward.mode.pool", "forward", "mode", (MODIFIED,), ("none", DEVICE_POOL),
-      when=("same-group",), libvirt=LV_REFUSED),
+    R("forward.mode.pool", "forward", "mode", (MODIFIED,), POOL, when=("same-group",),
+      libvirt=LV_REFUSED),
     R("forward.mode", "forward", "mode", (MODIFIED,),
       (RESTART, "the forward mode decides whether there is a bridge, addresses and dnsmasq at "
                 "all (bridge, macvtap and hostdev modes have none): nothing smaller switches it"),
       libvirt=LV_REFUSED),
     R("forward.dev.routed", "forward", "dev", (MODIFIED,), ("firewall-reload", FIREWALL_IF),
       when=("routed",), libvirt=LV_REFUSED),
+    R("forward.dev.device", "forward", "dev", (MODIFIED,), POOL, when=UNMANAGED,
+      libvirt=LV_REFUSED),
     R("forward.dev", "forward", "dev", (MODIFIED,),
       ("none", "no firewall rule names it in this mode (open: no rules; pools: used for guest "
                "ports plugged from now on)"),
@@ -372,6 +371,8 @@ RULES: tuple[Rule, ...] = (
     R("forward.nat", "forward", "nat", (MODIFIED,),
       ("none", "<nat> is used only by mode nat, which this network does not have"),
       libvirt=LV_REFUSED),
+    R("forward.addresses.device", "forward", "addresses", (MODIFIED,), POOL, when=UNMANAGED,
+      libvirt=LV_REFUSED),
     R("forward.addresses", "forward", "addresses", (MODIFIED,), ("none", DEVICE_POOL),
       libvirt=LV_REFUSED),
     # --- <forward><interface>
@@ -380,11 +381,13 @@ RULES: tuple[Rule, ...] = (
       libvirt="firewall reload (all rules removed, then re-added)"),
     R("forward-interface.connections", "forward-interface", "connections", (MODIFIED,),
       ("none", COUNTER), libvirt="runtime state"),
+    R("forward-interface.device", "forward-interface", "*", ALL, POOL, when=UNMANAGED,
+      libvirt="none"),
     R("forward-interface", "forward-interface", "*", ALL, ("none", DEVICE_POOL),
       libvirt="none"),
     # --- <forward><pf>
-    R("forward-pf.pool", "forward-pf", "*", ALL, ("none", DEVICE_POOL),
-      when=("same-group",), libvirt=LV_REFUSED),
+    R("forward-pf.pool", "forward-pf", "*", ALL, POOL, when=("same-group",),
+      libvirt=LV_REFUSED),
     R("forward-pf", "forward-pf", "*", ALL,
       (RESTART, "the pool of virtual functions is enumerated from the PF when the network "
                 "starts"),

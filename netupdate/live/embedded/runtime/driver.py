@@ -14,6 +14,7 @@ from pathlib import Path
 
 from netupdate.errors import RuntimeFailure, UnsupportedError
 from netupdate.live.embedded.runtime import bridge as BR
+from netupdate.live.embedded.runtime import devices as DEV
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import forwarding as FW
 from netupdate.live.embedded.runtime import liveset as LS
@@ -103,12 +104,13 @@ def server_address(defs: NetworkDef) -> str | None:
 
 
 def check_runnable(defs: NetworkDef) -> None:
+    """Every forward mode libvirt defines runs (host-device modes: ``devices.py``)."""
     mode = defs.forward_mode
-    if mode not in T.MANAGED_MODES:
-        raise UnsupportedError(
-            f"the embedded runtime runs isolated, nat, route and open networks, not forward "
-            f"mode '{mode}' (use the libvirt backend for it)")
+    if mode is not None and not isinstance(mode, T.ForwardMode):
+        raise UnsupportedError(f"the embedded runtime cannot run forward mode '{mode}'")
     name = bridge_name(defs)
+    if mode not in T.MANAGED_MODES:
+        return
     if T.ifname_bytes(name) > T.IFNAME_MAX_BYTES:
         raise RuntimeFailure(f"bridge name '{name}' is {T.ifname_bytes(name)} bytes long; "
                              f"interface names have at most {T.IFNAME_MAX_BYTES}")
@@ -170,6 +172,8 @@ class Driver:
     def start(self, name: str, defs: NetworkDef, *, netns: str | None) -> dict:
         """Create everything; on failure undo what was done and raise."""
         self.preflight(defs, netns)
+        if DEV.applies(defs):
+            return DEV.start(self, name, defs, netns)
         br = bridge_name(defs)
         if self._link_exists(netns, br):
             raise RuntimeFailure(f"cannot start network '{name}': an interface named {br} "
@@ -306,6 +310,8 @@ class Driver:
     # -------------------------------------------------------------- inspect
     def inspect(self, record: dict, defs: NetworkDef | None = None) -> dict:
         """What is really there, compared with the record (and ``defs`` when given)."""
+        if record.get("pool") is not None:
+            return DEV.inspect(record)
         netns = record.get("netns")
         problems: list[str] = []
         out: dict = {"netns": netns, "bridge": None, "dnsmasq": None, "firewall": None}
@@ -369,6 +375,10 @@ class Driver:
     def reconcile(self, name: str, record: dict, defs: NetworkDef) -> dict:
         """Make the running network match ``defs`` whatever it looks like now (repair after
         something vanished, rollback after a failed update)."""
+        if record.get("pool") is not None:
+            DEV.refresh(record, defs)
+            self.store.write_record(name, record)
+            return record
         netns = record["netns"]
         NS.require(netns)
         br = record["bridge"]["name"]
@@ -616,6 +626,8 @@ class Driver:
                kinds=(), sections=(), timeout: float = VERIFY_TIMEOUT) -> list[str]:
         """Check the live state matches ``defs`` for what the actions touched; raises
         ``VerifyError`` naming the failed check.  Returns the checks that passed."""
+        if record.get("pool") is not None:
+            return DEV.verify(record, defs, VerifyError)
         kinds = set(kinds)
         done: list[str] = []
         netns = record["netns"]

@@ -15,7 +15,7 @@ from netupdate.live.embedded.runtime import shaping as QOS
 from netupdate.model.defs import NetworkDef
 
 KINDS = frozenset({"bridge-mac", "bridge-mac-table", "bridge-bandwidth",
-                   "bridge-port-isolated"})
+                   "bridge-port-isolated", "device-pool"})
 
 
 def _isolated(defs: NetworkDef) -> bool:
@@ -52,6 +52,9 @@ def shape(driver, record: dict, defs: NetworkDef) -> None:
 
 def apply(driver, record: dict, after: NetworkDef, kind: str, detail) -> bool:
     """Run one step of ``KINDS``; returns whether the runtime record changed."""
+    if kind == "device-pool":
+        from netupdate.live.embedded.runtime import devices as DEV
+        return DEV.refresh(record, after) if record.get("pool") is not None else False
     ipr, br = driver.ipr(record["netns"]), record["bridge"]["name"]
     if kind == "bridge-mac":
         if detail.get("mac"):
@@ -137,7 +140,7 @@ def restart(driver, name: str, record: dict, after: NetworkDef) -> dict:
         raise RuntimeFailure("stopping for the restart failed: " + "; ".join(problems))
     driver.store.delete_record(name)
     record = driver.start(name, after, netns=netns)
-    if guests:
+    if guests and record["bridge"].get("created"):   # a host-device network has no bridge
         record["reattached"] = PORTS.reattach(driver.ipr(netns), record["bridge"]["name"],
                                               guests)
         PORTS.set_isolated(driver.ipr(netns), record["bridge"]["name"], _isolated(after))

@@ -211,3 +211,68 @@ def test_forwarders_change_with_a_sighup_and_dnsmasq_asks_the_new_one(conn, netn
         for proc in servers:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def _ip(netns, *args):
+    subprocess.run(["ip", "-n", netns, *args], check=True)
+
+
+def test_bridge_mode_uses_the_host_bridge_and_creates_nothing(conn, netns):
+    _ip(netns, "link", "add", "nuhost0", "type", "bridge")
+    _ip(netns, "link", "add", "nuhost1", "type", "bridge")
+    text = ("<network><name>hb</name><forward mode='bridge'/><bridge name='nuhost0'/>"
+            "</network>")
+    conn.define(text)
+    conn.start("hb")
+    record = conn.store.read_record("hb")
+    assert record["pool"]["bridge"] == "nuhost0" and record["dnsmasq"] is None
+    assert record["firewall"] is None and not record["bridge"]["created"]
+    assert conn.status("hb")["problems"] == []
+    result = conn.apply("hb", text.replace("nuhost0", "nuhost1"))
+    assert [a.kind for a in result.actions] == ["device-pool"]
+    assert conn.store.read_record("hb")["pool"]["bridge"] == "nuhost1"
+    with pytest.raises(Exception, match="nuhost9 does not exist"):
+        conn.apply("hb", text.replace("nuhost0", "nuhost9"))
+    assert conn.store.read_record("hb")["pool"]["bridge"] == "nuhost1"   # rolled back
+    conn.stop("hb")
+    assert kernel(netns, lambda ipr: ipr.link_lookup(ifname="nuhost1")) != []   # left alone
+
+
+def test_openvswitch_virtualport_is_stated_when_ovs_is_missing(conn, netns):
+    import shutil
+    _ip(netns, "link", "add", "nuovs0", "type", "bridge")
+    conn.define("<network><name>ovs</name><forward mode='bridge'/><bridge name='nuovs0'/>"
+                "<virtualport type='openvswitch'/></network>")
+    conn.start("ovs")
+    notes = conn.status("ovs").get("notes", [])
+    if shutil.which("ovs-vsctl") is None:
+        assert notes and "Open vSwitch is not installed" in notes[0]
+    conn.stop("ovs")
+
+
+def test_macvtap_pool_is_tracked_and_changes_live(conn, netns):
+    for dev in ("nud0", "nud1", "nud2"):   # veth: this kernel has no dummy module
+        _ip(netns, "link", "add", dev, "type", "veth", "peer", "name", dev + "p")
+    text = ("<network><name>mv</name><forward mode='vepa'><interface dev='nud0'/>"
+            "<interface dev='nud1'/></forward></network>")
+    conn.define(text)
+    conn.start("mv")
+    assert conn.store.read_record("mv")["pool"]["interfaces"] == ["nud0", "nud1"]
+    result = conn.update("mv", "add", "forward-interface", "<interface dev='nud2'/>")
+    assert [a.kind for a in result.actions] == ["device-pool"]
+    assert conn.store.read_record("mv")["pool"]["interfaces"] == ["nud0", "nud1", "nud2"]
+    _ip(netns, "link", "del", "nud0")
+    assert any("nud0 does not exist" in p for p in conn.status("mv")["problems"])
+    conn.stop("mv")
+
+
+def test_hostdev_pool_from_a_recorded_sysfs_tree(conn, monkeypatch):
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "sysfs" / "sriov"
+    monkeypatch.setenv("NETUPDATE_SYSFS", str(root))
+    conn.define("<network><name>vf</name><forward mode='hostdev' managed='yes'>"
+                "<pf dev='enp4s0f0'/></forward></network>")
+    conn.start("vf")
+    assert conn.store.read_record("vf")["pool"]["pci"] == ["0000:04:10.0", "0000:04:10.2"]
+    assert conn.status("vf")["problems"] == []
+    conn.stop("vf")

@@ -163,6 +163,8 @@ class Driver:
         NS.require_privileges("running a network")
         NS.require_netlink()
         NS.require(netns)
+        if DEV.applies(defs):
+            return
         if conf.needs_dnsmasq(defs):
             DQ.require_binary()
         if firewall.ruleset(defs, "t", "b") is not None:

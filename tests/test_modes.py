@@ -54,3 +54,12 @@ def test_a_route_without_metric_is_the_kernels_default_metric():
     assert D._norm_route({"address": "10.0.0.0/8", "gateway": "10.1.1.1", "metric": None}) == \
         D._norm_route({"address": "10.0.0.0/8", "gateway": "10.1.1.1", "metric": 0})
     assert D._norm_route(dict(want, metric=5)) != D._norm_route(kernel)
+
+
+def test_a_restart_plan_says_the_guests_ports_are_reattached():
+    from netupdate.planning.planner import plan
+    before = "<network><name>n</name><bridge name='br-a'/><ip address='10.1.0.1' prefix='24'/></network>"
+    after = before.replace("br-a", "br-b")
+    (action,) = plan(before, after).actions
+    assert action.kind == "network-restart"
+    assert "re-attached to the new bridge with their settings" in action.reason

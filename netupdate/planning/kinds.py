@@ -22,7 +22,8 @@ SUPERSEDES = {
     "dnsmasq-sighup": ("dnsmasq-none",),
 }
 KIND_HELP = {
-    NETWORK_RESTART: "stop and start the whole network (guests lose connectivity meanwhile)",
+    NETWORK_RESTART: "stop and start the whole network (guests lose connectivity meanwhile; their "
+                     "ports are re-attached to the new bridge)",
     "route-remove": "delete a static route",
     "address-remove": "delete an address from the bridge",
     "bridge-stp": "switch STP on the running bridge (netlink)",
@@ -44,3 +45,6 @@ KIND_HELP = {
     "dnsmasq-none": "nothing: dnsmasq picks the change up by itself (inotify)",
     "none": "nothing to do on the running network",
 }
+# what an action of the kind always does besides its rows' reasons (appended to the reason)
+NOTES = {NETWORK_RESTART: "; the bridge's ports (the guests) are recorded first and re-attached "
+                          "to the new bridge with their settings (isolated, learning, ...)"}

@@ -36,7 +36,7 @@ from netupdate.planning.differ import (
     key_of,
     painter,
 )
-from netupdate.planning.kinds import KIND_ORDER, NETWORK_RESTART, NOOP_KINDS, SUPERSEDES
+from netupdate.planning.kinds import KIND_ORDER, NETWORK_RESTART, NOOP_KINDS, NOTES, SUPERSEDES
 
 DEFAULT_MTU = 1500
 
@@ -640,7 +640,7 @@ def plan_changes(changes: ChangeSet | Iterable[SectionChange],
         covered = [a.kind for a in dropped_actions
                    if kind == NETWORK_RESTART or a.kind in SUPERSEDES.get(kind, ())]
         extra = f" (also covers: {', '.join(dict.fromkeys(covered))})" if covered else ""
-        actions.append(_merge(kind, detail, entries, extra))
+        actions.append(_merge(kind, detail, entries, extra + NOTES.get(kind, "")))
     actions.sort(key=_sort_key)
     return Plan(tuple(actions), changes, tuple(dict.fromkeys(matched)), dropped_actions)
 

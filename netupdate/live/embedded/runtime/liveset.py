@@ -18,6 +18,15 @@ KINDS = frozenset({"bridge-mac", "bridge-mac-table", "bridge-bandwidth",
                    "bridge-port-isolated", "device-pool"})
 
 
+def _note(record: dict, key: str, missing: list[str]) -> None:
+    """Record what this kernel cannot do for ``key`` (no key at all when it can do it all, so
+    a record reads the same before and after a repair)."""
+    if missing:
+        record[key] = {"missing": missing}
+    else:
+        record.pop(key, None)
+
+
 def _isolated(defs: NetworkDef) -> bool:
     return defs.port_isolated is True
 
@@ -32,7 +41,7 @@ def mac_table(driver, record: dict, defs: NetworkDef) -> None:
     ipr, br = driver.ipr(record["netns"]), record["bridge"]["name"]
     on = _libvirt_fdb(defs)
     supported = BR.set_vlan_filtering(ipr, br, on)
-    record["mac_table"] = None if supported or not on else {"missing": ["vlan_filtering"]}
+    _note(record, "mac_table", [] if supported or not on else ["vlan_filtering"])
     PORTS.set_all(ipr, br, learning=int(not on), unicast_flood=int(not on))
 
 
@@ -47,7 +56,7 @@ def start(driver, record: dict, defs: NetworkDef) -> None:
 def shape(driver, record: dict, defs: NetworkDef) -> None:
     """Set the bridge's QoS from the definition; what this kernel lacks is recorded."""
     missing = QOS.apply(driver.ipr(record["netns"]), record["bridge"]["name"], defs.bandwidth)
-    record["shaping"] = {"missing": missing} if missing else None
+    _note(record, "shaping", missing)
 
 
 def apply(driver, record: dict, after: NetworkDef, kind: str, detail) -> bool:

@@ -63,3 +63,14 @@ def test_a_restart_plan_says_the_guests_ports_are_reattached():
     (action,) = plan(before, after).actions
     assert action.kind == "network-restart"
     assert "re-attached to the new bridge with their settings" in action.reason
+
+
+def test_a_hostname_still_served_through_expand_hosts_is_not_expected_gone():
+    """dns-heavy.xml (domain heavy.example, expand-hosts): dropping 'time.heavy.example' from a
+    host that keeps 'time' leaves the name answering (dnsmasq expands 'time'); verification
+    expected it gone and rolled a valid update back (found by the live corpus sample)."""
+    old = {"192.168.111.20": ["time", "time.heavy.example", "ntp.heavy.example"]}
+    new = {"192.168.111.20": ["time", "ntp.heavy.example"]}
+    assert [c for c in D._host_checks(new, old) if not c[3]] == []
+    gone = D._host_checks({"192.168.111.20": ["ntp.heavy.example"]}, old)
+    assert {c[0] for c in gone if not c[3]} == {"time", "time.heavy.example"}

@@ -163,6 +163,13 @@ def refresh(record: dict, defs: NetworkDef) -> bool:
     return changed
 
 
+def reconcile(store, name: str, record: dict, defs: NetworkDef) -> dict:
+    """Repair and rollback: the pool of ``defs``, checked and recorded."""
+    refresh(record, defs)
+    store.write_record(name, record)
+    return record
+
+
 def inspect(record: dict) -> dict:
     out = {"netns": record.get("netns"), "bridge": None, "dnsmasq": None, "firewall": None,
            "pool": record["pool"], "problems": []}

@@ -378,9 +378,7 @@ class Driver:
         """Make the running network match ``defs`` whatever it looks like now (repair after
         something vanished, rollback after a failed update)."""
         if record.get("pool") is not None:
-            DEV.refresh(record, defs)
-            self.store.write_record(name, record)
-            return record
+            return DEV.reconcile(self.store, name, record, defs)
         netns = record["netns"]
         NS.require(netns)
         br = record["bridge"]["name"]
@@ -745,8 +743,9 @@ def _host_checks(new: dict, old: dict) -> list[tuple]:
             checks += [(hostname, rdtype, ip, True) for hostname in names]
     for ip, names in old.items():
         rdtype = "A" if ipaddress.ip_address(ip).version == 4 else "AAAA"
-        checks += [(hostname, rdtype, ip, False)
-                   for hostname in set(names) - set(new.get(ip, ()))]
+        kept = set(new.get(ip, ()))   # with expand-hosts, a kept 'a' still answers a.DOMAIN
+        checks += [(hostname, rdtype, ip, False) for hostname in set(names) - kept
+                   if hostname.split(".")[0] not in kept]
     return checks
 
 

@@ -46,13 +46,13 @@ MODULE_CEILINGS = {
     'netupdate/cli/live.py': 632,
     'netupdate/document/source.py': 560,
     'netupdate/edit/engine.py': 2298,
-    'netupdate/live/embedded/connection.py': 1456,
-    'netupdate/live/embedded/runtime/driver.py': 743,
+    'netupdate/live/embedded/connection.py': 1457,
+    'netupdate/live/embedded/runtime/driver.py': 761,
     'netupdate/live/libvirt/connection.py': 1183,
     'netupdate/live/txn/__init__.py': 907,
     'netupdate/model/defs.py': 666,
     'netupdate/planning/differ.py': 657,
-    'netupdate/planning/planner.py': 547,
+    'netupdate/planning/planner.py': 513,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)
@@ -62,7 +62,6 @@ FUNCTION_CEILINGS = {
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,
     'netupdate/live/embedded/connection.py::Connection.update_batch': 96,
-    'netupdate/live/embedded/runtime/driver.py::Driver.apply': 62,
     'netupdate/live/libvirt/connection.py::LibvirtConnection.update': 109,
 }
 

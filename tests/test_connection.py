@@ -69,11 +69,14 @@ def test_start_stop_need_privileges_and_state(conn, monkeypatch):
         conn.start("other")
 
 
-def test_start_refuses_modes_it_cannot_run(conn):
+def test_start_refuses_a_bridge_mode_network_without_its_host_bridge(conn):
+    """Bridge mode runs (issue 17), on a host bridge that exists: a missing one is a clear
+    error and nothing is left running."""
     conn.define("<network><name>br</name><forward mode='bridge'/>"
-                "<bridge name='br0'/></network>")
-    with pytest.raises(NetupdateError, match="forward mode 'bridge'"):
+                "<bridge name='nu-nosuch0'/></network>")
+    with pytest.raises(NetupdateError, match="host bridge nu-nosuch0 does not exist"):
         conn.start("br")
+    assert conn.store.read_record("br") is None
 
 
 def test_update_result_wording():

@@ -11,6 +11,7 @@ import pytest
 import netupdate
 from netupdate.model import defs as model
 from netupdate.planning import differ as D
+from netupdate.planning import kinds as K
 from netupdate.planning import planner as P
 from netupdate.planning.differ import ADDED, MODIFIED, OPS, REMOVED, SectionChange
 from netupdate.planning.planner import CONF, RULES, Action, Plan, PlanContext, plan, plan_change
@@ -50,7 +51,7 @@ def test_case_files_are_well_formed(case):
     expected = _expected(case)
     assert set(expected) <= {"description", "kinds", "reason", "details", "changes"}
     assert expected["description"] and expected["reason"]
-    assert all(kind in P.KINDS for kind in expected["kinds"])
+    assert all(kind in K.KINDS for kind in expected["kinds"])
     for name in ("before.xml", "after.xml"):
         netupdate.load(case / name)
 
@@ -79,7 +80,7 @@ def test_rule_ids_are_unique():
 def test_rule_is_well_formed(rule):
     assert rule.section == "*" or rule.section in D.SECTION_CLASS
     assert rule.ops and set(rule.ops) <= set(OPS)
-    assert rule.do and all(kind in P.KINDS and why.strip() for kind, why in rule.do)
+    assert rule.do and all(kind in K.KINDS and why.strip() for kind, why in rule.do)
     assert len(set(rule.kinds)) == len(rule.kinds)
     assert all(name in P.CONDITIONS for name in rule.when)
     assert rule.libvirt

@@ -111,15 +111,17 @@ def test_engine_and_validator_count_forward_interfaces_like_libvirt(mode, count)
     assert validator == engine == libvirt_refuses
 
 
-def test_the_embedded_runtime_runs_exactly_the_managed_modes():
-    for mode in _MODES:
+def test_the_embedded_runtime_runs_every_mode_libvirt_defines():
+    """Issue 17: host-device modes run too (runtime/devices.py); only an unknown mode is
+    refused."""
+    for mode in [*_MODES, "bogus"]:
         defs = netupdate.load(_network(_forward(mode, 0))).defs
         try:
             check_runnable(defs)
             runs = True
         except UnsupportedError:
             runs = False
-        assert runs == (defs.forward_mode in T.MANAGED_MODES), mode
+        assert runs == (mode in _MODES), mode
 
 
 # ------------------------------------------------------------------------- bridge-name limit

@@ -117,6 +117,15 @@ DEVICE_MODES = frozenset({_F.BRIDGE}) | DIRECT_MODES
 VLAN_MODES = frozenset({_F.HOSTDEV, _F.PASSTHROUGH})
 
 
+def mode_group(mode) -> str:
+    """The forward-mode group as libvirt's drivers split them: routed (MANAGED_MODES: a bridge,
+    addresses and dnsmasq of the network's own), device (a host bridge or macvtap pool) or
+    hostdev (SR-IOV): a change between groups is the only one that restarts a network."""
+    if mode in MANAGED_MODES:
+        return "routed"
+    return "hostdev" if mode == _F.HOSTDEV else "device"
+
+
 class MacTableManager(enum.StrEnum):
     KERNEL = "kernel"
     LIBVIRT = "libvirt"

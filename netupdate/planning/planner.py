@@ -5,15 +5,8 @@ field), with the operations it covers, the conditions under which it applies, th
 needs, why those suffice, and what libvirt does instead.  ``plan(before, after)`` diffs the two
 definitions and runs every change through the table; ``plan_change(change)`` turns one edit made
 by the update engine into the same change records and runs the same table, without re-reading the
-network.  ``docs/plan.md`` embeds ``rules_markdown()`` (a test keeps the two equal).
-
-The live runtime serves DHCP hosts from ``--dhcp-hostsdir`` and DNS hosts from ``--hostsdir`` (one
-file per host), so a new DHCP host and any DNS host change need no signal at all; everything in
-the conf file needs a restart, because dnsmasq never re-reads it.
-
-Picking a row: the candidates are the rows of the change's section (then the ``*`` section) whose
-field is the changed field or a prefix of it (``*`` matches any); the most specific come first,
-ties in table order; the first whose conditions all hold wins.
+network.  ``docs/plan.md`` embeds ``rules_markdown()`` (a test keeps the two equal) and says
+which runtime the rows assume and how a row is picked (most specific first, then table order).
 """
 
 from __future__ import annotations
@@ -44,6 +37,8 @@ from netupdate.planning.differ import (
     key_of,
     painter,
 )
+from netupdate.planning.kinds import KIND_ORDER, NETWORK_RESTART, NOOP_KINDS, NOTES, SUPERSEDES
+from netupdate.sections import dns as DNS
 from netupdate.sections._spec import (
     CONF,
     DHCP_FLIP,
@@ -53,40 +48,6 @@ from netupdate.sections._spec import (
     PlanRow,
     row,
 )
-
-# ---------------------------------------------------------------------- action kinds
-NETWORK_RESTART = RESTART
-KIND_ORDER = (
-    NETWORK_RESTART,
-    "route-remove", "address-remove",
-    "bridge-stp", "bridge-delay", "bridge-mtu",
-    "address-add", "route-add",
-    "firewall-reload",
-    "dnsmasq-restart", "dnsmasq-sighup",
-    "dnsmasq-none", "none",
-)
-KINDS = frozenset(KIND_ORDER)
-NOOP_KINDS = frozenset({"dnsmasq-none", "none"})
-# kind -> the kinds it makes unnecessary (network-restart supersedes everything).
-SUPERSEDES = {
-    "dnsmasq-restart": ("dnsmasq-sighup", "dnsmasq-none"),
-    "dnsmasq-sighup": ("dnsmasq-none",),
-}
-KIND_HELP = {
-    NETWORK_RESTART: "stop and start the whole network (guests lose connectivity meanwhile)",
-    "route-remove": "delete a static route",
-    "address-remove": "delete an address from the bridge",
-    "bridge-stp": "switch STP on the running bridge (netlink)",
-    "bridge-delay": "set the bridge forward delay (netlink)",
-    "bridge-mtu": "set the bridge MTU (netlink)",
-    "address-add": "add an address to the bridge",
-    "route-add": "add a static route",
-    "firewall-reload": "replace the network's firewall rules atomically",
-    "dnsmasq-restart": "restart dnsmasq with a regenerated conf file",
-    "dnsmasq-sighup": "SIGHUP dnsmasq: it re-reads its host files and clears its DNS cache",
-    "dnsmasq-none": "nothing: dnsmasq picks the change up by itself (inotify)",
-    "none": "nothing to do on the running network",
-}
 
 DEFAULT_MTU = 1500
 
@@ -136,6 +97,9 @@ CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
     "nat": lambda c, x: x.mode_after == T.ForwardMode.NAT,
     # the change switches DHCP of its address family on or off
     "dhcp-flip": _dhcp_flip,
+    # the forward mode stays in its group (values.mode_group: routed, device, hostdev)
+    "same-group": lambda c, x: T.mode_group(x.mode_before) == T.mode_group(x.mode_after),
+    "resolv-kept": lambda c, x: DNS.no_resolv(c.before) == DNS.no_resolv(c.after),
     # a forward mode change between nat, route and open (L3_MODES)
     "forwarding-switch": lambda c, x: (_fwd_mode(c.before) in T.L3_MODES
                                        and _fwd_mode(c.after) in T.L3_MODES),
@@ -307,6 +271,8 @@ def action_detail(kind: str, change: SectionChange) -> dict:
         return {"stp": effective(change.after or BridgeDef(), "stp") is True}
     if kind == "bridge-delay":
         return {"delay": effective(change.after or BridgeDef(), "delay")}
+    if kind == "bridge-mac":
+        return {"mac": str(change.after.normalized) if change.after is not None else None}
     if kind == "bridge-mtu":
         return {"mtu": change.after if isinstance(change.after, int) else DEFAULT_MTU}
     if kind == "address-add":
@@ -449,7 +415,7 @@ def plan_changes(changes: ChangeSet | Iterable[SectionChange],
         covered = [a.kind for a in dropped_actions
                    if kind == NETWORK_RESTART or a.kind in SUPERSEDES.get(kind, ())]
         extra = f" (also covers: {', '.join(dict.fromkeys(covered))})" if covered else ""
-        actions.append(_merge(kind, detail, entries, extra))
+        actions.append(_merge(kind, detail, entries, extra + NOTES.get(kind, "")))
     actions.sort(key=_sort_key)
     return Plan(tuple(actions), changes, tuple(dict.fromkeys(matched)), dropped_actions)
 

@@ -46,6 +46,7 @@ class Paths:
     lease_file: str | None = None
     dhcp_hostsdir: str | None = None
     hostsdir: str | None = None
+    servers_file: str | None = None   # the forwarders go there (SIGHUP re-reads it)
 
     @classmethod
     def libvirt(cls, name: str, dir: str = LIBVIRT_DIR) -> Paths:
@@ -103,7 +104,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     bridge = bridge or (defs.bridge.name if defs.bridge is not None else None)
     out = header(_safe(TC.network_name, defs.name or paths.name, "the network name"))
     out.append("strict-order")
-    out += _slot("dns", defs)
+    out += _dns_head(defs, enabled, paths.servers_file)
     out += _slot("domain", defs)
     if enabled:
         out += _slot("ptr", defs)
@@ -138,6 +139,15 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
     for line in out:
         _safe(TC.one_line, line, "a dnsmasq conf line")
     return out
+
+
+def _dns_head(defs: NetworkDef, enabled: bool, servers_file: str | None) -> list[str]:
+    """``port=0``, or the forwarders: as conf lines, or (the live runtime) in ``servers_file``,
+    which SIGHUP re-reads, with only ``no-resolv`` left in the conf."""
+    if not (enabled and servers_file):
+        return _slot("dns", defs)
+    return [f"servers-file={_safe(TC.path, servers_file, 'the servers file')}",
+            *(["no-resolv"] if DNS.no_resolv(defs.dns) else [])]
 
 
 def conf_text(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> str:

@@ -172,11 +172,16 @@ ADDED, REMOVED, MODIFIED = "added", "removed", "modified"
 ALL_OPS = (ADDED, REMOVED, MODIFIED)
 RESTART = "network-restart"
 CONF = "dnsmasq reads its conf file only at start (SIGHUP does not re-read it)"
+DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
+               "with their guests until re-plugged")
+# the live step of a network made of host devices (bridge, macvtap and hostdev modes)
+POOL = ("device-pool", "the network is host devices (a host bridge, interfaces or PCI functions): "
+                       "re-read from the definition, checked and recorded; " + DEVICE_POOL)
+UNMANAGED = ("unmanaged",)
 COUNTER = "a usage counter kept by libvirt in its status XML, not configuration"
 LV_REFUSED = "refused live (not an update section): net-edit, then destroy/start"
 LV_DEFINE = "no update section: net-define, then destroy/start"
 FIREWALL_ATOMIC = "the rule set is replaced atomically; bridge, addresses and dnsmasq stay"
-COUNTER = "a usage counter kept by libvirt in its status XML, not configuration"
 FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
 NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
                "bridge), so they stay")

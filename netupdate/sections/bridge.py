@@ -22,8 +22,10 @@ from netupdate.sections._spec import (
     FIREWALL_ATOMIC,
     LV_REFUSED,
     MODIFIED,
+    POOL,
     REMOVED,
     RESTART,
+    UNMANAGED,
     Finding,
     Rule,
     Section,
@@ -140,6 +142,8 @@ PLAN_ROWS = (
         (RESTART, "the bridge is the network: a new name is a new device, and every tap, "
                   "address, route, firewall rule and dnsmasq's interface= refer to it"),
         when=_WHEN, libvirt=LV_REFUSED),
+    row("bridge.name.device", "bridge", "name", (MODIFIED,), POOL, when=UNMANAGED,
+        libvirt=LV_REFUSED),
     row("bridge.stp", "bridge", "stp", (MODIFIED,),
         ("bridge-stp", "STP is switched on the running bridge through netlink; no port is "
                        "detached, no address, rule or dnsmasq changes"),
@@ -153,9 +157,10 @@ PLAN_ROWS = (
                             + FIREWALL_ATOMIC),
         when=_WHEN, libvirt=LV_REFUSED),
     row("bridge.mac_table_manager", "bridge", "mac_table_manager", (MODIFIED,),
-        (RESTART, "with macTableManager='libvirt', learning and flooding are switched off and "
-                  "FDB entries added per port when it is plugged; attached ports were set up "
-                  "for the old manager"),
+        ("bridge-mac-table", "with macTableManager='libvirt' the bridge filters VLANs and its "
+                             "ports neither learn nor flood (as libvirt sets them when they are "
+                             "plugged); switched on the running bridge and every attached port "
+                             "through netlink"),
         when=_WHEN, libvirt=LV_REFUSED),
 )
 

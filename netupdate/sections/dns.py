@@ -101,9 +101,13 @@ PLAN_ROWS = (
         ("dnsmasq-restart", "forwardPlainNames='no' is domain-needed and local=// in the conf; "
                             + CONF),
         libvirt=LV_REFUSED),
+    row("dns.forwarders.servers", "dns", "forwarders", (MODIFIED,),
+        ("dnsmasq-sighup", "forwarders are server= lines of dnsmasq's servers-file, which SIGHUP "
+                           "re-reads (in order: strict-order); no-resolv stays as it is"),
+        when=("resolv-kept",), libvirt=LV_REFUSED),
     row("dns.forwarders", "dns", "forwarders", (MODIFIED,),
-        ("dnsmasq-restart", "forwarders are server= lines (and no-resolv) in the conf, in order "
-                            "(strict-order); " + CONF),
+        ("dnsmasq-restart", "the forwarders switch no-resolv (whether /etc/resolv.conf is read), "
+                            "a conf line; " + CONF),
         libvirt=LV_REFUSED),
 )
 
@@ -123,11 +127,18 @@ def dnsmasq_lines(defs: M.NetworkDef) -> list[str]:
     ``no-resolv`` when a forwarder answers for every domain."""
     if not enabled(defs):
         return ["port=0"]
-    forwarders = defs.dns.forwarders if defs.dns is not None else ()
-    out = [_server_line(fwd) for fwd in forwarders]
-    if any(f.addr is not None and not f.domain for f in forwarders):
-        out.append("no-resolv")
-    return out
+    return server_lines(defs) + (["no-resolv"] if no_resolv(defs.dns) else [])
+
+
+def server_lines(defs: M.NetworkDef) -> list[str]:
+    """The forwarders as ``server=`` lines, in order (dnsmasq runs with strict-order)."""
+    return [_server_line(fwd) for fwd in (defs.dns.forwarders if defs.dns is not None else ())]
+
+
+def no_resolv(dns: M.DnsDef | None) -> bool:
+    """Whether a ``<dns>``'s forwarders replace /etc/resolv.conf (one forwards every domain):
+    dnsmasq's ``no-resolv`` line (None: no ``<dns>``)."""
+    return dns is not None and any(f.addr is not None and not f.domain for f in dns.forwarders)
 
 
 def _server_line(fwd: M.Forwarder) -> str:

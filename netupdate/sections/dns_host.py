@@ -125,8 +125,9 @@ def answers(new: dict, old: dict) -> list[tuple]:
             checks += [(hostname, rdtype, ip, True) for hostname in names]
     for ip, names in old.items():
         rdtype = "A" if ipaddress.ip_address(ip).version == 4 else "AAAA"
-        checks += [(hostname, rdtype, ip, False)
-                   for hostname in set(names) - set(new.get(ip, ()))]
+        kept = set(new.get(ip, ()))   # with expand-hosts, a kept 'a' still answers a.DOMAIN
+        checks += [(hostname, rdtype, ip, False) for hostname in set(names) - kept
+                   if hostname.split(".")[0] not in kept]
     return checks
 
 

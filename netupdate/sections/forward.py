@@ -21,12 +21,16 @@ from netupdate.model import defs as M
 from netupdate.model import values as T
 from netupdate.sections._spec import (
     ADDED,
+    CONF,
+    DEVICE_POOL,
     ERROR,
     FIREWALL_ATOMIC,
     LV_REFUSED,
     MODIFIED,
+    POOL,
     REMOVED,
     RESTART,
+    UNMANAGED,
     Finding,
     Rule,
     Section,
@@ -329,11 +333,15 @@ RECHECK = ("forward", "bridge")
 
 # ---------------------------------------------------------------------- plan
 FIREWALL_IF = "the masquerade and forward rules name the outgoing device; " + FIREWALL_ATOMIC
-DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
-               "with their guests until re-plugged")
 _DEVICE = "read when a device is assigned to a guest from now on"
 
 PLAN_ROWS = (
+    row("forward.routed", "forward", "*", (ADDED, REMOVED),
+        ("firewall-reload", "isolated <-> nat, route or open: the rule set is replaced "
+                            "atomically (ip_forward follows the definition)"),
+        ("dnsmasq-restart", "the isolated-network options (dhcp-option=3, no-resolv, ra-param) "
+                            "are conf lines; " + CONF),
+        when=("same-group",), libvirt=LV_REFUSED),
     row("forward", "forward", "*", (ADDED, REMOVED),
         (RESTART, "isolated <-> forwarding: ip_forward, the isolated-network dnsmasq options "
                   "(dhcp-option=3, no-resolv) and the whole rule set are set up at start"),
@@ -343,6 +351,8 @@ PLAN_ROWS = (
                             "and the dnsmasq conf; only the firewall rules differ; "
                             + FIREWALL_ATOMIC),
         when=("forwarding-switch",), libvirt=LV_REFUSED),
+    row("forward.mode.pool", "forward", "mode", (MODIFIED,), POOL, when=("same-group",),
+        libvirt=LV_REFUSED),
     row("forward.mode", "forward", "mode", (MODIFIED,),
         (RESTART, "the forward mode decides whether there is a bridge, addresses and dnsmasq at "
                   "all (bridge, macvtap and hostdev modes have none): nothing smaller switches "
@@ -350,6 +360,8 @@ PLAN_ROWS = (
         libvirt=LV_REFUSED),
     row("forward.dev.routed", "forward", "dev", (MODIFIED,), ("firewall-reload", FIREWALL_IF),
         when=("routed",), libvirt=LV_REFUSED),
+    row("forward.dev.device", "forward", "dev", (MODIFIED,), POOL, when=UNMANAGED,
+        libvirt=LV_REFUSED),
     row("forward.dev", "forward", "dev", (MODIFIED,),
         ("none", "no firewall rule names it in this mode (open: no rules; pools: used for "
                  "guest ports plugged from now on)"),
@@ -364,6 +376,8 @@ PLAN_ROWS = (
         when=("nat",), libvirt=LV_REFUSED),
     row("forward.nat", "forward", "nat", (MODIFIED,),
         ("none", "<nat> is used only by mode nat, which this network does not have"),
+        libvirt=LV_REFUSED),
+    row("forward.addresses.device", "forward", "addresses", (MODIFIED,), POOL, when=UNMANAGED,
         libvirt=LV_REFUSED),
     row("forward.addresses", "forward", "addresses", (MODIFIED,), ("none", DEVICE_POOL),
         libvirt=LV_REFUSED),

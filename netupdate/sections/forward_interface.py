@@ -17,16 +17,19 @@ from netupdate.sections._spec import (
     ADDED,
     ALL_OPS,
     COUNTER,
+    DEVICE_POOL,
     ERROR,
     MODIFIED,
+    POOL,
     REMOVED,
+    UNMANAGED,
     Finding,
     Rule,
     Section,
     q,
     row,
 )
-from netupdate.sections.forward import DEVICE_POOL, FIREWALL_IF
+from netupdate.sections.forward import FIREWALL_IF
 
 SECTION = Section("forward-interface", 7, ("network", "forward", "interface"),
                   M.ForwardInterface, True, ADD_DELETE, ("dev",))
@@ -99,6 +102,8 @@ PLAN_ROWS = (
         libvirt="firewall reload (all rules removed, then re-added)"),
     row("forward-interface.connections", "forward-interface", "connections", (MODIFIED,),
         ("none", COUNTER), libvirt="runtime state"),
+    row("forward-interface.device", "forward-interface", "*", ALL_OPS, POOL, when=UNMANAGED,
+        libvirt="none"),
     row("forward-interface", "forward-interface", "*", ALL_OPS, ("none", DEVICE_POOL),
         libvirt="none"),
 )

@@ -16,6 +16,7 @@ from netupdate.sections._spec import (
     ALL_OPS,
     ERROR,
     LV_REFUSED,
+    POOL,
     RESTART,
     Finding,
     Rule,
@@ -73,6 +74,8 @@ def check_fragment(element, n: str) -> Iterator[Finding]:
 RECHECK = ("forward",)
 
 PLAN_ROWS = (
+    row("forward-pf.pool", "forward-pf", "*", ALL_OPS, POOL, when=("same-group",),
+        libvirt=LV_REFUSED),
     row("forward-pf", "forward-pf", "*", ALL_OPS,
         (RESTART, "the pool of virtual functions is enumerated from the PF when the network "
                   "starts"),

@@ -13,12 +13,17 @@ from collections.abc import Iterator
 
 from netupdate.model import defs as M
 from netupdate.sections._spec import (
+    ADDED,
     ALL_OPS,
     CONF,
     COUNTER,
     ERROR,
     LV_DEFINE,
+    MODIFIED,
+    POOL,
+    REMOVED,
     RESTART,
+    UNMANAGED,
     Finding,
     Rule,
     Section,
@@ -74,8 +79,10 @@ PLAN_ROWS = (
     row("network.connections", "network", "connections", ALL, ("none", COUNTER),
         libvirt="runtime state"),
     row("network.ipv6", "network", "ipv6", ALL,
-        (RESTART, "the bridge's IPv6 sysctls are set when the network starts; no smaller step "
-                  "sets them"), when=("managed",), libvirt=LV_DEFINE),
+        ("none", "the embedded runtime never switches IPv6 off on its bridges (libvirt sets "
+                 "disable_ipv6 at start on a network without IPv6 addresses unless ipv6='yes'), "
+                 "so IPv6 between guests works either way; nothing else reads it"),
+        when=("managed",), libvirt=LV_DEFINE),
     row("network.trust_guest_rx_filters", "network", "trust_guest_rx_filters", ALL,
         ("none", PORTS), libvirt=LV_DEFINE),
     row("network.mtu", "network", "mtu", ALL,
@@ -83,15 +90,24 @@ PLAN_ROWS = (
                        "get it too"),
         ("dnsmasq-restart", "dnsmasq advertises the MTU (dhcp-option=option:mtu); " + CONF),
         when=("managed",), libvirt=LV_DEFINE),
-    row("network.mac", "network", "mac", ALL,
-        (RESTART, "the bridge MAC is set when the bridge is created; the IPv6 link-local "
-                  "address and the guests' neighbour caches derive from it"),
+    row("network.mac.removed", "network", "mac", (REMOVED,),
+        ("none", "no <mac>: the bridge keeps its address (libvirt generates one into the "
+                 "definition)"), when=("managed",), libvirt=LV_DEFINE),
+    row("network.mac", "network", "mac", (ADDED, MODIFIED),
+        ("bridge-mac", "the bridge MAC is set on the running bridge through netlink; ports stay "
+                       "attached (guests re-learn it from the next ARP/ND exchange)"),
         when=("managed",), libvirt=LV_DEFINE),
     row("network.vlan", "network", "vlan", ALL, ("none", PORTS), libvirt=LV_DEFINE),
     row("network.bandwidth", "network", "bandwidth", ALL,
-        (RESTART, "network QoS (tc on the bridge, floor accounting) is set up when the network "
-                  "starts"), when=("managed",), libvirt=LV_DEFINE),
-    row("network.port_isolated", "network", "port_isolated", ALL, ("none", PORTS),
+        ("bridge-bandwidth", "the bridge's QoS (htb classes 1:1 and 1:2, sfq, ingress policing, "
+                             "as libvirt sets them) is cleared and set again through netlink; "
+                             "ports stay attached"),
+        when=("managed",), libvirt=LV_DEFINE),
+    row("network.port_isolated", "network", "port_isolated", ALL,
+        ("bridge-port-isolated", "isolation is switched on every attached port through netlink; "
+                                 "ports plugged from now on get it too"),
+        when=("managed",), libvirt=LV_DEFINE),
+    row("network.virtualport.device", "network", "virtualport", ALL, POOL, when=UNMANAGED,
         libvirt=LV_DEFINE),
     row("network.virtualport", "network", "virtualport", ALL, ("none", PORTS),
         libvirt=LV_DEFINE),

@@ -446,11 +446,15 @@ def test_apply_config_only_creates_and_starts(conn, netns):
 
 
 def test_apply_restart_path(net, netns):
-    isolated = desired(fwd=("<forward mode='nat'/>", ""))
-    result = net.apply(NAME, isolated)
+    """A bridge rename restarts (nat <-> isolated no longer does: issue 17)."""
+    renamed = desired(br=(f"name='{BRIDGE}'", f"name='{BRIDGE}x'"))
+    result = net.apply(NAME, renamed)
     assert result.live == "restarted"
     assert_in_line(net, netns)
     assert net.apply(NAME, NET).live == "restarted"
+    assert_in_line(net, netns)
+    isolated = desired(fwd=("<forward mode='nat'/>", ""))
+    assert net.apply(NAME, isolated).live == "applied"
     assert_in_line(net, netns)
 
 

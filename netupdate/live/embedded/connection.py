@@ -555,7 +555,8 @@ class Connection(Backend):
         dq = record.get("dnsmasq")
         if dq and not dnsmasqd.alive(dq.get("pid"), dq.get("conf")):
             problems.append(f"dnsmasq (pid {dq.get('pid')}) was not running")
-        if netns.link_index(record.get("netns"), record["bridge"]["name"]) is None:
+        if record["bridge"]["created"] and netns.link_index(record.get("netns"),
+                                                            record["bridge"]["name"]) is None:
             problems.append(f"bridge {record['bridge']['name']} was missing")
         if problems:
             self.driver.reconcile(name, record, doc.defs)

@@ -107,6 +107,21 @@ def set_mtu(ipr, name: str, mtu: int) -> None:
     _set(ipr, name, f"set MTU {mtu} on {name}", mtu=mtu)
 
 
+def set_vlan_filtering(ipr, name: str, on: bool) -> bool:
+    """Switch VLAN filtering; False when the kernel has none (CONFIG_BRIDGE_VLAN_FILTERING
+    off: then it is off, and asking for on is reported by the caller)."""
+    try:
+        ipr.link("set", index=_need(ipr, name), kind="bridge", br_vlan_filtering=int(on))
+    except RuntimeFailure:
+        raise
+    except Exception as exc:  # pyroute2 NetlinkError
+        if getattr(exc, "code", None) == errno.EOPNOTSUPP:
+            return False
+        raise _fail(f"cannot turn VLAN filtering {'on' if on else 'off'} on {name}", exc) \
+            from None
+    return True
+
+
 def set_mac(ipr, name: str, mac: str) -> None:
     _set(ipr, name, f"set MAC {mac} on {name}", address=mac)
 
@@ -188,6 +203,7 @@ def read(ipr, name: str) -> dict | None:
         "mtu": link.get("IFLA_MTU"),
         "mac": link.get("IFLA_ADDRESS"),
         "up": bool(link["flags"] & 1),
+        "vlan_filtering": bool(data.get("IFLA_BR_VLAN_FILTERING")),
         "addresses": addresses,
     }
 

@@ -36,6 +36,7 @@ from netupdate import store as S
 from netupdate.errors import RuntimeFailure
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.render import dnsmasq as conf
+from netupdate.sections import dns as DNS
 from netupdate.store.statedir import check_dir
 
 DNSMASQ = "dnsmasq"
@@ -87,10 +88,14 @@ class Layout:
     def hostsdir(self) -> Path:
         return self.dir / "dns-hosts"
 
+    @property
+    def servers_file(self) -> Path:
+        return self.dir / "servers"
+
     def paths(self, name: str) -> conf.Paths:
         return conf.Paths(dir=str(self.dir), name=name, pid_file=str(self.pid_file),
                           lease_file=str(self.leases), dhcp_hostsdir=str(self.dhcp_hostsdir),
-                          hostsdir=str(self.hostsdir))
+                          hostsdir=str(self.hostsdir), servers_file=str(self.servers_file))
 
     def make(self) -> None:
         for path in (self.dir, self.dhcp_hostsdir, self.hostsdir):
@@ -112,7 +117,8 @@ def last_restart_ms(layout: Layout) -> int | None:
 
 def remove_files(layout: Layout) -> None:
     """Remove the conf, pid file, leases and host files of a stopped dnsmasq."""
-    for path in (layout.conf, layout.pid_file, layout.leases, layout.restart_ms):
+    for path in (layout.conf, layout.pid_file, layout.leases, layout.restart_ms,
+                 layout.servers_file):
         S.remove(path)
     for folder in (layout.dhcp_hostsdir, layout.hostsdir):
         shutil.rmtree(folder, ignore_errors=True)
@@ -178,6 +184,11 @@ def _entries(path: Path) -> list[str]:
         return []
 
 
+def servers_text(defs) -> str:
+    """The servers file (``--servers-file``): the forwarders, which SIGHUP re-reads."""
+    return "".join(f"{line}\n" for line in DNS.server_lines(defs))
+
+
 def full_sync(layout: Layout, defs) -> bool:
     """Make each hostsdir hold exactly one ``base`` file with all of ``defs``' hosts (the layout
     at start and after every restart or SIGHUP; single-host updates then add one file per host
@@ -186,6 +197,8 @@ def full_sync(layout: Layout, defs) -> bool:
     changed = False
     dhcp, dns = base_texts(defs)
     writes = []
+    if read_file(layout.servers_file) != servers_text(defs):
+        writes.append((layout.servers_file, servers_text(defs)))
     for folder, text in ((layout.dhcp_hostsdir, dhcp), (layout.hostsdir, dns)):
         if read_hosts(folder / BASE) != text:  # no host and no file: nothing to write
             writes.append((folder / BASE, text))
@@ -203,6 +216,8 @@ def full_sync(layout: Layout, defs) -> bool:
 def check_full(layout: Layout, defs) -> str | None:
     """None when the hostsdirs hold exactly ``defs``' hosts in the full-sync layout, else what
     differs."""
+    if read_file(layout.servers_file) != servers_text(defs):
+        return f"{layout.servers_file} does not hold the definition's forwarders"
     dhcp, dns = base_texts(defs)
     for folder, text in ((layout.dhcp_hostsdir, dhcp), (layout.hostsdir, dns)):
         if read_hosts(folder / BASE) != text:

@@ -15,8 +15,10 @@ from pathlib import Path
 from netupdate import sections as S
 from netupdate.errors import RuntimeFailure, UnsupportedError
 from netupdate.live.embedded.runtime import bridge as BR
+from netupdate.live.embedded.runtime import devices as DEV
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import forwarding as FW
+from netupdate.live.embedded.runtime import liveset as LS
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.embedded.runtime import nft as NFT
 from netupdate.model import values as T
@@ -35,7 +37,7 @@ VERIFY_TIMEOUT = 3.0
 KNOWN_KINDS = frozenset({
     "none", "dnsmasq-none", "dnsmasq-sighup", "dnsmasq-restart", "bridge-stp", "bridge-delay",
     "bridge-mtu", "address-add", "address-remove", "route-add", "route-remove",
-    "firewall-reload", "network-restart"})
+    "firewall-reload", "network-restart"}) | LS.KINDS
 
 
 class VerifyError(RuntimeFailure):
@@ -62,8 +64,12 @@ def want_routes(defs: NetworkDef) -> list[dict]:
 
 
 def _norm_route(route: dict) -> tuple:
+    """A route's identity; no metric is the kernel's default (IPv4 0, IPv6 1024)."""
     network = ipaddress.ip_network(route["address"], strict=False)
-    return (str(network), str(ipaddress.ip_address(route["gateway"])), route.get("metric"))
+    metric = route.get("metric")
+    if metric is None:
+        metric = 1024 if network.version == 6 else 0
+    return (str(network), str(ipaddress.ip_address(route["gateway"])), metric)
 
 
 def _norm_addr(address: str) -> str:
@@ -71,12 +77,14 @@ def _norm_addr(address: str) -> str:
 
 
 def check_runnable(defs: NetworkDef) -> None:
+    """Every forward mode libvirt defines runs (host-device modes: ``devices.py``)."""
     mode = defs.forward_mode
+    if mode is not None and not isinstance(mode, T.ForwardMode):
+        raise UnsupportedError(f"the embedded runtime cannot run forward mode '{mode}'")
+    name = bridge_name(defs)
     if mode not in T.MANAGED_MODES:
-        raise UnsupportedError(
-            f"the embedded runtime runs isolated, nat, route and open networks, not forward "
-            f"mode '{mode}' (use the libvirt backend for it)")
-    problem = BRIDGE.too_long(bridge_name(defs))
+        return
+    problem = BRIDGE.too_long(name)
     if problem is not None:
         raise RuntimeFailure(problem)
 
@@ -128,6 +136,8 @@ class Driver:
         NS.require_privileges("running a network")
         NS.require_netlink()
         NS.require(netns)
+        if DEV.applies(defs):
+            return
         if conf.needs_dnsmasq(defs):
             DQ.require_binary()
         if firewall.ruleset(defs, "t", "b") is not None:
@@ -137,6 +147,8 @@ class Driver:
     def start(self, name: str, defs: NetworkDef, *, netns: str | None) -> dict:
         """Create everything; on failure undo what was done and raise."""
         self.preflight(defs, netns)
+        if DEV.applies(defs):
+            return DEV.start(self, name, defs, netns)
         br = bridge_name(defs)
         if self._link_exists(netns, br):
             raise RuntimeFailure(f"cannot start network '{name}': an interface named {br} "
@@ -184,6 +196,7 @@ class Driver:
             record["addresses"].append(address)
             BR.add_address(ipr, br, address)
         BR.set_up(ipr, br)
+        LS.start(self, record, defs)
         for route in want_routes(defs):
             record["routes"].append(route)
             BR.add_route(ipr, route)
@@ -272,6 +285,8 @@ class Driver:
     # -------------------------------------------------------------- inspect
     def inspect(self, record: dict, defs: NetworkDef | None = None) -> dict:
         """What is really there, compared with the record (and ``defs`` when given)."""
+        if record.get("pool") is not None:
+            return DEV.inspect(record)
         netns = record.get("netns")
         problems: list[str] = []
         out: dict = {"netns": netns, "bridge": None, "dnsmasq": None, "firewall": None}
@@ -335,6 +350,8 @@ class Driver:
     def reconcile(self, name: str, record: dict, defs: NetworkDef) -> dict:
         """Make the running network match ``defs`` whatever it looks like now (repair after
         something vanished, rollback after a failed update)."""
+        if record.get("pool") is not None:
+            return DEV.reconcile(self.store, name, record, defs)
         netns = record["netns"]
         NS.require(netns)
         br = record["bridge"]["name"]
@@ -378,6 +395,7 @@ class Driver:
         for route in wanted_routes:
             BR.add_route(ipr, route)
         record["routes"] = wanted_routes
+        LS.reconcile(self, record, defs)
         FW.follow(self.store, record, defs)
         self._firewall(record, defs)
         self._converge_dnsmasq(name, record, defs)
@@ -420,13 +438,10 @@ class Driver:
             if kind == "none":
                 continue
             if kind == "network-restart":
-                problems = self.teardown(record)
-                if problems:
-                    raise RuntimeFailure("stopping for the restart failed: " + "; ".join(problems))
-                self.store.delete_record(name)
-                record = self.start(name, after, netns=netns)
-                return record, True
-            if kind.startswith("dnsmasq-"):
+                return LS.restart(self, name, record, after), True
+            if kind in LS.KINDS:
+                changed |= LS.apply(self, record, after, kind, detail)
+            elif kind.startswith("dnsmasq-"):
                 if dnsmasq_done:
                     continue
                 dnsmasq_done = True
@@ -587,6 +602,8 @@ class Driver:
                kinds=(), sections=(), timeout: float = VERIFY_TIMEOUT) -> list[str]:
         """Check the live state matches ``defs`` for what the actions touched; raises
         ``VerifyError`` naming the failed check.  Returns the checks that passed."""
+        if record.get("pool") is not None:
+            return DEV.verify(record, defs, VerifyError)
         kinds = set(kinds)
         done: list[str] = []
         netns = record["netns"]
@@ -613,6 +630,7 @@ class Driver:
                                                                           netns=netns)):
                 raise VerifyError("firewall", "the nft table does not match the definition")
             done.append("firewall")
+        done += LS.verify(self, record, defs, kinds, VerifyError)
         dq_kinds = {k for k in kinds if k.startswith("dnsmasq-")}
         if full or dq_kinds or sections & {"dns-host", "dns-txt", "dns-srv", "ip-dhcp-host"}:
             done += self._verify_dnsmasq(name, record, defs, before, sections, timeout)

@@ -103,7 +103,7 @@ def test_fleet_rollout_live(fleet, tmp_path):
     assert all(run.changed(h) == 1 for h in HOSTS)
     for state, ns in fleet.values():
         with _conn(state) as conn:
-            assert conn.status("default")["state"] == "active"
+            assert conn.status("default").state == "active"
             assert conn.list()[0].netns == ns
     assert all(A.playbook(tmp_path, started, inv).changed(h) == 0 for h in HOSTS)
 
@@ -122,7 +122,7 @@ def test_fleet_rollout_live(fleet, tmp_path):
         assert "192.168.122.42" in _lookup(fleet[host][1], "web1")
     with _conn(fleet["hv2"][0]) as conn:
         assert (conn.dumpxml("default"), conn.dumpxml("default", inactive=True)) == held
-        assert conn.status("default")["problems"] == []
+        assert conn.status("default").problems == ()
     again = A.playbook(tmp_path, entries, inv, check_rc=2)
     assert again.changed("hv1") == again.changed("hv3") == 0
 

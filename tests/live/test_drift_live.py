@@ -34,7 +34,7 @@ def _nft_delete(conn, netns):
 
 
 def _kill_dnsmasq(conn, netns):
-    os.kill(conn.status("driftnet")["dnsmasq"]["pid"], signal.SIGKILL)
+    os.kill(conn.status("driftnet").dnsmasq["pid"], signal.SIGKILL)
 
 
 TAMPER = {
@@ -64,7 +64,7 @@ def test_each_change_behind_our_back_is_detected_and_repaired(conn, netns, what)
     repaired = conn.check("driftnet", repair=True)
     assert repaired.repaired and repaired.remaining == [] and repaired.exit_code == 0
     assert conn.check("driftnet").drift == []
-    assert conn.status("driftnet")["problems"] == []
+    assert conn.status("driftnet").problems == ()
 
 
 def test_cli_check_reports_definition_drift_and_kernel_drift(conn, netns, state_dir):

@@ -227,7 +227,7 @@ def test_bridge_mode_uses_the_host_bridge_and_creates_nothing(conn, netns):
     record = conn.store.read_record("hb")
     assert record["pool"]["bridge"] == "nuhost0" and record["dnsmasq"] is None
     assert record["firewall"] is None and not record["bridge"]["created"]
-    assert conn.status("hb")["problems"] == []
+    assert conn.status("hb").problems == ()
     result = conn.apply("hb", text.replace("nuhost0", "nuhost1"))
     assert [a.kind for a in result.actions] == ["device-pool"]
     assert conn.store.read_record("hb")["pool"]["bridge"] == "nuhost1"
@@ -262,7 +262,7 @@ def test_macvtap_pool_is_tracked_and_changes_live(conn, netns):
     assert [a.kind for a in result.actions] == ["device-pool"]
     assert conn.store.read_record("mv")["pool"]["interfaces"] == ["nud0", "nud1", "nud2"]
     _ip(netns, "link", "del", "nud0")
-    assert any("nud0 does not exist" in p for p in conn.status("mv")["problems"])
+    assert any("nud0 does not exist" in p for p in conn.status("mv").problems)
     conn.stop("mv")
 
 
@@ -274,5 +274,5 @@ def test_hostdev_pool_from_a_recorded_sysfs_tree(conn, monkeypatch):
                 "<pf dev='enp4s0f0'/></forward></network>")
     conn.start("vf")
     assert conn.store.read_record("vf")["pool"]["pci"] == ["0000:04:10.0", "0000:04:10.2"]
-    assert conn.status("vf")["problems"] == []
+    assert conn.status("vf").problems == ()
     conn.stop("vf")

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from netupdate.document import paths
 from netupdate.document import source as xmlsrc
 from netupdate.errors import XMLParseError
 from netupdate.model import defs as M
@@ -1007,6 +1008,11 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
     about its element, which libxml2 words vaguely), and semantic issues about an element whose
     values could not be read are dropped too.
     """
+    with paths.indexed_paths():    # issue paths: each parent's children numbered once
+        return _validate(source, schema, filename, select, ignore, rules)
+
+
+def _validate(source, schema, filename, select, ignore, rules) -> list[Issue]:
     if rules is None and (select is not None or ignore):
         rules = select_rules(select, ignore)
     try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -55,6 +56,8 @@ _RNG = "{http://relaxng.org/ns/structure/1.0}"
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 _NU = "{urn:netupdate:schema}"
 _OPTIONAL = {"optional", "zeroOrMore"}
+MAX_ISSUES = 1000      # grammar issues reported per document (_in_document_order)
+BATCH_FROM = 32       # children of one tag checked in batches before one by one (_suspects)
 _TEXT_PATTERNS = {"text", "data", "value", "list"}
 
 
@@ -115,8 +118,19 @@ def _loose(partial: bool) -> str:
 
 
 def _in_document_order(issues) -> list[SchemaIssue]:
-    """Distinct issues, sorted by line (stable, so each element keeps the order found)."""
-    return sorted(dict.fromkeys(issues), key=lambda issue: issue.line or 0)
+    """The distinct issues found, sorted by line (stable, so each element keeps the order
+    found), at most ``MAX_ISSUES`` of them: past that the search stops, and one more issue,
+    where the next was found, says so.  Diagnosing one element costs about a millisecond, and
+    a document may hold 100,000 bad ones (javac stops after 100 errors, clang after 20)."""
+    found: dict = {}
+    for issue in issues:
+        if len(found) >= MAX_ISSUES and issue not in found:
+            found[SchemaIssue(issue.line, None, f"the grammar check stopped after {MAX_ISSUES} "
+                              "issues: what follows is not checked against the grammar",
+                              SCHEMA_VIOLATION)] = None
+            break
+        found[issue] = None
+    return sorted(found, key=lambda issue: issue.line or 0)
 
 
 # ------------------------------------------------------------------------- grammar files
@@ -392,9 +406,13 @@ def _any_name_allows(pattern, tag: str) -> bool:
 
 # --------------------------------------------------------------------- RelaxNG diagnosis
 
-def _diagnose(element, define: str, partial: bool):
-    """Issues of ``element`` (described by ``define``) and of everything below it."""
-    if _rng_valid(element, define, _loose(partial)):
+def _diagnose(element, define: str, partial: bool, top: bool = True):
+    """Issues of ``element`` (described by ``define``) and of everything below it.
+
+    The whole of ``element`` is checked first when it is the top or small: a big subtree below
+    an invalid top is judged part by part straight away (the answer is the same: a valid
+    element passes each part), rather than copied and validated whole at every level."""
+    if (top or _small(element)) and _rng_valid(element, define, _loose(partial)):
         return
     facts = _Facts.get()
     acceptor = _rng_acceptor(define, "")
@@ -404,9 +422,44 @@ def _diagnose(element, define: str, partial: bool):
         yield from _ElementDiagnosis(element, define, partial).issues()
     children = facts.children[define]
     for own in _own_elements(element, define):
-        for child in own.iterchildren(etree.Element):
-            if child.tag in children:
-                yield from _diagnose(child, children[child.tag], partial)
+        for child, child_define in _suspects(own, children, partial):
+            yield from _diagnose(child, child_define, partial, top=False)
+
+
+def _small(element) -> bool:
+    """Whether ``element`` has at most ``BATCH_FROM`` descendants (counting stops there)."""
+    return sum(1 for _ in itertools.islice(element.iter(), BATCH_FROM + 1)) <= BATCH_FROM
+
+
+def _suspects(own, children: dict[str, str], partial: bool):
+    """(child, its define) for the children of ``own`` with a define of their own that may
+    not match it, in document order: a run of more than ``BATCH_FROM`` children of one tag is
+    checked in batches as it is reached (``rngthin``), so a document with one bad host among
+    100,000 judges a few dozen of them one by one, not all."""
+    runs: dict[str, list] = {}
+    for child in own.iterchildren(etree.Element):
+        if child.tag in children:
+            runs.setdefault(child.tag, []).append(child)
+    batched = {tag: _Lookahead(_rng_acceptor(children[tag], "").checker(
+        _loose(partial), False).suspects(children[tag], run))
+        for tag, run in runs.items() if len(run) > BATCH_FROM}
+    for child in own.iterchildren(etree.Element):
+        if child.tag in children and (child.tag not in batched
+                                      or batched[child.tag].take(child)):
+            yield child, children[child.tag]
+
+
+class _Lookahead:
+    """An ordered subsequence of a run, asked element by element whether it holds each."""
+
+    def __init__(self, found):
+        self._found, self._next = found, next(found, None)
+
+    def take(self, element) -> bool:
+        if self._next is not element:
+            return False
+        self._next = next(self._found, None)
+        return True
 
 
 def _own_elements(element, define: str) -> list:
@@ -682,16 +735,19 @@ _XSD_MISSING_ATTRIBUTE = re.compile(r"missing required attribute '(\S+)'")
 
 
 def _xsd_issues(element, section: str | None, partial: bool) -> list[SchemaIssue]:
+    return _in_document_order(_xsd_found(element, section, partial))
+
+
+def _xsd_found(element, section: str | None, partial: bool):
     declaration = "network" if section is None else f"section.{section}"
-    issues, judged = [], set()
+    judged = set()
     for error in _xsd_schema(partial).elements[declaration].iter_errors(element):
         bad = _XSD_BAD_ATTRIBUTE.match(error.reason or "")
         if bad:  # one issue per attribute: a value can fail several facets
             if (error.elem, bad.group(1)) in judged:
                 continue
             judged.add((error.elem, bad.group(1)))
-        issues.append(_xsd_issue(error, bad))
-    return _in_document_order(issues)
+        yield _xsd_issue(error, bad)
 
 
 def _xsd_issue(error, bad) -> SchemaIssue:

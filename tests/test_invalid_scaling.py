@@ -113,9 +113,9 @@ _HOST = st.sampled_from([
 
 @pytest.fixture
 def batch_small():
-    saved = grammar.BATCH_FROM, rngthin.CHUNK, rngthin.PART
+    saved = rngthin.BATCH_FROM, rngthin.CHUNK, rngthin.PART
     yield
-    grammar.BATCH_FROM, rngthin.CHUNK, rngthin.PART = saved
+    rngthin.BATCH_FROM, rngthin.CHUNK, rngthin.PART = saved
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -125,9 +125,9 @@ def test_batched_diagnosis_reports_what_one_by_one_does(batch_small, children, p
             + "\n".join(c.format(n=n + 2) for n, c in enumerate(children))
             + "</dhcp></ip></network>")
     root = etree.fromstring(text)
-    grammar.BATCH_FROM = 10**9
+    rngthin.BATCH_FROM = 10**9
     alone = list(grammar._diagnose(root, "network", partial))
-    grammar.BATCH_FROM, rngthin.CHUNK, rngthin.PART = 2, 8, 3
+    rngthin.BATCH_FROM, rngthin.CHUNK, rngthin.PART = 2, 8, 3
     batched = list(grammar._diagnose(root, "network", partial))
     assert batched == alone
 

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import itertools
 import re
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -36,7 +34,25 @@ from lxml import etree
 
 from netupdate.check import rngthin, rngvalues
 from netupdate.check.rngvalues import element_tag
-from netupdate.document.source import element_path
+from netupdate.check.schemaissues import (  # noqa: F401  (re-exported)
+    BAD_VALUE,
+    CONFLICT,
+    MISSING,
+    SCHEMA_VIOLATION,
+    UNEXPECTED_ELEMENT,
+    UNKNOWN_ATTRIBUTE,
+    WRONG_ROOT,
+    SchemaIssue,
+    _bad_value,
+    _issue,
+    _missing_attributes,
+    _missing_element,
+    _missing_elements,
+    _name,
+    _stray_text,
+    _unexpected,
+    _unknown_attribute,
+)
 
 __all__ = [
     "BAD_VALUE", "CONFLICT", "MISSING", "SCHEMA_VIOLATION", "UNEXPECTED_ELEMENT",
@@ -44,35 +60,12 @@ __all__ = [
     "section_roots",
 ]
 
-SCHEMA_VIOLATION = "NU-S001"    # a violation of no more specific kind
-UNEXPECTED_ELEMENT = "NU-S002"  # unknown, misplaced or repeated element, or stray text
-MISSING = "NU-S003"             # a required attribute or element is absent
-BAD_VALUE = "NU-S004"           # an attribute value or element text does not match its type
-UNKNOWN_ATTRIBUTE = "NU-S005"   # the element has no such attribute
-CONFLICT = "NU-S006"            # attributes or children that exclude each other
-WRONG_ROOT = "NU-S007"          # not <network>, or not the element of the update section
-
 _RNG = "{http://relaxng.org/ns/structure/1.0}"
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 _NU = "{urn:netupdate:schema}"
 _OPTIONAL = {"optional", "zeroOrMore"}
 MAX_ISSUES = 1000      # grammar issues reported per document (_in_document_order)
-BATCH_FROM = 32       # children of one tag checked in batches before one by one (_suspects)
 _TEXT_PATTERNS = {"text", "data", "value", "list"}
-
-
-@dataclass(frozen=True)
-class SchemaIssue:
-    """One grammar violation: where (source line, element XPath), what, and a stable code."""
-
-    line: int | None
-    path: str | None
-    message: str
-    code: str = SCHEMA_VIOLATION
-
-    def __str__(self) -> str:
-        where = ": ".join(str(part) for part in (self.line, self.path) if part)
-        return f"{where}: {self.message} [{self.code}]" if where else f"{self.message} [{self.code}]"
 
 
 def check_document(root_element, *, grammar: str = "rng") -> list[SchemaIssue]:
@@ -108,7 +101,7 @@ def _check(element, section: str | None, *, partial: bool, grammar: str) -> list
         expected = f"<{root_tag}>" + ("" if section is None else f" for section {section}")
         return [_issue(element, f"expected {expected}, found <{_name(element)}>", WRONG_ROOT)]
     if grammar == "xsd":
-        return _xsd_issues(element, section, partial)
+        return _in_document_order(_xsd_issues(element, section, partial))
     define = "network" if section is None else f"section.{section}"
     return _in_document_order(_diagnose(element, define, partial))
 
@@ -118,10 +111,9 @@ def _loose(partial: bool) -> str:
 
 
 def _in_document_order(issues) -> list[SchemaIssue]:
-    """The distinct issues found, sorted by line (stable, so each element keeps the order
-    found), at most ``MAX_ISSUES`` of them: past that the search stops, and one more issue,
-    where the next was found, says so.  Diagnosing one element costs about a millisecond, and
-    a document may hold 100,000 bad ones (javac stops after 100 errors, clang after 20)."""
+    """The distinct issues found, sorted by line (stable: each element keeps its order), at
+    most ``MAX_ISSUES``: then the search stops and one more issue, where the next was found,
+    says so (a diagnosis costs about 1 ms; javac stops after 100 errors, clang after 20)."""
     found: dict = {}
     for issue in issues:
         if len(found) >= MAX_ISSUES and issue not in found:
@@ -150,61 +142,6 @@ def _grammar_bytes(name: str) -> bytes:
 def _grammar_tree(name: str) -> etree._Element:
     """A fresh, modifiable tree of a grammar file (its includes resolve next to it)."""
     return etree.fromstring(_grammar_bytes(name), base_url=str(_grammar_dir() / name))
-
-
-# ----------------------------------------------------------------------------- messages
-
-def _name(element) -> str:
-    """An element's tag as written, prefix included."""
-    local = etree.QName(element).localname
-    return f"{element.prefix}:{local}" if element.prefix else local
-
-
-def _issue(element, message: str, code: str) -> SchemaIssue:
-    return SchemaIssue(element.sourceline, element_path(element), message, code)
-
-
-def _unexpected(child, parent) -> SchemaIssue:
-    return _issue(child, f"unexpected element <{_name(child)}> in <{_name(parent)}>",
-                  UNEXPECTED_ELEMENT)
-
-
-def _stray_text(element) -> SchemaIssue:
-    return _issue(element, f"unexpected text in <{_name(element)}>", UNEXPECTED_ELEMENT)
-
-
-def _bad_value(element, attribute: str | None, detail: str = "") -> SchemaIssue:
-    detail = f": {detail}" if detail else ""
-    if attribute is None:
-        return _issue(element, f"invalid value {element.text or ''!r} in <{_name(element)}>"
-                               f"{detail}", BAD_VALUE)
-    return _issue(element, f"invalid value {element.get(attribute)!r} for attribute "
-                           f"'{attribute}' of <{_name(element)}>{detail}", BAD_VALUE)
-
-
-def _unknown_attribute(element, attribute: str) -> SchemaIssue:
-    return _issue(element, f"attribute '{attribute}' is not allowed on <{_name(element)}>",
-                  UNKNOWN_ATTRIBUTE)
-
-
-def _missing_attributes(element, names: tuple[str, ...]) -> SchemaIssue:
-    if len(names) == 1:
-        return _issue(element, f"<{_name(element)}> lacks the required attribute '{names[0]}'",
-                      MISSING)
-    listed = ", ".join(f"'{name}'" for name in names)
-    return _issue(element, f"<{_name(element)}> needs one of the attributes {listed}", MISSING)
-
-
-def _missing_element(element, child: str) -> SchemaIssue:
-    return _issue(element, f"<{_name(element)}> lacks a required <{child}> element", MISSING)
-
-
-def _missing_elements(element, tags: tuple[str, ...]) -> SchemaIssue:
-    names = [etree.QName(tag).localname for tag in tags]
-    if len(names) == 1:
-        return _missing_element(element, names[0])
-    listed = ", ".join(f"<{name}>" for name in names)
-    return _issue(element, f"<{_name(element)}> needs one of the elements {listed}", MISSING)
 
 
 # ------------------------------------------------------------------------ RelaxNG grammar
@@ -407,12 +344,10 @@ def _any_name_allows(pattern, tag: str) -> bool:
 # --------------------------------------------------------------------- RelaxNG diagnosis
 
 def _diagnose(element, define: str, partial: bool, top: bool = True):
-    """Issues of ``element`` (described by ``define``) and of everything below it.
-
-    The whole of ``element`` is checked first when it is the top or small: a big subtree below
-    an invalid top is judged part by part straight away (the answer is the same: a valid
-    element passes each part), rather than copied and validated whole at every level."""
-    if (top or _small(element)) and _rng_valid(element, define, _loose(partial)):
+    """Issues of ``element`` (described by ``define``) and of everything below it.  Only the
+    top or a small element is checked whole first: a big one below an invalid top is judged
+    part by part at once (same answer), not copied and validated whole at every level."""
+    if (top or rngthin.small(element)) and _rng_valid(element, define, _loose(partial)):
         return
     facts = _Facts.get()
     acceptor = _rng_acceptor(define, "")
@@ -421,45 +356,14 @@ def _diagnose(element, define: str, partial: bool, top: bool = True):
     if not acceptor.checker(_loose(partial), True).validate(view):
         yield from _ElementDiagnosis(element, define, partial).issues()
     children = facts.children[define]
+    checker = functools.partial(_batch_checker, loose=_loose(partial))
     for own in _own_elements(element, define):
-        for child, child_define in _suspects(own, children, partial):
+        for child, child_define in rngthin.suspects(own, children, checker):
             yield from _diagnose(child, child_define, partial, top=False)
 
 
-def _small(element) -> bool:
-    """Whether ``element`` has at most ``BATCH_FROM`` descendants (counting stops there)."""
-    return sum(1 for _ in itertools.islice(element.iter(), BATCH_FROM + 1)) <= BATCH_FROM
-
-
-def _suspects(own, children: dict[str, str], partial: bool):
-    """(child, its define) for the children of ``own`` with a define of their own that may
-    not match it, in document order: a run of more than ``BATCH_FROM`` children of one tag is
-    checked in batches as it is reached (``rngthin``), so a document with one bad host among
-    100,000 judges a few dozen of them one by one, not all."""
-    runs: dict[str, list] = {}
-    for child in own.iterchildren(etree.Element):
-        if child.tag in children:
-            runs.setdefault(child.tag, []).append(child)
-    batched = {tag: _Lookahead(_rng_acceptor(children[tag], "").checker(
-        _loose(partial), False).suspects(children[tag], run))
-        for tag, run in runs.items() if len(run) > BATCH_FROM}
-    for child in own.iterchildren(etree.Element):
-        if child.tag in children and (child.tag not in batched
-                                      or batched[child.tag].take(child)):
-            yield child, children[child.tag]
-
-
-class _Lookahead:
-    """An ordered subsequence of a run, asked element by element whether it holds each."""
-
-    def __init__(self, found):
-        self._found, self._next = found, next(found, None)
-
-    def take(self, element) -> bool:
-        if self._next is not element:
-            return False
-        self._next = next(self._found, None)
-        return True
+def _batch_checker(define: str, loose: str) -> rngthin.Thinned:
+    return _rng_acceptor(define, "").checker(loose, False)
 
 
 def _own_elements(element, define: str) -> list:
@@ -734,11 +638,7 @@ _XSD_UNKNOWN_ATTRIBUTE = re.compile(r"'(\S+)' attribute not allowed")
 _XSD_MISSING_ATTRIBUTE = re.compile(r"missing required attribute '(\S+)'")
 
 
-def _xsd_issues(element, section: str | None, partial: bool) -> list[SchemaIssue]:
-    return _in_document_order(_xsd_found(element, section, partial))
-
-
-def _xsd_found(element, section: str | None, partial: bool):
+def _xsd_issues(element, section: str | None, partial: bool):
     declaration = "network" if section is None else f"section.{section}"
     judged = set()
     for error in _xsd_schema(partial).elements[declaration].iter_errors(element):

@@ -22,6 +22,7 @@ so checking each of 40,000 hosts one by one was quadratic too.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Iterator
 
 from lxml import etree
@@ -133,6 +134,44 @@ class Thinned:
             fast = self._fast(grammar) if self._fast is not None else None
             found = self._batches[define] = (etree.RelaxNG(grammar), fast)
         return found
+
+
+BATCH_FROM = 32     # children of one tag checked in batches before one by one (suspects)
+
+
+def suspects(own, children: dict[str, str], checker: Callable[[str], Thinned]) -> Iterator:
+    """(child, its define) for the children of ``own`` with a define of their own (``children``:
+    tag -> define) that may not match it, in document order: a run of more than ``BATCH_FROM``
+    of one tag is checked in batches as it is reached (``checker(define).suspects``), so with
+    one bad host among 100,000 a few dozen are judged one by one, not all."""
+    runs: dict[str, list] = {}
+    for child in own.iterchildren(etree.Element):
+        if child.tag in children:
+            runs.setdefault(child.tag, []).append(child)
+    batched = {tag: _Lookahead(checker(children[tag]).suspects(children[tag], run))
+               for tag, run in runs.items() if len(run) > BATCH_FROM}
+    for child in own.iterchildren(etree.Element):
+        if child.tag in children and (child.tag not in batched
+                                      or batched[child.tag].take(child)):
+            yield child, children[child.tag]
+
+
+class _Lookahead:
+    """An ordered subsequence of a run, asked element by element whether it holds each."""
+
+    def __init__(self, found):
+        self._found, self._next = found, next(found, None)
+
+    def take(self, element) -> bool:
+        if self._next is not element:
+            return False
+        self._next = next(self._found, None)
+        return True
+
+
+def small(element) -> bool:
+    """Whether ``element`` has at most ``BATCH_FROM`` descendants (counting stops there)."""
+    return sum(1 for _ in itertools.islice(element.iter(), BATCH_FROM + 1)) <= BATCH_FROM
 
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)

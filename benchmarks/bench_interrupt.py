@@ -68,7 +68,7 @@ def interrupted_apply(env: dict, desired: Path, at: str | None) -> dict:
 def back_as_before(env: dict, before: str, state: Path) -> str:
     status = json.loads(cli(env, "status", NAME, "--json").stdout or "{}")
     live = cli(env, "dumpxml", NAME).stdout
-    journal = list(state.rglob("*journal*"))
+    journal = (state / "run" / "journal" / f"{NAME}.json").exists()
     probe = cli(env, "update", NAME, "add", "dns-host",
                 "<host ip='10.75.0.9'><hostname>probe</hostname></host>", "--live")
     cli(env, "update", NAME, "delete", "dns-host",

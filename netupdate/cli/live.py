@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 STATE_HELP = ("state directory (default: $NETUPDATE_STATE_DIR, else /var/lib/netupdate and "
@@ -414,7 +415,8 @@ def _long(args, run):
         if reporter.json:
             reporter.line({"event": "interrupted", "restored": back, "message": message})
         print(f"netupdate: {message}", file=sys.stderr)
-        return (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED), None
+        term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
+        return (EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
     except NetupdateError as exc:
         reporter.done()
         if reporter.json:

@@ -677,6 +677,7 @@ class Connection(Backend):
                 if changed:
                     self.store.write_record(name, record)
                 verify_kinds = kinds
+            checkpoint()    # a signal during the change: roll back now, not after verifying
             step = "verify"
             _emit(progress, "step", step="verify")
             checks = tuple(driver.verify(name, record, after, before=before, kinds=verify_kinds,

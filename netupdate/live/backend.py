@@ -116,7 +116,9 @@ def _text(doc):
 @dataclass(frozen=True)
 class NetworkInfo:
     """One network as ``list()`` reports it (``uuid`` None when the definition has none;
-    ``netns``: the namespace an embedded network runs in)."""
+    ``netns``: the namespace an embedded network runs in; ``vanished``: that namespace was
+    deleted behind netupdate's back, its runtime record stays (``active``) until ``recover`` or
+    ``stop`` clears it)."""
 
     name: str
     active: bool
@@ -125,10 +127,11 @@ class NetworkInfo:
     bridge: str | None = None
     uuid: str | None = None
     netns: str | None = None
+    vanished: bool = False
 
     @property
     def state(self) -> str:
-        return "active" if self.active else "inactive"
+        return "vanished" if self.vanished else "active" if self.active else "inactive"
 
     def to_json(self) -> dict:
         return {"name": self.name, "uuid": self.uuid, "state": self.state,

@@ -214,6 +214,7 @@ class Connection(Backend):
         return text
 
     def list(self) -> list[NetworkInfo]:
+        from netupdate.live.embedded.runtime import vanished
         out = []
         for name in self.store.names():
             record = self.store.read_record(name)
@@ -222,7 +223,8 @@ class Connection(Backend):
                                    autostart=self.store.autostart(name),
                                    bridge=(record or {}).get("bridge", {}).get("name"),
                                    uuid=(record or {}).get("uuid"),
-                                   netns=(record or {}).get("netns")))
+                                   netns=(record or {}).get("netns"),
+                                   vanished=vanished.gone(record)))
         return out
 
     # ------------------------------------------------------------------ lifecycle
@@ -286,6 +288,11 @@ class Connection(Backend):
             out["problems"].append(f"an interrupted {journal.get('op')} (pid {journal.get('pid')})"
                                    " left the network half-changed: run 'netupdate recover'")
         if record is None:
+            return out
+        from netupdate.live.embedded.runtime import vanished
+        if vanished.gone(record):
+            out.update(state="vanished", netns=record.get("netns"))
+            out["problems"].append(vanished.status_problem(record))
             return out
         live = self._defs(self.store.live_path(name))
         problems = out["problems"]

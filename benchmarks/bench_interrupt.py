@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         for at in [a for a in args.at.split(",") if a]:
             rows.append((at, interrupted_apply(env, desired, at), back_as_before(env, before,
                                                                                   state)))
+            print(f"  done: signal at {at}: {rows[-1][1:]}", file=sys.stderr, flush=True)
         rows.append(("(none)", interrupted_apply(env, desired, None), "-"))
         cli(env, "stop", NAME)
     finally:

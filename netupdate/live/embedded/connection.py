@@ -57,6 +57,7 @@ from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 
 EMBEDDED_URIS = (None, "", "embedded", "netupdate:///embedded", "netupdate:///")
 ROLLBACK_FAILED = "rollback-failed"  # an outcome: a rollback was tried, the change stays open
+ROLLBACK_VERIFY_TIMEOUT = 15.0   # seconds a rollback waits for the restored dnsmasq to answer
 
 def connect(uri: str | None = None, *, state_dir: str | os.PathLike | None = None,
             netns: str | None = None, readonly: bool = False, policy=None) -> Backend:
@@ -567,8 +568,9 @@ class Connection(Backend):
             record = driver.reconcile(name, record, before)
             from netupdate.live.embedded.runtime.converge import default_mtu
             default_mtu(driver, record, before, kinds)
-        driver.verify(name, record, before, before=None,
-                      kinds=("network-restart",), sections=())
+        driver.verify(name, record, before, before=None,  # a restarted dnsmasq with many
+                      kinds=("network-restart",), sections=(),  # hosts may be slow to answer:
+                      timeout=ROLLBACK_VERIFY_TIMEOUT)  # a rollback waits rather than fails
         return record
 
     # ------------------------------------------------------------------ safe change

@@ -4,10 +4,14 @@
     python benchmarks/bench_scale.py [--sizes 10000,20000,40000,100000] [--peer-timeout 300]
 
 For each size a NAT network with that many ``<host>`` entries is generated (benchmarks/
-bench_update.py's generator) and timed, in the same run:
+bench_update.py's generator), once valid and once invalid (every host with a problem, in turn:
+a bad MAC, an address outside the subnet, a duplicate name, an unknown attribute, no MAC or
+name, an unknown child), and timed, in the same run:
 
-* validate: ``netupdate validate FILE`` (a process, start-up included) next to
-  ``virt-xml-validate FILE network`` (libvirt-clients);
+* validate: ``netupdate validate FILE`` (a process, start-up included; an invalid file exits 1
+  and lists its issues, the grammar's capped at 1000) next to ``xmllint --noout --relaxng
+  rng/network.rng FILE`` (libxml2: the same grammar, which stops at the first problem) and
+  ``virt-xml-validate FILE network`` (libvirt-clients: libvirt's grammar);
 * edit: ``netupdate edit FILE add ip-dhcp-host HOST -o OUT`` (offline add of one host) next to
   ``virsh -c test:///default 'net-define FILE; net-update NAME add-last ip-dhcp-host HOST
   --config'`` on libvirt's in-memory test driver, less the time of a lone ``net-define``;
@@ -15,6 +19,9 @@ bench_update.py's generator) and timed, in the same run:
   (not running: no dnsmasq with 100,000 hosts is started) in a temporary state dir; that
   computes the changes, validates the desired definition and writes it.  No peer (libvirt has
   no "make it exactly this" operation).
+
+For an invalid file, edit and apply are refused (edit: exit 1 with the first problems; apply:
+an ``InvalidDefinitionError`` before anything is written); the time to refuse is shown.
 
 A peer that is not installed, or that runs longer than ``--peer-timeout`` seconds, is shown as
 such.  Times are seconds (one run each; the machine's load is printed with the table).
@@ -38,9 +45,31 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_update import host_xml, network_xml  # noqa: E402
 
 NEW_HOST = host_xml(9_999_999)
+BAD_KINDS = ("mac", "subnet", "dupname", "attr", "missing", "child")
 
 
-def timed(command: list[str], timeout: float | None = None) -> float | str:
+def bad_host(number: int) -> str:
+    """Host ``number`` of an invalid network: a problem of each kind in turn."""
+    a, b, c = number >> 16 & 0xFF, number >> 8 & 0xFF, number & 0xFF
+    mac, ip = f"52:54:{0x10 + a:02x}:{a:02x}:{b:02x}:{c:02x}", f"10.{a}.{b}.{c}"
+    return {
+        "mac": f"<host mac='zz:{b:02x}:{c:02x}' name='vm{number}' ip='{ip}'/>",
+        "subnet": f"<host mac='{mac}' name='vm{number}' ip='192.168.{b}.{c}'/>",
+        "dupname": f"<host mac='{mac}' name='vm' ip='{ip}'/>",
+        "attr": f"<host mac='{mac}' name='vm{number}' ip='{ip}' bogus='1'/>",
+        "missing": f"<host ip='{ip}'/>",
+        "child": f"<host mac='{mac}' name='vm{number}' ip='{ip}'><x/></host>",
+    }[BAD_KINDS[number % len(BAD_KINDS)]]
+
+
+def invalid_network_xml(hosts: int) -> str:
+    good = network_xml(1).splitlines()
+    return "\n".join(good[:7] + [f"      {bad_host(i)}" for i in range(1, hosts + 1)]
+                     + good[8:])
+
+
+def timed(command: list[str], timeout: float | None = None,
+          expect: tuple[int, ...] = (0,)) -> float | str:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     started = time.perf_counter()
     try:
@@ -49,40 +78,54 @@ def timed(command: list[str], timeout: float | None = None) -> float | str:
     except subprocess.TimeoutExpired:
         return f">{timeout:g}"
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
+    if done.returncode not in expect:
         return "failed: " + (done.stderr or done.stdout).strip().splitlines()[-1][:60]
     return seconds
 
 
-def netupdate_validate(path: Path) -> float | str:
-    return timed([sys.executable, "-m", "netupdate", "validate", str(path)])
+def netupdate_validate(path: Path, valid: bool) -> float | str:
+    return timed([sys.executable, "-m", "netupdate", "validate", str(path)],
+                 expect=(0,) if valid else (1,))
 
 
-def netupdate_edit(path: Path, out: Path) -> float | str:
+def netupdate_edit(path: Path, out: Path, valid: bool) -> float | str:
     return timed([sys.executable, "-m", "netupdate", "edit", str(path), "add", "ip-dhcp-host",
-                  NEW_HOST, "-o", str(out)])
+                  NEW_HOST, "-o", str(out)], expect=(0,) if valid else (1,))
 
 
-def library_apply(path: Path, edited: Path, name: str) -> float | str:
+def library_apply(defined: Path, desired: Path, name: str, valid: bool) -> float | str:
     import netupdate
 
     state = Path(tempfile.mkdtemp(prefix="nu-bench-state-"))
     try:
         state.chmod(0o755)
         conn = netupdate.connect(state_dir=state)
-        conn.define(path)
+        conn.define(defined)
         started = time.perf_counter()
-        result = conn.apply(name, edited.read_bytes(), config=True, live=False)
+        try:
+            result = conn.apply(name, desired.read_bytes(), config=True, live=False)
+        except netupdate.NetupdateError as exc:
+            return time.perf_counter() - started if not valid else f"failed: {exc}"[:60]
         seconds = time.perf_counter() - started
+        if not valid:
+            return "failed: applied"
         return seconds if result.changed else "failed: nothing changed"
     finally:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def peer_validate(path: Path, timeout: float) -> float | str:
+def peer_xmllint(path: Path, timeout: float, valid: bool) -> float | str:
+    if shutil.which("xmllint") is None:
+        return "not installed"
+    return timed(["xmllint", "--noout", "--relaxng", str(ROOT / "rng" / "network.rng"),
+                  str(path)], timeout, expect=(0,) if valid else (3,))
+
+
+def peer_validate(path: Path, timeout: float, valid: bool) -> float | str:
     if shutil.which("virt-xml-validate") is None:
         return "not installed"
-    return timed(["virt-xml-validate", str(path), "network"], timeout)
+    return timed(["virt-xml-validate", str(path), "network"], timeout,
+                 expect=(0,) if valid else (0, 1, 3))
 
 
 def peer_edit(path: Path, name: str, timeout: float) -> float | str:
@@ -113,28 +156,48 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         for size in sizes:
-            path, edited = work / f"hosts-{size}.xml", work / f"hosts-{size}-edited.xml"
-            path.write_text(network_xml(size))
-            name = f"bench{size}"
-            rows.append((size, netupdate_validate(path), peer_validate(path, args.peer_timeout),
-                         netupdate_edit(path, edited), peer_edit(path, name, args.peer_timeout),
-                         library_apply(path, edited, name)))
-            print(f"  done: {size} hosts", file=sys.stderr, flush=True)
+            rows += [measure(work, size, True, args.peer_timeout),
+                     measure(work, size, False, args.peer_timeout)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    load = os.getloadavg()[0]
-    print(f"DHCP hosts per network; seconds ({os.cpu_count()} CPUs, load {load:.2f}, "
-          f"Python {sys.version.split()[0]})\n")
-    print(f"{'hosts':>7} {'validate':>10} {'virt-xml-':>10} {'edit':>10} {'virsh net-':>10} "
-          f"{'apply':>10}")
-    print(f"{'':>7} {'':>10} {'validate':>10} {'(add 1)':>10} {'update':>10} "
-          f"{'(library)':>10}")
-    for size, *values in rows:
-        print(f"{size:>7} " + " ".join(cell(v) for v in values))
-    print("\nedit: netupdate edit ... -o OUT (a process); virsh: net-define + net-update "
-          "--config on test:///default, less a lone net-define.\napply: Connection.apply of "
-          "the edited definition to the defined network (config only, not running).")
+    print_table(rows)
     return 0
+
+
+def measure(work: Path, size: int, valid: bool, peer_timeout: float) -> tuple:
+    """One row: the times of every column for ``size`` hosts, valid or not."""
+    kind = "valid" if valid else "invalid"
+    path, edited = work / f"hosts-{size}-{kind}.xml", work / f"hosts-{size}-{kind}-edited.xml"
+    path.write_text(network_xml(size) if valid else invalid_network_xml(size))
+    name = f"bench{size}"
+    good = work / f"hosts-{size}-valid.xml"
+    row = (size, kind, netupdate_validate(path, valid), peer_xmllint(path, peer_timeout, valid),
+           peer_validate(path, peer_timeout, valid), netupdate_edit(path, edited, valid),
+           peer_edit(path, name, peer_timeout) if valid else "-",
+           library_apply(path, edited, name, True) if valid
+           else library_apply(good, path, name, False))
+    print(f"  done: {size} hosts, {kind}", file=sys.stderr, flush=True)
+    return row
+
+
+def print_table(rows: list[tuple]) -> None:
+    load = os.getloadavg()
+    print(f"DHCP hosts per network; wall seconds ({os.cpu_count()} CPUs, load "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end, Python "
+          f"{sys.version.split()[0]})\n")
+    heads = [("hosts", ""), ("document", ""), ("validate", ""), ("xmllint", "--relaxng"),
+             ("virt-xml-", "validate"), ("edit", "(add 1)"), ("virsh net-", "update"),
+             ("apply", "(library)")]
+    print(" ".join(f"{top:>10}" for top, _ in heads))
+    print(" ".join(f"{bottom:>10}" for _, bottom in heads))
+    for size, kind, *values in rows:
+        print(f"{size:>10} {kind:>10} " + " ".join(cell(v) for v in values))
+    print("\nvalidate: a process, start-up included; invalid: exit 1, every issue listed (the "
+          "grammar's capped at 1000).\nxmllint: libxml2 with rng/network.rng, stops at the "
+          "first problem.  edit: netupdate edit ... -o OUT (a process);\nvirsh: net-define + "
+          "net-update --config on test:///default, less a lone net-define.\napply: "
+          "Connection.apply of the edited definition to the defined network (config only, not "
+          "running);\ninvalid: the time to refuse it.")
 
 
 if __name__ == "__main__":

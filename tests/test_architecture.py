@@ -41,12 +41,12 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    'netupdate/check/grammar.py': 728,
-    'netupdate/check/semantic.py': 704,
-    'netupdate/cli/live.py': 632,
-    'netupdate/document/source.py': 560,
+    'netupdate/check/grammar.py': 684,
+    'netupdate/check/semantic.py': 710,
+    'netupdate/cli/live.py': 633,
+    'netupdate/document/source.py': 556,
     'netupdate/edit/engine.py': 2298,
-    'netupdate/live/embedded/connection.py': 1457,
+    'netupdate/live/embedded/connection.py': 1466,
     'netupdate/live/embedded/runtime/driver.py': 761,
     'netupdate/live/libvirt/connection.py': 1183,
     'netupdate/live/txn/__init__.py': 907,
@@ -57,7 +57,6 @@ MODULE_CEILINGS = {
 
 # "module::qualified.name" -> its line count today (a ceiling)
 FUNCTION_CEILINGS = {
-    'netupdate/check/semantic.py::validate': 63,
     'netupdate/live/embedded/connection.py::Connection._apply': 102,
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -35,7 +34,25 @@ from lxml import etree
 
 from netupdate.check import rngthin, rngvalues
 from netupdate.check.rngvalues import element_tag
-from netupdate.document.source import element_path
+from netupdate.check.schemaissues import (  # noqa: F401  (re-exported)
+    BAD_VALUE,
+    CONFLICT,
+    MISSING,
+    SCHEMA_VIOLATION,
+    UNEXPECTED_ELEMENT,
+    UNKNOWN_ATTRIBUTE,
+    WRONG_ROOT,
+    SchemaIssue,
+    _bad_value,
+    _issue,
+    _missing_attributes,
+    _missing_element,
+    _missing_elements,
+    _name,
+    _stray_text,
+    _unexpected,
+    _unknown_attribute,
+)
 
 __all__ = [
     "BAD_VALUE", "CONFLICT", "MISSING", "SCHEMA_VIOLATION", "UNEXPECTED_ELEMENT",
@@ -43,33 +60,12 @@ __all__ = [
     "section_roots",
 ]
 
-SCHEMA_VIOLATION = "NU-S001"    # a violation of no more specific kind
-UNEXPECTED_ELEMENT = "NU-S002"  # unknown, misplaced or repeated element, or stray text
-MISSING = "NU-S003"             # a required attribute or element is absent
-BAD_VALUE = "NU-S004"           # an attribute value or element text does not match its type
-UNKNOWN_ATTRIBUTE = "NU-S005"   # the element has no such attribute
-CONFLICT = "NU-S006"            # attributes or children that exclude each other
-WRONG_ROOT = "NU-S007"          # not <network>, or not the element of the update section
-
 _RNG = "{http://relaxng.org/ns/structure/1.0}"
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 _NU = "{urn:netupdate:schema}"
 _OPTIONAL = {"optional", "zeroOrMore"}
+MAX_ISSUES = 1000      # grammar issues reported per document (_in_document_order)
 _TEXT_PATTERNS = {"text", "data", "value", "list"}
-
-
-@dataclass(frozen=True)
-class SchemaIssue:
-    """One grammar violation: where (source line, element XPath), what, and a stable code."""
-
-    line: int | None
-    path: str | None
-    message: str
-    code: str = SCHEMA_VIOLATION
-
-    def __str__(self) -> str:
-        where = ": ".join(str(part) for part in (self.line, self.path) if part)
-        return f"{where}: {self.message} [{self.code}]" if where else f"{self.message} [{self.code}]"
 
 
 def check_document(root_element, *, grammar: str = "rng") -> list[SchemaIssue]:
@@ -105,7 +101,7 @@ def _check(element, section: str | None, *, partial: bool, grammar: str) -> list
         expected = f"<{root_tag}>" + ("" if section is None else f" for section {section}")
         return [_issue(element, f"expected {expected}, found <{_name(element)}>", WRONG_ROOT)]
     if grammar == "xsd":
-        return _xsd_issues(element, section, partial)
+        return _in_document_order(_xsd_issues(element, section, partial))
     define = "network" if section is None else f"section.{section}"
     return _in_document_order(_diagnose(element, define, partial))
 
@@ -115,8 +111,18 @@ def _loose(partial: bool) -> str:
 
 
 def _in_document_order(issues) -> list[SchemaIssue]:
-    """Distinct issues, sorted by line (stable, so each element keeps the order found)."""
-    return sorted(dict.fromkeys(issues), key=lambda issue: issue.line or 0)
+    """The distinct issues found, sorted by line (stable: each element keeps its order), at
+    most ``MAX_ISSUES``: then the search stops and one more issue, where the next was found,
+    says so (a diagnosis costs about 1 ms; javac stops after 100 errors, clang after 20)."""
+    found: dict = {}
+    for issue in issues:
+        if len(found) >= MAX_ISSUES and issue not in found:
+            found[SchemaIssue(issue.line, None, f"the grammar check stopped after {MAX_ISSUES} "
+                              "issues: what follows is not checked against the grammar",
+                              SCHEMA_VIOLATION)] = None
+            break
+        found[issue] = None
+    return sorted(found, key=lambda issue: issue.line or 0)
 
 
 # ------------------------------------------------------------------------- grammar files
@@ -136,61 +142,6 @@ def _grammar_bytes(name: str) -> bytes:
 def _grammar_tree(name: str) -> etree._Element:
     """A fresh, modifiable tree of a grammar file (its includes resolve next to it)."""
     return etree.fromstring(_grammar_bytes(name), base_url=str(_grammar_dir() / name))
-
-
-# ----------------------------------------------------------------------------- messages
-
-def _name(element) -> str:
-    """An element's tag as written, prefix included."""
-    local = etree.QName(element).localname
-    return f"{element.prefix}:{local}" if element.prefix else local
-
-
-def _issue(element, message: str, code: str) -> SchemaIssue:
-    return SchemaIssue(element.sourceline, element_path(element), message, code)
-
-
-def _unexpected(child, parent) -> SchemaIssue:
-    return _issue(child, f"unexpected element <{_name(child)}> in <{_name(parent)}>",
-                  UNEXPECTED_ELEMENT)
-
-
-def _stray_text(element) -> SchemaIssue:
-    return _issue(element, f"unexpected text in <{_name(element)}>", UNEXPECTED_ELEMENT)
-
-
-def _bad_value(element, attribute: str | None, detail: str = "") -> SchemaIssue:
-    detail = f": {detail}" if detail else ""
-    if attribute is None:
-        return _issue(element, f"invalid value {element.text or ''!r} in <{_name(element)}>"
-                               f"{detail}", BAD_VALUE)
-    return _issue(element, f"invalid value {element.get(attribute)!r} for attribute "
-                           f"'{attribute}' of <{_name(element)}>{detail}", BAD_VALUE)
-
-
-def _unknown_attribute(element, attribute: str) -> SchemaIssue:
-    return _issue(element, f"attribute '{attribute}' is not allowed on <{_name(element)}>",
-                  UNKNOWN_ATTRIBUTE)
-
-
-def _missing_attributes(element, names: tuple[str, ...]) -> SchemaIssue:
-    if len(names) == 1:
-        return _issue(element, f"<{_name(element)}> lacks the required attribute '{names[0]}'",
-                      MISSING)
-    listed = ", ".join(f"'{name}'" for name in names)
-    return _issue(element, f"<{_name(element)}> needs one of the attributes {listed}", MISSING)
-
-
-def _missing_element(element, child: str) -> SchemaIssue:
-    return _issue(element, f"<{_name(element)}> lacks a required <{child}> element", MISSING)
-
-
-def _missing_elements(element, tags: tuple[str, ...]) -> SchemaIssue:
-    names = [etree.QName(tag).localname for tag in tags]
-    if len(names) == 1:
-        return _missing_element(element, names[0])
-    listed = ", ".join(f"<{name}>" for name in names)
-    return _issue(element, f"<{_name(element)}> needs one of the elements {listed}", MISSING)
 
 
 # ------------------------------------------------------------------------ RelaxNG grammar
@@ -392,9 +343,11 @@ def _any_name_allows(pattern, tag: str) -> bool:
 
 # --------------------------------------------------------------------- RelaxNG diagnosis
 
-def _diagnose(element, define: str, partial: bool):
-    """Issues of ``element`` (described by ``define``) and of everything below it."""
-    if _rng_valid(element, define, _loose(partial)):
+def _diagnose(element, define: str, partial: bool, top: bool = True):
+    """Issues of ``element`` (described by ``define``) and of everything below it.  Only the
+    top or a small element is checked whole first: a big one below an invalid top is judged
+    part by part at once (same answer), not copied and validated whole at every level."""
+    if (top or rngthin.small(element)) and _rng_valid(element, define, _loose(partial)):
         return
     facts = _Facts.get()
     acceptor = _rng_acceptor(define, "")
@@ -403,10 +356,14 @@ def _diagnose(element, define: str, partial: bool):
     if not acceptor.checker(_loose(partial), True).validate(view):
         yield from _ElementDiagnosis(element, define, partial).issues()
     children = facts.children[define]
+    checker = functools.partial(_batch_checker, loose=_loose(partial))
     for own in _own_elements(element, define):
-        for child in own.iterchildren(etree.Element):
-            if child.tag in children:
-                yield from _diagnose(child, children[child.tag], partial)
+        for child, child_define in rngthin.suspects(own, children, checker):
+            yield from _diagnose(child, child_define, partial, top=False)
+
+
+def _batch_checker(define: str, loose: str) -> rngthin.Thinned:
+    return _rng_acceptor(define, "").checker(loose, False)
 
 
 def _own_elements(element, define: str) -> list:
@@ -681,17 +638,16 @@ _XSD_UNKNOWN_ATTRIBUTE = re.compile(r"'(\S+)' attribute not allowed")
 _XSD_MISSING_ATTRIBUTE = re.compile(r"missing required attribute '(\S+)'")
 
 
-def _xsd_issues(element, section: str | None, partial: bool) -> list[SchemaIssue]:
+def _xsd_issues(element, section: str | None, partial: bool):
     declaration = "network" if section is None else f"section.{section}"
-    issues, judged = [], set()
+    judged = set()
     for error in _xsd_schema(partial).elements[declaration].iter_errors(element):
         bad = _XSD_BAD_ATTRIBUTE.match(error.reason or "")
         if bad:  # one issue per attribute: a value can fail several facets
             if (error.elem, bad.group(1)) in judged:
                 continue
             judged.add((error.elem, bad.group(1)))
-        issues.append(_xsd_issue(error, bad))
-    return _in_document_order(issues)
+        yield _xsd_issue(error, bad)
 
 
 def _xsd_issue(error, bad) -> SchemaIssue:

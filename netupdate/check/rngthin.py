@@ -22,7 +22,8 @@ so checking each of 40,000 hosts one by one was quadratic too.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 
 from lxml import etree
 
@@ -30,6 +31,7 @@ _RNG = "{http://relaxng.org/ns/structure/1.0}"
 KEEP = 2            # children of a thinned tag left in the document
 THRESHOLD = 256     # thin a tag only beyond this many children (small documents: no copy)
 CHUNK = 512         # children checked together in a batch
+PART = 16           # the parts of a failing batch checked again (suspects)
 _BATCH = "netupdate-batch"
 
 
@@ -78,6 +80,28 @@ class Thinned:
                 return False
         return True
 
+    def suspects(self, define: str, elements: list) -> Iterator:
+        """Of ``elements`` (each to be matched by ``define`` alone, wherever they are), the ones
+        that may fail it, in order: they are checked together, ``CHUNK`` at a time and then in
+        parts of ``PART``, so elements that pass cost one batched check (linear in their
+        number); only the elements of a failing part are returned, to be judged one by one."""
+        for start in range(0, len(elements), CHUNK):
+            chunk = elements[start:start + CHUNK]
+            if self._all_valid(define, chunk):
+                continue
+            for first in range(0, len(chunk), PART):
+                part = chunk[first:first + PART]
+                if len(part) == 1 or not self._all_valid(define, part):
+                    yield from part
+
+    def _all_valid(self, define: str, elements: list) -> bool:
+        """Whether ``define`` accepts every one of ``elements`` (copied through their text)."""
+        batch = etree.fromstring(
+            b"<" + _BATCH.encode() + b">"
+            + b"".join(etree.tostring(e, with_tail=False) for e in elements)
+            + b"</" + _BATCH.encode() + b">", _PARSER)
+        return self._batch_valid(define, batch)
+
     def _bulky(self, element) -> list[tuple]:
         """(parent, tag, define) for each thinnable tag with more than THRESHOLD children."""
         found = []
@@ -112,31 +136,84 @@ class Thinned:
         return found
 
 
+BATCH_FROM = 32     # children of one tag checked in batches before one by one (suspects)
+
+
+def suspects(own, children: dict[str, str], checker: Callable[[str], Thinned]) -> Iterator:
+    """(child, its define) for the children of ``own`` with a define of their own (``children``:
+    tag -> define) that may not match it, in document order: a run of more than ``BATCH_FROM``
+    of one tag is checked in batches as it is reached (``checker(define).suspects``), so with
+    one bad host among 100,000 a few dozen are judged one by one, not all."""
+    runs: dict[str, list] = {}
+    for child in own.iterchildren(etree.Element):
+        if child.tag in children:
+            runs.setdefault(child.tag, []).append(child)
+    batched = {tag: _Lookahead(checker(children[tag]).suspects(children[tag], run))
+               for tag, run in runs.items() if len(run) > BATCH_FROM}
+    for child in own.iterchildren(etree.Element):
+        if child.tag in children and (child.tag not in batched
+                                      or batched[child.tag].take(child)):
+            yield child, children[child.tag]
+
+
+class _Lookahead:
+    """An ordered subsequence of a run, asked element by element whether it holds each."""
+
+    def __init__(self, found):
+        self._found, self._next = found, next(found, None)
+
+    def take(self, element) -> bool:
+        if self._next is not element:
+            return False
+        self._next = next(self._found, None)
+        return True
+
+
+def small(element) -> bool:
+    """Whether ``element`` has at most ``BATCH_FROM`` descendants (counting stops there)."""
+    return sum(1 for _ in itertools.islice(element.iter(), BATCH_FROM + 1)) <= BATCH_FROM
+
+
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 def shallow_view(element, stubs, thinnable: dict[tuple, dict[str, str]], own_elements):
     """A copy of ``element`` as a shallow grammar sees it (one whose element defines but the
     start one are stubs that take any content).  ``stubs`` are the tags of those stub elements
-    under the start define's own elements (``own_elements(copy)``): their content is dropped,
-    and of the ones the grammar lets repeat freely (``thinnable``) only ``KEEP`` of a tag stay
-    under one parent.  Neither changes the answer, and libxml2 takes time quadratic in the
-    number of such descendants (32,000 hosts: 2.5 s, in one call no signal can stop)."""
-    view = _detached(element)
-    for own in own_elements(view):
-        path = tuple(node.tag for node in reversed(list(own.iterancestors()))) + (own.tag,)
+    under the start define's own elements (``own_elements(element)``): they are copied without
+    their content, and of the ones the grammar lets repeat freely (``thinnable``) only ``KEEP``
+    of a tag under one parent.  Neither changes the answer, and libxml2 takes time quadratic in
+    the number of such descendants (32,000 hosts: 2.5 s, in one call no signal can stop).  The
+    copy is built element by element, so a stub's content is never copied at all."""
+    own = set(own_elements(element))
+    view = _shell(element)
+    pending = [(element, view, (element.tag,))]
+    while pending:
+        original, copied, path = pending.pop()
         repeat, seen = thinnable.get(path, {}), {}
-        for child in list(own.iterchildren(etree.Element)):
-            if child.tag not in stubs:
-                continue
-            seen[child.tag] = seen.get(child.tag, 0) + 1
-            if (child.tag in repeat and seen[child.tag] > KEEP
-                    and not (child.tail or "").strip()):
-                own.remove(child)
+        for child in original:
+            if isinstance(child.tag, str) and child.tag in stubs:
+                seen[child.tag] = seen.get(child.tag, 0) + 1
+                if (child.tag in repeat and seen[child.tag] > KEEP
+                        and not (child.tail or "").strip()):
+                    continue
+                twin = _shell(child, text=False)
+            elif child in own:
+                twin = _shell(child)
+                pending.append((child, twin, (*path, child.tag)))
             else:
-                child[:] = []
-                child.text = None
+                twin = copy.deepcopy(child)
+            twin.tail = child.tail
+            copied.append(twin)
     return view
+
+
+def _shell(element, text: bool = True):
+    """A copy of ``element`` without its children (and without its text unless ``text``)."""
+    shell = etree.Element(element.tag, dict(element.attrib), nsmap=element.nsmap)
+    if text:
+        shell.text = element.text
+    return shell
 
 
 def _detached(element):

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from netupdate import sections as S
+from netupdate.document import paths
 from netupdate.document import source as xmlsrc
 from netupdate.errors import XMLParseError
 from netupdate.model import defs as M
@@ -600,6 +601,11 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
     about its element, which libxml2 words vaguely), and semantic issues about an element whose
     values could not be read are dropped too.
     """
+    with paths.indexed_paths():    # issue paths: each parent's children numbered once
+        return _validate(source, schema, filename, select, ignore, rules)
+
+
+def _validate(source, schema, filename, select, ignore, rules) -> list[Issue]:
     if rules is None and (select is not None or ignore):
         rules = select_rules(select, ignore)
     try:

@@ -398,7 +398,8 @@ def _long(args, run):
         if reporter.json:
             reporter.line({"event": "interrupted", "restored": back, "message": message})
         print(f"netupdate: {message}", file=sys.stderr)
-        return (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED), None
+        term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
+        return (EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
     except NetupdateError as exc:
         reporter.done()
         if reporter.json:

@@ -21,6 +21,7 @@ import re
 from lxml import etree
 
 from netupdate.document.limits import parse as _lxml_parse
+from netupdate.document.paths import element_path  # noqa: F401  (re-exported)
 from netupdate.errors import XMLParseError
 
 MAX_BYTES = 32 * 1024 * 1024
@@ -553,8 +554,3 @@ def escape_attr(value: str, quote: str = "'") -> str:
     value = (value.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "&#10;")
              .replace("\r", "&#13;").replace("\t", "&#9;"))
     return value.replace("'", "&apos;") if quote == "'" else value.replace('"', "&quot;")
-
-
-def element_path(element) -> str:
-    """An XPath such as ``/network/ip[1]/dhcp/host[2]`` (indexes only where siblings repeat)."""
-    return element.getroottree().getpath(element)

@@ -27,7 +27,9 @@ VIA_NETUPDATE = "netupdate"
 @dataclass(frozen=True)
 class NetworkInfo:
     """One network as ``list()`` reports it (``uuid`` None when the definition has none;
-    ``netns``: the namespace an embedded network runs in)."""
+    ``netns``: the namespace an embedded network runs in; ``vanished``: that namespace was
+    deleted behind netupdate's back, its runtime record stays (``active``) until ``recover`` or
+    ``stop`` clears it)."""
 
     name: str
     active: bool
@@ -36,10 +38,11 @@ class NetworkInfo:
     bridge: str | None = None
     uuid: str | None = None
     netns: str | None = None
+    vanished: bool = False      # its namespace was deleted behind netupdate's back
 
     @property
     def state(self) -> str:
-        return "active" if self.active else "inactive"
+        return "vanished" if self.vanished else "active" if self.active else "inactive"
 
     def to_json(self) -> dict:
         return {"name": self.name, "uuid": self.uuid, "state": self.state,
@@ -69,6 +72,8 @@ class NetworkStatus(NetworkInfo):
 
     @property
     def state(self) -> str:
+        if self.vanished:
+            return "vanished"
         if self.active and self.problems:
             return "degraded"
         return "active" if self.active else "inactive"

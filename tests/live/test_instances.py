@@ -144,6 +144,27 @@ def test_vanished_namespace_update_refuses_without_journal_and_recover_clears(
     conn.close()
 
 
+def test_list_and_status_report_a_vanished_namespace(state_dir, netns, tmp_path):
+    xml = tmp_path / "net.xml"
+    xml.write_text(NET.format(bridge="nubr-lst", n=87))
+    cli(state_dir, "define", str(xml))
+    cli(state_dir, "start", "shared", "--netns", netns)
+    assert json.loads(cli(state_dir, "list", "--json").stdout)[0]["state"] == "active"
+    NS.forget(netns)
+    subprocess.run(["ip", "netns", "del", netns], check=True)
+    listed = json.loads(cli(state_dir, "list", "--json").stdout)
+    assert [(row["name"], row["state"], row["netns"]) for row in listed] == [
+        ("shared", "vanished", netns)]
+    assert "vanished" in cli(state_dir, "list").stdout.splitlines()[2].split()
+    status = json.loads(cli(state_dir, "status", "shared", "--json", check=False).stdout)
+    assert status["state"] == "vanished" and status["netns"] == netns
+    assert status["problems"] == [f"namespace {netns} is gone: the network no longer runs; "
+                                  "clear its record with 'netupdate recover'"]
+    cli(state_dir, "recover")
+    assert json.loads(cli(state_dir, "list", "--json").stdout)[0]["state"] == "inactive"
+    subprocess.run(["ip", "netns", "add", netns], check=True)   # for the fixture's cleanup
+
+
 @pytest.mark.parametrize("verb", ["recover", "undefine"])
 def test_vanished_namespace_with_a_journal_left_is_cleared(state_dir, netns, tmp_path, verb):
     """A journal left by an update whose namespace then vanished (or by an older netupdate)

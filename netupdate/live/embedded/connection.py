@@ -57,6 +57,7 @@ from netupdate.sections.dns import served_by
 from netupdate.store import PendingWrites, Store, atomic_write_many, check_name
 
 ROLLBACK_FAILED = "rollback-failed"  # an outcome: a rollback was tried, the change stays open
+ROLLBACK_VERIFY_TIMEOUT = 15.0   # seconds a rollback waits for the restored dnsmasq to answer
 
 
 class _Doc:
@@ -217,6 +218,7 @@ class Connection(Backend):
         return text
 
     def list(self) -> list[NetworkInfo]:
+        from netupdate.live.embedded.runtime import vanished
         out = []
         for name in self.store.names():
             record = self.store.read_record(name)
@@ -225,7 +227,8 @@ class Connection(Backend):
                                    autostart=self.store.autostart(name),
                                    bridge=(record or {}).get("bridge", {}).get("name"),
                                    uuid=(record or {}).get("uuid") or self._uuid(name),
-                                   netns=(record or {}).get("netns")))
+                                   netns=(record or {}).get("netns"),
+                                   vanished=vanished.gone(record)))
         return out
 
     def _uuid(self, name: str) -> str | None:
@@ -305,6 +308,10 @@ class Connection(Backend):
                     uuid=self._uuid(name))
         if record is None:
             return NetworkStatus(**info, problems=tuple(problems))
+        from netupdate.live.embedded.runtime import vanished
+        if vanished.gone(record):
+            return NetworkStatus(**info, netns=record.get("netns"), vanished=True,
+                                 problems=(*problems, vanished.status_problem(record)))
         live = self._defs(self.store.live_path(name))
         if live is None:
             problems.append("the live definition is missing (a start did not finish): run "
@@ -584,8 +591,9 @@ class Connection(Backend):
             record = driver.reconcile(name, record, before)
             from netupdate.live.embedded.runtime.converge import default_mtu
             default_mtu(driver, record, before, kinds)
-        driver.verify(name, record, before, before=None,
-                      kinds=("network-restart",), sections=())
+        driver.verify(name, record, before, before=None,  # a restarted dnsmasq with many
+                      kinds=("network-restart",), sections=(),  # hosts may be slow to answer:
+                      timeout=ROLLBACK_VERIFY_TIMEOUT)  # a rollback waits rather than fails
         return record
 
     # ------------------------------------------------------------------ safe change
@@ -701,6 +709,7 @@ class Connection(Backend):
                 if changed:
                     self.store.write_record(name, record)
                 verify_kinds = kinds
+            checkpoint()    # a signal during the change: roll back now, not after verifying
             step = "verify"
             _emit(progress, "step", step="verify")
             checks = tuple(driver.verify(name, record, after, before=before, kinds=verify_kinds,

@@ -39,7 +39,10 @@ def untouched():
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM) during a long operation, after the network was put back."""
+    """Ctrl-C (or SIGTERM) during a long operation, after the network was put back; ``signum``
+    says which (the CLI exits 130 or 143)."""
+
+    signum = signal.SIGINT
 
 
 
@@ -111,9 +114,9 @@ class Interrupts:
         """Raise ``Interrupted`` for a pending signal (once: the exception carries it, so the
         rollback that follows is not stopped by it again)."""
         if self.signum is not None:
-            name = signal.Signals(self.signum).name
-            self.signum = None
-            raise Interrupted(f"interrupted ({name})")
+            exc = Interrupted(f"interrupted ({signal.Signals(self.signum).name})")
+            exc.signum, self.signum = self.signum, None
+            raise exc
 
 
 def current_interrupts() -> Interrupts | None:

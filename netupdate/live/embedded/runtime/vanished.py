@@ -4,7 +4,8 @@ Nothing can be applied there any more: a live change is refused before it writes
 (``live_preflight``), and ``recover``, ``undefine`` and ``stop`` clear the runtime record
 (``clear``: the dnsmasq that kept the namespace alive is stopped, the network's files and its
 forwarding ledger entry go) and say so (``note``).  ``running`` tells whether anything of a
-recorded network is still there.
+recorded network is still there; ``list`` and ``status`` report such a network as
+``vanished``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ def gone(record: dict | None) -> bool:
 def note(name: str, record: dict) -> str:
     return (f"namespace {record.get('netns')} is gone: cleared the runtime record of network "
             f"'{name}' (it no longer runs)")
+
+
+def status_problem(record: dict) -> str:
+    """What ``list`` and ``status`` say of a network whose namespace is gone (state
+    ``vanished``)."""
+    return (f"namespace {record.get('netns')} is gone: the network no longer runs; clear its "
+            "record with 'netupdate recover'")
 
 
 def running(record: dict) -> bool:

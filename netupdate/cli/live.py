@@ -5,6 +5,7 @@ change start|commit|rollback|status, recover, autostart."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from netupdate.cli.options import name_argument

@@ -44,7 +44,16 @@ from netupdate.planning.differ import (
     key_of,
     painter,
 )
-from netupdate.sections._spec import CONF, LV_DEFINE, LV_REFUSED, RESTART, PlanRow, row
+from netupdate.sections._spec import (
+    CONF,
+    DHCP_FLIP,
+    LV_DEFINE,
+    LV_REFUSED,
+    NO_FW_HOSTS,
+    RESTART,
+    PlanRow,
+    row,
+)
 
 # ---------------------------------------------------------------------- action kinds
 NETWORK_RESTART = RESTART
@@ -93,11 +102,6 @@ IDENTITY = ("the name and uuid are the network's identity (state files, dnsmasq 
 FIREWALL_ATOMIC = "the rule set is replaced atomically; bridge, addresses and dnsmasq stay"
 FIREWALL_IF = "the masquerade and forward rules name the outgoing device; " + FIREWALL_ATOMIC
 FIREWALL_SUBNET = "the firewall rules are per subnet; " + FIREWALL_ATOMIC
-NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
-               "bridge), so they stay")
-DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (and "
-             "dhcp-hostsdir) lines appear or disappear in the conf; " + CONF + "; "
-             + NO_FW_HOSTS)
 DEVICE_POOL = ("a device pool: used for guest ports plugged from now on; devices in use stay "
                "with their guests until re-plugged")
 
@@ -294,17 +298,7 @@ RULES: tuple[Rule, ...] = (
        + NO_FW_HOSTS),
       libvirt="dnsmasq restart, firewall reload"),
     # --- DHCP hosts
-    R("ip-dhcp-host.flip", "ip-dhcp-host", "*", ADD_RM, ("dnsmasq-restart", DHCP_FLIP),
-      when=("dhcp-flip",), libvirt="dnsmasq restart, then SIGHUP; firewall reload"),
-    R("ip-dhcp-host.added", "ip-dhcp-host", "*", (ADDED,),
-      ("dnsmasq-none", "the host is a new file in --dhcp-hostsdir, which dnsmasq reads by itself "
-                       "(inotify): no signal, no DNS cache flush; " + NO_FW_HOSTS),
-      libvirt="rewrite hostsfile, SIGHUP, firewall reload"),
-    R("ip-dhcp-host", "ip-dhcp-host", "*", (REMOVED, MODIFIED),
-      ("dnsmasq-sighup", "--dhcp-hostsdir only adds records dynamically: a changed or deleted "
-                         "host file leaves the old record until SIGHUP, which re-reads the host "
-                         "files (the conf is unchanged); " + NO_FW_HOSTS),
-      libvirt="rewrite hostsfile, SIGHUP, firewall reload"),
+    *_rows("ip-dhcp-host"),
     # --- <route>
     R("route.added", "route", "*", (ADDED,),
       ("route-add", "the route is added through the running bridge; nothing else refers to it"),

@@ -7,13 +7,11 @@ Migrating a section (docs/design.md, "Migrating a section") deletes its line her
 from __future__ import annotations
 
 from netupdate.model import defs as M
-from netupdate.sections._spec import ADD_DELETE, ALL_COMMANDS, MODIFY, Section
+from netupdate.sections._spec import ADD_DELETE, MODIFY, Section
 
 SECTIONS = {s.name: s for s in (
     Section("bridge", 1, ("network", "bridge"), M.BridgeDef, False, frozenset()),
     Section("ip", 3, ("network", "ip"), M.IpDef, True, frozenset(), ("address",)),
-    Section("ip-dhcp-host", 4, ("network", "ip", "dhcp", "host"), M.DhcpHost, True, ALL_COMMANDS,
-            ("mac", "name", "ip")),
     Section("ip-dhcp-range", 5, ("network", "ip", "dhcp", "range"), M.DhcpRange, True,
             ADD_DELETE, ("start", "end")),
     Section("forward", 6, ("network", "forward"), M.ForwardDef, False, frozenset()),

@@ -174,3 +174,8 @@ RESTART = "network-restart"
 CONF = "dnsmasq reads its conf file only at start (SIGHUP does not re-read it)"
 LV_REFUSED = "refused live (not an update section): net-edit, then destroy/start"
 LV_DEFINE = "no update section: net-define, then destroy/start"
+NO_FW_HOSTS = ("the firewall rules do not depend on DHCP (the DHCP ports are always open to the "
+               "bridge), so they stay")
+DHCP_FLIP = ("DHCP of this address family is switched {state}: the dhcp-range (and "
+             "dhcp-hostsdir) lines appear or disappear in the conf; " + CONF + "; "
+             + NO_FW_HOSTS)

@@ -12,6 +12,7 @@ import pytest
 import netupdate
 from netupdate.render import dnsmasq
 from netupdate.render.dnsmasq import Paths
+from netupdate.sections import ip_dhcp_host as HOST
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "dnsmasq"
 CASES = sorted(p.stem for p in CASES_DIR.glob("*.xml"))
@@ -101,10 +102,10 @@ def test_dhcp_host_file_name_ignores_mac_spelling_and_hashes_odd_names():
                        f"<host name='{'a' * 60}.{'b' * 59}' ip='10.0.0.6'/>"
                        "</dhcp></ip></network>").defs
     h1, h2 = a.ips[0].dhcp.hosts
-    assert dnsmasq.dhcp_host_file_name(h1, 4) == "v4-mac-52-54-00-ab-00-01"
-    odd = dnsmasq.dhcp_host_file_name(h2, 4)
+    assert HOST.file_name(h1, 4) == "v4-mac-52-54-00-ab-00-01"
+    odd = HOST.file_name(h2, 4)
     assert odd.startswith("v4-name-x") and len(odd) < 40   # too long a name is hashed
-    assert odd == dnsmasq.dhcp_host_file_name(h2, 4)
+    assert odd == HOST.file_name(h2, 4)
 
 
 def test_dns_host_files_one_per_address_merged():

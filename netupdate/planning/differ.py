@@ -432,9 +432,9 @@ def format_key(section: str, key: tuple) -> str:
         return ""
     if section == "network":
         return str(key[0])
-    if section == "ip-dhcp-host":
-        kind, value = key[1], key[2]
-        return f"IPv{key[0]} {kind}={show(value)}"
+    own = S.hook(section, "format_key")
+    if own is not None:
+        return own(key, show)
     if section == "ip-dhcp-range":
         return f"IPv{key[0]} {show(key[1])}-{show(key[2])}"
     if section == "ip":

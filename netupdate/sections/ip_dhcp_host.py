@@ -324,6 +324,14 @@ PLAN_ROWS = (
 )
 
 
+# ---------------------------------------------------------------------- diff
+def format_key(key: tuple, show) -> str:
+    """How a diff names a host: ``IPv4 mac=52:54:00:00:00:01`` (its family, then
+    ``DhcpHost.key``)."""
+    version, kind, value = key
+    return f"IPv{version} {kind}={show(value)}"
+
+
 # ---------------------------------------------------------------------- dnsmasq
 DNSMASQ_SLOT = None   # hosts are a hosts file (or one file each), not conf lines
 

@@ -313,18 +313,19 @@ def _element_xml(element) -> str:
 
 
 # Where the items of each libvirt-updatable section live, and how a delete pattern is written.
+# (the items of a section below <ip>, a DHCP host or range, are found per <ip>)
+_PER_IP = {s.name: "/".join(s.tags[2:]) for s in _CODED if s.libvirt and s.tags[1] == "ip"}
 _ITEM_PATHS = {s.name: "/".join(s.tags[1:]) for s in _CODED
-               if s.libvirt and s.name not in ("ip-dhcp-host", "ip-dhcp-range")}
+               if s.libvirt and s.name not in _PER_IP}
 
 
 def _items(root, section: str) -> Iterable[tuple[Any, Any, int]]:
     """(element, definition, parent ip index or -1) of each item of ``section`` in ``root``."""
     from netupdate.planning import differ as D
     cls = D.SECTION_CLASS[section]
-    if section in ("ip-dhcp-host", "ip-dhcp-range"):
-        tag = "host" if section == "ip-dhcp-host" else "range"
+    if section in _PER_IP:
         for index, ip in enumerate(root.findall("ip")):
-            for element in ip.findall(f"dhcp/{tag}"):
+            for element in ip.findall(_PER_IP[section]):
                 yield element, cls.from_element(element), index
         return
     for element in root.findall(_ITEM_PATHS[section]):

@@ -141,3 +141,76 @@ def test_srv_fields_refused_iff_validate_reports_nu_e123(target, port, priority,
     except InvalidFragmentError:
         refused = True
     assert refused == bool(reported)
+
+
+# ip-dhcp-host: one normalisation (libvirt's: MAC as an address, name exactly, IP as an address)
+_MAC = st.sampled_from(["52:54:00:00:00:0a", "52:54:00:00:00:0A", "52:54:0:0:0:a",
+                        "52:54:00:00:00:0b"])
+_V4 = st.sampled_from(["192.168.9.10", "192.168.9.11"])
+_V6 = st.sampled_from(["2001:db8::10", "2001:DB8:0:0::10", "2001:db8::11"])
+_NAME = st.sampled_from([None, "a", "A", "b"])
+
+
+def _host(attrs: dict) -> str:
+    return "<host " + " ".join(f"{k}='{v}'" for k, v in attrs.items() if v is not None) + "/>"
+
+
+def _v4_host():
+    return st.builds(lambda mac, name, ip: {"mac": mac, "name": name, "ip": ip},
+                     st.one_of(st.none(), _MAC), _NAME, _V4).filter(
+        lambda h: h["mac"] or h["name"])
+
+
+def _v6_host():
+    return st.builds(lambda id_, name, ip: {"id": id_, "name": name, "ip": ip},
+                     st.sampled_from([None, "0:1", "00:01", "0:2"]), _NAME, _V6).filter(
+        lambda h: h["id"] or h["name"])
+
+
+_HOST_DOC = ("<network><name>n</name><ip address='{address}' prefix='{prefix}'><dhcp>{hosts}"
+             "</dhcp></ip></network>")
+
+
+@settings(max_examples=120)
+@given(data=st.data(), v6=st.booleans())
+def test_dhcp_host_add_is_refused_iff_validate_reports_a_duplicate(data, v6):
+    """NU-E102/E103/E104: the engine's host index and validate's rules compare the same way
+    (different spellings of one MAC or address clash, names only when equal)."""
+    hosts = data.draw(st.lists(_v6_host() if v6 else _v4_host(), max_size=3))
+    new = data.draw(_v6_host() if v6 else _v4_host())
+    address, prefix = ("2001:db8::1", 64) if v6 else ("192.168.9.1", 24)
+
+    def doc(items):
+        return _HOST_DOC.format(address=address, prefix=prefix,
+                                hosts="".join(_host(h) for h in items))
+    # only a document without duplicates can be the starting point
+    if any(i.code in ("NU-E102", "NU-E103", "NU-E104")
+           for i in V.validate(doc(hosts), schema=None)):
+        return
+    last = f"/network/ip/dhcp/host[{len(hosts) + 1}]" if hosts else "/network/ip/dhcp/host"
+    reported = {i.code for i in V.validate(doc([*hosts, new]), schema=None)
+                if i.path == last and i.code in ("NU-E102", "NU-E103", "NU-E104")}
+    try:
+        netupdate.load(doc(hosts)).update("add-last", "ip-dhcp-host", _host(new))
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported)
+
+
+@settings(max_examples=60)
+@given(v6=st.booleans(), mac=st.sampled_from([None, "52:54:00:00:00:0a"]),
+       id_=st.sampled_from([None, "0:1"]), name=_NAME)
+def test_dhcp_host_identity_refused_iff_validate_reports_nu_e106(v6, mac, id_, name):
+    address, prefix, ip = ("2001:db8::1", 64, "2001:db8::10") if v6 else \
+        ("192.168.9.1", 24, "192.168.9.10")
+    fragment = _host({"mac": mac, "id": id_, "name": name, "ip": ip})
+    empty = _HOST_DOC.replace("<dhcp>{hosts}</dhcp>", "").format(address=address, prefix=prefix)
+    reported = {i.code for i in V.validate(_HOST_DOC.format(address=address, prefix=prefix,
+                                                            hosts=fragment), schema=None)}
+    try:
+        netupdate.load(empty).update("add", "ip-dhcp-host", fragment)
+        refused = False
+    except InvalidFragmentError:
+        refused = True
+    assert refused == ("NU-E106" in reported)

@@ -213,12 +213,13 @@ def _ordinal(number: int) -> str:
 
 def _comparable(kind: str, raw: str):
     """``raw`` normalised, or None when libvirt could not have read it (nothing to compare)."""
+    if kind == "mac":
+        try:
+            return T.MAC(raw).normalized
+        except ValueError:
+            return None
     value = NORMALIZE[kind](raw)
-    if kind == "ip" and isinstance(value, str):
-        return None
-    if kind == "mac" and (len(value) != 17 or value.count(":") != 5):
-        return None
-    return value
+    return None if kind == "ip" and isinstance(value, str) else value
 
 
 def _duplicates(kind: str, what: str):

@@ -42,17 +42,17 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     "netupdate/check/grammar.py": 728,
-    "netupdate/check/semantic.py": 1051,
+    "netupdate/check/semantic.py": 965,
     "netupdate/cli/live.py": 669,
     "netupdate/document/source.py": 573,
-    "netupdate/edit/engine.py": 2619,
+    "netupdate/edit/engine.py": 2523,
     "netupdate/live/embedded/connection.py": 1515,
     "netupdate/live/embedded/runtime/driver.py": 826,
     "netupdate/live/libvirt/connection.py": 1232,
     "netupdate/live/txn/__init__.py": 908,
     "netupdate/model/defs.py": 667,
     "netupdate/planning/differ.py": 666,
-    "netupdate/planning/planner.py": 701,
+    "netupdate/planning/planner.py": 695,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)

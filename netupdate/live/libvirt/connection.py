@@ -312,8 +312,7 @@ def _element_xml(element) -> str:
     return etree.tostring(copy, encoding="unicode", with_tail=False)
 
 
-# Where the items of each libvirt-updatable section live, and how a delete pattern is written.
-# (the items of a section below <ip>, a DHCP host or range, are found per <ip>)
+# Where the items of each libvirt-updatable section live (per <ip>: DHCP hosts and ranges).
 _PER_IP = {s.name: "/".join(s.tags[2:]) for s in _CODED if s.libvirt and s.tags[1] == "ip"}
 _ITEM_PATHS = {s.name: "/".join(s.tags[1:]) for s in _CODED
                if s.libvirt and s.name not in _PER_IP}

@@ -964,7 +964,7 @@ class _DhcpHostHandler(_DhcpBase):
 
     @staticmethod
     def clash(index: _HostIndex, attrs: dict, exclude):
-        for kind in ("mac", "name", "ip"):
+        for kind in HOST.CLASH_KEYS:
             value = attrs.get(kind)
             if value is None:
                 continue

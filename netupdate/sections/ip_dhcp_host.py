@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import weakref
 from collections.abc import Iterator
 
 from netupdate.errors import DuplicateError, InvalidFragmentError
@@ -35,18 +36,16 @@ from netupdate.sections._spec import (
     Finding,
     Rule,
     Section,
-    each,
     q,
     row,
 )
 
 SECTION = Section("ip-dhcp-host", 4, ("network", "ip", "dhcp", "host"), M.DhcpHost, True,
                   ALL_COMMANDS, ("mac", "name", "ip"))
-TAGS = ("ip", "dhcp", "host")
 
 # ---------------------------------------------------------------------- one normalisation
 KEYS = ("mac", "name", "ip", "id")
-CLASH_KEYS = ("mac", "name", "ip")      # what libvirt compares on add (and we on modify)
+CLASH_KEYS = ("mac", "name", "ip")      # what libvirt compares on add (the engine: and modify)
 
 
 def norm_mac(value: str) -> str:
@@ -198,7 +197,10 @@ def _bad_identity(element, message: str, detail: str) -> Finding:
 
 def _identity_item(element, n: str) -> Iterator[Finding]:
     """NU-E106 on one ``<host>`` of a document."""
-    version = _version(element.getparent().getparent())
+    return _identity_of(element, n, _version(element.getparent().getparent()))
+
+
+def _identity_of(element, n: str, version: int) -> Iterator[Finding]:
     if version == 6 and element.get("mac") is not None:
         yield _v6_mac(element, n)
     else:
@@ -211,40 +213,73 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-def _comparable(kind: str, raw: str):
-    """``raw`` normalised, or None when libvirt could not have read it (nothing to compare)."""
-    if kind == "mac":
-        try:
-            return T.MAC(raw).normalized
-        except ValueError:
-            return None
-    value = NORMALIZE[kind](raw)
-    return None if kind == "ip" and isinstance(value, str) else value
+_WHAT = {"mac": "MAC address", "name": "host name", "ip": "IP address"}
+# one pass over the hosts finds what all five rules report; each rule takes its part (a view is
+# checked once by each rule, so the part is handed out once)
+_SCANNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _duplicates(kind: str, what: str):
-    """A check: hosts of one ``<dhcp>`` sharing ``kind`` (normalised as the engine's index
-    does); libvirt refuses to add such a host with its one clash message."""
+def _part(kind: str):
     def check(view) -> Iterator[Finding]:
-        for ip_el in view.root.iterchildren("ip"):
-            for dhcp in ip_el.iterchildren("dhcp"):
-                seen: dict[object, tuple[int, object]] = {}
-                for number, host in enumerate(dhcp.iterchildren("host"), 1):
-                    raw = host.get(kind)
-                    value = _comparable(kind, raw) if raw is not None else None
-                    if value is None:
-                        continue
-                    if value not in seen:
-                        seen[value] = (number, host)
-                        continue
-                    first_number, first = seen[value]
-                    line = f" (line {first.sourceline})" if first.sourceline else ""
-                    shown = f"'{raw}'" if kind == "name" else value if kind == "ip" else raw
-                    yield Finding(host, clash_message(view.n, host),
-                                  f"{what} {shown} is already used by the "
-                                  f"{_ordinal(first_number)} host of this <ip>{line}",
-                                  DuplicateError)
+        parts = _SCANNED.get(view)
+        if parts is None or kind not in parts:
+            parts = _SCANNED[view] = _scan(view)
+        yield from parts.pop(kind)
     return check
+
+
+def _scan(view) -> dict[str, list[Finding]]:
+    """Every host of every ``<dhcp>``, keyed as the engine's index keys them (``NORMALIZE``: a
+    value libvirt could not read only meets its own spelling, on an element validate already
+    reports as unreadable, whose other issues it drops)."""
+    found: dict[str, list[Finding]] = {kind: [] for kind in (*_WHAT, "subnet", "identity")}
+    n = view.n
+    for ip_el in view.root.iterchildren("ip"):
+        version, network = _version(ip_el), False
+        for dhcp in ip_el.iterchildren("dhcp"):
+            macs: dict = {}
+            names: dict = {}
+            ips: dict = {}
+            hosts = []
+            for number, host in enumerate(dhcp.iterchildren("host")):
+                hosts.append(host)
+                get = host.get
+                mac, name, ip = get("mac"), get("name"), get("ip")
+                if (mac is None and name is None) or (version == 6 and mac is not None):
+                    found["identity"].extend(_identity_of(host, n, version))
+                if mac is not None:
+                    first = macs.setdefault(mac.lower() if len(mac) == 17 else norm_mac(mac),
+                                            number)
+                    if first != number:
+                        found["mac"].append(_duplicate(n, host, "mac", mac, mac, first,
+                                                       hosts[first]))
+                if name is not None:
+                    first = names.setdefault(name, number)
+                    if first != number:
+                        found["name"].append(_duplicate(n, host, "name", name, name, first,
+                                                        hosts[first]))
+                if ip is None:
+                    continue
+                address = norm_ip(ip)
+                first = ips.setdefault(address, number)
+                if first != number:
+                    found["ip"].append(_duplicate(n, host, "ip", ip, address, first,
+                                                  hosts[first]))
+                if isinstance(address, str):
+                    continue
+                if network is False:
+                    network = _ip_network(ip_el)
+                if network is not None and (address.version != network.version
+                                            or address not in network):
+                    found["subnet"].append(_outside(host, address, network))
+    return found
+
+
+def _duplicate(n: str, host, kind: str, raw: str, value, number: int, first) -> Finding:
+    line = f" (line {first.sourceline})" if first.sourceline else ""
+    shown = f"'{raw}'" if kind == "name" else value if kind == "ip" else raw
+    return Finding(host, clash_message(n, host), f"{_WHAT[kind]} {shown} is already used by the "
+                   f"{_ordinal(number + 1)} host of this <ip>{line}", DuplicateError)
 
 
 def _ip_network(ip_el):
@@ -257,23 +292,12 @@ def _ip_network(ip_el):
         return None
 
 
-def _subnet(view) -> Iterator[Finding]:
-    for ip_el in view.root.iterchildren("ip"):
-        network = None
-        for host in (h for d in ip_el.iterchildren("dhcp") for h in d.iterchildren("host")):
-            raw = host.get("ip")
-            address = norm_ip(raw) if raw is not None else None
-            if address is None or isinstance(address, str):
-                continue
-            network = network or _ip_network(ip_el)
-            if network is None:
-                break
-            if address.version != network.version:
-                yield Finding(host, None, f"{_family(address.version)} address {address} in "
-                              f"the DHCP of an {_family(network.version)} <ip> ({network})")
-            elif address not in network:
-                yield Finding(host, None, f"address {address} is outside the subnet {network} "
-                              "of its <ip>")
+def _outside(host, address, network) -> Finding:
+    """NU-E105 (validate only: libvirt accepts it)."""
+    if address.version != network.version:
+        return Finding(host, None, f"{_family(address.version)} address {address} in the DHCP "
+                       f"of an {_family(network.version)} <ip> ({network})")
+    return Finding(host, None, f"address {address} is outside the subnet {network} of its <ip>")
 
 
 def _family(version: int) -> str:
@@ -285,25 +309,25 @@ RULES = (
          "Two ``<host>`` entries of the same ``<dhcp>`` have the same MAC address (compared "
          "without regard to case or leading zeros).  dnsmasq would hand the client only one of "
          "the two reservations, and libvirt refuses to add such a host.",
-         check=_duplicates("mac", "MAC address")),
+         check=_part("mac")),
     Rule("NU-E103", "dhcp-host-duplicate-name", ERROR, "Duplicate DHCP host name",
          "Two ``<host>`` entries of the same ``<dhcp>`` have the same name (compared exactly, "
          "as libvirt does).  A name identifies a reservation; libvirt refuses to add a host "
-         "whose name is taken.", check=_duplicates("name", "host name")),
+         "whose name is taken.", check=_part("name")),
     Rule("NU-E104", "dhcp-host-duplicate-ip", ERROR, "Duplicate DHCP host address",
          "Two ``<host>`` entries of the same ``<dhcp>`` reserve the same IP address (compared "
          "as addresses, so IPv6 spellings do not matter).  Both clients would be promised the "
-         "same address.", check=_duplicates("ip", "IP address")),
+         "same address.", check=_part("ip")),
     Rule("NU-E105", "dhcp-host-outside-subnet", ERROR, "DHCP host address outside its subnet",
          "A ``<host ip=...>`` is not inside the subnet of its ``<ip>`` (address and prefix or "
          "netmask), or is of the other address family.  libvirt accepts it, but dnsmasq only "
          "serves addresses of the subnet, so the reservation can never be handed out.",
-         check=_subnet),
+         check=_part("subnet")),
     Rule("NU-E106", "dhcp-host-identity", ERROR, "DHCP host cannot be identified",
          "A static DHCP host must say which client it is for.  Under an IPv4 ``<ip>`` it needs "
          "a ``mac`` or a ``name``; under an IPv6 ``<ip>`` it needs an ``id`` (DUID) or a "
          "``name``, and a ``mac`` is not allowed (DHCPv6 clients are identified by DUID).  "
-         "libvirt refuses both.", check=each(TAGS, _identity_item), item=_identity_item),
+         "libvirt refuses both.", check=_part("identity"), item=_identity_item),
 )
 
 # the engine re-checks a host edit through its index (the handler), no whole-document rule

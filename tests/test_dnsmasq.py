@@ -140,3 +140,26 @@ def test_lease_text():
     rng = defs.ips[0].dhcp.ranges[0]
     assert dnsmasq.lease_text(rng.lease) == "3600s"
     assert dnsmasq.lease_text(None) is None
+
+
+@pytest.mark.parametrize("version, client, name, line", [
+    (4, "52:54:00:00:00:01", "vm", "52:54:00:00:00:01,{ip},vm"),
+    (4, "52:54:00:00:00:01", None, "52:54:00:00:00:01,{ip}"),
+    (4, None, "vm", "vm,{ip}"),
+    (4, None, None, None),
+    (6, "0:3:0:1", "vm", "id:0:3:0:1,vm,[{ip}]"),
+    (6, "0:3:0:1", None, "id:0:3:0:1,[{ip}]"),
+    (6, None, "vm", "vm,[{ip}]"),
+    (6, None, None, None),
+])
+def test_dhcp_host_line_shapes(version, client, name, line):
+    """The spec's hostsfile shapes: the client (MAC, or id: for IPv6) first, the name after the
+    address for IPv4 and before it for IPv6; no client and no name, no line."""
+    from netupdate.model import values as T
+    from netupdate.model.defs import DhcpHost
+    ip = T.parse_ip("192.168.9.10" if version == 4 else "2001:db8::10")
+    client_field = {} if client is None else (
+        {"mac": T.MAC(client)} if version == 4 else {"id": T.DUID(client)})
+    host = DhcpHost(name=name, ip=ip, **client_field)
+    assert dnsmasq.dhcp_host_line(host, version) == (None if line is None
+                                                     else line.format(ip=ip))

@@ -13,6 +13,7 @@ import netupdate
 from netupdate.render import dnsmasq
 from netupdate.render.dnsmasq import Paths
 from netupdate.sections import dns_host
+from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "dnsmasq"
@@ -103,10 +104,10 @@ def test_dhcp_host_file_name_ignores_mac_spelling_and_hashes_odd_names():
                        f"<host name='{'a' * 60}.{'b' * 59}' ip='10.0.0.6'/>"
                        "</dhcp></ip></network>").defs
     h1, h2 = a.ips[0].dhcp.hosts
-    assert dnsmasq.dhcp_host_file_name(h1, 4) == "v4-mac-52-54-00-ab-00-01"
-    odd = dnsmasq.dhcp_host_file_name(h2, 4)
+    assert HOST.file_name(h1, 4) == "v4-mac-52-54-00-ab-00-01"
+    odd = HOST.file_name(h2, 4)
     assert odd.startswith("v4-name-x") and len(odd) < 40   # too long a name is hashed
-    assert odd == dnsmasq.dhcp_host_file_name(h2, 4)
+    assert odd == HOST.file_name(h2, 4)
 
 
 def test_dns_host_files_one_per_address_merged():
@@ -141,3 +142,26 @@ def test_lease_text():
     rng = defs.ips[0].dhcp.ranges[0]
     assert DHCP_RANGE.lease_text(rng.lease) == "3600s"
     assert DHCP_RANGE.lease_text(None) is None
+
+
+@pytest.mark.parametrize("version, client, name, line", [
+    (4, "52:54:00:00:00:01", "vm", "52:54:00:00:00:01,{ip},vm"),
+    (4, "52:54:00:00:00:01", None, "52:54:00:00:00:01,{ip}"),
+    (4, None, "vm", "vm,{ip}"),
+    (4, None, None, None),
+    (6, "0:3:0:1", "vm", "id:0:3:0:1,vm,[{ip}]"),
+    (6, "0:3:0:1", None, "id:0:3:0:1,[{ip}]"),
+    (6, None, "vm", "vm,[{ip}]"),
+    (6, None, None, None),
+])
+def test_dhcp_host_line_shapes(version, client, name, line):
+    """The spec's hostsfile shapes: the client (MAC, or id: for IPv6) first, the name after the
+    address for IPv4 and before it for IPv6; no client and no name, no line."""
+    from netupdate.model import values as T
+    from netupdate.model.defs import DhcpHost
+    ip = T.parse_ip("192.168.9.10" if version == 4 else "2001:db8::10")
+    client_field = {} if client is None else (
+        {"mac": T.MAC(client)} if version == 4 else {"id": T.DUID(client)})
+    host = DhcpHost(name=name, ip=ip, **client_field)
+    assert dnsmasq.dhcp_host_line(host, version) == (None if line is None
+                                                     else line.format(ip=ip))

@@ -33,7 +33,7 @@ import inspect
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from lxml import etree
@@ -316,10 +316,6 @@ def _dhcp_ips(net: M.NetworkDef) -> Iterator[M.IpDef]:
     return (ip for ip in net.ips if ip.dhcp is not None)
 
 
-def _ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
 def _line_note(subject: _Subject, definition) -> str:
     line = subject.element_of(definition).sourceline
     return f" (line {line})" if line else ""
@@ -334,88 +330,6 @@ def check_unknown_values(s: _Subject):
     unknown word as plain text and every rule that depends on it (the forward-mode rules, for
     instance) is skipped."""
     yield from s.unknown_values()
-
-
-def _duplicates(s: _Subject, what: str, key: Callable[[M.DhcpHost], object], show):
-    for ip in _dhcp_ips(s.net):
-        seen: dict[object, tuple[int, M.DhcpHost]] = {}
-        for number, host in enumerate(ip.dhcp.hosts, 1):
-            value = key(host)
-            if value is None:
-                continue
-            if value in seen:
-                first_number, first = seen[value]
-                yield host, (f"{what} {show(host)} is already used by the {_ordinal(first_number)}"
-                             f" host of this <ip>{_line_note(s, first)}")
-            else:
-                seen[value] = (number, host)
-
-
-def _mac_key(host: M.DhcpHost) -> str | None:
-    mac = host.mac
-    if mac is None:
-        return None
-    return mac.lower() if len(mac) == 17 else mac.normalized   # 17: two digits per octet
-
-
-@rule("NU-E102", "dhcp-host-duplicate-mac", ERROR, "Duplicate DHCP host MAC address")
-def check_duplicate_host_mac(s: _Subject):
-    """Two ``<host>`` entries of the same ``<dhcp>`` have the same MAC address (compared without
-    regard to case or leading zeros).  dnsmasq would hand the client only one of the two
-    reservations, and libvirt refuses to add such a host."""
-    yield from _duplicates(s, "MAC address", _mac_key, lambda h: h.mac)
-
-
-@rule("NU-E103", "dhcp-host-duplicate-name", ERROR, "Duplicate DHCP host name")
-def check_duplicate_host_name(s: _Subject):
-    """Two ``<host>`` entries of the same ``<dhcp>`` have the same name (compared exactly, as
-    libvirt does).  A name identifies a reservation; libvirt refuses to add a host whose name is
-    taken."""
-    yield from _duplicates(s, "host name", lambda h: h.name, lambda h: f"'{h.name}'")
-
-
-@rule("NU-E104", "dhcp-host-duplicate-ip", ERROR, "Duplicate DHCP host address")
-def check_duplicate_host_ip(s: _Subject):
-    """Two ``<host>`` entries of the same ``<dhcp>`` reserve the same IP address (compared as
-    addresses, so IPv6 spellings do not matter).  Both clients would be promised the same
-    address."""
-    yield from _duplicates(s, "IP address", lambda h: h.ip, lambda h: h.ip)
-
-
-@rule("NU-E105", "dhcp-host-outside-subnet", ERROR, "DHCP host address outside its subnet")
-def check_host_subnet(s: _Subject):
-    """A ``<host ip=...>`` is not inside the subnet of its ``<ip>`` (address and prefix or
-    netmask), or is of the other address family.  libvirt accepts it, but dnsmasq only serves
-    addresses of the subnet, so the reservation can never be handed out."""
-    for ip in _dhcp_ips(s.net):
-        network = s.network_of(ip)
-        if network is None:
-            continue
-        for host in ip.dhcp.hosts:
-            if host.ip is None:
-                continue
-            if host.ip.version != network.version:
-                yield host, (f"{_family(host.ip.version)} address {host.ip} in the DHCP of an "
-                             f"{_family(network.version)} <ip> ({network})")
-            elif host.ip not in network:
-                yield host, f"address {host.ip} is outside the subnet {network} of its <ip>"
-
-
-@rule("NU-E106", "dhcp-host-identity", ERROR, "DHCP host cannot be identified")
-def check_host_identity(s: _Subject):
-    """A static DHCP host must say which client it is for.  Under an IPv4 ``<ip>`` it needs a
-    ``mac`` or a ``name``; under an IPv6 ``<ip>`` it needs an ``id`` (DUID) or a ``name``, and a
-    ``mac`` is not allowed (DHCPv6 clients are identified by DUID).  libvirt refuses both."""
-    for ip in _dhcp_ips(s.net):
-        for host in ip.dhcp.hosts:
-            if ip.version == 4 and host.mac is None and host.name is None:
-                yield host, "a host of an IPv4 network needs a 'mac' or a 'name' attribute"
-            elif ip.version == 6:
-                if host.mac is not None:
-                    yield host, (f"MAC address {host.mac} is not allowed in an IPv6 static host "
-                                 "(use 'id' with the client's DUID)")
-                elif host.id is None and host.name is None:
-                    yield host, "a host of an IPv6 network needs an 'id' or a 'name' attribute"
 
 
 

@@ -53,6 +53,7 @@ from netupdate.sections import forward as FORWARD
 from netupdate.sections import forward_interface as FORWARD_INTERFACE
 from netupdate.sections import forward_pf as FORWARD_PF
 from netupdate.sections import ip as IP
+from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 from netupdate.sections import portgroup as PORTGROUP
 
@@ -226,26 +227,8 @@ def _first_child(parent, tag: str):
     return next(parent.iterchildren(tag), None)
 
 
-def _norm_mac(value: str) -> str:
-    if len(value) == 17:
-        return value.lower()
-    try:
-        return T.MAC(value).normalized
-    except ValueError:
-        return value.lower()
-
-
 _parse_ip = T.parse_ip
-
-
-@functools.lru_cache(maxsize=65536)
-def _norm_ip(value: str):
-    """An address for comparison (its text when it is not one); cached because DNS record
-    checks compare the fragment with every record of the network."""
-    try:
-        return _parse_ip(value)
-    except ValueError:
-        return value
+_norm_ip = HOST.norm_ip   # an address for comparison (its text when it is not one)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -253,28 +236,6 @@ def _ip_key(value: str) -> str:
     """A canonical spelling of an address (its text when it is not one): compares at C speed,
     for scans over every record of a large network."""
     return str(_norm_ip(value))
-
-
-def _norm_id(value: str) -> str:
-    try:
-        return T.DUID(value).normalized
-    except ValueError:
-        return value.lower()
-
-
-_NORMALIZE: Mapping[str, Callable] = {"mac": _norm_mac, "name": str, "ip": _norm_ip,
-                                      "id": _norm_id}
-_HOST_KEYS = ("mac", "name", "ip", "id")
-
-
-def _host_attrs(element) -> dict[str, object]:
-    """Normalised key attributes of a DHCP host element (only those present)."""
-    out = {}
-    for kind in _HOST_KEYS:
-        raw = element.get(kind)
-        if raw is not None:
-            out[kind] = _NORMALIZE[kind](raw)
-    return out
 
 
 # ====================================================================== positions
@@ -378,7 +339,7 @@ class _HostIndex:
 
     def __init__(self, dhcp):
         self.dhcp = dhcp
-        self.by: dict[str, dict[object, list]] = {kind: {} for kind in _HOST_KEYS}
+        self.by: dict[str, dict[object, list]] = {kind: {} for kind in HOST.KEYS}
         self.order: dict[object, int] = {}
         self.keys: list[int] = []
         self.elements: dict[int, object] = {}
@@ -387,7 +348,7 @@ class _HostIndex:
             self.order[host] = number
             self.keys.append(number)
             self.elements[number] = host
-            values = self.values[host] = _host_attrs(host)
+            values = self.values[host] = HOST.key_of(host)
             for kind, value in values.items():
                 self.by[kind].setdefault(value, []).append(host)
 
@@ -409,7 +370,7 @@ class _HostIndex:
         for host in found:
             raw = host.get(kind)
             if host.getparent() is not self.dhcp or raw is None \
-                    or _NORMALIZE[kind](raw) != value:
+                    or HOST.NORMALIZE[kind](raw) != value:
                 raise _Stale
         return found
 
@@ -464,7 +425,7 @@ class _HostIndex:
             self.keys.append(key)
         self.order[host] = key
         self.elements[key] = host
-        values = self.values[host] = _host_attrs(host) if values is None else dict(values)
+        values = self.values[host] = HOST.key_of(host) if values is None else dict(values)
         self._link(host, values, at_front=first)
 
     def replaced(self, old, new, values: dict | None = None) -> None:
@@ -472,7 +433,7 @@ class _HostIndex:
         self._unlink(old)
         self.order[new] = key
         self.elements[key] = new
-        values = self.values[new] = _host_attrs(new) if values is None else dict(values)
+        values = self.values[new] = HOST.key_of(new) if values is None else dict(values)
         self._link(new, values, at_front=False)
 
     def removed(self, host) -> None:
@@ -958,62 +919,10 @@ class _DhcpHostHandler(_DhcpBase):
 
     def parse(self, ed: _Edit, element, version: int, full: bool) -> dict:
         """libvirt's checks of a static host; returns its normalised key attributes."""
-        n = _q(ed.n)
-        mac, id_, name, ip = (element.get(k) for k in ("mac", "id", "name", "ip"))
-        attrs: dict[str, object] = {}
-        if mac is not None:
-            if version == 6:
-                ed.fail(InvalidFragmentError, f"Invalid to specify MAC address '{mac}' in network "
-                        f"{n} IPv6 static host definition")
-            try:
-                parsed = T.MAC(mac)
-            except ValueError:
-                ed.fail(InvalidFragmentError, f"Cannot parse MAC address '{mac}' in network {n}")
-            if parsed.is_multicast:
-                ed.fail(InvalidFragmentError, f"expected unicast mac address, found multicast "
-                        f"'{mac}' in network {n}")
-            attrs["mac"] = parsed.normalized
-        if id_ is not None:
-            bad = next((c for c in id_ if c not in ":0123456789abcdefABCDEF"), None)
-            if bad is not None:
-                ed.fail(InvalidFragmentError,
-                        f"Invalid character '{bad}' in id '{id_}' of network {n}")
-            if not id_.strip(":"):
-                ed.fail(InvalidFragmentError, f"Invalid id '{id_}' in network {n}")
-            attrs["id"] = _norm_id(id_)
-        if name is not None:
-            if not name or not (name[0].isascii() and name[0].isalnum()):
-                ed.fail(InvalidFragmentError, f"Cannot use host name '{name}' in network {n}")
-            attrs["name"] = name
-        if ip is not None:
-            try:
-                attrs["ip"] = _parse_ip(ip)
-            except ValueError:
-                ed.fail(InvalidFragmentError,
-                        f"Invalid IP address in static host definition for network {n}")
+        _refuse(ed, HOST.check_attributes(element, ed.n, version))
         _check_lease(ed, element)
-        if full:
-            if version == 4 and mac is None and name is None:
-                ed.fail(InvalidFragmentError, f"Static host definition in IPv4 network {n} must "
-                        "have mac or name attribute")
-            if version == 6 and id_ is None and name is None:
-                ed.fail(InvalidFragmentError, f"Static host definition in IPv6 network {n} must "
-                        "have id or name attribute")
-            if ip is None:
-                ed.fail(InvalidFragmentError,
-                        f"Missing IP address in static host definition for network {n}")
-        elif not attrs:
-            ed.fail(InvalidFragmentError, "At least one of name, mac, ip or id attribute must be "
-                    f"specified for static host definition in network {n}")
-        return attrs
-
-    @staticmethod
-    def describe(element) -> str:
-        mac = element.get("mac") or "unknown"
-        name = element.get("name") if element.get("name") is not None else "(null)"
-        ip = element.get("ip")
-        ip = str(_norm_ip(ip)) if ip is not None else "(null)"
-        return mac, name, ip
+        _refuse(ed, HOST.check_complete(element, ed.n, version, full))
+        return HOST.key_of(element)
 
     def family(self, ed: _Edit, ip, version: int, ip_el) -> None:
         if ip.version != version:
@@ -1022,7 +931,7 @@ class _DhcpHostHandler(_DhcpBase):
 
     @staticmethod
     def clash(index: _HostIndex, attrs: dict, exclude):
-        for kind in ("mac", "name", "ip"):
+        for kind in HOST.CLASH_KEYS:
             value = attrs.get(kind)
             if value is None:
                 continue
@@ -1032,13 +941,11 @@ class _DhcpHostHandler(_DhcpBase):
         return None
 
     def refuse_clash(self, ed: _Edit, element, clash) -> None:
-        mac, name, ip = self.describe(element)
-        ed.fail(DuplicateError, f"there is an existing dhcp host entry in network {_q(ed.n)} "
-                f"that matches \"<host mac='{mac}' name='{name}' ip='{ip}'/>\"", clash)
+        ed.fail(DuplicateError, HOST.clash_message(ed.n, element), clash)
 
     @staticmethod
     def matches(host, attrs: dict) -> bool:
-        current = _host_attrs(host)
+        current = HOST.key_of(host)
         return all(current.get(kind) == value for kind, value in attrs.items())
 
     # -------------------------------------------------------------- commands
@@ -1096,10 +1003,7 @@ class _DhcpHostHandler(_DhcpBase):
         if dhcp is not None:
             index, found, clash = _with_index(ed, dhcp, find)
         if found is None:
-            mac, name, ip = self.describe(frag)
-            ed.fail(NotFoundError, f"couldn't locate an existing dhcp host entry with "
-                    f"\"mac='{mac}'\" \"name='{name}'\" \"ip='{ip}'\" in network {_q(ed.n)}",
-                    ip_el)
+            ed.fail(NotFoundError, HOST.not_found_message(ed.n, frag), ip_el)
         if clash is not None:
             self.refuse_clash(ed, frag, clash)
         before, before_xml = _old_host_def(ed, index, found), ed.text(found)

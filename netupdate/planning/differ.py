@@ -425,11 +425,9 @@ def format_key(section: str, key: tuple) -> str:
         return ""
     if section == "network":
         return str(key[0])
-    if S.hook(section, "format_key") is not None:
-        return S.hook(section, "format_key")(key, show)
-    if section == "ip-dhcp-host":
-        kind, value = key[1], key[2]
-        return f"IPv{key[0]} {kind}={show(value)}"
+    own = S.hook(section, "format_key")
+    if own is not None:
+        return own(key, show)
     if section == "route":
         return f"{show(key[0])}/{show(key[1])} via {show(key[2])}"
     parts = [show(part) for part in key if part is not None]

@@ -41,9 +41,7 @@ from netupdate.planning.kinds import KIND_ORDER, NETWORK_RESTART, NOOP_KINDS, NO
 from netupdate.sections import dns as DNS
 from netupdate.sections._spec import (
     CONF,
-    DHCP_FLIP,
     LV_DEFINE,
-    NO_FW_HOSTS,
     RESTART,
     PlanRow,
     row,
@@ -140,17 +138,7 @@ RULES: tuple[Rule, ...] = (
     # --- DHCP ranges
     *_rows("ip-dhcp-range"),
     # --- DHCP hosts
-    R("ip-dhcp-host.flip", "ip-dhcp-host", "*", ADD_RM, ("dnsmasq-restart", DHCP_FLIP),
-      when=("dhcp-flip",), libvirt="dnsmasq restart, then SIGHUP; firewall reload"),
-    R("ip-dhcp-host.added", "ip-dhcp-host", "*", (ADDED,),
-      ("dnsmasq-none", "the host is a new file in --dhcp-hostsdir, which dnsmasq reads by itself "
-                       "(inotify): no signal, no DNS cache flush; " + NO_FW_HOSTS),
-      libvirt="rewrite hostsfile, SIGHUP, firewall reload"),
-    R("ip-dhcp-host", "ip-dhcp-host", "*", (REMOVED, MODIFIED),
-      ("dnsmasq-sighup", "--dhcp-hostsdir only adds records dynamically: a changed or deleted "
-                         "host file leaves the old record until SIGHUP, which re-reads the host "
-                         "files (the conf is unchanged); " + NO_FW_HOSTS),
-      libvirt="rewrite hostsfile, SIGHUP, firewall reload"),
+    *_rows("ip-dhcp-host"),
     # --- <route>
     R("route.added", "route", "*", (ADDED,),
       ("route-add", "the route is added through the running bridge; nothing else refers to it"),

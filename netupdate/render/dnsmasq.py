@@ -13,17 +13,16 @@ line.  Two layouts of the host lists are supported:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
 from netupdate import sections as S
 from netupdate.model import text as TC
-from netupdate.model import values as T
 from netupdate.model.defs import DhcpHost, Lease, NetworkDef
 from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
 from netupdate.sections import ip as IP
+from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
@@ -171,41 +170,8 @@ def _slot(name: str, defs: NetworkDef) -> list[str]:
 # ---------------------------------------------------------------------- DHCP hosts
 def dhcp_host_line(host: DhcpHost, version: int) -> str | None:
     """One ``dhcp-hostsfile`` line for ``host`` (None when dnsmasq could not use it)."""
-    if host.ip is None:
-        return None
-    host = _checked_host(host)
-    if version == 4:
-        if host.mac is not None and host.name:
-            line = f"{host.mac},{host.ip},{host.name}"
-        elif host.mac is not None:
-            line = f"{host.mac},{host.ip}"
-        elif host.name:
-            line = f"{host.name},{host.ip}"
-        else:
-            return None
-    else:
-        if host.id is not None and host.name:
-            line = f"id:{host.id},{host.name},[{host.ip}]"
-        elif host.id is not None:
-            line = f"id:{host.id},[{host.ip}]"
-        elif host.name:
-            line = f"{host.name},[{host.ip}]"
-        else:
-            return None
-    return line + _lease_suffix(host.lease)
-
-
-def _checked_host(host: DhcpHost) -> DhcpHost:
-    """``host`` when none of its values could add a field or a line to a hosts file."""
-    where = "a DHCP host"
-    _safe(T.ip_address, host.ip, where)
-    if host.mac is not None:
-        _safe(T.mac, host.mac, where)
-    if host.id is not None:
-        _safe(T.duid, host.id, where)
-    if host.name:
-        _safe(TC.dhcp_host_name, host.name, where)
-    return host
+    line = HOST.hosts_line(host, version)
+    return None if line is None else line + _lease_suffix(host.lease)
 
 
 def _dhcp_hosts(defs: NetworkDef):
@@ -221,27 +187,6 @@ def dhcp_host_lines(defs: NetworkDef) -> list[str]:
             if (line := dhcp_host_line(host, version)) is not None]
 
 
-def _file_part(kind: str, value: str) -> str:
-    if _SAFE.match(value):
-        return f"{kind}-{value}"
-    return f"{kind}-x{hashlib.sha256(value.encode()).hexdigest()[:20]}"
-
-
-def dhcp_host_file_name(host: DhcpHost, version: int) -> str:
-    """A stable file name for the host's record in ``--dhcp-hostsdir``, from its key (MAC, else
-    DUID, else name, else IP) and the family of its ``<ip>``."""
-    kind, value = host.key()
-    if kind == "mac":
-        text = value.normalized.replace(":", "-")
-    elif kind == "id":
-        text = value.normalized.replace(":", "-")
-    elif kind == "ip":
-        text = str(value).replace(":", "-")
-    else:
-        text = str(value)
-    return f"v{version}-" + _file_part(kind, text)
-
-
 def dhcp_host_files(defs: NetworkDef) -> dict[str, str]:
     """``{file name: content}`` for ``--dhcp-hostsdir``: one file per host (hosts that share a key
     share a file, one line each)."""
@@ -249,7 +194,7 @@ def dhcp_host_files(defs: NetworkDef) -> dict[str, str]:
     for version, host in _dhcp_hosts(defs):
         line = dhcp_host_line(host, version)
         if line is not None:
-            files.setdefault(dhcp_host_file_name(host, version), []).append(line)
+            files.setdefault(HOST.file_name(host, version), []).append(line)
     return {name: "\n".join(lines) + "\n" for name, lines in files.items()}
 
 

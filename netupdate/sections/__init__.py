@@ -15,8 +15,8 @@ The one registry of sections: each section lives in its own module (``sections/d
 ...; the types in ``_spec.py``) holding all the project knows about it, and the other layers look
 it up here: ``SECTIONS``/``get``/``BY_NAME`` (the ``Section``), ``MODULES`` (its module),
 ``RULES`` and ``rules_in(scope)`` (its structural rules, one rule set for edit and check),
-``PLAN_ROWS`` (the planner's rows), ``hook(section, name)`` (any other hook).  Sections not moved
-to their module yet are listed in ``_legacy.py`` (docs/design.md: "Migrating a section").
+``PLAN_ROWS`` (the planner's rows), ``hook(section, name)`` (any other hook).  Adding a section
+or a rule means touching one file (docs/design.md: "Sections: one module each").
 
 ``CHILDREN`` describes which children each element may have (once or repeated) in libvirt's
 element order; the engine uses it to place new elements and to refuse misplaced ones.
@@ -103,14 +103,9 @@ def _module_name(section: str) -> str:
 
 
 def _load() -> tuple[tuple[Section, ...], Mapping[str, object]]:
-    """Each section from its module (``sections/<name>.py``), or, until it has moved there,
-    from ``_legacy``."""
-    from netupdate.sections import _legacy
+    """Each section from its module (``sections/<name>.py``)."""
     found, modules = [], {}
     for name in ORDER:
-        if name in _legacy.SECTIONS:
-            found.append(_legacy.SECTIONS[name])
-            continue
         module = importlib.import_module(_module_name(name))
         if module.SECTION.name != name:
             raise ValueError(f"{module.__name__} declares section {module.SECTION.name!r}")

@@ -294,19 +294,19 @@ def _element_xml(element) -> str:
     return etree.tostring(copy, encoding="unicode", with_tail=False)
 
 
-# Where the items of each libvirt-updatable section live (DHCP ones per <ip>: parentIndex).
-_IN_IP = {s.name: s.tag for s in _CODED if s.tags[:3] == ("network", "ip", "dhcp")}
+# Where the items of each libvirt-updatable section live (per <ip>: DHCP hosts and ranges).
+_PER_IP = {s.name: "/".join(s.tags[2:]) for s in _CODED if s.libvirt and s.tags[1] == "ip"}
 _ITEM_PATHS = {s.name: "/".join(s.tags[1:]) for s in _CODED
-               if s.libvirt and s.name not in _IN_IP}
+               if s.libvirt and s.name not in _PER_IP}
 
 
 def _items(root, section: str) -> Iterable[tuple[Any, Any, int]]:
     """(element, definition, parent ip index or -1) of each item of ``section`` in ``root``."""
     from netupdate.planning import differ as D
     cls = D.SECTION_CLASS[section]
-    if section in _IN_IP:
+    if section in _PER_IP:
         for index, ip in enumerate(root.findall("ip")):
-            for element in ip.findall(f"dhcp/{_IN_IP[section]}"):
+            for element in ip.findall(_PER_IP[section]):
                 yield element, cls.from_element(element), index
         return
     for element in root.findall(_ITEM_PATHS[section]):

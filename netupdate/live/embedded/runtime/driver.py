@@ -29,6 +29,7 @@ from netupdate.sections import bridge as BRIDGE
 from netupdate.sections import dns as DNS
 from netupdate.sections import dns_host as DNS_HOST
 from netupdate.sections import ip as IP
+from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections.bridge import bridge_name, kernel_delay, want_delay, want_stp
 from netupdate.store import Store
 
@@ -526,16 +527,16 @@ class Driver:
         layout = self.layout(name)
         before, after = change.before, change.after
         if section == "ip-dhcp-host":
-            version = (change.context or {}).get("ip_version")
-            if version not in (4, 6):
+            version = HOST.fast_version(change)
+            if version is None:
                 return None
             folder = layout.dhcp_hostsdir
             old = new = None
             if before is not None:
-                old = (conf.dhcp_host_file_name(before, version),
+                old = (HOST.file_name(before, version),
                        _line(conf.dhcp_host_line(before, version)))
             if after is not None:
-                new = (conf.dhcp_host_file_name(after, version),
+                new = (HOST.file_name(after, version),
                        _line(conf.dhcp_host_line(after, version)))
         else:
             folder = layout.hostsdir
@@ -567,7 +568,8 @@ class Driver:
             DQ.S.atomic_write_many(writes, mode=DQ.HOST_MODE)
         for path in removes:
             DQ.S.remove(path)
-        sighup = "dnsmasq-sighup" in kinds or (section == "ip-dhcp-host" and old is not None)
+        sighup = "dnsmasq-sighup" in kinds or (section == "ip-dhcp-host"
+                                               and HOST.needs_sighup(old is not None))
         if sighup:
             DQ.sighup(dq["pid"], dq["conf"], layout)
         return {"section": section, "writes": writes, "removes": removes, "sighup": sighup,

@@ -42,10 +42,10 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     'netupdate/check/grammar.py': 684,
-    'netupdate/check/semantic.py': 624,
+    'netupdate/check/semantic.py': 608,
     'netupdate/cli/live.py': 634,
     'netupdate/document/source.py': 556,
-    'netupdate/edit/engine.py': 2202,
+    'netupdate/edit/engine.py': 2205,
     'netupdate/live/embedded/connection.py': 1466,
     'netupdate/live/embedded/runtime/driver.py': 763,
     'netupdate/live/libvirt/connection.py': 1183,

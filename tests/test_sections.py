@@ -549,3 +549,28 @@ def test_a_dhcp_host_modify_never_leaves_a_duplicate_validate_reports(data):
         return
     assert not {i.code for i in V.validate(network.to_xml(), schema=None)} & {
         "NU-E102", "NU-E103", "NU-E104"}
+
+
+_MACS = st.sampled_from(["52:54:00:00:00:01", "01:00:5e:00:00:01", "33:33:00:00:00:01",
+                         "03:00:00:00:00:01", "fe:54:00:00:00:01"])
+
+
+@settings(max_examples=40)
+@given(mac=_MACS, where=st.sampled_from(["bridge", "host"]))
+def test_a_multicast_mac_is_refused_iff_validate_reports_nu_e124(mac, where):
+    """NU-E124 is one rule (sections/network.py) for the bridge <mac> and a DHCP host's MAC."""
+    body = "<ip address='192.168.9.1' prefix='24'><dhcp>{}</dhcp></ip>"
+    if where == "bridge":
+        section, fragment = "network", f"<mac address='{mac}'/>"
+        after = f"<network><name>n</name>{fragment}{body.format('')}</network>"
+    else:
+        section, fragment = "ip-dhcp-host", f"<host mac='{mac}' ip='192.168.9.5'/>"
+        after = f"<network><name>n</name>{body.format(fragment)}</network>"
+    reported = {i.code for i in V.validate(after, schema=None)} & {"NU-E124"}
+    try:
+        netupdate.load(f"<network><name>n</name>{body.format('')}</network>").update(
+            "add", section, fragment)
+        refused = False
+    except UpdateError:
+        refused = True
+    assert refused == bool(reported), (reported, after)

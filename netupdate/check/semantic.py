@@ -334,22 +334,6 @@ def check_unknown_values(s: _Subject):
 
 
 
-@rule("NU-E124", "multicast-mac", ERROR, "Multicast MAC address")
-def check_multicast_mac(s: _Subject):
-    """A MAC address that must name one interface (a DHCP host, the bridge's ``<mac>``) has the
-    multicast bit set (the lowest bit of its first octet, e.g. ``01:00:5e:...``).  libvirt
-    refuses it ("expected unicast mac address, found multicast")."""
-    if s.net.mac is not None and s.net.mac.is_multicast:
-        yield (s.root.find("mac"), "address"), \
-            f"bridge MAC address {s.net.mac} is a multicast address"
-    for ip in _dhcp_ips(s.net):
-        for host in ip.dhcp.hosts:
-            if host.mac is not None and host.mac.is_multicast:
-                yield (host, "mac"), f"host MAC address {host.mac} is a multicast address"
-
-
-
-
 _declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "
          "touches files", TC.OPTIONS_EXPLAINED, "semantic",
          lambda s: TC.risky_options(s.root, s.net.dnsmasq_options))

@@ -40,6 +40,7 @@ from netupdate.sections._spec import (
     row,
 )
 from netupdate.sections.ip import ip_version
+from netupdate.sections.network import unicast_host
 
 SECTION = Section("ip-dhcp-host", 4, ("network", "ip", "dhcp", "host"), M.DhcpHost, True,
                   ALL_COMMANDS, ("mac", "name", "ip"))
@@ -128,9 +129,7 @@ def check_attributes(element, n: str, version: int) -> Iterator[Finding]:
         except ValueError:
             yield _bad(element, f"Cannot parse MAC address '{mac}' in network {qn}")
         else:
-            if parsed.is_multicast:
-                yield _bad(element, f"expected unicast mac address, found multicast '{mac}' in "
-                           f"network {qn}")
+            yield from unicast_host(element, n) if parsed.is_multicast else ()
     if id_ is not None:
         bad = next((c for c in id_ if c not in ":0123456789abcdefABCDEF"), None)
         if bad is not None:

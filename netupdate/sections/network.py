@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netupdate.errors import InvalidFragmentError
 from netupdate.model import defs as M
+from netupdate.model import values as T
 from netupdate.sections._spec import (
     ADDED,
     ALL_OPS,
@@ -43,7 +45,39 @@ def _name(view) -> Iterator[Finding]:
                       "the network name is empty" if element is not None else None)
 
 
+def _multicast(text: str | None) -> bool:
+    try:
+        return text is not None and T.MAC(text).is_multicast
+    except ValueError:      # an unreadable MAC is the model's (NU-E020) and the parser's
+        return False
+
+
+def unicast_host(element, n: str) -> Iterator[Finding]:
+    """NU-E124 on one DHCP ``<host>`` (libvirt's parser of the host, every command)."""
+    mac = element.get("mac")
+    if _multicast(mac):
+        yield Finding((element, "mac"), f"expected unicast mac address, found multicast '{mac}' "
+                      f"in network {q(n)}", f"host MAC address {mac} is a multicast address",
+                      InvalidFragmentError)
+
+
+def _unicast(view) -> Iterator[Finding]:
+    mac = next(view.root.iterchildren("mac"), None)
+    if mac is not None and _multicast(mac.get("address")):
+        yield Finding((mac, "address"), f"the bridge MAC address of network {q(view.n)} must be "
+                      f"unicast", f"bridge MAC address {mac.get('address')} is a multicast "
+                      "address")
+    for ip in view.root.iterchildren("ip"):
+        for host in (h for dhcp in ip.iterchildren("dhcp") for h in dhcp.iterchildren("host")):
+            yield from unicast_host(host, view.n)
+
+
 RULES = (
+    Rule("NU-E124", "multicast-mac", ERROR, "Multicast MAC address",
+         "A MAC address that must name one interface (a DHCP host, the bridge's ``<mac>``) has "
+         "the multicast bit set (the lowest bit of its first octet, e.g. ``01:00:5e:...``).  "
+         "libvirt refuses it (\"expected unicast mac address, found multicast\").",
+         check=_unicast, scope="network", item=unicast_host),
     Rule("NU-E126", "network-name", ERROR, "Empty network name",
          "The network ``<name>`` is empty.  (A name with a ``/``, white space or a control "
          "character is ``NU-E021``: the name is used in file names such as "

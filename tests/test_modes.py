@@ -9,6 +9,7 @@ from netupdate.live.embedded.runtime import driver as D
 from netupdate.live.embedded.runtime import shaping as QOS
 from netupdate.model.defs import Bandwidth, BandwidthRate
 from netupdate.model.values import mode_group
+from netupdate.sections import dns_host as DNS_HOST
 
 rates = st.integers(1, 10**7)
 
@@ -71,6 +72,6 @@ def test_a_hostname_still_served_through_expand_hosts_is_not_expected_gone():
     expected it gone and rolled a valid update back (found by the live corpus sample)."""
     old = {"192.168.111.20": ["time", "time.heavy.example", "ntp.heavy.example"]}
     new = {"192.168.111.20": ["time", "ntp.heavy.example"]}
-    assert [c for c in D._host_checks(new, old) if not c[3]] == []
-    gone = D._host_checks({"192.168.111.20": ["ntp.heavy.example"]}, old)
+    assert [c for c in DNS_HOST.answers(new, old) if not c[3]] == []
+    gone = DNS_HOST.answers({"192.168.111.20": ["ntp.heavy.example"]}, old)
     assert {c[0] for c in gone if not c[3]} == {"time", "time.heavy.example"}

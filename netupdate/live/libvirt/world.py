@@ -94,9 +94,11 @@ def preflight_define(conn, xml, force: bool):
 def preflight_start(conn, net, force: bool):
     """``net`` once its subnets overlap no running network of the daemon and, on a local
     daemon, no address or route of the host (libvirt itself only says "Network is already in
-    use by interface" for some of these)."""
+    use by interface" for some of these); a running network is libvirt's to refuse."""
     from netupdate.model.defs import load
     from netupdate.planning import conflicts as C
+    if conn._call(f"network {net.name()!r}", net.isActive):
+        return net
     name = net.name()
     defs = load(conn._persistent_xml(net)[0]).defs
     found = [c for other, theirs in _running(conn, name).items()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import driver as D
+from netupdate.sections import ip as IP
 
 
 def _onoff(value: bool) -> str:
@@ -29,7 +30,7 @@ def bridge_drift(state: dict | None, defs, br: str) -> list[tuple[str, str, str]
         out.append((f"bridge {br} mac", defs.mac.normalized, str(state.get("mac"))))
     if not state["up"]:
         out.append((f"bridge {br}", "up", "down"))
-    want = {D._norm_addr(a): a for a in D.want_addresses(defs)}
+    want = {D._norm_addr(a): a for a in IP.addresses(defs)}
     have = {D._norm_addr(a): a for a in state["addresses"]}
     out += [(f"bridge {br} address {a}", "present", "missing") for k, a in want.items()
             if k not in have]

@@ -1,6 +1,7 @@
-"""Write the files pip installs next to the program, generated from the argument parser so
-they never drift from it: the man page (argparse-manpage) and the shell completion scripts
-(argcomplete: bash, zsh, fish).  tests/test_cli_shell.py checks they are up to date.
+"""Write the files generated from the code so they never drift from it: the man page
+(argparse-manpage) and the shell completion scripts (argcomplete: bash, zsh, fish), which pip
+installs next to the program, and the list of validation codes in docs/validation.md (from the
+rules' registry).  tests/test_cli_shell.py and tests/test_validate.py check they are up to date.
 
     python contrib/generate.py            # rewrite them
     python contrib/generate.py --check    # exit 1 when one is stale
@@ -15,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 MAN = HERE / "man" / "netupdate.1"
+VALIDATION_DOCS = HERE.parent / "docs" / "validation.md"
 COMPLETIONS = {"bash": HERE / "completion" / "netupdate",
                "zsh": HERE / "completion" / "_netupdate",
                "fish": HERE / "completion" / "netupdate.fish"}
@@ -37,8 +39,16 @@ def completion(shell: str) -> str:
     return script(shell)
 
 
+def validation_docs() -> str:
+    """docs/validation.md with its code list (between the markers) generated again."""
+    from netupdate.check.semantic import DOCS_BEGIN, DOCS_END, rules_markdown
+    head, rest = VALIDATION_DOCS.read_text(encoding="utf-8").split(DOCS_BEGIN, 1)
+    _old, tail = rest.split(DOCS_END, 1)
+    return f"{head}{DOCS_BEGIN}{rules_markdown().strip()}\n{DOCS_END}{tail}"
+
+
 def wanted() -> dict[Path, str]:
-    out = {MAN: man_page()}
+    out = {MAN: man_page(), VALIDATION_DOCS: validation_docs()}
     out.update({path: completion(shell) for shell, path in COMPLETIONS.items()})
     return out
 

@@ -42,7 +42,7 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     'netupdate/check/grammar.py': 684,
-    'netupdate/check/semantic.py': 608,
+    'netupdate/check/semantic.py': 598,
     'netupdate/cli/live.py': 634,
     'netupdate/document/source.py': 556,
     'netupdate/edit/engine.py': 2205,
@@ -79,14 +79,12 @@ CLI_VIOLATIONS = {
 # (module, "io", what) -> how often today: I/O in the layers that must stay pure
 PURE_IO = {
     ('netupdate/check/grammar.py', 'io', '.read_bytes'): 1,
-    ('netupdate/check/semantic.py', 'io', 'open'): 2,
     ('netupdate/document/source.py', 'io', 'open'): 1,
     # a costly nodeSpec runs in a forked child killed after 2 s: libxml2 holds the GIL, so
     # nothing in the process can stop it (docs/update.md)
     ('netupdate/edit/xpathguard.py', 'io', 'os.kill'): 1,
     ('netupdate/edit/xpathguard.py', 'io', 'os.read'): 1,
     ('netupdate/edit/xpathguard.py', 'io', 'os.write'): 2,
-    ('netupdate/planning/policy.py', 'io', 'open'): 1,
 }
 
 # ------------------------------------------------------------------------- the layers

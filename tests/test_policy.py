@@ -7,6 +7,7 @@ import pytest
 
 import netupdate
 from netupdate.errors import PolicyError
+from netupdate.live.backend import load_policy
 from netupdate.planning.differ import diff
 from netupdate.planning.planner import plan
 from netupdate.planning.policy import Policy, enforce
@@ -44,10 +45,11 @@ needs_update = pytest.mark.skipif(not _update_works(), reason="netupdate.edit.en
 # ---------------------------------------------------------------------- reading
 @pytest.mark.parametrize("path", sorted(POLICIES.glob("*.toml")), ids=lambda p: p.name)
 def test_policy_fixtures_load(path):
-    policy = Policy.from_toml(path)
+    policy = load_policy(path)
     assert policy.rules and policy.source == str(path)
-    assert Policy.from_toml(str(path)).rules == policy.rules
-    assert Policy.from_toml(path.read_text()).rules == policy.rules
+    assert load_policy(str(path)).rules == policy.rules
+    assert load_policy(path.read_text()).rules == policy.rules
+    assert Policy.from_toml(path.read_bytes()).rules == policy.rules
 
 
 @pytest.mark.parametrize("text,message", [
@@ -72,7 +74,7 @@ def test_bad_policies_are_refused(text, message):
 
 def test_missing_policy_file():
     with pytest.raises(PolicyError, match="cannot read policy"):
-        Policy.from_toml(ROOT / "no-such-policy.toml")
+        load_policy(ROOT / "no-such-policy.toml")
 
 
 def test_empty_policy_denies_everything_and_allows_nothing_changed():
@@ -83,7 +85,7 @@ def test_empty_policy_denies_everything_and_allows_nothing_changed():
 
 # ---------------------------------------------------------------------- section-form edits
 def test_dhcp_policy_allows_kvm_hosts():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     after = _add_host(NAT, "52:54:00:aa:bb:cc", "vm9", "192.168.100.90")
     assert enforce(policy, NAT, after).sections == ("ip-dhcp-host",)
     modified = NAT.replace("name='beta' ip='192.168.100.11'", "name='beta' ip='192.168.100.12'")
@@ -92,7 +94,7 @@ def test_dhcp_policy_allows_kvm_hosts():
 
 
 def test_dhcp_policy_refuses_foreign_macs_and_names_the_rule():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     after = _add_host(NAT, "00:16:3e:aa:bb:cc", "vm9", "192.168.100.90")
     with pytest.raises(PolicyError) as info:
         enforce(policy, NAT, after, command="add-last")
@@ -104,7 +106,7 @@ def test_dhcp_policy_refuses_foreign_macs_and_names_the_rule():
 
 
 def test_dhcp_policy_refuses_the_domain():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     with pytest.raises(PolicyError, match="domain modified"):
         enforce(policy, NAT, NAT.replace("nat0.example'/>", "evil.example'/>"))
 
@@ -117,7 +119,7 @@ def test_mac_patterns_ignore_case():
 
 
 def test_modify_must_fit_the_pattern_before_and_after():
-    policy = Policy.from_toml(POLICIES / "web-team.toml")
+    policy = load_policy(POLICIES / "web-team.toml")
     before = _add_host(NAT, "52:54:00:aa:00:01", "web-1", "192.168.100.200")
     renamed = before.replace("name='web-1'", "name='db-1'")
     with pytest.raises(PolicyError, match="no allow rule"):
@@ -131,7 +133,7 @@ def test_modify_must_fit_the_pattern_before_and_after():
 
 
 def test_deny_rule_wins_and_is_named():
-    policy = Policy.from_toml(POLICIES / "web-team.toml")
+    policy = load_policy(POLICIES / "web-team.toml")
     after = NAT.replace("</dns>", "  <host ip='192.168.100.1'><hostname>web-gw</hostname>"
                                   "</host>\n  </dns>")
     with pytest.raises(PolicyError) as info:
@@ -141,7 +143,7 @@ def test_deny_rule_wins_and_is_named():
 
 
 def test_all_hostnames_must_match():
-    policy = Policy.from_toml(POLICIES / "web-team.toml")
+    policy = load_policy(POLICIES / "web-team.toml")
     good = NAT.replace("</dns>", "  <host ip='192.168.100.150'><hostname>web-a</hostname>"
                                  "<hostname>www</hostname></host>\n  </dns>")
     assert policy.allows(diff(NAT, good))
@@ -150,7 +152,7 @@ def test_all_hostnames_must_match():
 
 
 def test_commands_limit_the_operations():
-    policy = Policy.from_toml(POLICIES / "web-team.toml")
+    policy = load_policy(POLICIES / "web-team.toml")
     with_txt = NAT.replace("</dns>", "  <txt name='web-info' value='1'/>\n  </dns>")
     assert policy.allows(diff(NAT, with_txt), command="add-first")
     assert policy.allows(diff(with_txt, NAT), command="delete")
@@ -161,7 +163,7 @@ def test_commands_limit_the_operations():
 
 
 def test_fields_limit_allow_rules():
-    policy = Policy.from_toml(POLICIES / "docs-only.toml")
+    policy = load_policy(POLICIES / "docs-only.toml")
     titled = NAT.replace("</uuid>", "</uuid>\n  <title>Lab</title>")
     assert policy.allows(diff(NAT, titled))
     assert policy.allows(diff(titled, titled.replace("Lab", "Lab 2")))
@@ -169,7 +171,7 @@ def test_fields_limit_allow_rules():
 
 
 def test_default_allow_with_deny_list():
-    policy = Policy.from_toml(POLICIES / "operator.toml")
+    policy = load_policy(POLICIES / "operator.toml")
     assert policy.allows(diff(NAT, NAT.replace("stp='on'", "stp='off'")))
     assert policy.allows(diff(NAT, NAT.replace("value='lab network'", "value='x'")))
     for after, rule in [
@@ -183,7 +185,7 @@ def test_default_allow_with_deny_list():
 
 
 def test_check_accepts_plans_records_and_changes():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     after = _add_host(NAT, "52:54:00:aa:bb:cc", "vm9", "192.168.100.90")
     result = plan(NAT, after)
     assert policy.allows(result)
@@ -201,13 +203,13 @@ def test_enforce_without_policy_only_diffs():
     assert enforce(None, NAT, NAT.replace("stp='on'", "stp='off'")).sections == ("bridge",)
     policy_text = (POLICIES / "dhcp-hosts.toml").read_text()
     with pytest.raises(PolicyError):
-        enforce(policy_text, NAT, NAT.replace("stp='on'", "stp='off'"))
+        enforce(Policy.from_toml(policy_text), NAT, NAT.replace("stp='on'", "stp='off'"))
 
 
 # ---------------------------------------------------------------------- nodeSpec-form edits
 def test_node_spec_edit_of_the_domain_is_refused():
     """An XPath edit names no section, yet the policy sees the <domain> change."""
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     before = netupdate.load(NAT)
     after = _edited(before, lambda root: root.xpath("/network/domain")[0]
                     .set("name", "evil.example"))
@@ -218,7 +220,7 @@ def test_node_spec_edit_of_the_domain_is_refused():
 
 
 def test_node_spec_edit_inside_a_host_is_checked_like_a_section_edit():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     before = netupdate.load(NAT)
     fine = _edited(before, lambda root: root.xpath(
         "/network/ip/dhcp/host[@name='beta']")[0].set("ip", "192.168.100.55"))
@@ -230,7 +232,7 @@ def test_node_spec_edit_inside_a_host_is_checked_like_a_section_edit():
 
 
 def test_whole_document_apply_cannot_bypass_the_policy():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     after = _add_host(NAT, "52:54:00:aa:bb:cc", "vm9", "192.168.100.90").replace(
         "<dns>", "<dns enable='no'>")
     with pytest.raises(PolicyError, match="dns modified"):
@@ -239,7 +241,7 @@ def test_whole_document_apply_cannot_bypass_the_policy():
 
 @needs_update
 def test_update_engine_section_form():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     network = netupdate.load(NAT)
     network.update("add-last", "ip-dhcp-host",
                    "<host mac='52:54:00:aa:bb:cc' name='vm9' ip='192.168.100.90'/>")
@@ -253,7 +255,7 @@ def test_update_engine_section_form():
 
 @needs_update
 def test_update_engine_node_spec_form():
-    policy = Policy.from_toml(POLICIES / "dhcp-hosts.toml")
+    policy = load_policy(POLICIES / "dhcp-hosts.toml")
     network = netupdate.load(NAT)
     change = network.update("modify", None, "<domain name='evil.example'/>",
                             node_spec="/network/domain")

@@ -198,6 +198,6 @@ def test_a_policy_can_deny_options_and_the_shipped_ones_do():
     with pytest.raises(netupdate.PolicyError, match="dnsmasq-options must be"):
         Policy.from_toml("dnsmasq-options = 'maybe'\n")
     for path in sorted((ROOT / "fixtures" / "policies").glob("*.toml")):
-        policy = Policy.from_toml(path)
+        policy = Policy.from_toml(path.read_bytes(), filename=str(path))
         assert policy.dnsmasq_options == "deny", path
         assert not policy.allows(diff(before, after))

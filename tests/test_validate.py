@@ -575,9 +575,7 @@ def test_docs_list_every_code():
     begin, end = "<!-- codes:begin -->\n", "<!-- codes:end -->"
     generated = text[text.index(begin) + len(begin):text.index(end)]
     assert generated.strip() == V.rules_markdown().strip(), (
-        "docs/validation.md is out of date: run "
-        "python -c 'from netupdate.check import semantic as validation; "
-        "validation.update_docs(\"docs/validation.md\")'")
+        "docs/validation.md is out of date: run python contrib/generate.py")
 
 
 def test_explain():

@@ -48,7 +48,7 @@ from netupdate.model import values as T
 from netupdate.sections._spec import ERROR, WARNING, Finding, Rule
 
 __all__ = ["RULES", "Issue", "Rule", "explain", "is_valid", "rules_markdown", "select_rules",
-           "update_docs", "validate"]
+           "validate"]
 
 SOURCES = ("parse", "schema", "model", "semantic")
 
@@ -569,16 +569,6 @@ def explain(code: str) -> str:
 
 
 DOCS_BEGIN, DOCS_END = "<!-- codes:begin -->\n", "<!-- codes:end -->"
-
-
-def update_docs(path: str | os.PathLike) -> None:
-    """Rewrite the generated code list of ``docs/validation.md`` (between its markers)."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    head, rest = text.split(DOCS_BEGIN, 1)
-    _old, tail = rest.split(DOCS_END, 1)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(f"{head}{DOCS_BEGIN}{rules_markdown().strip()}\n{DOCS_END}{tail}")
 
 
 def _md(text: str) -> str:

@@ -70,18 +70,17 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from netupdate.cli.inputs import read_input
+    from netupdate.cli.inputs import read_input, read_policy
     from netupdate.cli.options import use_color
     from netupdate.planning.differ import as_defs
     from netupdate.planning.planner import plan
-    from netupdate.planning.policy import Policy
 
     before = as_defs(read_input(args.old) if args.old == "-" else args.old)
     after = as_defs(read_input(args.new) if args.new == "-" else args.new)
     result = plan(before, after)
     policy_note = None
     if args.policy:
-        Policy.from_toml(args.policy).check(result.changes)
+        read_policy(args.policy).check(result.changes)
         policy_note = f"policy: allowed by {args.policy}" if result.changes else None
     if args.json:
         data = result.to_json()

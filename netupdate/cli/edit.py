@@ -85,8 +85,9 @@ def _edit(args, source, update):
                             parent_index=args.parent_index, node_spec=args.node_spec)
     edited = network.to_xml()
     if args.policy:
+        from netupdate.cli.inputs import read_policy
         from netupdate.planning.policy import enforce
-        enforce(args.policy, original, network, command=change.command)
+        enforce(read_policy(args.policy), original, network, command=change.command)
     return network, original, edited, change
 
 

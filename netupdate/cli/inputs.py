@@ -37,3 +37,9 @@ def fragment(argument: str) -> str:
     if argument.lstrip().startswith("<"):
         return argument
     return read_text(argument)
+
+
+def read_policy(path: str):
+    """The access policy of ``--policy FILE`` (``-``: standard input)."""
+    from netupdate.planning.policy import Policy
+    return Policy.from_toml(read_input(path), filename=None if path == "-" else path)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import os
 
-from netupdate.errors import InvalidOperationError, NetupdateError, UnsupportedError
+from netupdate.errors import InvalidOperationError, NetupdateError, PolicyError, UnsupportedError
 from netupdate.live.results import DiffResult, NetworkInfo, NetworkStatus, UpdateResult
 from netupdate.live.world import WorldVerbs
 
@@ -44,10 +44,21 @@ def check_changes(policy, changes, command: str | None) -> None:
 
 
 def load_policy(policy):
-    if policy is None:
-        return None
-    from netupdate.planning.policy import load_policy
-    return load_policy(policy)
+    """The ``Policy`` of ``connect(policy=...)``: a ``Policy``, a path to a ``.toml`` file
+    (``os.PathLike``, or a ``str`` of one line without ``=``), or TOML text; None: no policy."""
+    from netupdate.planning.policy import Policy
+    if policy is None or isinstance(policy, Policy):
+        return policy
+    if isinstance(policy, os.PathLike) or (isinstance(policy, str) and policy.strip()
+                                           and "\n" not in policy and "=" not in policy
+                                           and "[" not in policy):
+        filename = os.fspath(policy)
+        try:
+            with open(filename, "rb") as handle:
+                return Policy.from_toml(handle.read(), filename=filename)
+        except OSError as exc:
+            raise PolicyError(f"cannot read policy: {exc.strerror}", file=filename) from None
+    return Policy.from_toml(policy)
 
 
 def refuse_invalid(data: bytes) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import ipaddress
-import os
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -237,22 +236,13 @@ class Policy:
 
     # ------------------------------------------------------------------ reading
     @classmethod
-    def from_toml(cls, source: str | bytes | os.PathLike) -> Policy:
-        """A policy from TOML text or a path to a ``.toml`` file."""
-        filename = None
-        if isinstance(source, os.PathLike) or (
-                isinstance(source, str) and source.strip() and "\n" not in source
-                and "=" not in source and "[" not in source):
-            filename = os.fspath(source)
-            try:
-                with open(filename, "rb") as handle:
-                    source = handle.read()
-            except OSError as exc:
-                raise PolicyError(f"cannot read policy: {exc.strerror}", file=filename) from None
-        if isinstance(source, bytes):
-            source = source.decode("utf-8")
+    def from_toml(cls, text: str | bytes, *, filename: str | None = None) -> Policy:
+        """A policy from TOML text (``filename``: where it was read, for messages; reading a
+        file is the caller's: ``netupdate.live.backend.load_policy`` or the CLI)."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
         try:
-            data = tomllib.loads(source)
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=filename) from None
         return cls.from_dict(data, source=filename)
@@ -378,19 +368,12 @@ def _changeset(changes: Any, command: str | None) -> tuple[ChangeSet, str | None
     return ChangeSet(changes), command
 
 
-def load_policy(policy: Policy | str | os.PathLike | None) -> Policy | None:
-    if policy is None or isinstance(policy, Policy):
-        return policy
-    return Policy.from_toml(policy)
-
-
-def enforce(policy: Policy | str | os.PathLike | None, before: Any, after: Any, *,
+def enforce(policy: Policy | None, before: Any, after: Any, *,
             command: str | None = None) -> ChangeSet:
     """Diff ``before`` and ``after`` (``Network``, ``NetworkDef``, XML text or path) and check
-    the changes against ``policy`` (a ``Policy``, TOML text or a path; None checks nothing).
-    Raises ``PolicyError`` naming the rule and the change; returns the ChangeSet."""
+    the changes against ``policy`` (None checks nothing).  Raises ``PolicyError`` naming the
+    rule and the change; returns the ChangeSet."""
     changeset = diff(before, after)
-    policy = load_policy(policy)
     if policy is not None:
         policy.check(changeset, command=command)
     return changeset

@@ -42,12 +42,14 @@ from netupdate.sections.dns import disabled_message
 
 SECTION = Section("forward", 6, ("network", "forward"), M.ForwardDef, False, frozenset())
 
-_MODE = T.enum_of(T.ForwardMode)
-
-
 def mode_of(forward) -> T.ForwardMode | str:
-    """The mode of a ``<forward>`` (nat when unset): a ``ForwardMode``, or the text if unknown."""
-    return _MODE(forward.get("mode") or T.ForwardMode.NAT)
+    """The mode of a ``<forward>`` (nat when unset): a ``ForwardMode``, or the text if unknown
+    (as written, whatever it holds: NU-E101 and NU-E021 report it)."""
+    text = forward.get("mode") or T.ForwardMode.NAT
+    try:
+        return T.ForwardMode(text)
+    except ValueError:
+        return text
 
 
 def _forward(view):

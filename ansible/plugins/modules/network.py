@@ -28,8 +28,8 @@ options:
     required: true
   xml:
     description:
-      - The desired definition, inline (for example
-        C({{ lookup('template', 'net.xml.j2') }})).
+      - The desired definition, inline, for example the result of a C(template) lookup of
+        C(net.xml.j2).
     type: str
   src:
     description: A file on the managed host holding the desired definition.

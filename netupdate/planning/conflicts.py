@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from netupdate.model import values as T
+
 SUBNET, BRIDGE, MAC, IP = "subnet-overlap", "bridge-in-use", "mac-reserved-twice", \
     "ip-reserved-twice"
 
@@ -72,7 +74,8 @@ def in_namespace(name: str, defs, bridge: str, addresses, routes, links, *,
     ``owners`` names the network of a bridge another network of ours runs."""
     owners = owners or {}
     out = []
-    if bridge in links:
+    # only a managed network creates its bridge (mode bridge uses an existing one by name)
+    if bridge in links and defs.forward_mode in T.MANAGED_MODES:
         out.append(Conflict(BRIDGE, f"bridge name {bridge} of network {name} is already used "
                             f"by a link in {where} that is not this network's", forcible=False))
     seen = set()

@@ -423,7 +423,7 @@ def test_namespace_deleted_behind_our_back(conn, netns):
     pid = record["dnsmasq"]["pid"]
     subprocess.run(["ip", "netns", "del", netns], check=True)  # dnsmasq keeps it alive
     status = conn.status("natnet")
-    assert status.state == "degraded"
+    assert status.state == "vanished"
     assert any("namespace" in problem for problem in status.problems)
     with pytest.raises(StateError, match="namespace"):
         conn.update("natnet", "add", "dns-host",

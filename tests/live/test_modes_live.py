@@ -244,7 +244,7 @@ def test_openvswitch_virtualport_is_stated_when_ovs_is_missing(conn, netns):
     conn.define("<network><name>ovs</name><forward mode='bridge'/><bridge name='nuovs0'/>"
                 "<virtualport type='openvswitch'/></network>")
     conn.start("ovs")
-    notes = conn.status("ovs").get("notes", [])
+    notes = conn.status("ovs").notes
     if shutil.which("ovs-vsctl") is None:
         assert notes and "Open vSwitch is not installed" in notes[0]
     conn.stop("ovs")

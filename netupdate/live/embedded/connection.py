@@ -329,7 +329,7 @@ class Connection(Backend):
         return NetworkStatus(**info, netns=seen["netns"], drift=drift,
                              problems=tuple(problems + seen["problems"]),
                              bridge_state=seen["bridge"], dnsmasq=seen["dnsmasq"],
-                             firewall=seen["firewall"])
+                             firewall=seen["firewall"], notes=tuple(seen.get("notes", ())))
 
     def diff(self, name: str, other_xml: str | None = None) -> DiffResult:
         """The changes from the persistent config (the live definition of a transient network)

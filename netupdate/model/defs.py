@@ -3,9 +3,8 @@
 Each definition class declares one field per XML attribute or child, with where it lives in the
 XML as field metadata (``attr``, ``text``, ``child``, ``children``, ``custom``).  One generic reader
 builds any definition from its element; the same declarations drive the differ, the policy and the
-fixture-coverage test.  XML the model does not know is left alone in the document.
-
-Equality is semantic: MAC case, IPv6 spelling, netmask vs prefix and lease units do not matter.
+fixture-coverage test.  XML the model does not know is left alone in the document.  Equality is
+semantic: MAC case, IPv6 spelling, netmask vs prefix and lease units do not matter.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
+from netupdate.document.paths import indexed_paths
 from netupdate.document.source import Document, decode, element_path, read_file
 from netupdate.errors import ModelError, XMLParseError
 from netupdate.model import text as TC
@@ -131,9 +131,10 @@ class Def:
     @classmethod
     def read_lenient(cls, element, *, filename: str | None = None):
         """``(definition, problems)``: values that cannot be read are None in the definition,
-        and each is a ``ModelError`` in ``problems`` (in document order)."""
+        and each is a ``ModelError`` in ``problems`` (in document order; paths indexed once)."""
         context = _Context(filename)
-        value = cls._read(element, context)
+        with indexed_paths():
+            value = cls._read(element, context)
         return value, sorted(context.problems, key=lambda p: (p.line or 0, p.path or ""))
 
     @classmethod
@@ -293,9 +294,8 @@ class IpDef(Def):
 
     @property
     def version(self) -> int:
-        if self.address is not None:
-            return self.address.version
-        return 6 if self.family == T.Family.IPV6 else 4
+        return self.address.version if self.address is not None else \
+            6 if self.family == T.Family.IPV6 else 4
 
     @property
     def effective_prefix(self) -> int | None:

@@ -56,6 +56,7 @@ from netupdate.sections import ip as IP
 from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 from netupdate.sections import portgroup as PORTGROUP
+from netupdate.sections._spec import forward_mode, mode_of
 
 __all__ = ["COMMANDS", "Change", "EditableNetwork", "apply_update", "load", "normalize_command",
            "update_xml"]
@@ -212,11 +213,6 @@ def _q(value) -> str:
 
 _ip_version = IP.ip_version
 _dhcp_active = IP.dhcp_active
-
-
-def _forward_mode(root) -> T.ForwardMode | str | None:
-    forward = next(root.iterchildren("forward"), None)
-    return None if forward is None else FORWARD.mode_of(forward)
 
 
 def _is_element(node) -> bool:
@@ -518,7 +514,7 @@ class _Edit:
         self.expected_section: S.Section | None = None
         self.dns_index_kept = False
         self._ip_defs: dict = {}
-        self.forward_mode_before = _forward_mode(self.root)
+        self.forward_mode_before = forward_mode(self.root)
         self.dhcp_before = self._dhcp_state()
 
     # -------------------------------------------------------------- naming
@@ -643,7 +639,7 @@ class _Edit:
             else None,
             "dhcp_active_before": active_before,
             "dhcp_active_after": active_after,
-            "forward_mode": _forward_mode(self.root),
+            "forward_mode": forward_mode(self.root),
             "forward_mode_before": self.forward_mode_before,
             "node_spec": self.node_spec,
             **extra,
@@ -1215,7 +1211,7 @@ class _ForwardInterfaceHandler(_InForward):
         existing = self.find(forward, dev)
         if existing is not None:
             self.refuse_duplicate(ed, dev, existing)
-        mode = FORWARD.mode_of(forward)
+        mode = mode_of(forward)
         count = sum(1 for _ in forward.iterchildren("interface"))
         if mode in T.L3_MODES and count + (1 if count == 0 and forward.get("dev") else 0) >= 1:
             ed.fail(InvalidOperationError, FORWARD.multiple_interfaces(ed.n), forward)

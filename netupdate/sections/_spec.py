@@ -128,6 +128,23 @@ def each(tag_path: tuple[str, ...], item: Callable[..., Iterable[Finding]]):
     return check
 
 
+def mode_of(forward) -> T.ForwardMode | str:
+    """The mode of a ``<forward>`` (nat when unset): a ``ForwardMode``, or the text if unknown
+    (as written, whatever it holds: NU-E101 and NU-E021 report it)."""
+    text = forward.get("mode") or T.ForwardMode.NAT
+    try:
+        return T.ForwardMode(text)
+    except ValueError:
+        return text
+
+
+def forward_mode(root) -> T.ForwardMode | str | None:
+    """The forward mode of a ``<network>`` element (None: no ``<forward>``, an isolated
+    network); see ``mode_of``."""
+    forward = next(root.iterchildren("forward"), None)
+    return None if forward is None else mode_of(forward)
+
+
 def q(name: str) -> str:
     """A network name quoted as libvirt quotes it."""
     return f"'{name}'"

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from netupdate.model import defs as M
 from netupdate.model import text as TC
-from netupdate.model import values as T
 from netupdate.sections import dns_host, dns_srv, dns_txt
 from netupdate.sections._spec import (
     ADDED,
@@ -26,6 +25,7 @@ from netupdate.sections._spec import (
     Finding,
     Rule,
     Section,
+    forward_mode,
     q,
     row,
 )
@@ -33,12 +33,6 @@ from netupdate.sections._spec import (
 SECTION = Section("dns", None, ("network", "dns"), M.DnsDef, False, frozenset())
 
 RECORDS = ("txt", "srv", "host")
-
-
-def _mode(root):
-    """The network's forward mode (None without ``<forward>``; an unknown word as written)."""
-    forward = next(root.iterchildren("forward"), None)
-    return None if forward is None else (forward.get("mode") or T.ForwardMode.NAT)
 
 
 def disabled_message(n: str) -> str:
@@ -57,7 +51,7 @@ def _forwarders(view) -> Iterator[Finding]:
 
 def _without_ip(view) -> Iterator[Finding]:
     root = view.root
-    dns, mode = next(root.iterchildren("dns"), None), _mode(root)
+    dns, mode = next(root.iterchildren("dns"), None), forward_mode(root)
     if dns is None or mode is not None or next(root.iterchildren("ip"), None) is not None:
         return
     if next(dns.iterchildren(*RECORDS, "forwarder"), None) is not None:

@@ -34,6 +34,7 @@ from netupdate.sections._spec import (
     Finding,
     Rule,
     Section,
+    mode_of,
     q,
     row,
 )
@@ -41,16 +42,6 @@ from netupdate.sections.dns import RECORDS as _RECORDS
 from netupdate.sections.dns import disabled_message
 
 SECTION = Section("forward", 6, ("network", "forward"), M.ForwardDef, False, frozenset())
-
-def mode_of(forward) -> T.ForwardMode | str:
-    """The mode of a ``<forward>`` (nat when unset): a ``ForwardMode``, or the text if unknown
-    (as written, whatever it holds: NU-E101 and NU-E021 report it)."""
-    text = forward.get("mode") or T.ForwardMode.NAT
-    try:
-        return T.ForwardMode(text)
-    except ValueError:
-        return text
-
 
 def _forward(view):
     return next(view.root.iterchildren("forward"), None)

@@ -21,6 +21,7 @@ from netupdate.sections._spec import (
     Finding,
     Rule,
     Section,
+    mode_of,
     q,
     row,
 )
@@ -47,8 +48,8 @@ def _pool(view) -> Iterator[Finding]:
     if len(pfs) > 1:
         yield Finding(pfs[1], only_one(view.n), "only one <pf> is allowed in <forward>")
     address = next(forward.iterchildren("address"), None)
-    mode = forward.get("mode") or "nat"
-    if address is not None and mode in set(T.ForwardMode) and mode != T.ForwardMode.HOSTDEV:
+    mode = mode_of(forward)
+    if address is not None and isinstance(mode, T.ForwardMode) and mode != T.ForwardMode.HOSTDEV:
         # libvirt's update does not run the driver's define-time check (validate only)
         yield Finding(address, None,
                       f"PCI <address> entries need forward mode 'hostdev', not '{mode}'")

@@ -42,17 +42,16 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     'netupdate/check/grammar.py': 684,
-    'netupdate/check/semantic.py': 598,
+    'netupdate/check/semantic.py': 592,
     'netupdate/cli/live.py': 634,
     'netupdate/document/source.py': 556,
-    'netupdate/edit/engine.py': 2205,
+    'netupdate/edit/engine.py': 2197,
     'netupdate/live/embedded/connection.py': 1466,
     'netupdate/live/embedded/runtime/driver.py': 763,
     'netupdate/live/libvirt/connection.py': 1183,
     'netupdate/live/txn/__init__.py': 907,
-    'netupdate/model/defs.py': 666,
+    'netupdate/model/defs.py': 658,
     'netupdate/planning/differ.py': 655,
-    'netupdate/planning/planner.py': 501,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)

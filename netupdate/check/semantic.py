@@ -312,10 +312,6 @@ def _family(version: int) -> str:
     return "IPv4" if version == 4 else "IPv6"
 
 
-def _dhcp_ips(net: M.NetworkDef) -> Iterator[M.IpDef]:
-    return (ip for ip in net.ips if ip.dhcp is not None)
-
-
 def _line_note(subject: _Subject, definition) -> str:
     line = subject.element_of(definition).sourceline
     return f" (line {line})" if line else ""
@@ -330,8 +326,6 @@ def check_unknown_values(s: _Subject):
     unknown word as plain text and every rule that depends on it (the forward-mode rules, for
     instance) is skipped."""
     yield from s.unknown_values()
-
-
 
 
 _declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs programs or "

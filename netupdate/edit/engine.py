@@ -211,10 +211,6 @@ def _q(value) -> str:
     return f"'{value}'" if len(value) <= 200 else f"'{value[:200]}...'"
 
 
-_ip_version = IP.ip_version
-_dhcp_active = IP.dhcp_active
-
-
 def _is_element(node) -> bool:
     return isinstance(node.tag, str)
 
@@ -621,8 +617,8 @@ class _Edit:
     def _dhcp_state(self) -> dict[int, bool]:
         state = {4: False, 6: False}
         for ip_el in self.root.iterchildren("ip"):
-            if not state[_ip_version(ip_el)] and _dhcp_active(ip_el):
-                state[_ip_version(ip_el)] = True
+            if not state[IP.ip_version(ip_el)] and IP.dhcp_active(ip_el):
+                state[IP.ip_version(ip_el)] = True
         return state
 
     def change(self, section: S.Section, path: str, *, before=None, after=None,
@@ -812,25 +808,25 @@ class _DhcpBase(_Handler):
             ed.fail(NotFoundError,
                     f"couldn't update {self.noun} - no <ip> element found in network {n}")
         if hint is not None:
-            same = [ip for ip in ips if _ip_version(ip) == hint]
+            same = [ip for ip in ips if IP.ip_version(ip) == hint]
             if not same:
                 ed.fail(NotFoundError, f"couldn't update {self.noun} - no IPv{hint} <ip> element "
                         f"found in network {n}")
             for ip in same:
-                if _dhcp_active(ip):
+                if IP.dhcp_active(ip):
                     return ip
             return same[0]
         for ip in ips:
-            if _dhcp_active(ip):
+            if IP.dhcp_active(ip):
                 return ip
         for ip in ips:
-            if _ip_version(ip) == 4:
+            if IP.ip_version(ip) == 4:
                 return ip
         return ips[0]
 
     def single_dhcp(self, ed: _Edit, ip_el, version: int) -> None:
         for other in ed.root.iterchildren("ip"):
-            if other is not ip_el and _ip_version(other) == version and _dhcp_active(other):
+            if other is not ip_el and IP.ip_version(other) == version and IP.dhcp_active(other):
                 ed.fail(InvalidOperationError, IP.single_dhcp(version), other)
 
     def context(self, ip_el, version: int) -> dict:
@@ -948,7 +944,7 @@ class _DhcpHostHandler(_DhcpBase):
     def add(self, ed: _Edit, ip_el) -> Change:
         frag = ed.frag
         ed.expect_tag(frag, "host")
-        version = _ip_version(ip_el)
+        version = IP.ip_version(ip_el)
         attrs = self.parse(ed, frag, version, full=True)
         new = _host_def(ed, frag, attrs)
         self.single_dhcp(ed, ip_el, version)
@@ -976,7 +972,7 @@ class _DhcpHostHandler(_DhcpBase):
     def modify(self, ed: _Edit, ip_el, target) -> Change:
         frag = ed.frag
         ed.expect_tag(frag, "host")
-        version = _ip_version(ip_el)
+        version = IP.ip_version(ip_el)
         attrs = self.parse(ed, frag, version, full=True)
         new = _host_def(ed, frag, attrs)
         self.family(ed, attrs["ip"], version, ip_el)
@@ -1011,7 +1007,7 @@ class _DhcpHostHandler(_DhcpBase):
 
     def delete(self, ed: _Edit, ip_el, target) -> Change:
         frag = ed.frag
-        version = _ip_version(ip_el)
+        version = IP.ip_version(ip_el)
         attrs = None
         if frag is not None:
             ed.expect_tag(frag, "host")
@@ -1045,7 +1041,7 @@ class _DhcpHostHandler(_DhcpBase):
 
     def revalidate(self, ed: _Edit, element) -> None:
         ip_el = element.getparent().getparent()
-        version = _ip_version(ip_el)
+        version = IP.ip_version(ip_el)
         attrs = self.parse(ed, element, version, full=True)
         self.family(ed, attrs["ip"], version, ip_el)
         clash = _with_index(ed, element.getparent(),
@@ -1093,7 +1089,7 @@ class _DhcpRangeHandler(_DhcpBase):
 
     def add(self, ed: _Edit, ip_el) -> Change:
         frag = ed.frag
-        version = _ip_version(ip_el)
+        version = IP.ip_version(ip_el)
         start, end = self.parse(ed, frag, ip_el)
         new = ed.read(M.DhcpRange, frag)
         self.single_dhcp(ed, ip_el, version)
@@ -1106,7 +1102,7 @@ class _DhcpRangeHandler(_DhcpBase):
 
     def modify(self, ed: _Edit, ip_el, target) -> Change:
         frag = ed.frag
-        version = _ip_version(ip_el)
+        version = IP.ip_version(ip_el)
         start, end = self.parse(ed, frag, ip_el)
         new = ed.read(M.DhcpRange, frag)
         dhcp = _first_child(ip_el, "dhcp")
@@ -1126,7 +1122,7 @@ class _DhcpRangeHandler(_DhcpBase):
 
     def delete(self, ed: _Edit, ip_el, target) -> Change:
         frag = ed.frag
-        version = _ip_version(ip_el)
+        version = IP.ip_version(ip_el)
         dhcp = _first_child(ip_el, "dhcp")
         if frag is not None:
             start, end = self.parse(ed, frag, ip_el)
@@ -1756,7 +1752,7 @@ class _IpHandler(_Handler):
                 ed.fail(NotFoundError, f"couldn't find an <ip> element with address "
                         f"'{address}' in network {_q(ed.n)}")
         before, before_xml = ed.try_read(M.IpDef, found), ed.text(found)
-        version = _ip_version(found)
+        version = IP.ip_version(found)
         path = ed.path(found)
         ed.guarded(self.kinds, lambda: ed.remove(found), [root])
         self.forget(ed, found)
@@ -1908,9 +1904,9 @@ class _GenericEdit:
     def ip_context(section: S.Section, section_el) -> dict:
         if section.name in ("ip-dhcp-host", "ip-dhcp-range"):
             ip_el = section_el.getparent().getparent()
-            return {"ip_version": _ip_version(ip_el), "ip_path": element_path(ip_el)}
+            return {"ip_version": IP.ip_version(ip_el), "ip_path": element_path(ip_el)}
         if section.name == "ip":
-            return {"ip_version": _ip_version(section_el), "ip_path": element_path(section_el)}
+            return {"ip_version": IP.ip_version(section_el), "ip_path": element_path(section_el)}
         return {}
 
 

@@ -30,11 +30,6 @@ FIELDS: dict[str, tuple[str, tuple[tuple[str, str], ...], str | None]] = {
     "forward-interface": ("interface", (("dev", "dev"),), None),
 }
 
-# keywords every section accepts, for the command line's options
-KEYWORDS = tuple(dict.fromkeys(
-    [key for _tag, attrs, _child in FIELDS.values() for key, _attr in attrs]
-    + [child for _tag, _attrs, child in FIELDS.values() if child]))
-
 
 def _text(value) -> str:
     if isinstance(value, bool):

@@ -574,14 +574,6 @@ class NetworkDef(Def):
 NETWORK_CHILD_ORDER = ("name", "uuid", "title", "description", "metadata", "forward", "bridge",
                        "mtu", "mac", "domain", "dns", "vlan", "bandwidth", "port", "ip", "route",
                        "virtualport", "portgroup", f"{{{DNSMASQ_NS}}}options")
-CHILD_ORDER = {
-    "network": NETWORK_CHILD_ORDER,
-    "forward": ("driver", "nat", "pf", "interface", "address"),
-    "dns": ("forwarder", "txt", "srv", "host"),
-    "ip": ("tftp", "dhcp"),
-    "dhcp": ("range", "host", "bootp"),
-    "portgroup": ("virtualport", "vlan", "bandwidth"),
-}
 
 
 # ---------------------------------------------------------------------- the document

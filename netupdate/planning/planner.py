@@ -50,7 +50,6 @@ from netupdate.sections._spec import (
 DEFAULT_MTU = 1500
 
 
-
 # ---------------------------------------------------------------------- the context
 def _mode(value: Any) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
@@ -114,7 +113,6 @@ def _rows(section: str) -> tuple[Rule, ...]:
 
 
 ALL = OPS
-ADD_RM = (ADDED, REMOVED)
 
 
 R = row

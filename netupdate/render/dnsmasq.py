@@ -66,7 +66,6 @@ def _xml_escape(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- helpers on the model
-dhcp_ips = IP.dhcp_ips
 
 
 def needs_dnsmasq(defs: NetworkDef) -> bool:
@@ -121,7 +120,7 @@ def conf_lines(defs: NetworkDef, *, paths: Paths, bridge: str | None = None) -> 
         out += _slot("records", defs)
     out += _slot("tftp", defs)
     out += _slot("dhcp", defs)
-    v4, v6 = dhcp_ips(defs)
+    v4, v6 = IP.dhcp_ips(defs)
     if v4 is not None or v6 is not None:
         if paths.dhcp_hostsdir:
             out.append(f"dhcp-hostsdir={_safe(TC.path, paths.dhcp_hostsdir, 'a directory')}")
@@ -175,7 +174,7 @@ def dhcp_host_line(host: DhcpHost, version: int) -> str | None:
 
 
 def _dhcp_hosts(defs: NetworkDef):
-    for ip in dhcp_ips(defs):
+    for ip in IP.dhcp_ips(defs):
         if ip is not None:
             for host in ip.dhcp.hosts:
                 yield ip.version, host

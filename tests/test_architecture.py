@@ -41,7 +41,6 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    'netupdate/check/grammar.py': 684,
     'netupdate/check/semantic.py': 592,
     'netupdate/cli/live.py': 634,
     'netupdate/document/source.py': 556,
@@ -77,7 +76,7 @@ CLI_VIOLATIONS = {
 
 # (module, "io", what) -> how often today: I/O in the layers that must stay pure
 PURE_IO = {
-    ('netupdate/check/grammar.py', 'io', '.read_bytes'): 1,
+    ('netupdate/check/rnggrammar.py', 'io', '.read_bytes'): 1,
     ('netupdate/document/source.py', 'io', 'open'): 1,
     # a costly nodeSpec runs in a forked child killed after 2 s: libxml2 holds the GIL, so
     # nothing in the process can stop it (docs/update.md)

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import netupdate
-from netupdate.check import grammar as schema
-from netupdate.check import rngthin
+from netupdate.check import rnggrammar, rngthin
 from netupdate.document import limits as xmllimits
 from netupdate.document.source import parse_element
 from netupdate.edit import xpathguard
@@ -218,10 +217,10 @@ def test_thinned_validation_answers_as_libxml2(thin_small, hosts, odd):
     for start, loose in (("network", ""), ("network", "all"), ("dhcp", "")):
         element = root if start == "network" else root.find("ip/dhcp")
         for shallow in (False, True):
-            expected = schema._rng_validator(start, loose, shallow).validate(
+            expected = rnggrammar.rng_validator(start, loose, shallow).validate(
                 copy.deepcopy(element))
-            checker = schema._rng_acceptor(start, "").checker(loose, shallow)
+            checker = rnggrammar.rng_acceptor(start, "").checker(loose, shallow)
             assert checker.validate(element) == expected, (start, loose, shallow)
-        verdict = schema._rng_acceptor(start, loose).accepts(element)
-        assert verdict is None or verdict == schema._rng_validator(start, loose, False).validate(
+        verdict = rnggrammar.rng_acceptor(start, loose).accepts(element)
+        assert verdict is None or verdict == rnggrammar.rng_validator(start, loose, False).validate(
             copy.deepcopy(element))

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from netupdate.check import grammar, rngthin, semantic
+from netupdate.check import grammar, rngdiagnosis, rngthin, semantic
 from netupdate.document import paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,9 +126,9 @@ def test_batched_diagnosis_reports_what_one_by_one_does(batch_small, children, p
             + "</dhcp></ip></network>")
     root = etree.fromstring(text)
     rngthin.BATCH_FROM = 10**9
-    alone = list(grammar._diagnose(root, "network", partial))
+    alone = list(rngdiagnosis.diagnose(root, "network", partial))
     rngthin.BATCH_FROM, rngthin.CHUNK, rngthin.PART = 2, 8, 3
-    batched = list(grammar._diagnose(root, "network", partial))
+    batched = list(rngdiagnosis.diagnose(root, "network", partial))
     assert batched == alone
 
 

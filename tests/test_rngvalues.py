@@ -18,13 +18,13 @@ from lxml import etree
 from test_schema import CASES, FIXTURES, FRAGMENT_FILES
 
 from netupdate.check import grammar as schema
-from netupdate.check import rngvalues
+from netupdate.check import rngdiagnosis, rngfacts, rnggrammar, rngvalues
 
 RNG = "http://relaxng.org/ns/structure/1.0"
 XSD_TYPES = "http://www.w3.org/2001/XMLSchema-datatypes"
 LOOSE = ("", "attributes", "all")
 
-TYPE_NAMES = [d.get("name") for d in schema._grammar_tree("types.rng").iter(f"{{{RNG}}}define")]
+TYPE_NAMES = [d.get("name") for d in rnggrammar.grammar_tree("types.rng").iter(f"{{{RNG}}}define")]
 TRICKY = [
     "", " ", "0", "1", "007", "+1", "-0", "-1", " 1", "1 ", "1\n", "255", "256", "4095", "4096",
     "65535", "65536", "4294967295", "4294967296", "18446744073709551616", "0x1f", "0X1F", "0x",
@@ -57,8 +57,8 @@ def _type_grammars(define: str) -> tuple[etree.RelaxNG, rngvalues.Acceptor]:
             <element name="v"><attribute name="a"><ref name="{define}"/></attribute></element>
             <element name="t"><ref name="{define}"/></element>
           </choice></start>
-        </grammar>""", base_url=str(schema._grammar_dir() / "network.rng"))
-    return etree.RelaxNG(grammar), rngvalues.Acceptor(grammar, schema._grammar_tree)
+        </grammar>""", base_url=str(rnggrammar.grammar_dir() / "network.rng"))
+    return etree.RelaxNG(grammar), rngvalues.Acceptor(grammar, rnggrammar.grammar_tree)
 
 
 @pytest.mark.parametrize("define", TYPE_NAMES)
@@ -81,18 +81,18 @@ def _text_element(value: str) -> etree._Element:
 
 @pytest.mark.parametrize("loose", LOOSE)
 def test_documents_never_accepted_when_libxml2_refuses(loose):
-    fast = schema._rng_acceptor("network", loose)
-    full = schema._rng_validator("network", loose, shallow=False)
+    fast = rnggrammar.rng_acceptor("network", loose)
+    full = rnggrammar.rng_validator("network", loose, shallow=False)
     for case in CASES:
         verdict, reference = fast.accepts(case.root), full.validate(case.root)
         assert verdict == reference or (verdict is None and not reference), case.id
 
 
 def test_every_valid_fixture_is_accepted_without_the_full_grammar():
-    schema._rng_validator.cache_clear()
+    rnggrammar.rng_validator.cache_clear()
     for path in FIXTURES:
         assert schema.check_document(mutations.parse_fixture(path)) == [], path.name
-    assert schema._rng_validator.cache_info().currsize == 0
+    assert rnggrammar.rng_validator.cache_info().currsize == 0
 
 
 @pytest.mark.parametrize("fragment", FRAGMENT_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -102,8 +102,8 @@ def test_fragments_never_accepted_when_libxml2_refuses(fragment):
     for loose in ("", "all"):
         if element.tag != schema.section_roots()[fragment.parent.name]:
             continue
-        verdict = schema._rng_acceptor(define, loose).accepts(element)
-        reference = schema._rng_validator(define, loose, shallow=False).validate(element)
+        verdict = rnggrammar.rng_acceptor(define, loose).accepts(element)
+        reference = rnggrammar.rng_validator(define, loose, shallow=False).validate(element)
         assert verdict == reference or (verdict is None and not reference)
 
 
@@ -127,7 +127,7 @@ def test_typed_wildcards_are_refused():
           </element></element></start>
         </grammar>""")
     with pytest.raises(ValueError, match="wildcard element"):
-        rngvalues.Acceptor(grammar, schema._grammar_tree)
+        rngvalues.Acceptor(grammar, rnggrammar.grammar_tree)
 
 
 def test_a_name_matched_by_a_wildcard_too_is_left_to_libxml2():
@@ -140,7 +140,7 @@ def test_a_name_matched_by_a_wildcard_too_is_left_to_libxml2():
             <element><anyName/><attribute name="v"/></element>
           </choice></element></start>
         </grammar>""")
-    fast, full = rngvalues.Acceptor(grammar, schema._grammar_tree), etree.RelaxNG(grammar)
+    fast, full = rngvalues.Acceptor(grammar, rnggrammar.grammar_tree), etree.RelaxNG(grammar)
     assert fast.accepts(etree.fromstring("<r><a v='x'/></r>")) is None
     assert fast.accepts(etree.fromstring("<r><a v='1'/></r>")) is None
     other = etree.fromstring("<r><b v='x'/></r>")
@@ -154,7 +154,7 @@ def test_the_shallow_view_keeps_the_shallow_verdict(loose):
     gives on the element itself, for every element with a define of its own, in every case
     (valid fixtures and their mutations), with extra repeated hosts to thin."""
     from netupdate.check import rngthin
-    facts = schema._Facts.get()
+    facts = rngfacts.Facts.get()
     for case in CASES:
         root = etree.fromstring(etree.tostring(case.root))
         for dhcp in root.iter("dhcp"):
@@ -163,13 +163,13 @@ def test_the_shallow_view_keeps_the_shallow_verdict(loose):
         pending = [(root, "network")]
         while pending:
             element, define = pending.pop()
-            full = schema._rng_validator(define, loose, shallow=True)
-            acceptor = schema._rng_acceptor(define, "")
+            full = rnggrammar.rng_validator(define, loose, shallow=True)
+            acceptor = rnggrammar.rng_acceptor(define, "")
             view = rngthin.shallow_view(element, facts.children[define], acceptor.thinnable,
-                                        lambda copy, d=define: schema._own_elements(copy, d))
+                                        lambda copy, d=define: rngdiagnosis.own_elements(copy, d))
             assert full.validate(view) == full.validate(rngthin._detached(element)), \
                 (case.id, define)
-            for own in schema._own_elements(element, define):
+            for own in rngdiagnosis.own_elements(element, define):
                 pending += [(child, facts.children[define][child.tag])
                             for child in own.iterchildren(etree.Element)
                             if child.tag in facts.children[define]]

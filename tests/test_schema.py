@@ -22,6 +22,7 @@ import pytest
 from lxml import etree
 
 from netupdate.check import grammar as schema
+from netupdate.check import rnggrammar, xsdgrammar
 from netupdate.check.grammar import SchemaIssue, check_document, check_fragment
 from netupdate.document.source import element_path, parse_element
 
@@ -453,7 +454,7 @@ def test_grammars_are_compiled_once():
     root = mutations.parse_fixture(FIXTURES[0])
     for grammar in GRAMMARS:
         check_document(root, grammar=grammar)
-    caches = (schema._rng_acceptor, schema._rng_validator, schema._xsd_schema)
+    caches = (rnggrammar.rng_acceptor, rnggrammar.rng_validator, xsdgrammar.xsd_schema)
     before = [cache.cache_info().misses for cache in caches]
     for grammar in GRAMMARS:
         check_document(root, grammar=grammar)
@@ -461,7 +462,7 @@ def test_grammars_are_compiled_once():
 
 
 def test_grammar_files_are_package_data():
-    directory = schema._grammar_dir()
+    directory = rnggrammar.grammar_dir()
     assert {"__init__.py", "network.rng", "types.rng", "network.xsd", "dnsmasq.xsd"} <= {
         p.name for p in directory.iterdir()}
 

@@ -103,21 +103,24 @@ def stage_times(files: list[Path]) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     V = importlib.import_module("netupdate.check.semantic")
     from netupdate.check import grammar as schema
+    from netupdate.check.reading import read_source
+    from netupdate.check.rules import SEMANTIC_RULES
+    from netupdate.check.subject import Subject
 
     V.validate("<network><name>warm-up</name></network>")   # import and compile the grammar
     times = dict.fromkeys(("read and parse", "grammar (check/grammar.py)", "typed model (model/defs.py)",
-                           "semantic rules (validate.py)"), 0.0)
+                           "semantic rules (check/semantic.py)"), 0.0)
     names = list(times)
     for path in files:
         started = time.perf_counter()
-        root, _ = V.read_source(path)
+        root, _ = read_source(path)
         parsed = time.perf_counter()
         schema.check_document(root)
         checked = time.perf_counter()
         net, _ = V._read_model(root, None)
         read = time.perf_counter()
-        subject = V._Subject(net, root)
-        for rule in V.SEMANTIC_RULES:
+        subject = Subject(net, root)
+        for rule in SEMANTIC_RULES:
             for _ in rule.check(subject):
                 pass
         done = time.perf_counter()

@@ -41,7 +41,7 @@ def completion(shell: str) -> str:
 
 def validation_docs() -> str:
     """docs/validation.md with its code list (between the markers) generated again."""
-    from netupdate.check.semantic import DOCS_BEGIN, DOCS_END, rules_markdown
+    from netupdate.check.ruledocs import DOCS_BEGIN, DOCS_END, rules_markdown
     head, rest = VALIDATION_DOCS.read_text(encoding="utf-8").split(DOCS_BEGIN, 1)
     _old, tail = rest.split(DOCS_END, 1)
     return f"{head}{DOCS_BEGIN}{rules_markdown().strip()}\n{DOCS_END}{tail}"

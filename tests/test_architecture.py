@@ -41,7 +41,6 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    'netupdate/check/semantic.py': 592,
     'netupdate/cli/live.py': 634,
     'netupdate/document/source.py': 556,
     'netupdate/edit/engine.py': 2197,

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import netupdate
 from netupdate import sections as S
+from netupdate.check import rules
 from netupdate.check import semantic as V
 from netupdate.edit import engine as E
 from netupdate.errors import InvalidFragmentError, InvalidOperationError, UpdateError
@@ -48,15 +49,15 @@ def test_every_section_has_one_home():
 
 def test_no_rule_code_is_declared_twice():
     declared = re.findall(r'(?:rule|_declare)\(\s*"(NU-[A-Z]\d{3})"',
-                          Path(V.__file__).read_text())
+                          Path(rules.__file__).read_text())
     codes = Counter(declared + [r.code for r in S.RULES])
     assert [code for code, count in codes.items() if count > 1] == []
-    assert set(codes) == set(V.RULES)
+    assert set(codes) == set(rules.RULES)
 
 
 def test_validate_and_edit_run_the_same_rule_objects():
     for rule in S.RULES:
-        assert V.RULES[rule.code] is rule               # validate's registry: a view
+        assert rules.RULES[rule.code] is rule               # validate's registry: a view
         if rule.scope is not None:
             assert rule in S.rules_in(rule.scope)        # the engine's: a view
             assert any(rule.scope in kinds for kinds in E._KINDS.values()), rule.scope

@@ -49,7 +49,6 @@ MODULE_CEILINGS = {
     'netupdate/live/libvirt/connection.py': 1183,
     'netupdate/live/txn/__init__.py': 907,
     'netupdate/model/defs.py': 658,
-    'netupdate/planning/differ.py': 655,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)

@@ -10,11 +10,13 @@ import pytest
 
 import netupdate
 from netupdate.model import defs as model
+from netupdate.planning import changes as C
 from netupdate.planning import differ as D
 from netupdate.planning import kinds as K
 from netupdate.planning import planner as P
-from netupdate.planning.differ import ADDED, MODIFIED, OPS, REMOVED, SectionChange
+from netupdate.planning.changes import SectionChange
 from netupdate.planning.planner import CONF, RULES, Action, Plan, PlanContext, plan, plan_change
+from netupdate.sections._spec import ADDED, ALL_OPS, MODIFIED, REMOVED
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted(p for p in (ROOT / "fixtures" / "plans").iterdir() if p.is_dir())
@@ -67,7 +69,7 @@ def test_every_rule_is_exercised_by_a_case():
 
 def test_every_section_appears_in_a_case():
     seen = {change.section for case in CASES for change in _plan(case).changes}
-    assert seen == set(D.SECTION_ORDER)
+    assert seen == set(C.SECTION_ORDER)
 
 
 # ---------------------------------------------------------------------- the table itself
@@ -78,14 +80,14 @@ def test_rule_ids_are_unique():
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_is_well_formed(rule):
-    assert rule.section == "*" or rule.section in D.SECTION_CLASS
-    assert rule.ops and set(rule.ops) <= set(OPS)
+    assert rule.section == "*" or rule.section in C.SECTION_CLASS
+    assert rule.ops and set(rule.ops) <= set(ALL_OPS)
     assert rule.do and all(kind in K.KINDS and why.strip() for kind, why in rule.do)
     assert len(set(rule.kinds)) == len(rule.kinds)
     assert all(name in P.CONDITIONS for name in rule.when)
     assert rule.libvirt
     if rule.field != "*":
-        owner = D.SECTION_CLASS[rule.section]
+        owner = C.SECTION_CLASS[rule.section]
         first = rule.field.split(".")[0]
         assert first in {f.name for f in model.fields_of(owner)}, rule.field
         assert first not in _split_fields(rule.section)
@@ -105,7 +107,7 @@ def _split_fields(section: str) -> set[str]:
 
 
 def _own_fields(section: str) -> list[str]:
-    cls = D.SECTION_CLASS[section]
+    cls = C.SECTION_CLASS[section]
     if cls is None:
         return []
     skip = _split_fields(section)
@@ -122,17 +124,17 @@ CONTEXTS = [
 ]
 
 
-@pytest.mark.parametrize("section", D.SECTION_ORDER)
+@pytest.mark.parametrize("section", C.SECTION_ORDER)
 def test_every_field_and_op_has_a_rule(section):
     """No change of any field in any context falls through to the fallback."""
     fields = _own_fields(section)
     records = []
     for family in (4, 6):
-        key = (family, "x", "y") if section in D.FAMILY_KEYED else ("k",)
+        key = (family, "x", "y") if section in C.FAMILY_KEYED else ("k",)
         if section == "network":
             for name in fields:
                 records += [SectionChange(section, op, (name,), None, None, (name,))
-                            for op in OPS]
+                            for op in ALL_OPS]
             continue
         records += [SectionChange(section, op, key) for op in (ADDED, REMOVED)]
         records += [SectionChange(section, MODIFIED, key, None, None, (name,))
@@ -373,7 +375,7 @@ def test_plan_change_uses_the_same_table_as_plan(case):
     record = D.diff(before, after).changes[0]
     ctx = PlanContext.from_defs(before, after)
     command = {ADDED: "add-last", REMOVED: "delete", MODIFIED: "modify"}[record.op]
-    family = record.family if record.section in D.FAMILY_KEYED else None
+    family = record.family if record.section in C.FAMILY_KEYED else None
     change = _change(record.section, command, record.before, record.after,
                      ip_version=family, forward_mode=ctx.mode_after,
                      dhcp_active_before=ctx.dhcp_before.get(family),

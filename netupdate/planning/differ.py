@@ -25,47 +25,30 @@ change each in section ``network``, keyed by the field name.  No I/O beyond read
 from __future__ import annotations
 
 import dataclasses
-import enum
-import functools
-import ipaddress
 import os
-import uuid as _uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from netupdate import sections as S
 from netupdate.model import defs as model
 from netupdate.model import values as T
-from netupdate.model.defs import (
-    BridgeDef,
-    Def,
-    DhcpDef,
-    DnsDef,
-    ForwardDef,
-    IpDef,
-    NatDef,
-    NetworkDef,
-    RouteDef,
+from netupdate.model.defs import BridgeDef, Def, DhcpDef, DnsDef, IpDef, NetworkDef, RouteDef
+from netupdate.planning.canon import (
+    canon,
+    differing_fields,
+    effective,
+    normalized,
+    plain_equal,
+    same,
 )
-from netupdate.sections._spec import ADDED, ALL_OPS, MODIFIED, REMOVED
-
-OPS = ALL_OPS
-
-# Sections in reporting order.  Names are libvirt's update sections where they exist.
-SECTION_ORDER = (
-    "network", "forward", "forward-interface", "forward-pf", "bridge", "domain", "dns",
-    "dns-host", "dns-txt", "dns-srv", "ip", "ip-dhcp-range", "ip-dhcp-host", "route",
-    "portgroup", "dnsmasq-options",
+from netupdate.planning.changes import (
+    FAMILY_KEYED,
+    SECTION_CLASS,
+    SECTION_OF_CLASS,
+    ChangeSet,
+    SectionChange,
 )
-
-# The class of each section's items: the registry's, and for the two diff-only sections
-# (``route``, ``dnsmasq-options``, whose items are plain strings) their own.
-SECTION_CLASS: dict[str, type | None] = {
-    name: S.BY_NAME[name].def_cls if name in S.BY_NAME else
-    {"route": RouteDef, "dnsmasq-options": None}[name] for name in SECTION_ORDER}
-SECTION_OF_CLASS = {cls: name for name, cls in SECTION_CLASS.items() if cls is not None}
+from netupdate.sections._spec import ADDED, MODIFIED, REMOVED
 
 # Fields of <network> that are sections of their own (the rest form section "network").
 NETWORK_SECTIONS = {
@@ -78,371 +61,8 @@ SUBSECTIONS = {
     "dns": {"txts": "dns-txt", "srvs": "dns-srv", "hosts": "dns-host"},
     "ip": {"dhcp.ranges": "ip-dhcp-range", "dhcp.hosts": "ip-dhcp-host"},
 }
-# Sections whose key starts with the IP family (4 or 6) of their <ip>: libvirt allows DHCP on
-# one <ip> per family, so the family identifies the parent.
-FAMILY_KEYED = ("ip-dhcp-host", *(name for name in S.MODULES if S.hook(name, "FAMILY_KEYED")))
 # Sections whose identity is not their definition's ``key()`` (``diff_key`` of the module).
 _KEYS = {name: module.diff_key for name, module in S.MODULES.items() if hasattr(module, "diff_key")}
-
-# Repeated fields whose order is significant (compared as sequences, not as multisets).
-ORDERED = {(DnsDef, "forwarders")}
-
-
-def _family(obj) -> str | None:
-    if getattr(obj, "address", None) is None:
-        return getattr(obj, "family", None)
-    return "ipv6" if obj.address.version == 6 else "ipv4"
-
-
-# Values an absent attribute stands for (libvirt's defaults); applied before comparing.
-DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
-    (ForwardDef, "dev"): lambda o: o.interfaces[0].dev if o.interfaces else None,
-    (NatDef, "ipv6"): lambda o: False,
-    # the sections' own (``DIFF_DEFAULTS`` of a module: field -> value, or a function of the item)
-    **{(module.SECTION.def_cls, name): (value if callable(value) else (lambda o, v=value: v))
-       for module in S.MODULES.values()
-       for name, value in getattr(module, "DIFF_DEFAULTS", {}).items()},
-}
-# Values derived from others whatever is written (``family`` follows the address).
-DERIVED: dict[tuple[type, str], Callable[[Any], Any]] = {
-    (IpDef, "family"): _family,
-    (RouteDef, "family"): _family,
-}
-
-
-# ---------------------------------------------------------------------- canonical values
-def effective(obj: Def, name: str) -> Any:
-    """The value of field ``name`` of ``obj`` with defaults and derived values applied."""
-    cls = type(obj)
-    derive = DERIVED.get((cls, name))
-    if derive is not None:
-        return derive(obj)
-    value = getattr(obj, name)
-    if value is None:
-        default = DEFAULTS.get((cls, name))
-        if default is not None:
-            return default(obj)
-    return value
-
-
-@functools.cache
-def _compared(cls: type) -> tuple[tuple[str, bool, Any, Any], ...]:
-    """(name, ordered, derive, default) of the compared fields of ``cls``."""
-    return tuple((f.name, (cls, f.name) in ORDERED, DERIVED.get((cls, f.name)),
-                  DEFAULTS.get((cls, f.name)))
-                 for f in model.fields_of(cls) if f.compare)
-
-
-def canon(value: Any, *, ordered: bool = True) -> Any:
-    """A hashable value equal for every spelling of the same meaning."""
-    if isinstance(value, Def):
-        parts: list[Any] = [type(value).__name__]
-        for name, in_order, derive, default in _compared(type(value)):
-            if derive is not None:
-                item = derive(value)
-            else:
-                item = getattr(value, name)
-                if item is None and default is not None:
-                    item = default(value)
-            parts.append(canon(item, ordered=in_order))
-        return tuple(parts)
-    if isinstance(value, T.MAC | T.DUID):
-        return (type(value).__name__, _normalized(type(value), str.__str__(value)))
-    if isinstance(value, tuple):
-        items = tuple(canon(item) for item in value)
-        keyed = value and all(isinstance(item, Def) and type(item).KEY for item in value)
-        if keyed and not ordered:
-            return ("bag", frozenset(Counter(items).items()))
-        return items
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
-def _plain_equal(a: Any, b: Any) -> bool:
-    """A fast, sound-but-incomplete equality: True only if ``a`` and ``b`` are written the
-    same way (then they mean the same); False means "compare canonically"."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, T.MAC | T.DUID):
-        return str.__eq__(a, b)
-    if isinstance(a, Def):
-        return all(_plain_equal(getattr(a, name), getattr(b, name))
-                   for name, _o, _d, _f in _compared(type(a)))
-    if isinstance(a, tuple):
-        return len(a) == len(b) and all(_plain_equal(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _normalized(kind: type, raw: str) -> str:
-    """``MAC``/``DUID`` normalisation, cached by spelling (it dominates diffs of big networks)."""
-    return kind(raw).normalized
-
-
-def same(a: Any, b: Any) -> bool:
-    return canon(a) == canon(b)
-
-
-def differing_fields(before: Def, after: Def, prefix: str = "") -> tuple[str, ...]:
-    """Dotted paths of the fields that differ (recursing into single child definitions)."""
-    out: list[str] = []
-    cls = type(before)
-    for f in model.fields_of(cls):
-        if not f.compare:
-            continue
-        ordered = (cls, f.name) in ORDERED
-        va, vb = effective(before, f.name), effective(after, f.name)
-        if canon(va, ordered=ordered) == canon(vb, ordered=ordered):
-            continue
-        if isinstance(va, Def) and type(va) is type(vb):
-            out.extend(differing_fields(va, vb, f"{prefix}{f.name}."))
-        else:
-            out.append(f"{prefix}{f.name}")
-    return tuple(out)
-
-
-# ---------------------------------------------------------------------- the change records
-@dataclass(frozen=True)
-class SectionChange:
-    """One added, removed or modified item of one section.
-
-    ``key`` identifies the item among its siblings (the model's ``key()``; DHCP hosts and ranges
-    start with the IP family of their ``<ip>``; ``<ip>`` is ``(address, prefix)``; a network-level
-    field is ``(field name,)``; single elements such as ``<bridge>`` have ``()``).  ``before`` and
-    ``after`` are the section's own content (None when absent); ``fields`` lists the dotted paths
-    of the fields that differ (for ``modified``).
-    """
-
-    section: str
-    op: str
-    key: tuple = ()
-    before: Any = None
-    after: Any = None
-    fields: tuple[str, ...] = ()
-
-    @property
-    def family(self) -> int | None:
-        """4 or 6 for changes tied to an address family, else None."""
-        if self.section in FAMILY_KEYED and self.key:
-            return self.key[0]
-        item = self.after if self.after is not None else self.before
-        if self.section == "ip" and item is not None:
-            return item.version
-        if self.section == "route" and item is not None and item.address is not None:
-            return item.address.version
-        return None
-
-    @property
-    def item(self) -> Any:
-        """The item as it is after the change (as it was, for a removal)."""
-        return self.after if self.after is not None else self.before
-
-    @property
-    def label(self) -> str:
-        return format_key(self.section, self.key)
-
-    def describe(self) -> str:
-        """One line: ``dns-txt 'info' modified (value)``."""
-        text = f"{self.section} {self.label} {self.op}" if self.label else \
-            f"{self.section} {self.op}"
-        if self.op == MODIFIED and self.fields:
-            text += f" ({', '.join(self.fields)})"
-        return text
-
-    def details(self) -> list[str]:
-        """Human-readable ``field: old -> new`` lines (modified) or the item (added/removed)."""
-        if self.op == MODIFIED:
-            if self.section == "network" and not isinstance(self.before, Def):
-                name = self.key[0]
-                return [f"{name}: {show_field(NetworkDef, name, self.before)} -> "
-                        f"{show_field(NetworkDef, name, self.after)}"]
-            lines = []
-            for path in self.fields:
-                if self.section == "network":
-                    owner, rest = NetworkDef, path
-                    old, new = _get_path(self.before, path.split(".", 1)[1]), \
-                        _get_path(self.after, path.split(".", 1)[1])
-                else:
-                    owner, rest = type(self.before), path
-                    old, new = _get_path(self.before, path), _get_path(self.after, path)
-                lines.append(f"{path}: {show_field(owner, rest, old)} -> "
-                             f"{show_field(owner, rest, new)}")
-            return lines
-        if self.section == "network":
-            return [f"{self.key[0]}: {show_field(NetworkDef, self.key[0], self.item)}"]
-        return [show(self.item)]
-
-    def to_json(self) -> dict:
-        return {
-            "section": self.section,
-            "op": self.op,
-            "key": [to_data(part) for part in self.key],
-            "fields": list(self.fields),
-            "before": to_data(self.before),
-            "after": to_data(self.after),
-        }
-
-
-class ChangeSet:
-    """The changes between two definitions, grouped by section in ``SECTION_ORDER``."""
-
-    def __init__(self, changes: Iterable[SectionChange] = ()):
-        order = {name: index for index, name in enumerate(SECTION_ORDER)}
-        self.changes: tuple[SectionChange, ...] = tuple(
-            sorted(changes, key=lambda c: order.get(c.section, len(order))))
-
-    def __bool__(self) -> bool:
-        return bool(self.changes)
-
-    def __len__(self) -> int:
-        return len(self.changes)
-
-    def __iter__(self) -> Iterator[SectionChange]:
-        return iter(self.changes)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, ChangeSet) and self.changes == other.changes
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<ChangeSet {[c.describe() for c in self.changes]}>"
-
-    @property
-    def sections(self) -> tuple[str, ...]:
-        """The sections that changed, in order, once each."""
-        return tuple(dict.fromkeys(c.section for c in self.changes))
-
-    def in_section(self, section: str) -> tuple[SectionChange, ...]:
-        return tuple(c for c in self.changes if c.section == section)
-
-    def to_json(self) -> dict:
-        """Plain data for ``json.dumps``: ``{"changes": [...]}``."""
-        return {"changes": [c.to_json() for c in self.changes]}
-
-    def to_text(self, *, color: bool = False) -> str:
-        """Grouped by section; ``+`` added, ``-`` removed, ``~`` modified."""
-        if not self.changes:
-            return "no changes"
-        paint = painter(color)
-        out: list[str] = []
-        for section in self.sections:
-            out.append(paint("bold", section))
-            for change in self.in_section(section):
-                mark, style = {ADDED: ("+", "green"), REMOVED: ("-", "red"),
-                               MODIFIED: ("~", "yellow")}[change.op]
-                head = f"{change.label} {change.op}" if change.label else change.op
-                out.append(paint(style, f"  {mark} {head}"))
-                for line in change.details():
-                    out.append(f"      {line}")
-        return "\n".join(out)
-
-
-COLORS = {"bold": "1", "green": "32", "red": "31", "yellow": "33", "cyan": "36", "dim": "2"}
-
-
-def painter(color: bool) -> Callable[[str, str], str]:
-    if not color:
-        return lambda style, text: text
-    return lambda style, text: f"\x1b[{COLORS[style]}m{text}\x1b[0m"
-
-
-# ---------------------------------------------------------------------- presentation helpers
-def to_data(value: Any) -> Any:
-    """JSON-ready data: definitions become dicts of their set fields, addresses strings."""
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, Def):
-        out = {}
-        for f in model.fields_of(type(value)):
-            item = getattr(value, f.name)
-            if item is None or item == ():
-                continue
-            out[f.name] = to_data(item)
-        return out
-    if isinstance(value, T.MAC | T.DUID):
-        return value.normalized
-    if isinstance(value, tuple | list):
-        return [to_data(item) for item in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address | _uuid.UUID):
-        return str(value)
-    return str(value)
-
-
-def show(value: Any) -> str:
-    """A compact one-line rendering for text output."""
-    if value is None:
-        return "(none)"
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    if isinstance(value, Def):
-        parts = []
-        for f in model.fields_of(type(value)):
-            item = getattr(value, f.name)
-            if item is None or item == () or not f.compare and f.metadata.get("kind") != "attr":
-                continue
-            parts.append(f"{f.name}={show(item)}")
-        return "{" + ", ".join(parts) + "}"
-    if isinstance(value, T.MAC | T.DUID):
-        return value.normalized
-    if isinstance(value, tuple):
-        return "[" + ", ".join(show(item) for item in value) + "]"
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    return str(value)
-
-
-def show_field(owner: type, path: str, value: Any) -> str:
-    """``show`` with the field's own spelling of booleans (``on``/``off`` or ``yes``/``no``)."""
-    cls: Any = owner
-    meta = None
-    for part in path.split("."):
-        found = next((f for f in model.fields_of(cls) if f.name == part), None) \
-            if dataclasses.is_dataclass(cls) else None
-        if found is None:
-            meta = None
-            break
-        meta = found.metadata
-        cls = meta.get("cls")
-    choices = getattr(meta.get("convert"), "choices", None) if meta else None
-    if choices and isinstance(value, bool):
-        return choices[0] if value else choices[1]
-    return show(value)
-
-
-def format_key(section: str, key: tuple) -> str:
-    """``IPv4 host mac=52:54:00:00:00:01``, ``192.168.122.1/24``, ``'info'``, ``mtu``..."""
-    if not key:
-        return ""
-    if section == "network":
-        return str(key[0])
-    own = S.hook(section, "format_key")
-    if own is not None:
-        return own(key, show)
-    if section == "route":
-        return f"{show(key[0])}/{show(key[1])} via {show(key[2])}"
-    parts = [show(part) for part in key if part is not None]
-    named = S.hook(section, "KEY_IS_NAME")
-    if named or section == "dnsmasq-options":
-        return repr(parts[0]) if parts else ""
-    return " ".join(parts)
-
-
-def _get_path(obj: Any, path: str) -> Any:
-    for part in path.split("."):
-        if obj is None:
-            return None
-        obj = effective(obj, part) if isinstance(obj, Def) else getattr(obj, part, None)
-    return obj
 
 
 # ---------------------------------------------------------------------- keys and projections
@@ -538,7 +158,7 @@ def diff_items(section: str, before: Iterable, after: Iterable, *,
         for item in items:
             key = key_of(section, item, family)
             group_key = tuple(
-                _normalized(type(part), str.__str__(part)) if isinstance(part, T.MAC | T.DUID)
+                normalized(type(part), str.__str__(part)) if isinstance(part, T.MAC | T.DUID)
                 else part for part in key)
             keyed.setdefault(group_key, []).append((key, item))
         return keyed
@@ -550,7 +170,7 @@ def diff_items(section: str, before: Iterable, after: Iterable, *,
         for index, (key, b_item) in enumerate(b_list):
             a_item = a_list[index][1] if index < len(a_list) else None
             if a_item is not None and section not in SUBSECTIONS and (
-                    _plain_equal(b_item, a_item) or canon(b_item) == canon(a_item)):
+                    plain_equal(b_item, a_item) or canon(b_item) == canon(a_item)):
                 continue    # the common case of big lists: unchanged leaf items
             out.extend(_diff_single(section, b_item, a_item, key, recurse=recurse))
     for ckey, a_list in a_keyed.items():

@@ -22,26 +22,19 @@ from netupdate import sections as S
 from netupdate.errors import NetupdateError
 from netupdate.model import values as T
 from netupdate.model.defs import BridgeDef, ForwardDef, IpDef, NetworkDef, RouteDef
-from netupdate.planning.differ import (
-    ADDED,
-    MODIFIED,
-    OPS,
-    REMOVED,
-    SECTION_CLASS,
-    ChangeSet,
-    SectionChange,
-    as_defs,
-    diff,
-    diff_item,
-    effective,
-    key_of,
-    painter,
-)
+from netupdate.planning.canon import effective
+from netupdate.planning.changes import SECTION_CLASS, ChangeSet, SectionChange
+from netupdate.planning.differ import as_defs, diff, diff_item, key_of
 from netupdate.planning.kinds import KIND_ORDER, NETWORK_RESTART, NOOP_KINDS, NOTES, SUPERSEDES
+from netupdate.planning.show import painter
 from netupdate.sections import dns as DNS
 from netupdate.sections._spec import (
+    ADDED,
+    ALL_OPS,
     CONF,
     LV_DEFINE,
+    MODIFIED,
+    REMOVED,
     RESTART,
     PlanRow,
     row,
@@ -112,7 +105,7 @@ def _rows(section: str) -> tuple[Rule, ...]:
     return S.hook(section, "PLAN_ROWS")
 
 
-ALL = OPS
+ALL = ALL_OPS
 
 
 R = row
@@ -170,7 +163,7 @@ RULES: tuple[Rule, ...] = (
 
 if {r.id for r in S.PLAN_ROWS} - {r.id for r in RULES}:
     raise ValueError("a section's PLAN_ROWS are not in planner.RULES (add *_rows(section))")
-FALLBACK = Rule("fallback", "*", "*", OPS,
+FALLBACK = Rule("fallback", "*", "*", ALL_OPS,
                 ((RESTART, "no rule covers this change; restarting the network is the safe "
                            "default"),))
 RULES_BY_ID = {rule.id: rule for rule in RULES}
@@ -489,7 +482,7 @@ def rules_markdown() -> str:
     lines = ["| rule | section | field | ops | when | netupdate | libvirt | why (and why it is enough) |",
              "|---|---|---|---|---|---|---|---|"]
     for rule in RULES:
-        ops = "any" if set(rule.ops) == set(OPS) else ", ".join(rule.ops)
+        ops = "any" if set(rule.ops) == set(ALL_OPS) else ", ".join(rule.ops)
         when = ", ".join(rule.when) or "-"
         kinds = ", ".join(f"`{kind}`" for kind in rule.kinds)
         reason = rule.reason.replace("{state}", "on or off").replace("|", "\\|")

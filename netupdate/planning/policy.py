@@ -24,16 +24,9 @@ from typing import Any
 from netupdate.errors import PolicyError
 from netupdate.model import defs as model
 from netupdate.model import values as T
-from netupdate.planning.differ import (
-    ADDED,
-    MODIFIED,
-    REMOVED,
-    SECTION_CLASS,
-    SECTION_ORDER,
-    ChangeSet,
-    SectionChange,
-    diff,
-)
+from netupdate.planning.changes import SECTION_CLASS, SECTION_ORDER, ChangeSet, SectionChange
+from netupdate.planning.differ import diff
+from netupdate.sections._spec import ADDED, MODIFIED, REMOVED
 
 # update command (``types.Command``; a policy's "add" means both adds) -> the operation it
 # performs on the ChangeSet

@@ -42,7 +42,6 @@ CYCLES: list[set[str]] = []
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
     'netupdate/cli/live.py': 634,
-    'netupdate/document/source.py': 556,
     'netupdate/edit/engine.py': 2197,
     'netupdate/live/embedded/connection.py': 1466,
     'netupdate/live/embedded/runtime/driver.py': 763,

@@ -1,8 +1,8 @@
 """Safe parsing and a source-preserving XML document.
 
 ``Document`` holds an lxml tree and, for every node that came from the input, the exact text it
-was written with.  Serialising copies every untouched node verbatim, so an unedited document is
-written back byte-for-byte (comments, processing instructions, quote style, attribute spacing,
+was written with (``document/sourcemap.py`` finds it).  Serialising copies every untouched node
+verbatim, so an unedited document is written back byte-for-byte (comments, processing instructions, quote style, attribute spacing,
 character references, CDATA, indentation, line endings).  Edited elements are re-rendered: an
 element whose attributes changed keeps the original text of the attributes that did not change,
 and new elements are written in the document's own quote style and indentation.
@@ -22,44 +22,15 @@ from lxml import etree
 
 from netupdate.document.limits import parse as _lxml_parse
 from netupdate.document.paths import element_path  # noqa: F401  (re-exported)
+from netupdate.document.sourcemap import Node, map_source
 from netupdate.errors import XMLParseError
 
 MAX_BYTES = 32 * 1024 * 1024
 
-_TOKEN = re.compile(
-    r"""<!--(?P<comment>.*?)-->
-      | <\?(?P<pi>.*?)\?>
-      | <!\[CDATA\[.*?\]\]>
-      | <!(?P<decl>[A-Za-z]+)
-      | </(?P<end>[^\s>]+)\s*>
-      | <(?P<start>[^\s/>!?]+)
-         (?P<attrs>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)
-         (?P<close>\s*/?)>""",
-    re.S | re.X,
-)
 _ATTR = re.compile(r"""(\s+)([^\s=/>]+)(\s*=\s*)(["'])(.*?)\4""", re.S)
 _DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
-
-
-class _Node:
-    """Where one node of the input was written (offsets into the text), and what it looked
-    like then (the snapshot that tells whether it was touched)."""
-
-    __slots__ = ("start", "end", "tag_end", "end_tag_start", "self_closing", "attrs_span",
-                 "close", "text_end", "tail_end", "tag", "attrib", "text", "tail", "children")
-
-    def __init__(self, start: int, end: int):
-        self.start = start                # offset of '<'
-        self.end = end                    # offset after the node's last character
-        self.tag_end = end                # element: offset after the start tag's '>'
-        self.end_tag_start = end          # element: offset of '</' (tag_end if self-closing)
-        self.self_closing = False
-        self.attrs_span = (end, end)      # the attributes' text in the start tag
-        self.close = ">"                  # raw close of the start tag: '>', '/>', ' />', ...
-        self.text_end = end               # the raw text runs from tag_end to here
-        self.tail_end = end               # the raw tail runs from end to here
 
 
 def decode(data: bytes, filename: str | None = None) -> tuple[str, str, bytes]:
@@ -146,66 +117,15 @@ class Document:
         self.root = self.tree.getroot()
         self.newline = "\r\n" if "\r\n" in text else "\n"
         self.quote = "'"
-        self._nodes: dict[object, _Node] = {}
         self._touched: set = set()    # changed in place (see touch): children read one by one
         self._edited: set = set()     # parents whose children insert/remove/replace changed
         self._changed: set = set()    # inserted by the edits, or given another tail by them
         self._fresh: dict = {}        # rendering of each inserted element, for tracked writes
-        self._prolog, self._epilog = self._map_source()
+        self._nodes, self._prolog, self._epilog = map_source(text, self.root, filename)
         body = text[len(self._prolog):len(text) - len(self._epilog)]
         if len(re.findall(r'=\s*"', body)) > len(re.findall(r"=\s*'", body)):
             self.quote = '"'
         self.indent_unit = self._detect_indent_unit()
-
-    # ------------------------------------------------------------------ reading the source
-    def _map_source(self) -> tuple[str, str]:
-        """Find every node's text in the source and pair it with the lxml node."""
-        text = self.text
-        records: list[_Node] = []
-        stack: list[tuple[_Node, list[_Node]]] = []   # open elements with their children
-        root_span = None
-        for match in _TOKEN.finditer(text):
-            kind = match.lastgroup
-            if kind == "close":   # a start tag (its last group)
-                node = _Node(match.start(), match.end())
-                node.close = match.group("close") + ">"
-                node.attrs_span = match.span("attrs")
-                records.append(node)
-                if stack:
-                    stack[-1][1].append(node)
-                if node.close.endswith("/>"):
-                    node.self_closing = True
-                    node.end_tag_start = node.end
-                    if not stack:
-                        root_span = (node.start, node.end)
-                        break
-                else:
-                    stack.append((node, []))
-            elif kind == "end":
-                node, children = stack.pop()
-                node.end_tag_start, node.end = match.start(), match.end()
-                node.text_end = children[0].start if children else node.end_tag_start
-                for child, following in itertools.pairwise([*children, None]):
-                    child.tail_end = following.start if following else node.end_tag_start
-                if not stack:
-                    root_span = (node.start, node.end)
-                    break
-            elif stack and kind in ("comment", "pi"):  # inside the root
-                node = _Node(match.start(), match.end())
-                records.append(node)
-                stack[-1][1].append(node)
-        lxml_nodes = list(self.root.iter(etree.Element, etree.Comment, etree.PI))
-        if root_span is None or len(lxml_nodes) != len(records):
-            raise XMLParseError("could not map the document source", file=self.filename)
-        nodes = self._nodes
-        for lnode, record in zip(lxml_nodes, records, strict=True):
-            tag = record.tag = lnode.tag
-            record.attrib = tuple(lnode.items()) if tag.__class__ is str else ()
-            record.text = lnode.text
-            record.tail = lnode.tail
-            record.children = tuple(lnode)
-            nodes[lnode] = record
-        return text[:root_span[0]], text[root_span[1]:]
 
     # ------------------------------------------------------------------ writing
     def serialize(self, *, tracked: bool = False) -> str:
@@ -352,7 +272,7 @@ class Document:
                 self._emit_child(child, out, marked)
                 start = child.getnext()
 
-    def _attributes(self, node, record: _Node | None) -> str:
+    def _attributes(self, node, record: Node | None) -> str:
         """The attribute text of a start tag: original text for what did not change."""
         if record is None:
             return "".join(self._namespace_declarations(node)) + "".join(

@@ -5,10 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netupdate
 from netupdate.model import defs as model
 from netupdate.model import values as T
+from netupdate.planning import canon
 from netupdate.planning import changes as C
 from netupdate.planning import differ as D
 from netupdate.planning.changes import ChangeSet, SectionChange
@@ -176,6 +179,18 @@ def test_bridge_record():
     assert (change.section, change.op, change.key, change.fields) == \
         ("bridge", "modified", (), ("stp",))
     assert change.before.stp is True and change.after.stp is False
+
+
+@settings(max_examples=150)
+@given(name=st.sampled_from([None, "", "virbr0"]), zone=st.sampled_from([None, "", "trusted"]),
+       stp=st.sampled_from([None, True, False, "maybe"]), delay=st.sampled_from([None, 0, 2]),
+       manager=st.sampled_from([None, *T.MacTableManager, "other"]))
+def test_a_bridge_with_only_libvirts_defaults_is_none(name, zone, stp, delay, manager):
+    """The differ's own <bridge> is the section's libvirt_normal: none exactly when it means
+    the same as a <bridge> without attributes (libvirt writes stp='on' delay='0' for none)."""
+    bridge = model.BridgeDef(name=name, zone=zone, stp=stp, delay=delay,
+                             mac_table_manager=manager)
+    assert (D.own("bridge", bridge) is None) == canon.same(bridge, model.BridgeDef())
 
 
 def test_dns_record_is_the_elements_own_content():

@@ -21,7 +21,7 @@ from typing import Any
 from netupdate import sections as S
 from netupdate.model import defs as model
 from netupdate.model import values as T
-from netupdate.model.defs import Def, DnsDef, ForwardDef, IpDef, NatDef, RouteDef
+from netupdate.model.defs import Def, DnsDef, IpDef, RouteDef
 
 # Repeated fields whose order is significant (compared as sequences, not as multisets).
 ORDERED = {(DnsDef, "forwarders")}
@@ -33,14 +33,13 @@ def _family(obj) -> str | None:
     return "ipv6" if obj.address.version == 6 else "ipv4"
 
 
-# Values an absent attribute stands for (libvirt's defaults); applied before comparing.
+# Values an absent attribute stands for (libvirt's defaults); applied before comparing: the
+# sections' ``DIFF_DEFAULTS`` (field of the section's item, or (class, field) of a child of it ->
+# a value, or a function of the item).
 DEFAULTS: dict[tuple[type, str], Callable[[Any], Any]] = {
-    (ForwardDef, "dev"): lambda o: o.interfaces[0].dev if o.interfaces else None,
-    (NatDef, "ipv6"): lambda o: False,
-    # the sections' own (``DIFF_DEFAULTS`` of a module: field -> value, or a function of the item)
-    **{(module.SECTION.def_cls, name): (value if callable(value) else (lambda o, v=value: v))
-       for module in S.MODULES.values()
-       for name, value in getattr(module, "DIFF_DEFAULTS", {}).items()},
+    (key if isinstance(key, tuple) else (module.SECTION.def_cls, key)):
+        (value if callable(value) else (lambda o, v=value: v))
+    for module in S.MODULES.values() for key, value in getattr(module, "DIFF_DEFAULTS", {}).items()
 }
 # Values derived from others whatever is written (``family`` follows the address).
 DERIVED: dict[tuple[type, str], Callable[[Any], Any]] = {

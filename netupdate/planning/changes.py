@@ -30,7 +30,7 @@ SECTION_OF_CLASS = {cls: name for name, cls in SECTION_CLASS.items() if cls is n
 
 # Sections whose key starts with the IP family (4 or 6) of their <ip>: libvirt allows DHCP on
 # one <ip> per family, so the family identifies the parent.
-FAMILY_KEYED = ("ip-dhcp-host", *(name for name in S.MODULES if S.hook(name, "FAMILY_KEYED")))
+FAMILY_KEYED = tuple(name for name in S.MODULES if S.hook(name, "FAMILY_KEYED"))
 
 
 @dataclass(frozen=True)

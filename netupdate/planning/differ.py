@@ -24,7 +24,6 @@ change each in section ``network``, keyed by the field name.  No I/O beyond read
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 from netupdate import sections as S
 from netupdate.model import defs as model
 from netupdate.model import values as T
-from netupdate.model.defs import BridgeDef, Def, DhcpDef, DnsDef, IpDef, NetworkDef, RouteDef
+from netupdate.model.defs import Def, IpDef, NetworkDef, RouteDef
 from netupdate.planning.canon import (
     canon,
     differing_fields,
@@ -55,12 +54,12 @@ NETWORK_SECTIONS = {
     "forward": "forward", "bridge": "bridge", "domain": "domain", "dns": "dns", "ips": "ip",
     "routes": "route", "portgroups": "portgroup", "dnsmasq_options": "dnsmasq-options",
 }
-# Fields of a section's item that are sections of their own (dotted: inside a child).
-SUBSECTIONS = {
-    "forward": {"interfaces": "forward-interface", "pfs": "forward-pf"},
-    "dns": {"txts": "dns-txt", "srvs": "dns-srv", "hosts": "dns-host"},
-    "ip": {"dhcp.ranges": "ip-dhcp-range", "dhcp.hosts": "ip-dhcp-host"},
-}
+# Fields of a section's item that are sections of their own (dotted: inside a child): the
+# sections' ``DIFF_SUBSECTIONS``.
+SUBSECTIONS = {name: module.DIFF_SUBSECTIONS for name, module in S.MODULES.items()
+               if hasattr(module, "DIFF_SUBSECTIONS")}
+# A section's own content of an item (``diff_own`` of the module; else the item itself).
+_OWN = {name: module.diff_own for name, module in S.MODULES.items() if hasattr(module, "diff_own")}
 # Sections whose identity is not their definition's ``key()`` (``diff_key`` of the module).
 _KEYS = {name: module.diff_key for name, module in S.MODULES.items() if hasattr(module, "diff_key")}
 
@@ -88,24 +87,13 @@ def _route_prefix(route: RouteDef) -> int | None:
 
 
 def own(section: str, item: Any) -> Any:
-    """The section's own content of ``item``: its sub-sections emptied out (an ``<ip>`` keeps
-    only ``<bootp>`` of its ``<dhcp>``); a ``<dns>`` or ``<bridge>`` with nothing of its own is
-    None, like an absent one."""
+    """The section's own content of ``item`` (its module's ``diff_own``): its sub-sections
+    emptied out (an ``<ip>`` keeps only ``<bootp>`` of its ``<dhcp>``); a ``<dns>`` or
+    ``<bridge>`` with nothing of its own is None, like an absent one."""
     if item is None:
         return None
-    if section == "ip":
-        dhcp = item.dhcp
-        if dhcp is not None:
-            dhcp = DhcpDef(bootp=dhcp.bootp) if dhcp.bootp is not None else None
-        return dataclasses.replace(item, dhcp=dhcp)
-    if section == "dns":
-        stripped = dataclasses.replace(item, txts=(), srvs=(), hosts=())
-        return None if same(stripped, DnsDef()) else stripped
-    if section == "forward":   # its dev stands for its first interface (DEFAULTS)
-        return dataclasses.replace(item, dev=effective(item, "dev"), interfaces=(), pfs=())
-    if section == "bridge":   # libvirt writes <bridge stp='on' delay='0'/> for no <bridge>
-        return None if same(item, BridgeDef()) else item
-    return item
+    shape = _OWN.get(section)
+    return item if shape is None else shape(item, same)
 
 
 def _sub_items(section: str, item: Any) -> dict[str, tuple]:

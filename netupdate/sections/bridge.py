@@ -167,6 +167,12 @@ PLAN_ROWS = (
 # libvirt's defaults of absent attributes, applied before comparing (planning/differ.py)
 DIFF_DEFAULTS = {"stp": STP_DEFAULT, "delay": DELAY_DEFAULT}
 
+
+def diff_own(bridge: M.BridgeDef, same) -> M.BridgeDef | None:
+    """What a diff reports: libvirt writes ``<bridge stp='on' delay='0'/>`` for no ``<bridge>``,
+    so one with only libvirt's defaults is none (``libvirt_normal``)."""
+    return libvirt_normal(bridge)
+
 # the conf's interface= line names the bridge the runtime made (render/dnsmasq.py gets the name
 # from the caller), so the section has no lines of its own
 DNSMASQ_SLOT = None

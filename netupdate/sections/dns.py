@@ -10,6 +10,7 @@ change restarts dnsmasq.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from netupdate.model import defs as M
 from netupdate.model import text as TC
@@ -107,6 +108,15 @@ PLAN_ROWS = (
 
 # libvirt's defaults: an absent attribute means DNS on, plain names forwarded
 DIFF_DEFAULTS = {"enable": True, "forward_plain_names": True}
+# its records are sections of their own (fields of the item -> section)
+DIFF_SUBSECTIONS = {"txts": "dns-txt", "srvs": "dns-srv", "hosts": "dns-host"}
+
+
+def diff_own(dns: M.DnsDef, same) -> M.DnsDef | None:
+    """What a diff reports as the ``<dns>`` itself: without its records; one with nothing else
+    (or only libvirt's defaults) is none, like an absent one."""
+    stripped = replace(dns, **dict.fromkeys(DIFF_SUBSECTIONS, ()))
+    return None if same(stripped, M.DnsDef()) else stripped
 
 DNSMASQ_SLOT = "dns"   # after strict-order: the listener and the forwarders
 

@@ -377,7 +377,22 @@ PLAN_ROWS = (
 )
 
 # libvirt's defaults of absent attributes, applied before comparing (planning/differ.py)
-DIFF_DEFAULTS = {"mode": T.ForwardMode.NAT}
+def effective_dev(forward: M.ForwardDef) -> str | None:
+    """``<forward dev>``; without one libvirt uses the first ``<interface>``'s."""
+    if forward.dev is None and forward.interfaces:
+        return forward.interfaces[0].dev
+    return forward.dev
+
+
+DIFF_DEFAULTS = {"mode": T.ForwardMode.NAT, "dev": effective_dev, (M.NatDef, "ipv6"): False}
+# its interfaces and PFs are sections of their own (fields of the item -> section)
+DIFF_SUBSECTIONS = {"interfaces": "forward-interface", "pfs": "forward-pf"}
+
+
+def diff_own(forward: M.ForwardDef, same) -> M.ForwardDef:
+    """What a diff reports as the ``<forward>`` itself: its dev (which stands for its first
+    interface), without its interfaces and PFs."""
+    return replace(forward, dev=effective_dev(forward), **dict.fromkeys(DIFF_SUBSECTIONS, ()))
 
 # ---------------------------------------------------------------------- libvirt's live XML
 # the source ports masquerading uses unless <nat><port> says otherwise (libvirt writes them
@@ -418,12 +433,7 @@ def dnsmasq_lines(defs: M.NetworkDef) -> list[str]:
 def uplink(defs: M.NetworkDef) -> str | None:
     """The outgoing device the firewall rules name: ``<forward dev>``, else the first
     ``<interface>`` (None: any)."""
-    forward = defs.forward
-    if forward is None:
-        return None
-    if forward.dev is None and forward.interfaces:
-        return forward.interfaces[0].dev
-    return forward.dev
+    return effective_dev(defs.forward) if defs.forward is not None else None
 
 
 def masquerade_lines(defs: M.NetworkDef, kw: str, subnets: list[str], out_dev: str) -> list[str]:

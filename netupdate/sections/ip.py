@@ -9,6 +9,7 @@ engine too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from lxml import etree
 
@@ -265,6 +266,18 @@ def diff_key(ip: M.IpDef) -> tuple:
 
 def format_key(key: tuple, show) -> str:
     return f"{show(key[0])}/{show(key[1])}"
+
+
+# an <ip>'s DHCP ranges and hosts are sections of their own (fields of the item -> section)
+DIFF_SUBSECTIONS = {"dhcp.ranges": "ip-dhcp-range", "dhcp.hosts": "ip-dhcp-host"}
+
+
+def diff_own(ip: M.IpDef, same) -> M.IpDef:
+    """What a diff reports as the ``<ip>`` itself: of its ``<dhcp>`` only ``<bootp>`` stays."""
+    dhcp = ip.dhcp
+    if dhcp is not None:
+        dhcp = M.DhcpDef(bootp=dhcp.bootp) if dhcp.bootp is not None else None
+    return replace(ip, dhcp=dhcp)
 
 
 _SUBNET_LINES = "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF

@@ -342,6 +342,11 @@ PLAN_ROWS = (
 
 
 # ---------------------------------------------------------------------- diff
+# a diff matches hosts across the <ip> elements of one family (DHCP runs on one per family): the
+# key starts with the family
+FAMILY_KEYED = True
+
+
 def format_key(key: tuple, show) -> str:
     """How a diff names a host: ``IPv4 mac=52:54:00:00:00:01`` (its family, then
     ``DhcpHost.key``)."""

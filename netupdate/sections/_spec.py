@@ -11,7 +11,8 @@ collects them and the other layers (edit, check, planning, render, live) look th
 - optional hooks, looked up with ``getattr`` by the layer that needs them: ``check_fragment``
   (edit: checks of a fragment before it is placed), ``PLAN_ROWS`` (planning: the planner's
   rows), ``dnsmasq_lines`` (render: the section's conf lines), ``format_key`` (planning: how a
-  diff names an item).
+  diff names an item), ``DIFF_DEFAULTS``, ``DIFF_SUBSECTIONS``, ``diff_own`` (planning: what a
+  diff compares and reports as the item).
 
 A rule's ``check(view)`` runs on a read-only view of a document: any object with ``root`` (the
 ``<network>`` element) and ``n`` (the network name as messages print it).  The update engine's

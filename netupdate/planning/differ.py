@@ -5,20 +5,15 @@ which fields are sections of their own (``<ip>``'s DHCP hosts are section ``ip-d
 every other field is compared through its dataclass declaration, so a field added to the model is
 diffed without touching this module.
 
-Equality is semantic, never textual:
+Equality is semantic, never textual (``planning/canon.py``: the model's normal forms, then
+libvirt's defaults, the sections' ``DIFF_DEFAULTS``, so libvirt's own round trip is no change).
+Repeated items with an identity (hosts, ranges, records, routes, portgroups, ...) are matched by
+key, so their order does not matter; DNS forwarders are the exception: dnsmasq runs with
+``strict-order``, so their order is significant.  The records are ``planning/changes.py``'s.
 
-- the model already makes MAC case, IPv6 spelling, netmask vs prefix, lease units, attribute order
-  and whitespace between elements irrelevant;
-- documented defaults are applied before comparing (``DEFAULTS``: ``<bridge stp>`` absent equals
-  ``on``, ``<forward dev>`` its first interface, a defaults-only ``<bridge>`` none, ...), so
-  libvirt's own round trip (which writes the defaults out) is no change;
-- repeated items with an identity (hosts, ranges, records, routes, portgroups, ...) are matched by
-  key, so their order does not matter; DNS forwarders are the exception: dnsmasq runs with
-  ``strict-order``, so their order is significant.
-
-Every section reports the section's *own* content in ``before``/``after``: an ``<ip>`` change
-carries the ``<ip>`` without its DHCP ranges and hosts, which are reported as changes of their own
-(``ip-dhcp-range``, ``ip-dhcp-host``).  Network-level scalars (name, mtu, bandwidth, ...) are one
+Every section reports the section's *own* content in ``before``/``after`` (its module's
+``diff_own``): an ``<ip>`` change carries the ``<ip>`` without its DHCP ranges and hosts, which
+are reported as changes of their own (``ip-dhcp-range``, ``ip-dhcp-host``).  Network-level scalars (name, mtu, bandwidth, ...) are one
 change each in section ``network``, keyed by the field name.  No I/O beyond reading the inputs.
 """
 

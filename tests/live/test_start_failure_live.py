@@ -14,7 +14,7 @@ from txnhelp import assert_in_line, files
 import netupdate
 from netupdate.errors import RuntimeFailure
 from netupdate.live import txn
-from netupdate.live.embedded import connection as C
+from netupdate.live.embedded import common
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import netns as NS
@@ -50,7 +50,7 @@ STEPS = {
     "dnsmasq-conf": (DQ, "write_conf", lambda: _fail),
     "host-files": (DQ, "full_sync", lambda: _fail),
     "dnsmasq": (DQ, "start", lambda: _fail),
-    "live-definition": (C, "atomic_write_many", lambda: _fail),
+    "live-definition": (common, "atomic_write_many", lambda: _fail),
 }
 
 

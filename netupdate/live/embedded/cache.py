@@ -1,0 +1,101 @@
+"""Parsed definitions cached per file identity (inode, mtime, size, ctime): repeated updates of a
+big network do not re-read it from disk; an update whose live and persistent definitions have the
+same bytes edits one shared parsed document."""
+
+from __future__ import annotations
+
+import os
+
+from netupdate.errors import StateError
+
+
+class Doc:
+    """A parsed definition, the bytes it was read from and the identity of the file.
+
+    ``defs`` are the typed definitions of ``data`` (computed when first needed: reading 1,000
+    hosts costs tens of milliseconds, and a host update does not need them)."""
+
+    __slots__ = ("stamp", "data", "network", "_defs")
+
+    def __init__(self, stamp, data: bytes, network, defs=None):
+        self.stamp, self.data, self.network, self._defs = stamp, data, network, defs
+
+    @property
+    def defs(self):
+        if self._defs is None:
+            from netupdate.model.defs import load
+            self._defs = load(self.data).defs
+        return self._defs
+
+
+def file_stamp(path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+
+
+class DocCache:
+    """The cache of a ``Connection`` (``self._docs``: path -> ``Doc``)."""
+
+    def _load(self, path, *, like: Doc | None = None):
+        """The parsed document at ``path`` (cached while the file is unchanged).  With ``like``,
+        a file with the same bytes shares ``like``'s parsed document instead of parsing again."""
+        from netupdate.model.defs import load
+        key = os.fspath(path)
+        stamp = file_stamp(path)
+        if stamp is None:
+            self._docs.pop(key, None)
+            return None
+        doc = self._docs.get(key)
+        if doc is not None and doc.stamp == stamp:
+            return doc
+        with open(path, "rb") as handle:
+            data = handle.read()
+        if like is not None and like.data == data:
+            doc = Doc(stamp, data, like.network, like._defs)
+        else:
+            doc = Doc(stamp, data, load(data, filename=key, check=False))
+        self._docs[key] = doc
+        return doc
+
+    def _forget(self, *paths) -> None:
+        for path in paths:
+            self._docs.pop(os.fspath(path), None)
+
+    def _remember(self, path, data: bytes, network, defs=None) -> None:
+        stamp = file_stamp(path)
+        if stamp is not None:
+            self._docs[os.fspath(path)] = Doc(stamp, data, network, defs)
+
+    def _defs(self, path):
+        doc = self._load(path)
+        return doc.defs if doc is not None else None
+
+    def _edit_targets(self, name: str, live: bool, config: bool) -> dict[str, Doc]:
+        """The documents an update edits.  When the live and persistent definitions have the same
+        bytes (the usual case), both sides share one parsed document, edited once: libvirt
+        applies the edit to each copy, and identical copies give identical results."""
+        paths = {"live": self.store.live_path(name), "config": self.store.config_path(name)}
+        docs = {}
+        for side in ("live", "config"):
+            if (side == "live" and live) or (side == "config" and config):
+                doc = self._load(paths[side], like=docs.get("live"))
+                if doc is None:
+                    raise StateError(f"network '{name}': {paths[side]} is missing")
+                docs[side] = doc
+        if len(docs) == 2:
+            a, b = docs["live"], docs["config"]
+            if a.network is not b.network and a.data == b.data:
+                docs["config"] = self._docs[os.fspath(paths["config"])] = Doc(
+                    b.stamp, b.data, a.network, a._defs)
+        else:
+            # one side only: the other side must not share the tree about to be edited
+            (side, doc), = docs.items()
+            other = paths["config" if side == "live" else "live"]
+            cached = self._docs.get(os.fspath(other))
+            if cached is not None and cached.network is doc.network:
+                self._forget(other)
+        return docs
+

@@ -12,7 +12,7 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any
 
-from netupdate.errors import NetupdateError
+from netupdate.errors import InvalidOperationError, NetupdateError
 
 
 @dataclass
@@ -48,6 +48,8 @@ def edit_file(source: str | os.PathLike | bytes, command, section=None, xml=None
     refuses it; a file that cannot be written raises ``NetupdateError`` naming it."""
     update = (command, section, xml, parent_index, node_spec, policy)
     if in_place:
+        if isinstance(source, bytes):
+            raise InvalidOperationError("an in-place edit needs a file, not a document's bytes")
         return _edit_in_place(source, update)
     result = _edit(source, update, filename)
     if output is not None:

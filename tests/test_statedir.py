@@ -216,12 +216,12 @@ def test_paths_read_back_from_state_files_stay_the_stores_own(tmp_path, bad):
     with pytest.raises(StateError, match="refusing to use it|bad namespace name"):
         st_.read_record("n")
     snap = Snapshot(network="n", token="t", created=0.0, boot_id="", config=None,
-                        live=None, record={**record, **bad})
+                    live=None, record={**record, **bad})
     write_snapshot(st_, snap)
     with pytest.raises(StateError):
         read_snapshot(st_, "n")
     write_journal(st_, "n", "update", live=None, config=None, record={**record, **bad},
-                      sides=("live",))
+                  sides=("live",))
     with pytest.raises(StateError):
         read_journal(st_, "n")
 
@@ -229,7 +229,7 @@ def test_paths_read_back_from_state_files_stay_the_stores_own(tmp_path, bad):
 def test_a_snapshot_of_another_network_is_refused(tmp_path):
     st_ = S.Store(tmp_path / "state")
     write_snapshot(st_, Snapshot(network="a", token="t", created=0.0, boot_id="",
-                                         config=None, live=None, record=None))
+                                 config=None, live=None, record=None))
     os.rename(snapshot_path(st_, "a"), snapshot_path(st_, "b"))
     with pytest.raises(StateError, match="not a state file of network .b."):
         read_snapshot(st_, "b")
@@ -261,9 +261,9 @@ def test_modes_whatever_the_umask(tmp_path, umask):
         with st_.lock("n"):
             pass
         write_snapshot(st_, Snapshot(network="n", token="t", created=0.0, boot_id="",
-                                             config=None, live=None, record=None))
+                                     config=None, live=None, record=None))
         write_journal(st_, "n", "update", live=None, config=None, record=None,
-                          sides=("live",))
+                      sides=("live",))
     finally:
         os.umask(old)
     found = {rel: stat.S_IMODE(os.lstat(state / rel).st_mode) for rel in MODES}

@@ -112,12 +112,12 @@ def cli(state_dir, *args, check=True, **kwargs):
 def test_snapshot_round_trip_and_file_format(tmp_path):
     store = netupdate.connect(state_dir=tmp_path).store
     snap = Snapshot(network="n1", token="abc123", created=1700000000.5, boot_id="boot",
-                        config=b"<network><name>n1</name></network>\n",
-                        live="<network><name>n1</name><!-- \xe9 --></network>".encode("latin-1"),
-                        record={"netns": "ns1", "bridge": {"name": "br0"}}, autostart=True,
-                        autostart_netns="ns1", deadline=1700000060.0,
-                        check=Check("tcp", "10.0.0.1:22", 2.0), timer={"pid": 4242},
-                        owner=99)
+                    config=b"<network><name>n1</name></network>\n",
+                    live="<network><name>n1</name><!-- \xe9 --></network>".encode("latin-1"),
+                    record={"netns": "ns1", "bridge": {"name": "br0"}}, autostart=True,
+                    autostart_netns="ns1", deadline=1700000060.0,
+                    check=Check("tcp", "10.0.0.1:22", 2.0), timer={"pid": 4242},
+                    owner=99)
     write_snapshot(store, snap)
     path = snapshot_path(store, "n1")
     assert path == store.config_dir / "transactions" / "n1.json"
@@ -157,7 +157,7 @@ def test_journal_kept_only_when_the_network_was_not_put_back(tmp_path):
     assert journal["config"] == b"<network/>" and journal["pid"] == os.getpid()
     assert journal["boot_id"] == boot_id() and journal_names(store) == ["n"]
     write_journal(store, "n", "update", live=b"<same/>", config=b"<same/>", record={},
-                      sides=("live", "config"))
+                  sides=("live", "config"))
     raw = json.loads(journal_path(store, "n").read_text())
     assert raw["config"] == {"same_as": "live"}  # stored once
     assert read_journal(store, "n")["config"] == b"<same/>"
@@ -188,8 +188,8 @@ add --node-spec /network <mtu size='1400'/>
     items = parse_batch(text)
     assert [i.line for i in items] == [3, 4, 5, 6, 7]
     assert items[0] == BatchUpdate(3, "add", "ip-dhcp-host",
-                                       "<host mac='52:54:00:00:00:01' name='a b' "
-                                       "ip='10.0.0.1'/>")
+                                   "<host mac='52:54:00:00:00:01' name='a b' "
+                                   "ip='10.0.0.1'/>")
     assert items[1].xml == "<txt name='x' value='with  two spaces'/>"
     assert items[2].node_spec == "/network/dns/txt[@name='x']" and items[2].xml is None
     assert items[3].parent_index == 1 and items[3].section == "ip-dhcp-range"
@@ -435,7 +435,7 @@ def test_recover_rolls_back_open_changes_and_undoes_journals(conn, state_dir):
     two = conn.store.config_path("two").read_bytes()
     # a config operation killed after it wrote the new file, before it dropped its journal
     write_journal(conn.store, "two", "apply", live=None, config=two, record=None,
-                      sides=("config",))
+                  sides=("config",))
     conn.store.write_config("two", NET.replace("cfg", "two").replace("first", "half"))
     report = conn.recover()
     assert report.ok, report.to_text()
@@ -452,7 +452,7 @@ def test_recover_rolls_back_open_changes_and_undoes_journals(conn, state_dir):
 def test_an_interrupted_operation_is_finished_by_the_next_one(conn):
     original = config(conn)
     write_journal(conn.store, "cfg", "update", live=None, config=original, record=None,
-                      sides=("config",))
+                  sides=("config",))
     conn.store.write_config("cfg", NET.replace("first", "half-done"))
     assert "interrupted update" in conn.status("cfg").problems[0]
     result = conn.update("cfg", "modify", "dns-txt", "<txt name='motd' value='next'/>")
@@ -560,7 +560,7 @@ def test_journal_keeps_the_live_file_by_a_hard_link(tmp_path, monkeypatch):
     old, new = b"<network><name>n</name></network>", b"<network><name>n</name><mtu/></network>"
     store.write_live("n", old)
     write_journal(store, "n", "update", live=old, config=old, record={},
-                      sides=("live", "config"))
+                  sides=("live", "config"))
     raw = json.loads(journal_path(store, "n").read_text())
     assert "link" in raw["live"] and raw["config"] == {"same_as": "live"}
     store.write_live("n", new)                 # replaced by rename: the link keeps the old one
@@ -585,11 +585,11 @@ def test_journal_link_trusts_a_matching_stamp_and_checks_a_stale_one(tmp_path, m
     with monkeypatch.context() as patch:     # the stamp says it all: the file is not read
         patch.setattr(journal_module, "read_bytes", lambda path: pytest.fail(f"read {path}"))
         write_journal(store, "n", "update", live=old, config=old, record={},
-                          sides=("live", "config"), live_stamp=stamp)
+                      sides=("live", "config"), live_stamp=stamp)
     assert read_journal(store, "n")["live"] == old
     store.write_live("n", new)               # the stamp is stale now, and so are the bytes
     write_journal(store, "n", "update", live=old, config=None, record={},
-                      sides=("live",), live_stamp=stamp)
+                  sides=("live",), live_stamp=stamp)
     raw = json.loads(journal_path(store, "n").read_text())
     assert "link" not in raw["live"] and read_journal(store, "n")["live"] == old
     assert not kept_live_path(store, "n").exists()

@@ -177,7 +177,7 @@ def test_vanished_namespace_with_a_journal_left_is_cleared(state_dir, netns, tmp
     record = conn.store.read_record("shared")
     live = conn.store.live_path("shared").read_bytes()
     write_journal(conn.store, "shared", "update", live=live, config=live, record=record,
-                      sides=("live", "config"), kinds=("dnsmasq-sighup",))
+                  sides=("live", "config"), kinds=("dnsmasq-sighup",))
     NS.forget(netns)
     subprocess.run(["ip", "netns", "del", netns], check=True)
     proc = cli(state_dir, verb, "shared")  if verb == "undefine" else cli(state_dir, verb)

@@ -50,7 +50,8 @@ def write_journal(store, name: str, op: str, *, live: bytes | None, config: byte
         "version": JOURNAL_VERSION, "network": name, "op": op, "pid": os.getpid(),
         "boot_id": boot_id(), "started": time.time(),
         "live": _keep_live(store, name, live, live_stamp),
-        "config": {"same_as": "live"} if config is not None and config == live else encode_bytes(config),
+        "config": ({"same_as": "live"} if config is not None and config == live
+                   else encode_bytes(config)),
         "record": record, "sides": list(sides), "kinds": list(kinds)}, durable=False)
 
 

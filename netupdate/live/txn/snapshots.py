@@ -50,7 +50,8 @@ class Snapshot:
     def to_json(self) -> dict:
         return {"version": SNAPSHOT_VERSION, "network": self.network, "token": self.token,
                 "created": self.created, "created_at": now_iso(self.created),
-                "boot_id": self.boot_id, "config": encode_bytes(self.config), "live": encode_bytes(self.live),
+                "boot_id": self.boot_id, "config": encode_bytes(self.config),
+                "live": encode_bytes(self.live),
                 "record": self.record, "autostart": self.autostart,
                 "autostart_netns": self.autostart_netns, "deadline": self.deadline,
                 "deadline_at": now_iso(self.deadline) if self.deadline else None,

@@ -40,6 +40,8 @@ _LAZY = {
     "Plan": "netupdate.planning.planner",
     "Policy": "netupdate.planning.policy",
     "connect": "netupdate.live.connect",
+    "edit_file": "netupdate.live.files",
+    "FileEdit": "netupdate.live.files",
     "fragment": "netupdate.edit.shortcuts",
 }
 

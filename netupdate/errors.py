@@ -7,6 +7,7 @@ that location, so the command line can print it as it is.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -221,3 +222,16 @@ def exit_code(exc: BaseException) -> int:
     if isinstance(exc, (PermissionFailure, PermissionError)):
         return EXIT_PERMISSION
     return EXIT_ERROR
+
+
+def restored(exc: BaseException) -> bool:
+    """Whether a failed operation put the network back itself (then its journal can go, and
+    the command line says the network is as it was)."""
+    return bool(getattr(exc, "netupdate_restored", False))
+
+
+def mark_restored(exc: BaseException) -> BaseException:
+    """Mark ``exc`` as "the network was put back" (``restored``); returns it."""
+    with contextlib.suppress(AttributeError):  # built-in exceptions accept attributes
+        exc.netupdate_restored = True
+    return exc

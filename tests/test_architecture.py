@@ -41,11 +41,9 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    'netupdate/cli/live.py': 634,
     'netupdate/edit/engine.py': 2197,
     'netupdate/live/embedded/runtime/driver.py': 763,
     'netupdate/live/libvirt/connection.py': 1183,
-    'netupdate/live/txn/__init__.py': 907,
     'netupdate/model/defs.py': 658,
 }
 
@@ -58,10 +56,6 @@ FUNCTION_CEILINGS = {
 # "private" (uses an underscore name or attribute of another object), "store" (reaches into a
 # connection's store), "io" (file or process I/O), "sniff" (asks which backend it has)
 CLI_VIOLATIONS = {
-    ('netupdate/cli/edit.py', 'import', 'netupdate.store'): 1,
-    ('netupdate/cli/edit.py', 'import', 'netupdate.store.inplace'): 1,   # visible since the move
-    ('netupdate/cli/live.py', 'import', 'netupdate.live.txn'): 9,
-    ('netupdate/cli/live.py', 'store', '.store'): 3,
     ('netupdate/cli/validate.py', 'io', 'open'): 1,
     ('netupdate/cli/validate.py', 'io', 'os.walk'): 1,
 }

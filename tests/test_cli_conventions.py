@@ -365,7 +365,7 @@ def test_a_non_root_user_gets_one_line_and_the_permission_code(tmp_path, monkeyp
 
 
 def test_a_failed_rollback_is_reported_as_failed():
-    from netupdate.cli.live import _expired
+    from netupdate.live.txn.trywindow import expired_message as _expired
     assert _expired("n", {"outcome": "rolled-back", "reason": "timer expired"}) == (
         "No confirmation within the try window: the change was rolled-back (timer expired)")
     text = _expired("n", {"outcome": "rollback-failed", "reason": "timer expired"})

@@ -108,7 +108,7 @@ def test_shortcuts_and_xml_together_are_refused():
 
 def test_batch_lines_take_shortcuts():
     from netupdate.cli.batchlines import expand
-    from netupdate.live.txn import parse_batch
+    from netupdate.edit.batch import parse_batch
     typed = ("# hosts\nadd ip-dhcp-host --mac 52:54:00:00:00:42 --ip 192.168.122.42 --name w\n"
              "add dns-host --ip 192.168.122.50 --hostname web\n"
              "delete --node-spec=/network/dns/txt[1]\n"

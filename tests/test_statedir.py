@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from netupdate import store as S
 from netupdate.cli import main
 from netupdate.errors import StateError
-from netupdate.live import txn
+from netupdate.live.txn.journal import read_journal, write_journal
+from netupdate.live.txn.snapshots import Snapshot, read_snapshot, write_snapshot
+from netupdate.live.txn.state import read_bytes, snapshot_path
 
 ROOT = Path(__file__).resolve().parent.parent
 NET = (ROOT / "fixtures" / "networks" / "nat-default.xml").read_text()
@@ -160,7 +162,7 @@ def test_state_files_are_not_read_through_symlinks(tmp_path):
     with pytest.raises(StateError, match="refusing to follow the symlink"):
         st_.read_record("n")
     with pytest.raises(StateError, match="refusing to follow the symlink"):
-        txn.read_bytes(record)
+        read_bytes(record)
 
 
 def test_state_files_are_not_written_through_symlinks(tmp_path):
@@ -213,24 +215,24 @@ def test_paths_read_back_from_state_files_stay_the_stores_own(tmp_path, bad):
     st_.write_record("n", {**record, **bad})
     with pytest.raises(StateError, match="refusing to use it|bad namespace name"):
         st_.read_record("n")
-    snap = txn.Snapshot(network="n", token="t", created=0.0, boot_id="", config=None,
-                        live=None, record={**record, **bad})
-    txn.write_snapshot(st_, snap)
+    snap = Snapshot(network="n", token="t", created=0.0, boot_id="", config=None,
+                    live=None, record={**record, **bad})
+    write_snapshot(st_, snap)
     with pytest.raises(StateError):
-        txn.read_snapshot(st_, "n")
-    txn.write_journal(st_, "n", "update", live=None, config=None, record={**record, **bad},
-                      sides=("live",))
+        read_snapshot(st_, "n")
+    write_journal(st_, "n", "update", live=None, config=None, record={**record, **bad},
+                  sides=("live",))
     with pytest.raises(StateError):
-        txn.read_journal(st_, "n")
+        read_journal(st_, "n")
 
 
 def test_a_snapshot_of_another_network_is_refused(tmp_path):
     st_ = S.Store(tmp_path / "state")
-    txn.write_snapshot(st_, txn.Snapshot(network="a", token="t", created=0.0, boot_id="",
-                                         config=None, live=None, record=None))
-    os.rename(txn.snapshot_path(st_, "a"), txn.snapshot_path(st_, "b"))
+    write_snapshot(st_, Snapshot(network="a", token="t", created=0.0, boot_id="",
+                                 config=None, live=None, record=None))
+    os.rename(snapshot_path(st_, "a"), snapshot_path(st_, "b"))
     with pytest.raises(StateError, match="not a state file of network .b."):
-        txn.read_snapshot(st_, "b")
+        read_snapshot(st_, "b")
 
 
 # ---------------------------------------------------------------------- modes
@@ -258,10 +260,10 @@ def test_modes_whatever_the_umask(tmp_path, umask):
         st_.network_dir("n", create=True)
         with st_.lock("n"):
             pass
-        txn.write_snapshot(st_, txn.Snapshot(network="n", token="t", created=0.0, boot_id="",
-                                             config=None, live=None, record=None))
-        txn.write_journal(st_, "n", "update", live=None, config=None, record=None,
-                          sides=("live",))
+        write_snapshot(st_, Snapshot(network="n", token="t", created=0.0, boot_id="",
+                                     config=None, live=None, record=None))
+        write_journal(st_, "n", "update", live=None, config=None, record=None,
+                      sides=("live",))
     finally:
         os.umask(old)
     found = {rel: stat.S_IMODE(os.lstat(state / rel).st_mode) for rel in MODES}

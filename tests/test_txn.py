@@ -17,10 +17,41 @@ from pathlib import Path
 import pytest
 
 import netupdate
-from netupdate.errors import InvalidOperationError, StateError
-from netupdate.live import txn
+from netupdate.edit.batch import BatchError, BatchUpdate, as_batch, parse_batch
+from netupdate.errors import InvalidOperationError, StateError, mark_restored, restored
 from netupdate.live.connect import connect
 from netupdate.live.results import UpdateResult
+from netupdate.live.txn import journal as journal_module
+from netupdate.live.txn.checks import Check, as_check, make_check, parse_hostport, probe
+from netupdate.live.txn.interrupts import Interrupted, Interrupts, checkpoint
+from netupdate.live.txn.journal import (
+    drop_journal,
+    journaled,
+    kept_live_path,
+    read_journal,
+    write_journal,
+)
+from netupdate.live.txn.snapshots import (
+    SNAPSHOT_VERSION,
+    Snapshot,
+    drop_snapshot,
+    read_outcome,
+    read_snapshot,
+    reverse_plan,
+    write_outcome,
+    write_snapshot,
+)
+from netupdate.live.txn.state import (
+    boot_id,
+    clean_temps,
+    cmdline,
+    journal_names,
+    journal_path,
+    pid_alive,
+    snapshot_names,
+    snapshot_path,
+    timer_log_path,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,56 +111,56 @@ def cli(state_dir, *args, check=True, **kwargs):
 # ---------------------------------------------------------------------- snapshot store
 def test_snapshot_round_trip_and_file_format(tmp_path):
     store = netupdate.connect(state_dir=tmp_path).store
-    snap = txn.Snapshot(network="n1", token="abc123", created=1700000000.5, boot_id="boot",
-                        config=b"<network><name>n1</name></network>\n",
-                        live="<network><name>n1</name><!-- \xe9 --></network>".encode("latin-1"),
-                        record={"netns": "ns1", "bridge": {"name": "br0"}}, autostart=True,
-                        autostart_netns="ns1", deadline=1700000060.0,
-                        check=txn.Check("tcp", "10.0.0.1:22", 2.0), timer={"pid": 4242},
-                        owner=99)
-    txn.write_snapshot(store, snap)
-    path = txn.snapshot_path(store, "n1")
+    snap = Snapshot(network="n1", token="abc123", created=1700000000.5, boot_id="boot",
+                    config=b"<network><name>n1</name></network>\n",
+                    live="<network><name>n1</name><!-- \xe9 --></network>".encode("latin-1"),
+                    record={"netns": "ns1", "bridge": {"name": "br0"}}, autostart=True,
+                    autostart_netns="ns1", deadline=1700000060.0,
+                    check=Check("tcp", "10.0.0.1:22", 2.0), timer={"pid": 4242},
+                    owner=99)
+    write_snapshot(store, snap)
+    path = snapshot_path(store, "n1")
     assert path == store.config_dir / "transactions" / "n1.json"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     data = json.loads(path.read_text())
-    assert data["version"] == txn.SNAPSHOT_VERSION and data["token"] == "abc123"
+    assert data["version"] == SNAPSHOT_VERSION and data["token"] == "abc123"
     assert data["config"] == {"text": "<network><name>n1</name></network>\n"}
     assert "base64" in data["live"]  # not UTF-8: kept byte for byte
     assert data["deadline_at"] == "2023-11-14T22:14:20+00:00"
     assert data["timer"] == {"pid": 4242} and data["check"]["kind"] == "tcp"
-    back = txn.read_snapshot(store, "n1")
+    back = read_snapshot(store, "n1")
     assert back.live == snap.live and back.config == snap.config and back.check == snap.check
     assert back.running and not back.timer_alive()
-    assert txn.snapshot_names(store) == ["n1"]
-    txn.write_outcome(store, "n1", "abc123", "committed", "committed")
-    assert txn.snapshot_names(store) == ["n1"]  # the outcome file is not a snapshot
-    assert txn.drop_snapshot(store, "n1") and txn.read_snapshot(store, "n1") is None
-    assert txn.read_outcome(store, "n1")["outcome"] == "committed"
+    assert snapshot_names(store) == ["n1"]
+    write_outcome(store, "n1", "abc123", "committed", "committed")
+    assert snapshot_names(store) == ["n1"]  # the outcome file is not a snapshot
+    assert drop_snapshot(store, "n1") and read_snapshot(store, "n1") is None
+    assert read_outcome(store, "n1")["outcome"] == "committed"
     data["version"] = 99
     path.write_text(json.dumps(data))
     with pytest.raises(StateError, match="unknown version"):
-        txn.read_snapshot(store, "n1")
+        read_snapshot(store, "n1")
 
 
 def test_journal_kept_only_when_the_network_was_not_put_back(tmp_path):
     store = netupdate.connect(state_dir=tmp_path).store
     kwargs = dict(live=None, config=b"<network/>", record=None, sides=("config",))
-    with txn.journaled(store, "n", "update", **kwargs):
-        assert txn.read_journal(store, "n")["op"] == "update"
-    assert txn.read_journal(store, "n") is None
-    with pytest.raises(ValueError), txn.journaled(store, "n", "update", **kwargs):
-        raise txn.mark_restored(ValueError("undone in process"))
-    assert txn.read_journal(store, "n") is None
-    with pytest.raises(ValueError), txn.journaled(store, "n", "update", **kwargs):
+    with journaled(store, "n", "update", **kwargs):
+        assert read_journal(store, "n")["op"] == "update"
+    assert read_journal(store, "n") is None
+    with pytest.raises(ValueError), journaled(store, "n", "update", **kwargs):
+        raise mark_restored(ValueError("undone in process"))
+    assert read_journal(store, "n") is None
+    with pytest.raises(ValueError), journaled(store, "n", "update", **kwargs):
         raise ValueError("died halfway")
-    journal = txn.read_journal(store, "n")
+    journal = read_journal(store, "n")
     assert journal["config"] == b"<network/>" and journal["pid"] == os.getpid()
-    assert journal["boot_id"] == txn.boot_id() and txn.journal_names(store) == ["n"]
-    txn.write_journal(store, "n", "update", live=b"<same/>", config=b"<same/>", record={},
-                      sides=("live", "config"))
-    raw = json.loads(txn.journal_path(store, "n").read_text())
+    assert journal["boot_id"] == boot_id() and journal_names(store) == ["n"]
+    write_journal(store, "n", "update", live=b"<same/>", config=b"<same/>", record={},
+                  sides=("live", "config"))
+    raw = json.loads(journal_path(store, "n").read_text())
     assert raw["config"] == {"same_as": "live"}  # stored once
-    assert txn.read_journal(store, "n")["config"] == b"<same/>"
+    assert read_journal(store, "n")["config"] == b"<same/>"
 
 
 def test_clean_temps_removes_only_dead_writers(tmp_path):
@@ -140,7 +171,7 @@ def test_clean_temps_removes_only_dead_writers(tmp_path):
     mine = folder / f".cfg.xml.{os.getppid()}.1.tmp"
     dead.write_text("x")
     mine.write_text("x")
-    assert txn.clean_temps(store) == 1
+    assert clean_temps(store) == 1
     assert not dead.exists() and mine.exists()
 
 
@@ -154,11 +185,11 @@ delete --node-spec=/network/dns/txt[@name='x']
 add-first --parent-index=1 ip-dhcp-range <range start='10.0.0.5' end='10.0.0.6'/>
 add --node-spec /network <mtu size='1400'/>
 """
-    items = txn.parse_batch(text)
+    items = parse_batch(text)
     assert [i.line for i in items] == [3, 4, 5, 6, 7]
-    assert items[0] == txn.BatchUpdate(3, "add", "ip-dhcp-host",
-                                       "<host mac='52:54:00:00:00:01' name='a b' "
-                                       "ip='10.0.0.1'/>")
+    assert items[0] == BatchUpdate(3, "add", "ip-dhcp-host",
+                                   "<host mac='52:54:00:00:00:01' name='a b' "
+                                   "ip='10.0.0.1'/>")
     assert items[1].xml == "<txt name='x' value='with  two spaces'/>"
     assert items[2].node_spec == "/network/dns/txt[@name='x']" and items[2].xml is None
     assert items[3].parent_index == 1 and items[3].section == "ip-dhcp-range"
@@ -166,7 +197,7 @@ add --node-spec /network <mtu size='1400'/>
 
 
 def test_parse_batch_json_and_errors():
-    items = txn.parse_batch(json.dumps([
+    items = parse_batch(json.dumps([
         {"command": "add", "section": "dns-txt", "xml": "<txt name='a' value='1'/>"},
         ["delete", "dns-txt", "<txt name='a'/>"],
         {"command": "delete", "node_spec": "/network/mtu"}]))
@@ -178,9 +209,9 @@ def test_parse_batch_json_and_errors():
                        ("[1]", "item 1"), ('[{"command": "add"}]', "item 1"),
                        ('[{"command": "add", "section": "a", "xml": "<a/>", "zz": 1}]',
                         "unknown keys"), ("[", "invalid JSON")]:
-        with pytest.raises(txn.BatchError, match=where):
-            txn.parse_batch(bad)
-    assert txn.as_batch([("add", "dns-txt", "<txt name='a' value='1'/>")])[0].line == 1
+        with pytest.raises(BatchError, match=where):
+            parse_batch(bad)
+    assert as_batch([("add", "dns-txt", "<txt name='a' value='1'/>")])[0].line == 1
 
 
 def test_batch_all_or_nothing_and_one_write(conn):
@@ -188,7 +219,7 @@ def test_batch_all_or_nothing_and_one_write(conn):
     lines = [f"add dns-host <host ip='10.81.1.{n}'><hostname>h{n}</hostname></host>"
              for n in range(1, 41)]
     lines[24] = "delete dns-host <host ip='10.99.99.99'/>"
-    with pytest.raises(txn.BatchError, match="batch line 25: .*nothing was changed") as caught:
+    with pytest.raises(BatchError, match="batch line 25: .*nothing was changed") as caught:
         conn.update_batch("cfg", "\n".join(lines))
     assert caught.value.batch_line == 25
     assert config(conn) == before
@@ -213,29 +244,29 @@ def test_ctrl_c_during_a_batch_changes_nothing(conn):
     def progress(event):
         if event["event"] == "progress" and event["done"] < event["total"]:
             os.kill(os.getpid(), signal.SIGINT)
-    with pytest.raises(txn.Interrupted) as caught:
+    with pytest.raises(Interrupted) as caught:
         conn.update_batch("cfg", "\n".join(lines), progress=progress)
-    assert txn.restored(caught.value)
+    assert restored(caught.value)
     assert config(conn) == before
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_interrupts_defer_and_restore():
     previous = signal.getsignal(signal.SIGINT)
-    with txn.Interrupts() as outer:
-        with txn.Interrupts() as inner:
+    with Interrupts() as outer:
+        with Interrupts() as inner:
             assert inner is outer
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.01)
         assert outer.pending
-        with pytest.raises(txn.Interrupted, match="SIGINT"):
-            txn.checkpoint()
+        with pytest.raises(Interrupted, match="SIGINT"):
+            checkpoint()
     assert signal.getsignal(signal.SIGINT) is previous
-    txn.checkpoint()  # outside: nothing pending, nothing raised
+    checkpoint()  # outside: nothing pending, nothing raised
     result = {}
 
     def elsewhere():
-        with txn.Interrupts() as other:  # not the main thread: signals cannot be caught
+        with Interrupts() as other:  # not the main thread: signals cannot be caught
             result["pending"] = other.pending
     thread = threading.Thread(target=elsewhere)
     thread.start()
@@ -248,31 +279,31 @@ def test_reverse_plan_touches_only_what_changed():
     snapshot = netupdate.load(NET).defs
     current = netupdate.load(NET.replace("stp='off'", "stp='on'")
                              .replace("value='first'", "value='second'")).defs
-    plan = txn.reverse_plan(current, snapshot)
+    plan = reverse_plan(current, snapshot)
     assert sorted(plan.kinds) == ["bridge-stp", "dnsmasq-restart"]
     assert dict(plan.actions[0].detail) == {"stp": False}
-    assert not txn.reverse_plan(snapshot, snapshot).changes
+    assert not reverse_plan(snapshot, snapshot).changes
 
 
 def test_checks():
-    assert txn.parse_hostport("10.0.0.1:22") == ("10.0.0.1", 22)
-    assert txn.parse_hostport("[fd00::1]:53") == ("fd00::1", 53)
+    assert parse_hostport("10.0.0.1:22") == ("10.0.0.1", 22)
+    assert parse_hostport("[fd00::1]:53") == ("fd00::1", 53)
     for bad in ("10.0.0.1", "host:0", ":22", "[fd00::1]"):
         with pytest.raises(InvalidOperationError):
-            txn.parse_hostport(bad)
+            parse_hostport(bad)
     with pytest.raises(InvalidOperationError, match="not both"):
-        txn.make_check("a:1", "true")
-    assert txn.make_check(command="true", timeout=1).kind == "command"
-    assert txn.as_check({"tcp": "a:1", "timeout": 2}).timeout == 2
-    assert txn.probe(txn.Check("command", "true", 1), None)[0]
-    ok, detail = txn.probe(txn.Check("command", "echo nope >&2; exit 4", 0.3), None)
+        make_check("a:1", "true")
+    assert make_check(command="true", timeout=1).kind == "command"
+    assert as_check({"tcp": "a:1", "timeout": 2}).timeout == 2
+    assert probe(Check("command", "true", 1), None)[0]
+    ok, detail = probe(Check("command", "echo nope >&2; exit 4", 0.3), None)
     assert not ok and "exited 4" in detail and "nope" in detail
     with socket.socket() as listener:  # loopback only
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        assert txn.probe(txn.Check("tcp", f"127.0.0.1:{port}", 1), None)[0]
-    ok, detail = txn.probe(txn.Check("tcp", f"127.0.0.1:{port}", 0.3), None)
+        assert probe(Check("tcp", f"127.0.0.1:{port}", 1), None)[0]
+    ok, detail = probe(Check("tcp", f"127.0.0.1:{port}", 0.3), None)
     assert not ok and "cannot connect" in detail
 
 
@@ -335,31 +366,31 @@ def test_detached_timer_rolls_back_on_time(conn):
     original = config(conn)
     info = conn.change_start("cfg", rollback_after=1.0)
     assert info.timer_alive and info.timer_pid
-    argv = txn._cmdline(info.timer_pid)
+    argv = cmdline(info.timer_pid)
     assert argv[-8:-6] == ["_expire", "cfg"] and info.token in argv
     assert os.getsid(info.timer_pid) == info.timer_pid  # a session of its own
     conn.update("cfg", "modify", "dns-txt", "<txt name='motd' value='temporary'/>")
-    assert wait_for(lambda: txn.read_snapshot(conn.store, "cfg") is None, 8)
+    assert wait_for(lambda: read_snapshot(conn.store, "cfg") is None, 8)
     assert time.time() >= info.deadline
     assert config(conn) == original
     status = conn.change_status("cfg")
     assert status.state == "rolled-back" and status.reason == "timer expired"
-    assert wait_for(lambda: not txn.pid_alive(info.timer_pid), 5)
-    log = txn.timer_log_path(conn.store, "cfg").read_text()
+    assert wait_for(lambda: not pid_alive(info.timer_pid), 5)
+    log = timer_log_path(conn.store, "cfg").read_text()
     assert "deadline reached: rolling back" in log
 
 
 def test_commit_stops_the_timer(conn):
     info = conn.change_start("cfg", rollback_after=30)
     conn.change_commit("cfg")
-    assert wait_for(lambda: not txn.pid_alive(info.timer_pid), 5)
-    assert "timer expired" not in txn.timer_log_path(conn.store, "cfg").read_text()
+    assert wait_for(lambda: not pid_alive(info.timer_pid), 5)
+    assert "timer expired" not in timer_log_path(conn.store, "cfg").read_text()
 
 
 def test_timer_exits_by_itself_when_the_change_is_gone(conn):
     info = conn.change_start("cfg", rollback_after=30)
-    txn.drop_snapshot(conn.store, "cfg")  # as if committed by a process that could not kill it
-    assert wait_for(lambda: not txn.pid_alive(info.timer_pid), 5)
+    drop_snapshot(conn.store, "cfg")  # as if committed by a process that could not kill it
+    assert wait_for(lambda: not pid_alive(info.timer_pid), 5)
 
 
 # ---------------------------------------------------------------------- apply
@@ -392,7 +423,7 @@ def test_apply_try_opens_a_change(conn):
     assert config(conn) == original
     again = conn.apply("cfg", NET, try_seconds=30)  # already as desired: no change left open
     assert again.change_info is None and "no try window" in again.notes[-1]
-    assert txn.read_snapshot(conn.store, "cfg") is None
+    assert read_snapshot(conn.store, "cfg") is None
 
 
 # ---------------------------------------------------------------------- recover
@@ -403,8 +434,8 @@ def test_recover_rolls_back_open_changes_and_undoes_journals(conn, state_dir):
     conn.define(NET.replace("cfg", "two"))
     two = conn.store.config_path("two").read_bytes()
     # a config operation killed after it wrote the new file, before it dropped its journal
-    txn.write_journal(conn.store, "two", "apply", live=None, config=two, record=None,
-                      sides=("config",))
+    write_journal(conn.store, "two", "apply", live=None, config=two, record=None,
+                  sides=("config",))
     conn.store.write_config("two", NET.replace("cfg", "two").replace("first", "half"))
     report = conn.recover()
     assert report.ok, report.to_text()
@@ -420,14 +451,14 @@ def test_recover_rolls_back_open_changes_and_undoes_journals(conn, state_dir):
 
 def test_an_interrupted_operation_is_finished_by_the_next_one(conn):
     original = config(conn)
-    txn.write_journal(conn.store, "cfg", "update", live=None, config=original, record=None,
-                      sides=("config",))
+    write_journal(conn.store, "cfg", "update", live=None, config=original, record=None,
+                  sides=("config",))
     conn.store.write_config("cfg", NET.replace("first", "half-done"))
     assert "interrupted update" in conn.status("cfg").problems[0]
     result = conn.update("cfg", "modify", "dns-txt", "<txt name='motd' value='next'/>")
     assert "undid an interrupted update" in result.notes[0]
     assert b"half-done" not in config(conn) and b"next" in config(conn)
-    assert txn.read_journal(conn.store, "cfg") is None
+    assert read_journal(conn.store, "cfg") is None
 
 
 # ---------------------------------------------------------------------- command line
@@ -495,7 +526,7 @@ def test_progress_reporter():
     import io
     from types import SimpleNamespace
 
-    from netupdate.cli.live import Reporter
+    from netupdate.cli.progress import Reporter
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -528,21 +559,21 @@ def test_journal_keeps_the_live_file_by_a_hard_link(tmp_path, monkeypatch):
     store = netupdate.connect(state_dir=tmp_path).store
     old, new = b"<network><name>n</name></network>", b"<network><name>n</name><mtu/></network>"
     store.write_live("n", old)
-    txn.write_journal(store, "n", "update", live=old, config=old, record={},
-                      sides=("live", "config"))
-    raw = json.loads(txn.journal_path(store, "n").read_text())
+    write_journal(store, "n", "update", live=old, config=old, record={},
+                  sides=("live", "config"))
+    raw = json.loads(journal_path(store, "n").read_text())
     assert "link" in raw["live"] and raw["config"] == {"same_as": "live"}
     store.write_live("n", new)                 # replaced by rename: the link keeps the old one
-    journal = txn.read_journal(store, "n")
+    journal = read_journal(store, "n")
     assert journal["live"] == old and journal["config"] == old
-    txn.drop_journal(store, "n")
-    assert txn.read_journal(store, "n") is None
-    assert sorted(os.listdir(txn.journal_path(store, "n").parent)) == []
+    drop_journal(store, "n")
+    assert read_journal(store, "n") is None
+    assert sorted(os.listdir(journal_path(store, "n").parent)) == []
     # bytes that are not the file's (or a link across file systems) are kept in the journal
     monkeypatch.setattr(os, "link", lambda *a: (_ for _ in ()).throw(OSError(18, "EXDEV")))
-    txn.write_journal(store, "n", "update", live=new, config=None, record={}, sides=("live",))
-    raw = json.loads(txn.journal_path(store, "n").read_text())
-    assert "link" not in raw["live"] and txn.read_journal(store, "n")["live"] == new
+    write_journal(store, "n", "update", live=new, config=None, record={}, sides=("live",))
+    raw = json.loads(journal_path(store, "n").read_text())
+    assert "link" not in raw["live"] and read_journal(store, "n")["live"] == new
 
 
 def test_journal_link_trusts_a_matching_stamp_and_checks_a_stale_one(tmp_path, monkeypatch):
@@ -552,13 +583,13 @@ def test_journal_link_trusts_a_matching_stamp_and_checks_a_stale_one(tmp_path, m
     st = os.stat(store.live_path("n"))
     stamp = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
     with monkeypatch.context() as patch:     # the stamp says it all: the file is not read
-        patch.setattr(txn, "read_bytes", lambda path: pytest.fail(f"read {path}"))
-        txn.write_journal(store, "n", "update", live=old, config=old, record={},
-                          sides=("live", "config"), live_stamp=stamp)
-    assert txn.read_journal(store, "n")["live"] == old
+        patch.setattr(journal_module, "read_bytes", lambda path: pytest.fail(f"read {path}"))
+        write_journal(store, "n", "update", live=old, config=old, record={},
+                      sides=("live", "config"), live_stamp=stamp)
+    assert read_journal(store, "n")["live"] == old
     store.write_live("n", new)               # the stamp is stale now, and so are the bytes
-    txn.write_journal(store, "n", "update", live=old, config=None, record={},
-                      sides=("live",), live_stamp=stamp)
-    raw = json.loads(txn.journal_path(store, "n").read_text())
-    assert "link" not in raw["live"] and txn.read_journal(store, "n")["live"] == old
-    assert not txn._kept_live_path(store, "n").exists()
+    write_journal(store, "n", "update", live=old, config=None, record={},
+                  sides=("live",), live_stamp=stamp)
+    raw = json.loads(journal_path(store, "n").read_text())
+    assert "link" not in raw["live"] and read_journal(store, "n")["live"] == old
+    assert not kept_live_path(store, "n").exists()

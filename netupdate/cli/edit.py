@@ -57,52 +57,18 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _mode_of(path: str) -> int:
-    """The file's permission bits without setuid/setgid/sticky (the default for a new file
-    when it cannot be read)."""
-    import os
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-def _edit(args, source, update):
-    """(network, original text, edited text, change) of the edit of ``source`` (a path or the
-    bytes of standard input)."""
-    import pathlib
-
+def _edit(args, update):
+    """The ``netupdate.edit_file`` of the command line's arguments."""
     import netupdate
-
+    from netupdate.cli import inputs
     command, section, fragment = update
-    if isinstance(source, str):
-        source = pathlib.Path(source)
-    network = netupdate.load(source, filename=args.file if args.file != "-" else "<stdin>")
-    original = network.to_xml()
-    change = network.update(command, section, fragment,
-                            parent_index=args.parent_index, node_spec=args.node_spec)
-    edited = network.to_xml()
-    if args.policy:
-        from netupdate.cli.inputs import read_policy
-        from netupdate.planning.policy import enforce
-        enforce(read_policy(args.policy), original, network, command=change.command)
-    return network, original, edited, change
-
-
-def _edit_in_place(args, update):
-    """The edit under the file's lock, written back safely (``netupdate.store.inplace``)."""
-    from netupdate.errors import NetupdateError
-    from netupdate.store import inplace
-    try:
-        with inplace.locked(args.file) as target:
-            result = _edit(args, target.source, update)
-            target.replace(result[0].source.encode(result[2]))
-    except OSError as exc:
-        raise NetupdateError(f"cannot edit {args.file} in place: {exc.strerror or exc}") \
-            from None
-    return result
+    stdin = args.file == "-"
+    source = inputs.read_input("-") if stdin else args.file
+    policy = inputs.read_policy(args.policy) if args.policy else None
+    return netupdate.edit_file(source, command, section, fragment, parent_index=args.parent_index,
+                               node_spec=args.node_spec, policy=policy,
+                               filename="<stdin>" if stdin else args.file,
+                               output=args.output, in_place=args.in_place)
 
 
 def _unified(args, original: str, edited: str) -> str:
@@ -114,7 +80,6 @@ def _unified(args, original: str, edited: str) -> str:
 
 
 def run(args) -> int:
-    from netupdate.cli import inputs
     from netupdate.cli.connect import refuse_connect
     from netupdate.cli.editargs import update_input, wrong_order
     from netupdate.cli.options import Usage
@@ -124,24 +89,8 @@ def run(args) -> int:
     if args.file == "-" and args.in_place:
         raise Usage("--in-place needs a FILE, not '-' (standard input)")
     update = update_input(args, target="FILE")
-    if args.in_place:
-        network, original, edited, change = _edit_in_place(args, update)
-    else:
-        source = inputs.read_input("-") if args.file == "-" else args.file
-        network, original, edited, change = _edit(args, source, update)
-        if args.output is not None:
-            _write(args, network, edited)
-    return _show(args, network, original, edited, change)
-
-
-def _write(args, network, edited) -> None:
-    from netupdate.errors import NetupdateError
-    from netupdate.store import atomic_write
-    mode = _mode_of(args.file) if args.file != "-" else _mode_of(args.output)
-    try:
-        atomic_write(args.output, network.source.encode(edited), mode=mode)
-    except OSError as exc:
-        raise NetupdateError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    result = _edit(args, update)
+    return _show(args, result.network, result.original, result.edited, result.change)
 
 
 def _show(args, network, original, edited, change) -> int:

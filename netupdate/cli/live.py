@@ -5,7 +5,6 @@ change start|commit|rollback|status, recover, autostart."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
 from netupdate.cli.options import name_argument
@@ -176,12 +175,6 @@ def _register_change(sub) -> None:
     name_argument(c, nargs="?")
     _common(c)
     c.set_defaults(func=cmd_change_status)
-    c = csub.add_parser("_expire")  # the detached auto-rollback timer (internal)
-    c.add_argument("name")
-    c.add_argument("--token", required=True)
-    c.add_argument("--config-dir", required=True)
-    c.add_argument("--run-dir", required=True)
-    c.set_defaults(func=cmd_change_expire)
     p.set_defaults(func=lambda args, parser=p: (parser.print_help(), 2)[1],
                    subcommands=csub.choices)
 
@@ -218,10 +211,11 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default 5)")
 
 
-def _check_of(args):
-    from netupdate.live.txn import make_check
-    return make_check(getattr(args, "check", None), getattr(args, "check_command", None),
-                      getattr(args, "check_timeout", None))
+def _check_of(args) -> dict | None:
+    """The check of --check / --check-command / --check-timeout (the backend checks it)."""
+    check = {"tcp": getattr(args, "check", None), "command": getattr(args, "check_command", None),
+             "timeout": getattr(args, "check_timeout", None)}
+    return check if any(value is not None for value in check.values()) else None
 
 
 def cmd_define(args) -> int:
@@ -332,103 +326,14 @@ def cmd_update(args) -> int:
     return report_update(result, args)
 
 
-# ---------------------------------------------------------------------- progress
-class Reporter:
-    """Progress of a long operation: JSON lines on stdout with ``--json``, a progress bar on
-    stderr when it is a terminal, nothing otherwise."""
-
-    WIDTH = 30
-
-    def __init__(self, args, stream=None, err=None):
-        self.json = bool(getattr(args, "json", False))
-        self.out = stream or sys.stdout
-        self.err = err or sys.stderr
-        self.tty = not self.json and self.err.isatty()
-        self.drawn = False
-
-    def __call__(self, event: dict) -> None:
-        if self.json:
-            self.line(event)
-            return
-        if not self.tty:
-            return
-        kind = event.get("event")
-        if kind == "progress" and event.get("total"):
-            done, total = event["done"], event["total"]
-            filled = int(self.WIDTH * done / total)
-            self._draw(f"{event.get('phase', '')} [{'#' * filled}{'-' * (self.WIDTH - filled)}]"
-                       f" {100 * done // total:3d}% {done}/{total}")
-        elif kind == "step":
-            self._draw(f"{event['step']}...")
-        elif kind == "rollback":
-            self._draw(f"failed at {event.get('step')}: rolling back...")
-        elif kind == "armed":
-            self._draw("rollback timer armed")
-
-    def _draw(self, text: str) -> None:
-        self.err.write("\r\033[K" + text)
-        self.err.flush()
-        self.drawn = True
-
-    def line(self, event: dict) -> None:
-        import json
-        self.out.write(json.dumps(event, default=str) + "\n")
-        self.out.flush()
-
-    def done(self) -> None:
-        if self.drawn:
-            self.err.write("\r\033[K")
-            self.err.flush()
-            self.drawn = False
-
-
-def _long(args, run):
-    """Run ``run(reporter)`` (a long operation): Ctrl-C means put back and exit 130; with
-    ``--json`` the result (or the error) is the last JSON line."""
-    from netupdate.cli import Terminated
-    from netupdate.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, NetupdateError
-    from netupdate.live.txn import restored
-    reporter = Reporter(args)
-    try:
-        result = run(reporter)
-    except KeyboardInterrupt as exc:
-        reporter.done()
-        back = restored(exc)
-        message = ("interrupted: the network is as it was before the operation" if back else
-                   "interrupted; run 'netupdate recover' to make sure the network is consistent")
-        if reporter.json:
-            reporter.line({"event": "interrupted", "restored": back, "message": message})
-        print(f"netupdate: {message}", file=sys.stderr)
-        term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
-        return (EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
-    except NetupdateError as exc:
-        reporter.done()
-        if reporter.json:
-            reporter.line({"event": "error", "message": str(exc), "restored": restored(exc)})
-        raise
-    reporter.done()
-    return 0, result
-
-
-def _emit_result(args, result, reporter_json: bool) -> None:
-    import json
-
-    from netupdate.cli.connect import warn_restart
-    if reporter_json:
-        from netupdate.cli.report import result_json
-        print(json.dumps({"event": "result", **result_json(result)}, default=str), flush=True)
-    else:
-        print(result.to_text())
-    warn_restart(result)
-
-
 # ---------------------------------------------------------------------- batch
 def _cmd_batch(args) -> int:
     from netupdate.cli.batchlines import expand
     from netupdate.cli.editargs import shortcut_values
     from netupdate.cli.inputs import read_text
     from netupdate.cli.options import Usage
-    from netupdate.live.txn import parse_batch
+    from netupdate.cli.progress import emit_result, long_operation
+    from netupdate.edit.batch import parse_batch
     if args.words or args.node_spec is not None or shortcut_values(args):
         raise Usage("with --batch FILE give only the network NAME (the updates come from FILE)")
     updates = parse_batch(expand(read_text(args.batch)))
@@ -439,33 +344,33 @@ def _cmd_batch(args) -> int:
             return conn.update_batch(name, updates, live=live, config=config,
                                      dry_run=args.dry_run, restart=getattr(args, "restart", False),
                                      progress=reporter)
-        code, result = _long(args, run)
+        code, result = long_operation(args, run)
     if result is None:
         return code
-    _emit_result(args, result, args.json)
+    emit_result(args, result, args.json)
     return result.exit_code
 
 
 # ---------------------------------------------------------------------- apply
 def cmd_apply(args) -> int:
     from netupdate.cli.connect import affect_flags
+    from netupdate.cli.progress import emit_result, long_operation
     from netupdate.errors import InvalidOperationError
     if args.try_seconds is not None and not args.try_seconds > 0:
         raise InvalidOperationError("--try wants a positive number of seconds")
     from netupdate.cli.inputs import read_input
-    from netupdate.live.txn import Interrupts
     desired = read_input(args.file)
     check = _check_of(args)
     # one Ctrl-C handler from apply to try window end; before any change a signal stops at once
-    with _conn(args) as conn, Interrupts(immediate=True):
+    with _conn(args) as conn, conn.interruptible(immediate=True):
         def run(reporter):
             return conn.apply(args.name, desired, **affect_flags(args), dry_run=args.dry_run,
                               restart=getattr(args, "restart", False),
                               try_seconds=args.try_seconds, check=check, progress=reporter)
-        code, result = _long(args, run)
+        code, result = long_operation(args, run)
         if result is None:
             return code
-        _emit_result(args, result, args.json)
+        emit_result(args, result, args.json)
         if result.change_info is None:
             return result.exit_code
         return _try_window(conn, args, result.change_info)
@@ -475,71 +380,36 @@ def _try_window(conn, args, info) -> int:
     """After ``apply --try``: on a terminal, wait for ENTER (commit), Ctrl-C (roll back now) or
     the deadline (the detached timer rolls back); otherwise leave the change open."""
     import json
-    import select
-    import time
-
-    from netupdate.errors import StateError
-    from netupdate.live.txn import Interrupts, now_iso, outcome_for, read_snapshot
-    name, token, deadline = args.name, info.token, info.deadline
-    if not sys.stdin.isatty():
-        message = (f"change open: it rolls back at {now_iso(deadline)} unless "
-                   f"'netupdate change commit {name}' runs within {deadline - time.time():.0f} s")
+    confirm = None
+    if sys.stdin.isatty():
+        print(f"Press ENTER within {info.remaining:.0f} s to keep this change "
+              f"(Ctrl-C rolls it back now).", file=sys.stderr, flush=True)
+        confirm = _enter_pressed
+    outcome = conn.try_window(args.name, info, confirm=confirm)
+    if outcome.state == "open":
         if args.json:
-            print(json.dumps({"event": "open", **info.to_json(), "message": message}),
+            print(json.dumps({"event": "open", **info.to_json(), "message": outcome.message}),
                   flush=True)
         else:
-            print(message)
-        return 0
-    print(f"Press ENTER within {deadline - time.time():.0f} s to keep this change "
-          f"(Ctrl-C rolls it back now).", file=sys.stderr, flush=True)
-    watch_stdin = True
-    with Interrupts() as interrupts:
-        while True:
-            if interrupts.pending:
-                interrupts.signum = None  # handled here: the rollback must not stop for it
-                result = conn.change_rollback(name, token=token, reason="interrupted (Ctrl-C)")
-                print(f"netupdate: interrupted: {result.summary()}", file=sys.stderr)
-                return 130
-            left = deadline - time.time()
-            if left <= 0:
-                break
-            if not watch_stdin:
-                time.sleep(min(0.2, left))
-                continue
-            ready, _w, _x = select.select([sys.stdin], [], [], min(0.2, left))
-            if ready:
-                if not sys.stdin.readline():
-                    watch_stdin = False  # end of input is not a confirmation
-                    continue
-                try:
-                    conn.change_commit(name, token=token)
-                except StateError as exc:
-                    print(f"netupdate: error: {exc}", file=sys.stderr)
-                    return 1
-                print(f"Change on network {name} committed")
-                return 0
-    # the deadline passed: the detached timer rolls back; report what it did
-    limit = time.time() + 30
-    while time.time() < limit:
-        snap = read_snapshot(conn.store, name)
-        if snap is None or snap.token != token:
-            break
-        if time.time() > deadline + 5 and not snap.timer_alive():
-            conn.change_rollback(name, token=token, reason="timer expired (no timer process)")
-            break
-        time.sleep(0.1)
-    print(_expired(name, outcome_for(conn.store, name, token) or {}), file=sys.stderr)
-    return 1
+            print(outcome.message)
+    elif outcome.state == "committed":
+        print(outcome.message)
+    elif outcome.state == "expired":
+        print(outcome.message, file=sys.stderr)
+    elif outcome.state == "interrupted":
+        print(f"netupdate: {outcome.message}", file=sys.stderr)
+    else:
+        print(f"netupdate: error: {outcome.message}", file=sys.stderr)
+    return outcome.exit_code
 
 
-def _expired(name: str, last: dict) -> str:
-    """What the timer did at the end of a try window; a failed rollback says so."""
-    outcome = last.get("outcome", "rolled back")
-    if outcome == "rollback-failed":
-        outcome = (f"NOT rolled back: the rollback FAILED, the change stays open (retry with "
-                   f"'netupdate change rollback {name}' or 'netupdate recover')")
-    return (f"No confirmation within the try window: the change was {outcome} "
-            f"({last.get('reason', 'timer expired')})")
+def _enter_pressed(timeout: float) -> bool | None:
+    """Whether ENTER came on standard input within ``timeout`` s (None: end of input)."""
+    import select
+    ready, _w, _x = select.select([sys.stdin], [], [], timeout)
+    if not ready:
+        return False
+    return True if sys.stdin.readline() else None
 
 
 # ---------------------------------------------------------------------- change
@@ -571,12 +441,13 @@ def cmd_change_commit(args) -> int:
 
 
 def cmd_change_rollback(args) -> int:
+    from netupdate.cli.progress import emit_result, long_operation
     with _conn(args) as conn, _named(conn, args) as name:
-        code, result = _long(args, lambda reporter: conn.change_rollback(
+        code, result = long_operation(args, lambda reporter: conn.change_rollback(
             name, reason="requested", progress=reporter))
     if result is None:
         return code
-    _emit_result(args, result, args.json)
+    emit_result(args, result, args.json)
     return 0
 
 
@@ -597,17 +468,6 @@ def cmd_change_status(args) -> int:
     else:
         print("\n".join(i.to_text() for i in info))
     return 0
-
-
-def cmd_change_expire(args) -> int:
-    from pathlib import Path
-
-    import netupdate
-    from netupdate.live.txn import run_timer
-    conn = netupdate.connect()
-    conn.store.use_dirs(Path(args.config_dir), Path(args.run_dir))
-    with conn:
-        return run_timer(conn, args.name, args.token)
 
 
 # ---------------------------------------------------------------------- recover, autostart

@@ -64,7 +64,7 @@ def load_policy(policy):
 def refuse_invalid(data: bytes) -> None:
     """Refuse a desired definition with validation errors (warnings are fine)."""
     from netupdate.check.semantic import validate
-    from netupdate.live.txn import checkpoint
+    from netupdate.live.txn.interrupts import checkpoint
     errors = [i for i in validate(data) if i.is_error]
     checkpoint()   # validating 100,000 hosts takes seconds: a signal deferred meanwhile stops here
     if errors:
@@ -84,15 +84,15 @@ def read_fragment(xml):
 
 
 def batch_edit(network, item) -> None:
-    """One update of a batch (a ``txn.BatchUpdate``) on ``network``; a refused one raises
-    ``BatchError`` naming its line."""
+    """One update of a batch (an ``edit.batch.BatchUpdate``) on ``network``; a refused one
+    raises ``BatchError`` naming its line."""
     from netupdate.edit import engine as edit
-    from netupdate.live import txn
+    from netupdate.edit.batch import BatchError
     try:
         edit.apply_update(network, item.command, item.section, item.xml,
                           parent_index=item.parent_index, node_spec=item.node_spec)
     except NetupdateError as exc:
-        raise txn.BatchError(f"batch line {item.line}: {exc}; nothing was changed",
+        raise BatchError(f"batch line {item.line}: {exc}; nothing was changed",
                              line=item.line) from exc
 
 
@@ -207,6 +207,23 @@ class Backend(WorldVerbs, abc.ABC):
 
     def recover(self, *, progress=None):
         raise unsupported(self.backend_name, "recover")
+
+    def try_window(self, name: str, info, *, confirm=None):
+        """The try window of ``apply(name, ..., try_seconds=S)``: ``info`` is the result's
+        ``change_info``; ``confirm(timeout)`` waits for the user (True: keep the change, False:
+        not yet, None: no answer can come any more).  Keeps the change when confirmed, rolls it
+        back at once on Ctrl-C or SIGTERM, else reports what the timer did at the deadline;
+        without ``confirm`` the change stays open.  Returns a ``txn.trywindow.TryOutcome``."""
+        from netupdate.live.txn.trywindow import try_window
+        return try_window(self, name, info, confirm)
+
+    def interruptible(self, *, immediate: bool = False):
+        """A context for a run of verbs (``apply`` and its ``try_window``) with one Ctrl-C and
+        SIGTERM handler: an operation notes a signal and puts the network back at its next
+        safe point; with ``immediate`` a signal before the first change raises
+        ``KeyboardInterrupt`` at once (nothing changed yet)."""
+        from netupdate.live.txn.interrupts import Interrupts
+        return Interrupts(immediate=immediate)
 
 
 class NetworkHandle:

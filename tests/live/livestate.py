@@ -84,12 +84,13 @@ def _kernel(netns: str | None, bridge: str) -> dict:
 def observe(conn, name: str) -> dict:
     """Everything about network ``name`` of ``conn`` (see the module docstring)."""
     import netupdate
-    from netupdate.live import txn
+    from netupdate.live.txn.journal import read_journal
+    from netupdate.live.txn.state import read_bytes
     store = conn.store
     record = store.read_record(name)
-    config, live = txn.read_bytes(store.config_path(name)), txn.read_bytes(store.live_path(name))
+    config, live = read_bytes(store.config_path(name)), read_bytes(store.live_path(name))
     out = {"config": config, "live": live, "record": record,
-           "journal": txn.read_journal(store, name) is not None}
+           "journal": read_journal(store, name) is not None}
     if record is None:
         return out
     netns = record.get("netns")

@@ -11,7 +11,7 @@ import sys
 import pytest
 from txnhelp import DEFAULT, assert_in_line, cli, cli_env, files
 
-from netupdate.live import txn
+from netupdate.live.txn.snapshots import read_snapshot
 
 pytestmark = pytest.mark.live
 
@@ -94,6 +94,6 @@ def test_change_commit(default, netns, state_dir):
     cli(state_dir, "update", name, "add", "ip-dhcp-host", HOST.format(n=40))
     proc = run_closed(state_dir, "change", "commit", name)
     assert proc.returncode == 141, proc.stdout
-    assert txn.read_snapshot(conn.store, name) is None
+    assert read_snapshot(conn.store, name) is None
     assert conn.change_status(name).state == "committed"
     _in_line_with(conn, netns, name, b"out40")

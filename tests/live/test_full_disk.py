@@ -15,7 +15,7 @@ from txnhelp import NAME, NET, assert_in_line, cli
 
 import netupdate
 from netupdate.errors import EXIT_SYSTEM, NetupdateError, exit_code
-from netupdate.live import txn
+from netupdate.live.txn.journal import read_journal
 
 pytestmark = pytest.mark.live
 PAGE = 4096
@@ -108,7 +108,7 @@ def test_update_on_a_full_disk_is_one_line_and_leaves_no_journal(small_state_dir
                        "<host ip='10.71.0.9'><hostname>nine</hostname></host>", check=False)
         assert proc.returncode == EXIT_SYSTEM
         assert one_error_line(proc).endswith("No space left on device; nothing was changed")
-        assert txn.read_journal(conn.store, NAME) is None
+        assert read_journal(conn.store, NAME) is None
         assert not list((conn.store.run_dir / "journal").iterdir())
         assert conn.store.live_path(NAME).read_bytes() == before
         assert_in_line(conn, netns)

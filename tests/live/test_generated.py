@@ -400,10 +400,11 @@ class GeneratedNetwork(RuleBasedStateMachine):
         status = self.conn.status(NAME)
         assert status.state == "active" and status.problems == (), status
         assert status.diverged is False, status
-        from netupdate.live import txn
-        assert txn.read_journal(self.conn.store, NAME) is None
+        from netupdate.live.txn.journal import read_journal
+        from netupdate.live.txn.recovery import live_problems
+        assert read_journal(self.conn.store, NAME) is None
         record = self.conn.store.read_record(NAME)
-        assert txn.live_problems(self.conn, NAME, record, self.defs()) == []
+        assert live_problems(self.conn, NAME, record, self.defs()) == []
 
 
 @pytest.fixture

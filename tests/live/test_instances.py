@@ -11,9 +11,9 @@ import pytest
 from txnhelp import cli
 
 import netupdate
-from netupdate.live import txn
 from netupdate.live.embedded.runtime import forwarding as FW
 from netupdate.live.embedded.runtime import netns as NS
+from netupdate.live.txn.journal import read_journal, write_journal
 
 pytestmark = pytest.mark.live
 
@@ -133,7 +133,7 @@ def test_vanished_namespace_update_refuses_without_journal_and_recover_clears(
     assert proc.stderr.strip().splitlines() == [
         f"netupdate: error: network 'shared': namespace {netns} is gone; nothing was changed "
         "(clear its record with 'netupdate recover' or 'netupdate stop shared')"]
-    assert txn.read_journal(conn.store, "shared") is None
+    assert read_journal(conn.store, "shared") is None
     out = cli(state_dir, "recover").stdout.strip().splitlines()
     assert out == [f"shared: namespace {netns} is gone: cleared the runtime record of network "
                    "'shared' (it no longer runs)"]
@@ -176,8 +176,8 @@ def test_vanished_namespace_with_a_journal_left_is_cleared(state_dir, netns, tmp
     conn = netupdate.connect(state_dir=state_dir)
     record = conn.store.read_record("shared")
     live = conn.store.live_path("shared").read_bytes()
-    txn.write_journal(conn.store, "shared", "update", live=live, config=live, record=record,
-                      sides=("live", "config"), kinds=("dnsmasq-sighup",))
+    write_journal(conn.store, "shared", "update", live=live, config=live, record=record,
+                  sides=("live", "config"), kinds=("dnsmasq-sighup",))
     NS.forget(netns)
     subprocess.run(["ip", "netns", "del", netns], check=True)
     proc = cli(state_dir, verb, "shared")  if verb == "undefine" else cli(state_dir, verb)
@@ -185,7 +185,7 @@ def test_vanished_namespace_with_a_journal_left_is_cleared(state_dir, netns, tmp
     cleared = (f"namespace {netns} is gone: cleared the runtime record of network 'shared' "
                "(it no longer runs)")
     assert any(cleared in line for line in lines), lines
-    assert txn.read_journal(conn.store, "shared") is None
+    assert read_journal(conn.store, "shared") is None
     assert conn.store.read_record("shared") is None
     assert (conn.store.config_path("shared").exists()) == (verb == "recover")
     assert "Traceback" not in proc.stderr

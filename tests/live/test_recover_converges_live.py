@@ -14,11 +14,11 @@ from conftest import ip
 from txnhelp import SHAPES, files
 
 from netupdate.errors import RuntimeFailure
-from netupdate.live import txn
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.embedded.runtime.driver import Driver, VerifyError
+from netupdate.live.txn.journal import read_journal
 
 pytestmark = pytest.mark.live
 
@@ -66,7 +66,7 @@ def failed_verify(conn, name, prefix, netns, monkeypatch):
         with pytest.raises(RuntimeFailure, match="ROLLBACK FAILED"):
             conn.update_batch(name, [("add", "ip-dhcp-host", _host(prefix, 70)),
                                      ("add", "ip-dhcp-host", _host(prefix, 71))])
-    assert txn.read_journal(conn.store, name) is not None
+    assert read_journal(conn.store, name) is not None
 
 
 def killed_dnsmasq(conn, name, prefix, netns, monkeypatch):
@@ -132,7 +132,7 @@ def test_recover_converges_to_a_fresh_start(conn, netns, monkeypatch, shape, deg
         assert report.ok, report.to_text()
     status = conn.status(name)
     assert status.state == "active" and status.problems == (), status
-    assert txn.read_journal(conn.store, name) is None
+    assert read_journal(conn.store, name) is None
     recovered = fingerprint(conn, name, netns)
     conn.stop(name)
     conn.start(name)

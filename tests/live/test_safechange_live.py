@@ -9,7 +9,9 @@ from txnhelp import SHAPES, assert_in_line, cli, files, wait_for
 
 import netupdate
 from netupdate.errors import InvalidOperationError
-from netupdate.live import txn
+from netupdate.live.txn.snapshots import read_snapshot
+from netupdate.live.txn.state import pid_alive
+from netupdate.live.txn.timer import run_timer
 
 pytestmark = pytest.mark.live
 
@@ -94,8 +96,8 @@ def test_the_timer_rolls_back_and_status_says_so(shape, state_dir):
     before = files(conn, name)
     info = conn.change_start(name, rollback_after=1)
     conn.update(name, "add", "ip-dhcp-host", dhcp_host(prefix, 40))
-    assert wait_for(lambda: txn.read_snapshot(conn.store, name) is None, 10)
-    assert wait_for(lambda: not txn.pid_alive(info.timer_pid), 5)
+    assert wait_for(lambda: read_snapshot(conn.store, name) is None, 10)
+    assert wait_for(lambda: not pid_alive(info.timer_pid), 5)
     status = conn.change_status(name)
     assert status.state == "rolled-back" and status.reason == "timer expired", status
     text = cli(state_dir, "change", "status", name).stdout
@@ -139,7 +141,7 @@ def test_status_says_when_the_timer_could_not_roll_back(shape, state_dir, monkey
     monkeypatch.setattr(Connection, "_transition", broken)
     sigint = signal.getsignal(signal.SIGINT)
     try:
-        assert txn.run_timer(conn, name, info.token) == 1
+        assert run_timer(conn, name, info.token) == 1
     finally:
         signal.signal(signal.SIGINT, sigint)  # the timer's body ignores Ctrl-C
     status = conn.change_status(name)

@@ -13,12 +13,12 @@ from txnhelp import assert_in_line, files
 
 import netupdate
 from netupdate.errors import RuntimeFailure
-from netupdate.live import txn
 from netupdate.live.embedded import common
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.embedded.runtime import nft as NFT
+from netupdate.live.txn.recovery import stray_dnsmasqs
 
 pytestmark = pytest.mark.live
 
@@ -79,7 +79,7 @@ def assert_nothing_left(conn, netns: str) -> None:
     assert not NFT.exists("netupdate-default", netns=netns) and \
         not NFT.exists(f"netupdate_{NAME}", netns=netns)
     layout = DQ.Layout(conn.store.network_dir(NAME))
-    assert txn.stray_dnsmasqs(layout.conf, None) == []
+    assert stray_dnsmasqs(layout.conf, None) == []
     assert not layout.dir.exists()
     assert conn.store.read_record(NAME) is None and files(conn, NAME)[1] is None
     assert forwarding(netns) == "0"

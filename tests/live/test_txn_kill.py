@@ -34,7 +34,9 @@ from txnhelp import (
 )
 
 import netupdate
-from netupdate.live import txn
+from netupdate.edit.batch import parse_batch
+from netupdate.live.txn.journal import read_journal
+from netupdate.live.txn.snapshots import read_snapshot
 
 pytestmark = pytest.mark.live
 
@@ -129,7 +131,7 @@ def test_sigkill_at_random_points_then_recover(conn, netns, state_dir, server, t
             return req, req["xml"].encode()
         elif op == "batch":
             req["text"] = batch_text(current, rng)
-            for item in txn.parse_batch(req["text"]):
+            for item in parse_batch(req["text"]):
                 network.update(item.command, item.section, item.xml)
         else:
             return req, None
@@ -193,7 +195,7 @@ def test_sigkill_at_random_points_then_recover(conn, netns, state_dir, server, t
             assert config == old, (number, op)
         else:
             assert config in (old, new), (number, op)
-        journal = txn.read_journal(conn.store, NAME) is not None
+        journal = read_journal(conn.store, NAME) is not None
         report = conn.recover()
         assert report.ok, (number, op, report.to_text())
         config = files(conn)[0]
@@ -206,7 +208,7 @@ def test_sigkill_at_random_points_then_recover(conn, netns, state_dir, server, t
             assert config in (old, new), (number, op)
             if journal:
                 assert config == old, (number, op, "a killed operation was not undone")
-        assert txn.read_snapshot(conn.store, NAME) is None
+        assert read_snapshot(conn.store, NAME) is None
         assert_in_line(conn, netns)
         stats["kills"] += 1
         stats[f"{op}:{'new' if config == new else 'old'}"] += 1

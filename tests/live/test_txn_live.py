@@ -28,9 +28,13 @@ from txnhelp import (
 )
 
 import netupdate
+from netupdate.edit.batch import BatchError
 from netupdate.errors import RuntimeFailure, StateError
-from netupdate.live import txn
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
+from netupdate.live.txn.journal import read_journal
+from netupdate.live.txn.recovery import stray_dnsmasqs
+from netupdate.live.txn.snapshots import read_snapshot, write_snapshot
+from netupdate.live.txn.state import ENV_BOOT_ID, pid_alive, timer_alive, timer_log_path
 
 pytestmark = pytest.mark.live
 
@@ -173,7 +177,7 @@ def test_auto_rollback_survives_kill_9_of_the_cli(net, netns, state_dir, tmp_pat
     proc, master = _pty_cli(state_dir, "apply", NAME, str(target), "--try", str(window))
     try:
         # the CLI applied the change, armed the timer and waits for ENTER on its terminal
-        snap = txn.read_snapshot(net.store, NAME)
+        snap = read_snapshot(net.store, NAME)
         assert snap is not None and snap.timer and snap.deadline
         assert ask(netns, "motd", "TXT") == ["tried"]
         assert proc.poll() is None
@@ -182,19 +186,19 @@ def test_auto_rollback_survives_kill_9_of_the_cli(net, netns, state_dir, tmp_pat
     finally:
         os.close(master)
     timer = snap.timer["pid"]
-    assert txn.timer_alive(timer, snap.token)
+    assert timer_alive(timer, snap.token)
     # still the tried state until the deadline ...
     time.sleep(max(0.0, snap.deadline - time.time() - 0.8))
     assert ask(netns, "motd", "TXT") == ["tried"] and bridge(netns)["stp"] is True
     # ... then rolled back on time by the timer the dead CLI left behind
-    assert wait_for(lambda: txn.read_snapshot(net.store, NAME) is None, 8)
+    assert wait_for(lambda: read_snapshot(net.store, NAME) is None, 8)
     assert time.time() < snap.deadline + 5
     assert ask(netns, "motd", "TXT") == ["first"] and bridge(netns)["stp"] is False
     assert files(net) == (config0, live0)
     last = net.change_status(NAME)
     assert last.state == "rolled-back" and last.reason == "timer expired"
-    assert wait_for(lambda: not txn.pid_alive(timer), 5)
-    log = txn.timer_log_path(net.store, NAME).read_text()
+    assert wait_for(lambda: not pid_alive(timer), 5)
+    log = timer_log_path(net.store, NAME).read_text()
     assert "deadline reached: rolling back" in log and "rolled back" in log
     assert_in_line(net, netns)
 
@@ -204,7 +208,7 @@ def test_apply_try_confirmed_on_the_terminal(net, netns, state_dir, tmp_path):
     target.write_text(desired(txt=TXT2))
     proc, master = _pty_cli(state_dir, "apply", NAME, str(target), "--try", "20")
     try:
-        snap = txn.read_snapshot(net.store, NAME)
+        snap = read_snapshot(net.store, NAME)
         assert snap is not None
         assert ask(netns, "motd", "TXT") == ["second"]
         os.write(master, b"\n")
@@ -213,8 +217,8 @@ def test_apply_try_confirmed_on_the_terminal(net, netns, state_dir, tmp_path):
         os.close(master)
     assert proc.returncode == 0, err
     assert "committed" in out
-    assert txn.read_snapshot(net.store, NAME) is None
-    assert wait_for(lambda: not txn.timer_alive(snap.timer["pid"], snap.token), 5)
+    assert read_snapshot(net.store, NAME) is None
+    assert wait_for(lambda: not timer_alive(snap.timer["pid"], snap.token), 5)
     assert ask(netns, "motd", "TXT") == ["second"]
     assert net.change_status(NAME).state == "committed"
 
@@ -226,7 +230,7 @@ def test_ctrl_c_in_the_try_window_rolls_back_now(net, netns, state_dir, tmp_path
     proc, master = _pty_cli(state_dir, "apply", NAME, str(target), "--try", "60")
     try:
         assert ask(netns, "motd", "TXT") == ["second"]
-        assert txn.read_snapshot(net.store, NAME) is not None
+        assert read_snapshot(net.store, NAME) is not None
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -240,10 +244,10 @@ def test_ctrl_c_in_the_try_window_rolls_back_now(net, netns, state_dir, tmp_path
 
 def test_change_start_with_rollback_after_then_commit_in_time(net, netns, state_dir):
     cli(state_dir, "change", "start", NAME, "--rollback-after", "30")
-    snap = txn.read_snapshot(net.store, NAME)
+    snap = read_snapshot(net.store, NAME)
     cli(state_dir, "update", NAME, "modify", "dns-txt", "<txt name='motd' value='keep'/>")
     cli(state_dir, "change", "commit", NAME)
-    assert wait_for(lambda: not txn.timer_alive(snap.timer["pid"], snap.token), 5)
+    assert wait_for(lambda: not timer_alive(snap.timer["pid"], snap.token), 5)
     assert ask(netns, "motd", "TXT") == ["keep"]
 
 
@@ -272,7 +276,7 @@ def test_failing_check_rolls_back_at_once(net, netns, state_dir, tmp_path):
     assert proc.returncode == 1 and "check 10.71.0.1:9 failed" in proc.stderr
     assert time.monotonic() - started < 15  # at once, not after the 60 s window
     assert files(net) == (config0, live0) and ask(netns, "motd", "TXT") == ["first"]
-    assert txn.read_snapshot(net.store, NAME) is None
+    assert read_snapshot(net.store, NAME) is None
     assert "check 10.71.0.1:9 failed" in net.change_status(NAME).reason
     # a check on a change opened with 'change start', probed after each update
     cli(state_dir, "change", "start", NAME, "--check-command", "exit 3", "--check-timeout",
@@ -327,7 +331,7 @@ def test_recover_after_a_simulated_reboot(make_netns, state_dir, monkeypatch):
     subprocess.run(["ip", "-n", ns_a, "link", "del", BRIDGE], check=True)
     subprocess.run(["ip", "-n", ns_b, "link", "del", "nubr-oth"], check=True)
     conn.close()
-    monkeypatch.setenv(txn.ENV_BOOT_ID, "another-boot")
+    monkeypatch.setenv(ENV_BOOT_ID, "another-boot")
     conn = netupdate.connect(state_dir=state_dir)
     try:
         report = conn.recover()
@@ -384,10 +388,10 @@ def test_recover_repairs_drift_and_stray_dnsmasq(net, netns):
                     f"--conf-file={layout.conf}", "--port=5353", "--pid-file=",
                     "--dhcp-range=10.71.0.200,10.71.0.201", "--dhcp-alternate-port=1067,1068"],
                    check=True)
-    assert txn.stray_dnsmasqs(layout.conf, record["dnsmasq"]["pid"])
+    assert stray_dnsmasqs(layout.conf, record["dnsmasq"]["pid"])
     report = net.recover()
     assert "stray" in report.to_text()
-    assert txn.stray_dnsmasqs(layout.conf, record["dnsmasq"]["pid"]) == []
+    assert stray_dnsmasqs(layout.conf, record["dnsmasq"]["pid"]) == []
     assert_in_line(net, netns)
 
 
@@ -521,7 +525,7 @@ def test_batch_is_all_or_nothing(net, netns, state_dir, tmp_path, monkeypatch):
     counts = _count_dnsmasq(monkeypatch)
     lines = _hosts(0, 100)
     lines[56] = "add ip-dhcp-host <host mac='52:54:00:71:00:05' name='dup' ip='10.71.0.5'/>"
-    with pytest.raises(txn.BatchError, match="batch line 57") as caught:
+    with pytest.raises(BatchError, match="batch line 57") as caught:
         net.update_batch(NAME, "\n".join(lines))
     assert caught.value.batch_line == 57 and "nothing was changed" in str(caught.value)
     assert files(net) == before and dnsmasq_pid(net) == pid
@@ -638,10 +642,10 @@ def test_a_live_step_failing_midway_restores_and_verifies(net, netns, monkeypatc
                   [failure])
         if failure == "dnsmasq-refuses":
             # make the snapshot's definition one dnsmasq refuses (an upgraded dnsmasq, say)
-            snap = txn.read_snapshot(net.store, NAME)
+            snap = read_snapshot(net.store, NAME)
             snap.live = _dnsmasq_refuses().replace("second", "first").replace(
                 "stp='on'", "stp='off'").encode()
-            txn.write_snapshot(net.store, snap)
+            write_snapshot(net.store, snap)
     before = files(net)
     pid = dnsmasq_pid(net)
     stp = bridge(netns)["stp"]
@@ -672,9 +676,9 @@ def test_a_live_step_failing_midway_restores_and_verifies(net, netns, monkeypatc
     monkeypatch.undo()
     assert files(net) == before
     assert bridge(netns)["stp"] is stp
-    assert txn.read_journal(net.store, NAME) is None
+    assert read_journal(net.store, NAME) is None
     if how == "rollback":
-        assert txn.read_snapshot(net.store, NAME) is not None  # still open: try again later
+        assert read_snapshot(net.store, NAME) is not None  # still open: try again later
         net.change_commit(NAME)
     if how != "rollback":
         assert bridge(netns)["mtu"] == 1500

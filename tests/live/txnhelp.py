@@ -80,11 +80,12 @@ def dnsmasq_pid(conn, name: str = NAME) -> int:
 def assert_in_line(conn, netns: str, name: str = NAME, *, same: bool = True,
                    dns: bool = True) -> None:
     """The network runs exactly its live definition: no journal, no problem found by
-    ``txn.live_problems``, its TXT records and DNS hosts answer, and (``same``) the live and
+    ``recovery.live_problems``, its TXT records and DNS hosts answer, and (``same``) the live and
     persistent definitions are the same bytes."""
     import netupdate
-    from netupdate.live import txn
-    assert txn.read_journal(conn.store, name) is None, "an operation journal is left"
+    from netupdate.live.txn.journal import read_journal
+    from netupdate.live.txn.recovery import live_problems
+    assert read_journal(conn.store, name) is None, "an operation journal is left"
     record = conn.store.read_record(name)
     assert record is not None, "the network is not running"
     config, live = files(conn, name)
@@ -92,7 +93,7 @@ def assert_in_line(conn, netns: str, name: str = NAME, *, same: bool = True,
     if same:
         assert live == config, "live and persistent definitions differ"
     defs = netupdate.load(live).defs
-    problems = txn.live_problems(conn, name, record, defs)
+    problems = live_problems(conn, name, record, defs)
     assert problems == [], problems
     if not dns:
         return
@@ -167,8 +168,8 @@ class ForkServer:
 
 
 def gone(pid: int) -> bool:
-    from netupdate.live import txn
-    return not txn.pid_alive(pid)
+    from netupdate.live.txn.state import pid_alive
+    return not pid_alive(pid)
 
 
 def kill_group(pid: int) -> None:

@@ -1,5 +1,5 @@
 """Ctrl-C and SIGTERM during a long operation, and how an operation that ended early says
-whether it put the network back (``restored``).
+whether it put the network back (``netupdate.errors.restored``).
 
 An operation runs inside ``Interrupts``: a signal is noted, and the operation looks at it at its
 safe points (``checkpoint``), where it can still put everything back, and raises
@@ -15,16 +15,7 @@ import os
 import signal
 import threading
 
-
-def restored(exc: BaseException) -> bool:
-    """Whether a failed operation put the network back itself (then its journal can go)."""
-    return bool(getattr(exc, "netupdate_restored", False))
-
-
-def mark_restored(exc: BaseException) -> BaseException:
-    with contextlib.suppress(AttributeError):  # built-in exceptions accept attributes
-        exc.netupdate_restored = True
-    return exc
+from netupdate.errors import mark_restored
 
 
 @contextlib.contextmanager

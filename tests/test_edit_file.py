@@ -62,3 +62,20 @@ def test_an_unwritable_target_is_one_error_naming_it(net, tmp_path):
     with pytest.raises(NetupdateError, match="cannot edit .* in place"):
         netupdate.edit_file(tmp_path / "gone.xml", "add", "ip-dhcp-host", HOST, in_place=True)
     assert os.listdir(tmp_path) == ["net.xml"]
+
+
+def test_output_to_a_fifo_writes_through_it_and_keeps_it(net, tmp_path):
+    """``-o /dev/null`` once replaced /dev/null with a regular file: a device or FIFO at the
+    output path is written to, never renamed over."""
+    import stat
+    import threading
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    result = netupdate.edit_file(net, "add", "ip-dhcp-host", HOST, output=fifo)
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert got == [result.encoded()] and sorted(p.name for p in tmp_path.iterdir()) == [
+        "net.xml", "pipe"]

@@ -60,10 +60,15 @@ def edit_file(source: str | os.PathLike | bytes, command, section=None, xml=None
 
 def write_file(path: str | os.PathLike, data: bytes, *, mode: int | None = None) -> None:
     """Replace the file at ``path`` with ``data`` atomically (``mode``: its permission bits, by
-    default those of the file there now or the umask's)."""
+    default those of the file there now or the umask's).  A device, FIFO or socket there
+    (``-o /dev/null``, ``-o /dev/stdout`` on a pipe) is written to, never replaced."""
     from netupdate.store import atomic_write
     try:
-        atomic_write(path, data, mode=_mode_of(path) if mode is None else mode)
+        if _special(path):
+            with open(path, "wb") as handle:
+                handle.write(data)
+        else:
+            atomic_write(path, data, mode=_mode_of(path) if mode is None else mode)
     except OSError as exc:
         raise NetupdateError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
 
@@ -97,6 +102,15 @@ def _edit_in_place(path, update) -> FileEdit:
         raise NetupdateError(f"cannot edit {os.fspath(path)} in place: "
                              f"{exc.strerror or exc}") from None
     return result
+
+
+def _special(path) -> bool:
+    """Whether ``path`` (its symlinks followed) exists and is not a regular file."""
+    import stat
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _mode_of(path) -> int:

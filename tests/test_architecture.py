@@ -48,7 +48,6 @@ MODULE_CEILINGS = {
     'netupdate/edit/engine.py': 2197,
     'netupdate/live/embedded/connection.py': 1466,
     'netupdate/live/embedded/runtime/driver.py': 763,
-    'netupdate/live/libvirt/connection.py': 1183,
     'netupdate/live/txn/__init__.py': 907,
     'netupdate/model/defs.py': 658,
     'netupdate/planning/differ.py': 655,
@@ -60,7 +59,6 @@ FUNCTION_CEILINGS = {
     'netupdate/live/embedded/connection.py::Connection._rollback_change_locked': 85,
     'netupdate/live/embedded/connection.py::Connection._update_live': 90,
     'netupdate/live/embedded/connection.py::Connection.update_batch': 96,
-    'netupdate/live/libvirt/connection.py::LibvirtConnection.update': 109,
 }
 
 # (module, kind, what) -> how often today; kinds: "import" (a CLI module imports an internal),

@@ -12,7 +12,9 @@ from netupdate.live.world import LeaseInfo
 from netupdate.model import leases as L
 
 
-def _leases(conn, net) -> list[L.Lease]:
+def reported(conn, net) -> list[L.Lease]:
+    """The leases libvirt reports for running network ``net`` (``UnsupportedError`` when its
+    driver reports none)."""
     lv = __import__("libvirt")
     try:
         rows = net.DHCPLeases()
@@ -35,7 +37,8 @@ def _leases(conn, net) -> list[L.Lease]:
     return out
 
 
-def _presence(conn, net, found: list[L.Lease]) -> dict:
+def presence(conn, net, found: list[L.Lease]) -> dict:
+    """``{lease ip: holder present}``, probed on a local daemon's bridge (else empty)."""
     if not conn.local or not found:
         return {}
     from netupdate.live.embedded.runtime import leases as RL
@@ -53,9 +56,9 @@ def leases(conn, name: str) -> list[LeaseInfo]:
     net = conn._lookup(name)
     if not net.isActive():
         raise StateError(f"network '{name}' is not running")
-    found = _leases(conn, net)
+    found = reported(conn, net)
     reserved = L.reservations(load(net.XMLDesc(0)).defs)
-    present = _presence(conn, net, found)
+    present = presence(conn, net, found)
     return [LeaseInfo(str(lease.ip), lease.mac, lease.hostname, lease.expiry,
                       L.classify(lease, reserved, present.get(lease.ip)), lease.client_id,
                       present.get(lease.ip)) for lease in found]

@@ -31,6 +31,7 @@ import os
 
 from netupdate.errors import UnsupportedError
 from netupdate.live.backend import Backend, check_policy, load_policy, skeleton, unsupported
+from netupdate.live.libvirt import guests
 from netupdate.live.libvirt.binding import error, libvirt
 from netupdate.live.libvirt.codes import XML_INACTIVE, is_local_uri
 from netupdate.live.libvirt.compute import analyze, diff_defs, diff_empty, fill_identity, plan_defs
@@ -258,10 +259,7 @@ class LibvirtConnection(UpdateVerbs, Backend):
             if not exact:
                 notes.append("the driver does not show the persistent config of a running "
                              "network: the live definition stands in")
-            return DiffResult(name, "live", diff_defs(live, config),
-                              plan=plan_defs(live, config),
-                              restart_needed=self._needs_restart(live, config),
-                              notes=tuple(notes))
+            return self._diff_result(net, "live", live, live, config, notes)
         other = load(other_xml).to_xml()
         if persistent:
             base_xml, exact = self._persistent_xml(net)
@@ -272,10 +270,19 @@ class LibvirtConnection(UpdateVerbs, Backend):
         else:
             base_xml, base = live, "live"
         other = fill_identity(other, base_xml, notes)
-        changes = diff_defs(base_xml, other)
-        plan = plan_defs(live, other) if active else None
-        return DiffResult(name, base, changes, plan=plan,
-                          restart_needed=bool(active and self._needs_restart(live, other)),
+        return self._diff_result(net, base, base_xml, live, other, notes)
+
+    def _diff_result(self, net, base: str, base_xml: str, live: str | None, target: str,
+                     notes: list[str]) -> DiffResult:
+        """From ``base_xml`` to ``target``; when the network runs (``live``), with the live
+        plan, whether it needs a restart and what it does to the guests (``guests``)."""
+        changes = diff_defs(base_xml, target)
+        if live is None:
+            return DiffResult(net.name(), base, changes, notes=tuple(notes))
+        plan = plan_defs(live, target)
+        restart = self._needs_restart(live, target)
+        return DiffResult(net.name(), base, changes, plan=plan, restart_needed=restart,
+                          impact=guests.plan_effects(self, net, plan, target, restart),
                           notes=tuple(notes))
 
     def _needs_restart(self, live_xml: str, target_xml: str) -> bool:

@@ -73,18 +73,17 @@ def _decide(conn, net, before, after, found, release_conflicting: bool) -> list:
 def guard(conn, net, before_xml: str | None, after_xml: str | None, kinds, *,
           dry_run: bool = False, release_conflicting: bool = False) -> Guard:
     """What bringing the live definition from ``before_xml`` to ``after_xml`` with plan action
-    ``kinds`` (None: those of the plan between them) does to the running network's guests and leases.  Raises
+    ``kinds`` does to the running network's guests and leases.  Raises
     ``InvalidOperationError`` (nothing changed yet) when it would take the address of a guest
     still on the network; a dry run reports it instead."""
     from netupdate.model.defs import load
     from netupdate.planning.impact import needs_facts
     if before_xml is None or after_xml is None or not net.isActive():
         return Guard()
-    if kinds is None:
-        from netupdate.live.libvirt.compute import plan_defs
-        kinds = plan_defs(before_xml, after_xml).kinds
     out = Guard(kinds=tuple(kinds))
     found = _reported(conn, net)
+    if found == [] and not needs_facts(out.kinds):
+        return out      # nothing to name, nothing at stake: no need to read the definitions
     before, after = load(before_xml).defs, load(after_xml).defs
     if found is None:
         if L.reservations(before) != L.reservations(after):
@@ -96,6 +95,19 @@ def guard(conn, net, before_xml: str | None, after_xml: str | None, kinds, *,
     if not dry_run:
         refuse(out.decisions)
     return out
+
+
+def plan_effects(conn, net, plan, after_xml: str, restart_needed: bool = False) -> tuple:
+    """What ``plan`` (towards ``after_xml``; a restart too when ``restart_needed``) would do to
+    running network ``net``'s guests: ``diff``'s impact lines."""
+    from netupdate.model.defs import load
+    from netupdate.planning.impact import needs_facts
+    if plan is None:
+        return ()
+    out = Guard(kinds=tuple(plan.kinds) + (("network-restart",) if restart_needed else ()))
+    if needs_facts(out.kinds):
+        out.facts = _facts(conn, net, load(after_xml).defs, _reported(conn, net) or [])
+    return out.effects()
 
 
 def dry(result, found: Guard) -> tuple[str, ...]:

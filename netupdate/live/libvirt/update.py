@@ -37,6 +37,7 @@ from netupdate.live.libvirt.codes import (
 from netupdate.live.libvirt.commit import affect, commit, no_config, no_live, shows_persistent
 from netupdate.live.libvirt.compute import diff_defs, edit, fill_identity
 from netupdate.live.results import CHANGED, UNCHANGED, VIA_LIBVIRT, UpdateResult
+from netupdate.planning.planner import plan_change
 
 INEXACT = ("the driver does not show the persistent config of a running network; its live "
            "definition was edited instead")
@@ -96,8 +97,9 @@ class UpdateVerbs:
         check_policy(self.policy, before, after, command)
         route = libvirt_route(command, section, node_spec)
         if route != "netupdate":
-            guard = guests.guard(self, net, sides.live_before, sides.live_after, None,
-                                 dry_run=dry_run, release_conflicting=release_conflicting)
+            guard = guests.guard(self, net, sides.live_before, sides.live_after,
+                                 plan_change(sides.change).kinds, dry_run=dry_run,
+                                 release_conflicting=release_conflicting)
             result = self._through_libvirt(net, name, route, edit_args, sides, do_live,
                                            do_config, dry_run, guard)
             if result is not None:

@@ -1,11 +1,12 @@
 """Issue 16 on the libvirt backend: the leases libvirt reports (virNetworkGetDHCPLeases),
-classified against the live definition; on a local daemon the holders' presence is probed on
-libvirt's bridge in the kernel (``runtime.leases``), elsewhere it is unknown and no lease is
-called stale."""
+classified against the live definition; on a local daemon (as root) the holders' presence is
+probed on libvirt's bridge in the kernel (``runtime.leases``), elsewhere it is unknown and no
+lease is called stale.  What an update does to them: ``guests``."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 
 from netupdate.errors import StateError, UnsupportedError
 from netupdate.live.world import LeaseInfo
@@ -38,8 +39,9 @@ def reported(conn, net) -> list[L.Lease]:
 
 
 def presence(conn, net, found: list[L.Lease]) -> dict:
-    """``{lease ip: holder present}``, probed on a local daemon's bridge (else empty)."""
-    if not conn.local or not found:
+    """``{lease ip: holder present}``, probed on a local daemon's bridge (else empty: not
+    probed; so without root, whose ARP/NDP probes would fail as if nobody answered)."""
+    if not conn.local or not found or os.geteuid() != 0:
         return {}
     from netupdate.live.embedded.runtime import leases as RL
     from netupdate.live.embedded.runtime import netns as NS

@@ -41,24 +41,35 @@ def _reported(conn, net) -> list[L.Lease] | None:
 
 
 def _presence(conn, net, leases: list[L.Lease]) -> dict:
+    """``world.presence``; empty (nobody counts as gone) when the kernel cannot be asked."""
     from netupdate.live.libvirt.world import presence
-    return presence(conn, net, leases)
+    try:
+        return presence(conn, net, leases)
+    except NetupdateError:      # no pyroute2, no such namespace: not probed
+        return {}
+
+
+def _ports(conn, net) -> tuple[str, ...]:
+    """The interfaces attached to a local daemon's bridge (none known elsewhere)."""
+    from netupdate.live.embedded.runtime import leases as RL
+    from netupdate.live.embedded.runtime import netns as NS
+    if not conn.local:
+        return ()
+    try:
+        ipr = NS.iproute(conn.netns)
+    except NetupdateError:
+        return ()
+    try:
+        return tuple(RL.ports(ipr, net.bridgeName()))
+    finally:
+        ipr.close()
 
 
 def _facts(conn, net, after, found: list[L.Lease]):
     from netupdate.planning.impact import Facts
     from netupdate.sections.bridge import want_delay, want_stp
-    ports: tuple[str, ...] = ()
-    if conn.local:
-        from netupdate.live.embedded.runtime import leases as RL
-        from netupdate.live.embedded.runtime import netns as NS
-        ipr = NS.iproute(conn.netns)
-        try:
-            ports = tuple(RL.ports(ipr, net.bridgeName()))
-        finally:
-            ipr.close()
-    return Facts(ports, tuple(str(lease.ip) for lease in found), None, want_stp(after),
-                 want_delay(after))
+    return Facts(_ports(conn, net), tuple(str(lease.ip) for lease in found), None,
+                 want_stp(after), want_delay(after))
 
 
 def _decide(conn, net, before, after, found, release_conflicting: bool) -> list:

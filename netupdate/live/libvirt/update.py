@@ -3,7 +3,7 @@ into ``LibvirtConnection``.
 
 An update is first made by netupdate's engine on the persistent and/or live definition (so both
 backends refuse the same edits), then the policy and the guests' leases are checked
-(``guests.preflight``), then it goes to libvirt: one ``virNetworkUpdate`` call where libvirt
+(``guests.guard``), then it goes to libvirt: one ``virNetworkUpdate`` call where libvirt
 updates the section itself (``codes.libvirt_route``), else ``commit`` with the definitions
 netupdate computed."""
 
@@ -81,7 +81,7 @@ class UpdateVerbs:
         default is the current state only).  Sections libvirt refuses are computed by netupdate
         (see ``compute``); ``restart`` lets netupdate restart the network when the live side
         cannot be changed otherwise.  A reservation of an address leased to a guest still on
-        the network is refused unless ``release_conflicting`` (``guests.preflight``).
+        the network is refused unless ``release_conflicting`` (``guests.guard``).
         """
         command, section = command_name(command), section_name(section)
         if node_spec is None and section is None:

@@ -506,3 +506,62 @@ def test_leases_of_a_network_that_does_not_run(backend):
     name = backend.define(NETWORKS["nu-nat"])
     with pytest.raises(StateError, match="not running"):
         backend.conn.leases(name)
+
+
+HOST = "<host mac='52:54:00:4e:55:99' name='vm99' ip='192.168.150.99'/>"
+
+
+def test_release_conflicting_is_part_of_update(backend):
+    """Issue 16: both backends take ``release_conflicting``; with no lease at stake (nothing
+    runs) it changes nothing about the edit."""
+    name = backend.define(NETWORKS["nu-nat"])
+    expected = netupdate.update_xml(backend.config(name), "add-last", "ip-dhcp-host", HOST)
+    dry = backend.update(name, "add", "ip-dhcp-host", HOST, dry_run=True,
+                         release_conflicting=True)
+    assert dry.impact == () and not any("lease" in note for note in dry.notes)
+    result = backend.update(name, "add", "ip-dhcp-host", HOST, release_conflicting=True)
+    assert result.config == "changed" and result.impact == ()
+    assert same(expected, backend.config(name)) == []
+
+
+@pytest.fixture
+def running_libvirt(tmp_path):
+    """nu-nat running on the test driver (in memory: no bridge, no dnsmasq, no leases)."""
+    one = _open("libvirt", tmp_path)
+    name = one.define(NETWORKS["nu-nat"])
+    one.conn.start(name)
+    yield one, name
+    one.conn.stop(name)
+    one.close()
+
+
+@pytest.mark.libvirt
+def test_libvirt_live_update_reports_guest_impact_and_unchecked_leases(running_libvirt):
+    """The lease pre-flight and impact lines on a driver that reports no leases: the update
+    goes through, says what it does to the guests (nothing: a host is added), and that the
+    reservations could not be checked against leases."""
+    one, name = running_libvirt
+    unchecked = "libvirt reports no leases on test:///default"
+    for dry_run in (True, False):
+        result = one.conn.update(name, "add", "ip-dhcp-host", HOST, dry_run=dry_run)
+        assert result.via == "virNetworkUpdate" and result.live == "changed", result.to_text()
+        assert [e.kind for e in result.impact] == ["none"], result.to_text()
+        assert any(note.startswith(unchecked) for note in result.notes), result.notes
+        assert ("impact: none" in result.to_text()) and result.to_json()["impact"]
+    assert "vm99" in one.conn.dumpxml(name)
+    txt = one.conn.update(name, "add", "dns-txt", "<txt name='t' value='v'/>")
+    assert not any(note.startswith(unchecked) for note in txt.notes)   # no reservation changed
+
+
+@pytest.mark.libvirt
+def test_libvirt_restart_and_diff_name_the_guests_they_cut_off(running_libvirt):
+    one, name = running_libvirt
+    renamed = one.conn.dumpxml(name).replace("nubr0", "nubr9")
+    diff = one.conn.diff(name, renamed)
+    assert diff.restart_needed and [e.kind for e in diff.impact] == ["network-restart"]
+    assert "impact: network restart: 0 attached interfaces lose their link" in diff.to_text()
+    pending = one.conn.update(name, "modify", "bridge", "<bridge name='nubr9'/>", dry_run=True)
+    assert pending.live == "restart-needed" and pending.impact == ()   # nothing done live
+    done = one.conn.apply(name, renamed, restart=True)
+    assert done.live == "restarted" and [e.kind for e in done.impact] == ["network-restart"]
+    assert "lost their link" in done.impact[0].text

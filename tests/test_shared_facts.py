@@ -20,7 +20,7 @@ from netupdate.check.semantic import validate
 from netupdate.edit.engine import normalize_command, update_xml
 from netupdate.errors import NetupdateError, PolicyError, RuntimeFailure, UnsupportedError
 from netupdate.live.embedded.runtime.driver import check_runnable
-from netupdate.live.libvirt import connection as LV
+from netupdate.live.libvirt import codes
 from netupdate.model import values as T
 from netupdate.planning import policy
 
@@ -41,7 +41,7 @@ def _read(read, value):
 @settings(max_examples=300)
 @given(_COMMANDS)
 def test_engine_and_libvirt_backend_read_commands_alike(value):
-    assert _read(normalize_command, value) == _read(LV.command_name, value)
+    assert _read(normalize_command, value) == _read(codes.command_name, value)
 
 
 @pytest.mark.parametrize("digits", ["\u00b2", "\u0663", "\uff14"])
@@ -55,7 +55,7 @@ def test_non_ascii_digits_are_an_unknown_command(digits):
 def test_aliases_mean_what_the_libvirt_backend_sends(alias, meaning):
     command = normalize_command(alias)
     assert command == meaning
-    assert LV.COMMAND_CODES[command] == command.code == {"add-last": 3, "add-first": 4}[meaning]
+    assert codes.COMMAND_CODES[command] == command.code == {"add-last": 3, "add-first": 4}[meaning]
 
 
 def test_every_command_is_known_to_sections_and_policy():

@@ -29,7 +29,8 @@ from netupdate.errors import (
     NotFoundError,
     StateError,
 )
-from netupdate.live.libvirt import connection as LV
+from netupdate.live import results as R
+from netupdate.live.libvirt import binding, codes, compute
 from netupdate.live.libvirt.connection import LibvirtConnection
 
 pytestmark = pytest.mark.libvirt
@@ -50,12 +51,12 @@ def conn():
 
 def same(a: str, b: str) -> bool:
     """Semantically equal, not counting what libvirt writes out on its own (defaults, the NAT
-    port range of a running network, usage counters: ``libvirtconn.normalized``)."""
-    return not LV._diff(a, b)
+    port range of a running network, usage counters: ``live.libvirt.compute.normalized``)."""
+    return not compute.diff_defs(a, b)
 
 
 def changes(a: str, b: str) -> list[str]:
-    return [c.describe() for c in LV._diff(a, b)]
+    return [c.describe() for c in compute.diff_defs(a, b)]
 
 
 # ---------------------------------------------------------------------- the matrix
@@ -167,7 +168,7 @@ IDS = [case.id + ("-v6" if case.parent_index == 1 else "") for case in CASES]
 
 def test_matrix_covers_every_section_and_command():
     covered = {(case.section, case.command) for case in CASES}
-    wanted = {(section, command) for section in LV.SECTION_CODES
+    wanted = {(section, command) for section in codes.SECTION_CODES
               for command in ("add-first", "add-last", "modify", "delete")}
     assert wanted <= covered
     assert len(wanted) == 48
@@ -189,7 +190,7 @@ def _expected(before: str, case: Case) -> str:
 
 
 def _route(case: Case) -> str:
-    return LV.libvirt_route(case.command, case.section)
+    return codes.libvirt_route(case.command, case.section)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -198,15 +199,15 @@ def test_inactive_network_gets_the_edit_in_its_persistent_config(conn, case):
     expected = _expected(before, case)
     result = conn.update(case.network, case.command, case.section, case.xml,
                          parent_index=case.parent_index)
-    assert result.live == LV.NOT_RUNNING
+    assert result.live == R.NOT_RUNNING
     assert result.ok and result.exit_code == 0
     after = conn.dumpxml(case.network)
     assert same(after, expected), changes(after, expected)
-    assert result.config == (LV.CHANGED if not same(before, expected) else LV.UNCHANGED)
+    assert result.config == (R.CHANGED if not same(before, expected) else R.UNCHANGED)
     if _route(case) == "libvirt":
-        assert result.via == LV.VIA_LIBVIRT
+        assert result.via == R.VIA_LIBVIRT
     elif _route(case) == "netupdate":
-        assert result.via == LV.VIA_NETUPDATE
+        assert result.via == R.VIA_NETUPDATE
     assert not any("differs from netupdate's prediction" in n for n in result.notes)
 
 
@@ -221,19 +222,19 @@ def test_running_network_gets_the_edit_live_and_in_config_or_says_restart(conn, 
     if result.restart_needed:
         # libvirt refuses it and the test driver has no bridge netupdate could touch
         assert _route(case) != "libvirt"
-        assert result.via == LV.VIA_NETUPDATE
-        assert result.exit_code == LV.EXIT_RESTART_NEEDED and result.diverged
+        assert result.via == R.VIA_NETUPDATE
+        assert result.exit_code == R.EXIT_RESTART_NEEDED and result.diverged
         assert "needs a restart" in result.summary()
         assert result.pending and same(live, before), changes(before, live)
-        assert result.config == LV.CHANGED
+        assert result.config == R.CHANGED
     elif _route(case) == "libvirt":
-        assert result.via == LV.VIA_LIBVIRT
-        assert (result.live, result.config) == (LV.CHANGED, LV.CHANGED)
+        assert result.via == R.VIA_LIBVIRT
+        assert (result.live, result.config) == (R.CHANGED, R.CHANGED)
         assert same(live, expected), changes(live, expected)
     else:
         # made live through virNetworkUpdate calls (e.g. delete + add for a modify)
-        assert result.live in (LV.APPLIED, LV.UNCHANGED), result.to_text()
-        assert result.live == LV.UNCHANGED or result.operations
+        assert result.live in (R.APPLIED, R.UNCHANGED), result.to_text()
+        assert result.live == R.UNCHANGED or result.operations
         assert same(live, expected) or unchanged, changes(live, expected)
     assert result.ok == (not result.restart_needed)
     assert not any("differs from netupdate's prediction" in n for n in result.notes)
@@ -243,10 +244,10 @@ def test_running_network_gets_the_edit_live_and_in_config_or_says_restart(conn, 
     assert same(persistent, expected), changes(persistent, expected)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if LV.libvirt_route(c.command, c.section)
+@pytest.mark.parametrize("case", [c for c in CASES if codes.libvirt_route(c.command, c.section)
                                   != "libvirt"],
                          ids=[i for c, i in zip(CASES, IDS, strict=True)
-                              if LV.libvirt_route(c.command, c.section) != "libvirt"])
+                              if codes.libvirt_route(c.command, c.section) != "libvirt"])
 def test_restart_applies_what_libvirt_cannot_update_live(conn, case):
     before = _prepare(conn, case, running=True)
     expected = _expected(before, case)
@@ -255,13 +256,13 @@ def test_restart_applies_what_libvirt_cannot_update_live(conn, case):
     assert result.ok and result.exit_code == 0
     assert not result.diverged
     live = conn.dumpxml(case.network)
-    if result.live == LV.RESTARTED:
+    if result.live == R.RESTARTED:
         assert "(network restarted)" in result.summary()
         assert same(live, expected), changes(live, expected)
         status = conn.status(case.network)
         assert status.active and not status.diverged
-    elif result.live != LV.UNCHANGED:
-        assert result.live == LV.APPLIED
+    elif result.live != R.UNCHANGED:
+        assert result.live == R.APPLIED
 
 
 # ---------------------------------------------------------------------- numbers and names
@@ -269,41 +270,41 @@ def test_section_and_command_codes_are_libvirts():
     import libvirt
 
     from netupdate import sections
-    for name, code in LV.SECTION_CODES.items():
+    for name, code in codes.SECTION_CODES.items():
         constant = "VIR_NETWORK_SECTION_" + name.upper().replace("-", "_")
         assert getattr(libvirt, constant) == code
         assert sections.BY_NAME[name].code == code
-    for name, code in LV.COMMAND_CODES.items():
+    for name, code in codes.COMMAND_CODES.items():
         constant = "VIR_NETWORK_UPDATE_COMMAND_" + name.upper().replace("-", "_")
         assert getattr(libvirt, constant) == code
-    assert (LV.AFFECT_CURRENT, LV.AFFECT_LIVE, LV.AFFECT_CONFIG) == (
+    assert (codes.AFFECT_CURRENT, codes.AFFECT_LIVE, codes.AFFECT_CONFIG) == (
         libvirt.VIR_NETWORK_UPDATE_AFFECT_CURRENT, libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE,
         libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG)
-    assert LV.XML_INACTIVE == libvirt.VIR_NETWORK_XML_INACTIVE
+    assert codes.XML_INACTIVE == libvirt.VIR_NETWORK_XML_INACTIVE
 
 
 def test_section_support_decision_follows_libvirt_9():
     from netupdate import sections
-    for name in LV.SECTION_CODES:
+    for name in codes.SECTION_CODES:
         supported = sections.BY_NAME[name].libvirt
         for command in ("add-first", "add-last", "modify", "delete"):
-            route = LV.libvirt_route(command, name)
+            route = codes.libvirt_route(command, name)
             if command in supported:
                 assert route == "libvirt", (name, command)
             else:
                 assert route in ("netupdate", "try"), (name, command)
-    assert LV.libvirt_route("modify", "dns-host") == "try"
-    assert LV.libvirt_route("add-last", "ip-dhcp-host", "/network/ip/dhcp/host[1]") == "netupdate"
-    assert LV.libvirt_route("add-last", "dns") == "netupdate"
+    assert codes.libvirt_route("modify", "dns-host") == "try"
+    assert codes.libvirt_route("add-last", "ip-dhcp-host", "/network/ip/dhcp/host[1]") == "netupdate"
+    assert codes.libvirt_route("add-last", "dns") == "netupdate"
 
 
 def test_names_and_codes_are_accepted():
-    assert LV.command_name("add") == "add-last"
-    assert LV.command_name(4) == "add-first"
-    assert LV.section_name(4) == "ip-dhcp-host"
-    assert LV.section_name("IP_DHCP_HOST") == "ip-dhcp-host"
+    assert codes.command_name("add") == "add-last"
+    assert codes.command_name(4) == "add-first"
+    assert codes.section_name(4) == "ip-dhcp-host"
+    assert codes.section_name("IP_DHCP_HOST") == "ip-dhcp-host"
     with pytest.raises(NetupdateError):
-        LV.command_name("frob")
+        codes.command_name("frob")
 
 
 @pytest.mark.parametrize("uri, local", [
@@ -313,20 +314,20 @@ def test_names_and_codes_are_accepted():
     ("test:///default", True),
 ])
 def test_local_uris(uri, local):
-    assert LV.is_local_uri(uri) is local
+    assert codes.is_local_uri(uri) is local
 
 
 def test_test_driver_is_never_touched_through_netlink(conn):
     assert conn.is_test_driver and not conn.local
-    assert "test driver" in conn._local_refusal(conn.dumpxml("nu-nat"))
+    assert "test driver" in compute.local_refusal(conn, conn.dumpxml("nu-nat"))
 
 
 def test_missing_binding_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(LV, "_libvirt_module", None)
+    monkeypatch.setattr(binding, "_libvirt_module", None)
     monkeypatch.setitem(sys.modules, "libvirt", None)
     with pytest.raises(NetupdateError, match=r"pip install 'netupdate\[libvirt\]'"):
         LibvirtConnection("test:///default")
-    assert LV.available() is False
+    assert binding.available() is False
 
 
 def test_connect_with_a_libvirt_uri_gives_the_libvirt_backend():
@@ -411,7 +412,7 @@ def test_config_only_on_a_running_network_leaves_live_alone_and_says_so(conn):
     before = conn.dumpxml("nu-nat")
     result = conn.update("nu-nat", "modify", "bridge", "<bridge name='nubr0' stp='off'/>",
                          config=True)
-    assert (result.config, result.live) == (LV.CHANGED, LV.NOT_REQUESTED)
+    assert (result.config, result.live) == (R.CHANGED, R.NOT_REQUESTED)
     assert result.diverged and result.ok and result.exit_code == 0
     assert "takes effect when the network restarts" in result.summary()
     assert conn.dumpxml("nu-nat") == before
@@ -424,8 +425,8 @@ def test_config_only_on_a_running_network_leaves_live_alone_and_says_so(conn):
 
 def test_live_only_through_libvirt(conn):
     result = conn.update("nu-nat", "add", "ip-dhcp-host", HOST, live=True)
-    assert (result.live, result.config) == (LV.CHANGED, LV.NOT_REQUESTED)
-    assert result.operations[0].flags == LV.AFFECT_LIVE
+    assert (result.live, result.config) == (R.CHANGED, R.NOT_REQUESTED)
+    assert result.operations[0].flags == codes.AFFECT_LIVE
     assert "vm40" in conn.dumpxml("nu-nat")
 
 
@@ -441,11 +442,11 @@ def test_transient_network_updates_live_and_restarts_from_its_live_definition(co
     conn._conn.networkCreateXML("<network><name>nu-tmp</name><bridge name='nubr8'/>"
                                 "<ip address='10.159.0.1' prefix='24'/></network>")
     result = conn.update("nu-tmp", "add", "dns-txt", "<txt name='t' value='v'/>")
-    assert (result.live, result.config) == (LV.CHANGED, LV.TRANSIENT)
+    assert (result.live, result.config) == (R.CHANGED, R.TRANSIENT)
     with pytest.raises(StateError, match="transient"):
         conn.update("nu-tmp", "add", "dns-txt", "<txt name='u' value='v'/>", config=True)
     result = conn.update("nu-tmp", "add", "domain", "<domain name='tmp.test'/>", restart=True)
-    assert result.live == LV.RESTARTED
+    assert result.live == R.RESTARTED
     assert "tmp.test" in conn.dumpxml("nu-tmp")
     assert conn.status("nu-tmp").persistent is False
 
@@ -485,10 +486,10 @@ def test_libvirt_errors_map_to_netupdate_errors(conn, monkeypatch):
     import libvirt
     net = conn._lookup("nu-nat")
     try:
-        net.update(LV.COMMAND_CODES["delete"], LV.SECTION_CODES["dns-txt"], -1,
-                   "<txt name='nope'/>", LV.AFFECT_LIVE)
+        net.update(codes.COMMAND_CODES["delete"], codes.SECTION_CODES["dns-txt"], -1,
+                   "<txt name='nope'/>", codes.AFFECT_LIVE)
     except libvirt.libvirtError as exc:
-        error = LV._error(exc, "ctx", update=True)
+        error = binding.error(exc, "ctx", update=True)
     assert isinstance(error, NotFoundError) and "couldn't locate" in str(error)
     assert error.libvirt_code == libvirt.VIR_ERR_OPERATION_INVALID
 
@@ -497,7 +498,7 @@ def test_libvirt_errors_map_to_netupdate_errors(conn, monkeypatch):
 def test_node_spec_edit_of_a_libvirt_section_is_made_live_through_virnetworkupdate(conn):
     result = conn.update("nu-nat", "modify", None, "<txt name='info' value='via xpath'/>",
                          node_spec="/network/dns/txt[@name='info']")
-    assert result.via == LV.VIA_NETUPDATE and result.live == LV.APPLIED
+    assert result.via == R.VIA_NETUPDATE and result.live == R.APPLIED
     assert [op.command for op in result.operations] == ["delete", "add-last"]
     assert "via xpath" in conn.dumpxml("nu-nat")
 
@@ -508,7 +509,7 @@ def test_node_spec_edit_libvirt_cannot_make_live_needs_a_restart(conn):
     assert {a.kind for a in result.pending} >= {"bridge-mtu"}
     result = conn.update("nu-nat", "add-last", None, "<mtu size='9000'/>", node_spec="/network",
                          restart=True)
-    assert result.restarted and result.config == LV.UNCHANGED    # defined by the first call
+    assert result.restarted and result.config == R.UNCHANGED    # defined by the first call
     assert "9000" in conn.dumpxml("nu-nat")
 
 
@@ -565,17 +566,17 @@ def test_apply_reconciles_through_virnetworkupdate(conn):
                        ("add", "ip-dhcp-range",
                         "<range start='192.168.150.240' end='192.168.150.250'/>"))
     result = conn.apply("nu-nat", desired)
-    assert result.ok and (result.config, result.live) == (LV.CHANGED, LV.APPLIED)
+    assert result.ok and (result.config, result.live) == (R.CHANGED, R.APPLIED)
     assert {op.section for op in result.operations} == {"ip-dhcp-host", "dns-txt", "dns-host",
                                                         "dns-srv", "ip-dhcp-range"}
-    assert all(op.flags == LV.AFFECT_LIVE for op in result.operations)
+    assert all(op.flags == codes.AFFECT_LIVE for op in result.operations)
     assert not result.pending and not any("differs" in n for n in result.notes)
     live = conn.dumpxml("nu-nat")
     assert same(live, desired), changes(live, desired)
     assert {c.section for c in result.changes} == {"ip-dhcp-host", "dns-txt", "dns-host",
                                                    "dns-srv", "ip-dhcp-range"}
     again = conn.apply("nu-nat", desired)
-    assert (again.config, again.live) == (LV.UNCHANGED, LV.UNCHANGED)
+    assert (again.config, again.live) == (R.UNCHANGED, R.UNCHANGED)
     assert again.summary() == "Network nu-nat: nothing to change"
     conn.stop("nu-nat")
     assert same(conn.dumpxml("nu-nat"), desired)
@@ -590,7 +591,7 @@ def test_apply_portgroups_and_interfaces(conn):
                        ("delete", "forward-interface", "<interface dev='eth2'/>"),
                        ("add", "forward-interface", "<interface dev='eth9'/>"))
     result = conn.apply("nu-pool", desired)
-    assert result.ok and result.live == LV.APPLIED, result.to_text()
+    assert result.ok and result.live == R.APPLIED, result.to_text()
     live = conn.dumpxml("nu-pool")
     assert same(live, desired), changes(live, desired)
 
@@ -600,8 +601,8 @@ def test_apply_of_a_section_libvirt_refuses_needs_restart(conn):
     desired = _desired(conn, "nu-nat", ("add", "dns-txt", "<txt name='x' value='y'/>"),
                        ("modify", "domain", "<domain name='applied.test'/>"))
     result = conn.apply("nu-nat", desired)
-    assert result.restart_needed and result.exit_code == LV.EXIT_RESTART_NEEDED
-    assert result.config == LV.CHANGED
+    assert result.restart_needed and result.exit_code == R.EXIT_RESTART_NEEDED
+    assert result.config == R.CHANGED
     assert "dnsmasq-restart" in {a.kind for a in result.pending}
     assert same(conn.dumpxml("nu-nat"), before)       # live untouched, and said so
     assert result.to_json()["restart_needed"] is True
@@ -613,10 +614,10 @@ def test_apply_dry_run_and_config_only(conn):
     before = conn.dumpxml("nu-nat")
     desired = _desired(conn, "nu-nat", ("add", "ip-dhcp-host", HOST))
     result = conn.apply("nu-nat", desired, dry_run=True)
-    assert result.dry_run and result.live == LV.APPLIED and result.operations
+    assert result.dry_run and result.live == R.APPLIED and result.operations
     assert conn.dumpxml("nu-nat") == before
     result = conn.apply("nu-nat", desired, config=True)
-    assert (result.config, result.live) == (LV.CHANGED, LV.NOT_REQUESTED)
+    assert (result.config, result.live) == (R.CHANGED, R.NOT_REQUESTED)
     assert conn.dumpxml("nu-nat") == before
     assert conn.status("nu-nat").diverged
 
@@ -625,7 +626,7 @@ def test_apply_inactive_network_defines_it(conn):
     conn.stop("nu-routed")
     desired = _desired(conn, "nu-routed", ("modify", "forward", "<forward mode='nat'/>"))
     result = conn.apply("nu-routed", desired)
-    assert (result.config, result.live) == (LV.CHANGED, LV.NOT_RUNNING)
+    assert (result.config, result.live) == (R.CHANGED, R.NOT_RUNNING)
     assert same(conn.dumpxml("nu-routed"), desired)
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 
 import pytest
 from libvirtdaemon import ask, ip, resolves
 
 import netupdate
 from netupdate.edit.engine import update_xml
-from netupdate.errors import DuplicateError, NotFoundError, StateError
+from netupdate.errors import DuplicateError, InvalidOperationError, NotFoundError, StateError
 from netupdate.live.results import APPLIED, CHANGED, UNCHANGED, NetworkStatus, UpdateResult
 
 pytestmark = pytest.mark.live
@@ -221,3 +222,59 @@ def test_live_update_of_a_stopped_network_is_refused(live):
     live.conn.stop(live.name)
     with pytest.raises(StateError):
         live.conn.update(live.name, "add", "dns-txt", "<txt name='x' value='y'/>", live=True)
+
+
+# ---------------------------------------------------------------------- leases (issue 16)
+def _leases(live, want, seconds: float = 10) -> set[str]:
+    """The leased IPs once ``want(ips)`` holds (libvirt learns of a lease from dnsmasq's
+    script, a moment later), else as they are after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        ips = {row.ip for row in live.conn.leases(live.name)}
+        if want(ips) or time.monotonic() > deadline:
+            return ips
+        time.sleep(0.2)
+
+
+def test_reserving_a_present_guests_address_is_refused_unless_released(live, dhcp_client):
+    live.run()
+    holder, taker = "52:54:00:c7:00:43", "52:54:00:c7:00:44"
+    held = dhcp_client(live.netns, live.bridge, holder)    # a dynamic lease; the guest stays
+    assert held is not None and held in _leases(live, lambda ips: held in ips)
+    host = f"<host mac='{taker}' name='vm44' ip='{held}'/>"
+    before = live.conn.dumpxml(live.name), live.conn.dumpxml(live.name, inactive=True)
+    with pytest.raises(InvalidOperationError,
+                       match=rf"{re.escape(held)} is leased until .*{holder}.*still on the net"):
+        live.conn.update(live.name, "add", "ip-dhcp-host", host)
+    assert (live.conn.dumpxml(live.name), live.conn.dumpxml(live.name, inactive=True)) == before
+    dry = live.conn.update(live.name, "add", "ip-dhcp-host", host, dry_run=True)
+    assert any(note.startswith(f"lease {held} of MAC {holder}: refuse") for note in dry.notes), \
+        dry.notes
+    assert [effect.kind for effect in dry.impact] == ["none"], dry.to_text()
+    done = live.conn.update(live.name, "add", "ip-dhcp-host", host, release_conflicting=True)
+    _in_effect(done)
+    assert any(note.startswith(f"released the lease of {held} held by MAC {holder}")
+               for note in done.notes), done.notes
+    assert [effect.kind for effect in done.impact] == ["none"], done.to_text()
+    assert "vm44" in live.conn.dumpxml(live.name)
+    assert held not in _leases(live, lambda ips: held not in ips)
+
+
+def test_a_stale_lease_goes_to_the_new_owner_at_once(live, dhcp_client):
+    live.run()
+    mac_a, mac_b, address = "52:54:00:c7:00:45", "52:54:00:c7:00:46", f"{live.net}.45"
+    _in_effect(live.conn.update(live.name, "add", "ip-dhcp-host",
+                                f"<host mac='{mac_a}' ip='{address}'/>"))
+    assert dhcp_client(live.netns, live.bridge, mac_a) == address
+    assert address in _leases(live, lambda ips: address in ips)
+    ports = ip("-n", live.netns, "-o", "link", "show", "master", live.bridge).stdout
+    for port in re.findall(r"^\d+: ([^:@]+)", ports, re.M):   # A leaves the network
+        ip("-n", live.netns, "link", "del", port)
+    gone = live.conn.update(live.name, "delete", "ip-dhcp-host",
+                            f"<host mac='{mac_a}' ip='{address}'/>")
+    _in_effect(gone)
+    assert any(note.startswith(f"released the lease of {address} held by MAC {mac_a}: its "
+                               "holder has left") for note in gone.notes), gone.notes
+    _in_effect(live.conn.update(live.name, "add", "ip-dhcp-host",
+                                f"<host mac='{mac_b}' ip='{address}'/>"))
+    assert dhcp_client(live.netns, live.bridge, mac_b) == address   # else a dynamic address

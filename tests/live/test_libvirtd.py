@@ -84,12 +84,12 @@ def test_libvirtd_runs_the_network_inside_its_namespace(daemon, conn, network):
 
 
 def test_dns_host_add_goes_through_virnetworkupdate(daemon, conn, network):
-    from netupdate.live.libvirt import connection as LV
+    from netupdate.live import results as R
     name, server, net = network
     result = conn.update(name, "add", "dns-host",
                          f"<host ip='{net}.51'><hostname>beta</hostname></host>")
-    assert result.via == LV.VIA_LIBVIRT
-    assert (result.config, result.live) == (LV.CHANGED, LV.CHANGED)
+    assert result.via == R.VIA_LIBVIRT
+    assert (result.config, result.live) == (R.CHANGED, R.CHANGED)
     assert resolves(daemon, server, "beta.lv.test", [f"{net}.51"])["answers"] == [f"{net}.51"]
     assert "beta" in conn.dumpxml(name, inactive=True)
     assert not conn.status(name).diverged
@@ -98,12 +98,12 @@ def test_dns_host_add_goes_through_virnetworkupdate(daemon, conn, network):
 def test_dns_host_modify_works_on_libvirt_9(daemon, conn, network):
     """libvirt 9.0 refuses modify of DNS records: netupdate defines the config and replaces
     the record live by delete + add through virNetworkUpdate."""
-    from netupdate.live.libvirt import connection as LV
+    from netupdate.live import results as R
     name, server, net = network
     result = conn.update(name, "modify", "dns-host",
                          f"<host ip='{net}.50'><hostname>alpha</hostname>"
                          f"<hostname>alpha2</hostname></host>")
-    assert result.ok and result.live in (LV.CHANGED, LV.APPLIED), result.to_text()
+    assert result.ok and result.live in (R.CHANGED, R.APPLIED), result.to_text()
     assert resolves(daemon, server, "alpha2.lv.test", [f"{net}.50"])["answers"] == [f"{net}.50"]
     assert "alpha2" in conn.dumpxml(name, inactive=True)
     assert not conn.status(name).diverged
@@ -133,13 +133,13 @@ def test_dhcp_host_reaches_dnsmasq_hostsfile(daemon, conn, network):
 
 
 def test_bridge_stp_is_set_through_netlink_in_the_namespace(daemon, conn, network):
-    from netupdate.live.libvirt import connection as LV
+    from netupdate.live import results as R
     name, server, net = network
     bridge = conn.status(name).bridge
     assert netns_read(daemon, f"/sys/class/net/{bridge}/bridge/stp_state") == "1"
     result = conn.update(name, "modify", "bridge", f"<bridge name='{bridge}' stp='off' "
                                                    "delay='5'/>")
-    assert result.via == LV.VIA_NETUPDATE and result.live == LV.APPLIED, result.to_text()
+    assert result.via == R.VIA_NETUPDATE and result.live == R.APPLIED, result.to_text()
     assert {a.kind for a in result.actions} == {"bridge-stp", "bridge-delay"}
     assert netns_read(daemon, f"/sys/class/net/{bridge}/bridge/stp_state") == "0"
     assert netns_read(daemon, f"/sys/class/net/{bridge}/bridge/forward_delay") == "500"
@@ -151,7 +151,7 @@ def test_bridge_stp_is_set_through_netlink_in_the_namespace(daemon, conn, networ
     # --restart only restarts when needed: netlink is still enough
     result = conn.update(name, "modify", "bridge", f"<bridge name='{bridge}' stp='off' "
                                                    "delay='5'/>", restart=True)
-    assert result.live == LV.APPLIED and result.config == LV.UNCHANGED
+    assert result.live == R.APPLIED and result.config == R.UNCHANGED
     # a restart makes libvirt's view and the kernel agree
     conn.stop(name)
     conn.start(name)
@@ -160,10 +160,10 @@ def test_bridge_stp_is_set_through_netlink_in_the_namespace(daemon, conn, networ
 
 
 def test_domain_change_needs_a_restart_and_restart_applies_it(daemon, conn, network):
-    from netupdate.live.libvirt import connection as LV
+    from netupdate.live import results as R
     name, server, net = network
     result = conn.update(name, "modify", "domain", "<domain name='moved.test' localOnly='yes'/>")
-    assert result.restart_needed and result.exit_code == LV.EXIT_RESTART_NEEDED
+    assert result.restart_needed and result.exit_code == R.EXIT_RESTART_NEEDED
     assert "dnsmasq-restart" in {a.kind for a in result.pending}
     assert "moved.test" in conn.dumpxml(name, inactive=True)
     assert "moved.test" not in conn.dumpxml(name)
@@ -172,7 +172,7 @@ def test_domain_change_needs_a_restart_and_restart_applies_it(daemon, conn, netw
     assert resolves(daemon, server, "alpha.lv.test", [f"{net}.50"])["answers"]
     result = conn.update(name, "modify", "domain", "<domain name='moved.test' localOnly='yes'/>",
                          restart=True)
-    assert result.restarted and result.config == LV.UNCHANGED
+    assert result.restarted and result.config == R.UNCHANGED
     assert resolves(daemon, server, "alpha.moved.test", [f"{net}.50"])["answers"] == [
         f"{net}.50"]
     assert not conn.status(name).diverged
@@ -180,7 +180,7 @@ def test_domain_change_needs_a_restart_and_restart_applies_it(daemon, conn, netw
 
 def test_apply_reconciles_the_running_network(daemon, conn, network):
     from netupdate.edit.engine import update_xml
-    from netupdate.live.libvirt import connection as LV
+    from netupdate.live import results as R
     name, server, net = network
     desired = conn.dumpxml(name, inactive=True)
     for command, section, xml in (
@@ -193,7 +193,7 @@ def test_apply_reconciles_the_running_network(daemon, conn, network):
     plan = conn.diff(name, desired)
     assert not plan.restart_needed and len(plan.changes) == 4
     result = conn.apply(name, desired)
-    assert result.ok and (result.config, result.live) == (LV.CHANGED, LV.APPLIED)
+    assert result.ok and (result.config, result.live) == (R.CHANGED, R.APPLIED)
     assert resolves(daemon, server, "gamma.lv.test", [f"{net}.60"])["answers"] == [f"{net}.60"]
     assert resolves(daemon, server, "alpha.lv.test", "NXDOMAIN")["rcode"] == "NXDOMAIN"
     assert resolves(daemon, server, "motd", ['"applied"'], "TXT")["answers"] == ['"applied"']

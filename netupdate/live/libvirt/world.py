@@ -1,18 +1,21 @@
 """Issue 16 on the libvirt backend: the leases libvirt reports (virNetworkGetDHCPLeases),
-classified against the live definition; on a local daemon the holders' presence is probed on
-libvirt's bridge in the kernel (``runtime.leases``), elsewhere it is unknown and no lease is
-called stale."""
+classified against the live definition; on a local daemon (as root) the holders' presence is
+probed on libvirt's bridge in the kernel (``runtime.leases``), elsewhere it is unknown and no
+lease is called stale.  What an update does to them: ``guests``."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 
 from netupdate.errors import StateError, UnsupportedError
 from netupdate.live.world import LeaseInfo
 from netupdate.model import leases as L
 
 
-def _leases(conn, net) -> list[L.Lease]:
+def reported(conn, net) -> list[L.Lease]:
+    """The leases libvirt reports for running network ``net`` (``UnsupportedError`` when its
+    driver reports none)."""
     lv = __import__("libvirt")
     try:
         rows = net.DHCPLeases()
@@ -35,8 +38,10 @@ def _leases(conn, net) -> list[L.Lease]:
     return out
 
 
-def _presence(conn, net, found: list[L.Lease]) -> dict:
-    if not conn.local or not found:
+def presence(conn, net, found: list[L.Lease]) -> dict:
+    """``{lease ip: holder present}``, probed on a local daemon's bridge (else empty: not
+    probed; so without root, whose ARP/NDP probes would fail as if nobody answered)."""
+    if not conn.local or not found or os.geteuid() != 0:
         return {}
     from netupdate.live.embedded.runtime import leases as RL
     from netupdate.live.embedded.runtime import netns as NS
@@ -53,9 +58,9 @@ def leases(conn, name: str) -> list[LeaseInfo]:
     net = conn._lookup(name)
     if not net.isActive():
         raise StateError(f"network '{name}' is not running")
-    found = _leases(conn, net)
+    found = reported(conn, net)
     reserved = L.reservations(load(net.XMLDesc(0)).defs)
-    present = _presence(conn, net, found)
+    present = presence(conn, net, found)
     return [LeaseInfo(str(lease.ip), lease.mac, lease.hostname, lease.expiry,
                       L.classify(lease, reserved, present.get(lease.ip)), lease.client_id,
                       present.get(lease.ip)) for lease in found]

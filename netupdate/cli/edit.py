@@ -80,10 +80,10 @@ def _edit(args, source, update):
     if isinstance(source, str):
         source = pathlib.Path(source)
     network = netupdate.load(source, filename=args.file if args.file != "-" else "<stdin>")
-    original = network.to_xml()
+    original = network.source.text   # what serializing the unedited document gives
     change = network.update(command, section, fragment,
                             parent_index=args.parent_index, node_spec=args.node_spec)
-    edited = network.to_xml()
+    edited = network.to_xml(tracked=True)   # edited only through update: its marks hold
     if args.policy:
         from netupdate.cli.inputs import read_policy
         from netupdate.planning.policy import enforce

@@ -5,7 +5,6 @@ change start|commit|rollback|status, recover, autostart."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
 from netupdate.cli.options import name_argument
@@ -399,6 +398,7 @@ def _long(args, run):
         if reporter.json:
             reporter.line({"event": "interrupted", "restored": back, "message": message})
         print(f"netupdate: {message}", file=sys.stderr)
+        import signal
         term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
         return (EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
     except NetupdateError as exc:

@@ -42,6 +42,29 @@ DEFAULTS = {"connect": None, "state_dir": None, "json": False, "verbosity": 0, "
 GLOBAL_FLAGS = {flag: takes for flags, _dest, takes, _kw in GLOBALS for flag in flags}
 
 
+def wrap(text: str, width: int) -> list[str]:
+    """The words of ``text`` in lines of at most ``width`` characters (a longer word alone on
+    its line): help text as ``textwrap.wrap`` lays it out, without importing textwrap (start-up
+    time of ``netupdate --help``)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line else lines
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """The top-level help: description and epilog as written, option help wrapped by
+    ``wrap``."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap(text, width)
+
+
 class Usage(Exception):
     """A bad command line: the message and the parser whose usage goes with it."""
 

@@ -166,13 +166,13 @@ def _dispatch(parser, argv: list[str], args: argparse.Namespace):
 
 def _usage_message(exc) -> str:
     """The message, with did-you-mean for unrecognized options."""
-    import difflib
+    from netupdate.cli.options import close_option
     message = exc.message
     if message.startswith("unrecognized arguments:") and exc.parser is not None:
         for word in message.split(":", 1)[1].split():
-            close = difflib.get_close_matches(word.split("=")[0], exc.parser.option_names(), n=1)
+            close = close_option(word.split("=")[0], exc.parser.option_names())
             if word.startswith("-") and close:
-                message += f"; did you mean {close[0]!r} instead of {word!r}?"
+                message += f"; did you mean {close!r} instead of {word!r}?"
     return message
 
 

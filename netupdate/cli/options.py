@@ -87,6 +87,20 @@ class Parser(argparse.ArgumentParser):
         raise Usage(message, self)
 
 
+# how alike a typo and an option's name (without dashes) must be to suggest it: --verbos,
+# --jsno, --state-dri, --dryrun get theirs; --bogus (0.5 to --verbose), --plan (0.5 to
+# --in-place) get none
+OPTION_CUTOFF = 0.7
+
+
+def close_option(word: str, options) -> str | None:
+    """The option ``word`` was most likely meant to be, if any is close enough."""
+    import difflib
+    bare = {option.lstrip("-"): option for option in options}
+    close = difflib.get_close_matches(word.lstrip("-"), list(bare), n=1, cutoff=OPTION_CUTOFF)
+    return bare[close[0]] if close and word.lstrip("-") else None
+
+
 def add_globals(parser: argparse.ArgumentParser) -> None:
     """The global options, as a group of ``parser`` (values default to absent)."""
     group = parser.add_argument_group("global options (also before the command)")

@@ -58,14 +58,6 @@ def register(sub) -> None:
     _register_recovery(sub)
 
 
-# one verb, two names (virsh: net-destroy "destroy (stop) a network")
-STOP_HELP = {
-    "stop": "stop a running network: remove the bridge, dnsmasq and firewall rules it created "
-            "(the persistent definition stays; 'start' brings it back)",
-    "destroy": "virsh's name for 'stop' (net-destroy): the same, nothing is deleted",
-}
-
-
 def _register_lifecycle(sub) -> None:
 
     p = sub.add_parser("start", help="start a defined network (repairs a damaged running one)")
@@ -73,8 +65,8 @@ def _register_lifecycle(sub) -> None:
     _common(p, netns=True, force=True)
     p.set_defaults(func=cmd_start)
 
-    for verb, text in STOP_HELP.items():
-        p = sub.add_parser(verb, help=text)
+    for verb, same in (("stop", ""), ("destroy", "virsh's net-destroy, the same as 'stop': ")):
+        p = sub.add_parser(verb, help=f"{same}stop a running network; its definition stays")
         name_argument(p)
         _common(p)
         p.set_defaults(func=cmd_stop)

@@ -1,12 +1,13 @@
-"""Declared records: the base of the typed definitions (``Def``), their field declarations
-(``attr``, ``text``, ``child``, ``children``, ``custom``) and the generic reader that builds one
-from its element.
+"""Declared records: immutable dataclasses without generated code (``record``, ``Frozen``),
+the base of the typed definitions (``Def``), their field declarations (``attr``, ``text``,
+``child``, ``children``, ``custom``) and the generic reader that builds one from its element.
 
-A definition is a dataclass (``dataclasses.fields``, ``replace`` and ``is_dataclass`` work on it,
+A record is a dataclass (``dataclasses.fields``, ``replace`` and ``is_dataclass`` work on it,
 assignment raises ``FrozenInstanceError``), but ``record`` generates no code for it: ``__init__``,
-immutability, equality, hashing and repr are written once here, on ``Def``.  Generating them per
-class (``exec`` of each ``__init__``, ``__setattr__`` and ``__delattr__``, and ``inspect.signature``
-for each docstring) cost ~30 ms of start-up in every command that reads a network.
+immutability, equality, hashing and repr are written once here, on ``Frozen``.  Generating them
+per class (``exec`` of each method, and ``inspect.signature`` for each docstring) cost ~1 ms a
+class: ~35 ms of start-up in every command that reads a network (the model's definitions and the
+sections' ``Section``, ``Rule``, ``Finding``, ``PlanRow``).
 """
 
 from __future__ import annotations
@@ -54,20 +55,26 @@ def custom(reader: Callable, *, compare: bool = True, default: Any = None) -> An
 
 
 def record(cls: type) -> type:
-    """``cls`` (a ``Def``) as a dataclass whose methods come from ``Def``: its fields are
-    declared, nothing is generated."""
+    """``cls`` (a ``Frozen``: a ``Def``, a section's ``Rule``, ...) as a dataclass whose
+    methods come from ``Frozen``: its fields are declared, nothing is generated."""
     own_doc = cls.__dict__.get("__doc__")
     cls.__doc__ = own_doc or cls.__name__   # a docstring: dataclass would compute a signature
     dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
     fields = dataclasses.fields(cls)
-    if any(f.default is dataclasses.MISSING for f in fields):
-        raise TypeError(f"{cls.__name__}: every field needs a default")
+    if any(f.default_factory is not dataclasses.MISSING for f in fields):
+        raise TypeError(f"{cls.__name__}: a record field takes a default, not a factory")
     cls._fields = fields
-    cls._defaults = {f.name: f.default for f in fields}
+    cls._names = tuple(f.name for f in fields)
+    cls._defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+    cls._required = tuple(name for name in cls._names if name not in cls._defaults)
     cls._compared = tuple(f.name for f in fields if f.compare)
-    cls._plan = None
+    cls._shown = tuple(f.name for f in fields if f.repr)
+    if issubclass(cls, Def):
+        if cls._required:
+            raise TypeError(f"{cls.__name__}: every field of a definition needs a default")
+        cls._plan = None
     if not own_doc:
-        cls.__doc__ = f"{cls.__name__}({', '.join(f.name for f in fields)})"
+        cls.__doc__ = f"{cls.__name__}({', '.join(cls._names)})"
     return cls
 
 
@@ -95,38 +102,44 @@ class Context:
             return None
 
 
-class Def:
-    """Base of every definition: read from an element, compared by content, immutable.
+class Frozen:
+    """Base of an immutable record (see ``record``): ``Cls(field=value, ...)`` or the values
+    in field order, fields not given keep their default; assignment raises
+    ``FrozenInstanceError``; equality and hashing use the compared fields, repr the shown ones;
+    ``__post_init__`` runs if the class has one."""
 
-    ``Def(field=value, ...)`` (or the values in field order); fields not given keep their
-    default.  Equality, hashing and repr use the compared fields.
-    """
-
-    TAG: ClassVar[str] = ""
-    KEY: ClassVar[tuple[str, ...]] = ()
     _fields: ClassVar[tuple[dataclasses.Field, ...]] = ()
+    _names: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
+    _required: ClassVar[tuple[str, ...]] = ()
     _compared: ClassVar[tuple[str, ...]] = ()
-    _plan: ClassVar[tuple | None] = None
+    _shown: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args, **values):
         cls = type(self)
+        names = cls._names
         if args:
-            if len(args) > len(cls._fields):
-                raise TypeError(f"{cls.__name__}() takes at most {len(cls._fields)} "
+            if len(args) > len(names):
+                raise TypeError(f"{cls.__name__}() takes at most {len(names)} "
                                 f"positional arguments ({len(args)} given)")
-            for f, value in zip(cls._fields, args, strict=False):
-                if f.name in values:
+            for name, value in zip(names, args, strict=False):
+                if name in values:
                     raise TypeError(f"{cls.__name__}() got multiple values for argument "
-                                    f"{f.name!r}")
-                values[f.name] = value
-        unknown = values.keys() - cls._defaults.keys()
+                                    f"{name!r}")
+                values[name] = value
+        unknown = values.keys() - set(names)
         if unknown:
             raise TypeError(f"{cls.__name__}() got an unexpected keyword argument "
                             f"{min(unknown)!r}")
-        state = self.__dict__
-        state.update(cls._defaults)
-        state.update(values)
+        missing = [name for name in cls._required if name not in values]
+        if missing:
+            raise TypeError(f"{cls.__name__}() missing required argument {missing[0]!r}")
+        defaults, state = cls._defaults, self.__dict__
+        for name in names:
+            state[name] = values[name] if name in values else defaults[name]
+        post = getattr(self, "__post_init__", None)
+        if post is not None:
+            post()
 
     def __setattr__(self, name: str, value) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -146,8 +159,17 @@ class Def:
         return hash((self.__class__.__name__, self._values()))
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self._fields)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
         return f"{type(self).__name__}({shown})"
+
+
+class Def(Frozen):
+    """Base of every definition: read from an element, compared by content, immutable
+    (``Frozen``); every field has a default."""
+
+    TAG: ClassVar[str] = ""
+    KEY: ClassVar[tuple[str, ...]] = ()
+    _plan: ClassVar[tuple | None] = None
 
     @classmethod
     def from_element(cls, element, *, filename: str | None = None):

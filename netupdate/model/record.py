@@ -97,9 +97,12 @@ class Context:
         try:
             return convert(raw)
         except ValueError as exc:
-            self.problem(element, f"{f'attribute {name!r}' if name else 'text'}: {exc}",
-                         getattr(exc, "code", None))     # NU-E021 for text (textcheck)
-            return None
+            return self.failed(element, name, exc)
+
+    def failed(self, element, name: str, exc: ValueError) -> None:
+        """Record a value that could not be read (its field becomes None)."""
+        self.problem(element, f"{f'attribute {name!r}' if name else 'text'}: {exc}",
+                     getattr(exc, "code", None))     # NU-E021 for text (textcheck)
 
 
 class Frozen:
@@ -203,7 +206,10 @@ class Def(Frozen):
             if read is None:   # an attribute of the element itself, inline: 100,000 hosts
                 raw = get(xml)
                 if raw is not None:
-                    state[name] = context.convert(element, xml, convert, raw)
+                    try:
+                        state[name] = convert(raw)
+                    except ValueError as exc:
+                        state[name] = context.failed(element, xml, exc)
                 continue
             found = read(element, context)
             if found is not _ABSENT:

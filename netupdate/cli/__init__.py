@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -68,15 +67,13 @@ def build_parser(verb: str | None = None):
     """The argument parser (an ``options.Parser``); with ``verb``, only the parsers of that
     verb's group (``"--help"``: only the verbs' help lines).  Its ``verbs`` maps each verb to its
     parser."""
-    import argparse
-
-    from netupdate.cli.options import Parser, add_globals
+    from netupdate.cli.options import Formatter, Parser, add_globals
     parser = Parser(
         prog="netupdate",
         description="Edit libvirt network definitions and apply the edits to live networks "
                     "with the least disruption.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Formatter,
     )
     parser.add_argument("--version", action="version", version=f"netupdate {__version__}")
     add_globals(parser)
@@ -106,9 +103,10 @@ def build_parser(verb: str | None = None):
 
 
 def _help_line(name: str, text: str | None) -> str:
-    import textwrap
-    return textwrap.fill(text or "", width=88, initial_indent=f"  {name:<11} ",
-                         subsequent_indent=" " * 14)
+    from netupdate.cli.options import wrap
+    lines = wrap(text or "", 88 - 14) or [""]
+    return "\n".join([f"  {name:<11} {lines[0]}".rstrip(), *(" " * 14 + line
+                                                              for line in lines[1:])])
 
 
 def _unknown_verb(parser, verb: str, rest: list[str]):
@@ -168,13 +166,13 @@ def _dispatch(parser, argv: list[str], args: argparse.Namespace):
 
 def _usage_message(exc) -> str:
     """The message, with did-you-mean for unrecognized options."""
-    import difflib
+    from netupdate.cli.options import close_option
     message = exc.message
     if message.startswith("unrecognized arguments:") and exc.parser is not None:
         for word in message.split(":", 1)[1].split():
-            close = difflib.get_close_matches(word.split("=")[0], exc.parser.option_names(), n=1)
+            close = close_option(word.split("=")[0], exc.parser.option_names())
             if word.startswith("-") and close:
-                message += f"; did you mean {close[0]!r} instead of {word!r}?"
+                message += f"; did you mean {close!r} instead of {word!r}?"
     return message
 
 
@@ -203,6 +201,7 @@ _CLI_PID: list[int] = []   # the process whose SIGTERM is a Terminated
 
 
 def _terminate(signum, frame) -> None:
+    import signal
     if os.getpid() not in _CLI_PID:  # a forked helper (pyroute2's namespace worker) inherited
         signal.signal(signal.SIGTERM, signal.SIG_DFL)   # this handler: it just ends
         signal.raise_signal(signal.SIGTERM)
@@ -216,16 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     written, see ``cli.output``)."""
     from netupdate.cli import output
     output.guard()  # a closed stdout or stderr never changes what a command does
-    if argv is None:    # the program itself (not a caller's main([...])): SIGTERM as Ctrl-C
-        argv = sys.argv[1:]
-        _CLI_PID[:] = [os.getpid()]
-        signal.signal(signal.SIGTERM, _terminate)
-        if "_ARGCOMPLETE" in os.environ:
-            from netupdate.cli import completion
-            completion.complete(build_parser())   # exits
+    program = argv is None   # the program itself, not a caller's main([...])
+    argv = sys.argv[1:] if program else argv
     if argv == ["--version"]:   # the one answer that needs no parser
         print(f"netupdate {__version__}")
         return output.exit_code(EXIT_OK)
+    if program and "_ARGCOMPLETE" in os.environ:
+        from netupdate.cli import completion
+        completion.complete(build_parser())   # exits
     from netupdate.cli import inputs
     from netupdate.cli.options import Usage, fill_defaults
     inputs.reset()
@@ -239,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         build_parser().print_help()
         return output.exit_code(EXIT_USAGE)
+    if program:   # SIGTERM as Ctrl-C (from here: parsing changes nothing)
+        import signal
+        _CLI_PID[:] = [os.getpid()]
+        signal.signal(signal.SIGTERM, _terminate)
     fill_defaults(args)
     return output.exit_code(_run(args))
 

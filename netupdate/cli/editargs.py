@@ -142,8 +142,7 @@ def update_input(args: argparse.Namespace, *, target: str) -> tuple[str, str | N
         if section is None:
             raise Usage("the typed options need a SECTION (e.g. ip-dhcp-host)")
         from netupdate.edit.shortcuts import fragment
-        from netupdate.sections import get
-        return command, section, fragment(get(section).name, **values)
+        return command, section, fragment(section, **values)
     if xml is None and args.node_spec is None and command != "delete":
         raise Usage("an XML fragment (or a file holding it, '-' for stdin, or the typed "
                     "options such as --mac --ip --name) is required")

@@ -65,8 +65,8 @@ def _register_lifecycle(sub) -> None:
     _common(p, netns=True, force=True)
     p.set_defaults(func=cmd_start)
 
-    for verb in ("stop", "destroy"):
-        p = sub.add_parser(verb, help="stop a running network: remove everything it created")
+    for verb, same in (("stop", ""), ("destroy", "virsh's net-destroy, the same as 'stop': ")):
+        p = sub.add_parser(verb, help=f"{same}stop a running network; its definition stays")
         name_argument(p)
         _common(p)
         p.set_defaults(func=cmd_stop)

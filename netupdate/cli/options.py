@@ -42,6 +42,29 @@ DEFAULTS = {"connect": None, "state_dir": None, "json": False, "verbosity": 0, "
 GLOBAL_FLAGS = {flag: takes for flags, _dest, takes, _kw in GLOBALS for flag in flags}
 
 
+def wrap(text: str, width: int) -> list[str]:
+    """The words of ``text`` in lines of at most ``width`` characters (a longer word alone on
+    its line): help text as ``textwrap.wrap`` lays it out, without importing textwrap (start-up
+    time of ``netupdate --help``)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line else lines
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """The top-level help: description and epilog as written, option help wrapped by
+    ``wrap``."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap(text, width)
+
+
 class Usage(Exception):
     """A bad command line: the message and the parser whose usage goes with it."""
 
@@ -62,6 +85,20 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise Usage(message, self)
+
+
+# how alike a typo and an option's name (without dashes) must be to suggest it: --verbos,
+# --jsno, --state-dri, --dryrun get theirs; --bogus (0.5 to --verbose), --plan (0.5 to
+# --in-place) get none
+OPTION_CUTOFF = 0.7
+
+
+def close_option(word: str, options) -> str | None:
+    """The option ``word`` was most likely meant to be, if any is close enough."""
+    import difflib
+    bare = {option.lstrip("-"): option for option in options}
+    close = difflib.get_close_matches(word.lstrip("-"), list(bare), n=1, cutoff=OPTION_CUTOFF)
+    return bare[close[0]] if close and word.lstrip("-") else None
 
 
 def add_globals(parser: argparse.ArgumentParser) -> None:

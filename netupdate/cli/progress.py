@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 
@@ -72,6 +71,7 @@ def long_operation(args, run):
         if reporter.json:
             reporter.line({"event": "interrupted", "restored": back, "message": message})
         print(f"netupdate: {message}", file=sys.stderr)
+        import signal
         term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
         return (EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
     except NetupdateError as exc:

@@ -6,7 +6,6 @@ definition, the live definition and what runs; ``--repair``); and ``update``'s
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def register(sub) -> None:
@@ -62,6 +61,7 @@ def cmd_leases(args) -> int:
     from netupdate.cli.names import named
     with open_connection(args) as conn, named(conn, args.name) as name:
         rows = conn.leases(name)
+    import json
     print(json.dumps(rows.to_json(), indent=2) if args.json else rows.to_text())
     return 0
 
@@ -71,5 +71,6 @@ def cmd_check(args) -> int:
     from netupdate.cli.names import named
     with open_connection(args) as conn, named(conn, args.name) as name:
         result = conn.check(name, repair=args.repair)
+    import json
     print(json.dumps(result.to_json(), indent=2) if args.json else result.to_text())
     return result.exit_code

@@ -7,7 +7,9 @@ fragment goes through the same checks as hand-written XML, so a bad value gets t
 error.  lxml builds the element, so no value can change its structure (quotes, ``<``, ...).
 
 The command line offers the same as options (``netupdate update NET add ip-dhcp-host --mac M
---ip I --name N``); ``FIELDS`` is what each section takes.
+--ip I --name N``), the library as keyword arguments of an update (``update_xml(xml, "add",
+"ip-dhcp-host", mac=M, ip=I, name=N)``, ``conn.network(NAME).update("add", "ip-dhcp-host",
+mac=M, ...)``): both end in ``fragment``.  ``FIELDS`` is what each section takes.
 """
 
 from __future__ import annotations
@@ -37,14 +39,32 @@ def _text(value) -> str:
     return str(value)
 
 
-def fragment(section: str, **values) -> str:
-    """The XML fragment of ``section`` with these values (None values are left out; a
-    ``hostname`` may be a list; ``True``/``False`` are written yes/no, ``stp`` on/off)."""
+# every keyword some section takes (what an update's keyword arguments may carry)
+KEYWORDS = frozenset(key for _tag, attributes, child in FIELDS.values()
+                     for key in [*(k for k, _a in attributes), *([child] if child else [])])
+
+
+def _spec(section) -> tuple[str, tuple[tuple[str, str], ...], str | None]:
+    """The ``FIELDS`` entry of a section named any way ``sections.get`` takes (name, libvirt
+    code, any case)."""
     spec = FIELDS.get(str(section))
+    if spec is None:
+        from netupdate import sections
+        from netupdate.errors import UnsupportedError
+        try:
+            spec = FIELDS.get(sections.get(section).name)
+        except UnsupportedError:
+            spec = None
     if spec is None:
         raise InvalidFragmentError(f"section {section!r} has no typed shortcut (these do: "
                                    f"{', '.join(FIELDS)}); give its XML")
-    tag, attributes, child = spec
+    return spec
+
+
+def fragment(section, **values) -> str:
+    """The XML fragment of ``section`` with these values (None values are left out; a
+    ``hostname`` may be a list; ``True``/``False`` are written yes/no, ``stp`` on/off)."""
+    tag, attributes, child = _spec(section)
     known = {key for key, _attr in attributes} | ({child} if child else set())
     unknown = sorted(key for key, value in values.items() if value is not None
                      and key not in known)
@@ -70,3 +90,33 @@ def fragment(section: str, **values) -> str:
     except ValueError as exc:   # a control character or NUL: no XML can hold it
         raise InvalidFragmentError(f"{section}: {exc}") from None
     return etree.tostring(element, encoding="unicode")
+
+
+def typed(section, xml, values: dict) -> str | None:
+    """The fragment of an update: ``xml``, or the one the typed ``values`` make (None values
+    count as not given)."""
+    given = {key: value for key, value in values.items() if value is not None}
+    if not given:
+        return xml
+    if xml is not None:
+        raise InvalidFragmentError("give either the XML fragment or typed values (mac=..., "
+                                   "ip=..., ...), not both")
+    if section is None:
+        raise InvalidFragmentError("typed values need a section (such as 'ip-dhcp-host')")
+    return fragment(section, **given)
+
+
+def split(keywords: dict) -> tuple[dict, dict]:
+    """(the typed values, the other keyword arguments) of an update call."""
+    values = {key: value for key, value in keywords.items() if key in KEYWORDS}
+    return values, {key: value for key, value in keywords.items() if key not in KEYWORDS}
+
+
+def update_xml(network_xml, command, section=None, xml=None, parent_index: int = -1,
+               node_spec: str | None = None, **values) -> str:
+    """One-shot update: network XML text (or bytes) in, edited XML text out; the fragment as
+    XML, or as typed keyword arguments (``mac=``, ``ip=``, ``name=``, ...: see ``FIELDS``)
+    that make exactly the fragment the command line's ``--mac``, ``--ip``, ... make."""
+    from netupdate.edit.engine import update_xml as update
+    return update(network_xml, command, section, typed(section, xml, values),
+                  parent_index=parent_index, node_spec=node_spec)

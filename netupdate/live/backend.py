@@ -236,8 +236,14 @@ class NetworkHandle:
     def __repr__(self) -> str:
         return f"<NetworkHandle {self.name!r} of {self.conn!r}>"
 
-    def update(self, *args, **kwargs):
-        return self.conn.update(self.name, *args, **kwargs)
+    def update(self, command, section=None, xml=None, **kwargs):
+        """``conn.update`` of this network; the fragment as XML, or as typed keyword arguments
+        (``mac=``, ``ip=``, ``name=``, ...: ``netupdate.edit.shortcuts``), exactly what the
+        command line's ``--mac``, ``--ip``, ... make."""
+        from netupdate.edit.shortcuts import split, typed
+        values, options = split(kwargs)
+        return self.conn.update(self.name, command, section, typed(section, xml, values),
+                                **options)
 
     def update_batch(self, updates, **kwargs):
         return self.conn.update_batch(self.name, updates, **kwargs)

@@ -80,10 +80,10 @@ def _edit(source, update, filename: str | None) -> FileEdit:
         filename = filename or os.fspath(source)
         source = pathlib.Path(source)
     network = load(source, filename=filename)
-    original = network.to_xml()
+    original = network.source.text   # what serializing the unedited document gives
     change = network.update(command, section, xml, parent_index=parent_index,
                             node_spec=node_spec)
-    edited = network.to_xml()
+    edited = network.to_xml(tracked=True)   # edited only through update: its marks hold
     if policy is not None:
         from netupdate.live.backend import load_policy
         from netupdate.planning.policy import enforce

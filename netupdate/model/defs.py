@@ -9,196 +9,32 @@ semantic: MAC case, IPv6 spelling, netmask vs prefix and lease units do not matt
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import uuid as _uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
 
 from lxml import etree
 
-from netupdate.document.paths import indexed_paths
-from netupdate.document.source import Document, decode, element_path, read_file
-from netupdate.errors import ModelError, XMLParseError
+from netupdate.document.source import Document, decode, read_file
+from netupdate.errors import XMLParseError
 from netupdate.model import text as TC
 from netupdate.model import values as T
+from netupdate.model.record import (  # noqa: F401 - fields_of: the model's API
+    Context,
+    Def,
+    attr,
+    child,
+    children,
+    custom,
+    fields_of,
+    record,
+    text,
+)
 
 DNSMASQ_NS = TC.DNSMASQ_NS
 
 
-# ---------------------------------------------------------------------- field declarations
-def attr(name: str, convert: Callable = TC.one_line, *, child: str | None = None,
-         compare: bool = True) -> Any:
-    """An attribute ``name`` of the element (or of its ``child`` element)."""
-    return field(default=None, compare=compare,
-                 metadata={"kind": "attr", "xml": name, "child": child, "convert": convert})
-
-
-def text(child: str | None = None, convert: Callable = TC.one_line) -> Any:
-    """The text of the element (or of its ``child`` element)."""
-    return field(default=None, metadata={"kind": "text", "child": child, "convert": convert})
-
-
-def child(tag: str, cls: type) -> Any:
-    """An optional single child element read as ``cls``."""
-    return field(default=None, metadata={"kind": "child", "xml": tag, "cls": cls})
-
-
-def children(tag: str, cls: type | None = None, convert: Callable = TC.one_line,
-             within: str | None = None) -> Any:
-    """Repeated child elements (inside ``within`` if given), as a tuple of ``cls``
-    (or of their converted text when ``cls`` is None)."""
-    return field(default=(), metadata={"kind": "children", "xml": tag, "cls": cls,
-                                       "convert": convert, "within": within})
-
-
-def custom(reader: Callable, *, compare: bool = True, default: Any = None) -> Any:
-    """A value computed by ``reader(element, context)``."""
-    return field(default=default, compare=compare, metadata={"kind": "custom", "read": reader})
-
-
-def record(cls: type) -> type:
-    """A frozen dataclass whose equality, hash and repr come from ``Def``."""
-    return dataclass(frozen=True, eq=False, repr=False)(cls)
-
-
-def fields_of(cls: type) -> tuple[dataclasses.Field, ...]:
-    return dataclasses.fields(cls)
-
-
-class _Context:
-    """Collects every problem met while reading, with file, line and path."""
-
-    def __init__(self, filename: str | None):
-        self.filename = filename
-        self.problems: list[ModelError] = []
-
-    def problem(self, element, message: str, code: str | None = None) -> None:
-        self.problems.append(ModelError(message, file=self.filename, line=element.sourceline,
-                                        path=element_path(element), code=code))
-
-    def convert(self, element, name: str, convert: Callable, raw: str):
-        try:
-            return convert(raw)
-        except ValueError as exc:
-            self.problem(element, f"{f'attribute {name!r}' if name else 'text'}: {exc}",
-                         getattr(exc, "code", None))     # NU-E021 for text (textcheck)
-            return None
-
-
-class Def:
-    """Base of every definition: read from an element, compared by content.
-
-    Equality, hashing and repr are defined here once, on the compared fields, rather than
-    generated per class (``record``): generating them for every class costs start-up time in
-    every command.
-    """
-
-    TAG: ClassVar[str] = ""
-    KEY: ClassVar[tuple[str, ...]] = ()
-
-    def _values(self) -> tuple:
-        names = type(self).__dict__.get("_compared")
-        if names is None:
-            names = type(self)._compared = tuple(f.name for f in fields_of(type(self))
-                                                 if f.compare)
-        return tuple(getattr(self, name) for name in names)
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self):
-        return hash((self.__class__.__name__, self._values()))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields_of(type(self)))
-        return f"{type(self).__name__}({shown})"
-
-    @classmethod
-    def from_element(cls, element, *, filename: str | None = None):
-        """Read one definition; raises ``ModelError`` listing every problem found."""
-        value, problems = cls.read_lenient(element, filename=filename)
-        if problems:
-            first = problems[0]
-            raise ModelError(first.message, problems=problems, file=first.file,
-                             line=first.line, path=first.path, code=first.code)
-        return value
-
-    @classmethod
-    def read_lenient(cls, element, *, filename: str | None = None):
-        """``(definition, problems)``: values that cannot be read are None in the definition,
-        and each is a ``ModelError`` in ``problems`` (in document order; paths indexed once)."""
-        context = _Context(filename)
-        with indexed_paths():
-            value = cls._read(element, context)
-        return value, sorted(context.problems, key=lambda p: (p.line or 0, p.path or ""))
-
-    @classmethod
-    def _read(cls, element, context: _Context):
-        plan = cls.__dict__.get("_plan")
-        if plan is None:
-            plan = cls._plan = tuple(_field_reader(f) for f in fields_of(cls))
-        values = {}
-        for name, read in plan:
-            value = read(element, context)
-            if value is not _ABSENT:
-                values[name] = value
-        return cls(**values)
-
-    def key(self) -> tuple:
-        """The identity of a repeated definition among its siblings (for diff and policy)."""
-        return tuple(getattr(self, name) for name in self.KEY)
-
-
-_ABSENT = object()
-
-
-def _field_reader(f: dataclasses.Field) -> tuple[str, Callable]:
-    """``(name, read)``: how one declared field is read from its element (``_ABSENT`` when the
-    XML does not say, so the field keeps its default).  Built once per class."""
-    meta = f.metadata
-    kind = meta["kind"]
-    if kind == "custom":
-        return f.name, meta["read"]
-    convert, tag = meta.get("convert"), meta.get("xml")
-    if kind in ("attr", "text"):
-        child_tag = meta["child"]
-
-        def read(element, context):
-            target = element.find(child_tag) if child_tag else element
-            if target is None:
-                return _ABSENT
-            if kind == "attr":
-                raw = target.get(tag)
-                return _ABSENT if raw is None else context.convert(target, tag, convert, raw)
-            if target.text is None and not len(target):
-                return _ABSENT
-            return context.convert(target, "", convert, "".join(target.itertext()))
-    elif kind == "child":
-        sub = meta["cls"]
-
-        def read(element, context):
-            found = element.find(tag)
-            return _ABSENT if found is None else sub._read(found, context)
-    else:
-        sub, within = meta["cls"], meta["within"]
-
-        def read(element, context):
-            parent = element.find(within) if within else element
-            if parent is None:
-                return _ABSENT
-            if sub is not None:
-                return tuple(sub._read(e, context) for e in parent.iterchildren(tag))
-            return tuple(context.convert(e, "", convert, "".join(e.itertext()))
-                         for e in parent.iterchildren(tag))
-    return f.name, read
-
-
-def _prefix_reader(element, context: _Context) -> int | None:
+def _prefix_reader(element, context: Context) -> int | None:
     """``prefix`` or the prefix length of ``netmask`` (equal whichever way it is written)."""
     prefix, netmask = element.get("prefix"), element.get("netmask")
     if prefix is not None:
@@ -221,7 +57,7 @@ class Lease(Def):
         return self.expiry == 0
 
 
-def _lease_seconds(element, context: _Context) -> int | None:
+def _lease_seconds(element, context: Context) -> int | None:
     raw = element.get("expiry")
     if raw is None:
         return None
@@ -526,7 +362,7 @@ class DnsDef(Def):
         return self.enable is not False
 
 
-def _metadata_reader(element, context: _Context) -> tuple[str, ...]:
+def _metadata_reader(element, context: Context) -> tuple[str, ...]:
     found = element.find("metadata")
     return () if found is None else tuple(etree.tostring(e, method="c14n").decode()
                                           for e in found if isinstance(e.tag, str))

@@ -102,6 +102,8 @@ def multi_line(value: str) -> str:
 
 
 def _dns_name(what: str, value: str, label: re.Pattern) -> str:
+    if len(value) <= MAX_LABEL and label.match(value):   # one label (a host's name): done
+        return value
     _printable(what, value)
     if not value:
         _fail(what, value, "is empty")

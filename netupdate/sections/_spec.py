@@ -24,10 +24,11 @@ linear fast path for big documents) and ``check`` is the loop over the section's
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from netupdate.errors import InvalidOperationError, UpdateError
 from netupdate.model import values as T
+from netupdate.model.record import Frozen, record
 
 # the commands libvirt implements for a section
 ADD_DELETE = T.ADD_COMMANDS | {T.Command.DELETE}
@@ -38,8 +39,8 @@ ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Section:
+@record   # a frozen dataclass without generated code (start-up time)
+class Section(Frozen):
     """One update section."""
 
     name: str
@@ -72,8 +73,8 @@ class Section:
         return self.name
 
 
-@dataclass(frozen=True)
-class Finding:
+@record
+class Finding(Frozen):
     """One problem a rule found.
 
     ``target`` locates it (an element, or ``(element, attribute)``); ``message`` is libvirt's
@@ -88,8 +89,8 @@ class Finding:
     error: type[UpdateError] = InvalidOperationError
 
 
-@dataclass(frozen=True)
-class Rule:
+@record
+class Rule(Frozen):
     """A documented check: code, name, severity, title, a one-paragraph explanation, and the
     check itself (``check(subject)``; for section rules ``subject`` is a view, see above, and
     the check yields ``Finding``; validate's own rules yield ``(target, message)``)."""
@@ -151,8 +152,8 @@ def q(name: str) -> str:
     return f"'{name}'"
 
 
-@dataclass(frozen=True)
-class PlanRow:
+@record
+class PlanRow(Frozen):
     """One row of the planner's table: the live actions a change of ``section`` (and
     ``field``) needs (``planning/planner.py`` runs them)."""
 

@@ -9,7 +9,6 @@ through netlink.  What the forward mode allows of it is ``NU-E118`` (``sections/
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 
@@ -60,6 +59,7 @@ def bridge_name(defs: M.NetworkDef) -> str:
     network's name (what the embedded runtime makes)."""
     if defs.bridge is not None and defs.bridge.name:
         return defs.bridge.name
+    import hashlib  # here: start-up time of the commands that name no device
     return "nu" + hashlib.sha256((defs.name or "").encode()).hexdigest()[:10]
 
 

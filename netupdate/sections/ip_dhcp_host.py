@@ -16,7 +16,6 @@ what it refuses lives here (``clash_message``, ``check_fragment``), so it exists
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import weakref
 from collections.abc import Iterator
@@ -401,6 +400,7 @@ def file_name(host: M.DhcpHost, version: int) -> str:
     if kind != "name":
         text = text.replace(":", "-")
     if not _SAFE.match(text):
+        import hashlib  # here: start-up time
         text = "x" + hashlib.sha256(text.encode()).hexdigest()[:20]
     return f"v{version}-{kind}-{text}"
 

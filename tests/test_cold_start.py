@@ -1,0 +1,86 @@
+"""Cold start: a verb imports only what it uses, and the typed definitions generate no code.
+
+The times are in ``benchmarks/bench_cli.py``; here: which modules a command line imports (each in
+a fresh interpreter), and that definitions still behave as the dataclasses they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netupdate.model import defs as M
+from netupdate.model.record import Def
+
+ROOT = Path(__file__).resolve().parent.parent
+NET = ROOT / "fixtures" / "networks" / "nat-default.xml"
+HOST = "<host mac='52:54:00:aa:00:01' name='newvm' ip='192.168.122.201'/>"
+
+# modules that cost start-up time, and the command lines that must not import them
+HEAVY = ("signal", "json", "textwrap", "lxml.etree", "dataclasses", "socket", "uuid",
+         "hashlib", "netupdate.model", "netupdate.sections", "netupdate.live")
+NOT_IMPORTED = {
+    ("--version",): HEAVY,
+    ("--help",): HEAVY,
+    ("edit", "--help"): tuple(m for m in HEAVY if m != "textwrap"),   # argparse wraps its help
+    ("list", "--help"): tuple(m for m in HEAVY if m != "textwrap"),
+    ("edit", str(NET), "add", "ip-dhcp-host", HOST, "-o", os.devnull):
+        ("socket", "hashlib", "json", "netupdate.live.backend", "netupdate.live.connect",
+         "netupdate.live.embedded", "netupdate.live.libvirt", "netupdate.live.txn",
+         "netupdate.check",
+         "netupdate.planning", "netupdate.render", "netupdate.cli.live"),
+}
+
+
+def _imported(argv: tuple[str, ...]) -> set[str]:
+    code = ("import sys, json, contextlib, io\n"
+            "before = set(sys.modules)\n"
+            "from netupdate.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    code = main({list(argv)!r})\n"
+            "sys.stderr.write(json.dumps([code, sorted(set(sys.modules) - before)]))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, check=True)
+    code, modules = json.loads(result.stderr.splitlines()[-1])
+    assert code == 0
+    return set(modules)
+
+
+@pytest.mark.parametrize("argv", list(NOT_IMPORTED), ids=lambda argv: " ".join(argv[:2]))
+def test_a_command_line_imports_only_what_it_uses(argv):
+    imported = _imported(argv)
+    loaded = sorted(name for name in NOT_IMPORTED[argv]
+                    if any(m == name or m.startswith(name + ".") for m in imported))
+    assert loaded == []
+
+
+def test_definitions_generate_no_code_and_stay_dataclasses():
+    classes = [cls for cls in vars(M).values()
+               if isinstance(cls, type) and issubclass(cls, Def) and cls is not Def]
+    assert len(classes) > 25
+    for cls in classes:
+        assert dataclasses.is_dataclass(cls)
+        for name in ("__init__", "__setattr__", "__delattr__", "__eq__", "__hash__",
+                     "__repr__"):
+            assert getattr(cls, name) is getattr(Def, name), (cls, name)
+    host = M.DhcpHost(mac="52:54:00:00:00:01", name="a")
+    assert host == M.DhcpHost("52:54:00:00:00:01", None, "a")
+    assert (host.ip, host.lease) == (None, None)
+    assert dataclasses.replace(host, name="b").name == "b"
+    assert [f.name for f in dataclasses.fields(host)] == ["mac", "id", "name", "ip", "lease"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        host.name = "c"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del host.name
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nmae'"):
+        M.DhcpHost(nmae="a")
+    with pytest.raises(TypeError, match="multiple values for argument 'mac'"):
+        M.DhcpHost("52:54:00:00:00:01", mac="52:54:00:00:00:02")
+    with pytest.raises(TypeError, match="at most 5 positional"):
+        M.DhcpHost(*range(6))

@@ -90,7 +90,10 @@ def test_generated_hosts_match_the_hand_written_xml_errors_included(mac, last, n
     gives the result, or the same error line, as the XML with the same values."""
     from xml.sax.saxutils import quoteattr
     ip = f"192.168.122.{last}"
-    typed = run("edit", NAT, "add", "ip-dhcp-host", "--mac", mac, "--ip", ip, "--name", name)
+    # --opt=VALUE: a value that starts with '-' is an option name when it stands alone (as in
+    # git and every argparse tool)
+    typed = run("edit", NAT, "add", "ip-dhcp-host", f"--mac={mac}", f"--ip={ip}",
+                f"--name={name}")
     try:
         xml = f"<host mac={quoteattr(mac)} name={quoteattr(name)} ip='{ip}'/>"
         netupdate.fragment("ip-dhcp-host", mac=mac, name=name, ip=ip)

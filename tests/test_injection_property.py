@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -144,28 +144,32 @@ def nft_check():
 def dnsmasq_fields(line: str) -> list[str]:
     """The comma-separated fields of a conf line's value as dnsmasq reads them: the line is
     stripped, ``"..."`` quotes with ``\\\\`` and ``\\"`` escapes hide commas, an unquoted ``#``
-    after white space starts a comment, white space around the first comma goes."""
+    after white space starts a comment, unquoted white space around the first comma goes (a
+    quoted space stays: dnsmasq serves ``txt-record=t," "`` as one space)."""
     fields, current, quoted, i, text = [], [], False, 0, line.strip()
-    while i < len(text):
+    while i < len(text):    # current: (character, whether it was quoted)
         c = text[i]
         if quoted and c == "\\" and i + 1 < len(text) and text[i + 1] in '"\\':
-            current.append(text[i + 1])
+            current.append((text[i + 1], True))
             i += 1
         elif c == '"':
             quoted = not quoted
         elif not quoted and c == ",":
-            fields.append("".join(current))
+            fields.append(current)
             current = []
         elif not quoted and c == "#" and (i == 0 or text[i - 1] == " "):
             break
         else:
-            current.append(c)
+            current.append((c, quoted))
         i += 1
     assert not quoted, f"unbalanced quotes in {line!r}"
-    fields.append("".join(current))
+    fields.append(current)
     if len(fields) > 1:
-        fields[0], fields[1] = fields[0].rstrip(" "), fields[1].lstrip(" ")
-    return fields
+        while fields[0] and fields[0][-1] == (" ", False):
+            fields[0].pop()
+        while fields[1] and fields[1][0] == (" ", False):
+            fields[1].pop(0)
+    return ["".join(c for c, _ in field) for field in fields]
 
 
 def render(defs, tmp: str) -> list[str]:
@@ -209,6 +213,7 @@ def check_conf(lines: list[str], values: dict, tmp: str, defs) -> None:
 
 @settings(max_examples=int(os.environ.get("NU_INJECTION_EXAMPLES", "150")))
 @given(values=networks())
+@example(values={**BENIGN, "txt_value": " "})   # a quoted space: dnsmasq keeps it
 def test_whatever_the_model_accepts_renders_exactly_the_intended_directives(values, nft_check):
     xml = build(values)
     try:

@@ -30,7 +30,6 @@ from netupdate import sections as S
 from netupdate.document.source import Document, decode, parse_element
 from netupdate.edit.context import Change, Edit, short
 from netupdate.edit.dispatch import HANDLERS
-from netupdate.edit.nodespec import run_node_spec
 from netupdate.errors import InvalidFragmentError, UnsupportedError, XMLParseError
 from netupdate.model import defs as M
 from netupdate.model import values as T
@@ -101,6 +100,8 @@ def apply_update(network: M.Network, command, section=None, xml=None, *,
         if parent_index >= 0:
             raise UnsupportedError("a node spec selects the element itself: "
                                    "parent index and node spec cannot be combined")
+        from netupdate.edit.nodespec import run_node_spec  # only what a nodeSpec edit needs
+
         ed.expected_section = wanted
         change = run_node_spec(ed, node_spec)
     else:

@@ -41,7 +41,6 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    'netupdate/edit/engine.py': 2197,
     'netupdate/live/embedded/runtime/driver.py': 763,
 }
 

@@ -20,7 +20,7 @@ import netupdate
 from netupdate import sections as S
 from netupdate.check import rules
 from netupdate.check import semantic as V
-from netupdate.edit import engine as E
+from netupdate.edit import dispatch
 from netupdate.errors import InvalidFragmentError, InvalidOperationError, UpdateError
 from netupdate.planning import planner as P
 from netupdate.sections import _spec
@@ -60,9 +60,9 @@ def test_validate_and_edit_run_the_same_rule_objects():
         assert rules.RULES[rule.code] is rule               # validate's registry: a view
         if rule.scope is not None:
             assert rule in S.rules_in(rule.scope)        # the engine's: a view
-            assert any(rule.scope in kinds for kinds in E._KINDS.values()), rule.scope
+            assert any(rule.scope in kinds for kinds in dispatch.KINDS.values()), rule.scope
     for name, module in S.MODULES.items():
-        assert E._KINDS[name] == module.RECHECK
+        assert dispatch.KINDS[name] == module.RECHECK
     for row in S.PLAN_ROWS:
         assert row in P.RULES
 

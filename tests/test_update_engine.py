@@ -472,7 +472,7 @@ def test_index_matches_a_fresh_index_after_random_edits():
     import random
 
     from netupdate.document.source import element_path
-    from netupdate.edit.engine import _HostIndex
+    from netupdate.edit.indexes import HostIndex
 
     rng = random.Random(7)
     network = netupdate.load(_big(40))
@@ -492,7 +492,7 @@ def test_index_matches_a_fresh_index_after_random_edits():
         if change.command != "delete":
             assert element_path(network.root.xpath(change.path)[0]) == change.path
         index = network._indexes[("dhcp-hosts", dhcp)]
-        fresh = _HostIndex(dhcp)
+        fresh = HostIndex(dhcp)
         assert index.by == fresh.by, step
         assert [index.elements[k] for k in index.keys] == list(dhcp.iterchildren("host"))
         if step % 25 == 0:  # the edit marks cover every change the engine made so far

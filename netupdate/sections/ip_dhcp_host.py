@@ -8,8 +8,8 @@ host index and by validate's rules alike.  A host is one ``dhcp-hostsfile`` line
 runtime keeps one file per host in ``--dhcp-hostsdir`` (``file_name``), so an added host needs
 no signal and a changed or removed one a SIGHUP (``live_kinds``).
 
-The engine checks a host edit against an index of the ``<dhcp>`` (``edit/engine.py``
-``_HostIndex``), never by rescanning: that keeps a 100,000-host batch linear.  The wording of
+The engine checks a host edit against an index of the ``<dhcp>`` (``edit/indexes.py``
+``HostIndex``), never by rescanning: that keeps a 100,000-host batch linear.  The wording of
 what it refuses lives here (``clash_message``, ``check_fragment``), so it exists once.
 """
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from netupdate import sections as S
+from netupdate.check import acrossrules
 from netupdate.document import paths
 from netupdate.document import source as xmlsrc
 from netupdate.errors import XMLParseError
@@ -334,8 +335,7 @@ _declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs p
 
 
 def _with_sections() -> None:
-    """Add the sections' rules (``sections.RULES``, one rule set with the update engine) and
-    order the semantic codes."""
+    """Add the sections' rules (one set with the update engine), in order, then a folder's."""
     for section_rule in S.RULES:
         if section_rule.code in RULES:
             raise ValueError(f"duplicate rule code {section_rule.code}")
@@ -343,7 +343,7 @@ def _with_sections() -> None:
     ordered = sorted(RULES.values(), key=lambda r: (r.source == "semantic",
                                                     r.code if r.source == "semantic" else ""))
     RULES.clear()
-    RULES.update((r.code, r) for r in ordered)
+    RULES.update((r.code, r) for r in ordered + list(acrossrules.RULES))
 
 
 _with_sections()

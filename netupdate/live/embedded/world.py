@@ -204,7 +204,8 @@ def _collisions(conn, name: str, record: dict | None, defs, netns: str | None = 
                            [(i, r) for i, r in routes if i != ours], links - {ours},
                            where=where, owners={br: o for br, (o, _d) in running.items()})
     return found + [c for other, theirs in running.values()
-                    for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
+                    for c in C.between(name, defs, other, theirs)
+                    if c.kind not in (C.SUBNET, C.BRIDGE)]   # in_namespace saw those
 
 
 def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:

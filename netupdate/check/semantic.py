@@ -51,7 +51,7 @@ from netupdate.sections._spec import ERROR, WARNING, Finding, Rule
 __all__ = ["RULES", "Issue", "Rule", "explain", "is_valid", "rules_markdown", "select_rules",
            "validate"]
 
-SOURCES = ("parse", "schema", "model", "semantic")
+SOURCES = ("parse", "schema", "model", "semantic", "folder")   # folder: check.across
 
 
 # ---------------------------------------------------------------------- issues and rules

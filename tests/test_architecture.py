@@ -51,15 +51,14 @@ FUNCTION_CEILINGS = {
 # (module, kind, what) -> how often today; kinds: "import" (a CLI module imports an internal),
 # "private" (uses an underscore name or attribute of another object), "store" (reaches into a
 # connection's store), "io" (file or process I/O), "sniff" (asks which backend it has)
-CLI_VIOLATIONS = {
-    ('netupdate/cli/validate.py', 'io', 'open'): 1,
-    ('netupdate/cli/validate.py', 'io', 'os.walk'): 1,
-}
+CLI_VIOLATIONS: dict = {}
 
 # (module, "io", what) -> how often today: I/O in the layers that must stay pure
 PURE_IO = {
     ('netupdate/check/rnggrammar.py', 'io', '.read_bytes'): 1,
     ('netupdate/document/source.py', 'io', 'open'): 1,
+    # listing a folder's documents for validate DIR (beside read_file: which bytes are documents)
+    ('netupdate/document/folder.py', 'io', 'os.walk'): 1,
     # a costly nodeSpec runs in a forked child killed after 2 s: libxml2 holds the GIL, so
     # nothing in the process can stop it (docs/update.md)
     ('netupdate/edit/xpathguard.py', 'io', 'os.kill'): 1,

@@ -498,7 +498,7 @@ def test_check_of_a_network_that_does_not_run(backend):
     result = backend.conn.check(name)
     assert result.drift == [] and result.exit_code == 0
     assert result.to_json() == {"network": name, "drift": [], "repaired": [], "remaining": [],
-                                "running": False, "ok": True}
+                                "running": False, "notes": [], "ok": True}
     assert result.to_text() == f"network {name}: not running (nothing to compare)"
 
 

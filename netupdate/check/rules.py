@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Iterable
 
 from netupdate import sections as S
+from netupdate.check import acrossrules
 from netupdate.model import text as TC
 from netupdate.sections._spec import ERROR, WARNING, Rule
 
@@ -111,8 +112,8 @@ _declare("NU-W104", "risky-dnsmasq-option", WARNING, "dnsmasq option that runs p
 
 
 def _with_sections() -> None:
-    """Add the sections' rules (``sections.RULES``, one rule set with the update engine) and
-    order the semantic codes."""
+    """Add the sections' rules (``sections.RULES``, one rule set with the update engine), order
+    the semantic codes, then add a folder's (``check.acrossrules``: validate DIR)."""
     for section_rule in S.RULES:
         if section_rule.code in RULES:
             raise ValueError(f"duplicate rule code {section_rule.code}")
@@ -120,7 +121,7 @@ def _with_sections() -> None:
     ordered = sorted(RULES.values(), key=lambda r: (r.source == "semantic",
                                                     r.code if r.source == "semantic" else ""))
     RULES.clear()
-    RULES.update((r.code, r) for r in ordered)
+    RULES.update((r.code, r) for r in ordered + list(acrossrules.RULES))
 
 
 _with_sections()

@@ -43,7 +43,7 @@ from netupdate.sections._spec import ERROR, Finding, Rule
 
 __all__ = ["Issue", "explain", "is_valid", "validate"]
 
-SOURCES = ("parse", "schema", "model", "semantic")
+SOURCES = ("parse", "schema", "model", "semantic", "folder")   # folder: check.across
 
 
 # ---------------------------------------------------------------------- issues

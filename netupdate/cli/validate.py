@@ -70,6 +70,7 @@ def register(subparsers) -> None:
     parser.add_argument("--stdin-filename", metavar="NAME", default="<stdin>",
                         help="name to report for '-' (default: <stdin>)")
     parser.add_argument("-o", "--output", metavar="FILE",
+                        type=argparse.FileType("w", encoding="utf-8", errors="backslashreplace"),
                         help="write the report to FILE instead of standard output")
     parser.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
                         help="check files in N processes (default 0: one per CPU, up to 8, "
@@ -86,30 +87,6 @@ def _split(values: list[str] | None) -> list[str] | None:
     if values is None:
         return None
     return [part for value in values for part in value.split(",") if part.strip()]
-
-
-def _expand(arguments: list[str]) -> list[str]:
-    """Files to check, in argument order; directories give their *.xml files, sorted."""
-    found: list[str] = []
-    seen: set[str] = set()
-
-    def add(path: str) -> None:
-        key = path if path == "-" else os.path.normpath(path)
-        if key not in seen:
-            seen.add(key)
-            found.append(path)
-
-    for argument in arguments:
-        if argument != "-" and os.path.isdir(argument):
-            inside = []
-            for directory, subdirs, files in os.walk(argument):
-                subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-                inside.extend(os.path.join(directory, f) for f in files if f.endswith(".xml"))
-            for path in sorted(inside):
-                add(path)
-        else:
-            add(argument)   # a missing or unreadable file is reported as an issue of that file
-    return found
 
 
 # ---------------------------------------------------------------------- checking
@@ -276,6 +253,32 @@ def _summary(results: list[_Result], strict: bool) -> str:
             f"{', warnings fail with --strict' if strict and warnings else ''})")
 
 
+# ---------------------------------------------------------------------- a folder's conflicts
+def _across(folders: dict[str, list[str]], rules) -> dict[str, list]:
+    """``{file: [Issue]}``: the conflicts between the definitions of each folder argument
+    (overlapping subnets, one bridge name, one network name, a MAC or IP reserved twice)."""
+    if not folders:
+        return {}
+    from netupdate.check import across
+    from netupdate.planning.conflicts import across_files
+    out: dict[str, list] = {}
+    for files in folders.values():
+        documents = across.read(files)
+        found = across_files({f: defs for f, (_root, defs) in documents.items()})
+        for file, issues in across.issues(found, documents, rules).items():
+            out.setdefault(file, []).extend(issues)
+    return out
+
+
+def _with_issues(result: _Result, extra: list, strict: bool) -> _Result:
+    """``result`` with a folder's issues of its file (a file in two folders: once)."""
+    if not extra:
+        return result
+    issues = result.issues + [i for i in extra if i not in result.issues]
+    valid = result.valid and not any(i.severity == "error" or strict for i in extra)
+    return _Result(result.file, issues, valid, result.seconds)
+
+
 # ---------------------------------------------------------------------- the verb
 def _networks(args) -> dict:
     """{label: XML} of the networks to check: --network NAME, and with -c URI the arguments."""
@@ -311,15 +314,14 @@ def run(args) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     networks = _networks(args)
-    paths = list(networks) + _expand([] if args.connect else args.files)
+    from netupdate.document.folder import expand
+    files, folders = expand([] if args.connect else args.files)
+    paths = list(networks) + files
     if not paths:
         parser.error("no *.xml files found in " + ", ".join(args.files))
+    across = _across(folders, rules)
 
-    try:
-        out = (open(args.output, "w", encoding="utf-8", errors="backslashreplace")
-               if args.output else sys.stdout)
-    except OSError as exc:
-        parser.error(f"cannot write {args.output}: {exc.strerror}")
+    out = args.output or sys.stdout
     if out is sys.stdout and hasattr(out, "reconfigure"):
         out.reconfigure(errors="backslashreplace")   # file names that are not valid UTF-8
     _JOB.update(args=args, rules=rules, stdin=b"", networks=networks)
@@ -331,6 +333,7 @@ def run(args) -> int:
     streaming = {"text": _text_lines, "github": _github_lines}.get(args.format)
     try:
         for result in _results(paths, args.jobs):
+            result = _with_issues(result, across.get(result.file, []), args.strict)
             results.append(result)
             if streaming is not None:
                 for line in streaming(result):

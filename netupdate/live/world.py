@@ -88,6 +88,7 @@ class CheckResult:
     repaired: list[str] = field(default_factory=list)   # what a repair did
     remaining: list[Drift] = field(default_factory=list)  # drift left after the repair
     running: bool = True
+    notes: list[str] = field(default_factory=list)       # what a repair left alone, and why
 
     @property
     def exit_code(self) -> int:
@@ -102,12 +103,13 @@ class CheckResult:
         lines += [f"  {d.to_text()}" for d in self.drift]
         lines += [f"  repaired: {what}" for what in self.repaired]
         lines += [f"  still: {d.to_text()}" for d in self.remaining]
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
     def to_json(self) -> dict:
         return {"network": self.network, "drift": [d.to_json() for d in self.drift],
                 "repaired": self.repaired, "remaining": [d.to_json() for d in self.remaining],
-                "running": self.running, "ok": self.exit_code == 0}
+                "running": self.running, "notes": self.notes, "ok": self.exit_code == 0}
 
 
 def refuse(decisions) -> None:

@@ -11,12 +11,14 @@ with one IP) are ``validate``'s semantic rules already (NU-W101, NU-W103, NU-E10
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from netupdate.model import values as T
 
 SUBNET, BRIDGE, MAC, IP = "subnet-overlap", "bridge-in-use", "mac-reserved-twice", \
     "ip-reserved-twice"
+NAME = "name-defined-twice"     # two files of one folder (``across_files``)
+KINDS = (SUBNET, BRIDGE, MAC, IP, NAME)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Conflict:
     kind: str
     message: str
     forcible: bool = True
+    # the element XPath of each side (this network's, the other one's) where they are known
+    paths: tuple = field(default=(None, None), compare=False)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "message": self.message, "forcible": self.forcible}
@@ -34,28 +38,54 @@ def subnets(defs) -> list:
     return [net for ip in defs.ips if (net := ip.network) is not None]
 
 
-def _hosts(defs) -> list:
-    return [host for ip in defs.ips for host in (ip.dhcp.hosts if ip.dhcp else ())]
+def _subnets_at(defs) -> list:
+    """``[(element path, subnet)]`` of a definition's ``<ip>`` elements."""
+    return [(f"/network/ip[{i}]", net) for i, ip in enumerate(defs.ips, 1)
+            if (net := ip.network) is not None]
+
+
+def _hosts_at(defs) -> list:
+    """``[(element path, host)]`` of a definition's DHCP reservations."""
+    return [(f"/network/ip[{i}]/dhcp/host[{j}]", host) for i, ip in enumerate(defs.ips, 1)
+            for j, host in enumerate(ip.dhcp.hosts if ip.dhcp else (), 1)]
+
+
+def _bridge(defs) -> str | None:
+    """The bridge name a definition asks for (None: none given, the runtime picks one)."""
+    return defs.bridge.name if defs.bridge is not None else None
 
 
 def between(name: str, defs, other_name: str, other) -> list[Conflict]:
-    """Conflicts between network ``name`` (``defs``) and another network's definition."""
+    """Conflicts between network ``name`` (``defs``) and another network's definition: an
+    overlapping subnet, one bridge name (unless neither network creates it: two ``bridge``
+    mode networks may share a host bridge), a MAC or an IP reserved in both."""
     out = []
-    for mine in subnets(defs):
-        for theirs in subnets(other):
+    for path, mine in _subnets_at(defs):
+        for there, theirs in _subnets_at(other):
             if mine.version == theirs.version and mine.overlaps(theirs):
                 out.append(Conflict(SUBNET, f"subnet {mine} of network {name} overlaps "
-                                    f"subnet {theirs} of network {other_name}"))
-    their_hosts = _hosts(other)
-    macs = {h.mac.normalized for h in their_hosts if h.mac is not None}
-    ips = {h.ip for h in their_hosts if h.ip is not None}
-    for host in _hosts(defs):
+                                    f"subnet {theirs} of network {other_name}",
+                                    paths=(path, there)))
+    bridge = _bridge(defs)
+    if bridge is not None and bridge == _bridge(other) and (
+            defs.forward_mode in T.MANAGED_MODES or other.forward_mode in T.MANAGED_MODES):
+        out.append(Conflict(BRIDGE, f"bridge name {bridge} of network {name} is also the "
+                            f"bridge of network {other_name}", forcible=False,
+                            paths=("/network/bridge", "/network/bridge")))
+    macs, ips = {}, {}
+    for there, host in _hosts_at(other):
+        if host.mac is not None:
+            macs.setdefault(host.mac.normalized, there)
+        if host.ip is not None:
+            ips.setdefault(host.ip, there)
+    for path, host in _hosts_at(defs):
         if host.mac is not None and host.mac.normalized in macs:
             out.append(Conflict(MAC, f"MAC {host.mac.normalized} is reserved in network "
-                                f"{name} and in network {other_name}"))
+                                f"{name} and in network {other_name}",
+                                paths=(path, macs[host.mac.normalized])))
         if host.ip is not None and host.ip in ips:
             out.append(Conflict(IP, f"IP {host.ip} is reserved in network {name} and in "
-                                f"network {other_name}"))
+                                f"network {other_name}", paths=(path, ips[host.ip])))
     return out
 
 
@@ -64,6 +94,23 @@ def across(networks: dict) -> list[Conflict]:
     names = sorted(networks)
     return [c for i, a in enumerate(names) for b in names[i + 1:]
             for c in between(a, networks[a], b, networks[b])]
+
+
+def across_files(files: dict) -> list[tuple[str, str, Conflict]]:
+    """``[(file, other file, conflict)]`` between the definitions of ``{file: NetworkDef}``
+    (a folder of definitions: ``netupdate validate DIR``), each pair once in file order; two
+    files defining one network name are a conflict too (the second would replace the first)."""
+    labels = sorted(files)
+    out = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            mine, theirs = files[a], files[b]
+            name, other = mine.name or a, theirs.name or b
+            if mine.name is not None and mine.name == theirs.name:
+                out.append((a, b, Conflict(NAME, f"network name {name} is defined in two files",
+                                           forcible=False, paths=("/network/name",) * 2)))
+            out.extend((a, b, c) for c in between(name, mine, other, theirs))
+    return out
 
 
 def in_namespace(name: str, defs, bridge: str, addresses, routes, links, *,

@@ -113,9 +113,11 @@ PLAN_ROWS = (
     row("network.connections", "network", "connections", ALL, ("none", COUNTER),
         libvirt="runtime state"),
     row("network.ipv6", "network", "ipv6", ALL,
-        ("none", "the embedded runtime never switches IPv6 off on its bridges (libvirt sets "
-                 "disable_ipv6 at start on a network without IPv6 addresses unless ipv6='yes'), "
-                 "so IPv6 between guests works either way; nothing else reads it"),
+        ("none", "libvirt reads ipv6='yes' only for its firewall: on a network without IPv6 "
+                 "addresses it adds the IPv6 rules that reject forwarding to and from the bridge "
+                 "and accept guest-to-guest traffic; our inet table holds those rules for both "
+                 "families on every managed network, so nothing changes (libvirt's disable_ipv6 "
+                 "on the bridge follows the IPv6 <ip> elements, not this attribute)"),
         when=("managed",), libvirt=LV_DEFINE),
     row("network.trust_guest_rx_filters", "network", "trust_guest_rx_filters", ALL,
         ("none", PORTS), libvirt=LV_DEFINE),

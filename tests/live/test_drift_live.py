@@ -87,7 +87,52 @@ def test_cli_check_reports_definition_drift_and_kernel_drift(conn, netns, state_
                for line in out.stdout.splitlines()), out.stdout
     data = json.loads(run("--json").stdout)
     assert {"what": f"bridge {BR} mtu", "expected": "1400", "actual": "1300"} in data["drift"]
-    fixed = json.loads(run("--json", "--repair").stdout)
-    assert fixed["remaining"] and all(d["what"].startswith("live definition")
-                                      for d in fixed["remaining"])
-    assert run().returncode == 1     # the pending definition change stays until applied
+    repair = run("--repair")
+    assert repair.returncode == 0, repair.stdout + repair.stderr
+    assert "  repaired: live definition: set to the persistent definition through the live " \
+        "plan (dnsmasq-" in repair.stdout, repair.stdout
+    assert run().returncode == 0 and conn.check("driftnet").drift == []
+    assert "ip='10.91.0.11'" in conn.dumpxml("driftnet")   # the live definition
+
+
+def _bridge_and_port(netns: str, port: str) -> tuple[str, str]:
+    """(the bridge's ifindex, the port's master): a restart makes a new bridge, and the old
+    bridge's ports are left without one until re-attached."""
+    bridge = ip("-n", netns, "-o", "link", "show", BR).stdout.split(":")[0]
+    master = ip("-n", netns, "-o", "link", "show", port).stdout.partition(" master ")[2]
+    return bridge, master.split()[0] if master else ""
+
+
+def test_repair_applies_the_persistent_definition_live_without_a_restart(conn, netns):
+    """libvirt's meaning: the persistent definition is what the next start uses, the live one
+    what runs; --repair brings the running network to the persistent one by the live plan."""
+    conn.define(NET)
+    conn.start("driftnet")
+    ip("-n", netns, "link", "add", "vguest", "type", "veth", "peer", "name", "vguestp")
+    ip("-n", netns, "link", "set", "vguest", "master", BR, "up")
+    was = _bridge_and_port(netns, "vguest")
+    conn.define(NET.replace("<mtu size='1400'/>", "<mtu size='1450'/>"))   # persistent only
+    found = conn.check("driftnet")
+    assert [d.to_text() for d in found.drift] == [
+        "live definition: network mtu mtu: expected 1450, actual 1400"], found.to_text()
+    fixed = conn.check("driftnet", repair=True)
+    assert fixed.exit_code == 0 and fixed.remaining == [] and fixed.notes == []
+    assert len(fixed.repaired) == 1 and fixed.repaired[0].startswith(
+        "live definition: set to the persistent definition through the live plan ("), fixed.repaired
+    kinds = fixed.repaired[0].split("(", 1)[1].split(";")[0].split(", ")
+    assert "bridge-mtu" in kinds and "network-restart" not in kinds, fixed.repaired
+    assert "mtu 1450" in ip("-n", netns, "link", "show", BR).stdout
+    assert _bridge_and_port(netns, "vguest") == was == (was[0], BR)   # no restart
+    assert conn.check("driftnet").drift == []
+
+
+def test_repair_leaves_a_difference_only_a_restart_applies(conn, netns):
+    conn.define(NET)
+    conn.start("driftnet")
+    conn.define(NET.replace("nubr-drift", "nubr-drift2"))   # a bridge rename: a restart
+    fixed = conn.check("driftnet", repair=True)
+    assert fixed.exit_code == 1 and fixed.repaired == []
+    assert [d.what for d in fixed.remaining] == [d.what for d in fixed.drift]
+    assert fixed.notes and "only a network restart applies" in fixed.notes[0]
+    assert "note: the live definition was not set" in fixed.to_text()
+    assert ip("-n", netns, "link", "show", BR, check=False).returncode == 0   # still runs

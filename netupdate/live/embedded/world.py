@@ -204,7 +204,8 @@ def _collisions(conn, name: str, record: dict | None, defs, netns: str | None = 
                            [(i, r) for i, r in routes if i != ours], links - {ours},
                            where=where, owners={br: o for br, (o, _d) in running.items()})
     return found + [c for other, theirs in running.values()
-                    for c in C.between(name, defs, other, theirs) if c.kind != C.SUBNET]
+                    for c in C.between(name, defs, other, theirs)
+                    if c.kind not in (C.SUBNET, C.BRIDGE)]   # in_namespace saw those
 
 
 def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:
@@ -223,10 +224,9 @@ def preflight_define(conn, name: str, defs, force: bool) -> None:
 
 # ---------------------------------------------------------------------- drift check
 def check(conn, name: str, *, repair: bool = False):
-    """Drift between the persistent definition, the live one and what runs; ``repair``
+    """Drift between the persistent definition, the live one and what runs.  ``repair``
     converges the running network to its live definition in place (a restart only when that
-    cannot be done).  The live definition's difference from the persistent one is reported,
-    not repaired: it is what a restart (or 'netupdate apply') would bring."""
+    cannot be done), then brings the live definition to the persistent one (``_redefine``)."""
     from netupdate.live.world import CheckResult, Drift, definition_drift
     config = conn._defs(conn.store.config_path(name))
     live = conn._defs(conn.store.live_path(name))
@@ -240,13 +240,42 @@ def check(conn, name: str, *, repair: bool = False):
     def kernel():
         from netupdate.live.embedded.runtime import drift
         return [Drift(*item) for item in drift.kernel_drift(conn, name, record, defs)]
-    defined = definition_drift(conn, name) if config is not None and live is not None else []
-    result = CheckResult(name, drift=defined + kernel())
-    if repair and len(result.drift) > len(defined):
+
+    def defined():
+        return definition_drift(conn, name) if config is not None and live is not None else []
+    before = defined()
+    result = CheckResult(name, drift=before + kernel())
+    if not repair or not result.drift:
+        return result
+    if len(result.drift) > len(before):
         from netupdate.live.embedded.runtime import converge
         with conn.store.lock(name):
             record = converge.converge(conn.store, conn.driver, name, record, defs)
         conn._forget(conn.store.live_path(name))
-        result.repaired = [d.to_text() for d in result.drift[len(defined):]]
-        result.remaining = defined + kernel()
+        result.repaired = [d.to_text() for d in result.drift[len(before):]]
+    if before:
+        done, text = _redefine(conn, name)
+        (result.repaired if done else result.notes).append(text)
+        record = conn.store.read_record(name) or record
+        defs = conn._defs(conn.store.live_path(name)) or defs
+    result.remaining = defined() + kernel()
     return result
+
+
+def _redefine(conn, name: str) -> tuple[bool, str]:
+    """Repair of the live definition's drift from the persistent one.  The persistent
+    definition is what the next start uses and the live one what runs (libvirt's meaning), so
+    the repair applies the persistent definition to the running network through the normal
+    live plan, unless that plan restarts the network: a restart cuts every guest's link, which
+    a repair never does behind the admin's back (the drift stays, with how to apply it)."""
+    diff = conn.diff(name)
+    if diff.plan is not None and "network-restart" in diff.plan.kinds:
+        return False, ("the live definition was not set to the persistent one: only a network "
+                       "restart applies that difference, and a restart cuts every guest's "
+                       "link; stop and start the network when they can lose it")
+    persistent = conn._load(conn.store.config_path(name))
+    done = conn.apply(name, persistent.data, live=True, config=False)
+    kinds = ", ".join(dict.fromkeys(a.kind for a in done.actions)) or "no live action"
+    impact = "; ".join(e.text for e in done.impact) or "none"
+    return True, (f"live definition: set to the persistent definition through the live plan "
+                  f"({kinds}; guests: {impact})")

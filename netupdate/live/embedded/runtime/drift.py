@@ -100,6 +100,10 @@ def kernel_drift(conn, name: str, record: dict, defs) -> list[tuple[str, str, st
     netns = record.get("netns")
     if netns is not None and not NS.exists(netns):
         return [(f"namespace {netns}", "present", "gone")]
+    if record.get("pool") is not None:   # bridge, macvtap, hostdev: the host's devices only
+        from netupdate.live.embedded.runtime import devices as DEV
+        return [(f"{record['pool']['mode']} pool", "every device present", problem)
+                for problem in DEV.inspect(record)["problems"]]
     ipr = conn.driver.ipr(netns)
     br = record["bridge"]["name"]
     out = bridge_drift(BR.read(ipr, br), defs, br)

@@ -47,7 +47,6 @@ MODULE_CEILINGS = {
     'netupdate/document/source.py': 556,
     'netupdate/edit/engine.py': 2197,
     'netupdate/live/embedded/connection.py': 1466,
-    'netupdate/live/embedded/runtime/driver.py': 763,
     'netupdate/live/libvirt/connection.py': 1183,
     'netupdate/live/txn/__init__.py': 907,
     'netupdate/model/defs.py': 658,

@@ -591,9 +591,9 @@ class Connection(Backend):
             record = driver.reconcile(name, record, before)
             from netupdate.live.embedded.runtime.converge import default_mtu
             default_mtu(driver, record, before, kinds)
-        driver.verify(name, record, before, before=None,  # a restarted dnsmasq with many
-                      kinds=("network-restart",), sections=(),  # hosts may be slow to answer:
-                      timeout=ROLLBACK_VERIFY_TIMEOUT)  # a rollback waits rather than fails
+        driver.verify(name, record, before, before=None, kinds=("network-restart",),
+                      sections=(), timeout=ROLLBACK_VERIFY_TIMEOUT,  # waits rather than fails,
+                      settle=1.0)  # but not for a dnsmasq still reading its hosts after 1 s
         return record
 
     # ------------------------------------------------------------------ safe change

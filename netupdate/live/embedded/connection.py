@@ -592,8 +592,7 @@ class Connection(Backend):
             from netupdate.live.embedded.runtime.converge import default_mtu
             default_mtu(driver, record, before, kinds)
         driver.verify(name, record, before, before=None, kinds=("network-restart",),
-                      sections=(), timeout=ROLLBACK_VERIFY_TIMEOUT,  # waits rather than fails,
-                      settle=1.0)  # but not for a dnsmasq still reading its hosts after 1 s
+                      sections=(), timeout=ROLLBACK_VERIFY_TIMEOUT, settle=1.0)  # verify.verify
         return record
 
     # ------------------------------------------------------------------ safe change
@@ -864,8 +863,8 @@ class Connection(Backend):
             live_doc, plan, leases = None, None, world.Preflight()
             converge = start = live_write = False
             if live and record is not None:
-                live_doc = self._load(live_path)
-                if live_doc is None:
+                live_doc = self._load(live_path, like=self._load(config_path))  # same bytes:
+                if live_doc is None:                                # parsed once
                     raise StateError(f"network '{name}': {live_path} is missing")
                 drift = txn.live_problems(self, name, record, live_doc.defs)
                 plan = make_plan(live_doc.defs, desired.defs)
@@ -902,8 +901,8 @@ class Connection(Backend):
             writes = []
             if live and (live_write or start):
                 writes.append((live_path, desired_bytes))
-            if config_write:
-                writes.append((config_path, desired_bytes))
+            writes += [(config_path, desired_bytes)] if config_write else []
+            self.driver.prepare(desired.defs, plan, start=start)
             try:
                 if start:
                     with txn.journaled(store, name, "apply", live=None, config=config_bytes,

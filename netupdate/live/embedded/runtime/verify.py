@@ -31,6 +31,7 @@ from netupdate.sections import ip as IP
 
 VERIFY_TIMEOUT = 3.0
 LOAD_CAP = 300.0      # seconds a dnsmasq that keeps working may take to answer at all
+SETTLE = 1.0          # restoring: a dnsmasq still reading its hosts after this passes
 BRIDGE_KINDS = frozenset({"bridge-stp", "bridge-delay", "bridge-mtu", "address-add",
                           "address-remove"})
 HOST_SECTIONS = frozenset({"dns-host", "dns-txt", "dns-srv", "ip-dhcp-host"})
@@ -47,10 +48,10 @@ class VerifyError(RuntimeFailure):
 def verify(driver, name: str, record: dict, defs, *, before, kinds=(), sections=(),
            timeout: float = VERIFY_TIMEOUT, settle: float | None = None) -> list[str]:
     """Check the live state matches ``defs`` for what the actions touched; raises
-    ``VerifyError`` naming the failed check.  Returns the checks that passed.  With ``settle``,
-    a dnsmasq that has not answered after that many seconds but is still working (reading its
-    hosts) passes (a rollback: its conf and host files are checked, and its hosts are the ones
-    it served before)."""
+    ``VerifyError`` naming the failed check.  Returns the checks that passed.  ``settle`` is
+    for callers restoring a previous state (a rollback, a recovery: ``SETTLE``): a dnsmasq that
+    has not answered after that many seconds but is still working (reading its hosts) passes
+    (its conf and host files are checked), and no signal cuts the check short."""
     if record.get("pool") is not None:
         return DEV.verify(record, defs, VerifyError)
     kinds = set(kinds)
@@ -152,14 +153,12 @@ def _dns_expectations(after, before, sections) -> list[tuple]:
 
 def wait_dns(record: dict, server: str, checks: list[tuple], timeout: float,
              settle: float | None = None) -> None:
-    """Ask the network's dnsmasq until ``checks`` hold (see the module's doc for how long);
-    a signal that arrives meanwhile raises ``txn.Interrupted`` at once."""
+    """Ask the network's dnsmasq until ``checks`` hold (see the module's doc for how long).
+    Verifying a change (no ``settle``), a signal raises ``txn.Interrupted`` at once; restoring
+    (a rollback, a recovery: ``settle``) is not cut short."""
     from netupdate.live.txn.interrupts import checkpoint, current_interrupts
-    interrupts = current_interrupts()
-    stop = None
-    if interrupts is not None and not interrupts.pending:   # a rollback (signal already
-        def stop() -> bool:                                  # noted) waits to the end
-            return interrupts.pending
+    interrupts = current_interrupts() if settle is None else None
+    stop = None if interrupts is None else (lambda: interrupts.pending)
     pid = (record.get("dnsmasq") or {}).get("pid")
     if not NS.call(record["netns"], dns_wait, server, checks, timeout,
                    busy=DQ.Progress(pid), stop=stop, settle=settle):
@@ -218,7 +217,7 @@ def dns_wait(server: str, checks: list[tuple], timeout: float, *, busy=None, sto
             return True
         pending, last = [check for check, _ in failed], failed[-1][1]
         if stop is not None and stop():
-            return False
+            return False     # the caller's checkpoint raises
         now = time.monotonic()
         if settle is not None and now - started >= settle:
             if busy is not None and busy():

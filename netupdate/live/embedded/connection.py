@@ -592,7 +592,7 @@ class Connection(Backend):
             from netupdate.live.embedded.runtime.converge import default_mtu
             default_mtu(driver, record, before, kinds)
         driver.verify(name, record, before, before=None, kinds=("network-restart",),
-                      sections=(), timeout=ROLLBACK_VERIFY_TIMEOUT, settle=1.0)  # verify.verify
+                      sections=(), timeout=ROLLBACK_VERIFY_TIMEOUT, settle=0.3)  # verify.verify
         return record
 
     # ------------------------------------------------------------------ safe change

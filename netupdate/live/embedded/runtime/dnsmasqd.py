@@ -337,11 +337,18 @@ def stop(pid: int | None, conf_path: Path | str, *, grace: float = TERM_GRACE,
     False when it was not running."""
     if not alive(pid, conf_path):
         return False
+    working = Progress(pid)
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + grace
+    while time.monotonic() < deadline - grace * 0.8:   # a first look: gone, or busy reading?
+        if _cmdline(pid) is None:
+            return True
+        time.sleep(0.005)
+    if working():       # still working after the SIGTERM: it is reading its hosts, and
+        deadline = 0.0  # handles the signal only when done (seconds with many hosts)
     while time.monotonic() < deadline:
         if _cmdline(pid) is None:
             return True

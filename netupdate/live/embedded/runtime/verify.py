@@ -31,7 +31,7 @@ from netupdate.sections import ip as IP
 
 VERIFY_TIMEOUT = 3.0
 LOAD_CAP = 300.0      # seconds a dnsmasq that keeps working may take to answer at all
-SETTLE = 1.0          # restoring: a dnsmasq still reading its hosts after this passes
+SETTLE = 0.3          # restoring: a dnsmasq still reading its hosts after this passes
 BRIDGE_KINDS = frozenset({"bridge-stp", "bridge-delay", "bridge-mtu", "address-add",
                           "address-remove"})
 HOST_SECTIONS = frozenset({"dns-host", "dns-txt", "dns-srv", "ip-dhcp-host"})

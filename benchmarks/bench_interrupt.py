@@ -62,7 +62,7 @@ def interrupted_apply(env: dict, desired: Path, at: str | None) -> dict:
     err = proc.stderr.read().strip()
     return {"until signal": (sent - started) if sent else None,
             "signal to exit": (ended - sent) if sent else None,
-            "total": ended - started, "code": proc.returncode, "error": err[-90:]}
+            "total": ended - started, "code": proc.returncode, "error": err[-300:]}
 
 
 def back_as_before(env: dict, before: str, state: Path) -> str:
@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             return f"{value:10.2f}" if isinstance(value, float) else f"{'-':>10}"
         print(f"{at:>10} {cell(result['until signal'])} {cell(result['signal to exit'])} "
               f"{result['total']:8.2f} {result['code']:>5}  {back}")
+    for at, result, _back in rows:   # an unexpected exit says why
+        if result["code"] != (0 if at == "(none)" else 143):
+            print(f"  {at}: exit {result['code']}: {result['error']}")
     return 0
 
 

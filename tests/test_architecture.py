@@ -41,7 +41,6 @@ CYCLES: list[set[str]] = []
 
 # module -> its line count today (a ceiling)
 MODULE_CEILINGS = {
-    'netupdate/live/embedded/runtime/driver.py': 763,
 }
 
 # "module::qualified.name" -> its line count today (a ceiling)

@@ -7,9 +7,11 @@ The time it takes is measured by benchmarks/bench_interrupt.py (30,000 hosts), n
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,75 @@ def test_sigterm_during_a_dnsmasq_restart_rolls_back_and_frees_the_lock(state_di
                 "<host ip='10.75.0.9'><hostname>probe</hostname></host>", "--live")
     assert probe.returncode == 0, probe.stderr
     assert cli(env, "stop", "big").returncode == 0
+
+
+# ---------------------------------------------------------------------- the work a signal costs
+COUNTED = {"render": ("netupdate.render.dnsmasq", None, "dhcp_host_lines"),
+           "parse": ("netupdate.model.defs", "NetworkDef", "from_element"),
+           "dnsmasq start": ("netupdate.live.embedded.runtime.dnsmasqd", None, "start"),
+           "dns query": ("netupdate.live.embedded.runtime.verify", None, "_failed")}
+
+
+def _count(monkeypatch, phase: list[str], counts: Counter) -> None:
+    """Count each call of the COUNTED functions, by the phase the operation was in."""
+    import importlib
+    import inspect
+    for what, (module, cls, attr) in COUNTED.items():
+        owner = importlib.import_module(module)
+        owner = getattr(owner, cls) if cls else owner
+        raw = inspect.getattr_static(owner, attr)
+        real = raw.__func__ if isinstance(raw, classmethod) else raw
+
+        def counted(*args, _real=real, _what=what, **kwargs):
+            counts[phase[0], _what] += 1
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(owner, attr, classmethod(counted) if isinstance(raw, classmethod)
+                            else counted)
+
+
+@pytest.mark.parametrize("at", ["apply", "verify"])
+def test_what_a_signal_costs_is_bounded_by_work_not_by_the_size(conn, monkeypatch, at):
+    """From the signal to the end of the rollback no host is rendered and no definition is
+    read again.  A signal in the apply step (before dnsmasq is touched) restarts no dnsmasq;
+    one in the verify step ends the DNS wait after one round of queries (dnsmasq is kept
+    silent there, as one still reading its hosts), and the rollback starts the old dnsmasq
+    once."""
+    from netupdate.live.embedded.runtime import verify as V
+    from netupdate.live.txn import Interrupted
+    xml = network_xml("big", "nubr-cnt", 2000)
+    conn.define(xml)
+    conn.start("big")
+    before = conn.dumpxml("big")
+    desired = xml.replace("<forward mode='nat'/>",
+                          "<forward mode='nat'/>\n  <domain name='big.test'/>")
+    phase, counts = ["before"], Counter()
+    real = V._failed
+    monkeypatch.setattr(V, "_failed", lambda *a: "no answer: Timeout" if phase[0] ==
+                        "signalled" else real(*a))
+    _count(monkeypatch, phase, counts)
+
+    def progress(event):
+        if event.get("event") == "step" and event.get("step") == at:
+            phase[0] = "signalled"
+            os.kill(os.getpid(), signal.SIGTERM)
+        elif event.get("event") == "rollback":
+            phase[0] = "rollback"
+    # a SIGTERM the operation did not take must fail this test, not end pytest
+    previous = signal.signal(signal.SIGTERM, lambda *_: phase.append("late"))
+    try:
+        with pytest.raises(Interrupted):
+            conn.apply("big", desired, progress=progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert phase == ["rollback"], counts
+    after = {(when, what): n for (when, what), n in counts.items() if when != "before"}
+    for what in ("render", "parse"):
+        assert not after.get(("signalled", what)) and not after.get(("rollback", what)), after
+    starts = (after.get(("signalled", "dnsmasq start"), 0),
+              after.get(("rollback", "dnsmasq start"), 0))
+    assert starts == ((0, 0) if at == "apply" else (0, 1)), after
+    assert after.get(("signalled", "dns query"), 0) <= 1, after
+    monkeypatch.undo()
+    assert conn.dumpxml("big") == before
+    status = conn.status("big")
+    assert status.active and not status.diverged, status

@@ -176,7 +176,8 @@ class ApplyVerbs:
         from netupdate.live import txn
         from netupdate.planning.planner import plan as make_plan
         live_path = self.store.live_path(name)
-        live_doc = job.live_doc = self._load(live_path)
+        live_doc = job.live_doc = self._load(  # the same bytes as the persistent one: one parse
+            live_path, like=self._load(self.store.config_path(name)))
         if live_doc is None:
             raise StateError(f"network '{name}': {live_path} is missing")
         drift = txn.live_problems(self, name, job.record, live_doc.defs)
@@ -203,6 +204,7 @@ class ApplyVerbs:
             writes.append((live_path, job.desired_bytes))
         if job.config_write:
             writes.append((config_path, job.desired_bytes))
+        self.driver.prepare(job.desired.defs, plan, start=job.start)   # before the journal
         try:
             if job.start:
                 with txn.journaled(store, name, "apply", live=None, config=job.config_bytes,

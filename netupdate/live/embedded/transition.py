@@ -102,7 +102,6 @@ class Transitions:
             record = driver.reconcile(name, record, before)
             from netupdate.live.embedded.runtime.converge import default_mtu
             default_mtu(driver, record, before, kinds)
-        driver.verify(name, record, before, before=None,  # a restarted dnsmasq with many
-                      kinds=("network-restart",), sections=(),  # hosts may be slow to answer:
-                      timeout=ROLLBACK_VERIFY_TIMEOUT)  # a rollback waits rather than fails
+        driver.verify(name, record, before, before=None, kinds=("network-restart",),
+                      sections=(), timeout=ROLLBACK_VERIFY_TIMEOUT, settle=0.3)  # verify.verify
         return record

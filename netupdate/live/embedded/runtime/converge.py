@@ -6,6 +6,7 @@ here, so none of them leaves a network that only ``stop`` + ``start`` could repa
 from __future__ import annotations
 
 from netupdate.errors import NetupdateError, RuntimeFailure, StateError
+from netupdate.live.embedded.runtime.verify import SETTLE
 
 FULL = ("network-restart",)  # verify everything
 
@@ -38,7 +39,7 @@ def restart(store, driver, name: str, record: dict | None, defs, netns) -> dict:
         teardown(store, driver, name, record)
         store.delete_record(name)
     record = driver.start(name, defs, netns=netns)
-    driver.verify(name, record, defs, before=None, kinds=FULL, sections=())
+    driver.verify(name, record, defs, before=None, kinds=FULL, sections=(), settle=SETTLE)
     return record
 
 
@@ -56,7 +57,7 @@ def converge(store, driver, name: str, record: dict, defs, kinds=()) -> dict:
         table = driver.table_name(name)
         if firewall.ruleset(defs, table, record["bridge"]["name"]) is None:
             NFT.delete(table, netns=netns)  # a table a killed step had loaded
-        driver.verify(name, record, defs, before=None, kinds=FULL, sections=())
+        driver.verify(name, record, defs, before=None, kinds=FULL, sections=(), settle=SETTLE)
     except (NetupdateError, OSError, LookupError, TypeError):
         if not NS.exists(netns):
             raise  # nowhere to start it again: stop finds everything in the record

@@ -42,6 +42,7 @@ from netupdate.store.statedir import check_dir
 DNSMASQ = "dnsmasq"
 HOST_MODE = 0o644
 LEASES = "dnsmasq.leases"
+TERM_GRACE = 0.5   # seconds dnsmasq gets to end on SIGTERM before SIGKILL
 
 
 def binary() -> str | None:
@@ -271,6 +272,33 @@ def _cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+class Progress:
+    """Called, says whether process ``pid`` used CPU since the last call (or since it was
+    made): a dnsmasq reading thousands of hosts is working, not hung."""
+
+    def __init__(self, pid: int | None):
+        self.pid = pid
+        self.ticks = cpu_ticks(pid)
+
+    def __call__(self) -> bool:
+        ticks = cpu_ticks(self.pid)
+        worked = ticks is not None and self.ticks is not None and ticks > self.ticks
+        self.ticks = ticks
+        return worked
+
+
+def cpu_ticks(pid: int | None) -> int | None:
+    """User plus system CPU time of ``pid`` in clock ticks (None: no such process)."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15 of stat)
+
+
 def alive(pid: int | None, conf_path: Path | str) -> bool:
     """True when ``pid`` is a running dnsmasq started with this conf file (not a recycled pid)."""
     if not pid:
@@ -302,15 +330,25 @@ def start(layout: Layout, *, netns: str | None = None) -> int:
     raise RuntimeFailure(f"dnsmasq did not start (no live pid in {layout.pid_file})")
 
 
-def stop(pid: int | None, conf_path: Path | str, *, timeout: float = 3.0) -> bool:
-    """Stop our dnsmasq (SIGTERM, then SIGKILL); False when it was not running."""
+def stop(pid: int | None, conf_path: Path | str, *, grace: float = TERM_GRACE,
+         timeout: float = 3.0) -> bool:
+    """Stop our dnsmasq (SIGTERM, then SIGKILL after ``grace`` seconds: a dnsmasq still
+    reading its host files handles no signal until it is done, seconds with many hosts);
+    False when it was not running."""
     if not alive(pid, conf_path):
         return False
+    working = Progress(pid)
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline - grace * 0.8:   # a first look: gone, or busy reading?
+        if _cmdline(pid) is None:
+            return True
+        time.sleep(0.005)
+    if working():       # still working after the SIGTERM: it is reading its hosts, and
+        deadline = 0.0  # handles the signal only when done (seconds with many hosts)
     while time.monotonic() < deadline:
         if _cmdline(pid) is None:
             return True

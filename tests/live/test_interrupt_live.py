@@ -97,7 +97,7 @@ def test_what_a_signal_costs_is_bounded_by_work_not_by_the_size(conn, monkeypatc
     silent there, as one still reading its hosts), and the rollback starts the old dnsmasq
     once."""
     from netupdate.live.embedded.runtime import verify as V
-    from netupdate.live.txn import Interrupted
+    from netupdate.live.txn.interrupts import Interrupted
     xml = network_xml("big", "nubr-cnt", 2000)
     conn.define(xml)
     conn.start("big")

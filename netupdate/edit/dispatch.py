@@ -114,18 +114,14 @@ class _GenericEdit:
     def add(self, ed: Edit, parent) -> Change:
         frag = ed.frag
         tag = frag.tag
-        allowed = S.allowed_children(parent)
-        shown = tag_text(frag)
-        if allowed is not None and tag not in allowed:
-            ed.fail(InvalidFragmentError, f"<{shown}> is not allowed in <{tag_text(parent)}> "
-                    f"(network {q(ed.n)})", parent)
+        allowed = allowed_here(ed, parent, frag)
         if allowed is None and not tag.startswith("{"):
             ed.fail(InvalidFragmentError, f"elements in <{tag_text(parent)}> must be in an XML "
                     "namespace", parent)
         if allowed and allowed[tag] == S.ONE:
             existing = first_child(parent, tag)
             if existing is not None:
-                ed.fail(DuplicateError, f"there is already a <{shown}> element in "
+                ed.fail(DuplicateError, f"there is already a <{tag_text(frag)}> element in "
                         f"{ed.path(parent)} of network {q(ed.n)}", existing)
         section, section_el, before = self.section_state(ed, parent)
         ed.claim(section)
@@ -191,14 +187,21 @@ def tag_text(element) -> str:
     return tag
 
 
+def allowed_here(ed: Edit, parent, frag) -> dict | None:
+    """The children ``parent`` takes (None: any, in a namespace); refuses ``frag`` when its
+    element is not one of them."""
+    allowed = S.allowed_children(parent)
+    if allowed is not None and frag.tag not in allowed:
+        ed.fail(InvalidFragmentError, f"<{tag_text(frag)}> is not allowed in "
+                f"<{tag_text(parent)}> (network {q(ed.n)})", parent)
+    return allowed
+
+
 def identify_child(ed: Edit, parent, frag):
     """The one child of ``parent`` that ``frag`` designates (by tag, then by key)."""
     tag = frag.tag
-    allowed = S.allowed_children(parent)
+    allowed = allowed_here(ed, parent, frag)
     shown = tag_text(frag)
-    if allowed is not None and tag not in allowed:
-        ed.fail(InvalidFragmentError, f"<{shown}> is not allowed in <{tag_text(parent)}> "
-                f"(network {q(ed.n)})", parent)
     children = list(parent.iterchildren(tag))
     if not children:
         ed.fail(NotFoundError, f"there is no <{shown}> element in {ed.path(parent)} of network "

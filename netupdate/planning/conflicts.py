@@ -89,6 +89,28 @@ def between(name: str, defs, other_name: str, other) -> list[Conflict]:
     return out
 
 
+# the sections whose change may add a conflict with another network (its subnets, its DHCP
+# reservations; ``network``: a nodeSpec edit of the whole definition)
+SECTIONS = frozenset({"network", "ip", "ip-dhcp-host"})
+
+
+def touches(sections) -> bool:
+    """Whether a change of these sections (a ``ChangeSet``'s ``sections``) may bring a new
+    conflict with another network."""
+    return not SECTIONS.isdisjoint(sections)
+
+
+def introduced(name: str, before, after, others) -> list[Conflict]:
+    """The conflicts between network ``name`` changed from ``before`` (None: a new one) to
+    ``after`` and the networks of ``others`` (``(name, NetworkDef)`` pairs) that ``before``
+    did not have already: a conflict that was there before the change does not block it."""
+    out = []
+    for other, theirs in others:
+        old = set(between(name, before, other, theirs)) if before is not None else set()
+        out.extend(c for c in between(name, after, other, theirs) if c not in old)
+    return out
+
+
 def across(networks: dict) -> list[Conflict]:
     """Every conflict between the networks of ``{name: NetworkDef}`` (each pair once)."""
     names = sorted(networks)
@@ -142,13 +164,12 @@ def in_namespace(name: str, defs, bridge: str, addresses, routes, links, *,
     return out
 
 
-def refusal(conflicts: list[Conflict], force: bool, *, forcible: bool = True) -> str | None:
-    """The one line refusing a change, or None when nothing (left after ``force``) blocks;
-    ``forcible`` False: the verb has no ``--force`` (the line does not offer it)."""
+def refusal(conflicts: list[Conflict], force: bool) -> str | None:
+    """The one line refusing a change, or None when nothing (left after ``force``) blocks."""
     blocking = [c for c in conflicts if not (force and c.forcible)]
     if not blocking:
         return None
     first = blocking[0]
     more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
-    hint = " (--force overrides it)" if first.forcible and forcible else ""
+    hint = " (--force overrides it)" if first.forcible else ""
     return f"conflict: {first.message}{more}{hint}"

@@ -96,6 +96,21 @@ def preflight_define(conn, xml, force: bool):
     return network
 
 
+def preflight_change(conn, name: str, before: str | None, after: str, sections,
+                     force: bool) -> None:
+    """Refuse an update or apply of ``name`` (its XML ``before`` and ``after``) that brings a
+    conflict with another running network of the daemon (``sections``: what changed; only a
+    change of subnets or reservations can) which ``before`` did not have already."""
+    from netupdate.model.defs import load
+    from netupdate.planning import conflicts as C
+    if not C.touches(sections):
+        return
+    others = _running(conn, name)
+    if others:
+        _refuse(C.introduced(name, load(before).defs if before is not None else None,
+                             load(after).defs, others.items()), force)
+
+
 def preflight_start(conn, net, force: bool):
     """``net`` once its subnets overlap no running network of the daemon and, on a local
     daemon, no address or route of the host (libvirt itself only says "Network is already in

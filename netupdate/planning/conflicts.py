@@ -72,12 +72,7 @@ def between(name: str, defs, other_name: str, other) -> list[Conflict]:
         out.append(Conflict(BRIDGE, f"bridge name {bridge} of network {name} is also the "
                             f"bridge of network {other_name}", forcible=False,
                             paths=("/network/bridge", "/network/bridge")))
-    macs, ips = {}, {}
-    for there, host in _hosts_at(other):
-        if host.mac is not None:
-            macs.setdefault(host.mac.normalized, there)
-        if host.ip is not None:
-            ips.setdefault(host.ip, there)
+    macs, ips = reserved(other)
     for path, host in _hosts_at(defs):
         if host.mac is not None and host.mac.normalized in macs:
             out.append(Conflict(MAC, f"MAC {host.mac.normalized} is reserved in network "
@@ -108,6 +103,53 @@ def introduced(name: str, before, after, others) -> list[Conflict]:
     for other, theirs in others:
         old = set(between(name, before, other, theirs)) if before is not None else set()
         out.extend(c for c in between(name, after, other, theirs) if c not in old)
+    return out
+
+
+_RESERVED: dict = {}     # id(defs) -> (defs, index): the other networks' are cached defs
+
+
+def reserved(defs) -> tuple[dict, dict]:
+    """``({normalized MAC: element path}, {IP: element path})`` of a definition's DHCP
+    reservations (the first host of each), kept for the definition object (a connection's
+    cached definitions of its other networks: one index, however many updates)."""
+    hit = _RESERVED.get(id(defs))
+    if hit is not None and hit[0] is defs:
+        return hit[1]
+    macs, ips = {}, {}
+    for there, host in _hosts_at(defs):
+        if host.mac is not None:
+            macs.setdefault(host.mac.normalized, there)
+        if host.ip is not None:
+            ips.setdefault(host.ip, there)
+    if len(_RESERVED) >= 64:
+        _RESERVED.clear()
+    _RESERVED[id(defs)] = (defs, (macs, ips))
+    return macs, ips
+
+
+def introduced_hosts(name: str, changes, others) -> list[Conflict]:
+    """``introduced`` for a change of DHCP reservations only, from its ``SectionChange``s of
+    section ``ip-dhcp-host`` (cheap: only the hosts added or modified are looked at): a MAC
+    or an IP of an added host, or one a modified host did not have, reserved in a network of
+    ``others``."""
+    out = []
+    for change in changes:
+        host, was = change.after, change.before
+        if host is None:
+            continue
+        mac = host.mac.normalized if host.mac is not None else None
+        if was is not None and was.mac is not None and was.mac.normalized == mac:
+            mac = None
+        ip = None if was is not None and was.ip == host.ip else host.ip
+        for other, theirs in others:
+            macs, ips = reserved(theirs)
+            if mac is not None and mac in macs:
+                out.append(Conflict(MAC, f"MAC {mac} is reserved in network {name} and in "
+                                    f"network {other}", paths=(None, macs[mac])))
+            if ip is not None and ip in ips:
+                out.append(Conflict(IP, f"IP {ip} is reserved in network {name} and in "
+                                    f"network {other}", paths=(None, ips[ip])))
     return out
 
 

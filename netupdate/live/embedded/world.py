@@ -250,9 +250,13 @@ def preflight_change(conn, name: str, record: dict | None, pair, plan, changes,
     if changes is None or not C.touches(changes.sections):
         return
     running = _running(conn, record.get("netns") if record is not None else conn.netns, name)
-    if running:
-        before, after = pair()
-        _refuse(C.introduced(name, before, after, running.values()), force)
+    if not running:
+        return
+    if set(changes.sections) == {"ip-dhcp-host"}:   # a host update: no definition needed
+        _refuse(C.introduced_hosts(name, changes, running.values()), force)
+        return
+    before, after = pair()
+    _refuse(C.introduced(name, before, after, running.values()), force)
 
 
 def preflight_apply(conn, name: str, job, changes, force: bool) -> None:

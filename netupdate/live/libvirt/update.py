@@ -98,7 +98,8 @@ class UpdateVerbs:
         check_policy(self.policy, before, after, command)
         if not dry_run:
             from netupdate.live.libvirt.world import preflight_change
-            preflight_change(self, name, before, after, (sides.change.section,), force)
+            preflight_change(self, name, before, after, plan_change(sides.change).changes,
+                             force)
         route = libvirt_route(command, section, node_spec)
         if route != "netupdate":
             guard = guests.guard(self, net, sides.live_before, sides.live_after,
@@ -271,7 +272,7 @@ class UpdateVerbs:
         check_changes(self.policy, changes, None)
         if not dry_run:
             from netupdate.live.libvirt.world import preflight_change
-            preflight_change(self, name, base, desired, changes.sections, force)
+            preflight_change(self, name, base, desired, changes, force)
         result = commit(self, net, name, command=None, section=None,
                         config_before=config_before,
                         config_after=desired if do_config and diff_defs(config_before, desired)

@@ -131,17 +131,19 @@ def reserved(defs) -> tuple[dict, dict]:
 def introduced_hosts(name: str, changes, others) -> list[Conflict]:
     """``introduced`` for a change of DHCP reservations only, from its ``SectionChange``s of
     section ``ip-dhcp-host`` (cheap: only the hosts added or modified are looked at): a MAC
-    or an IP of an added host, or one a modified host did not have, reserved in a network of
-    ``others``."""
+    or an IP of a host after the change that no host the change removed or modified had,
+    reserved in a network of ``others``."""
+    had_macs = {c.before.mac.normalized for c in changes
+                if c.before is not None and c.before.mac is not None}
+    had_ips = {c.before.ip for c in changes if c.before is not None}
     out = []
     for change in changes:
-        host, was = change.after, change.before
+        host = change.after
         if host is None:
             continue
         mac = host.mac.normalized if host.mac is not None else None
-        if was is not None and was.mac is not None and was.mac.normalized == mac:
-            mac = None
-        ip = None if was is not None and was.ip == host.ip else host.ip
+        mac = None if mac in had_macs else mac
+        ip = None if host.ip in had_ips else host.ip
         for other, theirs in others:
             macs, ips = reserved(theirs)
             if mac is not None and mac in macs:

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark: what issue 16's checks cost a live DHCP-host add (the lease pre-flight reads the
-lease file, the guest impact is worded), on a running network with 1,000 hosts in a namespace
-made for the run: the same updates with the checks and with them switched off, interleaved in
-one process (so both see the same machine load).  Needs root.
+lease file, the guest impact is worded, the conflict pre-flight compares the reservations with
+those of another network running beside it), on a running network with 1,000 hosts in a
+namespace made for the run, beside a second one with as many: the same updates with all the
+checks, without the conflict pre-flight, and with none, interleaved in one process (so all
+see the same machine load).  Needs root.
 
     python benchmarks/bench_world.py [--hosts 1000] [--rounds 60]
 """
@@ -30,12 +32,15 @@ def main() -> int:
     args = parser.parse_args()
     import netupdate
     from netupdate.live.embedded import world
-    checks = (world.preflight_edit, world.after)
+    checks = (world.preflight_edit, world.after, world.preflight_change)
+    modes = ("with lease, impact and conflict checks", "without the conflict pre-flight",
+             "without any (switched off)")
 
-    def switch(enabled: bool) -> None:
-        if enabled:
-            world.preflight_edit, world.after = checks
-        else:
+    def switch(mode: str) -> None:
+        world.preflight_edit, world.after, world.preflight_change = checks
+        if mode == modes[1]:
+            world.preflight_change = lambda *a, **k: None
+        elif mode == modes[2]:
             world.preflight_edit = lambda *a, **k: world.Preflight()
             world.after = lambda *a, **k: ()
 
@@ -45,30 +50,36 @@ def main() -> int:
     os.chmod(state, 0o755)
     try:
         conn = netupdate.connect(state_dir=state, netns=ns)
-        hosts = "".join(f"<host mac='52:54:00:01:{i // 256:02x}:{i % 256:02x}' "
-                        f"ip='10.5.{i // 250}.{i % 250 + 2}'/>" for i in range(args.hosts))
-        conn.define(f"<network><name>bench</name><bridge name='nubr-bench'/><ip "
-                    f"address='10.5.0.1' prefix='16'><dhcp><range start='10.5.200.10' "
-                    f"end='10.5.200.200'/>{hosts}</dhcp></ip></network>")
-        conn.start("bench")
-        times: dict[bool, list[float]] = {True: [], False: []}
-        for i in range(2 * args.rounds):
-            switch(bool(i % 2))
+        for name, net in (("bench", 5), ("beside", 6)):
+            hosts = "".join(f"<host mac='52:54:00:0{net}:{i // 256:02x}:{i % 256:02x}' "
+                            f"ip='10.{net}.{i // 250}.{i % 250 + 2}'/>"
+                            for i in range(args.hosts))
+            conn.define(f"<network><name>{name}</name><bridge name='nubr-{name}'/><ip "
+                        f"address='10.{net}.0.1' prefix='16'><dhcp><range "
+                        f"start='10.{net}.200.10' end='10.{net}.200.200'/>{hosts}</dhcp></ip>"
+                        f"</network>")
+            conn.start(name)
+        times: dict[str, list[float]] = {mode: [] for mode in modes}
+        for i in range(3 * args.rounds):
+            switch(modes[i % 3])
             started = time.perf_counter()
             conn.update("bench", "add", "ip-dhcp-host",
                         f"<host mac='52:54:00:02:{i // 256:02x}:{i % 256:02x}' "
                         f"ip='10.5.201.{i % 250 + 2}'/>")
-            times[bool(i % 2)].append(time.perf_counter() - started)
-        switch(True)
+            times[modes[i % 3]].append(time.perf_counter() - started)
+        switch(modes[0])
         conn.stop("bench")
+        conn.stop("beside")
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
         shutil.rmtree(state, ignore_errors=True)
-    on, off = (statistics.median(times[k]) * 1000 for k in (True, False))
-    print(f"{'DHCP-host add, live, ' + str(args.hosts) + ' hosts':<40} {'ms (median)':>12}")
-    print(f"{'with lease pre-flight and impact':<40} {on:>12.2f}")
-    print(f"{'without (switched off)':<40} {off:>12.2f}")
-    print(f"{'cost':<40} {on - off:>+12.2f}")
+    median = {mode: statistics.median(times[mode]) * 1000 for mode in modes}
+    print(f"{'DHCP-host add, live, ' + str(args.hosts) + ' hosts (and beside)':<44} "
+          f"{'ms (median)':>12}")
+    for mode in modes:
+        print(f"{mode:<44} {median[mode]:>12.2f}")
+    print(f"{'cost of the conflict pre-flight':<44} {median[modes[0]] - median[modes[1]]:>+12.2f}")
+    print(f"{'cost of all the checks':<44} {median[modes[0]] - median[modes[2]]:>+12.2f}")
     return 0
 
 

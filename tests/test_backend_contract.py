@@ -565,3 +565,122 @@ def test_libvirt_restart_and_diff_name_the_guests_they_cut_off(running_libvirt):
     done = one.conn.apply(name, renamed, restart=True)
     assert done.live == "restarted" and [e.kind for e in done.impact] == ["network-restart"]
     assert "lost their link" in done.impact[0].text
+
+
+# ------------------------------------------------------------------- conflict pre-flight
+# nu-other runs beside nu-nat: the same subnet (a conflict from the start, which must not block
+# an unrelated update of nu-nat) and one reservation of its own.
+OTHER = ("<network><name>nu-other</name><forward mode='nat'/><bridge name='nubr-other'/>"
+         "<ip address='192.168.150.2' prefix='24'><dhcp>"
+         "<host mac='52:54:00:aa:00:01' ip='192.168.150.70'/></dhcp></ip></network>")
+TAKEN_MAC = "<host mac='52:54:00:aa:00:01' ip='192.168.150.60'/>"
+TAKEN_IP = "<host mac='52:54:00:00:15:99' ip='192.168.150.70'/>"
+FREE = "<host mac='52:54:00:00:15:98' ip='192.168.150.71'/>"
+
+
+def run_other(backend: Backend, xml: str = OTHER) -> str:
+    """Define and run ``xml`` beside the network under test.  libvirt's test driver starts it
+    in memory; the embedded config tier cannot start one (no kernel here), so it marks it
+    running in its store as a start does (a runtime record and the live definition): that is
+    all the pre-flight reads of it."""
+    name = etree.fromstring(xml).findtext("name")
+    backend.defined.add(name)
+    backend.conn.define(xml, force=True)     # nu-nat may run already
+    if backend.name == "libvirt":
+        backend.conn.start(name, force=True)
+    else:
+        store = backend.conn.store
+        store.live_path(name).parent.mkdir(parents=True, exist_ok=True)
+        store.live_path(name).write_text(backend.conn.dumpxml(name))
+        store.write_record(name, {"netns": None, "bridge": {"name": "nubr-other"}})
+    return name
+
+
+def stop_other(backend: Backend, name: str) -> None:
+    if backend.name == "libvirt":
+        backend.conn.stop(name)
+    else:
+        backend.conn.store.delete_record(name)
+        backend.conn.store.live_path(name).unlink()
+
+
+@pytest.fixture
+def beside(backend):
+    """(backend, nu-nat defined, nu-other running beside it)."""
+    name = backend.define(NETWORKS["nu-nat"])
+    other = run_other(backend)
+    yield backend, name
+    stop_other(backend, other)
+
+
+def _refused(call, config_of, *words):
+    before = config_of()
+    with pytest.raises(netupdate.errors.ConflictError) as info:
+        call()
+    line = str(info.value)
+    assert "\n" not in line and "--force" in line and all(w in line for w in words), line
+    assert config_of() == before
+
+
+def test_update_taking_a_reservation_of_a_running_network_is_refused(beside):
+    backend, name = beside
+    config = lambda: backend.config(name)   # noqa: E731
+    _refused(lambda: backend.update(name, "add", "ip-dhcp-host", TAKEN_MAC), config,
+             "MAC 52:54:00:aa:00:01", "network nu-nat", "network nu-other")
+    _refused(lambda: backend.update(name, "add", "ip-dhcp-host", TAKEN_IP), config,
+             "IP 192.168.150.70", "network nu-nat", "network nu-other")
+    # a dry run only says what would be done
+    assert backend.update(name, "add", "ip-dhcp-host", TAKEN_MAC, dry_run=True).dry_run
+    expected = netupdate.update_xml(config(), "add", "ip-dhcp-host", TAKEN_MAC)
+    assert backend.update(name, "add", "ip-dhcp-host", TAKEN_MAC, force=True).config == \
+        "changed"
+    assert same(expected, config()) == []
+    # the subnet overlap and the forced MAC were there before: an unrelated host goes through
+    assert backend.update(name, "add", "ip-dhcp-host", FREE).config == "changed"
+    assert backend.update(name, "delete", "ip-dhcp-host", FREE).config == "changed"
+
+
+def test_apply_and_batch_taking_a_reservation_are_refused(beside):
+    backend, name = beside
+    config = lambda: backend.config(name)   # noqa: E731
+    desired = netupdate.update_xml(config(), "add", "ip-dhcp-host", TAKEN_IP)
+    _refused(lambda: backend.conn.apply(name, desired, config=True), config,
+             "IP 192.168.150.70", "network nu-other")
+    batch = [("add", "ip-dhcp-host", FREE), ("add", "ip-dhcp-host", TAKEN_MAC)]
+    _refused(lambda: backend.conn.update_batch(name, batch, live=False, config=True), config,
+             "MAC 52:54:00:aa:00:01", "network nu-other")
+    assert backend.conn.apply(name, desired, config=True, force=True).config == "changed"
+    assert same(desired, config()) == []
+    # an apply that leaves the old conflicts as they are goes through
+    unrelated = netupdate.update_xml(desired, "add-last", "dns-txt", "<txt name='x' value='y'/>")
+    assert backend.conn.apply(name, unrelated, config=True).config == "changed"
+    result = backend.conn.update_batch(name, batch, live=False, config=True, force=True)
+    assert result.config == "changed"
+
+
+def test_a_network_that_does_not_run_is_no_conflict(backend):
+    name = backend.define(NETWORKS["nu-nat"])
+    backend.define(OTHER)     # defined only: it may never run beside nu-nat
+    assert backend.update(name, "add", "ip-dhcp-host", TAKEN_MAC).config == "changed"
+
+
+@pytest.mark.libvirt
+def test_libvirt_live_update_of_two_running_networks(tmp_path):
+    """Both networks run on the test driver: the live update is refused before libvirt
+    changes anything, and goes through with ``force``."""
+    one = _open("libvirt", tmp_path)
+    name = one.define(NETWORKS["nu-nat"])
+    one.conn.start(name)
+    other = run_other(one)
+    try:
+        live = lambda: one.conn.dumpxml(name)   # noqa: E731
+        _refused(lambda: one.conn.update(name, "add", "ip-dhcp-host", TAKEN_MAC), live,
+                 "MAC 52:54:00:aa:00:01", "network nu-other")
+        assert one.conn.update(name, "add", "ip-dhcp-host", TAKEN_MAC, force=True).live == \
+            "changed"
+        assert one.conn.update(name, "add", "ip-dhcp-host", FREE).live == "changed"
+        assert "52:54:00:00:15:98" in live()
+    finally:
+        stop_other(one, other)
+        one.conn.stop(name)
+        one.close()

@@ -93,3 +93,23 @@ def test_macs_and_ips_reserved_twice_across_networks(mine, theirs):
     assert sorted(c.message for c in found if c.kind == C.IP) == sorted(
         f"IP 10.9.0.{i} is reserved in network a and in network b" for i in ips)
     assert [c.kind for c in found].count(C.SUBNET) == 1
+
+
+MACS = [f"52:54:00:00:00:0{i}" for i in range(1, 6)]
+HOST_IPS = [f"10.0.0.{i}" for i in range(2, 7)]
+host_lists = st.lists(st.tuples(st.sampled_from(MACS), st.sampled_from(HOST_IPS)), max_size=4,
+                      unique_by=(lambda h: h[0], lambda h: h[1]))
+
+
+@settings(max_examples=150)
+@given(host_lists, host_lists, host_lists)
+def test_the_conflicts_a_host_change_introduces_agree_with_the_whole_definitions(
+        before, after, theirs):
+    """``introduced_hosts`` (the changed hosts only) finds what ``introduced`` (both whole
+    definitions through ``between``) finds, whatever hosts were added, removed or modified."""
+    from netupdate.planning.differ import diff
+    subnet = [ipaddress.ip_network("10.0.0.0/24")]
+    old, new = load(net_xml("a", subnet, before)).defs, load(net_xml("a", subnet, after)).defs
+    other = [("b", load(net_xml("b", subnet, theirs)).defs)]
+    changes = diff(old, new).in_section("ip-dhcp-host")
+    assert set(C.introduced_hosts("a", changes, other)) == set(C.introduced("a", old, new, other))

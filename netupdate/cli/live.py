@@ -140,6 +140,7 @@ def _register_apply(sub) -> None:
                    help="open a change that rolls back by itself after SECONDS unless "
                         "confirmed (ENTER on a terminal, else 'netupdate change commit NAME')")
     _check_arguments(p)
+    _common(p, force=True)
     p.add_argument("--netns", metavar="NAME", default=None,
                    help="with --live on a network that is not running: start it in this "
                         "network namespace")
@@ -333,6 +334,7 @@ def _cmd_batch(args) -> int:
     from netupdate.cli.inputs import read_text
     from netupdate.cli.options import Usage
     from netupdate.cli.progress import emit_result, long_operation
+    from netupdate.cli.world import force_option
     from netupdate.edit.batch import parse_batch
     if args.words or args.node_spec is not None or shortcut_values(args):
         raise Usage("with --batch FILE give only the network NAME (the updates come from FILE)")
@@ -343,7 +345,7 @@ def _cmd_batch(args) -> int:
         def run(reporter):
             return conn.update_batch(name, updates, live=live, config=config,
                                      dry_run=args.dry_run, restart=getattr(args, "restart", False),
-                                     progress=reporter)
+                                     progress=reporter, **force_option(args))
         code, result = long_operation(args, run)
     if result is None:
         return code
@@ -359,6 +361,7 @@ def cmd_apply(args) -> int:
     if args.try_seconds is not None and not args.try_seconds > 0:
         raise InvalidOperationError("--try wants a positive number of seconds")
     from netupdate.cli.inputs import read_input
+    from netupdate.cli.world import force_option
     desired = read_input(args.file)
     check = _check_of(args)
     # one Ctrl-C handler from apply to try window end; before any change a signal stops at once
@@ -366,7 +369,8 @@ def cmd_apply(args) -> int:
         def run(reporter):
             return conn.apply(args.name, desired, **affect_flags(args), dry_run=args.dry_run,
                               restart=getattr(args, "restart", False),
-                              try_seconds=args.try_seconds, check=check, progress=reporter)
+                              try_seconds=args.try_seconds, check=check, progress=reporter,
+                              **force_option(args))
         code, result = long_operation(args, run)
         if result is None:
             return code

@@ -1,7 +1,7 @@
 """Verbs that say what a change does to the running world (issue 16, docs/world.md):
 ``leases NAME`` (each lease and its status) and ``check NAME`` (drift between the persistent
-definition, the live definition and what runs; ``--repair``); and ``update``'s
-``--release-conflicting``."""
+definition, the live definition and what runs; ``--repair``); ``update``'s ``--release-conflicting``; the
+conflict pre-flight's ``--force`` (define, start, update, apply)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def add_update_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--release-conflicting", action="store_true",
                         help="reserve an IP even when a guest still on the network holds its "
                              "lease: release that lease (otherwise the update is refused)")
+    add_force_argument(parser)
 
 
 def add_force_argument(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +54,8 @@ def force_option(args) -> dict:
 
 def update_options(args) -> dict:
     """The keyword arguments of ``conn.update`` from ``add_update_arguments``' options."""
-    return {"release_conflicting": True} if getattr(args, "release_conflicting", False) else {}
+    out = {"release_conflicting": True} if getattr(args, "release_conflicting", False) else {}
+    return out | force_option(args)
 
 
 def cmd_leases(args) -> int:

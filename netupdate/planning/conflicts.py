@@ -72,12 +72,7 @@ def between(name: str, defs, other_name: str, other) -> list[Conflict]:
         out.append(Conflict(BRIDGE, f"bridge name {bridge} of network {name} is also the "
                             f"bridge of network {other_name}", forcible=False,
                             paths=("/network/bridge", "/network/bridge")))
-    macs, ips = {}, {}
-    for there, host in _hosts_at(other):
-        if host.mac is not None:
-            macs.setdefault(host.mac.normalized, there)
-        if host.ip is not None:
-            ips.setdefault(host.ip, there)
+    macs, ips = reserved(other)
     for path, host in _hosts_at(defs):
         if host.mac is not None and host.mac.normalized in macs:
             out.append(Conflict(MAC, f"MAC {host.mac.normalized} is reserved in network "
@@ -86,6 +81,77 @@ def between(name: str, defs, other_name: str, other) -> list[Conflict]:
         if host.ip is not None and host.ip in ips:
             out.append(Conflict(IP, f"IP {host.ip} is reserved in network {name} and in "
                                 f"network {other_name}", paths=(path, ips[host.ip])))
+    return out
+
+
+# the sections whose change may add a conflict with another network (its subnets, its DHCP
+# reservations; ``network``: a nodeSpec edit of the whole definition)
+SECTIONS = frozenset({"network", "ip", "ip-dhcp-host"})
+
+
+def touches(sections) -> bool:
+    """Whether a change of these sections (a ``ChangeSet``'s ``sections``) may bring a new
+    conflict with another network."""
+    return not SECTIONS.isdisjoint(sections)
+
+
+def introduced(name: str, before, after, others) -> list[Conflict]:
+    """The conflicts between network ``name`` changed from ``before`` (None: a new one) to
+    ``after`` and the networks of ``others`` (``(name, NetworkDef)`` pairs) that ``before``
+    did not have already: a conflict that was there before the change does not block it."""
+    out = []
+    for other, theirs in others:
+        old = set(between(name, before, other, theirs)) if before is not None else set()
+        out.extend(c for c in between(name, after, other, theirs) if c not in old)
+    return out
+
+
+_RESERVED: dict = {}     # id(defs) -> (defs, index): the other networks' are cached defs
+
+
+def reserved(defs) -> tuple[dict, dict]:
+    """``({normalized MAC: element path}, {IP: element path})`` of a definition's DHCP
+    reservations (the first host of each), kept for the definition object (a connection's
+    cached definitions of its other networks: one index, however many updates)."""
+    hit = _RESERVED.get(id(defs))
+    if hit is not None and hit[0] is defs:
+        return hit[1]
+    macs, ips = {}, {}
+    for there, host in _hosts_at(defs):
+        if host.mac is not None:
+            macs.setdefault(host.mac.normalized, there)
+        if host.ip is not None:
+            ips.setdefault(host.ip, there)
+    if len(_RESERVED) >= 64:
+        _RESERVED.clear()
+    _RESERVED[id(defs)] = (defs, (macs, ips))
+    return macs, ips
+
+
+def introduced_hosts(name: str, changes, others) -> list[Conflict]:
+    """``introduced`` for a change of DHCP reservations only, from its ``SectionChange``s of
+    section ``ip-dhcp-host`` (cheap: only the hosts added or modified are looked at): a MAC
+    or an IP of a host after the change that no host the change removed or modified had,
+    reserved in a network of ``others``."""
+    had_macs = {c.before.mac.normalized for c in changes
+                if c.before is not None and c.before.mac is not None}
+    had_ips = {c.before.ip for c in changes if c.before is not None}
+    out = []
+    for change in changes:
+        host = change.after
+        if host is None:
+            continue
+        mac = host.mac.normalized if host.mac is not None else None
+        mac = None if mac in had_macs else mac
+        ip = None if host.ip in had_ips else host.ip
+        for other, theirs in others:
+            macs, ips = reserved(theirs)
+            if mac is not None and mac in macs:
+                out.append(Conflict(MAC, f"MAC {mac} is reserved in network {name} and in "
+                                    f"network {other}", paths=(None, macs[mac])))
+            if ip is not None and ip in ips:
+                out.append(Conflict(IP, f"IP {ip} is reserved in network {name} and in "
+                                    f"network {other}", paths=(None, ips[ip])))
     return out
 
 
@@ -142,13 +208,12 @@ def in_namespace(name: str, defs, bridge: str, addresses, routes, links, *,
     return out
 
 
-def refusal(conflicts: list[Conflict], force: bool, *, forcible: bool = True) -> str | None:
-    """The one line refusing a change, or None when nothing (left after ``force``) blocks;
-    ``forcible`` False: the verb has no ``--force`` (the line does not offer it)."""
+def refusal(conflicts: list[Conflict], force: bool) -> str | None:
+    """The one line refusing a change, or None when nothing (left after ``force``) blocks."""
     blocking = [c for c in conflicts if not (force and c.forcible)]
     if not blocking:
         return None
     first = blocking[0]
     more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
-    hint = " (--force overrides it)" if first.forcible and forcible else ""
+    hint = " (--force overrides it)" if first.forcible else ""
     return f"conflict: {first.message}{more}{hint}"

@@ -76,3 +76,39 @@ def test_update_and_apply_refuse_an_address_the_namespace_already_routes(conn, n
     assert "172.17.9.1" not in conn.dumpxml("grow") + conn.dumpxml("grow", inactive=True)
     assert "172.17.9.1" not in ip("-n", netns, "addr", "show", "nubr-grow").stdout
     conn.update("grow", "add", "ip", "<ip family='ipv4' address='10.86.0.1' prefix='24'/>")
+
+
+def test_live_update_refuses_a_reservation_another_running_network_holds(conn, netns):
+    """Two networks run in one namespace: a host taking a MAC or an IP the other reserves is
+    refused before anything changes; ``force`` lets it
+    through; then that old conflict does not block an unrelated update."""
+    conn.define(net("left", "nubr-left", "10.87.0.1",
+                    "<host mac='52:54:00:87:00:01' ip='10.87.0.10'/>"))
+    conn.define(net("right", "nubr-right", "10.88.0.1"))
+    conn.start("left")
+    conn.start("right")
+    taken = "<host mac='52:54:00:87:00:01' ip='10.88.0.10'/>"
+    before = (conn.dumpxml("right"), conn.dumpxml("right", inactive=True))
+    for xml, side in ((taken, "MAC 52:54:00:87:00:01"),
+                      ("<host mac='52:54:00:88:00:02' ip='10.87.0.10'/>", "IP 10.87.0.10")):
+        with pytest.raises(ConflictError, match=f"^conflict: {side} is reserved in network "
+                                                "right and in network left .*--force"):
+            conn.update("right", "add", "ip-dhcp-host", xml)
+    assert (conn.dumpxml("right"), conn.dumpxml("right", inactive=True)) == before
+    result = conn.update("right", "add", "ip-dhcp-host", taken, force=True)
+    assert result.live == "applied" and "52:54:00:87:00:01" in conn.dumpxml("right")
+    unrelated = conn.update("right", "add", "ip-dhcp-host",
+                            "<host mac='52:54:00:88:00:03' ip='10.88.0.11'/>")
+    assert unrelated.live == "applied"
+
+
+def test_an_overlapping_address_goes_through_with_force(conn, netns):
+    ip("-n", netns, "link", "add", "docker0", "type", "bridge")
+    ip("-n", netns, "addr", "add", "172.17.0.1/16", "dev", "docker0")
+    conn.define(net("grow", "nubr-grow", "10.85.0.1"))
+    conn.start("grow")
+    more = "<ip family='ipv4' address='172.17.9.1' prefix='24'/>"
+    with pytest.raises(ConflictError, match=r"--force overrides it"):
+        conn.update("grow", "add", "ip", more)
+    conn.update("grow", "add", "ip", more, force=True)
+    assert "172.17.9.1" in ip("-n", netns, "addr", "show", "nubr-grow").stdout

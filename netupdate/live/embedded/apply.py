@@ -65,7 +65,7 @@ class ApplyVerbs:
     def apply(self, name: str, desired_xml, *, live: bool | None = None,
               config: bool | None = None, dry_run: bool = False, restart: bool = False,
               try_seconds: float | None = None, check=None, progress=None,
-              validate: bool = True) -> UpdateResult:
+              validate: bool = True, force: bool = False) -> UpdateResult:
         """Make network ``name`` exactly ``desired_xml`` (XML text, bytes or a path).
 
         The plan is computed against what really runs: the live definition, and when the
@@ -76,7 +76,8 @@ class ApplyVerbs:
         gets its config (which is created when the network is not defined yet); ``live`` on a
         network that is not running starts it.  ``try_seconds`` opens a change that rolls back
         by itself unless committed in time (``change_commit``); with ``check`` (HOST:PORT, or a
-        ``txn.Check``) probed right after, a failed probe rolls back at once.
+        ``txn.Check``) probed right after, a failed probe rolls back at once.  A conflict with
+        another network that the change brings is refused unless ``force`` (``world``).
         """
         from netupdate.live import txn
         started = time.perf_counter()
@@ -100,7 +101,7 @@ class ApplyVerbs:
                                         "change (change start --check)")
         try:
             result = self._apply(name, desired_bytes, desired, live=live, config=config,
-                                 dry_run=dry_run, progress=progress)
+                                 dry_run=dry_run, progress=progress, force=force)
         except BaseException as exc:
             if info is not None:
                 with contextlib.suppress(StateError):
@@ -130,7 +131,7 @@ class ApplyVerbs:
         return identity.keep(desired, base, [], mac=False)   # base.defs: cached, typed
 
     def _apply(self, name, desired_bytes: bytes, desired, *, live, config, dry_run,
-               progress) -> UpdateResult:
+               progress, force=False) -> UpdateResult:
         from netupdate.live import txn
         from netupdate.planning.differ import diff
         store = self.store
@@ -152,9 +153,11 @@ class ApplyVerbs:
             if config and config_bytes is not None:
                 result.changes = diff(self._load(config_path).defs, desired.defs)
             if live and record is not None:
-                self._apply_plan(name, job, result, notes, dry_run)
+                self._apply_plan(name, job, result, notes, dry_run, force)
             elif live:
                 job.start = True
+            if not dry_run:
+                world.preflight_apply(self, name, job, result.changes, force)
             base = job.live_doc.data if job.live_doc is not None else config_bytes
             check_policy(self.policy, base or skeleton(name), desired_bytes, None)
             if not (job.config_write or job.live_write or job.work):
@@ -170,7 +173,8 @@ class ApplyVerbs:
             result.notes = tuple(notes)
             return result
 
-    def _apply_plan(self, name: str, job: _Apply, result, notes: list, dry_run: bool) -> None:
+    def _apply_plan(self, name: str, job: _Apply, result, notes: list, dry_run: bool,
+                    force: bool = False) -> None:
         """What applying to the running network takes: the plan from its live definition, the
         leases' fate, a converge when it drifted from its live definition."""
         from netupdate.live import txn
@@ -183,7 +187,7 @@ class ApplyVerbs:
         drift = txn.live_problems(self, name, job.record, live_doc.defs)
         plan = job.plan = make_plan(live_doc.defs, job.desired.defs)
         job.leases = world.preflight(self, name, job.record, lambda: (live_doc.defs,
-                                     job.desired.defs), plan, dry_run=dry_run)
+                                     job.desired.defs), plan, dry_run=dry_run, force=force)
         result.changes = plan.changes
         if drift:
             job.converge = "network-restart" not in plan.kinds  # a restart rebuilds it all

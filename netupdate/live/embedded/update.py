@@ -39,14 +39,14 @@ class UpdateVerbs:
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
                config: bool | None = None, restart: bool = False, dry_run: bool = False,
-               release_conflicting: bool = False) -> UpdateResult:
+               release_conflicting: bool = False, force: bool = False) -> UpdateResult:
         """Edit network ``name`` (libvirt's section form, or ``node_spec``).
 
         Defaults: a running network gets ``live`` and ``config``; an inactive one its config;
         a transient one its live state.  Live changes run the plan, verify, and roll back both
         sides on any failure (``RuntimeFailure`` names the failed step or check).  The embedded
         runtime restarts what the plan needs by itself: ``restart`` changes nothing here.
-        Guests and leases it concerns: ``world.preflight`` (``release_conflicting``).
+        Guests, leases, conflicts: ``world.preflight`` (``release_conflicting``, ``force``).
         """
         started = time.perf_counter()
         check_name(name)
@@ -68,8 +68,8 @@ class UpdateVerbs:
                 result.change = change = self._edit_docs(docs, result.command, section, xml,
                                                          parent_index, node_spec)
                 result.plan = planner.plan_change(change)
-                leases = world.preflight_edit(self, name, record if live else None,
-                                              docs.get("live"), result, release_conflicting)
+                leases = world.preflight_edit(self, name, record if live else None, docs,
+                                              result, release_conflicting, force)
             except BaseException:
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
@@ -225,7 +225,7 @@ class UpdateVerbs:
 
     def update_batch(self, name: str, updates, *, live: bool | None = None,
                      config: bool | None = None, dry_run: bool = False,
-                     restart: bool = False, progress=None) -> UpdateResult:
+                     restart: bool = False, progress=None, force: bool = False) -> UpdateResult:
         """Apply many updates (``txn.BatchUpdate``s, dicts, ``(command, section, xml)`` tuples
         or the text of a batch file) as one transaction: all are made on copies of the
         definitions first (a refused one raises ``BatchError`` naming it, and nothing changes),
@@ -259,8 +259,8 @@ class UpdateVerbs:
             config_net = targets[-1] if config_doc is not None else None
             plan = planner.plan(live_doc.defs, live_net.defs) if live_net is not None else None
             result.plan = plan
-            leases = world.preflight(self, name, record if live_net else None,
-                                     lambda: (live_doc.defs, live_net.defs), plan, dry_run=dry_run)
+            leases = world.preflight_batch(self, name, record, (live_doc, config_doc),
+                                           (live_net, config_net), plan, dry_run, force)
             if plan is not None:
                 result.changes = plan.changes
                 emit(progress, "plan", actions=list(plan.kinds))

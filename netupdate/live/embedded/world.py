@@ -86,13 +86,17 @@ def _facts(conn, name: str, record: dict, after, found: list[L.Lease]):
 
 
 def preflight(conn, name: str, record: dict | None, pair, plan, *, dry_run: bool = False,
-              release_conflicting: bool = False) -> Preflight:
+              release_conflicting: bool = False, force: bool = False,
+              changes=None) -> Preflight:
     """What a change of the live definition (``pair()``: its ``NetworkDef`` before and after,
     asked for only when needed, so a host update stays fast) with live ``plan`` does to the
     running network's guests and leases.  Raises ``InvalidOperationError`` (nothing changed
     yet) when it would take the address of a guest still on the network; a dry run reports
-    it instead."""
+    it instead.  First the conflict pre-flight (``preflight_change``; ``record`` None: a
+    change of the persistent definition only, whose ``changes`` it reads)."""
     from netupdate.planning.impact import needs_facts
+    if not dry_run:
+        preflight_change(conn, name, record, pair, plan, changes, force)
     if record is None or plan is None:
         return Preflight()
     out = Preflight(kinds=tuple(plan.kinds))
@@ -102,8 +106,6 @@ def preflight(conn, name: str, record: dict | None, pair, plan, *, dry_run: bool
     before, after = pair()
     if needs_facts(out.kinds):
         out.facts = _facts(conn, name, record, after, found)
-    if not dry_run and {"address-add", "network-restart"} & set(out.kinds):
-        _refuse(_collisions(conn, name, record, after), False, forcible=False)
     old, new = L.reservations(before), L.reservations(after)
     if found and old != new:
         stake = L.at_stake(old, new, found)
@@ -114,12 +116,28 @@ def preflight(conn, name: str, record: dict | None, pair, plan, *, dry_run: bool
     return out
 
 
-def preflight_edit(conn, name: str, record: dict | None, doc, result,
-                   release_conflicting: bool) -> Preflight:
-    """``preflight`` for an update that edited the live definition's tree ``doc.network`` (a
-    connection's cached document: its bytes before, its tree after)."""
+def preflight_edit(conn, name: str, record: dict | None, docs: dict, result,
+                   release_conflicting: bool, force: bool = False) -> Preflight:
+    """``preflight`` for an update that edited the trees of ``docs`` (``{"live"|"config":
+    Doc}``: a connection's cached documents, their bytes before, their tree after): the live
+    one's when there is one, else the persistent one's."""
+    doc = docs.get("live") or docs["config"]
     return preflight(conn, name, record, lambda: (doc.defs, doc.network.defs), result.plan,
-                     dry_run=result.dry_run, release_conflicting=release_conflicting)
+                     dry_run=result.dry_run, release_conflicting=release_conflicting,
+                     force=force)
+
+
+def preflight_batch(conn, name: str, record: dict | None, docs, nets, plan, dry_run: bool,
+                    force: bool) -> Preflight:
+    """``preflight`` for a batch: ``docs`` (the live and the persistent document before) and
+    ``nets`` (their edited trees, None where not asked for); ``plan``: the live one or None."""
+    from netupdate.planning.differ import diff
+    live = nets[0] is not None
+    side = 0 if live else 1
+    return preflight(conn, name, record if live else None,
+                     lambda: (docs[side].defs, nets[side].defs), plan, dry_run=dry_run,
+                     force=force,
+                     changes=None if live or dry_run else diff(docs[1].defs, nets[1].defs))
 
 
 def plan_effects(conn, name: str, plan, after) -> tuple:
@@ -166,10 +184,10 @@ def after(conn, name: str, found: Preflight, result) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------- conflict pre-flight
-def _refuse(found, force: bool, *, forcible: bool = True) -> None:
+def _refuse(found, force: bool) -> None:
     from netupdate.errors import ConflictError
     from netupdate.planning.conflicts import refusal
-    line = refusal(found, force, forcible=forcible)
+    line = refusal(found, force)
     if line is not None:
         raise ConflictError(line)
 
@@ -185,11 +203,13 @@ def _running(conn, netns: str | None, but: str) -> dict:
     return out
 
 
-def _collisions(conn, name: str, record: dict | None, defs, netns: str | None = None) -> list:
+def _collisions(conn, name: str, record: dict | None, defs, netns: str | None = None,
+                before=None) -> list:
     """What ``defs`` collides with in the namespace it runs in (``record``'s) or will run in:
     its bridge name taken, its subnets overlapping an address or route there (another network
     of ours among them), a MAC or IP another network running there reserves.  The network's
-    own bridge (``record``) is not a collision."""
+    own bridge (``record``) is not a collision, nor what ``before`` (the definition a change
+    starts from) collided with already."""
     from netupdate.live.embedded.runtime import driver, kernel
     from netupdate.live.embedded.runtime import netns as NS
     from netupdate.planning import conflicts as C
@@ -200,12 +220,60 @@ def _collisions(conn, name: str, record: dict | None, defs, netns: str | None = 
     addresses = [(i, a) for i, a in addresses if i != ours]
     running = _running(conn, netns, name)
     where = f"namespace {netns}" if netns else "the host's namespace"
-    found = C.in_namespace(name, defs, driver.bridge_name(defs), addresses,
-                           [(i, r) for i, r in routes if i != ours], links - {ours},
-                           where=where, owners={br: o for br, (o, _d) in running.items()})
-    return found + [c for other, theirs in running.values()
-                    for c in C.between(name, defs, other, theirs)
-                    if c.kind not in (C.SUBNET, C.BRIDGE)]   # in_namespace saw those
+    routes = [(i, r) for i, r in routes if i != ours]
+    owners = {br: o for br, (o, _d) in running.items()}
+
+    def found(defs) -> list:
+        return C.in_namespace(name, defs, driver.bridge_name(defs), addresses, routes,
+                              links - {ours}, where=where, owners=owners) + \
+            [c for other, theirs in running.values() for c in C.between(name, defs, other, theirs)
+             if c.kind not in (C.SUBNET, C.BRIDGE)]   # in_namespace saw those
+    old = set(found(before)) if before is not None else set()
+    return [c for c in found(defs) if c not in old]
+
+
+def preflight_change(conn, name: str, record: dict | None, pair, plan, changes,
+                     force: bool) -> None:
+    """The conflict pre-flight of an update or apply (``pair()``: the definition before and
+    after; ``record``: the network runs, ``plan`` its live plan; else ``changes`` of its
+    persistent definition): refuse the conflicts the change brings that were not there before
+    (``ConflictError`` naming both sides; ``force`` lets the forcible ones through).  A new
+    address or a restart is checked against all the namespace holds (``_collisions``); a
+    change of subnets or reservations against our other networks running there."""
+    from netupdate.planning import conflicts as C
+    kinds = set(plan.kinds) if record is not None and plan is not None else set()
+    if {"address-add", "network-restart"} & kinds:
+        before, after = pair()
+        _refuse(_collisions(conn, name, record, after, before=before), force)
+        return
+    changes = plan.changes if changes is None and plan is not None else changes
+    if changes is None or not C.touches(changes.sections):
+        return
+    running = _running(conn, record.get("netns") if record is not None else conn.netns, name)
+    if not running:
+        return
+    if set(changes.sections) == {"ip-dhcp-host"}:   # a host update: no definition needed
+        _refuse(C.introduced_hosts(name, changes, running.values()), force)
+        return
+    before, after = pair()
+    _refuse(C.introduced(name, before, after, running.values()), force)
+
+
+def preflight_apply(conn, name: str, job, changes, force: bool) -> None:
+    """The conflict pre-flight of an apply (``apply._Apply`` ``job``) that does not change a
+    running network (``preflight`` saw to that): one that starts it checks what a start does,
+    one of a new network what a define does, else the change of its persistent definition
+    (``changes``, from the definition ``job.config_bytes``)."""
+    if job.plan is not None:
+        return
+    if job.start:
+        preflight_start(conn, name, job.desired.defs, conn.netns, force)
+    elif job.config_bytes is None:
+        preflight_define(conn, name, job.desired.defs, force)
+    elif job.config_write:
+        preflight_change(conn, name, None, lambda: (conn._load(conn.store.config_path(name))
+                                                    .defs, job.desired.defs), None, changes,
+                         force)
 
 
 def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:

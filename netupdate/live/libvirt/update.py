@@ -73,7 +73,7 @@ class UpdateVerbs:
     def update(self, name: str, command, section=None, xml: str | None = None, *,
                parent_index: int = -1, node_spec: str | None = None, live: bool | None = None,
                config: bool | None = None, restart: bool = False, dry_run: bool = False,
-               release_conflicting: bool = False) -> UpdateResult:
+               release_conflicting: bool = False, force: bool = False) -> UpdateResult:
         """Edit network ``name`` like ``virsh net-update`` (section form) or by ``node_spec``.
 
         ``live``/``config`` default to both for a running persistent network, the persistent
@@ -81,7 +81,8 @@ class UpdateVerbs:
         default is the current state only).  Sections libvirt refuses are computed by netupdate
         (see ``compute``); ``restart`` lets netupdate restart the network when the live side
         cannot be changed otherwise.  A reservation of an address leased to a guest still on
-        the network is refused unless ``release_conflicting`` (``guests.guard``).
+        the network is refused unless ``release_conflicting`` (``guests.guard``), a new
+        conflict with another running network unless ``force`` (``world.preflight_change``).
         """
         command, section = command_name(command), section_name(section)
         if node_spec is None and section is None:
@@ -95,6 +96,10 @@ class UpdateVerbs:
         before, after = ((sides.live_before, sides.live_after) if do_live
                          else (sides.config_before, sides.config_after))
         check_policy(self.policy, before, after, command)
+        if not dry_run:
+            from netupdate.live.libvirt.world import preflight_change
+            preflight_change(self, name, before, after, plan_change(sides.change).changes,
+                             force)
         route = libvirt_route(command, section, node_spec)
         if route != "netupdate":
             guard = guests.guard(self, net, sides.live_before, sides.live_after,
@@ -210,7 +215,7 @@ class UpdateVerbs:
 
     def update_batch(self, name: str, updates, *, live: bool | None = None,
                      config: bool | None = None, dry_run: bool = False,
-                     restart: bool = False, progress=None) -> UpdateResult:
+                     restart: bool = False, progress=None, force: bool = False) -> UpdateResult:
         """Many updates as one: all are made by the engine on a copy of the persistent config
         (the live definition of a transient network); a refused one raises ``BatchError``
         naming it and nothing changes; the result is then applied like ``apply``."""
@@ -226,20 +231,21 @@ class UpdateVerbs:
         for item in items:
             batch_edit(network, item)
         result = self.apply(name, network.to_xml(), live=live, config=config, dry_run=dry_run,
-                            restart=restart, progress=progress)
+                            restart=restart, progress=progress, force=force)
         result.command, result.count = "batch", len(items)
         return result
 
     def apply(self, name: str, desired_xml, *, live: bool | None = None,
               config: bool | None = None, dry_run: bool = False, restart: bool = False,
               try_seconds: float | None = None, check=None, progress=None,
-              validate: bool = True) -> UpdateResult:
+              validate: bool = True, force: bool = False) -> UpdateResult:
         """Make network ``name`` match ``desired_xml`` (XML text or a path): the persistent
         config is defined as given; the live network is changed through the plan (libvirt's
         own updates where it has them, netlink for a local bridge's STP and delay), or needs a
         restart, which ``restart`` allows.  ``dry_run`` changes nothing and reports what would
         be done.  The uuid, MAC address and bridge name libvirt assigned are kept when the
-        desired definition leaves them out."""
+        desired definition leaves them out.  A new conflict with another running network is
+        refused unless ``force`` (``world.preflight_change``)."""
         from netupdate.model.defs import load
         if try_seconds is not None or check is not None:
             raise unsupported(self.backend_name, "a try window or a check (--try, --check)")
@@ -264,6 +270,9 @@ class UpdateVerbs:
         desired = fill_identity(desired_doc.to_xml(), base, notes)
         changes = diff_defs(base, desired)
         check_changes(self.policy, changes, None)
+        if not dry_run:
+            from netupdate.live.libvirt.world import preflight_change
+            preflight_change(self, name, base, desired, changes, force)
         result = commit(self, net, name, command=None, section=None,
                         config_before=config_before,
                         config_after=desired if do_config and diff_defs(config_before, desired)

@@ -96,6 +96,26 @@ def preflight_define(conn, xml, force: bool):
     return network
 
 
+def preflight_change(conn, name: str, before: str | None, after: str, changes,
+                     force: bool) -> None:
+    """Refuse an update or apply of ``name`` (its XML ``before`` and ``after``; ``changes``:
+    the ``ChangeSet`` between them) that brings a conflict with another running network of
+    the daemon which ``before`` did not have already (only a change of subnets or
+    reservations can)."""
+    from netupdate.model.defs import load
+    from netupdate.planning import conflicts as C
+    if not C.touches(changes.sections):
+        return
+    others = _running(conn, name)
+    if not others:
+        return
+    if set(changes.sections) == {"ip-dhcp-host"}:
+        _refuse(C.introduced_hosts(name, changes, others.items()), force)
+        return
+    _refuse(C.introduced(name, load(before).defs if before is not None else None,
+                         load(after).defs, others.items()), force)
+
+
 def preflight_start(conn, net, force: bool):
     """``net`` once its subnets overlap no running network of the daemon and, on a local
     daemon, no address or route of the host (libvirt itself only says "Network is already in

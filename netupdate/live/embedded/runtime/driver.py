@@ -355,9 +355,8 @@ class Driver:
         if unknown:
             raise RuntimeFailure(f"the plan has actions this runtime cannot run: {unknown}")
         netns, br = record["netns"], record["bridge"]["name"]
-        changed = False
+        changed = dnsmasq_done = False
         layout = self.layout(name)
-        dnsmasq_done = False
         V6.follow(netns, br, before, after, enabling=True)
         for action in actions:
             kind, detail = action.kind, action.detail

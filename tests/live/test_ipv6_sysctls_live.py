@@ -46,7 +46,7 @@ def _v6_addresses(netns: str) -> str:
     return ip("-n", netns, "-6", "addr", "show", "dev", BR, "scope", "global").stdout
 
 
-@pytest.mark.parametrize(("text", "want"), [(V4, OFF), (BOTH, ON)])
+@pytest.mark.parametrize(("text", "want"), [(V4, OFF), (BOTH, ON)], ids=["ipv4", "ipv6"])
 def test_start_sets_them(conn, netns, text, want):
     conn.define(text)
     conn.start("v6sys")
@@ -88,7 +88,7 @@ def test_rollback_puts_them_back(conn, netns):
 
 @pytest.mark.parametrize(("text", "field", "value"), [
     (V4, "disable_ipv6", "0"), (V4, "accept_ra", "1"), (BOTH, "autoconf", "1"),
-    (BOTH, "accept_ra", "2")])
+    (BOTH, "accept_ra", "2")], ids=["v4-disable", "v4-accept_ra", "v6-autoconf", "v6-accept_ra"])
 def test_check_reports_a_changed_one_and_repair_fixes_it(conn, netns, text, field, value):
     conn.define(text)
     conn.start("v6sys")

@@ -3,7 +3,8 @@
 ``observe(conn, name)`` reads everything the runtime made for the network: both definitions,
 the runtime record, every file in its run directory (dnsmasq conf, host files), the nft table
 the record names (``nft list table``), and the kernel state through netlink (bridge STP, delay,
-MTU, MAC, up, addresses; routes) and the namespace's forwarding sysctls.
+MTU, MAC, up, addresses; routes), the namespace's forwarding sysctls and the bridge's IPv6
+ones.
 
 Three views of an observation compare two states:
 
@@ -27,9 +28,15 @@ SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
 SKIP_FILES = {"dnsmasq.leases", "dnsmasq.pid", "dnsmasq.restart-ms"}  # volatile observations
 
 
-def _read_sysctls() -> dict:
+BRIDGE_SYSCTLS = ("disable_ipv6", "accept_ra", "autoconf")   # the bridge's, libvirt's
+
+
+def _read_sysctls(bridge: str) -> dict:
+    keys = list(SYSCTLS)
+    if os.path.isdir(f"/proc/sys/net/ipv6/conf/{bridge}"):
+        keys += [f"net/ipv6/conf/{bridge}/{field}" for field in BRIDGE_SYSCTLS]
     out = {}
-    for key in SYSCTLS:
+    for key in keys:
         with open(f"/proc/sys/{key}") as handle:
             out[key] = handle.read().strip()
     return out
@@ -78,7 +85,7 @@ def _kernel(netns: str | None, bridge: str) -> dict:
                         for r in BR.routes(ipr, bridge))
     finally:
         ipr.close()
-    return {"bridge": state, "routes": routes, "sysctls": NS.call(netns, _read_sysctls)}
+    return {"bridge": state, "routes": routes, "sysctls": NS.call(netns, _read_sysctls, bridge)}
 
 
 def observe(conn, name: str) -> dict:

@@ -1,6 +1,7 @@
 """Drift of a running network from its live definition, item by item (``check``, issue 16):
 the bridge through netlink (STP, delay, MTU, MAC, addresses, up), its gateway routes, dnsmasq
-(process, conf, host files), the nft table and the forwarding sysctls.  Each drift is a
+(process, conf, host files), the nft table, the forwarding sysctls and the bridge's IPv6
+sysctls (``ipv6conf``).  Each drift is a
 ``(what, expected, actual)`` triple."""
 
 from __future__ import annotations
@@ -106,7 +107,11 @@ def kernel_drift(conn, name: str, record: dict, defs) -> list[tuple[str, str, st
                 for problem in DEV.inspect(record)["problems"]]
     ipr = conn.driver.ipr(netns)
     br = record["bridge"]["name"]
-    out = bridge_drift(BR.read(ipr, br), defs, br)
+    state = BR.read(ipr, br)
+    out = bridge_drift(state, defs, br)
+    if state is not None:
+        from netupdate.live.embedded.runtime import ipv6conf as V6
+        out += V6.drift(netns, br, defs)
     out += route_drift(ipr, defs, br)
     out += dnsmasq_drift(conn, name, record, defs)
     out += firewall_drift(conn, name, record, defs)

@@ -17,6 +17,7 @@ from netupdate.live.embedded.runtime import devices as DEV
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.live.embedded.runtime import forwarding as FW
 from netupdate.live.embedded.runtime import hostfast as HF
+from netupdate.live.embedded.runtime import ipv6conf as V6
 from netupdate.live.embedded.runtime import liveset as LS
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.embedded.runtime import nft as NFT
@@ -172,6 +173,7 @@ class Driver:
             BR.set_up(ipr, "lo")  # a fresh namespace has lo down: no local traffic at all
         BR.create(ipr, br, mtu=defs.mtu, mac=str(defs.mac.normalized) if defs.mac else None,
                   stp=want_stp(defs), delay=want_delay(defs))
+        V6.apply(netns, br, defs)  # before the addresses: none is IPv6 while disable_ipv6=1
         self._firewall(record, defs)
         for address in IP.addresses(defs):
             record["addresses"].append(address)
@@ -302,6 +304,7 @@ class Driver:
         for address in dict.fromkeys(record["addresses"] + state["addresses"]):  # extra too
             if _norm_addr(address) not in {_norm_addr(a) for a in want}:
                 BR.del_address(ipr, br, address)
+        V6.apply(netns, br, defs)
         for address in want:
             if _norm_addr(address) not in have:
                 BR.add_address(ipr, br, address)
@@ -352,9 +355,9 @@ class Driver:
         if unknown:
             raise RuntimeFailure(f"the plan has actions this runtime cannot run: {unknown}")
         netns, br = record["netns"], record["bridge"]["name"]
-        changed = False
+        changed = dnsmasq_done = False
         layout = self.layout(name)
-        dnsmasq_done = False
+        V6.follow(netns, br, before, after, enabling=True)
         for action in actions:
             kind, detail = action.kind, action.detail
             if kind == "none":
@@ -401,6 +404,7 @@ class Driver:
             elif kind == "firewall-reload":
                 self._firewall(record, after)
                 changed = True
+        V6.follow(netns, br, before, after, enabling=False)
         changed |= FW.follow_change(self.store, record, before, after)
         return record, changed
 

@@ -18,6 +18,7 @@ from netupdate.errors import RuntimeFailure
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import devices as DEV
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
+from netupdate.live.embedded.runtime import ipv6conf as V6
 from netupdate.live.embedded.runtime import liveset as LS
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.live.embedded.runtime import nft as NFT
@@ -66,6 +67,11 @@ def verify(driver, name: str, record: dict, defs, *, before, kinds=(), sections=
         if bad:
             raise VerifyError("bridge", "; ".join(bad))
         done.append("bridge")
+        drift = V6.drift(netns, br, defs)
+        if drift:
+            raise VerifyError("IPv6 sysctls", "; ".join(f"{what} is {have}, expected {want}"
+                                                          for what, want, have in drift))
+        done.append("IPv6 sysctls")
     if full or kinds & {"route-add", "route-remove"}:
         have = {_norm_route(r) for r in BR.routes(driver.ipr(netns), br)}
         missing = [r["address"] for r in want_routes(defs) if _norm_route(r) not in have]

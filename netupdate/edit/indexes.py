@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 
+from netupdate.document.bulk import bulk
 from netupdate.model import defs as M
 from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections.ip_dhcp_host import norm_ip
@@ -40,6 +41,10 @@ class HostIndex:
         self.keys: list[int] = []
         self.elements: dict[int, object] = {}
         self.values: dict[object, dict[str, object]] = {}
+        with bulk():
+            self._index(dhcp)
+
+    def _index(self, dhcp) -> None:
         for number, host in enumerate(dhcp.iterchildren("host")):
             self.order[host] = number
             self.keys.append(number)

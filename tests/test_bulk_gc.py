@@ -1,4 +1,5 @@
-"""Reading a whole document runs no cyclic-GC pass (issue 12: edit and validate scale linearly).
+"""Reading a whole document runs no cyclic-GC pass, and the first host add parses no address
+again (issue 12: edit and validate scale linearly).
 
 CPython's collector passes over every tracked object each time the survivors grew by a
 quarter, and a young pass every few hundred allocations: reading 100,000 hosts made those a
@@ -12,14 +13,18 @@ young pass due when it resumes), where they were hundreds and grew with N.
 from __future__ import annotations
 
 import gc
+import sys
 
 import pytest
 
+import netupdate
 from netupdate.check import semantic
 from netupdate.document.bulk import bulk
 from netupdate.document.source import Document
 from netupdate.edit.indexes import HostIndex
 from netupdate.model import defs as M
+from netupdate.model.values import parse_ip
+from netupdate.sections import ip_dhcp_host as HOST
 
 
 def network(hosts: int) -> str:
@@ -82,3 +87,33 @@ def test_bulk_resumes_the_collector_as_it_was():
     with pytest.raises(ValueError), bulk():
         raise ValueError
     assert gc.isenabled()
+
+
+def parses_during(work) -> int:
+    """Addresses parsed (calls of ``parse_ip``, every address goes through it) by ``work()``."""
+    count = 0
+
+    def seen(frame, event, arg):
+        nonlocal count
+        count += event == "call" and frame.f_code is parse_ip.__code__
+
+    HOST.norm_ip.cache_clear()
+    sys.setprofile(seen)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+@pytest.mark.parametrize("hosts", [2000, 8000])
+def test_first_host_add_reuses_the_addresses_load_parsed(hosts):
+    """The first add builds the host index from the typed hosts ``load`` read (issue 12:
+    the index re-parsed every host's address): a handful of parses, whatever N."""
+    loaded = netupdate.load(network(hosts))
+    new = "<host mac='52:54:00:ff:ff:ff' name='new' ip='10.255.0.9'/>"
+    assert parses_during(lambda: loaded.update("add", "ip-dhcp-host", new)) <= 5
+    assert loaded.root.find("ip/dhcp")[-1].get("name") == "new"
+    duplicate = "<host mac='52:54:00:ff:ff:fe' name='other' ip='10.0.0.1'/>"
+    with pytest.raises(netupdate.NetupdateError, match="existing dhcp host"):
+        loaded.update("add", "ip-dhcp-host", duplicate)   # the index still finds addresses

@@ -34,7 +34,10 @@ class HostIndex:
 
     __slots__ = ("dhcp", "by", "order", "keys", "elements", "values")
 
-    def __init__(self, dhcp):
+    def __init__(self, dhcp, known=None):
+        """``known``: the typed ``DhcpHost`` definitions of ``dhcp``'s hosts in document order
+        when they describe the tree as it is (``Network.defs``): their addresses are already
+        parsed."""
         self.dhcp = dhcp
         self.by: dict[str, dict[object, list]] = {kind: {} for kind in HOST.KEYS}
         self.order: dict[object, int] = {}
@@ -42,14 +45,14 @@ class HostIndex:
         self.elements: dict[int, object] = {}
         self.values: dict[object, dict[str, object]] = {}
         with bulk():
-            self._index(dhcp)
+            self._index(dhcp, iter(known or ()))
 
-    def _index(self, dhcp) -> None:
+    def _index(self, dhcp, known) -> None:
         for number, host in enumerate(dhcp.iterchildren("host")):
             self.order[host] = number
             self.keys.append(number)
             self.elements[number] = host
-            values = self.values[host] = HOST.key_of(host)
+            values = self.values[host] = HOST.key_of(host, next(known, None))
             for kind, value in values.items():
                 self.by[kind].setdefault(value, []).append(host)
 

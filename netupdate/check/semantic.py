@@ -37,6 +37,7 @@ from netupdate.check.reading import parse_code, read_source
 from netupdate.check.rules import RULES, SEMANTIC_RULES, select_rules
 from netupdate.check.subject import Subject
 from netupdate.document import paths
+from netupdate.document.bulk import bulk
 from netupdate.errors import XMLParseError
 from netupdate.model import defs as M
 from netupdate.sections._spec import ERROR, Finding, Rule
@@ -147,7 +148,7 @@ def validate(source, *, schema: str | None = "rng", filename: str | None = None,
     about its element, which libxml2 words vaguely), and semantic issues about an element whose
     values could not be read are dropped too.
     """
-    with paths.indexed_paths():    # issue paths: each parent's children numbered once
+    with paths.indexed_paths(), bulk():   # issue paths: each parent's children numbered once
         return _validate(source, schema, filename, select, ignore, rules)
 
 

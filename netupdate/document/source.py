@@ -20,6 +20,7 @@ import re
 
 from lxml import etree
 
+from netupdate.document.bulk import bulk
 from netupdate.document.limits import parse as _lxml_parse
 from netupdate.document.paths import element_path  # noqa: F401  (re-exported)
 from netupdate.document.sourcemap import Node, map_source
@@ -113,15 +114,16 @@ class Document:
         self.encoding = encoding
         self.bom = bom
         self.text = text
-        self.tree = _lxml_parse(text, filename)
-        self.root = self.tree.getroot()
+        with bulk():   # 100,000 hosts: see document.bulk
+            self.tree = _lxml_parse(text, filename)
+            self.root = self.tree.getroot()
+            self._nodes, self._prolog, self._epilog = map_source(text, self.root, filename)
         self.newline = "\r\n" if "\r\n" in text else "\n"
         self.quote = "'"
         self._touched: set = set()    # changed in place (see touch): children read one by one
         self._edited: set = set()     # parents whose children insert/remove/replace changed
         self._changed: set = set()    # inserted by the edits, or given another tail by them
         self._fresh: dict = {}        # rendering of each inserted element, for tracked writes
-        self._nodes, self._prolog, self._epilog = map_source(text, self.root, filename)
         body = text[len(self._prolog):len(text) - len(self._epilog)]
         if len(re.findall(r'=\s*"', body)) > len(re.findall(r"=\s*'", body)):
             self.quote = '"'

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 
+from netupdate.document.bulk import bulk
 from netupdate.model import defs as M
 from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections.ip_dhcp_host import norm_ip
@@ -33,18 +34,25 @@ class HostIndex:
 
     __slots__ = ("dhcp", "by", "order", "keys", "elements", "values")
 
-    def __init__(self, dhcp):
+    def __init__(self, dhcp, known=None):
+        """``known``: the typed ``DhcpHost`` definitions of ``dhcp``'s hosts in document order
+        when they describe the tree as it is (``Network.defs``): their addresses are already
+        parsed."""
         self.dhcp = dhcp
         self.by: dict[str, dict[object, list]] = {kind: {} for kind in HOST.KEYS}
         self.order: dict[object, int] = {}
         self.keys: list[int] = []
         self.elements: dict[int, object] = {}
         self.values: dict[object, dict[str, object]] = {}
+        with bulk():
+            self._index(dhcp, iter(known or ()))
+
+    def _index(self, dhcp, known) -> None:
         for number, host in enumerate(dhcp.iterchildren("host")):
             self.order[host] = number
             self.keys.append(number)
             self.elements[number] = host
-            values = self.values[host] = HOST.key_of(host)
+            values = self.values[host] = HOST.key_of(host, next(known, None))
             for kind, value in values.items():
                 self.by[kind].setdefault(value, []).append(host)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import FrozenInstanceError, field
 from typing import Any, ClassVar
 
+from netupdate.document.bulk import bulk
 from netupdate.document.paths import indexed_paths
 from netupdate.document.source import element_path
 from netupdate.errors import ModelError
@@ -189,7 +190,7 @@ class Def(Frozen):
         """``(definition, problems)``: values that cannot be read are None in the definition,
         and each is a ``ModelError`` in ``problems`` (in document order; paths indexed once)."""
         context = Context(filename)
-        with indexed_paths():
+        with indexed_paths(), bulk():
             value = cls._read(element, context)
         return value, sorted(context.problems, key=lambda p: (p.line or 0, p.path or ""))
 

@@ -80,13 +80,15 @@ def norm_id(value: str) -> str:
 NORMALIZE = {"mac": norm_mac, "name": str, "ip": norm_ip, "id": norm_id}
 
 
-def key_of(element) -> dict[str, object]:
-    """The normalised key attributes of a ``<host>`` (only those present)."""
+def key_of(element, known=None) -> dict[str, object]:
+    """The normalised key attributes of a ``<host>`` (only those present); ``known``: its
+    typed definition, whose address is already parsed (``norm_ip`` gives the same)."""
     out = {}
     for kind in KEYS:
         raw = element.get(kind)
         if raw is not None:
-            out[kind] = NORMALIZE[kind](raw)
+            parsed = known.ip if kind == "ip" and known is not None else None
+            out[kind] = parsed if parsed is not None else NORMALIZE[kind](raw)
     return out
 
 

@@ -137,9 +137,22 @@ def _host_index(ed: Edit, dhcp, fresh: bool = False) -> HostIndex:
     key = ("dhcp-hosts", dhcp)
     index = None if fresh else ed.network._indexes.get(key)
     if index is None or not index.plausible():
-        index = HostIndex(dhcp)
+        index = HostIndex(dhcp, None if fresh else _typed_hosts(ed.network, dhcp))
         ed.network._indexes[key] = index
     return index
+
+
+def _typed_hosts(network, dhcp) -> tuple | None:
+    """The typed hosts of ``dhcp`` from ``network.defs`` when it is read (it describes the
+    tree as the update starts), else None."""
+    defs, ip_el = network._defs, dhcp.getparent()
+    if defs is None or ip_el is None or ip_el.getparent() is not network.root:
+        return None
+    for ip_def, element in zip(defs.ips, network.root.iterchildren("ip"), strict=False):
+        if element is ip_el:
+            first = next(ip_el.iterchildren("dhcp"), None)
+            return ip_def.dhcp.hosts if first is dhcp and ip_def.dhcp is not None else None
+    return None
 
 
 def _with_index(ed: Edit, dhcp, work: Callable):

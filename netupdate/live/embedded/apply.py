@@ -150,12 +150,12 @@ class ApplyVerbs:
             emit(progress, "start", op="apply", network=name)
             job = _Apply(desired_bytes, desired, record, config_bytes,
                          config_write=config and config_bytes != desired_bytes)
-            if config and config_bytes is not None:
-                result.changes = diff(self._load(config_path).defs, desired.defs)
-            if live and record is not None:
+            if live and record is not None:   # the plan's changes (one diff, not two)
                 self._apply_plan(name, job, result, notes, dry_run, force)
             elif live:
                 job.start = True
+            if config and config_bytes is not None and job.plan is None:
+                result.changes = diff(self._load(config_path).defs, desired.defs)
             if not dry_run:
                 world.preflight_apply(self, name, job, result.changes, force)
             base = job.live_doc.data if job.live_doc is not None else config_bytes

@@ -146,27 +146,48 @@ def preflight_start(conn, net, force: bool):
 # ---------------------------------------------------------------------- drift check
 def check(conn, name: str, *, repair: bool = False):
     """libvirt's live vs persistent XML and, on a local daemon, the kernel state of its bridge
-    (STP, delay, MTU, MAC, addresses, up) against the live XML.  libvirt owns the bridge:
-    ``repair`` is not done here (a restart of the network is libvirt's repair)."""
-    from netupdate.live.world import CheckResult, Drift, definition_drift
-    from netupdate.model.defs import load
-    if repair:
-        raise UnsupportedError("the libvirt backend does not repair drift (libvirt owns the "
-                               "network): restart it, or 'netupdate apply' the definition")
+    (STP, delay, MTU, MAC, addresses, up) against the live XML.  ``repair`` (``repair``
+    module) sets the bridge back to what libvirt sets, then applies the persistent definition
+    to the running network through the live plan, unless only a restart would."""
+    from netupdate.live.world import CheckResult, definition_drift
     net = conn._lookup(name)
     if not net.isActive():
         return CheckResult(name, running=False)
-    live = load(conn._call(f"network {name!r}", net.XMLDesc, 0)).defs
-    exact = conn._persistent_xml(net)[1]   # else the live definition stands in: no drift
-    drift = definition_drift(conn, name) if exact else []
-    if conn.local:
-        from netupdate.live.embedded.runtime import bridge as BR
-        from netupdate.live.embedded.runtime import drift as D
-        from netupdate.live.embedded.runtime import netns as NS
-        bridge = net.bridgeName()
-        ipr = NS.iproute(conn.netns)
-        try:
-            drift += [Drift(*item) for item in D.bridge_drift(BR.read(ipr, bridge), live, bridge)]
-        finally:
-            ipr.close()
-    return CheckResult(name, drift=drift)
+    persistent, exact = conn._persistent_xml(net)  # not exact: the live one stands in
+    before = definition_drift(conn, name) if exact else []
+    result = CheckResult(name, drift=before + _kernel(conn, net))
+    if not repair or not result.drift:
+        return result
+    from netupdate.live.libvirt import repair as R
+    if len(result.drift) > len(before):
+        result.notes += R.bridge(conn, net.bridgeName(), _live(conn, net))
+        after = _kernel(conn, net)
+        result.repaired = [d.to_text() for d in result.drift[len(before):] if d not in after]
+    if before:
+        done, text = R.redefine(conn, name, persistent)
+        (result.repaired if done else result.notes).append(text)
+    result.remaining = (definition_drift(conn, name) if exact else []) + _kernel(conn, net)
+    return result
+
+
+def _live(conn, net):
+    from netupdate.model.defs import load
+    return load(conn._call(f"network {net.name()!r}", net.XMLDesc, 0)).defs
+
+
+def _kernel(conn, net) -> list:
+    """The drift of libvirt's bridge in the kernel from the live definition (a local daemon's
+    only: a remote one's kernel is not ours to read)."""
+    if not conn.local:
+        return []
+    from netupdate.live.embedded.runtime import bridge as BR
+    from netupdate.live.embedded.runtime import drift as D
+    from netupdate.live.embedded.runtime import netns as NS
+    from netupdate.live.world import Drift
+    bridge = net.bridgeName()
+    ipr = NS.iproute(conn.netns)
+    try:
+        return [Drift(*item) for item in D.bridge_drift(BR.read(ipr, bridge), _live(conn, net),
+                                                        bridge)]
+    finally:
+        ipr.close()

@@ -553,6 +553,45 @@ def test_libvirt_live_update_reports_guest_impact_and_unchecked_leases(running_l
     assert not any(note.startswith(unchecked) for note in txt.notes)   # no reservation changed
 
 
+PERSISTENT_ONLY = [  # (edit of the running definition, made persistent only; live-appliable)
+    ("<dns>", "<dns><txt name='later' value='v'/>"),
+    ("<dhcp>", "<dhcp><host mac='52:54:00:4e:55:42' name='vm42' ip='192.168.150.42'/>"),
+]
+
+
+@pytest.mark.libvirt
+@pytest.mark.parametrize("old,new", PERSISTENT_ONLY)
+def test_libvirt_check_repair_brings_live_to_persistent(running_libvirt, old, new):
+    """Issue 16: a persistent definition changed behind the running network (defineXML on
+    an active network) is drift; ``--repair`` applies it live through the live plan."""
+    one, name = running_libvirt
+    changed = one.conn.dumpxml(name).replace(old, new, 1)
+    one.conn.define(changed)
+    drift = one.conn.check(name)
+    assert drift.drift and drift.exit_code == 1, drift.to_text()
+    result = one.conn.check(name, repair=True)
+    assert result.remaining == [] and result.exit_code == 0 and result.notes == [], \
+        result.to_text()
+    assert [r.split(" (")[0] for r in result.repaired] == \
+        ["live definition: set to the persistent definition through the live plan"]
+    assert same(changed, one.conn.dumpxml(name)) == []
+    assert one.conn.check(name).drift == []
+
+
+@pytest.mark.libvirt
+def test_libvirt_check_repair_leaves_what_needs_a_restart(running_libvirt):
+    """A difference only a restart applies (a bridge rename) is left, exit 1, with a note."""
+    one, name = running_libvirt
+    live = one.conn.dumpxml(name)
+    one.conn.define(live.replace("nubr0", "nubr9"))
+    result = one.conn.check(name, repair=True)
+    assert result.exit_code == 1 and result.repaired == [], result.to_text()
+    assert result.remaining == result.drift != []
+    assert any("only a network restart" in note for note in result.notes), result.notes
+    assert "note: the live definition was not set" in result.to_text()
+    assert same(live, one.conn.dumpxml(name)) == []
+
+
 @pytest.mark.libvirt
 def test_libvirt_restart_and_diff_name_the_guests_they_cut_off(running_libvirt):
     one, name = running_libvirt

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from netupdate.errors import ConflictError, UnsupportedError
+from netupdate.errors import ConflictError
 from tests.live.test_libvirtd import conn, network  # noqa: F401  (fixtures; daemon: conftest)
 from tests.live.test_world_live import guest  # noqa: F401  (fixture)
 
@@ -19,7 +19,9 @@ def _ip(*args):
 
 
 def test_check_finds_libvirts_bridge_changed_behind_its_back(conn, daemon, network):  # noqa: F811
-    name, _server, _prefix = network
+    """Issue 16: libvirt's bridge changed in the kernel is drift; ``--repair`` sets back what
+    libvirt sets (STP, up, its own address) and leaves an address libvirt did not put there."""
+    name, server, _prefix = network
     assert conn.check(name).drift == []
     bridge = conn._lookup(name).bridgeName()
     _ip("-n", daemon.netns, "link", "set", bridge, "type", "bridge", "stp_state", "0")
@@ -28,8 +30,20 @@ def test_check_finds_libvirts_bridge_changed_behind_its_back(conn, daemon, netwo
     assert f"bridge {bridge} stp: expected on, actual off" in lines
     assert f"bridge {bridge} address 10.254.0.1/24: expected absent, actual present" in lines
     assert conn.check(name).exit_code == 1
-    with pytest.raises(UnsupportedError, match="libvirt backend does not repair"):
-        conn.check(name, repair=True)
+    _ip("-n", daemon.netns, "link", "set", bridge, "down")
+    _ip("-n", daemon.netns, "addr", "flush", "to", server, "dev", bridge)
+    result = conn.check(name, repair=True)
+    assert f"bridge {bridge} stp: expected on, actual off" in result.repaired, result.to_text()
+    assert f"bridge {bridge}: expected up, actual down" in result.repaired
+    assert any(r.startswith(f"bridge {bridge} address {server}/") for r in result.repaired)
+    assert [d.to_text() for d in result.remaining] == \
+        [f"bridge {bridge} address 10.254.0.1/24: expected absent, actual present"]
+    assert any("10.254.0.1/24 was not removed" in note for note in result.notes)
+    assert result.exit_code == 1
+    link = _ip("-n", daemon.netns, "-d", "link", "show", bridge).stdout
+    assert "stp_state 1" in link and ",UP" in link.split(">")[0], link
+    _ip("-n", daemon.netns, "addr", "del", "10.254.0.1/24", "dev", bridge)
+    assert conn.check(name).drift == []
 
 
 def test_check_reports_live_vs_persistent_definition(conn, network):  # noqa: F811
@@ -39,6 +53,9 @@ def test_check_reports_live_vs_persistent_definition(conn, network):  # noqa: F8
                 live=False)
     drift = conn.check(name).drift
     assert drift and all(d.what.startswith("live definition: ip-dhcp-host") for d in drift)
+    result = conn.check(name, repair=True)
+    assert result.exit_code == 0 and result.remaining == [], result.to_text()
+    assert "name='later'" in conn.dumpxml(name)
 
 
 def test_start_refuses_a_subnet_the_daemons_namespace_holds(conn, daemon):  # noqa: F811

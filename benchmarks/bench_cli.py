@@ -17,7 +17,13 @@ of the process, which other load on the machine disturbs much less:
 * and for each netupdate command, the netupdate modules ``python -X importtime`` sees it
   import (a verb imports only what it uses).
 
-netupdate runs from this source tree (``python -m netupdate``), byte-compiled first.  The live tiers (DHCP and DNS
+netupdate runs as a fresh machine runs it after ``pip install .``: from a throwaway virtual
+environment (``python -m venv``, no system site packages, so none of this machine's ``.pth``
+start-up hooks) holding netupdate's dependencies and a regular (non-editable) install of this
+tree, made with pip; the environment is kept under ``/tmp`` (``--venv``) so that reruns only
+reinstall netupdate.  ``python -c pass`` is that environment's interpreter, and ``netupdate`` its
+console script (which pip writes with an ``import re`` of its own: the ``python -c 'import re'``
+row is the floor of any pip-installed command).  The live tiers (DHCP and DNS
 host adds against ``virsh net-update --live --config`` and libvirt's API) are in
 ``benchmarks/bench_live.py``.  This is a benchmark, not a test.
 """
@@ -25,6 +31,8 @@ host adds against ``virsh net-update --live --config`` and libvirt's API) are in
 from __future__ import annotations
 
 import argparse
+import configparser
+import hashlib
 import os
 import resource
 import shutil
@@ -36,10 +44,42 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NETUPDATE = [sys.executable, "-m", "netupdate"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-ENV.pop("NETUPDATE_CONNECT", None)
+ENV = {key: value for key, value in os.environ.items()
+       if key not in ("NETUPDATE_CONNECT", "PYTHONPATH", "PYTHONSTARTUP")}
 HOST = "<host mac='52:54:00:aa:00:01' name='newvm' ip='10.201.0.1'/>"
+# what ``pip install .`` needs of this tree
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "netupdate", "rng", "contrib")
+
+
+def _requirements() -> list[str]:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    return config["options"]["install_requires"].split()
+
+
+def prepare_venv(venv: Path) -> Path:
+    """``venv`` with netupdate's dependencies (made once, then reused) and this tree installed
+    into it afresh; returns its interpreter."""
+    requirements = ["wheel", "setuptools>=61", *_requirements()]
+    stamp = hashlib.sha256(f"{sys.version} {requirements}".encode()).hexdigest()
+    python = venv / "bin" / "python"
+    if not (venv / "stamp").is_file() or (venv / "stamp").read_text() != stamp:
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=ENV)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements],
+                       check=True, env=ENV)
+        (venv / "stamp").write_text(stamp)
+    with tempfile.TemporaryDirectory(prefix="nu-bench-src-") as src:
+        for name in SOURCES:   # a copy: pip would leave build/ and egg-info/ in the tree
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, Path(src, name), symlinks=True,
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(ROOT / name, Path(src, name))
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                        "--no-build-isolation", "--force-reinstall", src],
+                       check=True, env=ENV, stdout=subprocess.DEVNULL)
+    return python
 
 
 def network_xml(hosts: int) -> str:
@@ -56,12 +96,12 @@ def network_xml(hosts: int) -> str:
     return "\n".join(lines)
 
 
-def time_once(argv: list[str]) -> tuple[float, float]:
+def time_once(argv: list[str], cwd: Path) -> tuple[float, float]:
     """(wall, CPU) seconds of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(argv, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            cwd=ROOT)
+                            cwd=cwd)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -69,66 +109,72 @@ def time_once(argv: list[str]) -> tuple[float, float]:
     return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
-def modules(argv: list[str]) -> int:
+def modules(python: Path, argv: list[str], cwd: Path) -> int:
     """How many netupdate modules the command imports."""
-    result = subprocess.run([sys.executable, "-X", "importtime", *argv[1:]], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-                            text=True)
+    result = subprocess.run([str(python), "-X", "importtime", *argv], env=ENV, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return sum(1 for line in result.stderr.splitlines()
                if line.rsplit("|", 1)[-1].strip().startswith("netupdate"))
+
+
+def commands(python: Path, work: Path, hosts: int) -> dict[str, list[str]]:
+    net = work / "bench.xml"
+    net.write_text(network_xml(hosts))
+    driver = work / "driver.xml"
+    driver.write_text("<node>\n" + network_xml(hosts) + "</node>\n")
+    netupdate = str(python.parent / "netupdate")
+    table = {
+        "python -c pass": [str(python), "-c", "pass"],
+        "python -c 'import re'": [str(python), "-c", "import re"],
+        "python -c 'import argparse'": [str(python), "-c", "import argparse"],
+        "python -c 'import lxml.etree'": [str(python), "-c", "import lxml.etree"],
+        "netupdate --version": [netupdate, "--version"],
+        "netupdate --help": [netupdate, "--help"],
+        "netupdate edit --help": [netupdate, "edit", "--help"],
+        "netupdate validate FILE": [netupdate, "validate",
+                                    str(ROOT / "fixtures/networks/nat-default.xml")],
+        f"netupdate edit ({hosts} hosts)": [netupdate, "edit", str(net), "add", "ip-dhcp-host",
+                                            HOST, "-o", str(work / "out.xml")],
+    }
+    virsh = shutil.which("virsh")
+    if virsh:
+        table[f"virsh net-update --config ({hosts} hosts)"] = [
+            virsh, "-q", "-c", f"test://{driver}", "net-update", "bench", "add-last",
+            "ip-dhcp-host", HOST, "--config"]
+    return table
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir(),
+                                                          "nu-bench-cli-venv"),
+                        help="the virtual environment (made when missing; default %(default)s)")
     args = parser.parse_args()
-    # byte-compiled like an installed package (this environment sets PYTHONDONTWRITEBYTECODE,
-    # so without it every run would compile every module it imports from source)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "netupdate")],
-                   check=True)
+    python = prepare_venv(args.venv)
     work = Path(tempfile.mkdtemp(prefix="nu-bench-cli-"))
     try:
-        net = work / "bench.xml"
-        net.write_text(network_xml(args.hosts))
-        driver = work / "driver.xml"
-        driver.write_text("<node>\n" + network_xml(args.hosts) + "</node>\n")
-        commands = {
-            "python -c pass": [sys.executable, "-c", "pass"],
-            "python -c 'import argparse'": [sys.executable, "-c", "import argparse"],
-            "netupdate --version": [*NETUPDATE, "--version"],
-            "netupdate --help": [*NETUPDATE, "--help"],
-            "netupdate edit --help": [*NETUPDATE, "edit", "--help"],
-            "netupdate validate FILE": [*NETUPDATE, "validate",
-                                        "fixtures/networks/nat-default.xml"],
-            f"netupdate edit ({args.hosts} hosts)": [*NETUPDATE, "edit", str(net), "add",
-                                                     "ip-dhcp-host", HOST, "-o",
-                                                     str(work / "out.xml")],
-        }
-        virsh = shutil.which("virsh")
-        if virsh:
-            commands[f"virsh net-update --config ({args.hosts} hosts)"] = [
-                virsh, "-q", "-c", f"test://{driver}", "net-update", "bench", "add-last",
-                "ip-dhcp-host", HOST, "--config"]
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        table = commands(python, work, args.hosts)
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in table}
         for _ in range(args.runs):   # interleaved: drift hits every command alike
-            for name, argv in commands.items():
-                times[name].append(time_once(argv))
+            for name, argv in table.items():
+                times[name].append(time_once(argv, work))
         wall = {name: statistics.median(w for w, _c in runs) * 1000 for name, runs in times.items()}
         cpu = {name: statistics.median(c for _w, c in runs) * 1000 for name, runs in times.items()}
         base, cpu_base = wall["python -c pass"], cpu["python -c pass"]
-        print(f"cold start, median of {args.runs} runs (ms), this machine "
+        print(f"cold start, median of {args.runs} runs (ms), fresh venv {args.venv}, this machine "
               f"(load average {os.getloadavg()[0]:.1f}):")
         print("| command | wall ms | over python -c pass | CPU ms | over python -c pass "
               "| netupdate modules imported |")
         print("|---|---|---|---|---|---|")
-        for name, argv in commands.items():
-            count = modules(argv) if argv[:3] == NETUPDATE else "-"
+        for name, argv in table.items():
+            count = modules(python, argv, work) if name.startswith("netupdate") else "-"
             print(f"| {name} | {wall[name]:.1f} | {wall[name] - base:+.1f} | {cpu[name]:.1f} | "
                   f"{cpu[name] - cpu_base:+.1f} | {count} |")
         edit = f"netupdate edit ({args.hosts} hosts)"
-        if virsh:
-            peer = f"virsh net-update --config ({args.hosts} hosts)"
+        peer = f"virsh net-update --config ({args.hosts} hosts)"
+        if peer in table:
             print(f"\noffline edit vs virsh net-update --config on the same {args.hosts}-host "
                   f"network: {wall[edit] / wall[peer]:.2f}x virsh's wall time, "
                   f"{cpu[edit] / cpu[peer]:.2f}x its CPU time (target <= 2.5x)")

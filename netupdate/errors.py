@@ -7,10 +7,8 @@ that location, so the command line can print it as it is.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import re
 
 # Exit codes of the command line: one table for every verb (docs/cli.md, "Exit codes";
 # ``netupdate --help`` prints it).  ``validate`` (1: some file invalid) and ``diff --exit-code``
@@ -186,19 +184,21 @@ class SystemFailure(NetupdateError):
     kind = "system"
 
 
-_TEMP = re.compile(r"^\.(.+)\.\d+\.\d+\.tmp$")
+# an atomic write's temp file (compiled on first use: --version and --help import this module)
+_TEMP = r"^\.(.+)\.\d+\.\d+\.tmp$"
 
 
 def describe_os_error(exc: OSError) -> str:
     """One line for an ``OSError``: the file it concerns (a temp file of an atomic write is
     named by the file it was to replace) and the system's reason."""
+    import re
     reason = exc.strerror or exc.__class__.__name__
     name = exc.filename
     if name is None:
         return reason
     name = os.fsdecode(name)
     folder, base = os.path.split(name)
-    match = _TEMP.match(base)
+    match = re.match(_TEMP, base)
     if match:
         name = os.path.join(folder, match.group(1))
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
@@ -232,6 +232,8 @@ def restored(exc: BaseException) -> bool:
 
 def mark_restored(exc: BaseException) -> BaseException:
     """Mark ``exc`` as "the network was put back" (``restored``); returns it."""
-    with contextlib.suppress(AttributeError):  # built-in exceptions accept attributes
+    try:
         exc.netupdate_restored = True
+    except AttributeError:  # built-in exceptions accept attributes
+        pass
     return exc

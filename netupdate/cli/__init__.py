@@ -10,13 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from netupdate import __version__
-
-if TYPE_CHECKING:
-    import argparse
-
 from netupdate.errors import (
     EXIT_CODES,
     EXIT_INTERRUPTED,
@@ -27,6 +22,10 @@ from netupdate.errors import (
     describe_os_error,
     exit_code,
 )
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    import argparse
 
 # Verb groups, in the order --help lists them, and the verbs each registers: a command line
 # naming a verb builds only its group's parsers (start-up time), --help builds them all.
@@ -201,7 +200,7 @@ _CLI_PID: list[int] = []   # the process whose SIGTERM is a Terminated
 
 
 def _terminate(signum, frame) -> None:
-    import signal
+    import _signal as signal  # the C module: ``signal`` builds its enums at import
     if os.getpid() not in _CLI_PID:  # a forked helper (pyroute2's namespace worker) inherited
         signal.signal(signal.SIGTERM, signal.SIG_DFL)   # this handler: it just ends
         signal.raise_signal(signal.SIGTERM)
@@ -237,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help()
         return output.exit_code(EXIT_USAGE)
     if program:   # SIGTERM as Ctrl-C (from here: parsing changes nothing)
-        import signal
+        import _signal as signal  # the C module: ``signal`` builds its enums at import
         _CLI_PID[:] = [os.getpid()]
         signal.signal(signal.SIGTERM, _terminate)
     fill_defaults(args)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 ENV_CONNECT = "NETUPDATE_CONNECT"
 COLORS = ("auto", "always", "never")
@@ -74,8 +75,27 @@ class Usage(Exception):
         self.message, self.parser, self.hint = message, parser, hint
 
 
+def help_width() -> int:
+    """The width argparse gives help text (``shutil.get_terminal_size().columns - 2``), without
+    importing shutil, which argparse would do for each formatter it makes (start-up time)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return (columns or 80) - 2
+
+
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` that raises ``Usage``."""
+    """An ``ArgumentParser`` that raises ``Usage``, and whose formatters know their width
+    (``help_width``)."""
+
+    def _get_formatter(self):
+        return self.formatter_class(prog=self.prog, width=help_width())
 
     def option_names(self) -> list[str]:
         """Every option string its help shows (for did-you-mean)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
 import sys
 import time
 from collections.abc import Iterator
@@ -117,6 +116,7 @@ _JOB: dict = {}
 
 def _check(path: str) -> _Result:
     """Check one file (``-`` is the standard input read beforehand) into a ``_Result``."""
+    import pathlib
     args, rules = _JOB["args"], _JOB["rules"]
     V = _lib()
     started = time.perf_counter()

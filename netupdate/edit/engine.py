@@ -21,7 +21,6 @@ This module holds the public entry points; the work is done by ``context`` (the 
 
 from __future__ import annotations
 
-import copy
 import re
 
 from lxml import etree
@@ -118,6 +117,7 @@ def _parse_fragment(xml) -> etree._Element:
     if isinstance(xml, etree._Element):
         if not isinstance(xml.tag, str):
             raise InvalidFragmentError("the XML fragment must be an element")
+        import copy
         element = copy.deepcopy(xml)
         element.tail = None
         return element

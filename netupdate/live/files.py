@@ -8,7 +8,6 @@ and prints the ``FileEdit`` it returns.
 from __future__ import annotations
 
 import os
-import pathlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,11 +73,12 @@ def write_file(path: str | os.PathLike, data: bytes, *, mode: int | None = None)
 
 
 def _edit(source, update, filename: str | None) -> FileEdit:
+    from netupdate.document.source import read_file
     from netupdate.edit.engine import load
     command, section, xml, parent_index, node_spec, policy = update
-    if isinstance(source, str | os.PathLike):
+    if isinstance(source, str | os.PathLike):   # a path, never XML text (no pathlib: start-up)
         filename = filename or os.fspath(source)
-        source = pathlib.Path(source)
+        source = read_file(source, filename)
     network = load(source, filename=filename)
     original = network.source.text   # what serializing the unedited document gives
     change = network.update(command, section, xml, parent_index=parent_index,

@@ -18,17 +18,21 @@ are opened without following symlinks and temp files exclusively (docs/security.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import fcntl
-import json
 import os
-import threading
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netupdate.errors import NetupdateError, StateError
 from netupdate.store.statedir import check_dir, check_record, read_file, trusted_dirs
+
+# pathlib and json are imported where used: ``netupdate edit -o`` imports this module for
+# ``atomic_write`` alone (start-up time)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ENV_STATE_DIR = "NETUPDATE_STATE_DIR"
 ROOT_CONFIG_DIR = "/var/lib/netupdate"
@@ -81,7 +85,7 @@ def _syncfs(path: str) -> None:
 
 def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
     directory, base = os.path.split(path)
-    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{_thread.get_ident()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(tmp, flags, 0o600)
@@ -219,7 +223,7 @@ class PendingWrites:
     def commit_soon(self) -> None:
         from concurrent.futures import Future
         placed = self._placed = Future()
-        left, lock = [len(self.futures)], threading.Lock()
+        left, lock = [len(self.futures)], _thread.allocate_lock()
 
         def on_disk(_future) -> None:     # runs in the pool thread that finished a file
             with lock:
@@ -313,6 +317,7 @@ def read_text(path: str | os.PathLike, *, owned: bool = False) -> str | None:
 def default_dirs(state_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """(config dir, run dir): ``state_dir`` or $NETUPDATE_STATE_DIR, else the system dirs for
     root, else the user's XDG dirs."""
+    from pathlib import Path
     chosen = state_dir if state_dir is not None else os.environ.get(ENV_STATE_DIR) or None
     if chosen is not None:
         base = Path(chosen).absolute()
@@ -342,6 +347,7 @@ class Store:
     def use_dirs(self, config_dir: str | os.PathLike, run_dir: str | os.PathLike) -> None:
         """Use these directories, once they pass the rule of ``statedir`` (a state directory
         DIR/config + DIR/run is checked as DIR)."""
+        from pathlib import Path
         config_dir, run_dir, self._roots = trusted_dirs(Path(config_dir), Path(run_dir))
         self.config_dir, self.run_dir = config_dir, run_dir
         self._made: set[str] = set()
@@ -358,6 +364,7 @@ class Store:
         down to it passed the rule of ``statedir``.  Missing ones are made (0755 in the run
         tree, which dnsmasq must traverse as ``nobody``, 0700 in the config tree; ``mode`` for
         ``path`` itself), or left missing when ``mode`` is None."""
+        from pathlib import Path
         path = Path(path)
         text, run = str(path), str(self.run_dir)
         if text in self._made:
@@ -380,6 +387,7 @@ class Store:
     def ensure_dir(self, path: str | os.PathLike, *, private: bool | None = None) -> Path:
         """Make (or check) a directory of the store: 0700 when ``private``, 0755 when not;
         by default 0755 in the run tree and 0700 in the config tree."""
+        from pathlib import Path
         path = Path(path)
         if private is None:
             private = not path.is_relative_to(self.run_dir)
@@ -455,6 +463,7 @@ class Store:
         if text is None:
             return None
         try:
+            import json
             record = json.loads(text)
         except ValueError as exc:
             raise StateError(f"runtime record {self.record_path(name)} is unreadable: {exc}") \
@@ -467,6 +476,7 @@ class Store:
         return check_record(record, self.network_dir(name), where)
 
     def write_record(self, name: str, record: dict) -> None:
+        import json
         self._dir(self.run_dir / "networks")
         atomic_write(self.record_path(name), json.dumps(record, indent=2, sort_keys=True) + "\n",
                      mode=0o600)

@@ -19,12 +19,14 @@ what it was; files are still opened with ``O_NOFOLLOW`` and temp files with ``O_
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netupdate.errors import StateDirRefused, StateError
+
+if TYPE_CHECKING:   # imported where used (``netupdate edit -o`` imports this module)
+    from pathlib import Path
 
 
 def _who(uid: int) -> str:
@@ -81,6 +83,7 @@ def trusted_root(path: str | os.PathLike) -> str:
 def trusted_dirs(config_dir: Path, run_dir: Path) -> tuple[Path, Path, dict[str, Path]]:
     """(config dir, run dir, the state directory of each) once they pass the rule: DIR/config
     and DIR/run are checked as DIR, other pairs each on its own."""
+    from pathlib import Path
     if config_dir.parent == run_dir.parent and (config_dir.name, run_dir.name) \
             == ("config", "run"):
         base = Path(trusted_root(config_dir.parent))
@@ -194,6 +197,7 @@ def read_json(path: Path, name: str, directory: Path) -> dict | None:
     if raw is None:
         return None
     try:
+        import json
         data = json.loads(raw)
     except ValueError as exc:
         raise Unreadable(f"{path} is unreadable: {exc}") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -24,29 +25,36 @@ HOST = "<host mac='52:54:00:aa:00:01' name='newvm' ip='192.168.122.201'/>"
 
 # modules that cost start-up time, and the command lines that must not import them
 HEAVY = ("signal", "json", "textwrap", "lxml.etree", "dataclasses", "socket", "uuid",
-         "hashlib", "netupdate.model", "netupdate.sections", "netupdate.live")
+         "hashlib", "netupdate.model", "netupdate.sections", "netupdate.live",
+         "typing", "pathlib", "shutil")   # shutil: argparse's formatter (cli.options.help_width)
 NOT_IMPORTED = {
-    ("--version",): HEAVY,
+    ("--version",): (*HEAVY, "re", "contextlib", "argparse", "enum"),
     ("--help",): HEAVY,
     ("edit", "--help"): tuple(m for m in HEAVY if m != "textwrap"),   # argparse wraps its help
     ("list", "--help"): tuple(m for m in HEAVY if m != "textwrap"),
     ("edit", str(NET), "add", "ip-dhcp-host", HOST, "-o", os.devnull):
         ("socket", "hashlib", "json", "netupdate.live.backend", "netupdate.live.connect",
          "netupdate.live.embedded", "netupdate.live.libvirt", "netupdate.live.txn",
-         "netupdate.check",
-         "netupdate.planning", "netupdate.render", "netupdate.cli.live"),
+         "netupdate.check", "netupdate.planning", "netupdate.render", "netupdate.cli.live",
+         "pathlib", "shutil", "signal", "threading"),
 }
 
 
 def _imported(argv: tuple[str, ...]) -> set[str]:
-    code = ("import sys, json, contextlib, io\n"
+    """The modules ``main(argv)`` imports, in an interpreter started as a fresh install's is:
+    ``-S``, so that no ``.pth`` start-up hook of this machine's site-packages preloads what the
+    command would import (the dependencies are found through PYTHONPATH instead)."""
+    code = ("import sys, io\n"   # io is loaded at start-up anyway
             "before = set(sys.modules)\n"
+            "sys.stdout = io.StringIO()\n"
             "from netupdate.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    code = main({list(argv)!r})\n"
-            "sys.stderr.write(json.dumps([code, sorted(set(sys.modules) - before)]))\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, check=True)
+            f"code = main({list(argv)!r})\n"
+            "new = sorted(set(sys.modules) - before)\n"
+            "import json\n"
+            "sys.stderr.write(json.dumps([code, new]))\n")
+    path = os.pathsep.join([str(ROOT), *site.getsitepackages(), site.getusersitepackages()])
+    result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": path}, cwd=ROOT, check=True)
     code, modules = json.loads(result.stderr.splitlines()[-1])
     assert code == 0
     return set(modules)

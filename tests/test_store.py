@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_state_dir_argument_env_and_defaults(tmp_path, monkeypatch):
     assert S.Store(tmp_path / "c").run_dir == tmp_path / "c" / "run"  # argument wins
     monkeypatch.delenv(S.ENV_STATE_DIR)
     if os.geteuid() == 0:
-        assert S.default_dirs() == (S.Path(S.ROOT_CONFIG_DIR), S.Path(S.ROOT_RUN_DIR))
+        assert S.default_dirs() == (Path(S.ROOT_CONFIG_DIR), Path(S.ROOT_RUN_DIR))
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):

@@ -29,9 +29,7 @@ from typing import TYPE_CHECKING
 from netupdate.errors import NetupdateError, StateError
 from netupdate.store.statedir import check_dir, check_record, read_file, trusted_dirs
 
-# pathlib and json are imported where used: ``netupdate edit -o`` imports this module for
-# ``atomic_write`` alone (start-up time)
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # pathlib and json are imported where used: ``edit -o`` needs atomic_write
     from pathlib import Path
 
 ENV_STATE_DIR = "NETUPDATE_STATE_DIR"
@@ -347,8 +345,7 @@ class Store:
     def use_dirs(self, config_dir: str | os.PathLike, run_dir: str | os.PathLike) -> None:
         """Use these directories, once they pass the rule of ``statedir`` (a state directory
         DIR/config + DIR/run is checked as DIR)."""
-        from pathlib import Path
-        config_dir, run_dir, self._roots = trusted_dirs(Path(config_dir), Path(run_dir))
+        config_dir, run_dir, self._roots = trusted_dirs(config_dir, run_dir)
         self.config_dir, self.run_dir = config_dir, run_dir
         self._made: set[str] = set()
         _VOLATILE.add(os.path.abspath(self.run_dir))
@@ -364,8 +361,6 @@ class Store:
         down to it passed the rule of ``statedir``.  Missing ones are made (0755 in the run
         tree, which dnsmasq must traverse as ``nobody``, 0700 in the config tree; ``mode`` for
         ``path`` itself), or left missing when ``mode`` is None."""
-        from pathlib import Path
-        path = Path(path)
         text, run = str(path), str(self.run_dir)
         if text in self._made:
             return path

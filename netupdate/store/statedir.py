@@ -80,10 +80,11 @@ def trusted_root(path: str | os.PathLike) -> str:
     return real
 
 
-def trusted_dirs(config_dir: Path, run_dir: Path) -> tuple[Path, Path, dict[str, Path]]:
+def trusted_dirs(config_dir, run_dir) -> tuple[Path, Path, dict[str, Path]]:
     """(config dir, run dir, the state directory of each) once they pass the rule: DIR/config
     and DIR/run are checked as DIR, other pairs each on its own."""
     from pathlib import Path
+    config_dir, run_dir = Path(config_dir), Path(run_dir)
     if config_dir.parent == run_dir.parent and (config_dir.name, run_dir.name) \
             == ("config", "run"):
         base = Path(trusted_root(config_dir.parent))

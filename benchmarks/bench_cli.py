@@ -48,7 +48,7 @@ ENV = {key: value for key, value in os.environ.items()
        if key not in ("NETUPDATE_CONNECT", "PYTHONPATH", "PYTHONSTARTUP")}
 HOST = "<host mac='52:54:00:aa:00:01' name='newvm' ip='10.201.0.1'/>"
 # what ``pip install .`` needs of this tree
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "netupdate", "rng", "contrib")
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "netupdate", "rng", "contrib", "bin")
 
 
 def _requirements() -> list[str]:

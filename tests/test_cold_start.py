@@ -15,7 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from netupdate.cli import build_parser, main
+from netupdate.cli.output import MAX_HELP_COLUMNS
+from netupdate.cli.tophelp import TEXT
 from netupdate.model import defs as M
 from netupdate.model.record import Def
 
@@ -29,7 +34,7 @@ HEAVY = ("signal", "json", "textwrap", "lxml.etree", "dataclasses", "socket", "u
          "typing", "pathlib", "shutil")   # shutil: argparse's formatter (cli.options.help_width)
 NOT_IMPORTED = {
     ("--version",): (*HEAVY, "re", "contextlib", "argparse", "enum"),
-    ("--help",): HEAVY,
+    ("--help",): (*HEAVY, "argparse", "re", "gettext", "locale"),   # cli/tophelp.py
     ("edit", "--help"): tuple(m for m in HEAVY if m != "textwrap"),   # argparse wraps its help
     ("list", "--help"): tuple(m for m in HEAVY if m != "textwrap"),
     ("edit", str(NET), "add", "ip-dhcp-host", HOST, "-o", os.devnull):
@@ -54,7 +59,8 @@ def _imported(argv: tuple[str, ...]) -> set[str]:
             "sys.stderr.write(json.dumps([code, new]))\n")
     path = os.pathsep.join([str(ROOT), *site.getsitepackages(), site.getusersitepackages()])
     result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": path}, cwd=ROOT, check=True)
+                            env={**os.environ, "PYTHONPATH": path, "COLUMNS": "80"}, cwd=ROOT,
+                            check=True)
     code, modules = json.loads(result.stderr.splitlines()[-1])
     assert code == 0
     return set(modules)
@@ -92,3 +98,39 @@ def test_definitions_generate_no_code_and_stay_dataclasses():
         M.DhcpHost("52:54:00:00:00:01", mac="52:54:00:00:00:02")
     with pytest.raises(TypeError, match="at most 5 positional"):
         M.DhcpHost(*range(6))
+
+
+def test_the_installed_command_imports_nothing_before_main():
+    """pip installs ``bin/netupdate`` as the command (a console_scripts wrapper would import
+    ``re`` first: more than all of ``--version``)."""
+    from netupdate import __version__
+    assert "\nscripts = bin/netupdate\n" in (ROOT / "setup.cfg").read_text()
+    command = [sys.executable, "-S", "-X", "importtime", str(ROOT / "bin" / "netupdate")]
+    result = subprocess.run([*command, "--version"], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.stdout == f"netupdate {__version__}\n"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()[1:]}
+    assert "netupdate.cli" in imported
+    assert imported.isdisjoint({"re", "enum", "typing", "argparse", "contextlib"})
+
+
+@settings(max_examples=25)
+@given(columns=st.one_of(st.sampled_from([w + 2 for w in TEXT]),
+                         st.integers(min_value=1, max_value=400)))
+def test_top_level_help_is_argparse_s_at_every_width(columns):
+    """``netupdate --help`` prints the text contrib/generate.py stored for its width (no
+    parser), and that text is what argparse formats; other widths are formatted as before."""
+    import contextlib
+    import io
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", str(columns))
+        expected = build_parser("--help").format_help()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["--help"]) == 0
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["-h"]) == 0
+    assert out.getvalue() == expected
+    width = min(columns, MAX_HELP_COLUMNS) - 2
+    assert TEXT.get(width, expected) == expected

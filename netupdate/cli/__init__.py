@@ -216,9 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     output.guard()  # a closed stdout or stderr never changes what a command does
     program = argv is None   # the program itself, not a caller's main([...])
     argv = sys.argv[1:] if program else argv
-    if argv == ["--version"]:   # the one answer that needs no parser
+    if argv == ["--version"]:   # the answers that need no parser
         print(f"netupdate {__version__}")
         return output.exit_code(EXIT_OK)
+    if argv in (["--help"], ["-h"]):
+        from netupdate.cli.tophelp import TEXT  # generated from the parser (contrib/generate.py)
+        text = TEXT.get(output.help_width())
+        if text is not None:
+            sys.stdout.write(text)
+            return output.exit_code(EXIT_OK)
     if program and "_ARGCOMPLETE" in os.environ:
         from netupdate.cli import completion
         completion.complete(build_parser())   # exits

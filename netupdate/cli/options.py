@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+
+from netupdate.cli.output import help_width
 
 ENV_CONNECT = "NETUPDATE_CONNECT"
 COLORS = ("auto", "always", "never")
@@ -73,21 +74,6 @@ class Usage(Exception):
                  hint: str | None = None):
         super().__init__(message)
         self.message, self.parser, self.hint = message, parser, hint
-
-
-def help_width() -> int:
-    """The width argparse gives help text (``shutil.get_terminal_size().columns - 2``), without
-    importing shutil, which argparse would do for each formatter it makes (start-up time)."""
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return (columns or 80) - 2
 
 
 class Parser(argparse.ArgumentParser):

@@ -12,9 +12,27 @@ report) when the command itself succeeded, and the command's own code when it fa
 
 from __future__ import annotations
 
+import os
 import sys
 
 EXIT_OUTPUT_LOST = 141
+MAX_HELP_COLUMNS = 100   # wider terminals get help text this wide (long lines read badly)
+
+
+def help_width() -> int:
+    """The width of help text: argparse's (``shutil.get_terminal_size().columns - 2``) for a
+    terminal up to ``MAX_HELP_COLUMNS`` wide, found without importing shutil, which argparse
+    would do for every formatter it makes (start-up time)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return min(columns or 80, MAX_HELP_COLUMNS) - 2
 
 _lost: list[str] = []
 

@@ -7,7 +7,8 @@ Each command is a fresh process (what a user or a script pays), run ``--runs`` t
 interleaved; the table shows the median wall time, and the median CPU time (user + system)
 of the process, which other load on the machine disturbs much less:
 
-* ``python -c pass`` (and ``import argparse``, the floor of any argparse program) against
+* ``python -c pass`` (and ``import re``, ``import argparse`` and ``import lxml.etree``, the
+  floors of a command that needs them) against
   ``netupdate --version``, ``--help``, ``edit --help``,
   ``validate FILE`` and an offline ``edit`` (the cost netupdate adds on top of the
   interpreter; the target is 15 ms for --version and --help);
@@ -21,9 +22,8 @@ netupdate runs as a fresh machine runs it after ``pip install .``: from a throwa
 environment (``python -m venv``, no system site packages, so none of this machine's ``.pth``
 start-up hooks) holding netupdate's dependencies and a regular (non-editable) install of this
 tree, made with pip; the environment is kept under ``/tmp`` (``--venv``) so that reruns only
-reinstall netupdate.  ``python -c pass`` is that environment's interpreter, and ``netupdate`` its
-console script (which pip writes with an ``import re`` of its own: the ``python -c 'import re'``
-row is the floor of any pip-installed command).  The live tiers (DHCP and DNS
+reinstall netupdate.  ``python -c pass`` is that environment's interpreter, and ``netupdate`` the
+command pip installed (``bin/netupdate``).  The live tiers (DHCP and DNS
 host adds against ``virsh net-update --live --config`` and libvirt's API) are in
 ``benchmarks/bench_live.py``.  This is a benchmark, not a test.
 """

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -27,13 +26,14 @@ from netupdate.errors import (
 )
 from netupdate.model import defs as M
 from netupdate.model import values as T
+from netupdate.model.record import Frozen, record
 from netupdate.sections import ip as IP
 from netupdate.sections._spec import forward_mode
 
 
 # ====================================================================== what an update returns
-@dataclass(frozen=True)
-class Change:
+@record   # a frozen dataclass without generated code (start-up time)
+class Change(Frozen):
     """What one update changed.
 
     ``section`` is the section of the touched element (for a nodeSpec edit, the section the
@@ -52,7 +52,11 @@ class Change:
     after: M.Def | None = None
     before_xml: str | None = None
     after_xml: str | None = None
-    context: Mapping[str, object] = field(default_factory=dict)
+    context: Mapping[str, object] | None = None   # None: {} (a record takes no default_factory)
+
+    def __post_init__(self) -> None:
+        if self.context is None:
+            self.__dict__["context"] = {}
 
 
 # ====================================================================== message text

@@ -8,14 +8,14 @@ and prints the ``FileEdit`` it returns.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from netupdate.errors import InvalidOperationError, NetupdateError
+from netupdate.model.record import Frozen, record
 
 
-@dataclass
-class FileEdit:
+@record   # a frozen dataclass without generated code (start-up time)
+class FileEdit(Frozen):
     """One edited file: the ``network`` (an ``EditableNetwork`` after the update), its XML text
     before (``original``) and after (``edited``), and the ``change`` the update made."""
 

@@ -85,12 +85,16 @@ def _parse_issue(exc: XMLParseError, filename: str | None) -> Issue:
                  filename if filename is not None else exc.file)
 
 # ---------------------------------------------------------------------- validate
-def _read_model(root, filename: str | None):
+def _read_model(source, root, filename: str | None):
     """Read the typed definitions, keeping going past unreadable values.
 
     Returns ``(NetworkDef, problems)``: unreadable values are ``None`` in the result and
-    each is a ``ModelError`` in ``problems``.
+    each is a ``ModelError`` in ``problems``.  A ``Network`` whose typed definitions were
+    already read (then without a problem) is not read again (issue 12: ``apply`` of 100,000
+    hosts read them twice).
     """
+    if isinstance(source, M.Network) and source.defs_read is not None:
+        return source.defs_read, []
     return M.NetworkDef.read_lenient(root, filename=filename)
 
 
@@ -167,7 +171,7 @@ def _validate(source, schema, filename, select, ignore, rules) -> list[Issue]:
     if schema is not None:
         issues.extend(i for i in _schema_issues(root, schema, filename) if wanted(i.code))
 
-    net, problems = _read_model(root, filename)
+    net, problems = _read_model(source, root, filename)
     unreadable: set[str] = set()    # element paths with a value the model could not read
     covered: set[tuple] = set()     # (element path, attribute or None) a better issue reports
     for problem in problems:

@@ -61,11 +61,13 @@ def load_policy(policy):
     return Policy.from_toml(policy)
 
 
-def refuse_invalid(data: bytes) -> None:
-    """Refuse a desired definition with validation errors (warnings are fine)."""
+def refuse_invalid(desired) -> None:
+    """Refuse a desired definition (a ``model.Network``, or bytes) with validation errors
+    (warnings are fine).  A ``Network`` is checked as it is: not serialised and parsed again,
+    its typed definitions not read again."""
     from netupdate.check.semantic import validate
     from netupdate.live.txn.interrupts import checkpoint
-    errors = [i for i in validate(data) if i.is_error]
+    errors = [i for i in validate(desired) if i.is_error]
     checkpoint()   # validating 100,000 hosts takes seconds: a signal deferred meanwhile stops here
     if errors:
         shown = "; ".join(f"line {i.line}: {i.code} {i.message}" if i.line else

@@ -440,6 +440,11 @@ class Network:
         return self._defs
 
     @property
+    def defs_read(self) -> NetworkDef | None:
+        """The typed definitions if they were read already (else None: nothing is read)."""
+        return self._defs
+
+    @property
     def name(self) -> str | None:
         found = self.root.find("name")
         return found.text if found is not None else None

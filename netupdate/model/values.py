@@ -61,11 +61,18 @@ class MAC(_Spelled):
 
     @property
     def normalized(self) -> str:
-        return ":".join(f"{int(part, 16):02x}" for part in self.split(":"))
+        return mac_normalized(self)
 
     @property
     def is_multicast(self) -> bool:
         return bool(int(self.split(":")[0], 16) & 1)
+
+
+def mac_normalized(raw: str) -> str:
+    """The lower-case two-digit spelling of a valid MAC address ``raw`` (a ``MAC``'s text)."""
+    if len(raw) == 17:   # every octet has two digits: only the case can differ (most MACs)
+        return str.lower(raw)
+    return ":".join(f"{int(part, 16):02x}" for part in raw.split(":"))
 
 
 class DUID(_Spelled):

@@ -89,7 +89,7 @@ class ApplyVerbs:
         if self._keep_identity(name, desired):
             desired_bytes = desired.to_bytes()
         if validate:
-            refuse_invalid(desired_bytes)
+            refuse_invalid(desired)
         check = txn.as_check(check)
         info = None
         if try_seconds is not None and not dry_run:

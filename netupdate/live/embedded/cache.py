@@ -23,8 +23,12 @@ class Doc:
     @property
     def defs(self):
         if self._defs is None:
-            from netupdate.model.defs import load
-            self._defs = load(self.data).defs
+            from netupdate.model.defs import NetworkDef, load
+            network = self.network
+            if network.source.is_modified():   # edited in place: read ``data`` again
+                self._defs = load(self.data).defs
+            else:   # the tree still is ``data``: no second parse (issue 12)
+                self._defs = NetworkDef.from_element(network.root, filename=network.filename)
         return self._defs
 
 

@@ -251,7 +251,7 @@ class UpdateVerbs:
             raise unsupported(self.backend_name, "a try window or a check (--try, --check)")
         desired_doc = load(desired_xml)
         if validate:
-            refuse_invalid(desired_doc.to_bytes())
+            refuse_invalid(desired_doc)
         if desired_doc.name != name:
             raise InvalidOperationError(f"the desired definition is for network "
                                         f"{desired_doc.name!r}, not {name!r}")

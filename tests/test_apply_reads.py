@@ -120,3 +120,31 @@ def test_a_cached_definition_edited_in_place_still_reads_its_bytes(tmp_path):
     dhcp.remove(dhcp[0])
     assert count(lambda: edited.defs)["parse"] == 1
     assert len(edited.defs.ips[0].dhcp.hosts) == 3
+
+
+def test_list_and_start_parse_no_definition_again(tmp_path, monkeypatch):
+    """``list`` reads each definition only as far as its ``<uuid>`` (it parsed and mapped the
+    whole of each), and ``start`` parses the definition once: the live definition shares its
+    tree (it was serialised and parsed again).  The runtime itself is stubbed here."""
+    from netupdate.live.embedded import lifecycle, world
+    from netupdate.store import atomic_write
+    monkeypatch.setattr(world, "preflight_start", lambda *args: None)
+    monkeypatch.setattr(lifecycle.LifecycleVerbs, "_start_with",   # writes the live definition
+                        lambda self, name, defs, data, netns, writes:
+                        self.store.live_path(name).parent.mkdir(parents=True, exist_ok=True)
+                        or atomic_write(self.store.live_path(name), data))
+    for hosts in (1500, 6000):
+        state = tmp_path / f"state-{hosts}"
+        state.mkdir(mode=0o755)
+        conn = netupdate.connect(state_dir=state)
+        conn.define(network(hosts))
+        conn._docs.clear()
+        listed = count(conn.list)
+        assert [(e.name, e.uuid) for e in conn.list()] == [
+            ("big", "6f1c3a52-1d0b-4c59-9a0e-3f3b1a2b4c5d")]
+        assert listed["parse"] == 0
+        started = count(lambda: conn.start("big"))  # noqa: B023
+        assert (started["parse"], started["typed read"]) == (1, 1), (hosts, started)
+        live, config = (conn._load(path) for path in (conn.store.live_path("big"),
+                                                      conn.store.config_path("big")))
+        assert live.network is config.network and live.data == config.data

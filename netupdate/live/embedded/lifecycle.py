@@ -95,11 +95,15 @@ class LifecycleVerbs:
         return out
 
     def _uuid(self, name: str) -> str | None:
-        """The uuid of the persistent definition (read without its typed definitions),
-        spelled as libvirt spells it."""
+        """The uuid of the persistent definition (read as far as its ``<uuid>``: not the whole
+        definition), spelled as libvirt spells it."""
         import uuid
-        doc = self._load(self.store.config_path(name))
-        text = doc.network.root.findtext("uuid") if doc is not None else None
+
+        from netupdate.document.peek import child_text
+        try:
+            text = child_text(self.store.config_path(name), "uuid")
+        except FileNotFoundError:   # a transient network
+            text = None
         try:
             return str(uuid.UUID(text.strip())) if text else None
         except ValueError:
@@ -123,8 +127,9 @@ class LifecycleVerbs:
             netns = netns if netns is not None else self.netns
             world.preflight_start(self, name, config.defs, netns, force)
             self._start_with(name, config.defs, config.data, netns, [])
-            self._remember(self.store.live_path(name), config.data, config.network.copy(),
-                           config.defs)
+            # the live definition shares the persistent one's parsed tree (no copy: an edit
+            # of one side only forgets the other, cache._edit_targets)
+            self._remember(self.store.live_path(name), config.data, config.network, config.defs)
 
     def _repair_running(self, name: str, record: dict) -> list[str]:
         from netupdate.live.embedded.runtime import converge

@@ -260,16 +260,31 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(args, exc, exit_code(exc), str(exc))
     except Terminated:
         print("netupdate: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
+        return end_now(EXIT_TERMINATED)
     except KeyboardInterrupt:
         print("netupdate: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return end_now(EXIT_INTERRUPTED)
     except BrokenPipeError:  # a direct write to stdout's buffer (edit)
         from netupdate.cli import output
         output.lose_stdout()
         return 0
     except OSError as exc:  # the system refused a file operation: one line, no traceback
         return _fail(args, exc, exit_code(exc), describe_os_error(exc))
+
+
+def end_now(code: int) -> int:
+    """An interrupted command has rolled back and released its lock: the program ends here,
+    while the exception still holds what the command read, so a big network's objects are not
+    freed one by one (a second at 30,000 hosts; issue 12).  ``main([...])`` just returns."""
+    if os.getpid() in _CLI_PID:
+        import contextlib
+
+        from netupdate.cli import output
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(output.exit_code(code))
+    return code
 
 
 def _fail(args, exc: BaseException, code: int, text: str) -> int:

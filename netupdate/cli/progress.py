@@ -58,7 +58,7 @@ class Reporter:
 def long_operation(args, run):
     """Run ``run(reporter)`` (a long operation): Ctrl-C means put back and exit 130; with
     ``--json`` the result (or the error) is the last JSON line."""
-    from netupdate.cli import Terminated
+    from netupdate.cli import Terminated, end_now
     from netupdate.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, NetupdateError, restored
     reporter = Reporter(args)
     try:
@@ -73,7 +73,7 @@ def long_operation(args, run):
         print(f"netupdate: {message}", file=sys.stderr)
         import signal
         term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
-        return (EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
+        return end_now(EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
     except NetupdateError as exc:
         reporter.done()
         if reporter.json:

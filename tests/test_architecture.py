@@ -50,7 +50,11 @@ FUNCTION_CEILINGS = {
 # (module, kind, what) -> how often today; kinds: "import" (a CLI module imports an internal),
 # "private" (uses an underscore name or attribute of another object), "store" (reaches into a
 # connection's store), "io" (file or process I/O), "sniff" (asks which backend it has)
-CLI_VIOLATIONS: dict = {}
+CLI_VIOLATIONS: dict = {
+    # os._exit: an interrupted command, rolled back and unlocked, ends without freeing a big
+    # network's objects one by one (cli.end_now; issue 12)
+    ("netupdate/cli/__init__.py", "private", "._exit"): 1,
+}
 
 # (module, "io", what) -> how often today: I/O in the layers that must stay pure
 PURE_IO = {

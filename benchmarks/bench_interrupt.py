@@ -47,7 +47,7 @@ def interrupted_apply(env: dict, desired: Path, at: str | None) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", "netupdate", "apply", NAME, str(desired),
                              "--json"], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    sent = None
+    sent = cpu_at_signal = None
     for line in proc.stdout:
         try:
             event = json.loads(line)
@@ -55,14 +55,25 @@ def interrupted_apply(env: dict, desired: Path, at: str | None) -> dict:
             continue
         if at is not None and sent is None and event.get("event") == "step" \
                 and event.get("step") == at:
+            cpu_at_signal = cpu_so_far(proc.pid)
             sent = time.monotonic()
             proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=600)
+    _pid, status, usage = os.wait4(proc.pid, 0)
     ended = time.monotonic()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
     err = proc.stderr.read().strip()
     return {"until signal": (sent - started) if sent else None,
             "signal to exit": (ended - sent) if sent else None,
-            "total": ended - started, "code": proc.returncode, "error": err[-300:]}
+            "cpu after signal": (cpu - cpu_at_signal) if sent else None,
+            "total": ended - started, "cpu": cpu, "code": proc.returncode, "error": err[-300:]}
+
+
+def cpu_so_far(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` used so far (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def back_as_before(env: dict, before: str, state: Path) -> str:
@@ -119,15 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(state, ignore_errors=True)
     load = os.getloadavg()
     print(f"SIGTERM during 'netupdate apply' (a dnsmasq restart), {args.hosts} DHCP and DNS "
-          f"hosts; wall seconds\n({os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}; 'netupdate start' of this network: {start_time:.2f} s)\n")
-    print(f"{'signal at':>10} {'until sig.':>10} {'sig.->exit':>10} {'total':>8} {'exit':>5}  "
+          f"hosts; wall/CPU seconds (CPU: user + system of the apply process)\n"
+          f"({os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+          f"'netupdate start' of this network: {start_time:.2f} s)\n")
+    print(f"{'signal at':>10} {'until sig.':>10} {'sig.->exit':>12} {'total':>12} {'exit':>5}  "
           "back as before")
     for at, result, back in rows:
-        def cell(value):
-            return f"{value:10.2f}" if isinstance(value, float) else f"{'-':>10}"
-        print(f"{at:>10} {cell(result['until signal'])} {cell(result['signal to exit'])} "
-              f"{result['total']:8.2f} {result['code']:>5}  {back}")
+        def cell(wall, cpu=None, width=12):
+            if wall is None:
+                return f"{'-':>{width}}"
+            return f"{wall:.2f}/{cpu:.2f}".rjust(width) if cpu is not None else \
+                f"{wall:{width}.2f}"
+        print(f"{at:>10} {cell(result['until signal'], width=10)} "
+              f"{cell(result['signal to exit'], result['cpu after signal'])} "
+              f"{cell(result['total'], result['cpu'])} {result['code']:>5}  {back}")
     for at, result, _back in rows:   # an unexpected exit says why
         if result["code"] != (0 if at == "(none)" else 143):
             print(f"  {at}: exit {result['code']}: {result['error']}")

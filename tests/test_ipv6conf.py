@@ -1,17 +1,20 @@
 """The bridge's IPv6 sysctls as a function of the definition (libvirt's networkSetIPv6Sysctls:
 ``disable_ipv6`` 1 without an IPv6 ``<ip>``, 0 with one, whatever ``<network ipv6>`` says;
-``accept_ra`` and ``autoconf`` 0 always), and the order a live change sets them in."""
+``accept_ra`` and ``autoconf`` 0 always), and the plan step of a live change that flips IPv6
+(after every address removal, before every address addition)."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+import netupdate
 from netupdate.errors import StateError
 from netupdate.live.embedded.runtime import ipv6conf as V6
 from netupdate.model.defs import load
+from netupdate.planning import planner
 from tests.netshapes import network_shapes
 
 
@@ -39,23 +42,60 @@ def test_sysctls_follow_the_ipv6_addresses_only(xml, attr):
     assert list(got) == ["disable_ipv6", "accept_ra", "autoconf"]   # libvirt's order
 
 
-@settings(max_examples=40)
-@given(network_shapes(), network_shapes(), st.booleans())
-def test_a_live_change_enables_before_and_disables_after_its_steps(before, after, enabling):
-    """``follow`` writes only when the change flips IPv6: before the plan's steps when the
-    first IPv6 ``<ip>`` comes (its address needs disable_ipv6=0), after them when the last
-    goes."""
-    old, new = load(before.encode()).defs, load(after.encode()).defs
-    written = []
-    real = V6.apply
-    V6.apply = lambda netns, br, defs: written.append((netns, br, V6.wanted(defs)))
-    try:
-        V6.follow("ns", "br0", old, new, enabling=enabling)
-    finally:
-        V6.apply = real
+def _ipv6_steps(plan) -> list[dict]:
+    return [dict(a.detail) for a in plan.actions if a.kind == "bridge-ipv6"]
+
+
+def _check_order(plan) -> None:
+    """The step comes after every address removal and before every address addition (the
+    kernel refuses IPv6 addresses while disable_ipv6 is 1)."""
+    kinds = list(plan.kinds)
+    at = kinds.index("bridge-ipv6")
+    assert "address-remove" not in kinds[at:] and "address-add" not in kinds[:at], kinds
+
+
+@settings(max_examples=60)
+@given(network_shapes(), network_shapes())
+def test_the_plan_has_the_sysctl_step_iff_ipv6_comes_or_goes(before, after):
+    """``plan`` (apply, batch, diff): one ``bridge-ipv6`` step exactly when the first IPv6
+    ``<ip>`` comes or the last goes, with the value the new definition needs, shown in the
+    plan's text; none when a restart does everything anyway."""
+    plan = planner.plan(before, after)
     flips = _has_ipv6_ip(before) != _has_ipv6_ip(after)
-    expect = flips and _has_ipv6_ip(after) == enabling
-    assert written == ([("ns", "br0", V6.wanted(new))] if expect else [])
+    if "network-restart" in plan.kinds:
+        assert _ipv6_steps(plan) == []
+        return
+    want = V6.wanted(load(after.encode()).defs)["disable_ipv6"]
+    assert _ipv6_steps(plan) == ([{"disable_ipv6": int(want)}] if flips else [])
+    if flips:
+        _check_order(plan)
+        assert f"bridge-ipv6 (disable_ipv6={want})" in plan.to_text()
+
+
+V6_ADDRESSES = ("fd00:77::1", "fd00:78::1")
+
+
+@settings(max_examples=40)
+@given(network_shapes(), st.sampled_from(V6_ADDRESSES), st.booleans())
+def test_an_update_of_an_ip_plans_the_step_iff_it_flips_ipv6(xml, address, delete):
+    """``plan_change`` (update): the edit's context carries whether the network had and has
+    IPv6, so adding the first IPv6 ``<ip>`` or deleting the last plans the step."""
+    doc = netupdate.load(xml)
+    present = {str(ip.address) for ip in doc.defs.ips_of(6)}
+    if not delete:   # an address the network does not have
+        address = next((a for a in V6_ADDRESSES if a not in present), None)
+        assume(address is not None)
+    elif address not in present:
+        doc.update("add", "ip", f"<ip family='ipv6' address='{address}' prefix='64'/>")
+    others = [ip for ip in doc.defs.ips_of(6) if str(ip.address) != address]
+    assume(not delete or others or doc.defs.ips_of(4) or doc.defs.forward_mode is None)
+    change = doc.update("delete" if delete else "add", "ip",
+                        f"<ip family='ipv6' address='{address}' prefix='64'/>")
+    plan = planner.plan_change(change)
+    assert _ipv6_steps(plan) == ([] if others else [{"disable_ipv6": int(delete)}])
+    if not others:
+        _check_order(plan)
+        assert f"bridge-ipv6 (disable_ipv6={int(delete)})" in plan.to_text()
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../all", "x" * 16, "a\0b"])

@@ -116,6 +116,7 @@ class Edit:
         self._ip_defs: dict = {}
         self.forward_mode_before = forward_mode(self.root)
         self.dhcp_before = self._dhcp_state()
+        self.ipv6_before = self._has_ipv6()
 
     # -------------------------------------------------------------- naming
     @property
@@ -225,6 +226,9 @@ class Edit:
                 state[IP.ip_version(ip_el)] = True
         return state
 
+    def _has_ipv6(self) -> bool:
+        return any(IP.ip_version(ip_el) == 6 for ip_el in self.root.iterchildren("ip"))
+
     def change(self, section: S.Section, path: str, *, before=None, after=None,
                before_xml: str | None = None, after_xml: str | None = None,
                ip_version: int | None = None, **extra) -> Change:
@@ -241,6 +245,8 @@ class Edit:
             "dhcp_active_after": active_after,
             "forward_mode": forward_mode(self.root),
             "forward_mode_before": self.forward_mode_before,
+            "ipv6_before": self.ipv6_before,
+            "ipv6_after": self._has_ipv6(),
             "node_spec": self.node_spec,
             **extra,
         }

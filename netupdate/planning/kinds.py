@@ -6,7 +6,7 @@ from __future__ import annotations
 NETWORK_RESTART = "network-restart"
 KIND_ORDER = (
     NETWORK_RESTART,
-    "route-remove", "address-remove",
+    "route-remove", "address-remove", "bridge-ipv6",
     "bridge-stp", "bridge-delay", "bridge-mtu", "bridge-mac", "bridge-mac-table",
     "bridge-bandwidth", "bridge-port-isolated",
     "address-add", "route-add",
@@ -26,6 +26,8 @@ KIND_HELP = {
                      "ports are re-attached to the new bridge)",
     "route-remove": "delete a static route",
     "address-remove": "delete an address from the bridge",
+    "bridge-ipv6": "set the bridge's IPv6 sysctls (disable_ipv6 as the definition has IPv6 "
+                   "or not; accept_ra, autoconf 0), as libvirt's networkSetIPv6Sysctls",
     "bridge-stp": "switch STP on the running bridge (netlink)",
     "bridge-delay": "set the bridge forward delay (netlink)",
     "bridge-mtu": "set the bridge MTU (netlink)",

@@ -56,6 +56,8 @@ class PlanContext:
     mode_after: str | None = None
     dhcp_before: Mapping[int, bool] = field(default_factory=dict)  # family -> DHCP active
     dhcp_after: Mapping[int, bool] = field(default_factory=dict)
+    ipv6_before: bool | None = None    # the network has an IPv6 <ip> (None: not known)
+    ipv6_after: bool | None = None
 
     @classmethod
     def from_defs(cls, before: NetworkDef, after: NetworkDef) -> PlanContext:
@@ -63,7 +65,7 @@ class PlanContext:
             return MappingProxyType({v: any(ip.has_dhcp for ip in defs.ips_of(v))
                                      for v in (4, 6)})
         return cls(_mode(before.forward_mode), _mode(after.forward_mode), dhcp(before),
-                   dhcp(after))
+                   dhcp(after), bool(before.ips_of(6)), bool(after.ips_of(6)))
 
 
 def _fwd_mode(item: Any) -> str | None:
@@ -87,6 +89,9 @@ CONDITIONS: dict[str, Callable[[SectionChange, PlanContext], bool]] = {
     "nat": lambda c, x: x.mode_after == T.ForwardMode.NAT,
     # the change switches DHCP of its address family on or off
     "dhcp-flip": _dhcp_flip,
+    # the change adds the network's first IPv6 <ip> or removes its last (ipv6conf.py)
+    "ipv6-flip": lambda c, x: (c.family == 6 and None not in (x.ipv6_before, x.ipv6_after)
+                               and x.ipv6_before != x.ipv6_after),
     # the forward mode stays in its group (values.mode_group: routed, device, hostdev)
     "same-group": lambda c, x: T.mode_group(x.mode_before) == T.mode_group(x.mode_after),
     "resolv-kept": lambda c, x: DNS.no_resolv(c.before) == DNS.no_resolv(c.after),
@@ -252,6 +257,8 @@ def action_detail(kind: str, change: SectionChange) -> dict:
         return {"delay": effective(change.after or BridgeDef(), "delay")}
     if kind == "bridge-mac":
         return {"mac": str(change.after.normalized) if change.after is not None else None}
+    if kind == "bridge-ipv6":
+        return {"disable_ipv6": int(change.op != ADDED)}
     if kind == "bridge-mtu":
         return {"mtu": change.after if isinstance(change.after, int) else DEFAULT_MTU}
     if kind == "address-add":
@@ -442,7 +449,8 @@ def change_context(change: Any) -> PlanContext:
         if _get(context, "dhcp_active_after") is not None:
             dhcp_after[family] = bool(_get(context, "dhcp_active_after"))
     return PlanContext(mode_before, mode_after, MappingProxyType(dhcp_before),
-                       MappingProxyType(dhcp_after))
+                       MappingProxyType(dhcp_after), _get(context, "ipv6_before"),
+                       _get(context, "ipv6_after"))
 
 
 def change_records(change: Any) -> ChangeSet:

@@ -282,7 +282,21 @@ def diff_own(ip: M.IpDef, same) -> M.IpDef:
 
 _SUBNET_LINES = "dnsmasq's dhcp-range, RA and PTR lines name the subnet; " + CONF
 
-PLAN_ROWS = (
+_IPV6_SYSCTLS = ("bridge-ipv6", "the first IPv6 <ip> comes or the last goes: the bridge's "
+                 "disable_ipv6 follows (accept_ra and autoconf stay 0, as libvirt's "
+                 "networkSetIPv6Sysctls sets them), before the address is added (the kernel "
+                 "refuses IPv6 addresses while it is 1), after it is removed")
+
+
+def _ipv6_flip(rows) -> tuple:
+    """Each add/remove row again, for the change that adds the first or removes the last
+    IPv6 ``<ip>`` (condition ``ipv6-flip``): the same steps plus the bridge's IPv6 sysctls.
+    They come first: rows of equal specificity are tried in table order."""
+    return tuple(row(r.id + ".ipv6", r.section, r.field, r.ops, _IPV6_SYSCTLS, *r.do,
+                     when=(*r.when, "ipv6-flip"), libvirt=r.libvirt) for r in rows)
+
+
+_ADD_REMOVE = (
     row("ip.added.routed", "ip", "*", (ADDED,),
         ("address-add", "the address is added to the running bridge"),
         ("firewall-reload", FIREWALL_SUBNET),
@@ -303,6 +317,11 @@ PLAN_ROWS = (
                            "names subnets in this mode)"),
         ("dnsmasq-restart", _SUBNET_LINES),
         libvirt=LV_REFUSED),
+)
+
+PLAN_ROWS = (
+    *_ipv6_flip(_ADD_REMOVE),
+    *_ADD_REMOVE,
     row("ip.local_ptr", "ip", "local_ptr", (MODIFIED,),
         ("dnsmasq-restart", "localPtr is a local=/<reverse zone>/ line; " + CONF),
         libvirt=LV_REFUSED),

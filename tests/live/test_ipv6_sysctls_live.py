@@ -64,12 +64,16 @@ def test_the_first_ipv6_ip_live_enables_and_the_last_disables_without_a_restart(
         added = conn.update("v6sys", "add", "ip", V6_IP)
     kinds = {a.kind for a in added.actions}
     assert "address-add" in kinds and "network-restart" not in kinds, kinds
+    assert [dict(a.detail) for a in added.actions if a.kind == "bridge-ipv6"] == \
+        [{"disable_ipv6": 0}]   # the step is in the result
     assert watch.cuts == [], watch.cuts
     assert sysctls(netns) == ON and "fd00:73::1/64" in _v6_addresses(netns)
     assert conn.check("v6sys").drift == []
     with LinkWatch(netns, port) as watch:
         removed = conn.update("v6sys", "delete", "ip", V6_IP)
     assert "network-restart" not in {a.kind for a in removed.actions}
+    assert [dict(a.detail) for a in removed.actions if a.kind == "bridge-ipv6"] == \
+        [{"disable_ipv6": 1}]
     assert watch.cuts == [], watch.cuts
     assert sysctls(netns) == OFF and "fd00:73" not in _v6_addresses(netns)
     assert ip("-n", netns, "-o", "link", "show", BR).stdout.split(":")[0] == index

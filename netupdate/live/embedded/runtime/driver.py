@@ -40,7 +40,7 @@ RECORD_VERSION = 1
 KNOWN_KINDS = frozenset({
     "none", "dnsmasq-none", "dnsmasq-sighup", "dnsmasq-restart", "bridge-stp", "bridge-delay",
     "bridge-mtu", "address-add", "address-remove", "route-add", "route-remove",
-    "firewall-reload", "network-restart"}) | LS.KINDS
+    "firewall-reload", "network-restart", "bridge-ipv6"}) | LS.KINDS
 
 
 
@@ -357,7 +357,6 @@ class Driver:
         netns, br = record["netns"], record["bridge"]["name"]
         changed = dnsmasq_done = False
         layout = self.layout(name)
-        V6.follow(netns, br, before, after, enabling=True)
         for action in actions:
             kind, detail = action.kind, action.detail
             if kind == "none":
@@ -377,6 +376,8 @@ class Driver:
                     # while STP ran the kernel held the delay at 2 s or more; without STP the
                     # definition's delay (0 by default) applies again
                     BR.set_delay(self.ipr(netns), br, want_delay(after))
+            elif kind == "bridge-ipv6":   # the first IPv6 <ip> comes or the last goes
+                V6.apply(netns, br, after)
             elif kind == "bridge-delay":
                 BR.set_delay(self.ipr(netns), br, int(detail.get("delay") or 0))
             elif kind == "bridge-mtu":
@@ -404,7 +405,6 @@ class Driver:
             elif kind == "firewall-reload":
                 self._firewall(record, after)
                 changed = True
-        V6.follow(netns, br, before, after, enabling=False)
         changed |= FW.follow_change(self.store, record, before, after)
         return record, changed
 

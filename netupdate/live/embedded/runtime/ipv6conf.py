@@ -10,7 +10,9 @@ When the kernel has no IPv6 at all (``/proc/sys/net/ipv6/conf/<bridge>`` is miss
 written, as libvirt does.  They are per-namespace files, written in the network's namespace;
 only the fields in ``FIELDS`` of a checked interface name, to 0 or 1, are ever touched.  The
 kernel refuses IPv6 addresses while ``disable_ipv6`` is 1: callers set these before adding
-addresses and, when IPv6 goes away, after removing them.
+addresses and, when IPv6 goes away, after removing them: a live change that adds the first
+IPv6 ``<ip>`` or removes the last has a ``bridge-ipv6`` plan step (``sections/ip.py``), which
+the plan orders after ``address-remove`` and before ``address-add``.
 """
 
 from __future__ import annotations
@@ -75,10 +77,3 @@ def drift(netns: str | None, bridge: str, defs) -> list[tuple[str, str, str]]:
     return [(f"sysctl net.ipv6.conf.{bridge}.{field}", value, have[field])
             for field, value in wanted(defs).items() if have[field] != value]
 
-
-def follow(netns: str | None, bridge: str, before, after, *, enabling: bool) -> None:
-    """A live change from ``before`` to ``after`` that adds the first IPv6 ``<ip>`` enables
-    IPv6 before its address is added (``enabling=True``, ahead of the plan's steps); one that
-    removes the last disables it after the address was removed (``enabling=False``, after)."""
-    if wanted(before) != wanted(after) and bool(after.ips_of(6)) == enabling:
-        apply(netns, bridge, after)

@@ -315,7 +315,10 @@ def check(conn, name: str, *, repair: bool = False):
     result = CheckResult(name, drift=before + kernel())
     if not repair or not result.drift:
         return result
-    if len(result.drift) > len(before):
+    if len(result.drift) > len(before) and record.get("pool") is not None:
+        result.notes.append("a missing host device cannot be repaired (netupdate made none of "
+                            "the pool's devices): bring it back, or change the pool")
+    elif len(result.drift) > len(before):
         from netupdate.live.embedded.runtime import converge
         with conn.store.lock(name):
             record = converge.converge(conn.store, conn.driver, name, record, defs)

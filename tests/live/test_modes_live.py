@@ -238,18 +238,6 @@ def test_bridge_mode_uses_the_host_bridge_and_creates_nothing(conn, netns):
     assert kernel(netns, lambda ipr: ipr.link_lookup(ifname="nuhost1")) != []   # left alone
 
 
-def test_openvswitch_virtualport_is_stated_when_ovs_is_missing(conn, netns):
-    import shutil
-    _ip(netns, "link", "add", "nuovs0", "type", "bridge")
-    conn.define("<network><name>ovs</name><forward mode='bridge'/><bridge name='nuovs0'/>"
-                "<virtualport type='openvswitch'/></network>")
-    conn.start("ovs")
-    notes = conn.status("ovs").notes
-    if shutil.which("ovs-vsctl") is None:
-        assert notes and "Open vSwitch is not installed" in notes[0]
-    conn.stop("ovs")
-
-
 def test_macvtap_pool_is_tracked_and_changes_live(conn, netns):
     for dev in ("nud0", "nud1", "nud2"):   # veth: this kernel has no dummy module
         _ip(netns, "link", "add", dev, "type", "veth", "peer", "name", dev + "p")

@@ -84,16 +84,23 @@ def pool(defs: NetworkDef) -> dict:
             "pf": pfs}
 
 
-def _ovs(netns: str | None, bridge: str) -> bool | None:
-    """Whether ``bridge`` is an Open vSwitch bridge (None: Open vSwitch is not installed)."""
+def _ovs(netns: str | None, bridge: str) -> tuple[bool | None, str]:
+    """Whether ``bridge`` is an Open vSwitch bridge (None: Open vSwitch is not installed), and
+    why not.  ``ovs-vsctl`` finds the database as usual (``$OVS_RUNDIR``, else /run)."""
     binary = shutil.which("ovs-vsctl")
     if binary is None:
-        return None
-    try:
-        NS.run([binary, "br-exists", bridge], netns=netns, timeout=10)
-        return True
-    except RuntimeFailure:
-        return False
+        return None, ""
+    if bridge.startswith("-"):   # would be read as an option
+        return False, f"{bridge} is not an Open vSwitch bridge"
+    proc = NS.run([binary, "--timeout=5", "br-exists", bridge], netns=netns, timeout=10,
+                  check=False)
+    if proc.returncode == 0:
+        return True, ""
+    if proc.returncode == 2:   # ovs-vsctl: "the bridge does not exist"
+        return False, f"{bridge} is not an Open vSwitch bridge"
+    detail = (proc.stderr or proc.stdout).strip().splitlines()
+    return False, (f"Open vSwitch does not answer, so {bridge} cannot be checked "
+                   f"(ovs-vsctl br-exists: {detail[-1] if detail else f'exit {proc.returncode}'})")
 
 
 def _bridge_problems(record: dict, found: dict) -> list[str]:
@@ -103,12 +110,10 @@ def _bridge_problems(record: dict, found: dict) -> list[str]:
     if NS.link_index(netns, br) is None:
         return [f"host bridge {br} does not exist"]
     if found.get("virtualport") == "openvswitch":
-        ovs = _ovs(netns, br)
+        ovs, why = _ovs(netns, br)
         found["note"] = ("Open vSwitch is not installed (no ovs-vsctl): the bridge exists, "
                          "its Open vSwitch membership is not checked") if ovs is None else None
-        if ovs is False:
-            return [f"{br} is not an Open vSwitch bridge"]
-        return []
+        return [why] if why else []
     if not _is_bridge(netns, br):
         return [f"{br} is not a bridge"]
     return []

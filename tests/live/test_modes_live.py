@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import time
 
+import kernelview
 import pytest
 from guests import LinkWatch, plug
 
@@ -142,10 +143,24 @@ def _runnable(pair) -> bool:
                for defs in (pair.before_defs, pair.after_defs))
 
 
+def _plug_as_libvirt(netns: str, bridge: str, xml_text: str) -> str:
+    """A veth guest plugged the way libvirt plugs one into this network: isolated with
+    ``<port isolated='yes'>``, not learning or flooding with macTableManager='libvirt'."""
+    want = kernelview.expect(xml_text)
+    port = plug(netns, bridge, isolated=want["isolated"])
+    if not want["learning"]:
+        _ip(netns, "link", "set", port, "type", "bridge_slave", "learning", "off", "flood",
+            "off")
+    return port
+
+
 def test_a_sample_of_the_corpus_applies_live_without_cutting_the_guest(conn, netns):
     """A seeded sample of the generated corpus (``restartcorpus``): each pair's 'before' runs
-    with a veth guest on its bridge, 'after' is applied (and verified by apply itself); where
-    the plan has no restart the guest's link never goes down or leaves the bridge."""
+    with a veth guest on its bridge, 'after' is applied; then an independent look
+    (``kernelview``: the XML through lxml against netlink, nft, dnsmasq's files and its DNS
+    answers; nothing of the runtime's verification) finds the 'after' state, which differs
+    from the 'before' one where the pair changes something visible; where the plan has no
+    restart the guest's link never goes down or leaves the bridge (netlink link events)."""
     import restartcorpus as C
 
     from netupdate.live.embedded.runtime import driver as D
@@ -154,7 +169,10 @@ def test_a_sample_of_the_corpus_applies_live_without_cutting_the_guest(conn, net
         name = pair.before_defs.name
         conn.define(pair.before)
         conn.start(name)
-        port = plug(netns, D.bridge_name(pair.before_defs))
+        port = _plug_as_libvirt(netns, D.bridge_name(pair.before_defs), pair.before)
+        bridge = D.bridge_name(pair.before_defs)
+        before = kernelview.expect(pair.before)
+        assert kernelview.observe(netns, bridge, port, before, pair.before) == before, pair.id
         with LinkWatch(netns, port) as watch:
             result = conn.apply(name, pair.after)
         kinds = [a.kind for a in result.actions]
@@ -164,6 +182,10 @@ def test_a_sample_of_the_corpus_applies_live_without_cutting_the_guest(conn, net
         else:   # the guest is back on the new bridge
             bridge = D.bridge_name(pair.after_defs)
             assert port in kernel(netns, PORTS.attached, bridge), (pair.id, bridge)
+        after = kernelview.expect(pair.after)
+        seen = kernelview.observe(netns, bridge, port, after, pair.after)
+        assert seen == after, (pair.id, kinds, {k: (seen.get(k), after.get(k)) for k in after
+                                                if seen.get(k) != after.get(k)})
         conn.stop(name)
         conn.undefine(name)
 

@@ -15,11 +15,17 @@ Units as tc reads libvirt's arguments: ``%llukbps`` is 1000 bytes/s, ``%llukb`` 
 ``apply`` first clears both qdiscs (libvirt's ``virNetDevBandwidthClear``), so it is also how a
 changed or removed ``<bandwidth>`` is applied: guest ports stay plugged.  ``read`` gives back
 what the kernel holds, in the definition's units, for verification.
+
+The messages are iproute2's: tests/live/test_tc_wire_live.py compares them with what ``tc``
+sends for libvirt's command lines, attribute by attribute (sfq, fw, u32 and police only there:
+this kernel refuses them).  One difference is on purpose: a burst whose duration at the average
+rate overflows the kernel's 32-bit tick count is refused here, where ``tc`` wraps it.
 """
 
 from __future__ import annotations
 
 import errno
+import struct
 
 from netupdate.errors import RuntimeFailure
 
@@ -107,11 +113,15 @@ def apply(ipr, ifname: str, bandwidth) -> list[str]:
         if rx:
             ipr.tc("add", "ingress", idx, INGRESS)
             _optional("ingress policing (cls_u32, act_police)", missing, ipr.tc,
-                      "add-filter", "u32", idx, parent=INGRESS, protocol=0x0003, prio=49152,
+                      "add-filter", "u32", idx, parent=INGRESS, protocol=0x0003,
                       target=1, keys=["0x0/0x0+0"], rate=rx["rate"], burst=rx["burst"],
                       mtu=POLICE_MTU, action="drop")
     except RuntimeFailure:
         raise
+    except struct.error:   # tc would wrap the 32-bit tick count of the burst: refuse instead
+        raise RuntimeFailure(f"cannot set bandwidth on {ifname}: a <bandwidth> burst lasts "
+                             "longer at its average rate than the kernel's token bucket can "
+                             "count (about 270 s); use a smaller burst") from None
     except Exception as exc:  # noqa: BLE001 - pyroute2 NetlinkError and friends
         raise RuntimeFailure(f"cannot set bandwidth on {ifname}: {exc}") from None
     return missing

@@ -6,9 +6,9 @@ an existing host bridge, a pool of host interfaces (macvtap), or a pool of PCI f
 (``device-pool``) re-reads it from the definition.
 
 - bridge: ``<bridge name>`` must exist and be a bridge; with ``<virtualport
-  type='openvswitch'>`` it must be an Open vSwitch bridge (``ovs-vsctl br-exists``) when Open
-  vSwitch is installed; when it is not, the record says so (``pool["note"]``) and only the link
-  is checked.
+  type='openvswitch'>`` it must be an Open vSwitch bridge (``ovs-vsctl br-exists``: exit 2 is
+  "not one", any other failure "Open vSwitch does not answer") when Open vSwitch is installed;
+  when it is not, the record says so (``pool["note"]``) and only the link is checked.
 - private, vepa, passthrough: the ``<interface dev>`` list, else ``<forward dev>``, else the
   network devices of the ``<pf>``'s virtual functions (sysfs), must exist.
 - hostdev: the ``<address type='pci'>`` list, else the ``<pf>``'s virtual functions (sysfs

@@ -2,7 +2,7 @@
 definition says must be visible, read straight from the kernel and from dnsmasq, by code that
 shares nothing with the runtime's own verification (``netupdate.live.embedded.runtime.verify``)
 or its model: the expectation comes from the XML through lxml, the observation from netlink
-(pyroute2 in the namespace), ``nft list ruleset``, dnsmasq's conf file and host files (found
+(pyroute2 in the namespace), ``/proc/sys`` in the namespace, ``nft list ruleset``, dnsmasq's conf file and host files (found
 through ``/proc/PID/cmdline``), and DNS answers (dnspython run inside the namespace).
 
 ``expect(xml)`` and ``observe(netns, bridge, port)`` return the same keys; a test compares
@@ -21,7 +21,7 @@ from lxml import etree
 
 DEFAULT_MTU = 1500
 FIELDS = ("addresses", "mtu", "mac", "stp", "delay", "routes", "isolated", "vlan_filtering",
-          "learning", "inbound", "outbound", "firewall", "dnsmasq", "dns")
+          "learning", "inbound", "outbound", "firewall", "dnsmasq", "dns", "disable_ipv6")
 
 
 # ---------------------------------------------------------------------- from the XML
@@ -38,9 +38,17 @@ def _addresses(root) -> set[str]:
             for ip in root.findall("ip") if ip.get("address")}
 
 
+def _route(route) -> tuple[str, str]:
+    text = f"{route.get('address')}/{_prefix(route)}"
+    try:
+        return str(ipaddress.ip_network(text, strict=False)), str(ipaddress.ip_address(
+            route.get("gateway")))
+    except ValueError:   # no such route can exist (say an IPv4 address with prefix 56)
+        return text, route.get("gateway")
+
+
 def _routes(root) -> set[tuple[str, str]]:
-    return {(str(ipaddress.ip_network(f"{r.get('address')}/{_prefix(r)}", strict=False)),
-             str(ipaddress.ip_address(r.get("gateway")))) for r in root.findall("route")}
+    return {_route(r) for r in root.findall("route")}
 
 
 def _firewall(root) -> dict:
@@ -130,6 +138,9 @@ def expect(xml: str) -> dict:
         "firewall": _firewall(root),
         "dnsmasq": _dnsmasq(root) if _runs_dnsmasq(root) else None,
         "dns": _dns(root) if root.find("ip") is not None else {},
+        # libvirt's networkSetIPv6Sysctls: IPv6 on the bridge only with an IPv6 <ip>
+        "disable_ipv6": "0" if any(":" in (ip.get("address") or "") or ip.get("family") ==
+                                   "ipv6" for ip in root.findall("ip")) else "1",
     }
     if mac is not None:
         out["mac"] = mac.get("address").lower()
@@ -259,6 +270,9 @@ def observe(netns: str, bridge: str, port: str, want: dict, xml: str) -> dict:
     if "mac" not in want:
         del seen["mac"]
     seen["firewall"] = _firewall_seen(_nft(netns), bridge, want["firewall"])
+    seen["disable_ipv6"] = subprocess.run(
+        ["ip", "netns", "exec", netns, "cat", f"/proc/sys/net/ipv6/conf/{bridge}/disable_ipv6"],
+        capture_output=True, text=True, check=True).stdout.strip()
     conf = _dnsmasq_seen(_dnsmasq_conf(netns, bridge))
     if conf is not None and want["dnsmasq"] is not None:   # hosts: each address in a file
         conf["hosts"] = sorted(h for h in want["dnsmasq"]["hosts"] if h in conf["hosts"])

@@ -26,7 +26,8 @@ NEW_KINDS = {36: "RTM_NEWQDISC", 40: "RTM_NEWTCLASS", 44: "RTM_NEWTFILTER"}
 #   pyroute2 tc_sfq_qopt; the kernel reads the v1 fields only from a v1-sized attribute, and
 #   tc's are zeros, the defaults: checked in ``sfq_tail_is_default``).
 KNOWN = re.compile(r"(^|\.)(rate|ceil|peak)___reserved$|^header\.(length|sequence_number|pid)$")
-STRACE = ("strace", "-f", "-qq", "-e", "trace=sendmsg,sendto", "-e", "write=all", "-s", "0")
+STRACE = ("strace", "-f", "-qq", "-e", "trace=sendmsg,sendto", "-e", "signal=none", "-e",
+          "write=all", "-s", "0")
 _CALL = re.compile(r"^(\[pid +\d+\] )?(sendmsg|sendto)\(")
 _DUMP = re.compile(r"^ \| [0-9a-f]{5}  ((?:[0-9a-f]{2} {1,2}){1,16})")
 
@@ -50,7 +51,7 @@ def traced(netns: str, argv: list[str]) -> tuple[list[bytes], str]:
     if not blobs:
         raise AssertionError(f"strace saw nothing sent by {argv}: {proc.stderr[-2000:]}")
     own = "\n".join(line for line in proc.stderr.splitlines()
-                    if not _CALL.match(line) and not line.startswith((" | ", " * ")))
+                    if not _CALL.match(line) and not line.startswith((" | ", " * ", "[pid ")))
     return [bytes(b) for b in blobs if int.from_bytes(b[4:6], "little") in NEW_KINDS], own
 
 

@@ -49,7 +49,7 @@ def _replace_last(argv: list[str], old: str, new: str) -> list[str]:
     return [*argv[:at], new, *argv[at + 1:]]
 
 
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(in_average=st.none() | rates, in_peak=st.none() | rates, in_burst=sizes,
        out_average=st.none() | rates, out_burst=sizes)
 def test_our_shaping_messages_are_tcs(qos_netns, in_average, in_peak, in_burst, out_average,

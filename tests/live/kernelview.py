@@ -54,10 +54,14 @@ def _routes(root) -> set[tuple[str, str]]:
 def _firewall(root) -> dict:
     fwd = root.find("forward")
     mode = None if fwd is None else fwd.get("mode", "nat")
-    out = {"masquerade": mode == "nat", "table": mode != "open"}
+    nat = fwd.find("nat") if fwd is not None else None
+    families = {"6" if ":" in (ip.get("address") or "") else "4" for ip in root.findall("ip")}
+    natted = "4" in families or ("6" in families and nat is not None
+                                 and nat.get("ipv6") == "yes")
+    # masquerade (or snat to <address>): IPv4 subnets, IPv6 only with <nat ipv6='yes'>
+    out = {"snat": mode == "nat" and natted, "table": mode != "open"}
     if fwd is not None and fwd.get("dev") and mode in ("nat", "route"):
         out["dev"] = fwd.get("dev")
-    nat = fwd.find("nat") if fwd is not None else None
     if mode == "nat" and nat is not None:
         address, port = nat.find("address"), nat.find("port")
         if address is not None:
@@ -85,7 +89,8 @@ def _runs_dnsmasq(root) -> bool:
 
 
 def _dns(root) -> dict:
-    """``{(name, type): sorted answers}`` dnsmasq must give for the ``<dns>`` records."""
+    """``{(name, type): sorted answers}`` dnsmasq must give for the ``<dns>`` records (a TXT
+    value's commas separate its character-strings, as dnsmasq's txt-record reads them)."""
     dns = root.find("dns")
     if dns is None or dns.get("enable") == "no":
         return {}
@@ -197,7 +202,7 @@ def _nft(netns: str) -> str:
 def _firewall_seen(ruleset: str, bridge: str, want: dict) -> dict:
     tables = [block for block in ruleset.split("\ntable ") if f'"{bridge}"' in block]
     text = "\n".join(tables)
-    out = {"masquerade": "masquerade" in text, "table": bool(tables)}
+    out = {"snat": "masquerade" in text or "snat " in text, "table": bool(tables)}
     if "dev" in want:
         out["dev"] = want["dev"] if f'oifname "{want["dev"]}"' in text else None
     for key in ("nat_address", "nat_ports"):
@@ -232,8 +237,9 @@ def _dnsmasq_seen(text: str | None) -> dict | None:
     hostsdir = value.get("dhcp-hostsdir")
     hosts_text = "".join(open(os.path.join(hostsdir, name)).read()
                          for name in sorted(os.listdir(hostsdir))) if hostsdir else ""
-    return {"ranges": sorted(",".join(line.split("=", 1)[1].split(",")[:2])
-                             for line in lines if line.startswith("dhcp-range=")),
+    ranges = [line.split("=", 1)[1].split(",") for line in lines
+              if line.startswith("dhcp-range=")]
+    return {"ranges": sorted(",".join(r[:2]) for r in ranges if r[1] not in ("ra-only", "static")),
             "domain": value.get("domain"), "tftp": "enable-tftp" in lines,
             "hosts": hosts_text}
 
@@ -247,7 +253,7 @@ for key in keys:
     name, kind = key.split("|")
     reply = dns.query.udp(dns.message.make_query(name, kind), server, timeout=2)
     out[key] = sorted(str(r.target).rstrip(".") if kind == "SRV" else
-                      b"".join(r.strings).decode() if kind == "TXT" else r.address
+                      b",".join(r.strings).decode() if kind == "TXT" else r.address
                       for rrset in reply.answer if rrset.rdtype == dns.rdatatype.from_text(kind)
                       for r in rrset)
 print(json.dumps(out))

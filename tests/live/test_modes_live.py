@@ -198,9 +198,12 @@ def test_a_sample_of_the_corpus_applies_live_without_cutting_the_guest(conn, net
                                                 if seen.get(k) != after.get(k)})
         conn.stop(name)
         conn.undefine(name)
-    # validate passes an IPv4 <route> address with family='ipv6' (libvirt refuses it at
-    # define); the kernel refuses the route: at most that pair is refused
-    assert all("cannot add route" in line for line in refused), refused
+    # refused and rolled back, for reasons outside the plan: validate passes an IPv4 <route>
+    # address with family='ipv6' (libvirt refuses it at define) and the kernel refuses the
+    # route; a fixture's <tftp root> does not exist here and dnsmasq refuses its conf (libvirt's
+    # dnsmasq would not start either)
+    assert all("cannot add route" in line or "TFTP directory" in line for line in refused), \
+        refused
 
 
 def test_an_ipv6_address_added_live_is_advertised(conn, netns, make_netns):
@@ -215,7 +218,7 @@ def test_an_ipv6_address_added_live_is_advertised(conn, netns, make_netns):
     v6 = xml().replace("</network>", "  <ip family='ipv6' address='fd00:71::1' prefix='64'/>\n"
                                       "</network>")
     _r, kinds = apply_watched(conn, netns, port, v6)
-    assert set(kinds) == {"address-add", "firewall-reload", "dnsmasq-restart"}
+    assert set(kinds) == {"bridge-ipv6", "address-add", "firewall-reload", "dnsmasq-restart"}
     seen = ""
     for _attempt in range(10):   # the client's link-local address may still be tentative
         seen = subprocess.run(["ip", "netns", "exec", client, "rdisc6", "-1", "-r", "3",

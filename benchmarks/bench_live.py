@@ -137,56 +137,17 @@ def bench_netupdate(args, netns: str, state: str) -> dict:
 
 
 # ---------------------------------------------------------------------- libvirt
-class PrivateLibvirtd:
-    """libvirtd in its own network namespace, with its own state directories bind-mounted over
-    /run/libvirt, /var/lib/libvirt, /etc/libvirt (inside ``ip netns exec``'s mount namespace)."""
-
-    def __init__(self, netns: str):
-        self.netns = netns
-        self.dir = Path(tempfile.mkdtemp(prefix="nu-bench-libvirt-"))
-        self.proc = None
-
-    def __enter__(self):
-        for sub in ("run", "lib", "etc", "cache", "log"):
-            (self.dir / sub).mkdir()
-        if Path("/etc/libvirt").is_dir():
-            shutil.copytree("/etc/libvirt", self.dir / "etc", dirs_exist_ok=True)
-        shutil.rmtree(self.dir / "etc" / "qemu" / "networks" / "autostart", ignore_errors=True)
-        script = self.dir / "start.sh"
-        script.write_text(
-            f"mkdir -p /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt\n"
-            f"mount --bind {self.dir}/run /run/libvirt\n"
-            f"mount --bind {self.dir}/lib /var/lib/libvirt\n"
-            f"mount --bind {self.dir}/etc /etc/libvirt\n"
-            f"mount --bind {self.dir}/cache /var/cache/libvirt\n"
-            f"mount --bind {self.dir}/log /var/log/libvirt\n"
-            "exec libvirtd\n")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", self.netns, "sh", str(script)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
-        sock = self.dir / "run" / "libvirt-sock"
-        deadline = time.monotonic() + 30
-        while not sock.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("libvirtd did not start")
-            time.sleep(0.05)
-        self.uri = f"qemu:///system?socket={sock}"
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def bench_libvirt(args, netns: str) -> dict:
+def bench_libvirt(args) -> dict:
+    """The peer: the live tests' private libvirtd (tests/live/libvirtdaemon.py: its own network
+    and mount namespaces, only the network driver loaded)."""
     import libvirt
+
+    from tests.live.libvirtdaemon import Daemon
     results = {}
-    with PrivateLibvirtd(netns) as daemon:
+    daemon = Daemon()
+    netns = daemon.netns
+    try:
+        daemon.start()
         conn = libvirt.open(daemon.uri)
         net = conn.networkDefineXML(network_xml("lvbench", "nubr-lv", args.hosts))
         results["start"] = timed(net.create)
@@ -218,18 +179,16 @@ def bench_libvirt(args, netns: str) -> dict:
         net.destroy()
         net.undefine()
         conn.close()
+    finally:
+        daemon.stop()
     return results
 
 
 def peer_available() -> str | None:
     """None when libvirt can be measured here, else why not."""
-    try:
-        import libvirt  # noqa: F401
-    except ImportError:
-        return "the libvirt Python binding is not installed"
-    if not shutil.which("libvirtd") and not os.path.exists("/usr/sbin/libvirtd"):
-        return "libvirtd is not installed"
-    return None
+    from tests.live.libvirtdaemon import _missing
+    missing = _missing()
+    return f"missing {', '.join(missing)}" if missing else None
 
 
 # ---------------------------------------------------------------------- main
@@ -266,7 +225,7 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         print("bench_live: needs root (network namespaces, bridges, dnsmasq)", file=sys.stderr)
         return 2
-    ours_ns, peer_ns = make_netns(), None
+    ours_ns = make_netns()
     state = tempfile.mkdtemp(prefix="nu-bench-state-")
     os.chmod(state, 0o755)
     try:
@@ -274,16 +233,13 @@ def main(argv=None) -> int:
         why = "--no-peer" if args.no_peer else peer_available()
         peer = {}
         if why is None:
-            peer_ns = make_netns()
             try:
-                peer = bench_libvirt(args, peer_ns)
+                peer = bench_libvirt(args)
             except Exception as exc:  # noqa: BLE001 - fall back to the recorded figures
                 why = f"libvirt could not be measured here: {exc}"
                 peer = {}
     finally:
         drop_netns(ours_ns)
-        if peer_ns:
-            drop_netns(peer_ns)
         shutil.rmtree(state, ignore_errors=True)
 
     print(f"live updates on a running network with {args.hosts} DHCP and {args.hosts} DNS hosts "

@@ -31,7 +31,7 @@ class World:
     def sleep(self, seconds: float) -> None:
         self.now += seconds
 
-    def failed(self, server, check):
+    def failed(self, server, check, sock=None):
         self.queries += 1
         self.now += self.cost
         return None if self.queries > self.silent else "no answer from x: Timeout"

@@ -78,12 +78,7 @@ class UpdateVerbs:
                 return _not_written(result, live, config, started, leases)
             try:
                 if live:
-                    with txn.journaled(self.store, name, "update", live=docs["live"].data,
-                                       config=docs["config"].data if "config" in docs else
-                                       txn.read_bytes(config_path), record=record,
-                                       sides=tuple(docs), kinds=result.plan.kinds,
-                                       live_stamp=docs["live"].stamp):
-                        self._update_live(name, record, docs, result)
+                    self._journaled_update(name, record, docs, result)
                     result.notes += world.after(self, name, leases, result)
                 else:
                     data = docs["config"].network.to_bytes(tracked=True)
@@ -129,7 +124,26 @@ class UpdateVerbs:
             self.driver.reconcile(name, record, doc.defs)
         return problems
 
-    def _update_live(self, name: str, record: dict, docs: dict, result) -> None:
+    def _journaled_update(self, name: str, record: dict, docs: dict, result) -> None:
+        """The live side of an update under its journal.  The new definitions go to disk
+        (temp files, fsync) from the start, while the journal is written and the change
+        applied: nothing is renamed into place before the journal exists (``_run_update``)."""
+        from netupdate.live import txn
+        writes: list = []
+        pending = self._persist(name, docs, writes)
+        config = docs["config"].data if "config" in docs else \
+            txn.read_bytes(self.store.config_path(name))
+        try:
+            with txn.journaled(self.store, name, "update", live=docs["live"].data,
+                               config=config, record=record, sides=tuple(docs),
+                               kinds=result.plan.kinds, live_stamp=docs["live"].stamp):
+                self._update_live(name, record, docs, result, writes, pending)
+        except BaseException:
+            pending.abort()   # the temp files, when nothing took them yet
+            raise
+
+    def _update_live(self, name: str, record: dict, docs: dict, result, writes: list,
+                     pending: PendingWrites) -> None:
         """The live side of an update (its journal is open): repair what vanished behind our
         back, apply -> verify -> save (``_run_update``), and keep the written definitions
         cached."""
@@ -139,7 +153,7 @@ class UpdateVerbs:
         repaired = self._repair_if_needed(name, record, live_doc)
         if repaired:
             result.notes += ("repaired before the update: " + "; ".join(repaired),)
-        writes, after = self._run_update(name, record, docs, result)
+        after = self._run_update(name, record, docs, result, writes, pending)
         live_path, config_path = self.store.live_path(name), self.store.config_path(name)
         same = config_doc is not None and config_doc.network is live_doc.network
         for path, data in writes:
@@ -151,11 +165,14 @@ class UpdateVerbs:
         result.live = RESTARTED if "network-restart" in kinds else APPLIED
         result.config = CHANGED if config_doc is not None else NOT_REQUESTED
 
-    def _run_update(self, name: str, record: dict, docs: dict, result) -> tuple[list, Any]:
+    def _run_update(self, name: str, record: dict, docs: dict, result, writes: list,
+                    pending: PendingWrites) -> Any:
         """Apply, verify and save an update's live side: one DHCP or DNS host through the fast
         path (applied from the Change alone), anything else through the plan's actions.
-        Returns the definition files written and the typed live definition after the edit
-        (None on the fast path); a failure puts everything back (``undo_or_raise``)."""
+        ``pending`` writes the edited definitions (``writes``) to temp files since before the
+        journal; they are renamed into place once the change is applied.  Returns the typed
+        live definition after the edit (None on the fast path); a failure puts everything back
+        (``undo_or_raise``)."""
         from netupdate.live.txn import checkpoint
         driver, live_doc = self.driver, docs["live"]
         actions = tuple(result.plan.actions)
@@ -165,13 +182,9 @@ class UpdateVerbs:
         server, dns_on = served_by(live_doc.network.root)
         netns = record.get("netns")
         fast = driver.host_change_applies(record, change, kinds)
-        writes: list = []
-        after = pending = None
+        after = None
         step = "apply"
         try:
-            # the edited definitions are serialized (a fraction of a millisecond with the edit
-            # marks) and go to disk while the change is applied and verified
-            pending = self._persist(name, docs, writes)
             applied = driver.apply_host_change(name, record, change, kinds) if fast else None
             if applied is not None:
                 # the host file is in place: the definitions are renamed into place as soon
@@ -197,11 +210,11 @@ class UpdateVerbs:
         except BaseException as exc:
             undo_or_raise(exc, step, lambda: self._undo_update(name, docs, writes, pending, kinds,
                                                                record, netns), "live update")
-        return writes, after
+        return after
 
     def _persist(self, name: str, docs: dict, writes: list) -> PendingWrites:
-        """Serialize the edited definitions into ``writes`` and write them (temp + fsync) in
-        the background."""
+        """Serialize the edited definitions into ``writes`` (a fraction of a millisecond with
+        the edit marks) and write them to temp files (+ fsync) in the background."""
         live_doc, config_doc = docs["live"], docs.get("config")
         live_bytes = live_doc.network.to_bytes(tracked=True)
         writes.append((self.store.live_path(name), live_bytes))

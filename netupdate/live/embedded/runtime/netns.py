@@ -3,13 +3,19 @@
 * ``run(argv, netns=...)``: a subprocess whose child joins the namespace (setns) before exec;
 * ``call(netns, fn)``: run ``fn`` in a worker thread that joined the namespace, so sockets it
   opens (DNS queries, ``if_nametoindex``) live there; the caller's own thread never moves;
+* ``udp_socket(netns, family)``: a UDP socket made in the namespace once (through ``call``)
+  and then reused from any thread (a socket stays in the namespace it was made in): the DNS
+  queries of live verification and ``link_index`` cost no thread hop;
 * ``iproute(netns)``: a pyroute2 ``IPRoute`` bound to the namespace (imported lazily).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import socket
+import struct
 import subprocess
 import threading
 from collections.abc import Callable
@@ -20,6 +26,8 @@ NETNS_DIR = "/run/netns"
 NAME_MAX = 255  # bytes: a namespace is a file in /run/netns
 CLONE_NEWNET = 0x40000000
 CAP_NET_ADMIN = 12
+SIOCGIFINDEX = 0x8933
+IFNAMSIZ = 16
 
 _libc = None
 
@@ -162,8 +170,42 @@ def call(netns: str | None, fn, *args, **kwargs):
         if worker is None:
             for old in [k for k in _WORKERS if k[0] == netns]:
                 _WORKERS.pop(old).pool.shutdown(wait=False)
+            _drop_sockets(netns)
             worker = _WORKERS[key] = _Worker(netns)
     return worker.call(fn, *args, **kwargs)
+
+
+_SOCKETS: dict[tuple, list[socket.socket]] = {}
+
+
+@contextlib.contextmanager
+def udp_socket(netns: str | None, family: int = socket.AF_INET):
+    """A UDP socket living in ``netns``, for the block's use only (taken from a pool; made there
+    through ``call`` when none is free).  Replies to an earlier user's queries may still
+    arrive on it: match replies to queries."""
+    require(netns)
+    key = (netns, _namespace_id(netns) if netns is not None else 0, family)
+    with _LOCK:
+        free = _SOCKETS.get(key)
+        sock = free.pop() if free else None
+    if sock is None:
+        sock = call(netns, socket.socket, family, socket.SOCK_DGRAM)
+    try:
+        yield sock
+    finally:
+        with _LOCK:
+            if key[0] is None or key[:2] in {k[:2] for k in _WORKERS}:
+                _SOCKETS.setdefault(key, []).append(sock)
+                sock = None
+        if sock is not None:   # the namespace was forgotten meanwhile
+            sock.close()
+
+
+def _drop_sockets(netns: str | None) -> None:
+    """Close the pooled sockets of ``netns`` (hold ``_LOCK``): they keep it alive."""
+    for key in [k for k in _SOCKETS if k[0] == netns]:
+        for sock in _SOCKETS.pop(key):
+            sock.close()
 
 
 def sysctl(key: str, value: str | None = None) -> str:
@@ -188,18 +230,22 @@ def forget(netns: str | None) -> None:
     with _LOCK:
         for key in [k for k in _WORKERS if k[0] == netns]:
             _WORKERS.pop(key).pool.shutdown(wait=False)
+        _drop_sockets(netns)
 
 
 def link_index(netns: str | None, ifname: str) -> int | None:
-    """The interface index of ``ifname`` in the namespace, or None (cheap: one ioctl)."""
-    import socket
-
-    def lookup():
+    """The interface index of ``ifname`` in the namespace, or None (cheap: one ioctl on a
+    pooled socket of the namespace)."""
+    import fcntl
+    raw = ifname.encode(errors="surrogateescape")
+    if not raw or len(raw) >= IFNAMSIZ or b"\0" in raw:
+        return None
+    with udp_socket(netns) as sock:
         try:
-            return socket.if_nametoindex(ifname)
+            reply = fcntl.ioctl(sock.fileno(), SIOCGIFINDEX, struct.pack("16s24x", raw))
         except OSError:
             return None
-    return call(netns, lookup)
+    return struct.unpack_from("i", reply, IFNAMSIZ)[0]
 
 
 def require_netlink():

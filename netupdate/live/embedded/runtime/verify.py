@@ -11,6 +11,7 @@ SIGINT/SIGTERM that arrives during the wait ends it at once (``txn.checkpoint`` 
 
 from __future__ import annotations
 
+import socket
 import time
 
 from netupdate import sections as S
@@ -18,6 +19,7 @@ from netupdate.errors import RuntimeFailure
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import devices as DEV
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
+from netupdate.live.embedded.runtime import dnswire
 from netupdate.live.embedded.runtime import ipv6conf as V6
 from netupdate.live.embedded.runtime import liveset as LS
 from netupdate.live.embedded.runtime import netns as NS
@@ -159,45 +161,41 @@ def _dns_expectations(after, before, sections) -> list[tuple]:
 
 def wait_dns(record: dict, server: str, checks: list[tuple], timeout: float,
              settle: float | None = None) -> None:
-    """Ask the network's dnsmasq until ``checks`` hold (see the module's doc for how long).
+    """Ask the network's dnsmasq until ``checks`` hold (see the module's doc for how long),
+    from the calling thread, on a UDP socket of the network's namespace (``NS.udp_socket``).
     Verifying a change (no ``settle``), a signal raises ``txn.Interrupted`` at once; restoring
     (a rollback, a recovery: ``settle``) is not cut short."""
     from netupdate.live.txn.interrupts import checkpoint, current_interrupts
     interrupts = current_interrupts() if settle is None else None
     stop = None if interrupts is None else (lambda: interrupts.pending)
     pid = (record.get("dnsmasq") or {}).get("pid")
-    if not NS.call(record["netns"], dns_wait, server, checks, timeout,
-                   busy=DQ.Progress(pid), stop=stop, settle=settle):
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    with NS.udp_socket(record["netns"], family) as sock:
+        done = dns_wait(server, checks, timeout, busy=DQ.Progress(pid), stop=stop,
+                        settle=settle, sock=sock)
+    if not done:
         checkpoint()
 
 
 def query(server: str, name: str, rdtype: str, *, timeout: float = 0.5,
-          rdclass: str = "IN") -> tuple[str, list[str]]:
-    """(rcode text, answer values) of one UDP query (run it inside the network's namespace)."""
-    import dns.message
-    import dns.query
-    import dns.rcode
-    message = dns.message.make_query(name if name.endswith(".") else name + ".", rdtype,
-                                     rdclass)
-    response = dns.query.udp(message, server, timeout=timeout)
-    values = []
-    for rrset in response.answer:
-        for rdata in rrset:
-            if rrset.rdtype == 16:  # TXT: sections/dns_txt.txt_wire
-                values.append(b"\n".join(rdata.strings).decode(errors="replace"))
-            else:
-                values.append(rdata.to_text())
-    return dns.rcode.to_text(response.rcode()), values
+          rdclass: str = "IN", sock: socket.socket | None = None) -> tuple[str, list[str]]:
+    """(rcode text, answer values) of one UDP query (``dnswire``), on ``sock`` or else on a
+    socket of the calling thread's namespace (``NS.call`` it there)."""
+    if sock is not None:
+        return dnswire.exchange(sock, server, name, rdtype, rdclass=rdclass, timeout=timeout)
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as own:
+        return dnswire.exchange(own, server, name, rdtype, rdclass=rdclass, timeout=timeout)
 
 
-def _failed(server: str, check: tuple) -> str | None:
+def _failed(server: str, check: tuple, sock=None) -> str | None:
     """None when ``check`` holds now, else why not."""
     name, rdtype, value, present = check
     try:
         if name is None:  # answered by dnsmasq itself, never forwarded
-            query(server, "version.bind", "TXT", rdclass="CH")
+            query(server, "version.bind", "TXT", rdclass="CH", sock=sock)
             return None
-        rcode, values = query(server, name, rdtype)
+        rcode, values = query(server, name, rdtype, sock=sock)
     except Exception as exc:  # noqa: BLE001 - timeouts and refusals are retried
         return f"no answer from {server}: {exc.__class__.__name__} {exc}".strip()
     if ((value in values) if present else (value not in values)):
@@ -207,7 +205,7 @@ def _failed(server: str, check: tuple) -> str | None:
 
 
 def dns_wait(server: str, checks: list[tuple], timeout: float, *, busy=None, stop=None,
-             settle: float | None = None) -> bool:
+             settle: float | None = None, sock=None) -> bool:
     """Retry ``checks`` until all hold (True), ``stop()`` says so (False), or ``timeout``
     seconds pass without ``busy()`` (the server still working) and without success: raises
     ``VerifyError``.  With ``settle``: True as well when the server was busy all of its first
@@ -218,7 +216,7 @@ def dns_wait(server: str, checks: list[tuple], timeout: float, *, busy=None, sto
     pause = 0.0005          # dnsmasq usually answers at once: retry soon, then less often
     while True:
         failed = [(check, why) for check in pending
-                  if (why := _failed(server, check)) is not None]
+                  if (why := _failed(server, check, sock)) is not None]
         if not failed:
             return True
         pending, last = [check for check, _ in failed], failed[-1][1]

@@ -3,17 +3,21 @@
 from the call until the change is verified live, netupdate against libvirt.
 
 * library: ``netupdate.connect().update(...)`` (live and config; it returns once the change is
-  verified: the DNS name answers through dnspython, the DHCP host file is in place and dnsmasq
+  verified: the DNS name answers from dnsmasq, the DHCP host file is in place and dnsmasq
   serves) against libvirt's ``virNetworkUpdate`` with LIVE|CONFIG through the Python binding
   (for DNS, timed until the name answers);
 * command line: ``netupdate update NAME add ...`` against ``virsh net-update ... --live --config``.
+  netupdate's command line runs as a fresh machine runs it after ``pip install '.[live]'``:
+  from a virtual environment without this machine's site packages and ``.pth`` hooks, with a
+  regular install of this tree (``benchmarks/_venv.py``; kept in ``--venv``).
 
-Everything runs inside network namespaces made for the run (netupdate's network in one, a
-private libvirtd with its own state directories in another) and removed afterwards.  When
-libvirtd or the binding is missing, the recorded libvirt 9.0 figures are printed as such.
+Everything runs inside network namespaces made for the run (netupdate's network in one, the
+live tests' private libvirtd, tests/live/libvirtdaemon.py, in another) and removed afterwards.
+When libvirtd or the binding is missing, the recorded libvirt 9.0 figures are printed as such.
 Needs root.
 
     python benchmarks/bench_live.py [--hosts 1000] [--rounds 20] [--cli-rounds 5] [--no-peer]
+                                    [--venv DIR]
 """
 
 from __future__ import annotations
@@ -32,10 +36,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import _venv  # noqa: E402
 
 # libvirt 9.0, network with 1,000 hosts (see the issue): API call, LIVE|CONFIG
 RECORDED = {"dhcp-api": 0.390, "dns-api": 0.019}
-TARGETS = {"dhcp-api": 20.0, "dns-api": 5.0, "dhcp-cli": 2.0, "dns-cli": 2.0}
+# issue 15, item 7: library DNS add >= 10x libvirt's API, CLI DHCP add >= 2x virsh, CLI DNS add
+# at least as fast as virsh (the DHCP library row keeps the target of issue 4)
+TARGETS = {"dhcp-api": 20.0, "dns-api": 10.0, "dhcp-cli": 2.0, "dns-cli": 1.0}
 
 
 def network_xml(name: str, bridge: str, hosts: int) -> str:
@@ -114,18 +122,19 @@ def bench_netupdate(args, netns: str, state: str) -> dict:
         lib_dns.append(timed(lambda i=i: conn.update("bench", "add", "dns-host", dns_xml(i))))
         wait_answer(netns, "10.70.0.1", name, address, timeout=0.5)  # already answers
     results["dhcp-api"], results["dns-api"] = summary(lib_dhcp), summary(lib_dns)
-    # as installed: byte-compiled modules (one untimed run writes them)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # the command line as a fresh machine runs it after pip install '.[live]' (_venv.py)
+    env = {k: v for k, v in _venv.ENV.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["NETUPDATE_STATE_DIR"] = state
-    subprocess.run([sys.executable, "-m", "netupdate", "update", "bench", "add", "dns-host",
-                    dns_xml(9998)], capture_output=True, env=env, cwd=ROOT, check=True)
+    netupdate_cli = str(args.python.parent / "netupdate")
+    subprocess.run([netupdate_cli, "update", "bench", "add", "dns-host", dns_xml(9998)],
+                   capture_output=True, env=env, cwd=state, check=True)   # untimed: warm
     cli_dhcp, cli_dns = [], []
     for i in range(args.rounds, args.rounds + args.cli_rounds):
         for kind, xml_text, out in (("ip-dhcp-host", dhcp_xml(i), cli_dhcp),
                                     ("dns-host", dns_xml(i), cli_dns)):
-            argv = [sys.executable, "-m", "netupdate", "update", "bench", "add", kind, xml_text]
+            argv = [netupdate_cli, "update", "bench", "add", kind, xml_text]
             start = time.perf_counter()
-            proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT)
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=state)
             out.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 raise RuntimeError(proc.stderr)
@@ -221,10 +230,14 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--cli-rounds", type=int, default=5)
     parser.add_argument("--no-peer", action="store_true", help="use the recorded libvirt figures")
+    parser.add_argument("--venv", type=Path, default=Path(tempfile.gettempdir(),
+                                                          "nu-bench-live-venv"),
+                        help="the virtual environment the command line runs from (kept)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench_live: needs root (network namespaces, bridges, dnsmasq)", file=sys.stderr)
         return 2
+    args.python = _venv.prepare(args.venv, extras=("live",))
     ours_ns = make_netns()
     state = tempfile.mkdtemp(prefix="nu-bench-state-")
     os.chmod(state, 0o755)

@@ -140,6 +140,10 @@ def bench_netupdate(args, netns: str, state: str) -> dict:
                 raise RuntimeError(proc.stderr)
         wait_answer(netns, "10.70.0.1", *dns_name(i), timeout=0.5)
     results["dhcp-cli"], results["dns-cli"] = summary(cli_dhcp), summary(cli_dns)
+    # the floor of any command line: the same interpreter doing nothing
+    results["python"] = summary([timed(lambda: subprocess.run(
+        [str(args.python), "-c", "pass"], env=env, cwd=state, check=True))
+        for _ in range(args.cli_rounds)])
     conn.stop("bench")
     conn.close()
     return results
@@ -280,6 +284,7 @@ def main(argv=None) -> int:
         print(f"{label:<60} {mine * 1000:>10.1f} "
               f"{(f'{theirs * 1000:.1f}' if theirs else 'n/a'):>10} "
               f"{(f'{ratio:.1f}x' if ratio else 'n/a'):>9} {TARGETS[key]:>6.0f}x {verdict}{note}")
+    print(f"the venv's python -c pass: {ours['python']['median'] * 1000:.1f} ms")
     print(f"network start: netupdate {ours['start'] * 1000:.0f} ms"
           + (f", libvirt {peer['start'] * 1000:.0f} ms" if "start" in peer else ""))
     return 0

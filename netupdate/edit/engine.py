@@ -105,6 +105,8 @@ def apply_update(network: M.Network, command, section=None, xml=None, *,
         change = run_node_spec(ed, node_spec)
     else:
         change = HANDLERS[wanted.name].section_form(ed)
+        # these change children of <ip>/<dhcp> only: the DNS host index stays true
+        ed.dns_index_kept |= wanted.name in ("ip-dhcp-host", "ip-dhcp-range")
     ed.done()
     return change
 

@@ -19,7 +19,7 @@ from netupdate.errors import RuntimeFailure
 from netupdate.live.embedded.runtime import bridge as BR
 from netupdate.live.embedded.runtime import devices as DEV
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
-from netupdate.live.embedded.runtime import dnswire
+from netupdate.live.embedded.runtime import dnsquery
 from netupdate.live.embedded.runtime import ipv6conf as V6
 from netupdate.live.embedded.runtime import liveset as LS
 from netupdate.live.embedded.runtime import netns as NS
@@ -179,13 +179,13 @@ def wait_dns(record: dict, server: str, checks: list[tuple], timeout: float,
 
 def query(server: str, name: str, rdtype: str, *, timeout: float = 0.5,
           rdclass: str = "IN", sock: socket.socket | None = None) -> tuple[str, list[str]]:
-    """(rcode text, answer values) of one UDP query (``dnswire``), on ``sock`` or else on a
+    """(rcode text, answer values) of one UDP query (``dnsquery``), on ``sock`` or else on a
     socket of the calling thread's namespace (``NS.call`` it there)."""
     if sock is not None:
-        return dnswire.exchange(sock, server, name, rdtype, rdclass=rdclass, timeout=timeout)
+        return dnsquery.exchange(sock, server, name, rdtype, rdclass=rdclass, timeout=timeout)
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as own:
-        return dnswire.exchange(own, server, name, rdtype, rdclass=rdclass, timeout=timeout)
+        return dnsquery.exchange(own, server, name, rdtype, rdclass=rdclass, timeout=timeout)
 
 
 def _failed(server: str, check: tuple, sock=None) -> str | None:

@@ -31,9 +31,9 @@ class World:
     def sleep(self, seconds: float) -> None:
         self.now += seconds
 
-    def failed(self, server, check, sock=None):
+    def failed(self, server, check, sock=None, stop=None, timeout=0.5):
         self.queries += 1
-        self.now += self.cost
+        self.now += min(self.cost, timeout)   # a silent server costs the query's timeout
         return None if self.queries > self.silent else "no answer from x: Timeout"
 
     def busy(self) -> bool:
@@ -41,11 +41,11 @@ class World:
         return self.busy_calls <= self.working
 
 
-def run(world: World, timeout: float, **kw):
+def run(world: World, timeout: float, checks=(CHECK,), **kw):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(V, "time", world)
         patch.setattr(V, "_failed", world.failed)
-        return V.dns_wait("10.0.0.1", [CHECK], timeout, busy=world.busy, **kw)
+        return V.dns_wait("10.0.0.1", list(checks), timeout, busy=world.busy, **kw)
 
 
 worlds = st.builds(World, silent=st.integers(0, 60), working=st.integers(0, 80),
@@ -99,3 +99,25 @@ def test_restoring_accepts_a_server_still_working_after_settle(working, settle):
         assert working >= 1 and world.now - start < settle + 0.1
     except V.VerifyError:
         assert working == 0 or world.busy_calls > working
+
+
+@settings(max_examples=100)
+@given(world=worlds, pending=st.integers(1, 30))
+def test_a_signal_ends_the_wait_after_one_query_however_many_checks_are_pending(world,
+                                                                                 pending):
+    """At 30,000 hosts a restarted dnsmasq is silent for seconds: each pending check's query
+    waits out its timeout, so a signal must not wait for the whole round."""
+    world.silent = 10**9
+    assert run(world, 3.0, checks=[CHECK] * pending, stop=lambda: True) is False
+    assert world.queries == 1
+
+
+@settings(max_examples=100)
+@given(settle=st.floats(0.05, 1.0), working=st.integers(1, 5))
+def test_a_settling_wait_asks_no_longer_than_its_settle_time(settle, working):
+    """Restoring a busy, silent dnsmasq ends about ``settle`` seconds in, not a whole query
+    timeout (0.5 s) later."""
+    world = World(silent=10**9, working=working, query_cost=0.5)
+    start = world.now
+    assert run(world, 3.0, settle=settle) is True
+    assert world.now - start <= max(settle, 0.05) + 0.06

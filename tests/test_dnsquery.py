@@ -98,3 +98,24 @@ def test_no_reply_is_a_timeout():
     finally:
         client.close()
         server.close()
+
+
+def test_a_stop_ends_the_wait_for_a_reply_within_a_slice():
+    """A signal during a query to a silent server ends it at the next slice, not at its
+    timeout: ``stop()`` is looked at before every slice of the wait."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    looks = []
+    try:
+        try:
+            Q.exchange(client, "127.0.0.1", "a.example", "A", port=server.getsockname()[1],
+                       timeout=60, stop=lambda: looks.append(1) or len(looks) >= 3)
+        except TimeoutError as exc:
+            assert str(exc) == "stopped"
+        else:
+            raise AssertionError("an unanswered query returned")
+        assert len(looks) == 3   # two slices waited, then the stop seen
+    finally:
+        client.close()
+        server.close()

@@ -12,11 +12,15 @@ from __future__ import annotations
 import socket
 import time
 
+SLICE = 0.1   # seconds between looks at stop() while waiting for the reply
+
 
 def exchange(sock: socket.socket, server: str, name: str, rdtype: str, *,
-             rdclass: str = "IN", timeout: float = 0.5, port: int = 53) -> tuple[str, list[str]]:
+             rdclass: str = "IN", timeout: float = 0.5, port: int = 53,
+             stop=None) -> tuple[str, list[str]]:
     """(rcode text, values of the answer's ``rdtype`` records) of asking ``server`` (on ``port``)
-    over the UDP ``sock``.  Raises ``TimeoutError`` after ``timeout`` seconds."""
+    over the UDP ``sock``.  Raises ``TimeoutError`` after ``timeout`` seconds, or within a tenth
+    of a second once ``stop()`` (a signal came) is true."""
     import dns.exception
     import dns.message
     import dns.rcode
@@ -28,8 +32,13 @@ def exchange(sock: socket.socket, server: str, name: str, rdtype: str, *,
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(f"no reply within {timeout:g} s")
-        sock.settimeout(left)
-        data, peer = sock.recvfrom(65535)   # TimeoutError when none came in time
+        if stop is not None and stop():
+            raise TimeoutError("stopped")
+        sock.settimeout(min(left, SLICE) if stop is not None else left)
+        try:
+            data, peer = sock.recvfrom(65535)
+        except TimeoutError:
+            continue   # the deadline or stop() ends it above
         if not _same_address(peer[0], server):
             continue
         try:

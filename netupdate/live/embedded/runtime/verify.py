@@ -178,24 +178,29 @@ def wait_dns(record: dict, server: str, checks: list[tuple], timeout: float,
 
 
 def query(server: str, name: str, rdtype: str, *, timeout: float = 0.5,
-          rdclass: str = "IN", sock: socket.socket | None = None) -> tuple[str, list[str]]:
+          rdclass: str = "IN", sock: socket.socket | None = None,
+          stop=None) -> tuple[str, list[str]]:
     """(rcode text, answer values) of one UDP query (``dnsquery``), on ``sock`` or else on a
     socket of the calling thread's namespace (``NS.call`` it there)."""
     if sock is not None:
-        return dnsquery.exchange(sock, server, name, rdtype, rdclass=rdclass, timeout=timeout)
+        return dnsquery.exchange(sock, server, name, rdtype, rdclass=rdclass, timeout=timeout,
+                                 stop=stop)
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as own:
-        return dnsquery.exchange(own, server, name, rdtype, rdclass=rdclass, timeout=timeout)
+        return dnsquery.exchange(own, server, name, rdtype, rdclass=rdclass, timeout=timeout,
+                                 stop=stop)
 
 
-def _failed(server: str, check: tuple, sock=None) -> str | None:
+def _failed(server: str, check: tuple, sock=None, stop=None,
+            timeout: float = 0.5) -> str | None:
     """None when ``check`` holds now, else why not."""
     name, rdtype, value, present = check
+    ask = {"sock": sock, "stop": stop, "timeout": timeout}
     try:
         if name is None:  # answered by dnsmasq itself, never forwarded
-            query(server, "version.bind", "TXT", rdclass="CH", sock=sock)
+            query(server, "version.bind", "TXT", rdclass="CH", **ask)
             return None
-        rcode, values = query(server, name, rdtype, sock=sock)
+        rcode, values = query(server, name, rdtype, **ask)
     except Exception as exc:  # noqa: BLE001 - timeouts and refusals are retried
         return f"no answer from {server}: {exc.__class__.__name__} {exc}".strip()
     if ((value in values) if present else (value not in values)):
@@ -215,13 +220,18 @@ def dns_wait(server: str, checks: list[tuple], timeout: float, *, busy=None, sto
     deadline = started + timeout
     pause = 0.0005          # dnsmasq usually answers at once: retry soon, then less often
     while True:
-        failed = [(check, why) for check in pending
-                  if (why := _failed(server, check, sock)) is not None]
+        failed = []
+        for check in pending:
+            # a settling wait asks no longer than its settle time (then looks at busy())
+            ask = 0.5 if settle is None else max(0.05, min(0.5, started + settle
+                                                          - time.monotonic()))
+            if (why := _failed(server, check, sock, stop, ask)) is not None:
+                failed.append((check, why))
+                if stop is not None and stop():
+                    return False     # the caller's checkpoint raises
         if not failed:
             return True
         pending, last = [check for check, _ in failed], failed[-1][1]
-        if stop is not None and stop():
-            return False     # the caller's checkpoint raises
         now = time.monotonic()
         if settle is not None and now - started >= settle:
             if busy is not None and busy():

@@ -253,7 +253,7 @@ RULES = (
 )
 
 # the rule scopes the update engine re-checks after an edit of this section
-RECHECK = ("forward", "ip")
+RECHECK = ("forward", "ip", "route")   # route: its gateways need an <ip>
 
 # how a diff matches and names an <ip>: by its subnet, the prefix defaulting to the classful
 # (IPv4) or /64 (IPv6) one

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from netupdate.errors import InvalidFragmentError
 from netupdate.model import defs as M
 from netupdate.model import values as T
+from netupdate.sections import route as ROUTE
 from netupdate.sections._spec import (
     ADDED,
     ALL_OPS,
@@ -82,6 +83,7 @@ RULES = (
          "The network ``<name>`` is empty.  (A name with a ``/``, white space or a control "
          "character is ``NU-E021``: the name is used in file names such as "
          "``/etc/libvirt/qemu/networks/NAME.xml``.)", check=_name, scope="network"),
+    *ROUTE.RULES,   # <route>: its own module
 )
 
 # fragments of this section are children of <network>: each is read and checked by the section
@@ -89,7 +91,7 @@ RULES = (
 check_fragment = None
 
 # the rule scopes the update engine re-checks after an edit of a child of <network>
-RECHECK = ("network", "forward", "bridge", "domain", "ip", "dns", "portgroup")
+RECHECK = ("network", "route", "forward", "bridge", "domain", "ip", "dns", "portgroup")
 
 PORTS = ("read when a guest port is plugged; ports already attached keep their settings until "
          "they are re-plugged")

@@ -419,6 +419,11 @@ CASES = {
                              "<range start='192.168.9.150' end='192.168.9.199'/>"),
                 net("", dhcp="<range start='192.168.9.100' end='192.168.9.149'/>"
                              "<range start='192.168.9.150' end='192.168.9.199'/>")),
+    "NU-E134": (net("<route family='ipv6' address='192.168.5.0' prefix='24' "
+                    "gateway='192.168.9.2'/>"),
+                net("<route address='192.168.5.0' prefix='24' gateway='192.168.9.2'/>")),
+    "NU-E135": (net("<route address='192.168.5.0' prefix='24' gateway='192.168.8.2'/>"),
+                net("<route address='192.168.5.0' prefix='24' gateway='192.168.9.2'/>")),
     "NU-E133": (net("<dns><forwarder port='53'/></dns>"),
                 net("<dns><forwarder domain='example.com'/></dns>")),
     "NU-W102": (net("<dns><host ip='192.168.9.5'><hostname>a</hostname></host></dns>",

@@ -186,18 +186,6 @@ def _retext(el) -> None:
     el.text = (el.text or "") + "x"
 
 
-def _reachable(defs) -> bool:
-    """Every route's gateway is on one of the network's subnets: otherwise the kernel refuses
-    the route (EHOSTUNREACH) and libvirt cannot start the network either (the semantic checks
-    do not catch it yet), so it is no update."""
-    import ipaddress
-    nets = [ipaddress.ip_interface(f"{ip.address}/{ip.effective_prefix}").network
-            for ip in defs.ips if ip.address is not None]
-    return all(route.gateway is None
-               or any(route.gateway in net for net in nets if net.version == route.gateway.version)
-               for route in defs.routes)
-
-
 def generate() -> list[Pair]:
     """Every pair (deterministic order)."""
     from netupdate.check import semantic
@@ -218,7 +206,7 @@ def generate() -> list[Pair]:
             seen.add((name, after))
             try:
                 after_defs = load(after).defs
-                if not diff(before_defs, after_defs) or not _reachable(after_defs) or any(
+                if not diff(before_defs, after_defs) or any(
                         i.is_error for i in semantic.validate(after)):
                     continue
             except Exception:  # noqa: BLE001 - not a definition at all: no update either

@@ -61,9 +61,9 @@ def load_policy(policy):
     return Policy.from_toml(policy)
 
 
-def refuse_invalid(desired) -> None:
+def refuse_invalid(desired, what: str = "the desired definition") -> None:
     """Refuse a desired definition (a ``model.Network``, or bytes) with validation errors
-    (warnings are fine).  A ``Network`` is checked as it is: not serialised and parsed again,
+    (warnings are fine), as ``what`` (define: "the definition").  A ``Network`` is checked as it is: not serialised and parsed again,
     its typed definitions not read again."""
     from netupdate.check.semantic import validate
     from netupdate.live.txn.interrupts import checkpoint
@@ -73,7 +73,7 @@ def refuse_invalid(desired) -> None:
         shown = "; ".join(f"line {i.line}: {i.code} {i.message}" if i.line else
                           f"{i.code} {i.message}" for i in errors[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise InvalidOperationError(f"the desired definition is invalid: {shown}{more}")
+        raise InvalidOperationError(f"{what} is invalid: {shown}{more}")
 
 
 def read_fragment(xml):

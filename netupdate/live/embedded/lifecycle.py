@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from netupdate.errors import NetupdateError, RuntimeFailure, StateError
-from netupdate.live.backend import check_policy, skeleton
+from netupdate.live.backend import check_policy, refuse_invalid, skeleton
 from netupdate.live.embedded import world
 from netupdate.live.embedded.common import vanished, write_files
 from netupdate.live.results import NetworkInfo, NetworkStatus
@@ -42,6 +42,7 @@ class LifecycleVerbs:
                 self._load(self.store.live_path(name))
             identity.keep(network, current, [], mac=False)
             identity.generate(network, lambda: self._bridges_in_use(name))
+            refuse_invalid(network, "the definition")   # what libvirt's net-define refuses
             world.preflight_define(self, name, network.defs, force)
             self.store.write_config(name, network.to_bytes())
             self._forget(self.store.config_path(name))

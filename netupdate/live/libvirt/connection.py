@@ -30,7 +30,14 @@ from __future__ import annotations
 import os
 
 from netupdate.errors import UnsupportedError
-from netupdate.live.backend import Backend, check_policy, load_policy, skeleton, unsupported
+from netupdate.live.backend import (
+    Backend,
+    check_policy,
+    load_policy,
+    refuse_invalid,
+    skeleton,
+    unsupported,
+)
 from netupdate.live.libvirt import guests
 from netupdate.live.libvirt.binding import error, libvirt
 from netupdate.live.libvirt.codes import XML_INACTIVE, is_local_uri
@@ -173,6 +180,7 @@ class LibvirtConnection(UpdateVerbs, Backend):
         from netupdate.live.libvirt.world import preflight_define
         from netupdate.model.defs import load
         network = preflight_define(self, xml, force)   # XMLParseError before libvirt sees it
+        refuse_invalid(network, "the definition")      # libvirt's refusals, in our wording
         current = self._current(network.name)
         if self.policy is not None:
             check_policy(self.policy, current, network, None)

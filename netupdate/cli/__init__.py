@@ -112,8 +112,10 @@ def _unknown_verb(parser, verb: str, rest: list[str]):
     from netupdate.cli.editargs import suggest
     from netupdate.cli.options import Usage
     if verb.startswith("-"):
+        from netupdate.cli.options import GLOBAL_FLAGS, close_option
+        close = close_option(verb.split("=")[0], GLOBAL_FLAGS)
         return Usage(f"unknown option {verb!r} before the command (only the global options "
-                     f"go there)", parser)
+                     f"go there)" + (f"; did you mean {close!r}?" if close else ""), parser)
     later = next((word for word in rest if word in ALL_VERBS), None)
     hint = (f"the command comes first: netupdate {later} {verb} ..." if later else
             f"commands: {', '.join(ALL_VERBS)}")
@@ -163,7 +165,7 @@ def _dispatch(parser, argv: list[str], args: argparse.Namespace):
     return _dispatch(nested[rest[0]], rest[1:], args)
 
 
-def _usage_message(exc) -> str:
+def usage_message(exc) -> str:
     """The message, with did-you-mean for unrecognized options."""
     from netupdate.cli.options import close_option
     message = exc.message
@@ -179,7 +181,7 @@ def _report_usage(exc, json_wanted: bool) -> int:
     parser = exc.parser
     usage = parser.format_usage() if parser is not None else ""
     prog = parser.prog if parser is not None else "netupdate"
-    message = _usage_message(exc)
+    message = usage_message(exc)
     sys.stderr.write(usage)
     print(f"{prog}: error: {message}", file=sys.stderr)
     if exc.hint:
@@ -294,7 +296,7 @@ def _fail(args, exc: BaseException, code: int, text: str) -> int:
         import traceback
         traceback.print_exception(exc, file=sys.stderr)
     print(f"netupdate: error: {' '.join(text.split())}", file=sys.stderr)
-    if args.json:
+    if args.json and not getattr(exc, "json_reported", False):  # JSON lines: already out
         from netupdate.cli.report import emit_json, error_json
         data = error_json(exc, code)
         if isinstance(exc, OSError):

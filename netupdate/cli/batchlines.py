@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 
-from netupdate.errors import InvalidFragmentError
+from netupdate.edit.batch import BatchError
 
 
 def _parser():
@@ -18,22 +18,26 @@ def _parser():
 
 
 def _expand_line(parser, number: int, line: str) -> str:
-    from netupdate.cli.editargs import shortcut_values, split_words
+    from netupdate.cli import usage_message
+    from netupdate.cli.editargs import check_shortcuts, shortcut_values, split_words
     from netupdate.cli.options import Usage
     from netupdate.edit.shortcuts import fragment
+    from netupdate.errors import InvalidFragmentError
     from netupdate.sections import get
     try:
         args = parser.parse_intermixed_args(shlex.split(line))
         values = shortcut_values(args)
         command, section, xml = split_words(args, target="NAME")
-    except (Usage, ValueError) as exc:
-        raise InvalidFragmentError(f"batch line {number}: {exc}", line=number) from None
-    if xml is not None or section is None:
-        raise InvalidFragmentError(f"batch line {number}: give either the XML fragment or the "
-                                   f"typed options (and a SECTION)", line=number)
+        if xml is not None or section is None:
+            raise Usage("give either the XML fragment or the typed options (and a SECTION)")
+        check_shortcuts(section, values)
+        xml = fragment(get(section).name, **values)
+    except (Usage, ValueError, InvalidFragmentError) as exc:
+        why = usage_message(exc) if isinstance(exc, Usage) else getattr(exc, "message", exc)
+        raise BatchError(f"batch line {number}: {why}", line=number) from None
     head = [command] + ([f"--parent-index={args.parent_index}"]
                         if args.parent_index >= 0 else [])
-    return " ".join([*head, section, fragment(get(section).name, **values)])
+    return " ".join([*head, section, xml])
 
 
 def expand(text: str) -> str:

@@ -44,7 +44,12 @@ def open_connection(args: argparse.Namespace, *, readonly: bool = False):
     """``netupdate.connect(URI or None, state_dir=..., netns=..., policy=...)``: the one
     Backend interface, libvirt or the embedded runtime."""
     import netupdate
-    return netupdate.connect(connect_uri(args), state_dir=getattr(args, "state_dir", None),
+    uri = connect_uri(args)
+    if uri is not None and getattr(args, "state_dir", None) is not None:
+        from netupdate.cli.options import Usage
+        raise Usage(f"--state-dir is the embedded runtime's; libvirt ({uri}) keeps its own "
+                    f"state: give one of -c/--connect and --state-dir")
+    return netupdate.connect(uri, state_dir=getattr(args, "state_dir", None),
                              netns=getattr(args, "netns", None), readonly=readonly,
                              policy=getattr(args, "policy", None))
 
@@ -81,7 +86,8 @@ def report_update(result, args: argparse.Namespace | None = None, *, stream=None
         json.dump(result_json(result), stream, indent=2, default=str)
         stream.write("\n")
     else:
-        stream.write(result.to_text() + "\n")
+        from netupdate.cli.report import result_text
+        stream.write(result_text(result, args) + "\n")
     warn_restart(result)
     return result.exit_code
 

@@ -69,6 +69,21 @@ def shortcut_values(args: argparse.Namespace) -> dict:
             if getattr(args, f"shortcut_{key}", None) is not None}
 
 
+def check_shortcuts(section: str, values: dict) -> None:
+    """``Usage`` unless ``section`` takes every typed option given (``dns-host --mac``)."""
+    from netupdate.edit.shortcuts import keywords
+    from netupdate.errors import InvalidFragmentError
+    try:
+        known = keywords(section)
+    except InvalidFragmentError as exc:
+        raise Usage(exc.message) from None
+    unknown = [key for key in values if key not in known]
+    if unknown:
+        def options(keys):
+            return ", ".join(SHORTCUTS[key][0][0] for key in sorted(keys))
+        raise Usage(f"{section} takes {options(known)}; not {options(unknown)}")
+
+
 def suggest(word: str, choices, what: str) -> str:
     import difflib
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
@@ -141,6 +156,7 @@ def update_input(args: argparse.Namespace, *, target: str) -> tuple[str, str | N
                         "not both")
         if section is None:
             raise Usage("the typed options need a SECTION (e.g. ip-dhcp-host)")
+        check_shortcuts(section, values)
         from netupdate.edit.shortcuts import fragment
         return command, section, fragment(section, **values)
     if xml is None and args.node_spec is None and command != "delete":

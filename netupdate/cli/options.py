@@ -103,8 +103,20 @@ def close_option(word: str, options) -> str | None:
     """The option ``word`` was most likely meant to be, if any is close enough."""
     import difflib
     bare = {option.lstrip("-"): option for option in options}
-    close = difflib.get_close_matches(word.lstrip("-"), list(bare), n=1, cutoff=OPTION_CUTOFF)
-    return bare[close[0]] if close and word.lstrip("-") else None
+    typed = word.lstrip("-")
+    swapped = [name for name in bare if _transposed(typed, name)]
+    close = swapped or difflib.get_close_matches(typed, list(bare), n=1, cutoff=OPTION_CUTOFF)
+    return bare[close[0]] if close and typed else None
+
+
+def _transposed(typed: str, name: str) -> bool:
+    """Whether ``typed`` is ``name`` with two neighbouring letters swapped (``mca``: ``mac``),
+    a typo too short for the ratio of ``close_option`` to catch."""
+    if len(typed) != len(name):
+        return False
+    at = [i for i, (a, b) in enumerate(zip(typed, name)) if a != b]
+    return (len(at) == 2 and at[1] == at[0] + 1
+            and (typed[at[0]], typed[at[1]]) == (name[at[1]], name[at[0]]))
 
 
 def add_globals(parser: argparse.ArgumentParser) -> None:

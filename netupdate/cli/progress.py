@@ -76,8 +76,12 @@ def long_operation(args, run):
         return end_now(EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
     except NetupdateError as exc:
         reporter.done()
-        if reporter.json:
-            reporter.line({"event": "error", "message": str(exc), "restored": restored(exc)})
+        if reporter.json:   # the last line is the error object, with the event's keys
+            from netupdate.cli.report import error_json
+            from netupdate.errors import exit_code
+            reporter.line({"event": "error", "message": str(exc), "restored": restored(exc),
+                           **error_json(exc, exit_code(exc))})
+            exc.json_reported = True
         raise
     reporter.done()
     return 0, result
@@ -91,5 +95,6 @@ def emit_result(args, result, reporter_json: bool) -> None:
         from netupdate.cli.report import result_json
         print(json.dumps({"event": "result", **result_json(result)}, default=str), flush=True)
     else:
-        print(result.to_text())
+        from netupdate.cli.report import result_text
+        print(result_text(result, args))
     warn_restart(result)

@@ -37,7 +37,8 @@ def error_json(exc: BaseException, status: int, *, usage: str | None = None) -> 
     data = {"error": getattr(exc, "message", None) or str(exc),
             "code": getattr(exc, "kind", None) or ("usage" if usage is not None else "os"),
             "exit": status, "file": getattr(exc, "file", None),
-            "line": getattr(exc, "line", None), "path": getattr(exc, "path", None)}
+            "line": getattr(exc, "line", None) or getattr(exc, "batch_line", None),
+            "path": getattr(exc, "path", None)}
     if isinstance(exc, OSError):
         data["file"] = getattr(exc, "filename", None)
     if usage is not None:
@@ -49,3 +50,10 @@ def say(args, text: str, stream=None) -> None:
     """An informational line (not the result itself): left out with ``--quiet``."""
     if getattr(args, "verbosity", 0) >= 0:
         print(text, file=stream or sys.stdout)
+
+
+def result_text(result, args) -> str:
+    """An update's result as text: with ``--quiet`` its summary line only (what was done, or
+    what waits for a restart), without the actions, checks and impact under it."""
+    text = result.to_text()
+    return text.split("\n", 1)[0] if getattr(args, "verbosity", 0) < 0 else text

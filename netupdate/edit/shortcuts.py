@@ -61,11 +61,17 @@ def _spec(section) -> tuple[str, tuple[tuple[str, str], ...], str | None]:
     return spec
 
 
+def keywords(section) -> frozenset[str]:
+    """The keywords ``section`` takes (``InvalidFragmentError`` when it has no shortcut)."""
+    _tag, attributes, child = _spec(section)
+    return frozenset(key for key, _attr in attributes) | ({child} if child else set())
+
+
 def fragment(section, **values) -> str:
     """The XML fragment of ``section`` with these values (None values are left out; a
     ``hostname`` may be a list; ``True``/``False`` are written yes/no, ``stp`` on/off)."""
     tag, attributes, child = _spec(section)
-    known = {key for key, _attr in attributes} | ({child} if child else set())
+    known = keywords(section)
     unknown = sorted(key for key, value in values.items() if value is not None
                      and key not in known)
     if unknown:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from netupdate.errors import InvalidOperationError, RuntimeFailure, StateError
+from netupdate.errors import InvalidOperationError, NoSuchNetwork, RuntimeFailure, StateError
 from netupdate.live.embedded.common import emit
 from netupdate.live.results import (
     APPLIED,
@@ -124,7 +124,7 @@ class ChangeVerbs:
                                  f"{last['outcome']} at {last['at']} ({last['reason']})")
             extra = (f"; the last one was {last['outcome']} at {last['at']} ({last['reason']})"
                      if last else "")
-            raise StateError(f"no change is open on network '{name}'{extra}")
+            raise NoSuchNetwork(f"no change is open on network '{name}'{extra}")
         if token is not None and snap.token != token:
             raise StateError(f"the change open on network '{name}' is not this one (it was "
                              f"started at {txn.now_iso(snap.created)})")

@@ -114,7 +114,7 @@ def _transposed(typed: str, name: str) -> bool:
     a typo too short for the ratio of ``close_option`` to catch."""
     if len(typed) != len(name):
         return False
-    at = [i for i, (a, b) in enumerate(zip(typed, name)) if a != b]
+    at = [i for i, (a, b) in enumerate(zip(typed, name, strict=True)) if a != b]
     return (len(at) == 2 and at[1] == at[0] + 1
             and (typed[at[0]], typed[at[1]]) == (name[at[1]], name[at[0]]))
 

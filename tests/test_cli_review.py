@@ -186,3 +186,24 @@ def test_quiet_update_prints_its_summary_only(monkeypatch):
     code, out, _ = run("-q", *argv)
     assert code == 0 and out == full.splitlines()[0] + "\n"
     assert out.startswith("Would update network default")
+
+
+# ---------------------------------------------------------------------- wrong order
+@settings(max_examples=30)
+@given(section=st.sampled_from(sorted(FIELDS)),
+       command=st.sampled_from(["add", "add-first", "modify", "delete"]),
+       verb=st.sampled_from(["edit", "update", "batch"]))
+def test_the_section_before_the_command_gets_a_hint(section, command, verb):
+    from netupdate.cli.batchlines import expand
+    from netupdate.edit.batch import BatchError
+    order = {"edit": "FILE COMMAND SECTION XML", "update": "NAME COMMAND SECTION XML",
+             "batch": "COMMAND SECTION XML"}[verb]
+    hint = f"{section!r} is a SECTION, but the COMMAND comes first: {order} (e.g. add {section}"
+    if verb == "batch":
+        with pytest.raises(BatchError) as caught:
+            expand(f"{section} {command} --name x\n")
+        assert str(caught.value).startswith(f"batch line 1: {hint}")
+        return
+    code, _, err = run(verb, "f.xml" if verb == "edit" else "default", section, command,
+                       "<x/>")
+    assert code == E.EXIT_USAGE and f"netupdate {verb}: error: {hint}" in err

@@ -27,7 +27,7 @@ def _expand_line(parser, number: int, line: str) -> str:
     try:
         args = parser.parse_intermixed_args(shlex.split(line))
         values = shortcut_values(args)
-        command, section, xml = split_words(args, target="NAME")
+        command, section, xml = split_words(args, target="")
         if xml is not None or section is None:
             raise Usage("give either the XML fragment or the typed options (and a SECTION)")
         check_shortcuts(section, values)

@@ -125,10 +125,15 @@ def _is_section(word: str) -> bool:
 
 def split_words(args: argparse.Namespace, *, target: str) -> tuple[str, str | None, str | None]:
     """(command, section, XML argument or None) of ``args.words``; ``target`` names FILE or
-    NAME for the hints."""
+    NAME for the hints ("" in a batch line)."""
     words = list(args.words)
+    order = f"{target} COMMAND SECTION XML".strip()
     if not words:
         raise Usage("a COMMAND is required (add, add-first, modify, delete)")
+    if words[0].lower() not in COMMANDS and words[0] not in COMMAND_CODES \
+            and _is_section(words[0]):
+        raise Usage(f"{words[0]!r} is a SECTION, but the COMMAND comes first: {order} (e.g. "
+                    f"add {words[0]} ...)")
     command = _check_command(words.pop(0))
     if args.node_spec is not None and len(words) == 1 and not _is_section(words[0]):
         words.insert(0, None)    # --node-spec XPATH XML: no section
@@ -139,8 +144,8 @@ def split_words(args: argparse.Namespace, *, target: str) -> tuple[str, str | No
         _check_section(section)
     xml = words.pop(0) if words else None
     if words:
-        raise Usage(f"too many arguments: {' '.join(words)} (the order is {target} COMMAND "
-                    f"SECTION XML; quote the XML fragment)")
+        raise Usage(f"too many arguments: {' '.join(words)} (the order is {order}; quote the "
+                    f"XML fragment)")
     return command, section, xml
 
 

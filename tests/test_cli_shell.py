@@ -92,3 +92,16 @@ def test_bash_completes_verbs_commands_sections_options_and_networks(shell_env):
                    "netupdate --sta")
     assert got == [{"edit"}, {"add", "add-first", "add-last"}, {"ip-dhcp-host"}, {"--mac"},
                    {"default"}, {"start", "commit", "rollback", "status"}, {"--state-dir"}]
+
+
+def test_bash_completes_the_networks_of_the_connection_given(shell_env, tmp_path):
+    """Network names come from ``-c URI`` or ``--state-dir DIR`` wherever they are on the line
+    (before or after the verb), and no internal verb is offered."""
+    pytest.importorskip("libvirt")
+    empty = tmp_path / "empty"
+    env = {**shell_env, "NETUPDATE_STATE_DIR": str(empty)}   # no embedded network
+    got = complete(env, "netupdate -c test:///default dumpxml ",
+                   "netupdate dumpxml -c test:///default d",
+                   f"netupdate --state-dir {tmp_path / 'state'} status ", "netupdate change _",
+                   "netupdate update default add dns-host --ip 1.2.3.4 --hostn")
+    assert got == [{"default"}, {"default"}, {"default"}, set(), {"--hostname"}]

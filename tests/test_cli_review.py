@@ -207,3 +207,14 @@ def test_the_section_before_the_command_gets_a_hint(section, command, verb):
     code, _, err = run(verb, "f.xml" if verb == "edit" else "default", section, command,
                        "<x/>")
     assert code == E.EXIT_USAGE and f"netupdate {verb}: error: {hint}" in err
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "junit"])
+def test_json_with_another_format_is_a_usage_error(fmt):
+    """``--format`` silently won over ``--json``: the two ask for different outputs."""
+    code, out, err = run("validate", "--json", "--format", fmt,
+                         "fixtures/networks/nat-default.xml")
+    assert code == 2
+    assert json.loads(out)["error"] == f"--json conflicts with --format {fmt}"
+    assert run("validate", "--json", "--format", "json",
+               "fixtures/networks/nat-default.xml")[0] == 0

@@ -303,6 +303,8 @@ def run(args) -> int:
         except KeyError:
             parser.error(f"unknown code {args.explain!r} (see --list-codes)")
         return 0
+    if args.json and args.format not in (None, "json"):
+        parser.error(f"--json conflicts with --format {args.format}")
     args.format = args.format or ("json" if args.json else "text")
     if not args.files and not args.network:
         parser.error("no FILE, DIR, '-' or --network NAME given")

@@ -13,7 +13,7 @@ Layout (``--state-dir DIR`` or ``NETUPDATE_STATE_DIR`` puts both under DIR/confi
 
 Every write is atomic: a temp file in the same directory, fsync, rename, fsync of the directory.
 The state directory must pass the rule of ``statedir`` (owner, modes, parents); files in it
-are opened without following symlinks and temp files exclusively (docs/security.md).
+are opened without following symlinks and temp files exclusively (the rule: docs/security.md).
 """
 
 from __future__ import annotations

@@ -38,7 +38,9 @@ def _who(uid: int) -> str:
 
 
 def _refuse(path: str, why: str) -> StateError:
-    return StateDirRefused(f"refusing state directory: {path} {why} (see docs/security.md)")
+    return StateDirRefused(f"refusing state directory: {path} {why} (it and the directories "
+                           "above it must not be writable by another user; --state-dir in "
+                           "'netupdate --help' names the default)")
 
 
 def _check_own(path: str, st: os.stat_result, uid: int) -> None:

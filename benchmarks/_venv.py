@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {key: value for key, value in os.environ.items()
        if key not in ("NETUPDATE_CONNECT", "PYTHONPATH", "PYTHONSTARTUP")}
 # what ``pip install .`` needs of this tree
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "netupdate", "rng", "contrib")
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "netupdate", "rng", "contrib", "bin")
 
 
 def requirements(extras=()) -> list[str]:

@@ -31,8 +31,6 @@ host adds against ``virsh net-update --live --config`` and libvirt's API) are in
 from __future__ import annotations
 
 import argparse
-import configparser
-import hashlib
 import os
 import resource
 import shutil
@@ -43,43 +41,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import _venv  # benchmarks/_venv.py: the fresh-machine venv
+
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {key: value for key, value in os.environ.items()
-       if key not in ("NETUPDATE_CONNECT", "PYTHONPATH", "PYTHONSTARTUP")}
+ENV = _venv.ENV
 HOST = "<host mac='52:54:00:aa:00:01' name='newvm' ip='10.201.0.1'/>"
-# what ``pip install .`` needs of this tree
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "netupdate", "rng", "contrib", "bin")
-
-
-def _requirements() -> list[str]:
-    config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
-    return config["options"]["install_requires"].split()
-
-
-def prepare_venv(venv: Path) -> Path:
-    """``venv`` with netupdate's dependencies (made once, then reused) and this tree installed
-    into it afresh; returns its interpreter."""
-    requirements = ["wheel", "setuptools>=61", *_requirements()]
-    stamp = hashlib.sha256(f"{sys.version} {requirements}".encode()).hexdigest()
-    python = venv / "bin" / "python"
-    if not (venv / "stamp").is_file() or (venv / "stamp").read_text() != stamp:
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=ENV)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements],
-                       check=True, env=ENV)
-        (venv / "stamp").write_text(stamp)
-    with tempfile.TemporaryDirectory(prefix="nu-bench-src-") as src:
-        for name in SOURCES:   # a copy: pip would leave build/ and egg-info/ in the tree
-            if (ROOT / name).is_dir():
-                shutil.copytree(ROOT / name, Path(src, name), symlinks=True,
-                                ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(ROOT / name, Path(src, name))
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
-                        "--no-build-isolation", "--force-reinstall", src],
-                       check=True, env=ENV, stdout=subprocess.DEVNULL)
-    return python
 
 
 def network_xml(hosts: int) -> str:
@@ -152,7 +118,7 @@ def main() -> int:
                                                           "nu-bench-cli-venv"),
                         help="the virtual environment (made when missing; default %(default)s)")
     args = parser.parse_args()
-    python = prepare_venv(args.venv)
+    python = _venv.prepare(args.venv)
     work = Path(tempfile.mkdtemp(prefix="nu-bench-cli-"))
     try:
         table = commands(python, work, args.hosts)

@@ -19,13 +19,13 @@ from netupdate.model.defs import load
 from netupdate.planning import conflicts as C
 
 MACS = [f"52:54:00:00:00:0{i}" for i in range(1, 5)]
-IPS = [f"10.0.0.{i}" for i in range(2, 6)]
+IPS = list(range(2, 6))   # the last octet: a host's address is inside its network's subnet
 hosts = st.lists(st.tuples(st.sampled_from(MACS), st.sampled_from(IPS)), max_size=3,
                  unique_by=(lambda h: h[0], lambda h: h[1]))
 
 
 def net_xml(name: str, subnet: int, reserved) -> str:
-    dhcp = "".join(f"<host mac='{mac}' ip='{ip}'/>" for mac, ip in reserved)
+    dhcp = "".join(f"<host mac='{mac}' ip='10.0.{subnet}.{ip}'/>" for mac, ip in reserved)
     return (f"<network><name>{name}</name><bridge name='nubr-{name}'/>"
             f"<ip address='10.0.{subnet}.1' prefix='24'>"
             + (f"<dhcp>{dhcp}</dhcp>" if dhcp else "") + "</ip></network>")
@@ -68,8 +68,9 @@ def test_an_added_host_is_refused_iff_it_brings_a_new_conflict(backend, mine_net
     if mac in {m for m, _ in mine} or ip in {i for _, i in mine}:
         return                                 # a duplicate inside ``a``: validate's business
     a_xml, b_xml = net_xml("a", mine_net, mine), net_xml("b", their_net, theirs)
-    host = f"<host mac='{mac}' ip='{ip}'/>"
-    takes = mac in {m for m, _ in theirs} or ip in {i for _, i in theirs}
+    host = f"<host mac='{mac}' ip='10.0.{mine_net}.{ip}'/>"
+    takes = mac in {m for m, _ in theirs} or \
+        (mine_net == their_net and ip in {i for _, i in theirs})
     b_defs = load(b_xml).defs
     old = set(C.between("a", load(a_xml).defs, "b", b_defs))
     new = set(C.between("a", load(netupdate.update_xml(a_xml, "add", "ip-dhcp-host", host))

@@ -163,11 +163,16 @@ def test_bridge_name_limit_is_15_bytes_everywhere(name):
 def test_the_name_limit_holds_in_update_start_and_validate(name, refused, tmp_path):
     assert _verdicts(name) == (refused, refused, refused)
     with netupdate.connect(state_dir=tmp_path / "state") as conn:
-        conn.define(_ISOLATED.format(name))
-        if refused:
-            with pytest.raises(RuntimeFailure, match="bytes long"):
-                conn.start("n")
-            assert conn.store.read_record("n") is None      # nothing was started
+        if not refused:
+            assert conn.define(_ISOLATED.format(name)) == "n"
+            return
+        with pytest.raises(NetupdateError, match="bytes long"):
+            conn.define(_ISOLATED.format(name))          # define validates (NU-E113)
+        # a definition stored before define validated, or by hand: start refuses it too
+        conn.store.write_config("n", _ISOLATED.format(name).encode())
+        with pytest.raises(RuntimeFailure, match="bytes long"):
+            conn.start("n")
+        assert conn.store.read_record("n") is None      # nothing was started
 
 
 @pytest.mark.parametrize("name", ["abcdefghijklmn\u00e9", "br\u00e9", "\u65e5\u672c"])

@@ -289,6 +289,17 @@ def _networks(args) -> dict:
     return dict(fetch_definitions(args, names))
 
 
+def _check_arguments(parser, args) -> None:
+    """Usage errors of the files and formats asked for; settles ``args.format``."""
+    if args.json and args.format not in (None, "json"):
+        parser.error(f"--json conflicts with --format {args.format}")
+    args.format = args.format or ("json" if args.json else "text")
+    if not args.files and not args.network:
+        parser.error("no FILE, DIR, '-' or --network NAME given")
+    if args.files.count("-") > 1:
+        parser.error("'-' (standard input) can be given only once")
+
+
 def run(args) -> int:
     parser = args.validate_parser
     V = _lib()
@@ -303,13 +314,7 @@ def run(args) -> int:
         except KeyError:
             parser.error(f"unknown code {args.explain!r} (see --list-codes)")
         return 0
-    if args.json and args.format not in (None, "json"):
-        parser.error(f"--json conflicts with --format {args.format}")
-    args.format = args.format or ("json" if args.json else "text")
-    if not args.files and not args.network:
-        parser.error("no FILE, DIR, '-' or --network NAME given")
-    if args.files.count("-") > 1:
-        parser.error("'-' (standard input) can be given only once")
+    _check_arguments(parser, args)
     try:
         select, ignore = _split(args.select), _split(args.ignore)
         rules = V.select_rules(select, ignore) if (select is not None or ignore) else None

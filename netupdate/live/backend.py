@@ -63,8 +63,8 @@ def load_policy(policy):
 
 def refuse_invalid(desired, what: str = "the desired definition") -> None:
     """Refuse a desired definition (a ``model.Network``, or bytes) with validation errors
-    (warnings are fine), as ``what`` (define: "the definition").  A ``Network`` is checked as it is: not serialised and parsed again,
-    its typed definitions not read again."""
+    (warnings are fine), naming it ``what`` (define: "the definition").  A ``Network`` is
+    checked as it is: not serialised and parsed again, its typed definitions not read again."""
     from netupdate.check.semantic import validate
     from netupdate.live.txn.interrupts import checkpoint
     errors = [i for i in validate(desired) if i.is_error]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
@@ -24,3 +25,16 @@ settings.register_profile(
     "dev", database=DATABASE, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _command_servers(tmp_path_factory):
+    """A command server a test starts (``bin/netupdate``, netupdate/cmdserver) has its socket in
+    a folder of this session's, never in the machine's, and is stopped when the session ends."""
+    folder = tmp_path_factory.mktemp("command-servers")
+    folder.chmod(0o700)
+    os.environ["NETUPDATE_SERVER_DIR"] = str(folder)
+    yield
+    from netupdate.cmdserver.control import ask
+    for path in folder.glob("*.sock"):
+        ask(str(path), "stop")

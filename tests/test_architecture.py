@@ -83,11 +83,12 @@ LAYER_OF_PREFIX = {
     "netupdate.live": "live",
     "netupdate.store": "store",
     "netupdate": "api",                      # the lazy public API (__init__)
-    "netupdate.cli": "cli", "netupdate.__main__": "cli",
+    "netupdate.cli": "cli", "netupdate.__main__": "launch",
+    "netupdate.cmdserver": "launch",         # hands a command to a forked child of a server
 }
 RANK = {"errors": 0, "document": 1, "model": 2, "sections": 3,
         "edit": 4, "check": 4, "plan": 4, "render": 4,    # siblings: none imports another
-        "live": 5, "api": 6, "cli": 7}
+        "live": 5, "api": 6, "cli": 7, "launch": 8}
 PURE_LAYERS = {"document", "model", "sections", "edit", "check", "plan", "render"}
 
 # what the CLI must not import (it goes through netupdate.connect() and the public API)

@@ -51,7 +51,7 @@ VERB_ARGS = {
     "start": ["n"], "stop": ["n"], "destroy": ["n"], "undefine": ["n"], "list": [],
     "dumpxml": ["n"], "status": ["n"], "update": ["n", "add", "dns-txt", "<txt/>"],
     "apply": ["n", "net.xml"], "change": ["status", "n"], "recover": [], "autostart": ["n"],
-    "leases": ["n"], "check": ["n"],
+    "leases": ["n"], "check": ["n"], "server": ["status"],
 }
 GLOBALS = {  # option words -> (dest, value)
     ("-c", "test:///default"): ("connect", "test:///default"),

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # Verb groups, in the order --help lists them, and the verbs each registers: a command line
 # naming a verb builds only its group's parsers (start-up time), --help builds them all.
-MODULES = ("edit", "validate", "diff", "live", "world")
+MODULES = ("edit", "validate", "diff", "live", "world", "server")
 VERBS = {
     "edit": ("edit",),
     "validate": ("validate",),
@@ -37,6 +37,7 @@ VERBS = {
     "live": ("define", "start", "stop", "destroy", "undefine", "list", "dumpxml", "status",
              "update", "apply", "change", "recover", "autostart"),
     "world": ("leases", "check"),
+    "server": ("server",),
 }
 ALL_VERBS = tuple(verb for group in MODULES for verb in VERBS[group])
 
@@ -60,6 +61,18 @@ exit status:
 """ + "\n".join(f"  {code:<4}{meaning}" for code, meaning in EXIT_CODES.items()) + """
   (validate: 1 when a file is invalid; diff --exit-code: 1 changes, 2 trouble, like diff(1))
 """
+
+
+# Parsers built ahead by a command server (``prebuild``), by verb group ("--help": the overview);
+# its children use them rather than building their own.  Other processes leave this empty.
+PREBUILT: dict = {}
+
+
+def prebuild() -> None:
+    """Build every verb group's parser now (a command server, before it forks its children)."""
+    PREBUILT["--help"] = build_parser("--help")
+    for group in MODULES:
+        PREBUILT[group] = build_parser(VERBS[group][0])
 
 
 def build_parser(verb: str | None = None):
@@ -130,7 +143,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     leading, rest = split_leading(argv)
     verb = rest[0] if rest else None
     helping = not rest or any(t in ("-h", "--help") for t in leading)
-    parser = build_parser(verb if verb in ALL_VERBS and not helping else "--help")
+    chosen = verb if verb in ALL_VERBS and not helping else "--help"
+    group = next((name for name in MODULES if chosen in VERBS[name]), chosen)
+    parser = PREBUILT.get(group) or build_parser(chosen)
     args = parser.parse_args(leading)
     if verb is None:
         return args

@@ -33,6 +33,7 @@ class HostIndex:
     document order (sortable order keys, so a host's position is a bisect away)."""
 
     __slots__ = ("dhcp", "by", "order", "keys", "elements", "values")
+    KIND = "dhcp-hosts"   # ``Network._indexes[KIND, dhcp]``
 
     def __init__(self, dhcp, known=None):
         """``known``: the typed ``DhcpHost`` definitions of ``dhcp``'s hosts in document order
@@ -177,3 +178,13 @@ class DnsIpIndex:
         if index is None or index.stamp != index.current_stamp():
             index = network._indexes[("dns-hosts", dns)] = cls(dns)
         return index
+
+
+def index_all(network: M.Network) -> None:
+    """Build the host indexes of every ``<dhcp>`` and ``<dns>`` of ``network`` now: a command
+    server reads definitions ahead (live/embedded/cache.py), and the first update in each of
+    its children then finds them built."""
+    for dhcp in network.root.iterfind("ip/dhcp"):
+        network._indexes[HostIndex.KIND, dhcp] = HostIndex(dhcp)
+    for dns in network.root.iterfind("dns"):
+        DnsIpIndex.of(network, dns)

@@ -134,7 +134,7 @@ def _old_host_def(ed: Edit, index: HostIndex, host) -> M.DhcpHost | None:
 
 
 def _host_index(ed: Edit, dhcp, fresh: bool = False) -> HostIndex:
-    key = ("dhcp-hosts", dhcp)
+    key = (HostIndex.KIND, dhcp)
     index = None if fresh else ed.network._indexes.get(key)
     if index is None or not index.plausible():
         index = HostIndex(dhcp, None if fresh else _typed_hosts(ed.network, dhcp))

@@ -40,6 +40,35 @@ def file_stamp(path) -> tuple | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
 
 
+# Definitions read ahead by a command server (netupdate/cmdserver) between commands: the
+# connections of its children start from them.  Each is used only while its file's stamp is the
+# one it was read with; a process that is not a server leaves this empty.
+SEED: dict[str, Doc] = {}
+
+
+def read_ahead(state_dir=None) -> None:
+    """Parse every definition of the store at ``state_dir`` (default: as ``Store`` finds it)
+    into ``SEED``, with its host indexes; unchanged files keep their parsed documents."""
+    from netupdate.edit.indexes import index_all
+    from netupdate.store import Store
+    store = Store(state_dir)
+    reader = DocCache()
+    reader._docs = dict(SEED)
+    fresh = {}
+    for name in store.names():
+        live = reader._load(store.live_path(name))
+        config = reader._load(store.config_path(name), like=live)
+        for path, doc in ((store.live_path(name), live), (store.config_path(name), config)):
+            if doc is not None:
+                fresh[os.fspath(path)] = doc
+    old = {id(doc.network) for doc in SEED.values()}
+    for network in {id(doc.network): doc.network for doc in fresh.values()}.values():
+        if id(network) not in old:
+            index_all(network)
+    SEED.clear()
+    SEED.update(fresh)
+
+
 class DocCache:
     """The cache of a ``Connection`` (``self._docs``: path -> ``Doc``)."""
 

@@ -21,7 +21,7 @@ import os
 
 from netupdate.live.backend import Backend, load_policy
 from netupdate.live.embedded.apply import ApplyVerbs
-from netupdate.live.embedded.cache import Doc, DocCache
+from netupdate.live.embedded.cache import SEED, Doc, DocCache
 from netupdate.live.embedded.changes import ChangeVerbs
 from netupdate.live.embedded.lifecycle import LifecycleVerbs
 from netupdate.live.embedded.recovery import Recovery
@@ -44,7 +44,10 @@ class Connection(LifecycleVerbs, UpdateVerbs, ApplyVerbs, ChangeVerbs, Recovery,
         self.netns = netns
         self.policy = load_policy(policy)
         self._driver = None
-        self._docs: dict[str, Doc] = {}
+        # a command server's read-ahead, if any: the first connection takes it (it may edit
+        # these trees in place; a later one reads for itself)
+        self._docs: dict[str, Doc] = SEED.copy()
+        SEED.clear()
 
     def close(self) -> None:
         if self._driver is not None:

@@ -1,0 +1,288 @@
+"""The server: import everything once, then fork a child for each command (see the package
+docstring).  It runs single-threaded (it never forks with a second thread alive), in its own
+session, with ``/`` as its directory; it ends after ``IDLE_SECONDS`` without a command, when one
+of its modules changes on disk, or when its socket is taken from it.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import sys
+import time
+
+from netupdate.cmdserver import CONTROL, ENV_IDLE, IDLE_SECONDS, MAGIC, identity, key, peer
+
+MAX_REQUEST = 1 << 20   # a command line and an environment
+
+
+def serve(path: str, server_key: str) -> int:
+    """Serve commands on the socket ``path`` for clients of ``server_key`` (``cmdserver.key``)."""
+    if key(sys.path) != server_key:
+        return 2   # started by a client that would not be served: leave it to run its commands
+    os.chdir("/")
+    lock = _lock(f"{path}.lock")
+    if lock is None:
+        return 0   # another server has it
+    warm()
+    from netupdate.cli import prebuild
+    prebuild()
+    if not settled():
+        return 2
+    Server(path, server_key, lock).loop()
+    return 0
+
+
+def settled() -> bool:
+    """Whether the server may fork: it runs no second thread (a child would copy a process in
+    mid-step), and what it holds is frozen out of the collector (a child's collections then
+    leave those pages shared)."""
+    import gc
+    import threading
+    gc.freeze()
+    return threading.active_count() == 1
+
+
+def _lock(path: str) -> int | None:
+    import fcntl
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def warm() -> None:
+    """Import every module netupdate has, and everything they import, at the top or inside a
+    function (lxml, dnspython, pyroute2, ...): a command's child then imports nothing.  A module
+    whose optional dependency is missing is left out; the child meets the same error."""
+    import ast
+    import importlib
+    import pkgutil
+
+    import netupdate
+    targets: set[str] = set()
+    for info in pkgutil.walk_packages(netupdate.__path__, "netupdate."):
+        if info.name.startswith("netupdate.cmdserver") or info.name.endswith("__main__"):
+            continue
+        targets.add(info.name)
+        spec = importlib.util.find_spec(info.name)
+        with open(spec.origin, "rb") as source:
+            tree = ast.parse(source.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                targets.add(node.module)
+    targets.add("netupdate.cmdserver.command")
+    for name in sorted(targets):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    if "dns.rdata" in sys.modules:   # dnspython imports a record type's module when first met
+        sys.modules["dns.rdata"].load_all_types()
+
+
+def module_files() -> dict[str, tuple[int, int]]:
+    """The (mtime, size) of every imported netupdate module's file."""
+    import netupdate
+    top = os.path.dirname(netupdate.__file__)
+    found = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and path.startswith(top):
+            st = os.stat(path)
+            found[path] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+class Server:
+    def __init__(self, path: str, server_key: str, lock: int):
+        self.path = path
+        self.key = server_key
+        self.lock = lock
+        self.own = identity.context("self")
+        self.files = module_files()
+        # pidfd -> (pid, client, the command's $NETUPDATE_STATE_DIR)
+        self.children: dict[int, tuple[int, socket.socket, str | None]] = {}
+        if os.path.lexists(path):
+            os.unlink(path)   # a dead server's socket (we hold the lock)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o077)
+        try:
+            self.listener.bind(path)
+        finally:
+            os.umask(old)
+        self.inode = os.stat(path).st_ino
+        self.listener.listen(64)
+        self.idle = _idle_seconds()
+        self.served = 0
+        self.started = self.last = time.monotonic()
+
+    def loop(self) -> None:
+        """Serve until idle or SIGTERM (``netupdate server stop``), then until the running
+        commands have ended."""
+        import signal
+        wake, woken = self.wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(woken)   # a SIGTERM wakes the select below
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        while self.listener is not None or self.children:
+            waiting = [self.listener, wake] if self.listener is not None else []
+            # idle: no command for ``idle`` seconds (``status`` and ``stop`` are not commands)
+            timeout = None if self.children else self.last + self.idle - time.monotonic()
+            ready, _, _ = select.select(waiting + list(self.children), [], [],
+                                        None if timeout is None else max(timeout, 0))
+            if not ready or wake in ready:
+                self.close()   # idle, or stopped
+            for item in ready:
+                if item is self.listener and self.listener is not None:
+                    self.accept()
+                elif item in self.children:
+                    self.reap(item)
+
+    def close(self) -> None:
+        """Stop taking commands (the running ones still get their exit codes)."""
+        if self.listener is None:
+            return
+        try:
+            if os.stat(self.path).st_ino == self.inode:
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        self.listener.close()
+        self.listener = None
+        os.close(self.lock)
+
+    def accept(self) -> None:
+        conn, _ = self.listener.accept()
+        conn.settimeout(2.0)   # a client that sends nothing does not hold the others up
+        fds: list[int] = []
+        try:
+            fields, fds = receive(conn)
+            if not fds:
+                self.control(conn, fields)
+                return
+            refusal = self.refusal(conn, fields)
+            if refusal:
+                conn.sendall(b"R" + refusal.encode() + b"\n")
+                conn.close()
+                return
+            pid = os.fork()
+            if pid == 0:
+                self.child(conn, fds, fields)   # never returns
+            pidfd = os.pidfd_open(pid)   # the child tells the client it started (command.run)
+            self.children[pidfd] = (pid, conn, state_dir(fields))
+            self.served += 1
+        except (OSError, ValueError):
+            conn.close()
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def control(self, conn: socket.socket, fields: list[bytes]) -> None:
+        """``status``: a line of facts; ``stop``: stop taking commands (``client.control``)."""
+        if fields == [b"stop"]:
+            self.close()
+        conn.sendall(b"S%d %d %d %d\n" % (os.getpid(), self.served, len(self.children),
+                                          time.monotonic() - self.started))
+        conn.close()
+
+    def refusal(self, conn: socket.socket, fields: list[bytes]) -> str | None:
+        if os.fsdecode(fields[0]) != self.key:
+            return "another interpreter, module path or locale"
+        difference = identity.difference(self.own, peer(conn)[0])
+        if difference:
+            return f"the client differs in its {difference}"
+        if module_files() != self.files:
+            self.close()
+            return "netupdate changed on disk"
+        return None
+
+    def reap(self, pidfd: int) -> None:
+        """A command ended: its exit code to its client, then the definitions of its state
+        directory read ahead for the next command (live/embedded/cache.py)."""
+        pid, conn, state = self.children.pop(pidfd)
+        os.close(pidfd)
+        self.last = time.monotonic()
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        try:
+            conn.sendall(b"E%d\n" % (code if code >= 0 else 128 - code))
+        except OSError:
+            pass   # the client went away
+        conn.close()
+        from netupdate.errors import NetupdateError
+        from netupdate.live.embedded.cache import read_ahead
+        try:
+            read_ahead(state)
+        except (NetupdateError, OSError, ValueError):
+            pass   # the command reads it for itself (and reports what is wrong)
+        if not settled():
+            self.close()
+
+    def child(self, conn: socket.socket, fds: list[int], fields: list[bytes]) -> None:
+        code = 1
+        try:
+            import signal
+            signal.set_wakeup_fd(-1)   # the command's signals are not the server's
+            for fd in self.wake:
+                os.close(fd)
+            if self.listener is not None:
+                self.listener.close()
+                os.close(self.lock)
+            for pidfd, (_, other, _) in self.children.items():
+                os.close(pidfd)
+                other.close()
+            from netupdate.cmdserver.command import run
+            code = run(conn, fds, fields)
+        finally:
+            os._exit(code)
+
+
+def state_dir(fields: list[bytes]) -> str | None:
+    """The request's $NETUPDATE_STATE_DIR (None: the default one)."""
+    prefix = b"NETUPDATE_STATE_DIR="
+    env = fields[4 + int(fields[3]):]
+    found = [field[len(prefix):] for field in env if field.startswith(prefix)]
+    return os.fsdecode(found[-1]) or None if found else None
+
+
+def receive(conn: socket.socket) -> tuple[list[bytes], list[int]]:
+    """The request's fields and the three descriptors sent with it."""
+    import array
+    fds = array.array("i")
+    data, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(3 * fds.itemsize))
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+    received = list(fds)
+    if not received and data.startswith(CONTROL):
+        return [data[len(CONTROL):]], []
+    try:
+        if len(data) < 8 or not data.startswith(MAGIC) or len(received) != 3:
+            raise ValueError("not a command")
+        size = int.from_bytes(data[4:8], "big")
+        if size > MAX_REQUEST:
+            raise ValueError("too long")
+        body = data[8:]
+        while len(body) < size:
+            chunk = conn.recv(min(65536, size - len(body)))
+            if not chunk:
+                raise ValueError("cut short")
+            body += chunk
+    except (OSError, ValueError):
+        for fd in received:
+            os.close(fd)
+        raise
+    return body.split(b"\0"), received
+
+
+def _idle_seconds() -> float:
+    try:
+        return float(os.environ.get(ENV_IDLE, "")) or IDLE_SECONDS
+    except ValueError:
+        return IDLE_SECONDS

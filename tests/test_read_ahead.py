@@ -1,0 +1,65 @@
+"""A command server reads the definitions of a store ahead (``cache.read_ahead``), with their host
+indexes, and the connection of its next command starts from them: that connection must update
+exactly as one that reads the files itself, over generated networks and update sequences."""
+
+from __future__ import annotations
+
+import tempfile
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from netshapes import NAME, network_shapes, updates
+
+import netupdate
+from netupdate.errors import NetupdateError
+from netupdate.live.embedded import cache
+
+
+def _outcomes(state: str, steps) -> list:
+    """What each update of ``steps`` did (its error, or the stored definition after it)."""
+    conn = netupdate.connect(state_dir=state)
+    found = []
+    for command, section, body in steps:
+        try:
+            conn.update(NAME, command, section, body, live=False, config=True)
+            found.append(conn.dumpxml(NAME, inactive=True))
+        except NetupdateError as exc:
+            found.append(type(exc).__name__ + ": " + str(exc).replace(state, "STATE"))
+    conn.close()
+    return found
+
+
+@settings(max_examples=30)
+@given(network_shapes(), st.data())
+def test_updates_from_a_read_ahead_are_those_from_the_files(xml, data):
+    defs = netupdate.load(xml).defs
+    steps = [data.draw(updates(defs))[:3] for _ in range(data.draw(st.integers(1, 3)))]
+    with tempfile.TemporaryDirectory() as fresh, tempfile.TemporaryDirectory() as ahead:
+        for state in (fresh, ahead):
+            with netupdate.connect(state_dir=state) as conn:
+                conn.define(xml)
+        expected = _outcomes(fresh, steps)
+        cache.read_ahead(ahead)
+        (doc,) = {id(doc.network): doc for doc in cache.SEED.values()}.values()
+        assert doc.network.to_xml() == xml
+        assert bool(doc.network._indexes) == ("<dhcp>" in xml or "<dns>" in xml)
+        got = _outcomes(ahead, steps)
+        assert cache.SEED == {}   # taken by the connection
+        assert got == expected
+
+
+def test_a_changed_file_is_read_again(tmp_path):
+    xml = "<network><name>gen</name><bridge name='nubr-gen'/></network>"
+    with netupdate.connect(state_dir=tmp_path) as conn:
+        conn.define(xml)
+        cache.read_ahead(tmp_path)
+        first = dict(cache.SEED)
+        cache.read_ahead(tmp_path)
+        assert cache.SEED == first   # unchanged: the same parsed documents
+        conn.update("gen", "add", "dns-host", "<host ip='10.0.0.9'><hostname>a</hostname></host>",
+                    live=False, config=True)
+    cache.read_ahead(tmp_path)
+    (doc,) = cache.SEED.values()
+    assert doc is not next(iter(first.values()))
+    assert "<hostname>a</hostname>" in doc.network.to_xml()
+    cache.SEED.clear()

@@ -31,6 +31,7 @@ host adds against ``virsh net-update --live --config`` and libvirt's API) are in
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -45,6 +46,7 @@ import _venv  # benchmarks/_venv.py: the fresh-machine venv
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = _venv.ENV
+ENV_SERVER_DIR = "NETUPDATE_SERVER_DIR"
 HOST = "<host mac='52:54:00:aa:00:01' name='newvm' ip='10.201.0.1'/>"
 
 
@@ -62,11 +64,20 @@ def network_xml(hosts: int) -> str:
     return "\n".join(lines)
 
 
+def environment(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The command and its environment: a leading ``NETUPDATE_SERVER=off`` sets that variable
+    (netupdate runs the command itself rather than handing it to its command server)."""
+    if argv[0] == "NETUPDATE_SERVER=off":
+        return argv[1:], {**ENV, "NETUPDATE_SERVER": "off"}
+    return argv, ENV
+
+
 def time_once(argv: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of one run."""
+    """(wall, CPU) seconds of one run (CPU: of the process, not of a command server's child)."""
+    argv, env = environment(argv)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run(argv, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    result = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             cwd=cwd)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -77,7 +88,8 @@ def time_once(argv: list[str], cwd: Path) -> tuple[float, float]:
 
 def modules(python: Path, argv: list[str], cwd: Path) -> int:
     """How many netupdate modules the command imports."""
-    result = subprocess.run([str(python), "-X", "importtime", *argv], env=ENV, cwd=cwd,
+    argv, env = environment(argv)
+    result = subprocess.run([str(python), "-X", "importtime", *argv], env=env, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return sum(1 for line in result.stderr.splitlines()
                if line.rsplit("|", 1)[-1].strip().startswith("netupdate"))
@@ -97,11 +109,12 @@ def commands(python: Path, work: Path, hosts: int) -> dict[str, list[str]]:
         "netupdate --version": [netupdate, "--version"],
         "netupdate --help": [netupdate, "--help"],
         "netupdate edit --help": [netupdate, "edit", "--help"],
-        "netupdate validate FILE": [netupdate, "validate",
-                                    str(ROOT / "fixtures/networks/nat-default.xml")],
-        f"netupdate edit ({hosts} hosts)": [netupdate, "edit", str(net), "add", "ip-dhcp-host",
-                                            HOST, "-o", str(work / "out.xml")],
     }
+    validate = [netupdate, "validate", str(ROOT / "fixtures/networks/nat-default.xml")]
+    edit = [netupdate, "edit", str(net), "add", "ip-dhcp-host", HOST, "-o", str(work / "out.xml")]
+    for served, prefix in (("", []), (", no server", ["NETUPDATE_SERVER=off"])):
+        table[f"netupdate validate FILE{served}"] = [*prefix, *validate]
+        table[f"netupdate edit ({hosts} hosts){served}"] = [*prefix, *edit]
     virsh = shutil.which("virsh")
     if virsh:
         table[f"virsh net-update --config ({hosts} hosts)"] = [
@@ -120,8 +133,11 @@ def main() -> int:
     args = parser.parse_args()
     python = _venv.prepare(args.venv)
     work = Path(tempfile.mkdtemp(prefix="nu-bench-cli-"))
+    ENV[ENV_SERVER_DIR] = str(work / "servers")   # this run's command servers, stopped at the end
+    netupdate = str(python.parent / "netupdate")
     try:
         table = commands(python, work, args.hosts)
+        started = start_server(netupdate, table[f"netupdate edit ({args.hosts} hosts)"], work)
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in table}
         for _ in range(args.runs):   # interleaved: drift hits every command alike
             for name, argv in table.items():
@@ -147,9 +163,28 @@ def main() -> int:
         for name in ("netupdate --version", "netupdate --help"):
             print(f"{name}: {wall[name] - base:+.1f} ms wall, {cpu[name] - cpu_base:+.1f} ms CPU "
                   f"over python -c pass (target 15 ms)")
+        print(f"(rows without 'no server': the command server was running, started "
+              f"{started:.2f} s before by the first command; 'no server': NETUPDATE_SERVER=off, "
+              "everything imported by the process)")
     finally:
+        subprocess.run([netupdate, "server", "stop"], env=ENV, stdout=subprocess.DEVNULL,
+                       check=False)
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def start_server(netupdate: str, argv: list[str], cwd: Path) -> float:
+    """Run ``argv`` once (it starts the command server) and wait for the server; the seconds
+    until it served."""
+    started = time.perf_counter()
+    subprocess.run(argv, env=ENV, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
+    while time.perf_counter() - started < 60:
+        status = subprocess.run([netupdate, "server", "status", "--json"], env=ENV, cwd=cwd,
+                                capture_output=True, text=True, check=True)
+        if json.loads(status.stdout)["servers"]:
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise SystemExit("the command server did not start")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ Needs root.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -122,24 +123,32 @@ def bench_netupdate(args, netns: str, state: str) -> dict:
         lib_dns.append(timed(lambda i=i: conn.update("bench", "add", "dns-host", dns_xml(i))))
         wait_answer(netns, "10.70.0.1", name, address, timeout=0.5)  # already answers
     results["dhcp-api"], results["dns-api"] = summary(lib_dhcp), summary(lib_dns)
-    # the command line as a fresh machine runs it after pip install '.[live]' (_venv.py)
+    # the command line as a fresh machine runs it after pip install '.[live]' (_venv.py): with
+    # its command server (started by the first, untimed, command), and without (NETUPDATE_SERVER=off)
     env = {k: v for k, v in _venv.ENV.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["NETUPDATE_STATE_DIR"] = state
+    env.update(NETUPDATE_STATE_DIR=state, NETUPDATE_SERVER_DIR=f"{state}/servers")
     netupdate_cli = str(args.python.parent / "netupdate")
     subprocess.run([netupdate_cli, "update", "bench", "add", "dns-host", dns_xml(9998)],
                    capture_output=True, env=env, cwd=state, check=True)   # untimed: warm
-    cli_dhcp, cli_dns = [], []
-    for i in range(args.rounds, args.rounds + args.cli_rounds):
-        for kind, xml_text, out in (("ip-dhcp-host", dhcp_xml(i), cli_dhcp),
-                                    ("dns-host", dns_xml(i), cli_dns)):
-            argv = [netupdate_cli, "update", "bench", "add", kind, xml_text]
-            start = time.perf_counter()
-            proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=state)
-            out.append(time.perf_counter() - start)
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr)
-        wait_answer(netns, "10.70.0.1", *dns_name(i), timeout=0.5)
-    results["dhcp-cli"], results["dns-cli"] = summary(cli_dhcp), summary(cli_dns)
+    wait_server(netupdate_cli, env)
+    first = args.rounds
+    for suffix, extra in (("", {}), ("-cold", {"NETUPDATE_SERVER": "off"})):
+        cli_dhcp, cli_dns = [], []
+        for i in range(first, first + args.cli_rounds):
+            for kind, xml_text, out in (("ip-dhcp-host", dhcp_xml(i), cli_dhcp),
+                                        ("dns-host", dns_xml(i), cli_dns)):
+                argv = [netupdate_cli, "update", "bench", "add", kind, xml_text]
+                start = time.perf_counter()
+                proc = subprocess.run(argv, capture_output=True, text=True, env={**env, **extra},
+                                      cwd=state)
+                out.append(time.perf_counter() - start)
+                if proc.returncode != 0:
+                    raise RuntimeError(proc.stderr)
+            wait_answer(netns, "10.70.0.1", *dns_name(i), timeout=0.5)
+        first += args.cli_rounds
+        results[f"dhcp-cli{suffix}"], results[f"dns-cli{suffix}"] = (summary(cli_dhcp),
+                                                                      summary(cli_dns))
+    subprocess.run([netupdate_cli, "server", "stop"], env=env, capture_output=True, check=True)
     # the floor of any command line: the same interpreter doing nothing
     results["python"] = summary([timed(lambda: subprocess.run(
         [str(args.python), "-c", "pass"], env=env, cwd=state, check=True))
@@ -147,6 +156,18 @@ def bench_netupdate(args, netns: str, state: str) -> dict:
     conn.stop("bench")
     conn.close()
     return results
+
+
+def wait_server(netupdate_cli: str, env: dict) -> None:
+    """Until the command server the first command started serves."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = subprocess.run([netupdate_cli, "server", "status", "--json"], env=env,
+                                capture_output=True, text=True, check=True)
+        if json.loads(status.stdout)["servers"]:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the command server did not start")
 
 
 # ---------------------------------------------------------------------- libvirt
@@ -225,7 +246,9 @@ def drop_netns(name: str) -> None:
 LABELS = {"dhcp-api": "DHCP-host add, library vs virNetworkUpdate",
           "dns-api": "DNS-host add until it answers, library vs virNetworkUpdate",
           "dhcp-cli": "DHCP-host add, netupdate CLI vs virsh net-update",
-          "dns-cli": "DNS-host add until it answers, CLI vs virsh"}
+          "dns-cli": "DNS-host add until it answers, CLI vs virsh",
+          "dhcp-cli-cold": "DHCP-host add, CLI without its server vs virsh",
+          "dns-cli-cold": "DNS-host add until it answers, CLI without its server vs virsh"}
 
 
 def main(argv=None) -> int:
@@ -266,24 +289,27 @@ def main(argv=None) -> int:
               "(API only; virsh not measured)")
     else:
         print("libvirt: measured in this run (libvirtd 9.0 in its own namespace)")
-    head = f"{'operation':<60} {'netupdate':>10} {'libvirt':>10} {'speed-up':>9} {'target':>7}"
+    head = f"{'operation':<64} {'netupdate':>10} {'libvirt':>10} {'speed-up':>9} {'target':>7}"
     print(head)
     print("-" * len(head))
     failed = False
     for key, label in LABELS.items():
-        mine = ours[key]["median"]
-        if key in peer:
-            theirs, note = peer[key]["median"], ""
+        mine, same = ours[key]["median"], key.removesuffix("-cold")   # the peer's row
+        if same in peer:
+            theirs, note = peer[same]["median"], ""
         elif key in RECORDED:
             theirs, note = RECORDED[key], " (recorded)"
         else:
             theirs, note = None, ""
         ratio = theirs / mine if theirs else None
-        verdict = "" if ratio is None else ("ok" if ratio >= TARGETS[key] else "MISSED")
+        target = TARGETS.get(key)
+        verdict = "" if ratio is None or target is None else (
+            "ok" if ratio >= target else "MISSED")
         failed |= verdict == "MISSED"
-        print(f"{label:<60} {mine * 1000:>10.1f} "
+        print(f"{label:<64} {mine * 1000:>10.1f} "
               f"{(f'{theirs * 1000:.1f}' if theirs else 'n/a'):>10} "
-              f"{(f'{ratio:.1f}x' if ratio else 'n/a'):>9} {TARGETS[key]:>6.0f}x {verdict}{note}")
+              f"{(f'{ratio:.1f}x' if ratio else 'n/a'):>9} "
+              f"{(f'{target:.0f}x' if target else '-'):>7} {verdict}{note}")
     print(f"the venv's python -c pass: {ours['python']['median'] * 1000:.1f} ms")
     print(f"network start: netupdate {ours['start'] * 1000:.0f} ms"
           + (f", libvirt {peer['start'] * 1000:.0f} ms" if "start" in peer else ""))

@@ -63,3 +63,56 @@ def test_a_changed_file_is_read_again(tmp_path):
     assert doc is not next(iter(first.values()))
     assert "<hostname>a</hostname>" in doc.network.to_xml()
     cache.SEED.clear()
+
+
+def _child_records(state: str, steps) -> list:
+    """The updates a command server's child records (``cache.RECORD``) while it runs ``steps``
+    (in a forked process, as the server runs a command)."""
+    import json
+    import os
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            cache.RECORD = []
+            _outcomes(state, steps)
+            os.write(write, json.dumps(cache.RECORD).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+@settings(max_examples=30)
+@given(network_shapes(), st.data())
+def test_a_replayed_update_is_the_file_it_wrote(xml, data):
+    """The server replays what its child recorded on its own parsed definitions: each kept
+    document is exactly the file on disk, with its new stamp, and the next connection updates
+    from it as from the file."""
+    defs = netupdate.load(xml).defs
+    first = [data.draw(updates(defs))[:3] for _ in range(data.draw(st.integers(1, 3)))]
+    then = [data.draw(updates(defs))[:3]]
+    with tempfile.TemporaryDirectory() as fresh, tempfile.TemporaryDirectory() as ahead:
+        for state in (fresh, ahead):
+            with netupdate.connect(state_dir=state) as conn:
+                conn.define(xml)
+        expected = _outcomes(fresh, first + then)
+        cache.read_ahead(ahead)
+        edits = _child_records(ahead, first)
+        writes, previous = 0, xml   # the updates that changed the definition wrote it
+        for out in expected[:len(first)]:
+            if out.startswith("<"):
+                writes, previous = writes + (out != previous), out
+        assert len(edits) == writes
+        cache.replay(edits)
+        for path, doc in cache.SEED.items():
+            with open(path, "rb") as handle:
+                assert doc.network.to_bytes() == handle.read() == doc.data
+            assert doc.stamp == cache.file_stamp(path)
+        assert len(cache.SEED) == 1   # kept: nothing to read again
+        got = _outcomes(ahead, then)
+        assert got == expected[len(first):]
+        cache.SEED.clear()

@@ -11,18 +11,31 @@ import sys
 KEPT: list = []   # what the child holds until it exits (``os._exit``: it is never freed)
 
 
-def run(conn, fds: list[int], fields: list[bytes]) -> int:
+def run(conn, fds: list[int], fields: list[bytes], report: int) -> int:
     """The exit code of the command described by a request's ``fields`` (``client.request``).
     The client hears ``P<pid>`` once the command is set up here, or ``R<reason>`` (and runs the
-    command itself) when it cannot be: a working directory this process cannot enter, say."""
+    command itself) when it cannot be: a working directory this process cannot enter, say.
+    The updates the command wrote go to the server through ``report`` (``cache.replay``)."""
     try:
         take_on(fds, fields)
     except OSError as exc:
-        conn.sendall(f"Rcannot take on the client's directory or streams: {exc.strerror}".encode() + b"\n")
+        conn.sendall(f"Rcannot take on the client's directory or streams: {exc.strerror}"
+                     .encode() + b"\n")
         return 0
     conn.sendall(b"P%d\n" % os.getpid())
     conn.close()
-    return command()
+    from netupdate.live.embedded import cache
+    cache.RECORD = []
+    code = command()
+    try:   # at most a pipe's buffer, never waiting: a longer report is not sent (read again)
+        import json
+        os.set_blocking(report, False)
+        data = json.dumps(cache.RECORD).encode()
+        if len(data) <= 65536:
+            os.write(report, data)
+    except (OSError, TypeError, ValueError):
+        pass
+    return code
 
 
 def take_on(fds: list[int], fields: list[bytes]) -> None:

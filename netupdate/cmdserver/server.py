@@ -100,6 +100,18 @@ def module_files() -> dict[str, tuple[int, int]]:
     return found
 
 
+def changed(files: dict[str, tuple[int, int]]) -> bool:
+    """Whether a module file of ``module_files`` changed since (a stat each)."""
+    for path, seen in files.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return True
+        if (st.st_mtime_ns, st.st_size) != seen:
+            return True
+    return False
+
+
 class Server:
     def __init__(self, path: str, server_key: str, lock: int):
         self.path = path
@@ -107,8 +119,7 @@ class Server:
         self.lock = lock
         self.own = identity.context("self")
         self.files = module_files()
-        # pidfd -> (pid, client, the command's $NETUPDATE_STATE_DIR)
-        self.children: dict[int, tuple[int, socket.socket, str | None]] = {}
+        self.children: dict[int, Child] = {}   # by pidfd
         if os.path.lexists(path):
             os.unlink(path)   # a dead server's socket (we hold the lock)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -171,11 +182,13 @@ class Server:
                 conn.sendall(b"R" + refusal.encode() + b"\n")
                 conn.close()
                 return
+            report, reported = os.pipe2(os.O_CLOEXEC)
             pid = os.fork()
             if pid == 0:
-                self.child(conn, fds, fields)   # never returns
+                self.child(conn, fds, fields, reported)   # never returns
+            os.close(reported)
             pidfd = os.pidfd_open(pid)   # the child tells the client it started (command.run)
-            self.children[pidfd] = (pid, conn, state_dir(fields))
+            self.children[pidfd] = Child(pid, conn, state_dir(fields), report)
             self.served += 1
         except (OSError, ValueError):
             conn.close()
@@ -197,7 +210,7 @@ class Server:
         difference = identity.difference(self.own, peer(conn)[0])
         if difference:
             return f"the client differs in its {difference}"
-        if module_files() != self.files:
+        if changed(self.files):
             self.close()
             return "netupdate changed on disk"
         return None
@@ -205,26 +218,28 @@ class Server:
     def reap(self, pidfd: int) -> None:
         """A command ended: its exit code to its client, then the definitions of its state
         directory read ahead for the next command (live/embedded/cache.py)."""
-        pid, conn, state = self.children.pop(pidfd)
+        child = self.children.pop(pidfd)
         os.close(pidfd)
         self.last = time.monotonic()
-        _, status = os.waitpid(pid, 0)
+        _, status = os.waitpid(child.pid, 0)
         code = os.waitstatus_to_exitcode(status)
         try:
-            conn.sendall(b"E%d\n" % (code if code >= 0 else 128 - code))
+            child.conn.sendall(b"E%d\n" % (code if code >= 0 else 128 - code))
         except OSError:
             pass   # the client went away
-        conn.close()
-        from netupdate.errors import NetupdateError
-        from netupdate.live.embedded.cache import read_ahead
+        child.conn.close()
+        edits = child.edits()
+        from netupdate.live.embedded.cache import SEED, read_ahead, replay
         try:
-            read_ahead(state)
-        except (NetupdateError, OSError, ValueError):
-            pass   # the command reads it for itself (and reports what is wrong)
+            replay(edits)   # what the command wrote, applied here rather than parsed again
+            read_ahead(child.state)
+        except Exception:   # noqa: BLE001 - a cache: whatever fails, the commands read for themselves
+            SEED.clear()
         if not settled():
             self.close()
 
-    def child(self, conn: socket.socket, fds: list[int], fields: list[bytes]) -> None:
+    def child(self, conn: socket.socket, fds: list[int], fields: list[bytes],
+              report: int) -> None:
         code = 1
         try:
             import signal
@@ -234,13 +249,35 @@ class Server:
             if self.listener is not None:
                 self.listener.close()
                 os.close(self.lock)
-            for pidfd, (_, other, _) in self.children.items():
+            for pidfd, other in self.children.items():
                 os.close(pidfd)
-                other.close()
+                os.close(other.report)
+                other.conn.close()
             from netupdate.cmdserver.command import run
-            code = run(conn, fds, fields)
+            code = run(conn, fds, fields, report)
         finally:
             os._exit(code)
+
+
+class Child:
+    """A running command: its process, its client, its $NETUPDATE_STATE_DIR and the pipe of
+    its report (the updates it wrote: ``command.run``)."""
+
+    def __init__(self, pid: int, conn: socket.socket, state: str | None, report: int):
+        self.pid, self.conn, self.state, self.report = pid, conn, state, report
+
+    def edits(self) -> list:
+        """The updates the ended command reported (none when it reported nothing)."""
+        import json
+        try:
+            os.set_blocking(self.report, False)
+            data = os.read(self.report, 65537)
+            edits = json.loads(data) if data else []
+        except (OSError, ValueError):
+            edits = []
+        finally:
+            os.close(self.report)
+        return edits if isinstance(edits, list) else []
 
 
 def state_dir(fields: list[bytes]) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from netupdate.errors import StateError
+from netupdate.errors import NetupdateError, StateError
 
 
 class Doc:
@@ -44,6 +44,49 @@ def file_stamp(path) -> tuple | None:
 # connections of its children start from them.  Each is used only while its file's stamp is the
 # one it was read with; a process that is not a server leaves this empty.
 SEED: dict[str, Doc] = {}
+# In a command server's child: the updates it wrote, for the server to replay on its own parsed
+# definitions (``replay``) rather than parse the files again.  None elsewhere: nothing is kept.
+RECORD: list | None = None
+
+
+def recorded(paths, command: str, section, xml: str | None, parent_index: int,
+             node_spec: str | None) -> None:
+    """An update wrote ``paths`` (``Connection.update``)."""
+    if RECORD is not None and (section is None or isinstance(section, str)):
+        RECORD.append([[os.fspath(path) for path in paths], command, section, xml,
+                       parent_index, node_spec])
+
+
+def replay(edits: list) -> None:
+    """Apply the updates a child recorded, in order, to the parsed definitions in ``SEED``:
+    a file whose bytes are then exactly its edited document's is kept with its new stamp,
+    together with the host indexes the edits maintained; any other is dropped
+    (``read_ahead`` reads it again)."""
+    from netupdate.edit.engine import apply_update
+    touched: dict[str, object] = {}   # path -> its edited network (None: dropped)
+    for paths, command, section, xml, parent_index, node_spec in edits:
+        docs = [SEED.pop(path) if path in SEED else None for path in paths]
+        networks = {touched.get(path) if path in touched else getattr(doc, "network", None)
+                    for path, doc in zip(paths, docs, strict=True)}
+        network = networks.pop() if len(networks) == 1 else None
+        try:
+            if network is not None:
+                apply_update(network, command, section, xml, parent_index=parent_index,
+                             node_spec=node_spec)
+        except NetupdateError:
+            network = None
+        touched.update(dict.fromkeys(paths, network))
+    for path, network in touched.items():
+        if network is None:
+            continue   # not read ahead, its sides parsed apart, or refused: read again
+        data, stamp = network.to_bytes(tracked=True), file_stamp(path)
+        try:
+            with open(path, "rb") as handle:
+                same = handle.read() == data
+        except OSError:
+            same = False
+        if same and stamp is not None and stamp == file_stamp(path):
+            SEED[path] = Doc(stamp, data, network)
 
 
 def read_ahead(state_dir=None) -> None:

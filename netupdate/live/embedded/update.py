@@ -17,7 +17,7 @@ from typing import Any
 from netupdate.errors import InvalidOperationError, StateError
 from netupdate.live.backend import batch_edit, check_policy, read_fragment
 from netupdate.live.embedded import world
-from netupdate.live.embedded.cache import Doc
+from netupdate.live.embedded.cache import Doc, recorded
 from netupdate.live.embedded.common import emit, vanished
 from netupdate.live.embedded.transition import undo_or_raise
 from netupdate.live.results import (
@@ -88,6 +88,8 @@ class UpdateVerbs:
             except BaseException:
                 self._forget(live_path, config_path)
                 raise
+            recorded([live_path, config_path][0 if live else 1:2 if config else 1],
+                     result.command, section, xml, parent_index, node_spec)
         self._after_change(name, result)
         result.seconds = time.perf_counter() - started
         return result

@@ -15,7 +15,9 @@ def run(conn, fds: list[int], fields: list[bytes], report: int) -> int:
     """The exit code of the command described by a request's ``fields`` (``client.request``).
     The client hears ``P<pid>`` once the command is set up here, or ``R<reason>`` (and runs the
     command itself) when it cannot be: a working directory this process cannot enter, say.
-    The updates the command wrote go to the server through ``report`` (``cache.replay``)."""
+    The updates the command wrote go to the server through ``report`` (``cache.replay``); its
+    exit code to the client as soon as it is known (``E<code>``), and again by the server once
+    this process ended (an interrupted command ends here without returning)."""
     try:
         take_on(fds, fields)
     except OSError as exc:
@@ -23,7 +25,6 @@ def run(conn, fds: list[int], fields: list[bytes], report: int) -> int:
                      .encode() + b"\n")
         return 0
     conn.sendall(b"P%d\n" % os.getpid())
-    conn.close()
     from netupdate.live.embedded import cache
     cache.RECORD = []
     code = command()
@@ -34,6 +35,10 @@ def run(conn, fds: list[int], fields: list[bytes], report: int) -> int:
         if len(data) <= 65536:
             os.write(report, data)
     except (OSError, TypeError, ValueError):
+        pass
+    try:   # the exit code now, not after this process is torn down (the server says it too)
+        conn.sendall(b"E%d\n" % code)
+    except OSError:
         pass
     return code
 

@@ -285,3 +285,23 @@ def test_the_client_imports_nothing_of_the_command(servers):
     assert {"netupdate.cmdserver", "netupdate.cmdserver.client"} <= client
     assert client.isdisjoint({"re", "enum", "typing", "argparse", "lxml", "lxml.etree",
                               "netupdate.cli", "socket", "signal", "json"})
+
+
+@pytest.mark.parametrize("body", [b"", b"key", b"k\0/\0x\0" + b"1", b"k\0/\x000\0" + b"9\0a",
+                                  b"k\0relative\x000\x000", b"\xff" * 64])
+def test_a_malformed_request_is_refused_and_the_server_serves_on(servers, body):
+    import socket
+    from netupdate.cmdserver import MAGIC
+    (status,) = servers.status()
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(status["socket"])
+        with open(os.devnull, "rb") as null:
+            fds = [null.fileno()] * 3
+            raw.sendmsg([MAGIC + len(body).to_bytes(4, "big") + body],
+                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                          b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))])
+        reply = raw.recv(256)
+    assert reply.startswith(b"R") or reply == b""
+    before = servers.served()
+    assert servers.run(["validate", str(NET)]).returncode == 0
+    assert servers.served() == before + 1

@@ -205,6 +205,8 @@ class Server:
         conn.close()
 
     def refusal(self, conn: socket.socket, fields: list[bytes]) -> str | None:
+        if not well_formed(fields):
+            return "a malformed request"
         if os.fsdecode(fields[0]) != self.key:
             return "another interpreter, module path or locale"
         difference = identity.difference(self.own, peer(conn)[0])
@@ -257,6 +259,13 @@ class Server:
             code = run(conn, fds, fields, report)
         finally:
             os._exit(code)
+
+
+def well_formed(fields: list[bytes]) -> bool:
+    """key, directory, umask, argc, then argc arguments and the environment."""
+    return (len(fields) >= 4 and fields[1].startswith(b"/") and fields[2].isdigit()
+            and fields[3].isdigit() and 4 + int(fields[3]) <= len(fields)
+            and int(fields[2]) <= 0o777)
 
 
 class Child:

@@ -291,6 +291,7 @@ def test_the_client_imports_nothing_of_the_command(servers):
                                   b"k\0relative\x000\x000", b"\xff" * 64])
 def test_a_malformed_request_is_refused_and_the_server_serves_on(servers, body):
     import socket
+
     from netupdate.cmdserver import MAGIC
     (status,) = servers.status()
     with socket.socket(socket.AF_UNIX) as raw:

@@ -157,3 +157,49 @@ def test_top_level_help_is_argparse_s_at_every_width(columns):
     assert out.getvalue() == expected
     width = min(columns, MAX_HELP_COLUMNS) - 2
     assert TEXT.get(width, expected) == expected
+
+
+def test_no_pattern_is_compiled_at_import():
+    """Every module-level regular expression of the package is a ``document.patterns.Pattern``,
+    compiled on first use (a ``re.compile`` at module level would run on every import)."""
+    import ast
+    found = []
+    for path in sorted((ROOT / "netupdate").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bodies = [tree.body] + [node.body for node in tree.body if isinstance(node, ast.ClassDef)]
+        for statement in (s for body in bodies for s in body
+                          if not isinstance(s, ast.FunctionDef | ast.ClassDef)):
+            for call in ast.walk(statement):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+                        call.func.attr == "compile" and getattr(call.func.value, "id", "") == "re":
+                    found.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert found == []
+
+
+def test_an_edit_compiles_only_the_patterns_it_uses():
+    """After an ``ip-dhcp-host`` edit, the patterns of other sections, of nodeSpec and of
+    validation are still uncompiled; the MAC's is compiled (it was used)."""
+    argv = ["edit", str(NET), "add", "ip-dhcp-host", HOST, "-o", os.devnull]
+    code = ("import io, json, sys\n"
+            "sys.stdout = io.StringIO()\n"
+            "from netupdate.cli import main\n"
+            f"rc = main({argv!r})\n"
+            "from netupdate.document.patterns import Pattern\n"
+            "import gc\n"
+            "found = {}\n"
+            "for module in list(sys.modules.values()):\n"
+            "    for name, value in list(vars(module).items()):\n"
+            "        if isinstance(value, Pattern) and module.__name__.startswith('netupdate'):\n"
+            "            found[f'{module.__name__}.{name}'] = value.compiled is not None\n"
+            "from netupdate.model.values import MAC\n"
+            "found['MAC'] = MAC._RE.compiled is not None\n"
+            "sys.stderr.write(json.dumps([rc, found]))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, check=True)
+    rc, found = json.loads(result.stderr.splitlines()[-1])
+    assert rc == 0 and found["MAC"] is True
+    for unused in ("netupdate.sections.bridge._DEVICE_NAME", "netupdate.sections.dns_srv._SERVICE",
+                   "netupdate.sections.domain._DNS_NAME", "netupdate.sections.bridge._ZONE_NAME"):
+        assert found.get(unused) is False, unused
+    assert not any(compiled for name, compiled in found.items()
+                   if name.startswith(("netupdate.edit.nodespec", "netupdate.check")))

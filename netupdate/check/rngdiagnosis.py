@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
 
 from lxml import etree
 
@@ -34,6 +33,7 @@ from netupdate.check.schemaissues import (
     _unexpected,
     _unknown_attribute,
 )
+from netupdate.document.patterns import Pattern
 
 
 def _loose(partial: bool) -> str:
@@ -262,9 +262,9 @@ class _ElementDiagnosis:
                                  "go together", CONFLICT)]
 
 
-_INVALID_ATTRIBUTE = re.compile(r"Invalid attribute (\S+) for element")
-_FAILED = re.compile(r"Element (\S+) failed")
-_EXTRA_ELEMENT = re.compile(r"Extra element (\S+) in interleave")
+_INVALID_ATTRIBUTE = Pattern(r"Invalid attribute (\S+) for element")
+_FAILED = Pattern(r"Element (\S+) failed")
+_EXTRA_ELEMENT = Pattern(r"Extra element (\S+) in interleave")
 
 
 def _log_target(entry, root, extra: str | None = None):

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from netupdate.check import rngthin
+from netupdate.document.patterns import Pattern
 
 __all__ = ["Acceptor", "element_tag", "wildcard_allows", "xsd_regex"]
 
@@ -38,7 +39,7 @@ _MAX_DEPTH = 64
 _INTEGERS = {"unsignedByte": (0, 255), "unsignedShort": (0, 65535),
              "unsignedInt": (0, 4294967295), "unsignedLong": (0, 18446744073709551615),
              "positiveInteger": (1, None), "nonNegativeInteger": (0, None)}
-_DIGITS = re.compile(r"[0-9]+")
+_DIGITS = Pattern(r"[0-9]+")
 _XSD_ESCAPES = set(r"\|.-^?*+{}()[]nrt")
 
 Verdict = bool | None   # True: fits; False: does not fit; None: cannot tell here

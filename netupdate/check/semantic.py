@@ -29,7 +29,6 @@ problem of one attribute.  Issue paths are element XPaths such as ``/network/ip[
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from netupdate.check.rules import RULES, SEMANTIC_RULES, select_rules
 from netupdate.check.subject import Subject
 from netupdate.document import paths
 from netupdate.document.bulk import bulk
+from netupdate.document.patterns import Pattern
 from netupdate.errors import XMLParseError
 from netupdate.model import defs as M
 from netupdate.sections._spec import ERROR, Finding, Rule
@@ -111,8 +111,8 @@ def _schema_issues(root, grammar: str, filename: str | None) -> list[Issue]:
     return issues
 
 
-_ATTRIBUTE_NAMED = re.compile(r"^attribute '([^']+)'")
-_ATTRIBUTE_MENTIONED = re.compile(r"\battribute '([^']+)'")
+_ATTRIBUTE_NAMED = Pattern(r"^attribute '([^']+)'")
+_ATTRIBUTE_MENTIONED = Pattern(r"\battribute '([^']+)'")
 
 
 def _schema_key(issue: Issue) -> tuple:

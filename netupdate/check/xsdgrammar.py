@@ -25,6 +25,7 @@ from netupdate.check.schemaissues import (
     _unexpected,
     _unknown_attribute,
 )
+from netupdate.document.patterns import Pattern
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 _NU = "{urn:netupdate:schema}"
@@ -58,9 +59,9 @@ def _loosen_xsd(schema: etree._Element) -> None:
             check.getparent().remove(check)
 
 
-_XSD_BAD_ATTRIBUTE = re.compile(r"attribute (\S+?)=.*?: (.*)", re.S)
-_XSD_UNKNOWN_ATTRIBUTE = re.compile(r"'(\S+)' attribute not allowed")
-_XSD_MISSING_ATTRIBUTE = re.compile(r"missing required attribute '(\S+)'")
+_XSD_BAD_ATTRIBUTE = Pattern(r"attribute (\S+?)=.*?: (.*)", re.S)
+_XSD_UNKNOWN_ATTRIBUTE = Pattern(r"'(\S+)' attribute not allowed")
+_XSD_MISSING_ATTRIBUTE = Pattern(r"missing required attribute '(\S+)'")
 
 
 def xsd_issues(element, section: str | None, partial: bool):

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import contextlib
-import re
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import NetupdateError, NoSuchNetwork
 
-UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+UUID = Pattern(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
 def _plain(uuid: str) -> str:

@@ -23,13 +23,14 @@ from lxml import etree
 from netupdate.document.bulk import bulk
 from netupdate.document.limits import parse as _lxml_parse
 from netupdate.document.paths import element_path  # noqa: F401  (re-exported)
+from netupdate.document.patterns import Pattern
 from netupdate.document.sourcemap import Node, map_source
 from netupdate.errors import XMLParseError
 
 MAX_BYTES = 32 * 1024 * 1024
 
-_ATTR = re.compile(r"""(\s+)([^\s=/>]+)(\s*=\s*)(["'])(.*?)\4""", re.S)
-_DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_ATTR = Pattern(r"""(\s+)([^\s=/>]+)(\s*=\s*)(["'])(.*?)\4""", re.S)
+_DECL_ENCODING = Pattern(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 

@@ -9,9 +9,10 @@ import re
 
 from lxml import etree
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import XMLParseError
 
-_TOKEN = re.compile(
+_TOKEN = Pattern(
     r"""<!--(?P<comment>.*?)-->
       | <\?(?P<pi>.*?)\?>
       | <!\[CDATA\[.*?\]\]>

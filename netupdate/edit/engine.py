@@ -26,6 +26,7 @@ import re
 from lxml import etree
 
 from netupdate import sections as S
+from netupdate.document.patterns import Pattern
 from netupdate.document.source import Document, decode, parse_element
 from netupdate.edit.context import Change, Edit, short
 from netupdate.edit.dispatch import HANDLERS
@@ -112,7 +113,7 @@ def apply_update(network: M.Network, command, section=None, xml=None, *,
 
 
 # ====================================================================== fragments
-_DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>", re.S)
+_DECLARATION = Pattern(r"^\s*<\?xml\b[^>]*\?>", re.S)
 
 
 def _parse_fragment(xml) -> etree._Element:

@@ -13,6 +13,7 @@ import re
 from lxml import etree
 
 from netupdate import sections as S
+from netupdate.document.patterns import Pattern
 from netupdate.edit.context import Change, Edit, q, short
 from netupdate.edit.dispatch import GENERIC, HANDLERS, identify_child, tag_text
 from netupdate.errors import (
@@ -32,7 +33,7 @@ _XPATH_NODE_TYPES = frozenset({"comment", "text", "processing-instruction", "nod
 _XPATH_NAMESPACES = {"dnsmasq": M.DNSMASQ_NS}
 _XPATH_MAX = 4096
 
-_XPATH_TOKEN = re.compile(r"""
+_XPATH_TOKEN = Pattern(r"""
     (?P<literal>"[^"]*"|'[^']*')
   | (?P<variable>\$)
   | (?P<name>(?:[A-Za-z_][\w.\-]*:)?[A-Za-z_][\w.\-]*)(?P<call>\s*\()?

@@ -25,13 +25,15 @@ import time
 
 from lxml import etree
 
+from netupdate.document.patterns import Pattern
+
 TIMEOUT = 2.0      # seconds an expression that is not plainly linear may run
 SHOWN = 21         # paths reported of a many-element result (enough to show 20 and count)
 
 _CHEAP_FUNCTIONS = frozenset({"text", "node", "not", "contains", "starts-with", "position",
                               "last", "normalize-space", "string-length", "true", "false",
                               "comment", "processing-instruction"})
-_TOKEN = re.compile(r"""
+_TOKEN = Pattern(r"""
     (?P<literal>"[^"]*"|'[^']*')
   | (?P<axis>[A-Za-z-]+)\s*::
   | (?P<call>[A-Za-z_][\w.\-]*)\s*\(

@@ -35,6 +35,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import UnsafeValueError
 
 CODE = "NU-E021"
@@ -46,13 +47,13 @@ MAX_PATH = 1024
 MAX_NETWORK_NAME = 200  # bytes: NAME.addnhosts and friends must fit in NAME_MAX (255)
 MAX_SERVICE = MAX_LABEL - 1
 
-_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
-_TXT_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]+(?<!-)\Z")
-_SERVICE = re.compile(r"(?!-)[A-Za-z0-9_+/*-]+(?<!-)\Z")
-_PATH = re.compile(r"[A-Za-z0-9_.+&;'<>/%:=@~-]+\Z")
-_IFACE = re.compile(r"[A-Za-z0-9_.-]+\Z")
-_NETWORK_BAD = re.compile(r"[/,#\s]")
-_LEASE_TIME = re.compile(r"[0-9]+[smhdwSMHDW]?\Z")
+_HOST_LABEL = Pattern(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
+_TXT_LABEL = Pattern(r"(?!-)[A-Za-z0-9_-]+(?<!-)\Z")
+_SERVICE = Pattern(r"(?!-)[A-Za-z0-9_+/*-]+(?<!-)\Z")
+_PATH = Pattern(r"[A-Za-z0-9_.+&;'<>/%:=@~-]+\Z")
+_IFACE = Pattern(r"[A-Za-z0-9_.-]+\Z")
+_NETWORK_BAD = Pattern(r"[/,#\s]")
+_LEASE_TIME = Pattern(r"[0-9]+[smhdwSMHDW]?\Z")
 DNSMASQ_KEYWORDS = frozenset({"ignore", "infinite", "deprecated"})
 
 

@@ -16,6 +16,7 @@ import uuid as _uuid
 from _socket import AF_INET, AF_INET6, inet_pton
 from collections.abc import Callable
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import UnsupportedError
 from netupdate.model.text import one_line
 
@@ -52,7 +53,7 @@ class MAC(_Spelled):
     """A MAC address as written, equal to any other spelling of the same address."""
 
     __slots__ = ()
-    _RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
+    _RE = Pattern(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
 
     def __new__(cls, value: str):
         if not cls._RE.match(value):
@@ -79,7 +80,7 @@ class DUID(_Spelled):
     """A DHCPv6 client id (hex octets separated by ':'), equal to other spellings of it."""
 
     __slots__ = ()
-    _RE = re.compile(r"^[0-9a-fA-F:]+$")
+    _RE = Pattern(r"^[0-9a-fA-F:]+$")
 
     def __new__(cls, value: str):
         if not cls._RE.match(value) or not value.strip(":"):

@@ -13,7 +13,6 @@ line.  Two layouts of the host lists are supported:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from netupdate import sections as S
@@ -26,7 +25,6 @@ from netupdate.sections import ip_dhcp_host as HOST
 from netupdate.sections import ip_dhcp_range as DHCP_RANGE
 
 LIBVIRT_DIR = "/var/lib/libvirt/dnsmasq"
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]{0,99}$")
 _safe = TC.ensure
 
 

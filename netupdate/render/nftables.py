@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import UnsupportedError
 from netupdate.model import text as TC
 from netupdate.model import values as T
@@ -26,7 +27,7 @@ from netupdate.sections import forward as FORWARD
 from netupdate.sections import ip as IP
 
 FAMILY = "inet"
-_ID = re.compile(r"[^A-Za-z0-9_]")
+_ID = Pattern(r"[^A-Za-z0-9_]")
 
 
 def table_name(network: str, owner: str) -> str:

@@ -9,9 +9,9 @@ through netlink.  What the forward mode allows of it is ``NU-E118`` (``sections/
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import InvalidFragmentError, ModelError
 from netupdate.model import defs as M
 from netupdate.model import values as T
@@ -35,8 +35,8 @@ from netupdate.sections._spec import (
 
 SECTION = Section("bridge", 1, ("network", "bridge"), M.BridgeDef, False, frozenset())
 
-_DEVICE_NAME = re.compile(r"^[a-zA-Z0-9_.\-\\:/%]+$")
-_ZONE_NAME = re.compile(r"^[a-zA-Z0-9_\-]+$")
+_DEVICE_NAME = Pattern(r"^[a-zA-Z0-9_.\-\\:/%]+$")
+_ZONE_NAME = Pattern(r"^[a-zA-Z0-9_\-]+$")
 
 # libvirt's defaults of the bridge it makes (the differ's and the runtime's)
 STP_DEFAULT = True

@@ -8,9 +8,9 @@ line, so a change restarts dnsmasq.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import InvalidFragmentError
 from netupdate.model import defs as M
 from netupdate.model import text as TC
@@ -33,8 +33,8 @@ SECTION = Section("dns-srv", 12, ("network", "dns", "srv"), M.DnsSrv, True, ADD_
                   ("service", "protocol", "domain", "target"), newer=MODIFY)
 KEYS = ("domain", "service", "protocol", "target")
 
-_SERVICE = re.compile(r"^[A-Za-z0-9_+/*-]+$")
-_PROTOCOL = re.compile(r"^[A-Za-z0-9+/-]+$")
+_SERVICE = Pattern(r"^[A-Za-z0-9_+/*-]+$")
+_PROTOCOL = Pattern(r"^[A-Za-z0-9+/-]+$")
 _NUMBERS = (("port", 1), ("priority", 0), ("weight", 0))
 
 

@@ -7,9 +7,9 @@ restarts dnsmasq.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import InvalidFragmentError
 from netupdate.model import defs as M
 from netupdate.model import text as TC
@@ -21,7 +21,7 @@ SECTION = Section("domain", 2, ("network", "domain"), M.DomainDef, False, frozen
 # (NU-S003, NU-S004) and NU-E101
 RULES = ()
 
-_DNS_NAME = re.compile(r"^[a-zA-Z0-9.\-]+$")
+_DNS_NAME = Pattern(r"^[a-zA-Z0-9.\-]+$")
 
 
 def check_fragment(element, n: str) -> Iterator[Finding]:

@@ -16,10 +16,10 @@ what it refuses lives here (``clash_message``, ``check_fragment``), so it exists
 from __future__ import annotations
 
 import functools
-import re
 import weakref
 from collections.abc import Iterator
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import DuplicateError, InvalidFragmentError
 from netupdate.model import defs as M
 from netupdate.model import text as TC
@@ -391,7 +391,7 @@ def _checked(host: M.DhcpHost) -> None:
         TC.ensure(TC.dhcp_host_name, host.name, where)
 
 
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]{0,99}$")
+_SAFE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]{0,99}$")
 
 
 def file_name(host: M.DhcpHost, version: int) -> str:

@@ -9,16 +9,16 @@ port, not the bridge's own), or when its address answers an ARP (``busybox arpin
 
 from __future__ import annotations
 
-import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+from netupdate.document.patterns import Pattern
 from netupdate.errors import RuntimeFailure
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.model import leases as L
 
 PROBE_SECONDS = 1
-_HEX = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$")
+_HEX = Pattern(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*$")
 NTF_SELF = 0x02
 NUD_PERMANENT = 0x80
 

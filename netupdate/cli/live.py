@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from netupdate.cli.options import name_argument
+from netupdate.cli.options import name_argument, nested
 
 
 def _common(parser: argparse.ArgumentParser, *, netns: bool = False,
@@ -176,8 +176,7 @@ def _register_change(sub) -> None:
     name_argument(c, nargs="?")
     _common(c)
     c.set_defaults(func=cmd_change_status)
-    p.set_defaults(func=lambda args, parser=p: (parser.print_help(), 2)[1],
-                   subcommands=csub.choices)
+    nested(p, csub)
 
 
 def _register_recovery(sub) -> None:

@@ -143,6 +143,12 @@ def name_argument(parser: argparse.ArgumentParser, **keywords) -> None:
     parser.add_argument("name", metavar="NAME", **keywords).completer = network_names
 
 
+def nested(parser: argparse.ArgumentParser, sub) -> None:
+    """``parser`` is a verb of sub-verbs (``sub``, its subparsers): its own handler prints its
+    help (exit 2), and ``cli._dispatch`` takes the sub-verb from ``subcommands``."""
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1], subcommands=sub.choices)
+
+
 def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """Set the global options not given (``connect``: ``$NETUPDATE_CONNECT``;
     ``connect_given``: whether -c/--connect itself was)."""

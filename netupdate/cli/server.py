@@ -8,6 +8,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
+    from netupdate.cli.options import nested
     p = sub.add_parser(
         "server", help="status | stop of the command servers that spare later commands "
                        "Python's start-up (NETUPDATE_SERVER=off: never use one)",
@@ -24,8 +25,7 @@ def register(sub) -> None:
     for name, text in (("status", "each server: pid, commands served, uptime, socket"),
                        ("stop", "stop every server (running commands finish first)")):
         ssub.add_parser(name, help=text).set_defaults(func=cmd_server, server_verb=name)
-    p.set_defaults(func=lambda args, parser=p: (parser.print_help(), 2)[1],
-                   subcommands=ssub.choices)
+    nested(p, ssub)
 
 
 def cmd_server(args) -> int:

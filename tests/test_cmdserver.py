@@ -190,7 +190,7 @@ def test_a_signal_to_the_client_reaches_the_command(servers, signum, code, said)
     time.sleep(1.0)   # until it reads its input
     proc.send_signal(signum)
     _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == code
+    assert proc.returncode == code, err
     assert said in err
     assert servers.status() and servers.status()[0]["running"] == 0
 

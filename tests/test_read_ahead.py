@@ -4,6 +4,7 @@ exactly as one that reads the files itself, over generated networks and update s
 
 from __future__ import annotations
 
+import os
 import tempfile
 
 from hypothesis import given, settings
@@ -48,6 +49,21 @@ def test_updates_from_a_read_ahead_are_those_from_the_files(xml, data):
         assert got == expected
 
 
+
+@settings(max_examples=30)
+@given(network_shapes(), st.data())
+def test_a_kept_document_answers_as_its_file(xml, data):
+    """A connection keeps each definition it wrote, already parsed: its next updates, errors
+    with their lines included, are those of a connection that reads the files afresh."""
+    defs = netupdate.load(xml).defs
+    steps = [data.draw(updates(defs))[:3] for _ in range(data.draw(st.integers(2, 5)))]
+    with tempfile.TemporaryDirectory() as fresh, tempfile.TemporaryDirectory() as kept:
+        for state in (fresh, kept):
+            with netupdate.connect(state_dir=state) as conn:
+                conn.define(xml)
+        expected = [_outcomes(fresh, [step])[0] for step in steps]   # a connection each
+        assert _outcomes(kept, steps) == expected
+
 def test_a_changed_file_is_read_again(tmp_path):
     xml = "<network><name>gen</name><bridge name='nubr-gen'/></network>"
     with netupdate.connect(state_dir=tmp_path) as conn:
@@ -69,7 +85,7 @@ def _child_records(state: str, steps) -> list:
     """The updates a command server's child records (``cache.RECORD``) while it runs ``steps``
     (in a forked process, as the server runs a command)."""
     import json
-    import os
+
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -115,4 +131,48 @@ def test_a_replayed_update_is_the_file_it_wrote(xml, data):
         assert len(cache.SEED) == 1   # kept: nothing to read again
         got = _outcomes(ahead, then)
         assert got == expected[len(first):]
+        cache.SEED.clear()
+
+
+@settings(max_examples=30)
+@given(network_shapes(), st.data())
+def test_a_replay_keeps_no_document_its_file_does_not_hold(xml, data):
+    """A running network's live and persistent definitions, read ahead as one shared document
+    while their bytes agree, then written apart (an update of one side, ``--live`` or
+    ``--config``) or together: after the replay every kept document is exactly its file."""
+    from netupdate.edit.engine import apply_update
+    from netupdate.model.defs import load
+    defs = netupdate.load(xml).defs
+    with tempfile.TemporaryDirectory() as state:
+        with netupdate.connect(state_dir=state) as conn:
+            conn.define(xml)
+            store = conn.store
+        live, config = str(store.live_path(NAME)), str(store.config_path(NAME))
+        os.makedirs(os.path.dirname(live), exist_ok=True)
+        with open(config, "rb") as source, open(live, "wb") as target:   # as if running
+            target.write(source.read())
+        cache.read_ahead(state)
+        edits = []
+        for _ in range(data.draw(st.integers(1, 4))):
+            command, section, body = data.draw(updates(defs))[:3]
+            paths = data.draw(st.sampled_from([[live], [config], [live, config]]))
+            for path in paths:   # what the child writes: each side edited from its file
+                with open(path, "rb") as handle:
+                    network = load(handle.read(), check=False)
+                try:
+                    apply_update(network, command, section, body)
+                except NetupdateError:
+                    break
+                with open(path, "wb") as handle:
+                    handle.write(network.to_bytes(tracked=True))
+            else:
+                edits.append([paths, command, section, body, -1, None])
+        cache.replay(edits)
+        for path, doc in cache.SEED.items():
+            with open(path, "rb") as handle:
+                assert doc.network.to_bytes(tracked=True) == handle.read() == doc.data
+        cache.read_ahead(state)
+        for path, doc in cache.SEED.items():
+            with open(path, "rb") as handle:
+                assert doc.network.to_bytes(tracked=True) == handle.read()
         cache.SEED.clear()

@@ -24,7 +24,7 @@ from netupdate.document.bulk import bulk
 from netupdate.document.limits import parse as _lxml_parse
 from netupdate.document.paths import element_path  # noqa: F401  (re-exported)
 from netupdate.document.patterns import Pattern
-from netupdate.document.sourcemap import Node, map_source
+from netupdate.document.sourcemap import Node, map_source, number_lines
 from netupdate.errors import XMLParseError
 
 MAX_BYTES = 32 * 1024 * 1024
@@ -114,29 +114,49 @@ class Document:
         self.filename = filename
         self.encoding = encoding
         self.bom = bom
-        self.text = text
         with bulk():   # 100,000 hosts: see document.bulk
             self.tree = _lxml_parse(text, filename)
             self.root = self.tree.getroot()
-            self._nodes, self._prolog, self._epilog = map_source(text, self.root, filename)
+            self._read(text)
+
+    def written(self, data: bytes) -> None:
+        """``data``, this document's serialization now, was written to its file: the lines
+        ``line_of`` gives are that file's from now on (counted when first asked for)."""
+        self._written = (data, self._marks)
+
+    def line_of(self, element) -> int | None:
+        """The line of ``element`` in the file last read or written (None: edited in since)."""
+        if self._written is not None:
+            (data, marks), self._written = self._written, None
+            self._lines = marks == self._marks   # else unknown until the next write
+            if self._lines:   # parsed from the written text, as a fresh read would be
+                with bulk():
+                    text = decode(data, self.filename)[0]
+                    self._read(text)
+                    number_lines(self._nodes, text)
+        return element.sourceline if self._lines and element in self._nodes else None
+
+    def _read(self, text: str) -> None:
+        self.text = text
+        # a write not yet counted (``written``), edits made since read, lxml's lines the file's
+        self._written, self._marks, self._lines = None, 0, True
+        self._nodes, self._prolog, self._epilog = map_source(text, self.root, self.filename)
         self.newline = "\r\n" if "\r\n" in text else "\n"
-        self.quote = "'"
         self._touched: set = set()    # changed in place (see touch): children read one by one
         self._edited: set = set()     # parents whose children insert/remove/replace changed
         self._changed: set = set()    # inserted by the edits, or given another tail by them
         self._fresh: dict = {}        # rendering of each inserted element, for tracked writes
         body = text[len(self._prolog):len(text) - len(self._epilog)]
-        if len(re.findall(r'=\s*"', body)) > len(re.findall(r"=\s*'", body)):
-            self.quote = '"'
+        self.quote = '"' if len(re.findall(r'=\s*"', body)) > len(re.findall(r"=\s*'", body)) \
+            else "'"
         self.indent_unit = self._detect_indent_unit()
 
     # ------------------------------------------------------------------ writing
     def serialize(self, *, tracked: bool = False) -> str:
         """The document text.  By default every node is compared with what was read, so any
-        edit shows, however it was made.  ``tracked=True`` trusts the edit marks instead (see
-        ``touch``): nodes outside the marked paths are copied without looking at them, which
-        keeps a one-host edit of a network with thousands of hosts cheap.  Only callers whose
-        every edit went through ``insert``/``remove``/``replace``/``touch`` may use it."""
+        edit shows, however made.  ``tracked=True`` trusts the edit marks (``touch``): nodes
+        outside the marked paths are copied unseen, so a one-host edit of thousands of hosts
+        is cheap; only for documents edited solely through insert/remove/replace/touch."""
         out: list[str] = [self._prolog]
         self._emit(self.root, out, self._marked_paths() if tracked else None)
         out.append(self._epilog)
@@ -150,6 +170,7 @@ class Document:
 
     def touch(self, *elements) -> None:
         """Mark elements whose attributes, text or children were changed in place."""
+        self._marks += 1
         self._touched.update(elements)
 
     def _marked_paths(self) -> dict:
@@ -255,15 +276,16 @@ class Document:
             out.append(escape_text(child.tail))
 
     def _emit_edited_children(self, node, out: list[str], marked: dict) -> None:
-        """The children of an element that only ``insert``/``remove``/``replace`` changed:
-        the runs of children between the edited ones are one slice of the source each (those
-        edits mark every child they insert or whose tail they change, and the child after one
-        they remove), so a parent with thousands of children costs a few slices."""
-        edited = set(marked[node])
-        if len(edited) > 8:    # lxml's index() walks the children: one walk serves them all
-            edited = [child for child in node if child in edited]
-        else:
-            edited = sorted(edited, key=node.index)
+        """The children of an element only ``insert``/``remove``/``replace`` changed: the runs
+        between the edited ones (those edits mark each child they insert or re-tail, and the
+        one after each they remove) are a slice of the source each, whatever their number."""
+        unseen, edited, child = set(marked[node]), [], next(reversed(node), None)
+        while unseen and child is not None:   # in document order, from the end (where hosts
+            if child in unseen:   # are added most often); marks may name former children
+                unseen.discard(child)
+                edited.append(child)
+            child = child.getprevious()
+        edited.reverse()
         start = next(node.iterchildren(), None)
         for child in (*edited, None):
             last = child.getprevious() if child is not None else \
@@ -372,6 +394,7 @@ class Document:
         As with ``list.insert``, a negative ``index`` counts from the end; ``None`` appends.
         Only the neighbours are visited (``parent[index]`` walks from the end it is given), so
         inserting near either end of a parent with thousands of children stays cheap."""
+        self._marks += 1
         self._edited.add(parent)
         self._fresh.pop(element, None)
         last = next(parent.iterchildren(reversed=True), None)
@@ -425,6 +448,7 @@ class Document:
 
     def remove(self, element) -> None:
         """Remove ``element`` and the whitespace that introduced it."""
+        self._marks += 1
         parent = element.getparent()
         self._edited.add(parent)
         previous = element.getprevious()
@@ -450,6 +474,7 @@ class Document:
 
     def replace(self, old, new) -> None:
         """Put ``new`` where ``old`` is, with the same surrounding whitespace."""
+        self._marks += 1
         parent = old.getparent()
         self._edited.add(parent)
         new.tail = self._native(old.tail)
@@ -459,14 +484,10 @@ class Document:
         self._reindent(new, self.indent_of(new))
 
     def _native(self, value: str | None) -> str | None:
-        """lxml reports line ends as '\n'; text the edits move around is written back with the
-        document's own line ends (CRLF documents stay CRLF)."""
+        """Text the edits move around, with the document's own line ends (lxml reads '\n')."""
         if value is None or self.newline == "\n":
             return value
         return value.replace("\r\n", "\n").replace("\n", self.newline)
-
-    def line_of(self, element) -> int | None:
-        return element.sourceline if self._nodes.get(element) is not None else None
 
 
 def escape_text(value: str) -> str:

@@ -92,3 +92,14 @@ def map_source(text: str, root, filename: str | None) -> tuple[dict[object, Node
         record.children = tuple(lnode)
         nodes[lnode] = record
     return nodes, text[:root_span[0]], text[root_span[1]:]
+
+
+def number_lines(nodes: dict[object, Node], text: str) -> None:
+    """Give each node of ``map_source(text, ...)`` the line libxml2 gives it when it parses
+    ``text``: an element's is the line that ends its start tag, a comment's or PI's its end."""
+    line, at = 1, 0
+    for node, record in nodes.items():   # document order
+        end = record.tag_end if record.tag.__class__ is str else record.end
+        line += text.count("\n", at, end)
+        at = end
+        node.sourceline = line

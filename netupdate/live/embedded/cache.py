@@ -61,24 +61,33 @@ def replay(edits: list) -> None:
     """Apply the updates a child recorded, in order, to the parsed definitions in ``SEED``:
     a file whose bytes are then exactly its edited document's is kept with its new stamp,
     together with the host indexes the edits maintained; any other is dropped
-    (``read_ahead`` reads it again)."""
+    (``read_ahead`` reads it again), and so is a file that shared an edited document but was
+    not written with it."""
     from netupdate.edit.engine import apply_update
     touched: dict[str, object] = {}   # path -> its edited network (None: dropped)
     for paths, command, section, xml, parent_index, node_spec in edits:
-        docs = [SEED.pop(path) if path in SEED else None for path in paths]
-        networks = {touched.get(path) if path in touched else getattr(doc, "network", None)
-                    for path, doc in zip(paths, docs, strict=True)}
-        network = networks.pop() if len(networks) == 1 else None
-        try:
-            if network is not None:
-                apply_update(network, command, section, xml, parent_index=parent_index,
-                             node_spec=node_spec)
-        except NetupdateError:
-            network = None
-        touched.update(dict.fromkeys(paths, network))
+        current = {path: touched[path] if path in touched
+                   else getattr(SEED.pop(path, None), "network", None) for path in paths}
+        edited: dict[int, object] = {}   # id(network before) -> after (None: refused)
+        for path, network in current.items():
+            if network is not None and id(network) not in edited:
+                try:
+                    apply_update(network, command, section, xml, parent_index=parent_index,
+                                 node_spec=node_spec)
+                    edited[id(network)] = network
+                except NetupdateError:
+                    edited[id(network)] = None
+            current[path] = edited.get(id(network))
+        shared = [path for path, doc in SEED.items() if id(doc.network) in edited]
+        for path in shared:
+            del SEED[path]
+        shared += [path for path, network in touched.items()
+                   if id(network) in edited and path not in current]
+        touched.update(dict.fromkeys(shared))   # shared the edited tree, not written: read again
+        touched.update(current)
     for path, network in touched.items():
         if network is None:
-            continue   # not read ahead, its sides parsed apart, or refused: read again
+            continue   # not read ahead, or refused: read again
         data, stamp = network.to_bytes(tracked=True), file_stamp(path)
         try:
             with open(path, "rb") as handle:
@@ -86,6 +95,7 @@ def replay(edits: list) -> None:
         except OSError:
             same = False
         if same and stamp is not None and stamp == file_stamp(path):
+            network.source.written(data)   # its lines are the file's
             SEED[path] = Doc(stamp, data, network)
 
 
@@ -141,6 +151,8 @@ class DocCache:
             self._docs.pop(os.fspath(path), None)
 
     def _remember(self, path, data: bytes, network, defs=None) -> None:
+        """``network``, as just written to ``path`` as ``data``."""
+        network.source.written(data)
         stamp = file_stamp(path)
         if stamp is not None:
             self._docs[os.fspath(path)] = Doc(stamp, data, network, defs)

@@ -212,6 +212,29 @@ def test_a_changed_module_ends_the_server_and_the_command_runs_here(tmp_path):
     assert wait(lambda: not servers.status(), "the old server to end") is True
 
 
+
+def test_a_command_runs_in_the_child_forked_ahead_of_it(servers, tmp_path):
+    """The server forks the next command's child while none runs (the spare): the command is
+    handed to it, and once the command ended a new spare waits."""
+    (status,) = servers.status()
+    pid = status["pid"]
+
+    def children() -> list[str]:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    (spare,) = wait(children, "the spare")
+    assert os.readlink(f"/proc/{spare}/cwd") == "/"   # the server's: no command yet
+    command = subprocess.Popen([sys.executable, str(SCRIPT), "validate", "-"], cwd=tmp_path,
+                               env=servers.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    wait(lambda: os.readlink(f"/proc/{spare}/cwd") == str(tmp_path),
+         "the spare to take on the command")   # it waits for its standard input
+    out, err = command.communicate(NET.read_text(), timeout=60)
+    assert command.returncode == 0 and "valid" in err
+    (after,) = wait(lambda: [child for child in children() if child != spare],
+                    "the next spare")
+    assert os.readlink(f"/proc/{after}/cwd") == "/"
+    assert spare not in children()
+
 def test_another_network_namespace_is_refused(servers):
     """A client in another network namespace: its command runs in that namespace, never in the
     server's (``identity``)."""

@@ -40,6 +40,13 @@ def run(conn, fds: list[int], fields: list[bytes], report: int) -> int:
             os.write(report, data)
     except (OSError, TypeError, ValueError):
         pass
+    try:   # the client's streams close now: a reader of its pipes is not kept waiting while
+        null = os.open(os.devnull, os.O_RDWR)   # this process is torn down
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+    except OSError:
+        pass
     try:   # the exit code now, not after this process is torn down (the server says it too)
         conn.sendall(b"E%d\n" % code)
     except OSError:

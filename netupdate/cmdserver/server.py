@@ -13,6 +13,7 @@ import sys
 import time
 
 from netupdate.cmdserver import CONTROL, ENV_IDLE, IDLE_SECONDS, MAGIC, identity, key, peer
+from netupdate.cmdserver.watch import Watch
 
 MAX_REQUEST = 1 << 20   # a command line and an environment
 
@@ -87,39 +88,15 @@ def warm() -> None:
         sys.modules["dns.rdata"].load_all_types()
 
 
-def module_files() -> dict[str, tuple[int, int]]:
-    """The (mtime, size) of every imported netupdate module's file."""
-    import netupdate
-    top = os.path.dirname(netupdate.__file__)
-    found = {}
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if path and path.startswith(top):
-            st = os.stat(path)
-            found[path] = (st.st_mtime_ns, st.st_size)
-    return found
-
-
-def changed(files: dict[str, tuple[int, int]]) -> bool:
-    """Whether a module file of ``module_files`` changed since (a stat each)."""
-    for path, seen in files.items():
-        try:
-            st = os.stat(path)
-        except OSError:
-            return True
-        if (st.st_mtime_ns, st.st_size) != seen:
-            return True
-    return False
-
-
 class Server:
     def __init__(self, path: str, server_key: str, lock: int):
         self.path = path
         self.key = server_key
         self.lock = lock
         self.own = identity.context("self")
-        self.files = module_files()
+        self.watch = Watch()
         self.children: dict[int, Child] = {}   # by pidfd
+        self.spare: Spare | None = None
         if os.path.lexists(path):
             os.unlink(path)   # a dead server's socket (we hold the lock)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -141,8 +118,11 @@ class Server:
         wake, woken = self.wake = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(woken)   # a SIGTERM wakes the select below
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        self.prepare()
         while self.listener is not None or self.children:
             waiting = [self.listener, wake] if self.listener is not None else []
+            if self.spare is not None:
+                waiting.append(self.spare.pidfd)
             # idle: no command for ``idle`` seconds (``status`` and ``stop`` are not commands)
             timeout = None if self.children else self.last + self.idle - time.monotonic()
             ready, _, _ = select.select(waiting + list(self.children), [], [],
@@ -154,6 +134,8 @@ class Server:
                     self.accept()
                 elif item in self.children:
                     self.reap(item)
+                elif self.spare is not None and item == self.spare.pidfd:
+                    self.spare = self.spare.discard()   # it ended unused: killed, say
 
     def close(self) -> None:
         """Stop taking commands (the running ones still get their exit codes)."""
@@ -167,6 +149,8 @@ class Server:
         self.listener.close()
         self.listener = None
         os.close(self.lock)
+        if self.spare is not None:
+            self.spare = self.spare.discard()
 
     def accept(self) -> None:
         conn, _ = self.listener.accept()
@@ -183,11 +167,11 @@ class Server:
                 conn.close()
                 return
             report, reported = os.pipe2(os.O_CLOEXEC)
-            pid = os.fork()
-            if pid == 0:
-                self.child(conn, fds, fields, reported)   # never returns
-            os.close(reported)
-            pidfd = os.pidfd_open(pid)   # the child tells the client it started (command.run)
+            try:
+                pid, pidfd = self.start(conn, fds, fields, reported)
+            finally:
+                os.close(reported)
+            # the child tells the client it started (command.run)
             self.children[pidfd] = Child(pid, conn, state_dir(fields), report)
             self.served += 1
         except (OSError, ValueError):
@@ -195,6 +179,38 @@ class Server:
         finally:
             for fd in fds:
                 os.close(fd)
+
+    def start(self, conn: socket.socket, fds: list[int], fields: list[bytes],
+              reported: int) -> tuple[int, int]:
+        """(pid, pidfd) of the process that now runs the command: the spare, or a child
+        forked for it when there is none (or it is gone)."""
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            if spare.hand(conn, fds, fields, reported):
+                return spare.pid, spare.pidfd
+            spare.discard()
+        pid = os.fork()
+        if pid == 0:
+            self.detach()
+            from netupdate.cmdserver.command import run
+            self.end(lambda: run(conn, fds, fields, reported))
+        return pid, os.pidfd_open(pid)
+
+    def prepare(self) -> None:
+        """Fork the spare: the child that runs the next command (the fork of a process of
+        this size takes milliseconds, then off the command's path).  Only while no command
+        runs, so that it starts from the read-ahead of the last one's writes."""
+        if self.spare is not None or self.children or self.listener is None:
+            return
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            self.detach()
+            from netupdate.cmdserver.command import run
+            self.end(lambda: run(*handed(theirs)))
+        theirs.close()
+        self.spare = Spare(pid, os.pidfd_open(pid), ours)
 
     def control(self, conn: socket.socket, fields: list[bytes]) -> None:
         """``status``: a line of facts; ``stop``: stop taking commands (``client.control``)."""
@@ -212,7 +228,7 @@ class Server:
         difference = identity.difference(self.own, peer(conn)[0])
         if difference:
             return f"the client differs in its {difference}"
-        if changed(self.files):
+        if self.watch.changed():
             self.close()
             return "netupdate changed on disk"
         return None
@@ -239,24 +255,32 @@ class Server:
             SEED.clear()
         if not settled():
             self.close()
+        self.prepare()
 
-    def child(self, conn: socket.socket, fds: list[int], fields: list[bytes],
-              report: int) -> None:
+    def detach(self) -> None:
+        """In a child: let go of the server's descriptors and signal handling."""
+        import signal
+        signal.set_wakeup_fd(-1)   # the command's signals are not the server's
+        for fd in self.wake:
+            os.close(fd)
+        if self.listener is not None:
+            self.listener.close()
+            os.close(self.lock)
+        for pidfd, other in self.children.items():
+            os.close(pidfd)
+            os.close(other.report)
+            other.conn.close()
+        if self.spare is not None:
+            os.close(self.spare.pidfd)
+            self.spare.channel.close()
+        self.watch.close()
+
+    @staticmethod
+    def end(command) -> None:
+        """In a child: run ``command``, then end with its exit code (never returns)."""
         code = 1
         try:
-            import signal
-            signal.set_wakeup_fd(-1)   # the command's signals are not the server's
-            for fd in self.wake:
-                os.close(fd)
-            if self.listener is not None:
-                self.listener.close()
-                os.close(self.lock)
-            for pidfd, other in self.children.items():
-                os.close(pidfd)
-                os.close(other.report)
-                other.conn.close()
-            from netupdate.cmdserver.command import run
-            code = run(conn, fds, fields, report)
+            code = command()
         finally:
             os._exit(code)
 
@@ -289,6 +313,57 @@ class Child:
         return edits if isinstance(edits, list) else []
 
 
+class Spare:
+    """The child forked ahead for the next command, waiting on ``channel`` for it (``hand``).
+    It ends when the channel closes unused."""
+
+    def __init__(self, pid: int, pidfd: int, channel: socket.socket):
+        self.pid, self.pidfd, self.channel = pid, pidfd, channel
+
+    def hand(self, conn: socket.socket, fds: list[int], fields: list[bytes],
+             reported: int) -> bool:
+        """Give it a command: the request as the client sent it, with the client's connection,
+        its three descriptors and the report pipe.  False: it is gone, and got nothing; once
+        anything was sent, the command is its own (it never runs twice)."""
+        import array
+        body = b"\0".join(fields)
+        message = MAGIC + len(body).to_bytes(4, "big") + body
+        passed = array.array("i", [conn.fileno(), *fds, reported]).tobytes()
+        try:
+            sent = self.channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                                     passed)])
+        except OSError:
+            return False
+        try:
+            if sent < len(message):   # the rest; a spare that got a cut request ends (1)
+                self.channel.sendall(message[sent:])
+        except OSError:
+            pass
+        self.channel.close()
+        return True
+
+    def discard(self) -> None:
+        """End it unused (its channel closes: it exits), and reap it."""
+        self.channel.close()
+        os.close(self.pidfd)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def handed(channel: socket.socket) -> tuple:
+    """In the spare: ``command.run``'s arguments, once the server handed it a command (it
+    exits when the server went away instead)."""
+    channel.settimeout(None)
+    try:
+        fields, fds = receive(channel, 5)
+    except (OSError, ValueError):   # the server went away, or cut the request short (its
+        os._exit(1)                 # client then hears that the command failed)
+    channel.close()
+    return socket.socket(fileno=fds[0]), fds[1:4], fields, fds[4]
+
+
 def state_dir(fields: list[bytes]) -> str | None:
     """The request's $NETUPDATE_STATE_DIR (None: the default one)."""
     prefix = b"NETUPDATE_STATE_DIR="
@@ -297,11 +372,11 @@ def state_dir(fields: list[bytes]) -> str | None:
     return os.fsdecode(found[-1]) or None if found else None
 
 
-def receive(conn: socket.socket) -> tuple[list[bytes], list[int]]:
-    """The request's fields and the three descriptors sent with it."""
+def receive(conn: socket.socket, count: int = 3) -> tuple[list[bytes], list[int]]:
+    """The request's fields and the ``count`` descriptors sent with it."""
     import array
     fds = array.array("i")
-    data, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(3 * fds.itemsize))
+    data, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(count * fds.itemsize))
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
@@ -309,7 +384,7 @@ def receive(conn: socket.socket) -> tuple[list[bytes], list[int]]:
     if not received and data.startswith(CONTROL):
         return [data[len(CONTROL):]], []
     try:
-        if len(data) < 8 or not data.startswith(MAGIC) or len(received) != 3:
+        if len(data) < 8 or not data.startswith(MAGIC) or len(received) != count:
             raise ValueError("not a command")
         size = int.from_bytes(data[4:8], "big")
         if size > MAX_REQUEST:

@@ -6,9 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 
 from netupdate import store as S
 from netupdate.errors import NetupdateError, StateError
+from netupdate.store import atomic
 
 
 @pytest.fixture
@@ -134,8 +137,9 @@ def test_lock_serialises_and_times_out(st):
 
 def test_atomic_write_many_in_bulk(tmp_path, monkeypatch):
     synced = []
-    real = S._syncfs
-    monkeypatch.setattr(S, "_syncfs", lambda path: (synced.append(path), real(path)))
+    from netupdate.store import atomic
+    real = atomic._syncfs
+    monkeypatch.setattr(atomic, "_syncfs", lambda path: (synced.append(path), real(path)))
     items = [(tmp_path / f"f{i}", f"{i}\n") for i in range(S.BULK + 5)]
     S.atomic_write_many(items, mode=0o644)
     assert synced == [str(tmp_path)]
@@ -170,3 +174,46 @@ def test_pending_writes_commit_soon_and_abort(tmp_path):
     late = S.PendingWrites([(target, b"never")], 0o600)
     assert late.abort() is False            # never renamed: the temps are gone
     assert target.read_bytes() == b"newer" and os.listdir(tmp_path) == ["f"]
+
+
+# ---------------------------------------------------------------------- replaced files
+@settings(max_examples=25, deadline=None)
+@given(steps=st_.lists(st_.tuples(st_.sets(st_.sampled_from(["a.xml", "b.xml"]), min_size=1),
+                                  st_.sampled_from([10, atomic.BIG, 3 * atomic.BIG]),
+                                  st_.booleans()), min_size=1, max_size=6))
+def test_replaced_files_leave_nothing_behind(tmp_path_factory, steps):
+    """Writes of small and big files, committed at once or in the background: each file holds
+    its last contents, and once the background unlinks settled nothing else is left."""
+    folder = tmp_path_factory.mktemp("replaced")
+    last = {}
+    for number, (names, size, soon) in enumerate(steps):
+        data = {name: bytes([65 + number % 26]) * size for name in sorted(names)}
+        pending = S.PendingWrites([(folder / name, body) for name, body in data.items()], 0o600)
+        if soon:
+            pending.commit_soon()
+        pending.commit()
+        last.update(data)
+    atomic.settle()
+    assert sorted(os.listdir(folder)) == sorted(last)
+    for name, body in last.items():
+        assert (folder / name).read_bytes() == body
+
+
+def test_a_big_replaced_file_is_unlinked_off_the_callers_path(tmp_path, monkeypatch):
+    """The old inode of a big file is still linked, under a temp name of this process, when
+    the write returns; the background unlinks it, and ``clean_temps`` would remove what a dead
+    process left behind."""
+    from netupdate.live.txn.state import clean_temps
+    store = S.Store(tmp_path)
+    target = store.config_path("n")
+    store.write_config("n", "<network>" + " " * atomic.BIG + "</network>")
+    old = os.stat(target).st_ino
+    later = []
+    monkeypatch.setattr(atomic, "free_soon", later.extend)
+    S.PendingWrites([(target, "<network/>")], 0o600).commit()
+    (kept,) = [path for path in later if path]
+    assert os.stat(kept).st_ino == old and target.read_text() == "<network/>"
+    assert Path(kept).name.startswith(".n.xml.old.") and Path(kept).parent == target.parent
+    dead = Path(kept).with_name(f".n.xml.old.{2 ** 22 + 7}.0.tmp")   # no such pid
+    os.rename(kept, dead)
+    assert clean_temps(store) == 1 and os.listdir(target.parent) == ["n.xml"]

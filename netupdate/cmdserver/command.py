@@ -18,7 +18,7 @@ def run(conn, fds: list[int], fields: list[bytes], report: int) -> int:
     The updates the command wrote go to the server through ``report`` (``cache.replay``); its
     exit code to the client as soon as it is known (``E<code>``), and again by the server once
     this process ended (an interrupted command ends here without returning)."""
-    import _signal   # the script's dispositions, before the client can know this pid (P)
+    import _signal  # the script's dispositions, before the client can know this pid (P)
     for signum in (_signal.SIGTERM, _signal.SIGHUP):
         _signal.signal(signum, _signal.SIG_DFL)
     _signal.signal(_signal.SIGINT, _signal.default_int_handler)

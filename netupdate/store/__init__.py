@@ -18,15 +18,22 @@ are opened without following symlinks and temp files exclusively (the rule: docs
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import errno
 import fcntl
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from netupdate.errors import NetupdateError, StateError
+from netupdate.store.atomic import (  # noqa: F401  (the store's writes, re-exported)
+    BULK,
+    VOLATILE,
+    PendingWrites,
+    atomic_write,
+    atomic_write_many,
+    remove,
+)
 from netupdate.store.statedir import check_dir, check_record, read_file, trusted_dirs
 
 if TYPE_CHECKING:   # pathlib and json are imported where used: ``edit -o`` needs atomic_write
@@ -45,68 +52,6 @@ def check_name(name: str) -> str:
         raise NetupdateError(f"invalid network name {name!r}: it must be 1 to {MAX_NAME} "
                              "characters, without '/', NUL, surrounding spaces or a leading '.'")
     return name
-
-
-# ---------------------------------------------------------------------- atomic writes
-# Directories whose files do not outlive a reboot (a store's runtime directory, /run/netupdate
-# by default): writes there stay atomic (temp file + rename, so a killed process leaves the old
-# or the new file) but skip fsync, which costs more than the rest of a live update.
-_VOLATILE: set[str] = set()
-
-
-def _durable(path: str) -> bool:
-    directory = os.path.dirname(os.path.abspath(path))
-    return not any(directory == root or directory.startswith(root + os.sep)
-                   for root in _VOLATILE)
-
-
-def _fsync_dir(path: str) -> None:
-    if not _durable(os.path.join(path, "x")):
-        return
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _syncfs(path: str) -> None:
-    """Flush the whole file system holding ``path`` (one call for many new files)."""
-    import ctypes
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
-
-
-def _write_temp(path: str, data: bytes, mode: int, fsync: bool = True) -> str:
-    directory, base = os.path.split(path)
-    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{_thread.get_ident()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        fd = os.open(tmp, flags, 0o600)
-    except FileExistsError:  # left by a dead process with this pid and thread id
-        os.unlink(tmp)
-        fd = os.open(tmp, flags, 0o600)
-    try:
-        os.fchmod(fd, mode)  # through the descriptor: O_CREAT's mode is filtered by the umask
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if fsync and _durable(path):
-            os.fsync(fd)
-    except BaseException as exc:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.filename is None:
-            exc.filename = path  # os.write names no file
-        raise
-    os.close(fd)
-    return tmp
 
 
 @contextlib.contextmanager
@@ -142,166 +87,6 @@ def system_errors(what: str, *, undo=None) -> Iterator[None]:
         if undo is not None:
             undo()
         raise SystemFailure(f"{what}: {describe_os_error(exc)}; nothing was changed") from exc
-
-
-def _bytes(data: str | bytes) -> bytes:
-    return data.encode() if isinstance(data, str) else data
-
-
-def atomic_write(path: str | os.PathLike, data: str | bytes, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically and durably (temp + fsync + rename + dir fsync;
-    no fsync in a volatile directory)."""
-    path = os.fspath(path)
-    tmp = _write_temp(path, _bytes(data), mode)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(os.path.dirname(path) or ".")
-
-
-_POOL = None
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="netupdate-fsync")
-    return _POOL
-
-
-BULK = 32
-
-
-def atomic_write_many(items: Iterable[tuple[str | os.PathLike, str | bytes]], *,
-                      mode: int = 0o644) -> None:
-    """``atomic_write`` for several files, with their fsyncs done in parallel.
-
-    Each file is replaced atomically; the files are renamed in the order given, after every one
-    of them is safely on disk.  Past ``BULK`` files, one ``syncfs`` replaces the per-file fsyncs
-    (the same guarantee: every temp file is on disk before any rename).
-    """
-    items = [(os.fspath(path), _bytes(data)) for path, data in items]
-    if len(items) == 1:
-        atomic_write(items[0][0], items[0][1], mode=mode)
-        return
-    if len(items) <= BULK:
-        PendingWrites(items, mode).commit()
-        return
-    temps = []
-    try:
-        for path, data in items:
-            temps.append(_write_temp(path, data, mode, fsync=False))
-        for directory in sorted({os.path.dirname(path) or "." for path, _ in items}):
-            _syncfs(directory)
-    except BaseException:
-        _unlink_all(temps)
-        raise
-    for (path, _), tmp in zip(items, temps, strict=True):
-        os.replace(tmp, path)
-    for directory in sorted({os.path.dirname(path) or "." for path, _ in items}):
-        _fsync_dir(directory)
-
-
-class PendingWrites:
-    """Files being written (temp + fsync) in the background; ``commit`` renames them into
-    place (each atomically) once they are all on disk, ``abort`` drops them.  ``commit_soon``
-    lets the renames (and the directory fsyncs) happen in the background too, as soon as the
-    files are on disk; ``commit`` then waits for them."""
-
-    def __init__(self, items, mode: int):
-        self.items = [(os.fspath(path), _bytes(data)) for path, data in items]
-        self.futures = [_pool().submit(_write_temp, path, data, mode)
-                        for path, data in self.items]
-        self._placed = None       # the background commit, once commit_soon() started it
-
-    def commit_soon(self) -> None:
-        from concurrent.futures import Future
-        placed = self._placed = Future()
-        left, lock = [len(self.futures)], _thread.allocate_lock()
-
-        def on_disk(_future) -> None:     # runs in the pool thread that finished a file
-            with lock:
-                left[0] -= 1
-                if left[0]:
-                    return
-            try:
-                self._rename(parallel=False)   # no waiting on the pool from inside it
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
-                placed.set_exception(exc)
-            else:
-                placed.set_result(None)
-        for future in self.futures:
-            future.add_done_callback(on_disk)
-
-    def _temps(self) -> list[str]:
-        temps, error = [], None
-        for future in self.futures:
-            try:
-                temps.append(future.result())
-            except BaseException as exc:  # noqa: BLE001 - re-raised below
-                temps.append(None)
-                error = error or exc
-        if error is not None:
-            _unlink_all(temps)
-            raise error
-        return temps
-
-    def commit(self) -> None:
-        if self._placed is not None:
-            self._placed.result()
-        else:
-            self._rename(parallel=True)
-
-    def _rename(self, *, parallel: bool) -> None:
-        """Rename the files into place, then fsync their directories (in the pool when
-        ``parallel``)."""
-        temps = self._temps()
-        for (path, _), tmp in zip(self.items, temps, strict=True):
-            os.replace(tmp, path)
-        dirs = sorted({os.path.dirname(path) or "." for path, _ in self.items})
-        if not parallel:
-            for directory in dirs:
-                _fsync_dir(directory)
-            return
-        for future in [_pool().submit(_fsync_dir, d) for d in dirs]:
-            future.result()
-
-    def abort(self) -> bool:
-        """Drop the files; True when a background commit had already put (some of) them in
-        place (the caller puts the old contents back)."""
-        if self._placed is not None:
-            try:
-                self._placed.result()
-            except BaseException:  # noqa: BLE001 - it may have renamed some of them
-                pass
-            return True
-        try:
-            _unlink_all(self._temps())
-        except BaseException:  # noqa: BLE001 - the temps are gone either way
-            pass
-        return False
-
-
-def _unlink_all(paths) -> None:
-    for tmp in paths:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def remove(path: str | os.PathLike) -> bool:
-    """Remove a file (and fsync its directory); False when it was not there."""
-    path = os.fspath(path)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return False
-    _fsync_dir(os.path.dirname(path) or ".")
-    return True
 
 
 def read_text(path: str | os.PathLike, *, owned: bool = False) -> str | None:
@@ -348,7 +133,7 @@ class Store:
         config_dir, run_dir, self._roots = trusted_dirs(config_dir, run_dir)
         self.config_dir, self.run_dir = config_dir, run_dir
         self._made: set[str] = set()
-        _VOLATILE.add(os.path.abspath(self.run_dir))
+        VOLATILE.add(os.path.abspath(self.run_dir))
         for sub in KNOWN_DIRS:  # those already there pass the rule too (a few lstat calls)
             top, _, rest = sub.partition("/")
             self._dir((self.config_dir if top == "config" else self.run_dir) / rest, None)

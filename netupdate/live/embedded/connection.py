@@ -50,9 +50,11 @@ class Connection(LifecycleVerbs, UpdateVerbs, ApplyVerbs, ChangeVerbs, Recovery,
         SEED.clear()
 
     def close(self) -> None:
+        from netupdate.store.atomic import settle
         if self._driver is not None:
             self._driver.close()
         self._docs.clear()
+        settle()   # the replaced definitions still being unlinked in the background
 
     def __repr__(self) -> str:
         return f"<netupdate.Connection config={self.store.config_dir} run={self.store.run_dir}>"

@@ -92,9 +92,16 @@ def read_journal(store, name: str) -> dict | None:
 
 
 def drop_journal(store, name: str) -> None:
-    for path in (journal_path(store, name), kept_live_path(store, name)):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+    """Remove the journal; the old live definition it kept is unlinked in the background (it
+    is renamed away first, so that the next journal never meets it)."""
+    from netupdate.store.atomic import free_soon, retire
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(journal_path(store, name))
+    kept = os.fspath(kept_live_path(store, name))
+    retired = retire(kept)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(kept)   # with a retired name, only a name: nothing is freed here
+    free_soon([retired])
 
 
 @contextlib.contextmanager

@@ -13,6 +13,8 @@ from the call until the change is verified live, netupdate against libvirt.
 
 Everything runs inside network namespaces made for the run (netupdate's network in one, the
 live tests' private libvirtd, tests/live/libvirtdaemon.py, in another) and removed afterwards.
+Both keep their runtime state on a tmpfs, as installed (netupdate's run directory, root's
+/run/netupdate; libvirtd's /run), and their persistent definitions on the disk.
 When libvirtd or the binding is missing, the recorded libvirt 9.0 figures are printed as such.
 Needs root.
 
@@ -268,6 +270,10 @@ def main(argv=None) -> int:
     ours_ns = make_netns()
     state = tempfile.mkdtemp(prefix="nu-bench-state-")
     os.chmod(state, 0o755)
+    # the layout both sides have in use: runtime state on a tmpfs (root's /run/netupdate; the
+    # peer's /run, tests/live/libvirtdaemon.py), persistent definitions on disk
+    os.mkdir(f"{state}/run", 0o755)
+    sh("mount", "-t", "tmpfs", "-o", "mode=0755,size=64m", "nu-bench-run", f"{state}/run")
     try:
         ours = bench_netupdate(args, ours_ns, state)
         why = "--no-peer" if args.no_peer else peer_available()
@@ -280,6 +286,7 @@ def main(argv=None) -> int:
                 peer = {}
     finally:
         drop_netns(ours_ns)
+        sh("umount", "-l", f"{state}/run", check=False)
         shutil.rmtree(state, ignore_errors=True)
 
     print(f"live updates on a running network with {args.hosts} DHCP and {args.hosts} DNS hosts "

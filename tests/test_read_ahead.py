@@ -4,6 +4,7 @@ exactly as one that reads the files itself, over generated networks and update s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
@@ -30,15 +31,27 @@ def _outcomes(state: str, steps) -> list:
     return found
 
 
+@contextlib.contextmanager
+def _defined(xml: str):
+    """Two fresh state directories, each with ``xml`` defined."""
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
+        for state in (one, two):
+            with netupdate.connect(state_dir=state) as conn:
+                conn.define(xml)
+        yield one, two
+
+
+def _steps(data, xml: str, fewest: int, most: int) -> list:
+    """Updates drawn for the network ``xml`` (command, section, fragment)."""
+    defs = netupdate.load(xml).defs
+    return [data.draw(updates(defs))[:3] for _ in range(data.draw(st.integers(fewest, most)))]
+
+
 @settings(max_examples=30)
 @given(network_shapes(), st.data())
 def test_updates_from_a_read_ahead_are_those_from_the_files(xml, data):
-    defs = netupdate.load(xml).defs
-    steps = [data.draw(updates(defs))[:3] for _ in range(data.draw(st.integers(1, 3)))]
-    with tempfile.TemporaryDirectory() as fresh, tempfile.TemporaryDirectory() as ahead:
-        for state in (fresh, ahead):
-            with netupdate.connect(state_dir=state) as conn:
-                conn.define(xml)
+    steps = _steps(data, xml, 1, 3)
+    with _defined(xml) as (fresh, ahead):
         expected = _outcomes(fresh, steps)
         cache.read_ahead(ahead)
         (doc,) = {id(doc.network): doc for doc in cache.SEED.values()}.values()
@@ -49,18 +62,13 @@ def test_updates_from_a_read_ahead_are_those_from_the_files(xml, data):
         assert got == expected
 
 
-
 @settings(max_examples=30)
 @given(network_shapes(), st.data())
 def test_a_kept_document_answers_as_its_file(xml, data):
     """A connection keeps each definition it wrote, already parsed: its next updates, errors
     with their lines included, are those of a connection that reads the files afresh."""
-    defs = netupdate.load(xml).defs
-    steps = [data.draw(updates(defs))[:3] for _ in range(data.draw(st.integers(2, 5)))]
-    with tempfile.TemporaryDirectory() as fresh, tempfile.TemporaryDirectory() as kept:
-        for state in (fresh, kept):
-            with netupdate.connect(state_dir=state) as conn:
-                conn.define(xml)
+    steps = _steps(data, xml, 2, 5)
+    with _defined(xml) as (fresh, kept):
         expected = [_outcomes(fresh, [step])[0] for step in steps]   # a connection each
         assert _outcomes(kept, steps) == expected
 
@@ -108,13 +116,8 @@ def test_a_replayed_update_is_the_file_it_wrote(xml, data):
     """The server replays what its child recorded on its own parsed definitions: each kept
     document is exactly the file on disk, with its new stamp, and the next connection updates
     from it as from the file."""
-    defs = netupdate.load(xml).defs
-    first = [data.draw(updates(defs))[:3] for _ in range(data.draw(st.integers(1, 3)))]
-    then = [data.draw(updates(defs))[:3]]
-    with tempfile.TemporaryDirectory() as fresh, tempfile.TemporaryDirectory() as ahead:
-        for state in (fresh, ahead):
-            with netupdate.connect(state_dir=state) as conn:
-                conn.define(xml)
+    first, then = _steps(data, xml, 1, 3), _steps(data, xml, 1, 1)
+    with _defined(xml) as (fresh, ahead):
         expected = _outcomes(fresh, first + then)
         cache.read_ahead(ahead)
         edits = _child_records(ahead, first)

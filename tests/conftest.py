@@ -10,6 +10,7 @@ writes it, so a run is reproducible from the committed tree; other runs add what
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,11 @@ settings.register_profile(
     "dev", database=DATABASE, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+# Ctrl-C as Python sets it up, even in a suite started as a shell's background job (which
+# inherits SIGINT ignored, and would pass that on to every command the tests run)
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -217,3 +217,19 @@ def test_a_big_replaced_file_is_unlinked_off_the_callers_path(tmp_path, monkeypa
     dead = Path(kept).with_name(f".n.xml.old.{2 ** 22 + 7}.0.tmp")   # no such pid
     os.rename(kept, dead)
     assert clean_temps(store) == 1 and os.listdir(target.parent) == ["n.xml"]
+
+
+def test_a_background_commit_never_renames_in_the_callers_thread(tmp_path, monkeypatch):
+    """``commit_soon`` after the files are already on disk: the renames (and the directory's
+    fsync) still happen in a background thread, not before the caller's next step."""
+    pending = S.PendingWrites([(tmp_path / "a", "1"), (tmp_path / "b", "2")], 0o600)
+    for future in pending.futures:
+        future.result()   # on disk already
+    renamed_in = []
+    real = os.replace
+    monkeypatch.setattr(atomic.os, "replace", lambda src, dst: (
+        renamed_in.append(threading.current_thread()), real(src, dst)))
+    pending.commit_soon()
+    pending.commit()
+    assert len(renamed_in) == 2 and threading.current_thread() not in renamed_in
+    assert (tmp_path / "a").read_text() == "1" and (tmp_path / "b").read_text() == "2"

@@ -190,23 +190,10 @@ class PendingWrites:
         self._placed = None       # the background commit, once commit_soon() started it
 
     def commit_soon(self) -> None:
-        from concurrent.futures import Future
-        placed = self._placed = Future()
-        left, lock = [len(self.futures)], _thread.allocate_lock()
-
-        def on_disk(_future) -> None:     # runs in the pool thread that finished a file
-            with lock:
-                left[0] -= 1
-                if left[0]:
-                    return
-            try:
-                self._rename(parallel=False)   # no waiting on the pool from inside it
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
-                placed.set_exception(exc)
-            else:
-                placed.set_result(None)
-        for future in self.futures:
-            future.add_done_callback(on_disk)
+        # a pool thread waits for the files and renames them, never the caller's: the writes
+        # were queued before it, and the pool takes its tasks in order, so it waits only on
+        # tasks that run or ran
+        self._placed = _pool().submit(self._rename, parallel=False)
 
     def _temps(self) -> list[str]:
         temps, error = [], None

@@ -1,6 +1,7 @@
 """The DNS host index (``edit/indexes.DnsIpIndex``) survives DHCP edits: a DNS-host add after a
 DHCP-host add does not rescan the network's DNS hosts (it did, 1,000 of them, in every
-alternating live update), and the kept index always equals a fresh one."""
+alternating live update), and the kept index always equals a fresh one, the path it gives the
+last host included."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import netupdate
+from netupdate.document.paths import element_path
 from netupdate.edit import indexes as IX
 
 
@@ -52,15 +54,17 @@ def test_the_dns_index_is_built_once_and_stays_true_through_dhcp_edits(steps):
             dns = network.root.find("dns")
             kept = network._indexes.get(("dns-hosts", dns))
             if kept is not None:
-                assert kept.count == _fresh(dns)
+                assert (kept.count, kept.hosts) == _fresh(dns)
+                last = list(dns.iterchildren("host"))[-1]
+                assert kept.last_path(last, element_path(dns)) == element_path(last)
     finally:
         IX.DnsIpIndex.__init__ = real
     assert len(built) <= 1
 
 
-def _fresh(dns) -> dict:
+def _fresh(dns) -> tuple[dict, int]:
     index = IX.DnsIpIndex.__new__(IX.DnsIpIndex)
-    index.count = {}
+    index.count, index.hosts = {}, 0
     for host in dns.iterchildren("host"):
         index.add(host)
-    return index.count
+    return index.count, index.hosts

@@ -136,13 +136,19 @@ class Edit:
         raise cls(message, file=self.network.filename, line=line, path=path)
 
     def path(self, element) -> str:
-        """XPath of an element; positions of DHCP hosts come from the host index."""
+        """XPath of an element; positions of DHCP hosts come from the host index, that of the
+        last DNS host from the DNS one (numbering siblings walks them all)."""
         parent = element.getparent()
         if element.tag == "host" and parent is not None and parent.tag == "dhcp":
             index = self.network._indexes.get(("dhcp-hosts", parent))
             if index is not None and element in index.order:
                 step = "host" if index.count == 1 else f"host[{index.position(element)}]"
                 return f"{element_path(parent)}/{step}"
+        if element.tag == "host" and parent is not None and parent.tag == "dns":
+            index = self.network._indexes.get(("dns-hosts", parent))
+            found = index.last_path(element, element_path(parent)) if index else None
+            if found is not None:
+                return found
         return element_path(element)
 
     # -------------------------------------------------------------- reading

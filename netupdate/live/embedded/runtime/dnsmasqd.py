@@ -241,10 +241,22 @@ def check_full(layout: Layout, defs) -> str | None:
 
 def read_file(path: Path) -> str | None:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
+        return read_bytes(path).decode("utf-8")
+    except (OSError, UnicodeError):
         return None
+
+
+def read_bytes(path) -> bytes:
+    """A small file's bytes, without Python's file objects (a live update reads several
+    /proc files and its host file back: ``open`` costs more than the reading)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def prune_tombstones(layout: Layout) -> None:
@@ -261,11 +273,9 @@ def prune_tombstones(layout: Layout) -> None:
 # ---------------------------------------------------------------------- the process
 def _cmdline(pid: int) -> list[str] | None:
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            raw = handle.read()
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            state = handle.read().rsplit(b")", 1)[1].split()[0]
-    except OSError:
+        raw = read_bytes(f"/proc/{pid}/cmdline")
+        state = read_bytes(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return None
     if state in (b"Z", b"X"):
         return None
@@ -292,9 +302,8 @@ def cpu_ticks(pid: int | None) -> int | None:
     if not pid:
         return None
     try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-    except OSError:
+        fields = read_bytes(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
         return None
     return int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15 of stat)
 

@@ -133,6 +133,7 @@ class Store:
         config_dir, run_dir, self._roots = trusted_dirs(config_dir, run_dir)
         self.config_dir, self.run_dir = config_dir, run_dir
         self._made: set[str] = set()
+        self._paths: dict[tuple[str, str], Path] = {}   # (folder, file name) -> path: ``path``
         VOLATILE.add(os.path.abspath(self.run_dir))
         for sub in KNOWN_DIRS:  # those already there pass the rule too (a few lstat calls)
             top, _, rest = sub.partition("/")
@@ -180,20 +181,32 @@ class Store:
         return read_text(path, owned=True)
 
     # paths
+    def path(self, folder: str, name: str, suffix: str = "") -> Path:
+        """``<folder>/<name><suffix>`` of the store (``folder``: "config/networks", "run/journal",
+        ...) for the network ``name``, made once (a live update asks for its paths dozens of
+        times)."""
+        key = (folder, name + suffix)
+        found = self._paths.get(key)
+        if found is None:
+            top, _, rest = folder.partition("/")
+            found = self._paths[key] = (self.config_dir if top == "config" else self.run_dir) \
+                / rest / f"{check_name(name)}{suffix}"
+        return found
+
     def config_path(self, name: str) -> Path:
-        return self.config_dir / "networks" / f"{check_name(name)}.xml"
+        return self.path("config/networks", name, ".xml")
 
     def autostart_path(self, name: str) -> Path:
         return self.config_dir / "networks" / "autostart" / check_name(name)
 
     def live_path(self, name: str) -> Path:
-        return self.run_dir / "networks" / f"{check_name(name)}.xml"
+        return self.path("run/networks", name, ".xml")
 
     def record_path(self, name: str) -> Path:
-        return self.run_dir / "networks" / f"{check_name(name)}.json"
+        return self.path("run/networks", name, ".json")
 
     def network_dir(self, name: str, *, create: bool = False) -> Path:
-        path = self.run_dir / "networks" / check_name(name)
+        path = self.path("run/networks", name)
         if create:
             self._dir(path, 0o755)
         return path

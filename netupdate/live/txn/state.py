@@ -115,7 +115,7 @@ def outcome_path(store, name: str) -> Path:
 
 
 def journal_path(store, name: str) -> Path:
-    return store.run_dir / "journal" / f"{check_name(name)}.json"
+    return store.path("run/journal", name, ".json")
 
 
 def timer_log_path(store, name: str) -> Path:

@@ -54,3 +54,26 @@ def test_a_dnsmasq_reading_its_hosts_is_killed_without_waiting(tmp_path, monkeyp
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_zombie_is_not_alive(tmp_path):
+    """A dnsmasq that exited but was not reaped yet is not running (its command line reads
+    empty), and one still running with our conf is."""
+    import time
+    conf = tmp_path / "dnsmasq.conf"
+    proc = subprocess.Popen(["bash", "-c", f'exec -a dnsmasq "$0" -c "$1" --conf-file={conf}',
+                             sys.executable, IDLE])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not DQ.alive(proc.pid, conf):
+            time.sleep(0.01)
+        assert DQ.alive(proc.pid, conf)
+        proc.kill()
+        while time.monotonic() < deadline and DQ._cmdline(proc.pid) is not None:
+            time.sleep(0.01)   # a zombie until reaped below
+        with open(f"/proc/{proc.pid}/stat") as handle:
+            assert handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+        assert not DQ.alive(proc.pid, conf)
+    finally:
+        proc.kill()
+        proc.wait()

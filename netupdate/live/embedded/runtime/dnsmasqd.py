@@ -272,14 +272,13 @@ def prune_tombstones(layout: Layout) -> None:
 
 # ---------------------------------------------------------------------- the process
 def _cmdline(pid: int) -> list[str] | None:
+    """The command line of ``pid``; None when there is no such process or it is a zombie
+    (whose command line reads empty, as a kernel thread's does)."""
     try:
         raw = read_bytes(f"/proc/{pid}/cmdline")
-        state = read_bytes(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
+    except OSError:
         return None
-    if state in (b"Z", b"X"):
-        return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
 
 
 class Progress:

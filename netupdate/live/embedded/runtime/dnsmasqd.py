@@ -272,13 +272,17 @@ def prune_tombstones(layout: Layout) -> None:
 
 # ---------------------------------------------------------------------- the process
 def _cmdline(pid: int) -> list[str] | None:
-    """The command line of ``pid``; None when there is no such process or it is a zombie
-    (whose command line reads empty, as a kernel thread's does)."""
+    """The command line of ``pid``; None when there is no such process or it is a zombie.  A
+    process's command line reads empty as soon as it starts exiting, before it closed its
+    sockets: only its state says it is done (a dnsmasq started next could not bind)."""
     try:
         raw = read_bytes(f"/proc/{pid}/cmdline")
-    except OSError:
+        state = read_bytes(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
+    if state in (b"Z", b"X"):
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 class Progress:

@@ -181,11 +181,19 @@ def open_file(path: str | os.PathLike, *, owned: bool = False) -> int | None:
 
 
 def read_file(path: str | os.PathLike, *, owned: bool = False) -> bytes | None:
+    """The bytes of the regular file ``path`` (``open_file``; None when missing), read with
+    ``os.read``: a live update reads several small files and /proc files, and a Python file
+    object costs more than the reading."""
     fd = open_file(path, owned=owned)
     if fd is None:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class Unreadable(StateError):

@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netupdate import store as S
-from netupdate.errors import RuntimeFailure
+from netupdate.errors import RuntimeFailure, StateError
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.render import dnsmasq as conf
 from netupdate.sections import dns as DNS
 from netupdate.store.statedir import check_dir
+from netupdate.store.statedir import read_file as read_file_bytes
 
 DNSMASQ = "dnsmasq"
 HOST_MODE = 0o644
@@ -241,22 +242,10 @@ def check_full(layout: Layout, defs) -> str | None:
 
 def read_file(path: Path) -> str | None:
     try:
-        return read_bytes(path).decode("utf-8")
-    except (OSError, UnicodeError):
+        data = read_file_bytes(path)
+        return None if data is None else data.decode("utf-8")
+    except (OSError, StateError, UnicodeError):
         return None
-
-
-def read_bytes(path) -> bytes:
-    """A small file's bytes, without Python's file objects (a live update reads several
-    /proc files and its host file back: ``open`` costs more than the reading)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def prune_tombstones(layout: Layout) -> None:
@@ -276,11 +265,11 @@ def _cmdline(pid: int) -> list[str] | None:
     process's command line reads empty as soon as it starts exiting, before it closed its
     sockets: only its state says it is done (a dnsmasq started next could not bind)."""
     try:
-        raw = read_bytes(f"/proc/{pid}/cmdline")
-        state = read_bytes(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        raw = read_file_bytes(f"/proc/{pid}/cmdline")
+    except OSError:
         return None
-    if state in (b"Z", b"X"):
+    fields = _stat(pid)
+    if raw is None or fields is None or fields[0] in (b"Z", b"X"):
         return None
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
@@ -302,13 +291,18 @@ class Progress:
 
 def cpu_ticks(pid: int | None) -> int | None:
     """User plus system CPU time of ``pid`` in clock ticks (None: no such process)."""
-    if not pid:
-        return None
+    fields = _stat(pid) if pid else None
+    return None if fields is None else int(fields[11]) + int(fields[12])   # utime, stime
+
+
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (state first; None: no such
+    process)."""
     try:
-        fields = read_bytes(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
+        data = read_file_bytes(f"/proc/{pid}/stat")
+    except OSError:
         return None
-    return int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15 of stat)
+    return None if data is None else data.rsplit(b")", 1)[1].split()
 
 
 def alive(pid: int | None, conf_path: Path | str) -> bool:

@@ -71,13 +71,9 @@ def require(name: str | None) -> None:
 
 def has_net_admin() -> bool:
     """True when this process has CAP_NET_ADMIN in its effective set."""
-    try:   # os.read, not open(): this runs before every live change
-        fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            status = os.read(fd, 1 << 16)
-        finally:
-            os.close(fd)
-        for line in status.splitlines():
+    from netupdate.store.statedir import read_file
+    try:
+        for line in (read_file("/proc/self/status") or b"").splitlines():
             if line.startswith(b"CapEff:"):
                 return bool(int(line.split()[1], 16) >> CAP_NET_ADMIN & 1)
     except OSError:

@@ -42,6 +42,13 @@ FLAGS = ("debug", "inspect", "interactive", "optimize", "dont_write_bytecode", "
          "int_max_str_digits")   # sys.flags but safe_path (the server runs with -P)
 
 
+def framed(fields: list[bytes]) -> bytes:
+    """A command as sent (the client's request, and the server's hand-over to its spare):
+    ``MAGIC``, the length, then the fields joined by NULs (``server.receive`` reads it)."""
+    body = b"\0".join(fields)
+    return MAGIC + len(body).to_bytes(4, "big") + body
+
+
 def key(module_path: list[str]) -> str:
     """What a server must share with a client to run its command as it would run there: the
     interpreter and its flags, the module path (the client's without ``sys.path[0]``, the

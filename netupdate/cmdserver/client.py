@@ -11,7 +11,7 @@ import _socket
 import os
 import sys
 
-from netupdate.cmdserver import ENV_SERVER, MAGIC, connect, key, socket_dir, socket_path
+from netupdate.cmdserver import ENV_SERVER, connect, framed, key, socket_dir, socket_path
 
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 SERVER_CODE = ("import sys; from netupdate.cmdserver.server import serve; "
@@ -61,8 +61,7 @@ def request(server_key: str, argv: list[str]) -> bytes:
     os.umask(umask)
     fields = [server_key, os.getcwd(), str(umask), str(len(argv)), *argv,
               *(f"{name}={value}" for name, value in os.environ.items())]
-    body = b"\0".join(os.fsencode(field) for field in fields)
-    return MAGIC + len(body).to_bytes(4, "big") + body
+    return framed([os.fsencode(field) for field in fields])
 
 
 def _handed(conn, server_key: str, argv: list[str]) -> int | None:

@@ -12,7 +12,17 @@ import socket
 import sys
 import time
 
-from netupdate.cmdserver import CONTROL, ENV_IDLE, IDLE_SECONDS, MAGIC, identity, key, peer
+from netupdate.cmdserver import (
+    CONTROL,
+    ENV_IDLE,
+    IDLE_SECONDS,
+    MAGIC,
+    framed,
+    identity,
+    key,
+    peer,
+)
+from netupdate.cmdserver.command import run
 from netupdate.cmdserver.watch import Watch
 
 MAX_REQUEST = 1 << 20   # a command line and an environment
@@ -78,7 +88,6 @@ def warm() -> None:
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 targets.add(node.module)
-    targets.add("netupdate.cmdserver.command")
     for name in sorted(targets):
         try:
             importlib.import_module(name)
@@ -189,11 +198,7 @@ class Server:
             if spare.hand(conn, fds, fields, reported):
                 return spare.pid, spare.pidfd
             spare.discard()
-        pid = os.fork()
-        if pid == 0:
-            self.detach()
-            from netupdate.cmdserver.command import run
-            self.end(lambda: run(conn, fds, fields, reported))
+        pid = self.fork(lambda: run(conn, fds, fields, reported))
         return pid, os.pidfd_open(pid)
 
     def prepare(self) -> None:
@@ -203,12 +208,7 @@ class Server:
         if self.spare is not None or self.children or self.listener is None:
             return
         ours, theirs = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:
-            ours.close()
-            self.detach()
-            from netupdate.cmdserver.command import run
-            self.end(lambda: run(*handed(theirs)))
+        pid = self.fork(lambda: run(*handed(theirs)), ours)
         theirs.close()
         self.spare = Spare(pid, os.pidfd_open(pid), ours)
 
@@ -257,6 +257,21 @@ class Server:
             self.close()
         self.prepare()
 
+    def fork(self, command, *servers: socket.socket) -> int:
+        """The pid of a child that lets go of the server (``detach``, and the server's ends
+        ``servers`` of its sockets), runs ``command`` and ends with its exit code."""
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                for sock in servers:
+                    sock.close()
+                self.detach()
+                code = command()
+            finally:
+                os._exit(code)
+        return pid
+
     def detach(self) -> None:
         """In a child: let go of the server's descriptors and signal handling."""
         import signal
@@ -274,15 +289,6 @@ class Server:
             os.close(self.spare.pidfd)
             self.spare.channel.close()
         self.watch.close()
-
-    @staticmethod
-    def end(command) -> None:
-        """In a child: run ``command``, then end with its exit code (never returns)."""
-        code = 1
-        try:
-            code = command()
-        finally:
-            os._exit(code)
 
 
 def well_formed(fields: list[bytes]) -> bool:
@@ -326,8 +332,7 @@ class Spare:
         its three descriptors and the report pipe.  False: it is gone, and got nothing; once
         anything was sent, the command is its own (it never runs twice)."""
         import array
-        body = b"\0".join(fields)
-        message = MAGIC + len(body).to_bytes(4, "big") + body
+        message = framed(fields)
         passed = array.array("i", [conn.fileno(), *fds, reported]).tobytes()
         try:
             sent = self.channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,

@@ -92,8 +92,9 @@ def read_journal(store, name: str) -> dict | None:
 
 
 def drop_journal(store, name: str) -> None:
-    """Remove the journal; the old live definition it kept is unlinked in the background (it
-    is renamed away first, so that the next journal never meets it)."""
+    """Remove the journal.  The old live definition it kept loses its name here (so that the
+    next journal never meets it); a big one is kept under a temp name (``retire``) and
+    unlinked in the background."""
     from netupdate.store.atomic import free_soon, retire
     with contextlib.suppress(FileNotFoundError):
         os.unlink(journal_path(store, name))

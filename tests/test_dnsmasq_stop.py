@@ -77,3 +77,30 @@ def test_a_zombie_is_not_alive(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_running_dnsmasq_is_watched_and_its_exit_seen(tmp_path, monkeypatch):
+    """Found running once, a dnsmasq is watched through a pidfd: asked again, ``alive`` reads
+    no /proc file; once it exited (a zombie not reaped yet), it is not alive, and no longer
+    watched; another conf file is never taken for it."""
+    import time
+    conf = tmp_path / "dnsmasq.conf"
+    proc = subprocess.Popen(["bash", "-c", f'exec -a dnsmasq "$0" -c "$1" --conf-file={conf}',
+                             sys.executable, IDLE])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not DQ.alive(proc.pid, conf):
+            time.sleep(0.01)
+        real = DQ._cmdline
+        with monkeypatch.context() as patched:
+            patched.setattr(DQ, "_cmdline", lambda pid: pytest.fail("read /proc again"))
+            assert DQ.alive(proc.pid, conf) and DQ.alive(proc.pid, str(conf))
+        assert not DQ.alive(proc.pid, tmp_path / "other.conf")
+        proc.kill()
+        while time.monotonic() < deadline and real(proc.pid) is not None:
+            time.sleep(0.01)
+        assert not DQ.alive(proc.pid, conf)                 # exited, not yet reaped
+        assert (proc.pid, str(conf)) not in DQ._WATCHED
+    finally:
+        proc.kill()
+        proc.wait()

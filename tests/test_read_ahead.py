@@ -20,6 +20,12 @@ from netupdate.live.embedded import cache
 def _outcomes(state: str, steps) -> list:
     """What each update of ``steps`` did (its error, or the stored definition after it)."""
     conn = netupdate.connect(state_dir=state)
+    found = _outcomes_on(conn, state, steps)
+    conn.close()
+    return found
+
+
+def _outcomes_on(conn, state: str, steps) -> list:
     found = []
     for command, section, body in steps:
         try:
@@ -27,7 +33,6 @@ def _outcomes(state: str, steps) -> list:
             found.append(conn.dumpxml(NAME, inactive=True))
         except NetupdateError as exc:
             found.append(type(exc).__name__ + ": " + str(exc).replace(state, "STATE"))
-    conn.close()
     return found
 
 
@@ -71,6 +76,25 @@ def test_a_kept_document_answers_as_its_file(xml, data):
     with _defined(xml) as (fresh, kept):
         expected = [_outcomes(fresh, [step])[0] for step in steps]   # a connection each
         assert _outcomes(kept, steps) == expected
+
+@settings(max_examples=25)
+@given(network_shapes(), st.data(), st.integers(0, 3))
+def test_a_document_past_its_edit_marks_is_parsed_again(xml, data, limit):
+    """A written document that carries more than ``COMPACT_AFTER`` edit marks is not kept (the
+    next update parses the file afresh): no kept document carries more, and the updates are
+    still those of a fresh connection per step."""
+    from unittest import mock
+    steps = _steps(data, xml, 2, 6)
+    with _defined(xml) as (fresh, compacted), mock.patch.object(cache, "COMPACT_AFTER", limit):
+        expected = [_outcomes(fresh, [step])[0] for step in steps]
+        conn = netupdate.connect(state_dir=compacted)
+        got = []
+        for command, section, body in steps:
+            got += _outcomes_on(conn, compacted, [(command, section, body)])
+            assert all(doc.network.source.edits <= limit for doc in conn._docs.values())
+        conn.close()
+        assert got == expected
+
 
 def test_a_changed_file_is_read_again(tmp_path):
     xml = "<network><name>gen</name><bridge name='nubr-gen'/></network>"

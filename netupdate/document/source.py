@@ -111,9 +111,7 @@ class Document:
                  bom: bytes = b""):
         _check_text(text, filename)
         _refuse_declarations(text, filename)
-        self.filename = filename
-        self.encoding = encoding
-        self.bom = bom
+        self.filename, self.encoding, self.bom = filename, encoding, bom
         with bulk():   # 100,000 hosts: see document.bulk
             self.tree = _lxml_parse(text, filename)
             self.root = self.tree.getroot()
@@ -197,6 +195,10 @@ class Document:
         out: list[str] = []
         self._emit(element, out, None)
         return "".join(out)
+
+    @property
+    def edits(self) -> int:   # nodes the edit marks name: a tracked write handles each (~1 us)
+        return len(self._touched) + len(self._edited) + len(self._changed)
 
     def is_modified(self) -> bool:
         return not self._clean(self.root)
@@ -367,8 +369,7 @@ class Document:
         return best or "  "
 
     def _raw_indent(self, offset: int) -> str | None:
-        line_start = self.text.rfind("\n", 0, offset) + 1
-        prefix = self.text[line_start:offset]
+        prefix = self.text[self.text.rfind("\n", 0, offset) + 1:offset]
         return prefix if prefix.strip() == "" else None
 
     def indent_of(self, element) -> str:
@@ -451,8 +452,7 @@ class Document:
         self._marks += 1
         parent = element.getparent()
         self._edited.add(parent)
-        previous = element.getprevious()
-        following = element.getnext()
+        previous, following = element.getprevious(), element.getnext()
         if following is not None:
             self._changed.add(following)   # the source runs on from the removed element
         tail = element.tail

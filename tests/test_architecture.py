@@ -73,6 +73,7 @@ PURE_IO = {
 # The package of each layer (longest prefix wins).
 LAYER_OF_PREFIX = {
     "netupdate.errors": "errors",
+    "netupdate.libc": "system",              # libc calls: for the layers that do I/O
     "netupdate.document": "document",
     "netupdate.model": "model",
     "netupdate.sections": "sections",
@@ -86,7 +87,7 @@ LAYER_OF_PREFIX = {
     "netupdate.cli": "cli", "netupdate.__main__": "launch",
     "netupdate.cmdserver": "launch",         # hands a command to a forked child of a server
 }
-RANK = {"errors": 0, "document": 1, "model": 2, "sections": 3,
+RANK = {"errors": 0, "system": 0, "document": 1, "model": 2, "sections": 3,
         "edit": 4, "check": 4, "plan": 4, "render": 4,    # siblings: none imports another
         "live": 5, "api": 6, "cli": 7, "launch": 8}
 PURE_LAYERS = {"document", "model", "sections", "edit", "check", "plan", "render"}
@@ -120,6 +121,8 @@ def allowed(source: str, target: str) -> bool:
     """Whether layer ``source`` may import layer ``target``."""
     if source == target or target == "errors":
         return True
+    if target == "system":
+        return source not in PURE_LAYERS
     if target == "store":
         return source in ("live", "cli")
     if source == "store":

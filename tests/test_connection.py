@@ -69,6 +69,30 @@ def test_start_stop_need_privileges_and_state(conn, monkeypatch):
         conn.start("other")
 
 
+@pytest.mark.parametrize("dropped", [False, True])
+@pytest.mark.parametrize("capget", [True, False])
+def test_cap_net_admin_is_read_as_the_kernel_reports_it(dropped, capget):
+    """``has_net_admin`` (capget, or /proc/self/status where there is no capget) says what
+    /proc/self/status says, in a process that has CAP_NET_ADMIN and in one whose bounding set
+    dropped it (setpriv)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    if dropped and (shutil.which("setpriv") is None or not NS.has_net_admin()):
+        pytest.skip("needs setpriv and CAP_NET_ADMIN to drop")
+    code = ("import sys\nfrom netupdate import libc\n"
+            "from netupdate.live.embedded.runtime import netns as NS\n"
+            f"real = libc.function\nif not {capget}:\n"
+            "    libc.function = lambda name, *t: None if name == 'capget' else real(name, *t)\n"
+            "line = next(l for l in open('/proc/self/status') if l.startswith('CapEff:'))\n"
+            "print(NS.has_net_admin(), bool(int(line.split()[1], 16) >> 12 & 1))\n")
+    argv = ["setpriv", "--bounding-set", "-net_admin"] if dropped else []
+    out = subprocess.run([*argv, sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent).stdout.split()
+    assert out[0] == out[1] and (out[0] == "False" if dropped else True), out
+
+
 def test_start_refuses_a_bridge_mode_network_without_its_host_bridge(conn):
     """Bridge mode runs (issue 17), on a host bridge that exists: a missing one is a clear
     error and nothing is left running."""

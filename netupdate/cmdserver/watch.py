@@ -81,17 +81,14 @@ class Watch:
 
 def _watch(folders: set[str]) -> tuple[int | None, dict[int, str]]:
     """An inotify descriptor watching ``folders`` (None where inotify cannot be had)."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-    except (OSError, AttributeError):
-        return None, {}
+    from netupdate import libc
+    init, add = libc.function("inotify_init1"), libc.function("inotify_add_watch")
+    fd = init(os.O_NONBLOCK | os.O_CLOEXEC) if init is not None and add is not None else -1
     if fd < 0:
         return None, {}
     watched = {}
     for folder in folders:
-        wd = libc.inotify_add_watch(fd, os.fsencode(folder), _MASK)
+        wd = add(fd, os.fsencode(folder), _MASK)
         if wd < 0:
             os.close(fd)
             return None, {}

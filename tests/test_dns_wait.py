@@ -31,8 +31,10 @@ class World:
     def sleep(self, seconds: float) -> None:
         self.now += seconds
 
-    def failed(self, server, check, sock=None, stop=None, timeout=0.5):
+    def failed(self, server, check, sock=None, stop=None, timeout=0.5, meanwhile=None):
         self.queries += 1
+        if meanwhile is not None:   # as dnsquery.exchange: once the query is sent
+            meanwhile()
         self.now += min(self.cost, timeout)   # a silent server costs the query's timeout
         return None if self.queries > self.silent else "no answer from x: Timeout"
 
@@ -121,3 +123,18 @@ def test_a_settling_wait_asks_no_longer_than_its_settle_time(settle, working):
     start = world.now
     assert run(world, 3.0, settle=settle) is True
     assert world.now - start <= max(settle, 0.05) + 0.06
+
+
+@settings(max_examples=100)
+@given(world=worlds, timeout=st.floats(0.01, 3.0), checks=st.integers(1, 4))
+def test_the_callers_work_runs_once_with_the_first_query(world, timeout, checks):
+    """``meanwhile`` (an update's disk writes, done while dnsmasq answers) runs exactly once,
+    while the first query is out, however many checks and rounds follow, and whatever the
+    outcome."""
+    ran = []
+    try:
+        run(world, timeout, checks=[CHECK] * checks,
+            meanwhile=lambda: ran.append(world.queries))
+    except V.VerifyError:
+        pass
+    assert ran == [1]

@@ -160,43 +160,112 @@ def test_runtime_files_skip_fsync_but_config_files_do_not(st, monkeypatch):
     assert st.read_live("net") and st.read_record("net") == {"name": "net"}
 
 
-def test_pending_writes_commit_soon_and_abort(tmp_path):
+def test_pending_writes_commit_and_abort(tmp_path):
     target = tmp_path / "f"
     target.write_bytes(b"old")
     pending = S.PendingWrites([(target, b"new")], 0o600)
-    pending.commit_soon()
-    pending.commit()                        # waits for the background rename
-    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["f"]
-    early = S.PendingWrites([(target, b"newer")], 0o600)
-    early.commit_soon()
-    assert early.abort() is True            # in place already: the caller restores
-    assert target.read_bytes() == b"newer"
+    assert target.read_bytes() == b"old"    # written aside, not yet in place
+    pending.commit()
+    assert pending.placed and target.read_bytes() == b"new" and os.listdir(tmp_path) == ["f"]
+    assert pending.abort() is True          # in place already: the caller restores
     late = S.PendingWrites([(target, b"never")], 0o600)
-    assert late.abort() is False            # never renamed: the temps are gone
-    assert target.read_bytes() == b"newer" and os.listdir(tmp_path) == ["f"]
+    assert late.abort() is False            # never put in place: the temps are gone
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["f"]
 
 
 # ---------------------------------------------------------------------- replaced files
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(steps=st_.lists(st_.tuples(st_.sets(st_.sampled_from(["a.xml", "b.xml"]), min_size=1),
                                   st_.sampled_from([10, atomic.BIG, 3 * atomic.BIG]),
-                                  st_.booleans()), min_size=1, max_size=6))
+                                  st_.booleans(), st_.booleans()), min_size=1, max_size=6))
 def test_replaced_files_leave_nothing_behind(tmp_path_factory, steps):
-    """Writes of small and big files, committed at once or in the background: each file holds
-    its last contents, and once the background unlinks settled nothing else is left."""
+    """Writes of small and big files, over a spare or not, committed or aborted: each file
+    holds its last committed contents, its spare what the last spare write left there, and
+    once the background unlinks settled nothing else is left."""
     folder = tmp_path_factory.mktemp("replaced")
-    last = {}
-    for number, (names, size, soon) in enumerate(steps):
-        data = {name: bytes([65 + number % 26]) * size for name in sorted(names)}
-        pending = S.PendingWrites([(folder / name, body) for name, body in data.items()], 0o600)
-        if soon:
-            pending.commit_soon()
+    last, spares = {}, {}
+    for number, (names, size, spare, keep) in enumerate(steps):
+        data = {name: bytes([65 + number % 26]) * (size + number) for name in sorted(names)}
+        pending = S.PendingWrites([(folder / name, body) for name, body in data.items()], 0o600,
+                                  spare=spare)
+        if not keep:
+            assert pending.abort() is False
+            if spare:   # written over the spare, which stays one
+                spares.update(data)
+            continue
         pending.commit()
-        last.update(data)
+        for name, body in data.items():
+            if spare and name in last:
+                spares[name] = last[name]      # swapped: the file replaced is the spare
+            elif spare:
+                spares.pop(name, None)         # nothing to swap with: the spare became the file
+            last[name] = body
     atomic.settle()
-    assert sorted(os.listdir(folder)) == sorted(last)
-    for name, body in last.items():
-        assert (folder / name).read_bytes() == body
+    left = {name: (folder / name).read_bytes() for name in os.listdir(folder)}
+    assert {name: body for name, body in left.items() if not name.startswith(".")} == last
+    assert {name[1:-len(".spare")]: body for name, body in left.items()
+            if name.startswith(".")} == spares
+
+
+def test_a_spare_write_swaps_the_files_and_frees_nothing(tmp_path, monkeypatch):
+    """The persistent definition of a live update goes over its spare and is swapped with it:
+    the file replaced keeps its inode as the next spare (nothing freed, nothing unlinked)."""
+    target = tmp_path / "n.xml"
+    S.atomic_write(target, b"one" * atomic.BIG)
+    first = os.stat(target).st_ino
+    unlinked = []
+    monkeypatch.setattr(atomic, "free_soon", lambda paths: unlinked.extend(p for p in paths if p))
+    S.PendingWrites([(target, b"two")], 0o600, spare=True).commit()
+    spare = Path(atomic.spare_path(target))
+    assert target.read_bytes() == b"two" and spare.read_bytes() == b"one" * atomic.BIG
+    assert os.stat(spare).st_ino == first and unlinked == []
+    second = os.stat(target).st_ino
+    S.PendingWrites([(target, b"three")], 0o600, spare=True).commit()
+    assert target.read_bytes() == b"three" and spare.read_bytes() == b"two"
+    assert {os.stat(target).st_ino, os.stat(spare).st_ino} == {first, second}
+    assert (os.stat(target).st_mode & 0o777, os.stat(spare).st_mode & 0o777) == (0o600, 0o600)
+    assert sorted(os.listdir(tmp_path)) == [".n.xml.spare", "n.xml"]
+
+
+@pytest.mark.parametrize("planted", ["symlink", "hard link", "directory"])
+def test_a_spare_that_is_not_a_plain_file_of_ours_is_never_written(tmp_path, planted):
+    """A symlink, a second link or a directory at the spare's name: the write goes to a fresh
+    temp file instead, and what was planted is left as it was."""
+    target, victim = tmp_path / "n.xml", tmp_path / "victim"
+    target.write_bytes(b"old")
+    victim.write_bytes(b"victim")
+    spare = Path(atomic.spare_path(target))
+    if planted == "symlink":
+        spare.symlink_to(victim)
+    elif planted == "hard link":
+        os.link(victim, spare)
+    else:
+        spare.mkdir()
+    S.PendingWrites([(target, b"new")], 0o600, spare=True).commit()
+    assert target.read_bytes() == b"new" and victim.read_bytes() == b"victim"
+    assert spare.is_dir() if planted == "directory" else os.path.lexists(spare)
+
+
+def test_without_a_name_swap_a_spare_write_still_replaces_the_file(tmp_path, monkeypatch):
+    """Where ``renameat2`` cannot swap (an old kernel, a file system without it), the spare is
+    renamed over the file: the file still changes atomically."""
+    target = tmp_path / "n.xml"
+    target.write_bytes(b"old")
+    from netupdate import libc
+    real = libc.function
+    monkeypatch.setattr(libc, "function", lambda name, *types: None if name == "renameat2"
+                        else real(name, *types))
+    S.PendingWrites([(target, b"new")], 0o600, spare=True).commit()
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["n.xml"]
+
+
+def test_deleting_a_definition_deletes_its_spare(tmp_path):
+    store = S.Store(tmp_path)
+    store.write_config("n", "<network><name>n</name></network>")
+    S.PendingWrites([(store.config_path("n"), "<network/>")], 0o600, spare=True).commit()
+    assert os.path.exists(atomic.spare_path(store.config_path("n")))
+    assert store.delete_config("n")
+    assert os.listdir(store.config_path("n").parent) == []
 
 
 def test_a_big_replaced_file_is_unlinked_off_the_callers_path(tmp_path, monkeypatch):
@@ -219,17 +288,3 @@ def test_a_big_replaced_file_is_unlinked_off_the_callers_path(tmp_path, monkeypa
     assert clean_temps(store) == 1 and os.listdir(target.parent) == ["n.xml"]
 
 
-def test_a_background_commit_never_renames_in_the_callers_thread(tmp_path, monkeypatch):
-    """``commit_soon`` after the files are already on disk: the renames (and the directory's
-    fsync) still happen in a background thread, not before the caller's next step."""
-    pending = S.PendingWrites([(tmp_path / "a", "1"), (tmp_path / "b", "2")], 0o600)
-    for future in pending.futures:
-        future.result()   # on disk already
-    renamed_in = []
-    real = os.replace
-    monkeypatch.setattr(atomic.os, "replace", lambda src, dst: (
-        renamed_in.append(threading.current_thread()), real(src, dst)))
-    pending.commit_soon()
-    pending.commit()
-    assert len(renamed_in) == 2 and threading.current_thread() not in renamed_in
-    assert (tmp_path / "a").read_text() == "1" and (tmp_path / "b").read_text() == "2"

@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING
 from netupdate.errors import NetupdateError, StateError
 from netupdate.store.atomic import (  # noqa: F401  (the store's writes, re-exported)
     BULK,
-    VOLATILE,
     PendingWrites,
     atomic_write,
     atomic_write_many,
     remove,
+    spare_path,
+    volatile,
 )
 from netupdate.store.statedir import check_dir, check_record, read_file, trusted_dirs
 
@@ -134,7 +135,7 @@ class Store:
         self.config_dir, self.run_dir = config_dir, run_dir
         self._made: set[str] = set()
         self._paths: dict[tuple[str, str], Path] = {}   # (folder, file name) -> path: ``path``
-        VOLATILE.add(os.path.abspath(self.run_dir))
+        volatile(self.run_dir)
         for sub in KNOWN_DIRS:  # those already there pass the rule too (a few lstat calls)
             top, _, rest = sub.partition("/")
             self._dir((self.config_dir if top == "config" else self.run_dir) / rest, None)
@@ -227,6 +228,7 @@ class Store:
 
     def delete_config(self, name: str) -> bool:
         self.set_autostart(name, False)
+        remove(spare_path(self.config_path(name)))   # the version before, kept by updates
         return remove(self.config_path(name))
 
     def autostart(self, name: str) -> bool:

@@ -109,7 +109,8 @@ def test_update_on_a_full_disk_is_one_line_and_leaves_no_journal(small_state_dir
         assert proc.returncode == EXIT_SYSTEM
         assert one_error_line(proc).endswith("No space left on device; nothing was changed")
         assert read_journal(conn.store, NAME) is None
-        assert not list((conn.store.run_dir / "journal").iterdir())
+        journals = conn.store.run_dir / "journal"   # made by the first journal written
+        assert not journals.exists() or not list(journals.iterdir())
         assert conn.store.live_path(NAME).read_bytes() == before
         assert_in_line(conn, netns)
     finally:

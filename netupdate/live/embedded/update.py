@@ -30,7 +30,7 @@ from netupdate.live.results import (
     UpdateResult,
 )
 from netupdate.sections.dns import served_by
-from netupdate.store import PendingWrites, atomic_write_many, check_name
+from netupdate.store import PendingWrites, atomic_write_many, check_name, system_errors
 
 
 class UpdateVerbs:
@@ -127,15 +127,21 @@ class UpdateVerbs:
         return problems
 
     def _journaled_update(self, name: str, record: dict, docs: dict, result) -> None:
-        """The live side of an update under its journal.  The new definitions go to disk
-        (temp files, fsync) from the start, while the journal is written and the change
-        applied: nothing is renamed into place before the journal exists (``_run_update``)."""
+        """The live side of an update under its journal.  The new definitions go to temp
+        files first (the disk writes them while the pre-change checks run: a repair needs no
+        journal, it puts back what the unchanged definition says); nothing is put in place
+        before the journal exists (``_run_update``)."""
         from netupdate.live import txn
         writes: list = []
-        pending = self._persist(name, docs, writes)
+        with system_errors("cannot write the new definitions"):
+            pending = self._persist(name, docs, writes)
         config = docs["config"].data if "config" in docs else \
             txn.read_bytes(self.store.config_path(name))
         try:
+            # a repair puts back the live state the definition already says: no journal
+            repaired = self._repair_if_needed(name, record, docs["live"])
+            if repaired:
+                result.notes += ("repaired before the update: " + "; ".join(repaired),)
             with txn.journaled(self.store, name, "update", live=docs["live"].data,
                                config=config, record=record, sides=tuple(docs),
                                kinds=result.plan.kinds, live_stamp=docs["live"].stamp):
@@ -146,15 +152,11 @@ class UpdateVerbs:
 
     def _update_live(self, name: str, record: dict, docs: dict, result, writes: list,
                      pending: PendingWrites) -> None:
-        """The live side of an update (its journal is open): repair what vanished behind our
-        back, apply -> verify -> save (``_run_update``), and keep the written definitions
-        cached."""
+        """The live side of an update (its journal is open): apply -> verify -> save
+        (``_run_update``), and keep the written definitions cached."""
         live_doc, config_doc = docs["live"], docs.get("config")
         actions = tuple(result.plan.actions)
         kinds = [a.kind for a in actions]
-        repaired = self._repair_if_needed(name, record, live_doc)
-        if repaired:
-            result.notes += ("repaired before the update: " + "; ".join(repaired),)
         after = self._run_update(name, record, docs, result, writes, pending)
         live_path, config_path = self.store.live_path(name), self.store.config_path(name)
         same = config_doc is not None and config_doc.network is live_doc.network
@@ -171,10 +173,10 @@ class UpdateVerbs:
                     pending: PendingWrites) -> Any:
         """Apply, verify and save an update's live side: one DHCP or DNS host through the fast
         path (applied from the Change alone), anything else through the plan's actions.
-        ``pending`` writes the edited definitions (``writes``) to temp files since before the
-        journal; they are renamed into place once the change is applied.  Returns the typed
-        live definition after the edit (None on the fast path); a failure puts everything back
-        (``undo_or_raise``)."""
+        ``pending`` has written the edited definitions (``writes``) to temp files before the
+        journal; they go into place once the host file is (fast path) or once the change is
+        verified.  Returns the typed live definition after the edit (None on the fast path); a
+        failure puts everything back (``undo_or_raise``)."""
         from netupdate.live.txn import checkpoint
         driver, live_doc = self.driver, docs["live"]
         actions = tuple(result.plan.actions)
@@ -189,14 +191,17 @@ class UpdateVerbs:
         try:
             applied = driver.apply_host_change(name, record, change, kinds) if fast else None
             if applied is not None:
-                # the host file is in place: the definitions are renamed into place as soon
-                # as they are on disk, while dnsmasq picks the host up and answers (a failed
-                # check puts the old bytes back, and so does 'recover' from the journal if
-                # this process dies)
-                pending.commit_soon()
+                # the host file is in place: the definitions go into place while dnsmasq
+                # reads it and answers the first query, their directory's fsync while the
+                # answer is read (a failed check puts the old bytes back, and so does
+                # 'recover' from the journal if this process dies)
                 step = "verify"
+                commit, failed = _kept_errors(lambda: pending.commit(wait=False))
                 result.checks = tuple(driver.verify_host_change(record, applied, server,
-                                                                dns_on))
+                                                                dns_on, meanwhile=commit))
+                if failed:
+                    step = "save"
+                    raise failed[0]
                 record_changed = False
             else:
                 before, after = live_doc.defs, live_doc.network.defs
@@ -208,7 +213,9 @@ class UpdateVerbs:
             step = "save"
             if record_changed:
                 self.store.write_record(name, record)
-            pending.commit()
+            if not pending.placed:
+                pending.commit(wait=False)
+            pending.wait()   # the directories' fsyncs: the definitions are durable
         except BaseException as exc:
             undo_or_raise(exc, step, lambda: self._undo_update(name, docs, writes, pending, kinds,
                                                                record, netns), "live update")
@@ -216,7 +223,8 @@ class UpdateVerbs:
 
     def _persist(self, name: str, docs: dict, writes: list) -> PendingWrites:
         """Serialize the edited definitions into ``writes`` (a fraction of a millisecond with
-        the edit marks) and write them to temp files (+ fsync) in the background."""
+        the edit marks) and write them to temp files, the disk's writeback started (the
+        persistent one over its spare: the update holds the network's lock)."""
         live_doc, config_doc = docs["live"], docs.get("config")
         live_bytes = live_doc.network.to_bytes(tracked=True)
         writes.append((self.store.live_path(name), live_bytes))
@@ -224,7 +232,7 @@ class UpdateVerbs:
             same = config_doc.network is live_doc.network
             writes.append((self.store.config_path(name), live_bytes if same
                            else config_doc.network.to_bytes(tracked=True)))
-        return PendingWrites(writes, 0o600)
+        return PendingWrites(writes, 0o600, spare=True)
 
     def _undo_update(self, name: str, docs: dict, writes: list, pending, kinds, record: dict,
                      netns) -> None:
@@ -329,6 +337,20 @@ class UpdateVerbs:
         if config_net is not None:
             result.config = CHANGED
         return notes
+
+
+def _kept_errors(work):
+    """``work`` wrapped to keep what it raises in the list returned with it, instead of
+    raising it into its caller (verification's ``meanwhile``: a failed query is retried, a
+    failed write is not)."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - re-raised by the owner of the list
+            failed.append(exc)
+    return run, failed
 
 
 def _batch_targets(live_doc: Doc | None, config_doc: Doc | None) -> list:

@@ -17,16 +17,19 @@ SLICE = 0.1   # seconds between looks at stop() while waiting for the reply
 
 def exchange(sock: socket.socket, server: str, name: str, rdtype: str, *,
              rdclass: str = "IN", timeout: float = 0.5, port: int = 53,
-             stop=None) -> tuple[str, list[str]]:
+             stop=None, meanwhile=None) -> tuple[str, list[str]]:
     """(rcode text, values of the answer's ``rdtype`` records) of asking ``server`` (on ``port``)
     over the UDP ``sock``.  Raises ``TimeoutError`` after ``timeout`` seconds, or within a tenth
-    of a second once ``stop()`` (a signal came) is true."""
+    of a second once ``stop()`` (a signal came) is true.  ``meanwhile()`` runs once the query
+    is sent: the caller's work, done while the server answers."""
     import dns.exception
     import dns.message
     import dns.rcode
 
     query = dns.message.make_query(name.rstrip(".") + ".", rdtype, rdclass)
     sock.sendto(query.to_wire(), (server, port))
+    if meanwhile is not None:
+        meanwhile()
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()

@@ -442,8 +442,8 @@ class Driver:
 
     @staticmethod
     def verify_host_change(record: dict, applied: dict, server: str | None, dns_on: bool,
-                           timeout: float = V.VERIFY_TIMEOUT) -> list[str]:
-        return V.verify_host_change(record, applied, server, dns_on, timeout)
+                           timeout: float = V.VERIFY_TIMEOUT, meanwhile=None) -> list[str]:
+        return V.verify_host_change(record, applied, server, dns_on, timeout, meanwhile)
 
     # -------------------------------------------------------------- verification
     def verify(self, name: str, record: dict, defs: NetworkDef, **kwargs) -> list[str]:

@@ -120,8 +120,9 @@ def _verify_dnsmasq(driver, name, record, defs, before, sections, timeout,
 
 
 def verify_host_change(record: dict, applied: dict, server: str | None, dns_on: bool,
-                       timeout: float = VERIFY_TIMEOUT) -> list[str]:
-    """Verify what ``hostfast.apply_host_change`` did."""
+                       timeout: float = VERIFY_TIMEOUT, meanwhile=None) -> list[str]:
+    """Verify what ``hostfast.apply_host_change`` did; ``meanwhile()`` runs while dnsmasq
+    answers the first query (not at all when nothing is asked)."""
     dq = record["dnsmasq"]
     if not DQ.alive(dq.get("pid"), dq.get("conf")):
         raise VerifyError("dnsmasq", "not running")
@@ -140,7 +141,7 @@ def verify_host_change(record: dict, applied: dict, server: str | None, dns_on: 
         checks = DNS_HOST.answers(new, old)
     else:
         checks = [(None, "TXT", None, True)]
-    wait_dns(record, server, checks, timeout)
+    wait_dns(record, server, checks, timeout, meanwhile=meanwhile)
     done.append("dns")
     return done
 
@@ -160,7 +161,7 @@ def _dns_expectations(after, before, sections) -> list[tuple]:
 
 
 def wait_dns(record: dict, server: str, checks: list[tuple], timeout: float,
-             settle: float | None = None) -> None:
+             settle: float | None = None, meanwhile=None) -> None:
     """Ask the network's dnsmasq until ``checks`` hold (see the module's doc for how long),
     from the calling thread, on a UDP socket of the network's namespace (``NS.udp_socket``).
     Verifying a change (no ``settle``), a signal raises ``txn.Interrupted`` at once; restoring
@@ -172,30 +173,29 @@ def wait_dns(record: dict, server: str, checks: list[tuple], timeout: float,
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     with NS.udp_socket(record["netns"], family) as sock:
         done = dns_wait(server, checks, timeout, busy=DQ.Progress(pid), stop=stop,
-                        settle=settle, sock=sock)
+                        settle=settle, sock=sock, meanwhile=meanwhile)
     if not done:
         checkpoint()
 
 
 def query(server: str, name: str, rdtype: str, *, timeout: float = 0.5,
           rdclass: str = "IN", sock: socket.socket | None = None,
-          stop=None) -> tuple[str, list[str]]:
+          stop=None, meanwhile=None) -> tuple[str, list[str]]:
     """(rcode text, answer values) of one UDP query (``dnsquery``), on ``sock`` or else on a
     socket of the calling thread's namespace (``NS.call`` it there)."""
+    ask = {"rdclass": rdclass, "timeout": timeout, "stop": stop, "meanwhile": meanwhile}
     if sock is not None:
-        return dnsquery.exchange(sock, server, name, rdtype, rdclass=rdclass, timeout=timeout,
-                                 stop=stop)
+        return dnsquery.exchange(sock, server, name, rdtype, **ask)
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as own:
-        return dnsquery.exchange(own, server, name, rdtype, rdclass=rdclass, timeout=timeout,
-                                 stop=stop)
+        return dnsquery.exchange(own, server, name, rdtype, **ask)
 
 
 def _failed(server: str, check: tuple, sock=None, stop=None,
-            timeout: float = 0.5) -> str | None:
+            timeout: float = 0.5, meanwhile=None) -> str | None:
     """None when ``check`` holds now, else why not."""
     name, rdtype, value, present = check
-    ask = {"sock": sock, "stop": stop, "timeout": timeout}
+    ask = {"sock": sock, "stop": stop, "timeout": timeout, "meanwhile": meanwhile}
     try:
         if name is None:  # answered by dnsmasq itself, never forwarded
             query(server, "version.bind", "TXT", rdclass="CH", **ask)
@@ -210,11 +210,12 @@ def _failed(server: str, check: tuple, sock=None, stop=None,
 
 
 def dns_wait(server: str, checks: list[tuple], timeout: float, *, busy=None, stop=None,
-             settle: float | None = None, sock=None) -> bool:
+             settle: float | None = None, sock=None, meanwhile=None) -> bool:
     """Retry ``checks`` until all hold (True), ``stop()`` says so (False), or ``timeout``
     seconds pass without ``busy()`` (the server still working) and without success: raises
     ``VerifyError``.  With ``settle``: True as well when the server was busy all of its first
-    ``settle`` seconds."""
+    ``settle`` seconds.  ``meanwhile()`` runs once the first query is sent
+    (``dnsquery.exchange``)."""
     pending, last = list(checks), ""
     started = time.monotonic()
     deadline = started + timeout
@@ -225,7 +226,8 @@ def dns_wait(server: str, checks: list[tuple], timeout: float, *, busy=None, sto
             # a settling wait asks no longer than its settle time (then looks at busy())
             ask = 0.5 if settle is None else max(0.05, min(0.5, started + settle
                                                           - time.monotonic()))
-            if (why := _failed(server, check, sock, stop, ask)) is not None:
+            why, meanwhile = _failed(server, check, sock, stop, ask, meanwhile), None
+            if why is not None:
                 failed.append((check, why))
                 if stop is not None and stop():
                     return False     # the caller's checkpoint raises

@@ -52,6 +52,10 @@ def _aio() -> bool:
             glibc = ""
         _FOUND["aio"] = glibc.startswith("glibc ") and ctypes.sizeof(ctypes.c_void_p) == 8 \
             and ctypes.sizeof(ctypes.c_long) == 8 and function("aio_fsync") is not None
+        if _FOUND["aio"] and function("aio_init") is not None:
+            # struct aioinit (8 ints): at most 4 threads, 16 requests, and an idle thread kept
+            # a minute (glibc's default, one second, starts a thread for most updates)
+            function("aio_init")((ctypes.c_int * 8)(4, 16, 0, 0, 0, 0, 60, 0))
     return _FOUND["aio"]
 
 

@@ -330,11 +330,21 @@ def alive(pid: int | None, conf_path: Path | str) -> bool:
         and f"--conf-file={conf_path}" in args
     if fd is not None:
         running = running and not _exited(fd)
+        if running and len(_WATCHED) >= WATCH_MAX:
+            _forget_exited()
         if running and len(_WATCHED) < WATCH_MAX:
             _WATCHED[key] = fd
         else:
             os.close(fd)
     return running
+
+
+def _forget_exited() -> None:
+    """Stop watching the processes that have exited (nobody asked about them since)."""
+    for key, fd in list(_WATCHED.items()):
+        if _exited(fd):
+            del _WATCHED[key]
+            os.close(fd)
 
 
 PF_EXITING = 0x4   # /proc/PID/stat flags: set as the process starts exiting

@@ -80,6 +80,11 @@ class Fsync:
         if start is not None:
             start(fd, 0, 0, 2)   # SYNC_FILE_RANGE_WRITE: start the writeback, do not wait
 
+    def done(self) -> bool:
+        """Whether ``wait`` would return at once (the fallback's fsync is still to do)."""
+        return self._done or (self._block is not None
+                              and function("aio_error")(self._block) != errno.EINPROGRESS)
+
     def wait(self) -> None:
         if self._done:
             return

@@ -259,6 +259,10 @@ class PendingWrites:
         if wait:
             self.wait()
 
+    def on_disk(self) -> bool:
+        """Whether the durable files are on disk already (``commit`` would not wait for them)."""
+        return all(sync is None or sync.done() for _tmp, _fd, _spare, sync in self._temps)
+
     def wait(self) -> None:
         """Until the directories' fsyncs ``commit`` started are done."""
         dirs, self._dirs, error = self._dirs, [], None

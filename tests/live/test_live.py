@@ -311,6 +311,39 @@ def test_failed_verification_after_the_definitions_were_written_puts_them_back(
     assert ask(netns, "10.61.0.1", "real") == ["10.61.0.44"]
 
 
+def test_a_failed_host_file_after_the_definitions_went_into_place_puts_them_back(
+        conn, netns, monkeypatch):
+    """The fast path puts the definitions in place before it writes the host file when they
+    are on disk already: a host file that cannot be written must still leave both definitions
+    byte for byte as they were, and nothing served."""
+    conn.define(NAT)
+    conn.start("natnet")
+    live_path, config_path = conn.store.live_path("natnet"), conn.store.config_path("natnet")
+    before_live, before_config = live_path.read_bytes(), config_path.read_bytes()
+    from netupdate.live.embedded.runtime import hostfast
+    from netupdate.store import atomic
+    real_commit, placed = atomic.PendingWrites.commit, []
+
+    def commit(self, *, wait=True):
+        real_commit(self, wait=wait)
+        if not placed:   # the update's own (the undo writes the old bytes back through one)
+            placed.append(b"ghost" in config_path.read_bytes() and b"ghost" in
+                          live_path.read_bytes())
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device", "dns-hosts/ip-10.61.0.44")
+    monkeypatch.setattr(atomic.PendingWrites, "commit", commit)
+    monkeypatch.setattr(atomic.PendingWrites, "on_disk", lambda self: True)   # commit waits
+    monkeypatch.setattr(hostfast, "apply_host_change", broken)
+    with pytest.raises(RuntimeFailure, match="rolled back"):
+        conn.update("natnet", "add", "dns-host",
+                    "<host ip='10.61.0.44'><hostname>ghost</hostname></host>")
+    monkeypatch.undo()
+    assert placed == [True]    # in place before the host file was tried
+    assert live_path.read_bytes() == before_live and config_path.read_bytes() == before_config
+    assert ask(netns, "10.61.0.1", "ghost") == []
+
+
 def test_failed_step_rolls_back_a_restart(conn, netns, monkeypatch):
     conn.define(NAT)
     conn.start("natnet")

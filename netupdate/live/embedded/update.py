@@ -174,7 +174,8 @@ class UpdateVerbs:
         """Apply, verify and save an update's live side: one DHCP or DNS host through the fast
         path (applied from the Change alone), anything else through the plan's actions.
         ``pending`` has written the edited definitions (``writes``) to temp files before the
-        journal; they go into place once the host file is (fast path) or once the change is
+        journal; on the fast path they go into place before the host file is written (when on
+        disk by then) or while dnsmasq answers the first query, else once the change is
         verified.  Returns the typed live definition after the edit (None on the fast path); a
         failure puts everything back (``undo_or_raise``)."""
         from netupdate.live.txn import checkpoint
@@ -189,14 +190,19 @@ class UpdateVerbs:
         after = None
         step = "apply"
         try:
+            if fast and pending.on_disk():
+                # the journal exists and the files are on disk: in place now, their directory's
+                # fsync runs while the host file is written and verified (a failure puts the
+                # old bytes back, and so does 'recover' from the journal if this process dies)
+                step = "save"
+                pending.commit(wait=False)
+                step = "apply"
             applied = driver.apply_host_change(name, record, change, kinds) if fast else None
             if applied is not None:
-                # the host file is in place: the definitions go into place while dnsmasq
-                # reads it and answers the first query, their directory's fsync while the
-                # answer is read (a failed check puts the old bytes back, and so does
-                # 'recover' from the journal if this process dies)
+                # the host file is in place: the definitions go into place (if not yet) while
+                # dnsmasq reads it and answers the first query
                 step = "verify"
-                commit, failed = _kept_errors(lambda: pending.commit(wait=False))
+                commit, failed = _kept_errors(lambda: pending.placed or pending.commit(wait=False))
                 result.checks = tuple(driver.verify_host_change(record, applied, server,
                                                                 dns_on, meanwhile=commit))
                 if failed:

@@ -78,15 +78,17 @@ def _create_temp(path: str) -> tuple[int, str]:
         return os.open(tmp, flags, 0o600), tmp
 
 
-def _fill(fd: int, data: bytes, mode: int, path: str) -> None:
-    """``data`` as the whole contents of ``fd`` (a reused spare may have been longer), with
-    ``mode`` set through the descriptor (O_CREAT's mode is filtered by the umask)."""
+def _fill(fd: int, data: bytes, mode: int, path: str, *, reused: bool = False) -> None:
+    """``data`` as the whole contents of ``fd`` (cut to its length when ``reused``: a spare may
+    have been longer), with ``mode`` set through the descriptor (O_CREAT's mode is filtered by
+    the umask)."""
     try:
         os.fchmod(fd, mode)
         view, offset = memoryview(data), 0
         while offset < len(view):
             offset += os.pwrite(fd, view[offset:], offset)
-        os.ftruncate(fd, len(view))
+        if reused:
+            os.ftruncate(fd, len(view))
     except OSError as exc:
         if exc.filename is None:
             exc.filename = path  # os.pwrite names no file
@@ -317,7 +319,7 @@ def _write_pending(path: str, data: bytes, mode: int, spare: bool) -> tuple[str,
     opened = _open_spare(path) if spare and durable else None
     fd, tmp = opened or _create_temp(path)
     try:
-        _fill(fd, data, mode, path)
+        _fill(fd, data, mode, path, reused=opened is not None)
         if durable:
             from netupdate.libc import Fsync
             return tmp, fd, opened is not None, Fsync(fd)

@@ -64,10 +64,12 @@ def _keep_live(store, name: str, data: bytes | None, stamp: tuple | None = None)
         return None
     kept = kept_live_path(store, name)
     store.ensure_dir(kept.parent, private=True)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(kept)
     try:
-        os.link(store.live_path(name), kept)
+        try:
+            os.link(store.live_path(name), kept)
+        except FileExistsError:   # left by a process that died (drop_journal removes it)
+            os.unlink(kept)
+            os.link(store.live_path(name), kept)
         st = os.stat(kept)
         if (st.st_ino, st.st_mtime_ns, st.st_size) == tuple(stamp or ())[:3] or \
                 read_bytes(kept) == data:

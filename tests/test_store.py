@@ -288,3 +288,15 @@ def test_a_big_replaced_file_is_unlinked_off_the_callers_path(tmp_path, monkeypa
     assert clean_temps(store) == 1 and os.listdir(target.parent) == ["n.xml"]
 
 
+
+
+def test_a_directory_made_volatile_is_volatile_at_once(tmp_path, monkeypatch):
+    """Whether a directory is durable is remembered per directory (a live update asks ten
+    times), and forgotten when a store counts a new runtime directory as volatile."""
+    monkeypatch.setattr(atomic, "VOLATILE", set())
+    monkeypatch.setattr(atomic, "_DURABLE", {})
+    inside = str(tmp_path / "run" / "networks" / "f")
+    assert atomic._durable(inside) and atomic._durable(str(tmp_path / "elsewhere"))
+    atomic.volatile(tmp_path / "run")
+    assert not atomic._durable(inside) and atomic._durable(str(tmp_path / "elsewhere"))
+    assert atomic._durable("relative/f") is True   # not remembered: cwd-dependent

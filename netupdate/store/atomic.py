@@ -39,6 +39,8 @@ def _durable(path: str) -> bool:
         known = not any(absolute == root or absolute.startswith(root + os.sep)
                         for root in VOLATILE)
         if os.path.isabs(directory):   # a relative one depends on the working directory
+            if len(_DURABLE) >= 256:       # files edited all over the disk: start again
+                _DURABLE.clear()
             _DURABLE[directory] = known
     return known
 

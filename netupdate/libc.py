@@ -28,8 +28,7 @@ def function(name: str, *argtypes: str):
 def error(what: str | None = None) -> OSError:
     """The OSError of the errno the last call left (``what``: the file it names)."""
     code = ctypes.get_errno()
-    return OSError(code, os.strerror(code), what) if what is not None else \
-        OSError(code, os.strerror(code))
+    return OSError(code, os.strerror(code), what)
 
 
 def last_errno() -> int:

@@ -215,7 +215,8 @@ class Store:
     # locking
     def lock(self, name: str, *, timeout: float | None = 30.0):
         """Hold the network's lock (exclusive ``flock``; waits up to ``timeout`` seconds)."""
-        path = self._dir(self.run_dir / "locks", 0o700) / f"{check_name(name)}.lock"
+        path = self.path("run/locks", name, ".lock")
+        self._dir(path.parent, 0o700)
         return _flock(path, timeout, f"network '{name}' is locked by another operation")
 
     # persistent definitions

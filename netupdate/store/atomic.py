@@ -32,7 +32,11 @@ def volatile(root: str | os.PathLike) -> None:
 
 
 def _durable(path: str) -> bool:
-    directory = os.path.dirname(path)
+    return _durable_dir(os.path.dirname(path))
+
+
+def _durable_dir(directory: str) -> bool:
+    """Whether files in ``directory`` must be fsynced (it is under no ``VOLATILE`` root)."""
     known = _DURABLE.get(directory)
     if known is None:
         absolute = os.path.abspath(directory)
@@ -46,7 +50,7 @@ def _durable(path: str) -> bool:
 
 
 def _fsync_dir(path: str) -> None:
-    if not _durable(os.path.join(path, "x")):
+    if not _durable_dir(path):
         return
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -258,7 +262,7 @@ class PendingWrites:
                 os.replace(tmp, path)
         self._dirs = [_fsync_dir_soon(directory) for directory in
                       sorted({os.path.dirname(path) or "." for path, _ in self.items})
-                      if _durable(os.path.join(directory, "x"))]
+                      if _durable_dir(directory)]
         free_soon(retired)
         if wait:
             self.wait()

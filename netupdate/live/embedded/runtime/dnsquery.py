@@ -28,9 +28,10 @@ def exchange(sock: socket.socket, server: str, name: str, rdtype: str, *,
              rdclass: str = "IN", timeout: float = 0.5, port: int = 53,
              stop=None, meanwhile=None) -> tuple[str, list[str]]:
     """(rcode text, values of the answer's ``rdtype`` records: addresses as the definitions
-    write them, ``_address``) of asking ``server`` (on ``port``) over the UDP ``sock``.  Raises ``TimeoutError`` after ``timeout`` seconds, or within a tenth
-    of a second once ``stop()`` (a signal came) is true.  ``meanwhile()`` runs once the query
-    is sent: the caller's work, done while the server answers."""
+    write them, ``_address``) of asking ``server`` (on ``port``) over the UDP ``sock``.
+    Raises ``TimeoutError`` after ``timeout`` seconds, or within a tenth of a second once
+    ``stop()`` (a signal came) is true.  ``meanwhile()`` runs once the query is sent: the
+    caller's work, done while the server answers."""
     wire, question, code = _question(name.rstrip(".") + ".", rdtype, rdclass)
     ident = os.urandom(2)
     packet = ident + wire[2:]
@@ -139,23 +140,21 @@ def _text(kind: int, rdata: bytes) -> str | None:
 def _values(reply, rdtype) -> list[str]:
     """Addresses as the definitions write them (``_address``); a TXT record's strings joined by
     newlines (sections/dns_txt.txt_wire); any other record as dnspython writes it."""
-    import dns.inet
     out = []
     for rrset in reply.answer:
         if rrset.rdtype == rdtype:
             out += [b"\n".join(rd.strings).decode(errors="replace") if hasattr(rd, "strings")
-                    else _address(dns.inet.inet_pton(dns.inet.af_for_address(rd.address),
-                                                     rd.address))
-                    if rrset.rdtype in (A, AAAA) and rrset.rdclass == 1 else rd.to_text()
+                    else _address(rd.address) if rrset.rdtype in (A, AAAA)
+                    and rrset.rdclass == 1 else rd.to_text()
                     for rd in rrset]
     return out
 
 
-def _address(packed: bytes) -> str:
-    """An address as the definitions hold it (Python's ``ipaddress``: ``::ffff:a00:1``, where
+def _address(address: bytes | str) -> str:
+    """An address (packed, or as text) as the definitions hold it (Python's ``ipaddress``: ``::ffff:a00:1``, where
     dnspython writes ``::ffff:10.0.0.1``), so that a check finds the definition's value."""
     import ipaddress
-    return str(ipaddress.ip_address(packed))
+    return str(ipaddress.ip_address(address))
 
 
 def _same_address(a: str, b: str) -> bool:

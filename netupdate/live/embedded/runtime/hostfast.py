@@ -4,8 +4,6 @@ layout of the host directories."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 from netupdate.render import dnsmasq as conf
 from netupdate.sections import dns_host as DNS_HOST
@@ -48,15 +46,15 @@ def apply_host_change(driver, name: str, record: dict, change, kinds) -> dict | 
         new = DNS_HOST.file_of(after) if after is not None else None
     # where the host is now: its own file, or a line of the base file
     base_path = folder / DQ.BASE
-    own = old is not None and _read(folder / old[0]) == old[1] and old[1] is not None
+    own = old is not None and DQ.read_file(folder / old[0]) == old[1] and old[1] is not None
     base_lines = None
     if old is not None and not own:
-        base_lines = (_read(base_path) or "").splitlines(keepends=True)
+        base_lines = (DQ.read_file(base_path) or "").splitlines(keepends=True)
         if old[1] is None or old[1] not in base_lines:
             return None  # not where the definition says: take the general path
         base_lines.remove(old[1])
     if new is not None and (not own or new[0] != old[0]) and \
-            _read(folder / new[0]) not in (None, ""):
+            DQ.read_file(folder / new[0]) not in (None, ""):
         return None  # another host already has that file
     writes, removes = [], []
     if new is not None and new[1] is not None:
@@ -78,13 +76,6 @@ def apply_host_change(driver, name: str, record: dict, change, kinds) -> dict | 
         DQ.sighup(dq["pid"], dq["conf"], layout)
     return {"section": section, "writes": writes, "removes": removes, "sighup": sighup,
             "before": before, "after": after}
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text()
-    except OSError:
-        return None
 
 
 def _line(text: str | None) -> str | None:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from netupdate.live import procs
 from netupdate.live.embedded.runtime import dnsmasqd as DQ
 
 BUSY = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: pass\n"
@@ -115,13 +116,13 @@ def test_a_dying_dnsmasq_is_not_alive_before_it_exited(tmp_path, monkeypatch):
     before it was watched: a killed dnsmasq is seen at once."""
     conf = tmp_path / "dnsmasq.conf"
     with _running_fake(conf) as proc:
-        real = DQ._stat
+        real = procs.stat
 
         def exiting(pid):
             fields = real(pid)
-            fields[6] = str(int(fields[6]) | DQ.PF_EXITING).encode()
+            fields[6] = str(int(fields[6]) | procs.PF_EXITING).encode()
             return fields
-        monkeypatch.setattr(DQ, "_stat", exiting)
+        monkeypatch.setattr(procs, "stat", exiting)
         monkeypatch.setattr(DQ, "_cmdline", lambda pid: [])
         assert not DQ.alive(proc.pid, conf)
         assert (proc.pid, str(conf)) not in DQ._WATCHED

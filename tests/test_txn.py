@@ -20,6 +20,7 @@ import netupdate
 from netupdate.edit.batch import BatchError, BatchUpdate, as_batch, parse_batch
 from netupdate.errors import InvalidOperationError, StateError, mark_restored, restored
 from netupdate.live.connect import connect
+from netupdate.live.procs import cmdline
 from netupdate.live.results import UpdateResult
 from netupdate.live.txn import journal as journal_module
 from netupdate.live.txn.checks import Check, as_check, make_check, parse_hostport, probe
@@ -44,7 +45,6 @@ from netupdate.live.txn.snapshots import (
 from netupdate.live.txn.state import (
     boot_id,
     clean_temps,
-    cmdline,
     journal_names,
     journal_path,
     pid_alive,

@@ -88,22 +88,8 @@ def save_json(store, path: Path, data: dict, *, durable: bool = True) -> None:
 
 
 def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            state = handle.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in (b"Z", b"X")
-
-
-def cmdline(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return [p.decode(errors="replace") for p in handle.read().split(b"\0") if p]
-    except OSError:
-        return []
+    from netupdate.live import procs
+    return bool(pid) and procs.living(procs.stat(pid))
 
 
 def snapshot_path(store, name: str) -> Path:
@@ -143,7 +129,8 @@ def timer_alive(pid: int | None, token: str) -> bool:
     """True when ``pid`` is the timer of the change with ``token`` (not a recycled pid)."""
     if not pid or not pid_alive(pid):
         return False
-    args = cmdline(pid)
+    from netupdate.live import procs
+    args = procs.cmdline(pid) or []
     return TIMER_VERB in args and token in args
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from netupdate import store as S
 from netupdate.errors import RuntimeFailure, StateError
+from netupdate.live import procs
 from netupdate.live.embedded.runtime import netns as NS
 from netupdate.render import dnsmasq as conf
 from netupdate.sections import dns as DNS
@@ -264,14 +265,8 @@ def _cmdline(pid: int) -> list[str] | None:
     """The command line of ``pid``; None when there is no such process or it is a zombie.  A
     process's command line reads empty as soon as it starts exiting, before it closed its
     sockets: only its state says it is done (a dnsmasq started next could not bind)."""
-    try:
-        raw = read_file_bytes(f"/proc/{pid}/cmdline")
-    except OSError:
-        return None
-    fields = _stat(pid)
-    if raw is None or fields is None or fields[0] in (b"Z", b"X"):
-        return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    args = procs.cmdline(pid)
+    return args if args is not None and procs.living(procs.stat(pid)) else None
 
 
 class Progress:
@@ -291,18 +286,8 @@ class Progress:
 
 def cpu_ticks(pid: int | None) -> int | None:
     """User plus system CPU time of ``pid`` in clock ticks (None: no such process)."""
-    fields = _stat(pid) if pid else None
+    fields = procs.stat(pid) if pid else None
     return None if fields is None else int(fields[11]) + int(fields[12])   # utime, stime
-
-
-def _stat(pid: int) -> list[bytes] | None:
-    """The fields of /proc/PID/stat after the command name (state first; None: no such
-    process)."""
-    try:
-        data = read_file_bytes(f"/proc/{pid}/stat")
-    except OSError:
-        return None
-    return None if data is None else data.rsplit(b")", 1)[1].split()
 
 
 _WATCHED: dict[tuple[int, str], int] = {}   # (pid, conf) -> pidfd of a dnsmasq found running
@@ -320,7 +305,7 @@ def alive(pid: int | None, conf_path: Path | str) -> bool:
     key = (pid, os.fspath(conf_path))
     watched = _WATCHED.pop(key, None)
     if watched is not None:
-        if not _exited(watched) and _running(pid):
+        if not _exited(watched) and procs.running(procs.stat(pid)):
             _WATCHED[key] = watched
             return True
         os.close(watched)   # exiting or gone: looked at again below
@@ -345,16 +330,6 @@ def _forget_exited() -> None:
         if _exited(fd):
             del _WATCHED[key]
             os.close(fd)
-
-
-PF_EXITING = 0x4   # /proc/PID/stat flags: set as the process starts exiting
-
-
-def _running(pid: int) -> bool:
-    """Neither exiting nor a zombie, by its state and flags in /proc/PID/stat."""
-    fields = _stat(pid)
-    return fields is not None and fields[0] not in (b"Z", b"X") \
-        and not int(fields[6]) & PF_EXITING
 
 
 def _pidfd(pid: int) -> int | None:

@@ -177,12 +177,16 @@ def test_pending_writes_commit_and_abort(tmp_path):
 @settings(max_examples=40, deadline=None)
 @given(steps=st_.lists(st_.tuples(st_.sets(st_.sampled_from(["a.xml", "b.xml"]), min_size=1),
                                   st_.sampled_from([10, atomic.BIG, 3 * atomic.BIG]),
-                                  st_.booleans(), st_.booleans()), min_size=1, max_size=6))
-def test_replaced_files_leave_nothing_behind(tmp_path_factory, steps):
-    """Writes of small and big files, over a spare or not, committed or aborted: each file
-    holds its last committed contents, its spare what the last spare write left there, and
-    once the background unlinks settled nothing else is left."""
+                                  st_.booleans(), st_.booleans()), min_size=1, max_size=6),
+       durable=st_.booleans())
+def test_replaced_files_leave_nothing_behind(tmp_path_factory, steps, durable):
+    """Writes of small and big files, over a spare or not, committed or aborted, in a durable
+    or a volatile (runtime) directory: each file holds its last committed contents, its spare
+    what the last spare write left there, and once the background unlinks settled nothing
+    else is left."""
     folder = tmp_path_factory.mktemp("replaced")
+    if not durable:
+        atomic.volatile(folder)
     last, spares = {}, {}
     for number, (names, size, spare, keep) in enumerate(steps):
         data = {name: bytes([65 + number % 26]) * (size + number) for name in sorted(names)}

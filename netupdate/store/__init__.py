@@ -252,6 +252,7 @@ class Store:
         atomic_write(self.live_path(name), xml, mode=0o600)
 
     def delete_live(self, name: str) -> bool:
+        remove(spare_path(self.live_path(name)))   # the version before, kept by updates
         return remove(self.live_path(name))
 
     def read_record(self, name: str) -> dict | None:

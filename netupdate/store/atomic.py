@@ -225,10 +225,11 @@ class PendingWrites:
     (on a 2-CPU VM a Python writer thread cost the caller more in GIL hand-offs than the
     writes).
 
-    With ``spare`` (the caller holds the files' lock), a durable file is written over its spare
+    With ``spare`` (the caller holds the files' lock), each file is written over its spare
     (``.NAME.spare``: the version before the current one) and swapped with it in one atomic
-    step (``_exchange``): the version replaced becomes the next spare, so no disk blocks are
-    freed or allocated on the caller's path.  Where names cannot be swapped, a plain rename."""
+    step (``_exchange``): the version replaced becomes the next spare, so no disk blocks (or
+    tmpfs pages) are freed or allocated on the caller's path.  Where names cannot be swapped,
+    a plain rename."""
 
     def __init__(self, items, mode: int, *, spare: bool = False):
         self.items = [(os.fspath(path), _bytes(data)) for path, data in items]
@@ -319,10 +320,10 @@ def _fsync_dir_soon(directory: str):
 
 def _write_pending(path: str, data: bytes, mode: int, spare: bool) -> tuple[str, int | None,
                                                                             bool, object]:
-    """Write ``data`` for ``path`` (over its spare when ``spare`` and durable, else to a new
-    temp file): (temp, its descriptor while durable, whether a spare, its fsync started)."""
+    """Write ``data`` for ``path`` (over its spare with ``spare``, else to a new temp file):
+    (temp, its descriptor while durable, whether a spare, its fsync started)."""
     durable = _durable(path)
-    opened = _open_spare(path) if spare and durable else None
+    opened = _open_spare(path) if spare else None
     fd, tmp = opened or _create_temp(path)
     try:
         _fill(fd, data, mode, path, reused=opened is not None)
@@ -336,7 +337,7 @@ def _write_pending(path: str, data: bytes, mode: int, spare: bool) -> tuple[str,
                 os.unlink(tmp)
         raise
     os.close(fd)
-    return tmp, None, False, None
+    return tmp, None, opened is not None, None
 
 
 def spare_path(path: str | os.PathLike) -> str:

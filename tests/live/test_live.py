@@ -234,6 +234,9 @@ def test_vanished_bridge_is_reported_and_update_repairs_it(conn, netns):
 def test_stop_with_an_edited_config_leaves_nothing_behind(conn, netns, state_dir):
     conn.define(NAT)
     conn.start("natnet")
+    for number in (2, 3):   # live updates keep the version before each definition as a spare
+        conn.update("natnet", "add", "dns-host",
+                    f"<host ip='10.61.0.{number}'><hostname>h{number}</hostname></host>")
     pid = dnsmasq_pid(conn, "natnet")
     record = conn.store.read_record("natnet")
     # the persistent definition now names another bridge, no DNS, no firewall-relevant mode
@@ -245,6 +248,8 @@ def test_stop_with_an_edited_config_leaves_nothing_behind(conn, netns, state_dir
     assert not Path(record["dir"]).exists()
     assert not conn.store.record_path("natnet").exists()
     assert not conn.store.live_path("natnet").exists()
+    assert not [entry for entry in os.listdir(conn.store.live_path("natnet").parent)
+                if "natnet" in entry]                     # nor the live definition's spare
     assert "10.62.0.0" not in subprocess.run(["ip", "-n", netns, "route"], capture_output=True,
                                              text=True).stdout
     uuid = netupdate.load(conn.dumpxml("natnet")).defs.uuid   # the one define gave it

@@ -64,27 +64,25 @@ class UpdateVerbs:
             if live:
                 vanished().live_preflight("a live update", name, record)
             docs = self._edit_targets(name, live, config)
+            writes, pending = [], None
             try:
                 result.change = change = self._edit_docs(docs, result.command, section, xml,
                                                          parent_index, node_spec)
+                if live and not dry_run:   # the disk writes start now, before the plan
+                    pending = self._persist(name, docs, writes)
                 result.plan = planner.plan_change(change)
                 leases = world.preflight_edit(self, name, record if live else None, docs,
                                               result, release_conflicting, force)
             except BaseException:
+                _drop(pending)
                 self._forget(live_path, config_path)  # the cached trees may be half edited
                 raise
             if dry_run or not result.plan.changes:
+                _drop(pending)
                 self._forget(live_path, config_path)
                 return _not_written(result, live, config, started, leases)
             try:
-                if live:
-                    self._journaled_update(name, record, docs, result)
-                    result.notes += world.after(self, name, leases, result)
-                else:
-                    data = docs["config"].network.to_bytes(tracked=True)
-                    atomic_write_many([(config_path, data)], mode=0o600)
-                    self._remember(config_path, data, docs["config"].network)
-                    result.config = CHANGED
+                self._write_update(name, live and record, docs, result, writes, pending, leases)
             except BaseException:
                 self._forget(live_path, config_path)
                 raise
@@ -93,6 +91,20 @@ class UpdateVerbs:
         self._after_change(name, result)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _write_update(self, name: str, record: dict | None, docs: dict[str, Doc], result,
+                      writes: list, pending: PendingWrites | None, leases) -> None:
+        """Put an edit into effect: on the running network (``record``) and its definitions,
+        under the update's journal, or in the persistent definition alone."""
+        if record:
+            self._journaled_update(name, record, docs, result, writes, pending)
+            result.notes += world.after(self, name, leases, result)
+            return
+        config_path, network = self.store.config_path(name), docs["config"].network
+        data = network.to_bytes(tracked=True)
+        atomic_write_many([(config_path, data)], mode=0o600)
+        self._remember(config_path, data, network)
+        result.config = CHANGED
 
     def _edit_docs(self, docs: dict[str, Doc], command: str, section, xml, parent_index: int,
                    node_spec: str | None):
@@ -126,15 +138,13 @@ class UpdateVerbs:
             self.driver.reconcile(name, record, doc.defs)
         return problems
 
-    def _journaled_update(self, name: str, record: dict, docs: dict, result) -> None:
-        """The live side of an update under its journal.  The new definitions go to temp
-        files first (the disk writes them while the pre-change checks run: a repair needs no
-        journal, it puts back what the unchanged definition says); nothing is put in place
-        before the journal exists (``_run_update``)."""
+    def _journaled_update(self, name: str, record: dict, docs: dict, result, writes: list,
+                          pending: PendingWrites) -> None:
+        """The live side of an update under its journal.  The new definitions are in temp
+        files already (``_persist``: the disk writes them while the plan and the pre-change
+        checks run; a repair needs no journal, it puts back what the unchanged definition
+        says); nothing is put in place before the journal exists (``_run_update``)."""
         from netupdate.live import txn
-        writes: list = []
-        with system_errors("cannot write the new definitions"):
-            pending = self._persist(name, docs, writes)
         config = docs["config"].data if "config" in docs else \
             txn.read_bytes(self.store.config_path(name))
         try:
@@ -229,8 +239,8 @@ class UpdateVerbs:
 
     def _persist(self, name: str, docs: dict, writes: list) -> PendingWrites:
         """Serialize the edited definitions into ``writes`` (a fraction of a millisecond with
-        the edit marks) and write them to temp files, the disk's writeback started (the
-        persistent one over its spare: the update holds the network's lock)."""
+        the edit marks) and write them over their spares (the update holds the network's
+        lock), the persistent one's fsync started."""
         live_doc, config_doc = docs["live"], docs.get("config")
         live_bytes = live_doc.network.to_bytes(tracked=True)
         writes.append((self.store.live_path(name), live_bytes))
@@ -238,7 +248,8 @@ class UpdateVerbs:
             same = config_doc.network is live_doc.network
             writes.append((self.store.config_path(name), live_bytes if same
                            else config_doc.network.to_bytes(tracked=True)))
-        return PendingWrites(writes, 0o600, spare=True)
+        with system_errors("cannot write the new definitions"):
+            return PendingWrites(writes, 0o600, spare=True)
 
     def _undo_update(self, name: str, docs: dict, writes: list, pending, kinds, record: dict,
                      netns) -> None:
@@ -343,6 +354,13 @@ class UpdateVerbs:
         if config_net is not None:
             result.config = CHANGED
         return notes
+
+
+def _drop(pending: PendingWrites | None) -> None:
+    """The temp files of an update that writes nothing after all (refused, a dry run, no
+    change)."""
+    if pending is not None:
+        pending.abort()
 
 
 def _kept_errors(work):

@@ -231,10 +231,14 @@ def test_a_spare_write_swaps_the_files_and_frees_nothing(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == [".n.xml.spare", "n.xml"]
 
 
+@pytest.mark.parametrize("durable", [True, False], ids=["config dir", "run dir"])
 @pytest.mark.parametrize("planted", ["symlink", "hard link", "directory"])
-def test_a_spare_that_is_not_a_plain_file_of_ours_is_never_written(tmp_path, planted):
-    """A symlink, a second link or a directory at the spare's name: the write goes to a fresh
-    temp file instead, and what was planted is left as it was."""
+def test_a_spare_that_is_not_a_plain_file_of_ours_is_never_written(tmp_path, planted, durable):
+    """A symlink, a second link or a directory at the spare's name, beside a persistent or a
+    running (volatile) definition: the write goes to a fresh temp file instead, and what was
+    planted is left as it was."""
+    if not durable:
+        atomic.volatile(tmp_path)
     target, victim = tmp_path / "n.xml", tmp_path / "victim"
     target.write_bytes(b"old")
     victim.write_bytes(b"victim")

@@ -65,9 +65,8 @@ def exists(name: str | None) -> bool:
 
 def require(name: str | None) -> None:
     """Raise a clear error when the name is invalid or the namespace does not exist."""
-    if name is not None and not os.path.exists(path(name)):
-        raise StateError(f"network namespace '{name}' does not exist "
-                         f"(create it with: ip netns add {name})")
+    if name is not None:
+        _namespace_id(name)
 
 
 def has_net_admin() -> bool:
@@ -165,14 +164,19 @@ _LOCK = threading.Lock()
 
 
 def _namespace_id(name: str) -> int:
-    return os.stat(path(name)).st_ino
+    """The identity of namespace ``name`` (its file's inode: a namespace re-created under the
+    same name is another one); a clear error when the name is invalid or there is none."""
+    try:
+        return os.stat(path(name)).st_ino
+    except OSError:
+        raise StateError(f"network namespace '{name}' does not exist "
+                         f"(create it with: ip netns add {name})") from None
 
 
 def call(netns: str | None, fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` run in a thread that lives in ``netns`` (the host when None)."""
     if netns is None:
         return fn(*args, **kwargs)
-    require(netns)
     key = (netns, _namespace_id(netns))  # a namespace re-created under the same name is new
     with _LOCK:
         worker = _WORKERS.get(key)
@@ -192,7 +196,6 @@ def udp_socket(netns: str | None, family: int = socket.AF_INET):
     """A UDP socket living in ``netns``, for the block's use only (taken from a pool; made there
     through ``call`` when none is free).  Replies to an earlier user's queries may still
     arrive on it: match replies to queries."""
-    require(netns)
     key = (netns, _namespace_id(netns) if netns is not None else 0, family)
     with _LOCK:
         free = _SOCKETS.get(key)

@@ -30,6 +30,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -144,6 +145,8 @@ def bench_netupdate(args, netns: str, state: str) -> dict:
     results["dns-api-idle"] = summary(idle(args, lambda i: conn.update(
         "bench", "add", "dns-host", dns_xml(i)), lambda i: wait_answer(
         netns, "10.70.0.1", *dns_name(i), timeout=0.5)))
+    results["floor"], results["floor-idle"] = floor(args, conn.driver.layout("bench").hostsdir,
+                                                    netns)
     # the command line as a fresh machine runs it after pip install '.[live]' (_venv.py): with
     # its command server (started by the first, untimed, command), and without (NETUPDATE_SERVER=off)
     env = {k: v for k, v in _venv.ENV.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -177,6 +180,34 @@ def bench_netupdate(args, netns: str, state: str) -> dict:
     conn.stop("bench")
     conn.close()
     return results
+
+
+def floor(args, hostsdir: Path, netns: str) -> tuple[dict, dict]:
+    """The floor of a DNS-host add (issue 15): a host file written into dnsmasq's hosts dir
+    (temp file, rename), then one query until the name answers; back to back, then one every
+    ``IDLE`` seconds.  Its names are removed again (a host file left empty: dnsmasq forgets
+    the name)."""
+    from netupdate.live.embedded.runtime import dnsquery
+    from netupdate.live.embedded.runtime import netns as NS
+    sock = NS.call(netns, socket.socket, socket.AF_INET, socket.SOCK_DGRAM)
+    numbers = iter(range(IDLE_FIRST + args.rounds, IDLE_FIRST + 3 * args.rounds))
+    written = []
+
+    def add() -> None:
+        name, address = dns_name(next(numbers))
+        path = hostsdir / f"floor-{name}"
+        Path(f"{path}.tmp").write_text(f"{address} {name}\n")
+        os.rename(f"{path}.tmp", path)
+        written.append(path)
+        while address not in dnsquery.exchange(sock, "10.70.0.1", name, "A")[1]:
+            time.sleep(0.0005)
+    try:
+        busy = summary([timed(add) for _ in range(args.rounds)])
+        return busy, summary(idle(args, lambda i: add()))
+    finally:
+        sock.close()
+        for path in written:
+            path.write_text("")
 
 
 def wait_server(netupdate_cli: str, env: dict) -> None:
@@ -340,6 +371,9 @@ def main(argv=None) -> int:
               f"{(f'{theirs * 1000:.1f}' if theirs else 'n/a'):>10} "
               f"{(f'{ratio:.1f}x' if ratio else 'n/a'):>9} "
               f"{(f'{target:.0f}x' if target else '-'):>7} {verdict}{note}")
+    print(f"the floor of a DNS add (a host file written, one query until it answers): "
+          f"{ours['floor']['median'] * 1000:.2f} ms back to back, "
+          f"{ours['floor-idle']['median'] * 1000:.2f} ms one every {IDLE} s")
     print(f"the venv's python -c pass: {ours['python']['median'] * 1000:.1f} ms")
     print(f"network start: netupdate {ours['start'] * 1000:.0f} ms"
           + (f", libvirt {peer['start'] * 1000:.0f} ms" if "start" in peer else ""))

@@ -293,6 +293,24 @@ def test_stop_and_status(tmp_path):
     assert bad.returncode == 2 and "unknown server command 'restart'" in bad.stderr
 
 
+@pytest.mark.parametrize("served", [True, False])
+@pytest.mark.parametrize("before", [["--json"], ["-q"], ["--state-dir", "/nonexistent/nu"],
+                                    ["--json", "-v"]])
+def test_global_options_may_come_before_the_server_verb(tmp_path, before, served):
+    """``netupdate --json server status`` is ``netupdate server status --json``, served or not
+    (the program answers ``server`` itself wherever it stands)."""
+    servers = Servers(tmp_path / "servers")
+    servers.started()
+    (status,) = servers.status()
+    result = servers.run([*before, "server", "status"], served=served)
+    assert result.returncode == 0, result.stderr
+    if "--json" in before:
+        assert json.loads(result.stdout)["servers"][0]["pid"] == status["pid"]
+    else:
+        assert result.stdout.startswith(f"running: pid {status['pid']},")
+    servers.stop()
+
+
 def test_the_client_imports_nothing_of_the_command(servers):
     """A served command's process imports the client alone (beyond what the interpreter
     imports to do nothing, this machine's start-up hooks included): no argparse, re, enum,

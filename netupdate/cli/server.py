@@ -1,7 +1,7 @@
 """``netupdate server status|stop``: the command servers of this user (netupdate/cmdserver).
 
-The ``netupdate`` program answers this verb itself (``cmdserver.control``: it owns the
-servers' sockets); this module only declares it, so that it is in ``--help``, the man page and
+The ``netupdate`` program answers this verb itself, never through a server
+(``cmdserver.control``); this module declares it, so that it is in ``--help``, the man page and
 completion, and parsed like every other verb."""
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ def register(sub) -> None:
 
 
 def cmd_server(args) -> int:
-    """Reached only through ``netupdate.cli.main`` called as a function: the program itself
-    answers ``server`` before it gets here."""
-    from netupdate.cli.options import Usage
-    raise Usage("'server' is answered by the netupdate program (netupdate or python -m "
-                "netupdate), not by netupdate.cli.main", args.parser)
+    """The verb with global options before it (``netupdate --json server status``), or
+    through ``netupdate.cli.main``: the program answers a leading ``server`` itself."""
+    from netupdate.cmdserver.control import answer
+    return answer(args)

@@ -26,7 +26,8 @@ def run() -> int:
     if argv[:1] == ["server"]:   # the servers' own verb: answered here
         from netupdate.cmdserver.control import control
         return control(argv[1:])
-    if argv in LOCAL_ONLY or os.environ.get(ENV_SERVER) == "off" or "_ARGCOMPLETE" in os.environ:
+    if argv in LOCAL_ONLY or os.environ.get(ENV_SERVER) == "off" or "_ARGCOMPLETE" in os.environ \
+            or "server" in argv:   # the verb after global options (or a network so named)
         return _here()
     folder = socket_dir()
     if folder is None:

@@ -21,6 +21,11 @@ def control(argv: list[str]) -> int:
     except Usage:
         return main(["server", *argv])   # its usage error, as for every verb
     fill_defaults(args)
+    return answer(args)
+
+
+def answer(args) -> int:
+    """``status`` or ``stop`` every server found (``args``: the parsed command line)."""
     word = args.server_verb
     folder = socket_dir()
     found = []
@@ -31,7 +36,7 @@ def control(argv: list[str]) -> int:
                 found.append(reply)
     if args.json:
         import json
-        print(json.dumps({"servers": found, "stopped": word == "stop"}))
+        print(json.dumps({"servers": found, "stopped": word == "stop"}, indent=2))
     elif not found:
         print("no command server is running")
     for server in [] if args.json else found:

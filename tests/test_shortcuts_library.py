@@ -96,8 +96,18 @@ def _options(values: dict) -> list[str]:
     options = []
     for key, value in values.items():
         for one in value if isinstance(value, list) else [value]:
-            options += [f"--{key}"] if one is True else [f"--{key}", one]
+            options += ([f"--{key}"] if one is True else [f"--{key}={one}"]
+                        if one.startswith("-") else [f"--{key}", one])   # as argparse wants
     return options
+
+
+def test_a_value_starting_with_a_dash_gets_the_spelling_that_works():
+    code, out, err = run("edit", NAT, "add", "portgroup", "--name", "-x")
+    assert code == 2 and out == ""
+    assert err.endswith("error: argument --name: expected one argument\n"
+                        "hint: a value that starts with '-' is written --name=VALUE\n")
+    code, out, err = run("edit", NAT, "add", "portgroup", "--name=-x")
+    assert code == 0 and "<portgroup name='-x'/>" in out, err
 
 
 def _library(text: str, command: str, section: str, xml=None, **values):

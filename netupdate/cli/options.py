@@ -90,7 +90,11 @@ class Parser(argparse.ArgumentParser):
 
 
     def error(self, message: str):
-        raise Usage(message, self)
+        import re
+        missing = re.fullmatch(r"argument ([^:]+): expected one argument", message)
+        option = missing.group(1).split("/")[-1] if missing else None
+        raise Usage(message, self, hint=None if option is None else
+                    f"a value that starts with '-' is written {option}=VALUE")
 
 
 # how alike a typo and an option's name (without dashes) must be to suggest it: --verbos,

@@ -112,26 +112,65 @@ def test_an_option_the_section_does_not_take_is_a_usage_error(misfit):
 @given(misfit=misfits(), before=st.integers(0, 3))
 def test_a_batch_line_with_a_misfit_option_names_its_line_once(misfit, before):
     from netupdate.cli.batchlines import expand
-    from netupdate.edit.batch import BatchError
+    from netupdate.cli.options import Usage
     section, key = misfit
     option = SHORTCUTS[key][0][0]
     line = f"add {section} {option}" + ("" if key == "default" else f" {_value(key)}")
     good = "add dns-host --ip 192.168.122.5 --hostname a"
-    with pytest.raises(BatchError) as caught:
+    with pytest.raises(Usage) as caught:
         expand("\n".join([good] * before + [line]) + "\n")
     assert caught.value.batch_line == before + 1
     assert str(caught.value).startswith(f"batch line {before + 1}: {section} takes ")
     assert f"not {option}" in str(caught.value)
 
 
+BATCH_LINES = {   # a line -> (exit code, error code): usage errors exit 2 as on the command line
+    "add dns-host --mac 52:54:00:00:00:01 --ip 192.168.122.9": (E.EXIT_USAGE, "usage"),
+    "add ip-dhcp-hots --mac 52:54:00:00:00:01 --ip 192.168.122.9": (E.EXIT_USAGE, "usage"),
+    "add dns-host --ip 192.168.122.9 --hostnmae x": (E.EXIT_USAGE, "usage"),
+    "ip-dhcp-host add --mac 52:54:00:00:00:01 --ip 192.168.122.9": (E.EXIT_USAGE, "usage"),
+    "add ip-dhcp-host --mac 52:54:00:00:00:0g --ip 192.168.122.9": (E.EXIT_ERROR, None),
+    "add ip-dhcp-hots <host/>": (E.EXIT_ERROR, None),
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(bad=st.sampled_from(sorted(BATCH_LINES)), before=st.integers(0, 2),
+       json_out=st.booleans())
+def test_a_bad_batch_line_exits_as_the_same_update_would(tmp_path_factory, bad, before,
+                                                           json_out):
+    """A refused batch line exits with the table's code (a usage error 2, as the same words
+    on the command line), named by its line; with --json the error is the last JSON line of
+    the batch's output, whenever it was found, and the only error object."""
+    folder = tmp_path_factory.mktemp("batch")
+    state = folder / "state"
+    batch = folder / "b.txt"
+    good = [f"add dns-host --ip 192.168.122.{5 + i} --hostname a{i}" for i in range(before)]
+    batch.write_text("\n".join([*good, bad]) + "\n")
+    assert run("--state-dir", state, "define", NAT)[0] == 0
+    code, out, err = run("--state-dir", state, "update", "default", "--batch", batch,
+                         *(["--json"] if json_out else []))
+    expected, kind = BATCH_LINES[bad]
+    assert code == expected, err
+    assert f"batch line {before + 1}: " in err and "Traceback" not in err
+    if json_out:
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert [e["event"] for e in lines].count("error") == 1 and lines[-1]["event"] == "error"
+        assert lines[-1]["exit"] == expected and lines[-1]["line"] == before + 1
+        assert kind is None or lines[-1]["code"] == kind
+    else:
+        assert out == ""
+    assert run("--state-dir", state, "dumpxml", "default")[1] == NAT.read_text()
+
+
 def test_a_batch_line_typo_gets_did_you_mean_and_one_location():
     from netupdate.cli.batchlines import expand
-    from netupdate.edit.batch import BatchError
-    with pytest.raises(BatchError) as caught:
+    from netupdate.cli.options import Usage
+    with pytest.raises(Usage) as caught:
         expand("add ip-dhcp-host --mca 52:54:00:00:00:01\n")
     assert str(caught.value) == ("batch line 1: unrecognized arguments: --mca "
                                  "52:54:00:00:00:01; did you mean '--mac' instead of '--mca'?")
-    with pytest.raises(BatchError) as caught:
+    with pytest.raises(Usage) as caught:
         expand("\nadd dns-hots --ip 192.168.122.5\n")
     assert str(caught.value).startswith("batch line 2: unknown section 'dns-hots'")
 
@@ -195,12 +234,12 @@ def test_quiet_update_prints_its_summary_only(monkeypatch):
        verb=st.sampled_from(["edit", "update", "batch"]))
 def test_the_section_before_the_command_gets_a_hint(section, command, verb):
     from netupdate.cli.batchlines import expand
-    from netupdate.edit.batch import BatchError
+    from netupdate.cli.options import Usage
     order = {"edit": "FILE COMMAND SECTION XML", "update": "NAME COMMAND SECTION XML",
              "batch": "COMMAND SECTION XML"}[verb]
     hint = f"{section!r} is a SECTION, but the COMMAND comes first: {order} (e.g. add {section}"
     if verb == "batch":
-        with pytest.raises(BatchError) as caught:
+        with pytest.raises(Usage) as caught:
             expand(f"{section} {command} --name x\n")
         assert str(caught.value).startswith(f"batch line 1: {hint}")
         return

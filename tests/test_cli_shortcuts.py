@@ -125,7 +125,8 @@ def test_batch_lines_take_shortcuts():
         if update.section:
             network.update(update.command, update.section, update.xml,
                            parent_index=update.parent_index)
-    with pytest.raises(netupdate.NetupdateError, match="batch line 2: unknown section"):
+    from netupdate.cli.options import Usage
+    with pytest.raises(Usage, match="batch line 2: unknown section"):
         expand("\nadd ip-dhcp-hots --mac 52:54:00:00:00:42\n")
 
 

@@ -192,7 +192,7 @@ def usage_message(exc) -> str:
     return message
 
 
-def _report_usage(exc, json_wanted: bool) -> int:
+def _report_usage(exc, json_wanted: bool, lines: bool = False) -> int:
     parser = exc.parser
     usage = parser.format_usage() if parser is not None else ""
     prog = parser.prog if parser is not None else "netupdate"
@@ -202,10 +202,10 @@ def _report_usage(exc, json_wanted: bool) -> int:
     if exc.hint:
         print(f"hint: {exc.hint}", file=sys.stderr)
     if json_wanted:
-        from netupdate.cli.report import emit_json, error_json
+        from netupdate.cli.report import error_json
         data = error_json(exc, EXIT_USAGE, usage=usage.strip())
         data["error"] = message
-        emit_json(data)
+        _json_error(data, exc, lines)
     return EXIT_USAGE
 
 
@@ -272,7 +272,7 @@ def _run(args: argparse.Namespace) -> int:
         return int(args.func(args) or 0)
     except Usage as exc:
         exc.parser = exc.parser or getattr(args, "parser", None)
-        return _report_usage(exc, args.json)
+        return _report_usage(exc, args.json, getattr(args, "json_lines", False))
     except NetupdateError as exc:
         return _fail(args, exc, exit_code(exc), str(exc))
     except Terminated:
@@ -311,10 +311,21 @@ def _fail(args, exc: BaseException, code: int, text: str) -> int:
         import traceback
         traceback.print_exception(exc, file=sys.stderr)
     print(f"netupdate: error: {' '.join(text.split())}", file=sys.stderr)
-    if args.json and not getattr(exc, "json_reported", False):  # JSON lines: already out
-        from netupdate.cli.report import emit_json, error_json
+    if args.json:
+        from netupdate.cli.report import error_json
         data = error_json(exc, code)
         if isinstance(exc, OSError):
             data["error"] = text
-        emit_json(data)
+        _json_error(data, exc, getattr(args, "json_lines", False))
     return code
+
+
+def _json_error(data: dict, exc: BaseException, lines: bool) -> None:
+    """The error object on stdout: one indented object, or the last JSON line of a verb whose
+    output is JSON lines (``lines``)."""
+    if lines:
+        from netupdate.cli.progress import error_line
+        error_line(data, exc)
+    else:
+        from netupdate.cli.report import emit_json
+        emit_json(data)

@@ -32,8 +32,12 @@ def _expand_line(parser, number: int, line: str) -> str:
             raise Usage("give either the XML fragment or the typed options (and a SECTION)")
         check_shortcuts(section, values)
         xml = fragment(get(section).name, **values)
-    except (Usage, ValueError, InvalidFragmentError) as exc:
-        why = usage_message(exc) if isinstance(exc, Usage) else getattr(exc, "message", exc)
+    except Usage as exc:   # a usage error, as on the command line (exit 2), named by its line
+        usage = Usage(f"batch line {number}: {usage_message(exc)}", hint=exc.hint)
+        usage.batch_line = number
+        raise usage from None
+    except (ValueError, InvalidFragmentError) as exc:
+        why = getattr(exc, "message", exc)
         raise BatchError(f"batch line {number}: {why}", line=number) from None
     head = [command] + ([f"--parent-index={args.parent_index}"]
                         if args.parent_index >= 0 else [])

@@ -335,6 +335,7 @@ def _cmd_batch(args) -> int:
     from netupdate.cli.progress import emit_result, long_operation
     from netupdate.cli.world import force_option
     from netupdate.edit.batch import parse_batch
+    args.json_lines = args.json   # its output, errors included, is JSON lines
     if args.words or args.node_spec is not None or shortcut_values(args):
         raise Usage("with --batch FILE give only the network NAME (the updates come from FILE)")
     updates = parse_batch(expand(read_text(args.batch)))

@@ -61,6 +61,7 @@ def long_operation(args, run):
     from netupdate.cli import Terminated, end_now
     from netupdate.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, NetupdateError, restored
     reporter = Reporter(args)
+    args.json_lines = reporter.json
     try:
         result = run(reporter)
     except KeyboardInterrupt as exc:
@@ -74,17 +75,19 @@ def long_operation(args, run):
         import signal
         term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
         return end_now(EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
-    except NetupdateError as exc:
-        reporter.done()
-        if reporter.json:   # the last line is the error object, with the event's keys
-            from netupdate.cli.report import error_json
-            from netupdate.errors import exit_code
-            reporter.line({"event": "error", "message": str(exc), "restored": restored(exc),
-                           **error_json(exc, exit_code(exc))})
-            exc.json_reported = True
+    except NetupdateError:
+        reporter.done()   # the error: the last JSON line with --json (``error_line``)
         raise
     reporter.done()
     return 0, result
+
+
+def error_line(data: dict, exc: BaseException) -> None:
+    """With ``--json``, the error of a verb that writes JSON lines (``args.json_lines``: a long
+    operation, a batch) is its last line: the error object ``data`` with the event's keys."""
+    from netupdate.errors import restored
+    Reporter(None).line({"event": "error", "message": data["error"], "restored": restored(exc),
+                         **data})
 
 
 def emit_result(args, result, reporter_json: bool) -> None:

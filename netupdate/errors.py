@@ -209,19 +209,18 @@ def describe_os_error(exc: OSError) -> str:
 def exit_code(exc: BaseException) -> int:
     """The command line's exit code for an error (the table at the top): ``EXIT_SYSTEM`` when
     the system refused a file operation (the error, or an error it was raised from),
-    ``EXIT_NOT_FOUND`` for an unknown network, ``EXIT_PERMISSION`` when not allowed, else
-    ``EXIT_ERROR``."""
-    seen = exc
+    ``EXIT_NOT_FOUND`` for an unknown network, ``EXIT_PERMISSION`` when not allowed (the
+    error, or an ``EACCES``/``EPERM`` it was raised from), else ``EXIT_ERROR``."""
+    seen, denied = exc, False
     while seen is not None:
         if isinstance(seen, SystemFailure) or (isinstance(seen, OSError)
                                                and seen.errno in SYSTEM_ERRNOS):
             return EXIT_SYSTEM
+        denied = denied or isinstance(seen, (PermissionFailure, PermissionError))
         seen = seen.__cause__
     if isinstance(exc, NoSuchNetwork):
         return EXIT_NOT_FOUND
-    if isinstance(exc, (PermissionFailure, PermissionError)):
-        return EXIT_PERMISSION
-    return EXIT_ERROR
+    return EXIT_PERMISSION if denied else EXIT_ERROR
 
 
 def restored(exc: BaseException) -> bool:

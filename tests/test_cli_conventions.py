@@ -4,6 +4,7 @@ the verb's own usage on its errors, wrong-order hints, hidden internal verbs, co
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -362,6 +363,48 @@ def test_a_non_root_user_gets_one_line_and_the_permission_code(tmp_path, monkeyp
         assert err.startswith("netupdate: error: refusing state directory: ") and \
             err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     shutil.rmtree(tmp_path)
+
+
+def test_a_file_the_user_may_not_read_or_write_exits_with_the_permission_code(monkeypatch,
+                                                                             capsys):
+    """EACCES on a file the command reads or writes (the network file, an output file, a file
+    edited in place) exits 6 as the table says, in one line, with the JSON code
+    ``permission``."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch users")
+    import tempfile
+
+    from asuser import as_user
+    folder = Path(tempfile.mkdtemp(prefix="nu-cli-", dir="/tmp"))
+    os.chmod(folder, 0o755)
+    private, shared = folder / "private.xml", folder / "shared.xml"
+    shutil.copy(NAT, private)
+    shutil.copy(NAT, shared)
+    os.chmod(private, 0o600)
+    os.chmod(shared, 0o644)
+    out = folder / "out.json"
+    out.touch()
+    os.chmod(out, 0o666)
+    edit = ["add", "ip-dhcp-host", HOST]
+    cases = (["edit", private, *edit], ["edit", shared, *edit, "--in-place"],
+             ["edit", shared, *edit, "-o", folder / "new.xml"])
+    main(["edit", str(shared), *edit, "--json"])   # as root first: every module is imported
+    capsys.readouterr()
+
+    def json_run(argv):
+        with open(out, "w") as handle, contextlib.redirect_stdout(handle):
+            return main(["--json", *map(str, argv)])
+    try:
+        for argv in cases:
+            code, err = as_user(json_run, argv)
+            assert code == E.EXIT_PERMISSION, (argv, err)
+            assert err.startswith("netupdate: error: ") and err.count("\n") == 1 and \
+                "Permission denied" in err, (argv, err)
+            data = json.loads(out.read_text())
+            assert (data["code"], data["exit"]) == ("permission", E.EXIT_PERMISSION), data
+        assert shared.read_bytes() == NAT.read_bytes() and not (folder / "new.xml").exists()
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_a_failed_rollback_is_reported_as_failed():

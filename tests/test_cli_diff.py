@@ -60,6 +60,20 @@ def test_exit_code_option(capsys):
     assert "netupdate: error:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("exit_code", [True, False])
+@pytest.mark.parametrize("new", ["/no/such.xml", "malformed"])
+def test_a_json_error_is_one_object_on_stdout_with_and_without_exit_code(capsys, tmp_path,
+                                                                        exit_code, new):
+    if new == "malformed":
+        new = tmp_path / "bad.xml"
+        new.write_text("<network")
+    argv = ["diff", "--json", str(PLANS / "bridge-stp-off" / "before.xml"), str(new)]
+    code = main(argv + (["--exit-code"] if exit_code else []))
+    out, err = capsys.readouterr()
+    assert code == (2 if exit_code else 1)
+    assert json.loads(out)["exit"] == code and err.count("\n") == 1, (out, err)
+
+
 def test_errors_without_exit_code(capsys):
     assert main(["diff", str(PLANS / "bridge-stp-off" / "before.xml"), "/no/such.xml"]) == 1
     assert "cannot read /no/such.xml" in capsys.readouterr().err

@@ -273,8 +273,8 @@ def _run(args: argparse.Namespace) -> int:
     except Usage as exc:
         exc.parser = exc.parser or getattr(args, "parser", None)
         return _report_usage(exc, args.json, getattr(args, "json_lines", False))
-    except NetupdateError as exc:
-        return _fail(args, exc, exit_code(exc), str(exc))
+    except NetupdateError as exc:   # a verb may give its own exit code (diff --exit-code)
+        return _fail(args, exc, getattr(exc, "cli_exit", None) or exit_code(exc), str(exc))
     except Terminated:
         print("netupdate: terminated", file=sys.stderr)
         return end_now(EXIT_TERMINATED)

@@ -61,10 +61,9 @@ def run(args: argparse.Namespace) -> int:
     except NoSuchNetwork:
         raise
     except NetupdateError as exc:
-        if not args.exit_code:
-            raise
-        print(f"netupdate: error: {exc}", file=sys.stderr)
-        return EXIT_TROUBLE
+        if args.exit_code:   # reported as every error (its line, its JSON), exit 2 as diff(1)
+            exc.cli_exit = EXIT_TROUBLE
+        raise
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -34,8 +34,10 @@ def result_json(result) -> dict:
 
 
 def error_json(exc: BaseException, status: int, *, usage: str | None = None) -> dict:
+    from netupdate.errors import EXIT_PERMISSION
+    kind = "permission" if status == EXIT_PERMISSION else getattr(exc, "kind", None)
     data = {"error": getattr(exc, "message", None) or str(exc),
-            "code": getattr(exc, "kind", None) or ("usage" if usage is not None else "os"),
+            "code": kind or ("usage" if usage is not None else "os"),
             "exit": status, "file": getattr(exc, "file", None),
             "line": getattr(exc, "line", None) or getattr(exc, "batch_line", None),
             "path": getattr(exc, "path", None)}

@@ -72,7 +72,7 @@ def read_file(path, filename: str | None = None) -> bytes:
     except IsADirectoryError:
         raise XMLParseError(f"cannot read {path}: is a directory", file=filename) from None
     except OSError as exc:
-        raise XMLParseError(f"cannot read {path}: {exc.strerror or exc}", file=filename) from None
+        raise XMLParseError(f"cannot read {path}: {exc.strerror or exc}", file=filename) from exc
     if len(data) > MAX_BYTES:
         raise XMLParseError(f"document is larger than {MAX_BYTES // (1024 * 1024)} MiB",
                             file=filename)

@@ -69,7 +69,7 @@ def write_file(path: str | os.PathLike, data: bytes, *, mode: int | None = None)
         else:
             atomic_write(path, data, mode=_mode_of(path) if mode is None else mode)
     except OSError as exc:
-        raise NetupdateError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
+        raise NetupdateError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
 
 
 def _edit(source, update, filename: str | None) -> FileEdit:
@@ -100,7 +100,7 @@ def _edit_in_place(path, update) -> FileEdit:
             target.replace(result.encoded())
     except OSError as exc:
         raise NetupdateError(f"cannot edit {os.fspath(path)} in place: "
-                             f"{exc.strerror or exc}") from None
+                             f"{exc.strerror or exc}") from exc
     return result
 
 

@@ -282,6 +282,9 @@ def test_the_wrong_order_gets_a_hint(capsys):
     assert code == 2 and "but the NAME comes first" in err
     code, _, err = run(capsys, NAT, "edit", "add", "ip-dhcp-host", HOST)
     assert code == 2 and f"hint: the command comes first: netupdate edit {NAT}" in err
+    # a typo of a command followed by a command word: a typo, not the wrong order
+    code, _, err = run(capsys, "chnage", "status", "n")
+    assert code == 2 and "did you mean 'change'?" in err and "comes first" not in err
 
 
 def test_subcommand_errors_show_the_subcommand_usage(capsys):

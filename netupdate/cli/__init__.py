@@ -129,10 +129,13 @@ def _unknown_verb(parser, verb: str, rest: list[str]):
         close = close_option(verb.split("=")[0], GLOBAL_FLAGS)
         return Usage(f"unknown option {verb!r} before the command (only the global options "
                      f"go there)" + (f"; did you mean {close!r}?" if close else ""), parser)
-    later = next((word for word in rest if word in ALL_VERBS), None)
+    message = suggest(verb, ALL_VERBS, "command")
+    # a command later on: the order is wrong, unless this word is a typo of a command
+    later = None if "did you mean" in message else \
+        next((word for word in rest if word in ALL_VERBS), None)
     hint = (f"the command comes first: netupdate {later} {verb} ..." if later else
             f"commands: {', '.join(ALL_VERBS)}")
-    return Usage(suggest(verb, ALL_VERBS, "command"), parser, hint)
+    return Usage(message, parser, hint)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -366,6 +367,27 @@ def test_a_non_root_user_gets_one_line_and_the_permission_code(tmp_path, monkeyp
         assert err.startswith("netupdate: error: refusing state directory: ") and \
             err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     shutil.rmtree(tmp_path)
+
+
+def test_a_state_dir_the_user_cannot_make_is_named_with_the_way_out(monkeypatch, capsys):
+    """A non-root user whose default state directory cannot be made (HOME=/nonexistent, as
+    for nobody) is told which directory it is and how to choose another, exit 6."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch users")
+    from asuser import as_user
+    monkeypatch.delenv("NETUPDATE_STATE_DIR", raising=False)
+    for name in ("XDG_DATA_HOME", "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    main(["list"])   # as root first: every module is imported before the switch
+    capsys.readouterr()
+    monkeypatch.setenv("HOME", "/nonexistent")
+    for argv in (["define", str(NAT)],):   # (list: nothing is defined there, exit 0)
+        code, err = as_user(main, argv)
+        assert code == E.EXIT_PERMISSION, (argv, err)
+        assert re.fullmatch(r"netupdate: error: cannot make the state directory "
+                            r"/nonexistent/\.local/share/(run/)?netupdate: /nonexistent: "
+                            r"Permission denied \(choose one with --state-dir DIR or "
+                            r"\$NETUPDATE_STATE_DIR\)\n", err), err
 
 
 def test_a_file_the_user_may_not_read_or_write_exits_with_the_permission_code(monkeypatch,

@@ -161,8 +161,15 @@ class Store:
             if step in self._made:
                 continue
             between = 0o755 if step == root or _under(step, run) else 0o700
-            if not check_dir(step, None if mode is None else mode if step == text else between):
-                return path  # missing, and only checking
+            try:
+                if not check_dir(step, None if mode is None else
+                                 mode if step == text else between):
+                    return path  # missing, and only checking
+            except PermissionError as exc:
+                from netupdate.errors import PermissionFailure, describe_os_error
+                raise PermissionFailure(
+                    f"cannot make the state directory {root}: {describe_os_error(exc)} (choose "
+                    f"one with --state-dir DIR or ${ENV_STATE_DIR})") from exc
             self._made.add(step)
         return path
 

@@ -390,6 +390,39 @@ def test_a_state_dir_the_user_cannot_make_is_named_with_the_way_out(monkeypatch,
                             r"\$NETUPDATE_STATE_DIR\)\n", err), err
 
 
+def test_starting_in_a_namespace_as_a_non_root_user_says_what_it_needs(monkeypatch, capsys):
+    """``start NAME --netns NS`` without the privileges gives the same clear line as without
+    ``--netns`` (it said "failed to open netns"), exit 6."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch users")
+    import tempfile
+
+    from asuser import NOBODY, as_user
+    folder = Path(tempfile.mkdtemp(prefix="nu-cli-", dir="/tmp"))
+    os.chmod(folder, 0o755)
+    state = folder / "state"
+    monkeypatch.setenv("NETUPDATE_STATE_DIR", str(state))
+    pytest.importorskip("pyroute2")   # as root first: every module is imported before the switch
+    import ctypes  # noqa: F401
+
+    from netupdate import libc  # noqa: F401
+    from netupdate.live.embedded import world  # noqa: F401
+    main(["list"])
+    capsys.readouterr()
+    state.mkdir(mode=0o755)
+    os.chown(state, NOBODY, NOBODY)
+    try:
+        assert as_user(main, ["define", str(NAT)])[0] == 0
+        for extra in ([], ["--netns", "nu-no-such-ns"]):
+            code, err = as_user(main, ["start", "default", *extra])
+            assert code == E.EXIT_PERMISSION, (extra, err)
+            assert err.startswith("netupdate: error: running a network needs root with "
+                                  "CAP_NET_ADMIN (running as not root)") and \
+                err.count("\n") == 1, (extra, err)
+    finally:
+        shutil.rmtree(folder)
+
+
 def test_a_file_the_user_may_not_read_or_write_exits_with_the_permission_code(monkeypatch,
                                                                              capsys):
     """EACCES on a file the command reads or writes (the network file, an output file, a file

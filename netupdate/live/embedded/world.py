@@ -277,7 +277,10 @@ def preflight_apply(conn, name: str, job, changes, force: bool) -> None:
 
 
 def preflight_start(conn, name: str, defs, netns: str | None, force: bool) -> None:
-    """Refuse to start ``name`` where it collides with what the namespace holds."""
+    """Refuse to start ``name`` where it collides with what the namespace holds (looking into
+    it needs the privileges that running a network needs: their error first)."""
+    from netupdate.live.embedded.runtime import netns as NS
+    NS.require_privileges("running a network")
     _refuse(_collisions(conn, name, None, defs, netns), force)
 
 

@@ -33,7 +33,29 @@ def man_page() -> str:
             "description": "edit libvirt network definitions and apply the edits live",
             "url": "", "authors": [], "manual_section": "1",
             "manual_title": "netupdate manual"}
-    return str(Manpage(build_parser(), _data=data, format="pretty"))
+    return _no_fill(str(Manpage(build_parser(), _data=data, format="pretty")))
+
+
+def _no_fill(text: str) -> str:
+    """The page with its laid-out blocks left as written: each run of indented lines (a
+    usage's continuation, the examples, the exit-code table), with the line that heads it,
+    between ``.nf`` and ``.fi`` (man fills text into paragraphs: commands split across lines,
+    the table run together)."""
+    out: list[str] = []
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        if not lines[index].startswith(" "):
+            out.append(lines[index])
+            index += 1
+            continue
+        head = [out.pop()] if out and out[-1] and not out[-1].startswith(".") else []
+        block = head
+        while index < len(lines) and lines[index].startswith(" "):
+            block.append(lines[index])
+            index += 1
+        out += [".nf", *block, ".fi"]
+    return "\n".join(out)
 
 
 def top_help() -> str:

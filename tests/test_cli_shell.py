@@ -44,6 +44,16 @@ def test_the_man_page_renders():
                   "--connect", "--mac", "exit status:", "4   no such network"):
         assert words in page, words
     assert "_expire" not in page
+    # laid-out blocks stay as written (man fills paragraphs): the examples one per line, the
+    # exit table one code per line, a usage's continuation lines under it
+    from netupdate.errors import EXIT_CODES
+    lines = [line.strip() for line in page.splitlines()]
+    for code, text in EXIT_CODES.items():
+        assert f"{code:<3} {text}" in lines, (code, text)
+    assert "netupdate -c test:///default list" in lines
+    assert any(line.startswith("netupdate edit fixtures/networks/nat-default.xml add "
+                               "ip-dhcp-host --mac ") and line.endswith("--name vm1")
+               for line in lines)
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import netupdate
-from netupdate.cli import main
+from netupdate.cli import ALL_VERBS, main
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = ROOT / "fixtures" / "networks"
@@ -85,6 +85,7 @@ ANY = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 
 @settings(max_examples=40)
 @given(mac=st.one_of(MACS, ANY), last=st.integers(2, 254), name=st.one_of(NAMES, ANY))
+@example(mac="52:00:00:00:00:00", last=2, name="--")   # argparse < 3.12 made --name=-- []
 def test_generated_hosts_match_the_hand_written_xml_errors_included(mac, last, name):
     """Whatever the values (valid, malformed, quotes, ``<``, control characters), the shortcut
     gives the result, or the same error line, as the XML with the same values."""
@@ -139,9 +140,18 @@ def _examples(text: str) -> list[str]:
             continue
         if inside and not line.startswith("  "):
             inside = False
-        if inside and "netupdate " in line:
+        if inside and lines and lines[-1].endswith("\\"):   # continued, as in a shell
+            lines[-1] = lines[-1][:-1] + line.strip()
+        elif inside and "netupdate " in line:
             lines.append(line.strip().split("   ")[0])
     return lines
+
+
+def test_help_is_at_most_100_columns():
+    """docs/cli.md: help text is at most 100 columns wide (a long example is continued)."""
+    for verb in ([], *([v] for v in ALL_VERBS)):
+        text = run(*verb, "--help")[1]
+        assert max(map(len, text.splitlines())) <= 100, verb
 
 
 def test_every_help_example_runs(tmp_path):

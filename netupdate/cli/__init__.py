@@ -46,9 +46,12 @@ command, like virsh and git, or anywhere after it.  A network is named by name o
 reads a file or fragment from standard input.
 
 examples:
-  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host --mac 52:54:00:00:00:10 --ip 192.168.122.10 --name vm1
-  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>" --plan
-  netupdate edit fixtures/networks/nat-default.xml modify bridge --name virbr0 --stp off --print-diff
+  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host \\
+      --mac 52:54:00:00:00:10 --ip 192.168.122.10 --name vm1
+  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host \\
+      "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>" --plan
+  netupdate edit fixtures/networks/nat-default.xml modify bridge \\
+      --name virbr0 --stp off --print-diff
   netupdate edit fixtures/networks/nat-dns-txt.xml delete dns-txt --name example --print-diff
   netupdate validate fixtures/networks/nat-default.xml fixtures/networks/routed.xml
   netupdate diff fixtures/networks/nat-default.xml fixtures/networks/nat-hosts.xml

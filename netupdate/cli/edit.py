@@ -26,10 +26,14 @@ sections: bridge domain ip ip-dhcp-host ip-dhcp-range forward forward-interface 
 The plan (--plan) goes to stderr when the XML or the diff goes to stdout.
 
 examples:
-  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>"
-  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host --mac 52:54:00:00:00:11 --ip 192.168.122.11 --name vm2 --print-diff
-  netupdate edit fixtures/networks/nat-default.xml add dns-host --ip 192.168.122.50 --hostname web --plan
-  netupdate edit fixtures/networks/nat-default.xml modify bridge --name virbr0 --stp off --delay 0 --print-diff
+  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host \\
+      "<host mac='52:54:00:00:00:10' ip='192.168.122.10'/>"
+  netupdate edit fixtures/networks/nat-default.xml add ip-dhcp-host \\
+      --mac 52:54:00:00:00:11 --ip 192.168.122.11 --name vm2 --print-diff
+  netupdate edit fixtures/networks/nat-default.xml add dns-host \\
+      --ip 192.168.122.50 --hostname web --plan
+  netupdate edit fixtures/networks/nat-default.xml modify bridge \\
+      --name virbr0 --stp off --delay 0 --print-diff
 """
 USAGE_ORDER = "netupdate edit FILE COMMAND SECTION XML"
 

@@ -1,8 +1,8 @@
 import sys
 
-if sys.argv[1:2] == ["server"]:   # the program answers it (netupdate/cmdserver)
+if "server" in sys.argv[1:]:   # the program answers that verb (netupdate/cmdserver)
     from netupdate.cmdserver.control import control
-    sys.exit(control(sys.argv[2:]))
+    sys.exit(control(sys.argv[1:]))
 
 from netupdate.cli import main
 

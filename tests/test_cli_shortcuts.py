@@ -171,10 +171,10 @@ def test_every_help_example_runs(tmp_path):
     for verb in ([], ["edit"], ["validate"], ["diff"], ["update"]):
         examples += _examples(run(*verb, "--help")[1])
     assert len(examples) >= 12 and any(re.search(r"validate .*fixtures", e) for e in examples)
-    for example in examples:
-        result = subprocess.run(["bash", "-c", example], cwd=tmp_path, env=env,
+    for line in examples:
+        result = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env,
                                 capture_output=True, text=True)
-        assert result.returncode == 0, (example, result.stderr)
+        assert result.returncode == 0, (line, result.stderr)
 
 
 def test_update_takes_shortcuts_and_batch_lines_from_stdin(tmp_path, monkeypatch):

@@ -329,9 +329,8 @@ def _fail(args, exc: BaseException, code: int, text: str) -> int:
 def _json_error(data: dict, exc: BaseException, lines: bool) -> None:
     """The error object on stdout: one indented object, or the last JSON line of a verb whose
     output is JSON lines (``lines``)."""
+    from netupdate.cli.report import emit_json, error_line
     if lines:
-        from netupdate.cli.progress import error_line
         error_line(data, exc)
     else:
-        from netupdate.cli.report import emit_json
         emit_json(data)

@@ -65,8 +65,16 @@ def complete_words(prefix: str = "", parsed_args=None, **_kwargs) -> list[str]:
 
 
 def shortcut_values(args: argparse.Namespace) -> dict:
-    return {key: getattr(args, f"shortcut_{key}", None) for key in SHORTCUTS
+    return {key: _dashes(getattr(args, f"shortcut_{key}", None)) for key in SHORTCUTS
             if getattr(args, f"shortcut_{key}", None) is not None}
+
+
+def _dashes(value):
+    """argparse before 3.12 reads ``--name=--`` as [] (it drops the '--' even there): that
+    value is '--'."""
+    if value == []:
+        return "--"
+    return [_dashes(one) for one in value] if isinstance(value, list) else value
 
 
 def check_shortcuts(section: str, values: dict) -> None:

@@ -89,14 +89,6 @@ class Parser(argparse.ArgumentParser):
         return sorted(set(re.findall(r"(?<![\w-])--?[a-zA-Z][\w-]*", self.format_help())))
 
 
-    def _get_values(self, action, arg_strings):
-        # --name=-- is the value '--' (argparse before 3.12 drops a '--' even there, leaving [])
-        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
-            value = self._get_value(action, "--")
-            self._check_value(action, value)
-            return value
-        return super()._get_values(action, arg_strings)
-
     def error(self, message: str):
         import re
         missing = re.fullmatch(r"argument ([^:]+): expected one argument", message)

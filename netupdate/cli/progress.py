@@ -76,18 +76,10 @@ def long_operation(args, run):
         term = isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
         return end_now(EXIT_TERMINATED if term else EXIT_INTERRUPTED), None
     except NetupdateError:
-        reporter.done()   # the error: the last JSON line with --json (``error_line``)
+        reporter.done()   # the error: the last JSON line with --json (``report.error_line``)
         raise
     reporter.done()
     return 0, result
-
-
-def error_line(data: dict, exc: BaseException) -> None:
-    """With ``--json``, the error of a verb that writes JSON lines (``args.json_lines``: a long
-    operation, a batch) is its last line: the error object ``data`` with the event's keys."""
-    from netupdate.errors import restored
-    Reporter(None).line({"event": "error", "message": data["error"], "restored": restored(exc),
-                         **data})
 
 
 def emit_result(args, result, reporter_json: bool) -> None:

@@ -48,6 +48,17 @@ def error_json(exc: BaseException, status: int, *, usage: str | None = None) -> 
     return data
 
 
+def error_line(data: dict, exc: BaseException) -> None:
+    """With ``--json``, the error of a verb that writes JSON lines (``args.json_lines``: a long
+    operation, a batch) is its last line: the error object ``data`` with the event's keys."""
+    import json
+
+    from netupdate.errors import restored
+    line = {"event": "error", "message": data["error"], "restored": restored(exc), **data}
+    sys.stdout.write(json.dumps(line, default=str) + "\n")
+    sys.stdout.flush()
+
+
 def say(args, text: str, stream=None) -> None:
     """An informational line (not the result itself): left out with ``--quiet``."""
     if getattr(args, "verbosity", 0) >= 0:

@@ -29,7 +29,8 @@ def register(sub) -> None:
 
 
 def cmd_server(args) -> int:
-    """The verb with global options before it (``netupdate --json server status``), or
-    through ``netupdate.cli.main``: the program answers a leading ``server`` itself."""
-    from netupdate.cmdserver.control import answer
-    return answer(args)
+    """Reached only through ``netupdate.cli.main`` called as a function: the program answers
+    ``server`` before it gets here (``cmdserver.control``, wherever the word stands)."""
+    from netupdate.cli.options import Usage
+    raise Usage("'server' is answered by the netupdate program (netupdate or python -m "
+                "netupdate), not by netupdate.cli.main", args.parser)

@@ -23,11 +23,10 @@ def run() -> int:
     """The exit code of the command run here; a command the server ran ends this process
     with its exit code."""
     argv = sys.argv[1:]
-    if argv[:1] == ["server"]:   # the servers' own verb: answered here
+    if "server" in argv:   # the servers' own verb (after global options too): answered here
         from netupdate.cmdserver.control import control
-        return control(argv[1:])
-    if argv in LOCAL_ONLY or os.environ.get(ENV_SERVER) == "off" or "_ARGCOMPLETE" in os.environ \
-            or "server" in argv:   # the verb after global options (or a network so named)
+        return control(argv)
+    if argv in LOCAL_ONLY or os.environ.get(ENV_SERVER) == "off" or "_ARGCOMPLETE" in os.environ:
         return _here()
     folder = socket_dir()
     if folder is None:

@@ -10,16 +10,20 @@ from netupdate.cmdserver import CONTROL, connect, socket_dir
 
 
 def control(argv: list[str]) -> int:
-    """``netupdate server ...``: parsed by the command line's own parser (``--help``, usage
-    errors and suggestions as for every verb); ``status`` or ``stop`` each server found."""
+    """A command line holding the word ``server`` (``netupdate [GLOBAL OPTIONS] server ...``):
+    parsed by the command line's own parser (``--help``, usage errors and suggestions as for
+    every verb); ``status`` or ``stop`` each server found.  Any other command (a network
+    named "server") runs as usual."""
     from netupdate.cli import main, parse
     from netupdate.cli.options import Usage, fill_defaults
     try:
-        args = parse(["server", *argv])
+        args = parse(list(argv))
     except SystemExit as exc:   # --help
         return exc.code if isinstance(exc.code, int) else 2
     except Usage:
-        return main(["server", *argv])   # its usage error, as for every verb
+        return main(list(argv))   # its usage error, as for every verb
+    if getattr(args, "server_verb", None) is None:
+        return main(list(argv))
     fill_defaults(args)
     return answer(args)
 

@@ -103,7 +103,7 @@ def multi_line(value: str) -> str:
 
 
 def _dns_name(what: str, value: str, label: re.Pattern) -> str:
-    if len(value) <= MAX_LABEL and label.match(value):   # one label (a host's name): done
+    if len(value) <= MAX_LABEL and label.match(value) and "--" not in value:   # one label: done
         return value
     _printable(what, value)
     if not value:
@@ -117,6 +117,11 @@ def _dns_name(what: str, value: str, label: re.Pattern) -> str:
             _fail(what, value, "is not a valid DNS name (letters, digits and '-' in labels "
                   "separated by single dots; no '-' at a label's edge"
                   + (", '_' allowed)" if label is _TXT_LABEL else ")"))
+        if part[2:4] == "--" and part[:4].lower() != "xn--":
+            # a reserved label (RFC 5891): dnsmasq's IDN check (libidn2) refuses the whole
+            # name, and the network with it, as soon as the name has an upper-case letter
+            _fail(what, value, f"has the label {part!r}, with '--' as its third and fourth "
+                  "characters: reserved for internationalized names ('xn--...')")
     return value
 
 

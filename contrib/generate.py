@@ -49,8 +49,7 @@ def _no_fill(text: str) -> str:
             out.append(lines[index])
             index += 1
             continue
-        head = [out.pop()] if out and out[-1] and not out[-1].startswith(".") else []
-        block = head
+        block = [out.pop()] if out and out[-1] and not out[-1].startswith(".") else []
         while index < len(lines) and lines[index].startswith(" "):
             block.append(lines[index])
             index += 1

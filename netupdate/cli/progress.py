@@ -44,9 +44,8 @@ class Reporter:
         self.drawn = True
 
     def line(self, event: dict) -> None:
-        import json
-        self.out.write(json.dumps(event, default=str) + "\n")
-        self.out.flush()
+        from netupdate.cli.report import emit_json_line
+        emit_json_line(event, self.out)
 
     def done(self) -> None:
         if self.drawn:
@@ -83,12 +82,10 @@ def long_operation(args, run):
 
 
 def emit_result(args, result, reporter_json: bool) -> None:
-    import json
-
     from netupdate.cli.connect import warn_restart
     if reporter_json:
-        from netupdate.cli.report import result_json
-        print(json.dumps({"event": "result", **result_json(result)}, default=str), flush=True)
+        from netupdate.cli.report import emit_json_line, result_json
+        emit_json_line({"event": "result", **result_json(result)})
     else:
         from netupdate.cli.report import result_text
         print(result_text(result, args))

@@ -22,6 +22,15 @@ def emit_json(data, stream=None) -> None:
     stream.flush()
 
 
+def emit_json_line(data, stream=None) -> None:
+    """One JSON line (the output of a long operation or a batch: its events, its result,
+    its error)."""
+    import json
+    stream = stream or sys.stdout
+    stream.write(json.dumps(data, default=str) + "\n")
+    stream.flush()
+
+
 def result_json(result) -> dict:
     """An ``UpdateResult``'s JSON; a dry run's outcomes are worded ``would-...``."""
     data = result.to_json()
@@ -51,12 +60,9 @@ def error_json(exc: BaseException, status: int, *, usage: str | None = None) -> 
 def error_line(data: dict, exc: BaseException) -> None:
     """With ``--json``, the error of a verb that writes JSON lines (``args.json_lines``: a long
     operation, a batch) is its last line: the error object ``data`` with the event's keys."""
-    import json
-
     from netupdate.errors import restored
-    line = {"event": "error", "message": data["error"], "restored": restored(exc), **data}
-    sys.stdout.write(json.dumps(line, default=str) + "\n")
-    sys.stdout.flush()
+    emit_json_line({"event": "error", "message": data["error"], "restored": restored(exc),
+                    **data})
 
 
 def say(args, text: str, stream=None) -> None:

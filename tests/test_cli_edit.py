@@ -121,7 +121,7 @@ def test_node_spec_with_xml_but_no_section(capsys, net):
 
 @pytest.mark.parametrize("argv,words", [
     (["add", "ip-dhcp-host", "<host mac='52:54:00:0a:cd:99' ip='192.168.122.2'/>"], []),
-    (["add", "ip-dhcp-host", "missing-fragment.xml"], ["cannot read missing-fragment.xml"]),
+    (["add", "ip-dhcp-host", "missing-fragment.xml"], ["missing-fragment.xml: cannot read: No such file"]),
     (["add", "ip-dhcp-host", "<host"], ["invalid XML fragment"]),
     (["modify", "ip-dhcp-host", "<host mac='52:54:00:0a:cd:99' name='n' ip='192.168.122.9'/>"],
      ["couldn't locate an existing dhcp host entry"]),
@@ -161,7 +161,8 @@ def test_usage_errors_exit_2_with_the_edit_usage(capsys, net, argv, words):
 
 def test_missing_network_file(capsys, tmp_path):
     code, out, err = run(capsys, tmp_path / "nope.xml", "add", "ip-dhcp-host", HOST)
-    assert_one_line_error(code, out, err, "cannot read")
+    assert_one_line_error(code, out, err, f"{tmp_path / 'nope.xml'}: cannot read: No such file")
+    assert err.count("nope.xml") == 1, err   # named once
 
 
 def test_malformed_network_file(capsys, tmp_path):

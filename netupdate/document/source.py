@@ -69,10 +69,10 @@ def read_file(path, filename: str | None = None) -> bytes:
             data = handle.read(size + 1)
             if len(data) > size:  # it grew, or has no size (a pipe)
                 data += handle.read(MAX_BYTES + 1 - len(data))
-    except IsADirectoryError:
-        raise XMLParseError(f"cannot read {path}: is a directory", file=filename) from None
-    except OSError as exc:
-        raise XMLParseError(f"cannot read {path}: {exc.strerror or exc}", file=filename) from exc
+    except OSError as exc:   # the path again only when the file is named otherwise
+        why = "is a directory" if isinstance(exc, IsADirectoryError) else exc.strerror or exc
+        head = "cannot read" if path == filename else f"cannot read {path}"
+        raise XMLParseError(f"{head}: {why}", file=filename) from exc
     if len(data) > MAX_BYTES:
         raise XMLParseError(f"document is larger than {MAX_BYTES // (1024 * 1024)} MiB",
                             file=filename)

@@ -85,17 +85,33 @@ def read_fragment(xml):
     return xml
 
 
+def edit_kept(network, command, section, xml, *, parent_index: int = -1,
+              node_spec: str | None = None):
+    """``edit.apply_update`` on a backend's own copy of a definition: a refusal is placed by its
+    XPath alone, with no file and line of that copy (the backend's, not a file the user has;
+    the message names the network).  Returns the engine's Change."""
+    from netupdate.edit import engine as edit
+    try:
+        return edit.apply_update(network, command, section, xml, parent_index=parent_index,
+                                 node_spec=node_spec)
+    except NetupdateError as exc:
+        if exc.file is not None and exc.file == network.filename:
+            exc.file = exc.line = None
+        raise
+
+
 def batch_edit(network, item) -> None:
     """One update of a batch (an ``edit.batch.BatchUpdate``) on ``network``; a refused one
-    raises ``BatchError`` naming its line."""
-    from netupdate.edit import engine as edit
+    raises ``BatchError`` naming its line, with the refusal's code (``kind``)."""
     from netupdate.edit.batch import BatchError
     try:
-        edit.apply_update(network, item.command, item.section, item.xml,
-                          parent_index=item.parent_index, node_spec=item.node_spec)
+        edit_kept(network, item.command, item.section, item.xml,
+                  parent_index=item.parent_index, node_spec=item.node_spec)
     except NetupdateError as exc:
-        raise BatchError(f"batch line {item.line}: {exc}; nothing was changed",
-                             line=item.line) from exc
+        refused = BatchError(f"batch line {item.line}: {exc}; nothing was changed",
+                             line=item.line)
+        refused.kind = exc.kind
+        raise refused from exc
 
 
 def skeleton(name: str) -> str:

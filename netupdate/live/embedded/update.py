@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from netupdate.errors import InvalidOperationError, StateError
-from netupdate.live.backend import batch_edit, check_policy, read_fragment
+from netupdate.live.backend import batch_edit, check_policy, edit_kept, read_fragment
 from netupdate.live.embedded import world
 from netupdate.live.embedded.cache import Doc, recorded
 from netupdate.live.embedded.common import emit, vanished
@@ -110,14 +110,13 @@ class UpdateVerbs:
                    node_spec: str | None):
         """Edit the documents of an update in place, then check the connection's policy;
         returns the engine's Change."""
-        from netupdate.edit import engine as edit
         changes = {}
         for side, doc in docs.items():
             if side == "config" and "live" in docs and doc.network is docs["live"].network:
                 changes[side] = changes["live"]  # same text: one edit serves both
                 continue
-            changes[side] = edit.apply_update(doc.network, command, section, xml,
-                                              parent_index=parent_index, node_spec=node_spec)
+            changes[side] = edit_kept(doc.network, command, section, xml,
+                                      parent_index=parent_index, node_spec=node_spec)
         side = "live" if "live" in docs else "config"
         check_policy(self.policy, docs[side].data, docs[side].network, command)
         return changes.get("live") or changes.get("config")

@@ -208,6 +208,10 @@ def test_define_list_dumpxml_undefine(backend, network):
     assert backend.define(xml) == network
     entry = backend.listed()[network]
     assert (entry["active"], entry["persistent"], entry["autostart"]) == (False, True, False)
+    # an inactive network's entry names the bridge its definition names (libvirt's
+    # bridgeName() does; the embedded list showed none)
+    bridge = netupdate.load(backend.config(network)).defs.bridge   # none: a pool of devices
+    assert entry["bridge"] == (bridge.name if bridge is not None else None)
     assert same(xml, backend.config(network)) == []
     backend.conn.undefine(network)
     assert network not in backend.listed()

@@ -76,11 +76,11 @@ def _register_lifecycle(sub) -> None:
     _common(p)
     p.set_defaults(func=cmd_undefine)
 
-    p = sub.add_parser("list", help="list networks")
-    p.add_argument("--name", dest="names_only", action="store_true",
-                   help="print only the names (like virsh net-list --name)")
+    from netupdate.cli import listing
+    p = sub.add_parser("list", help="list networks (all of them; virsh's filters)")
+    listing.add_arguments(p)
     _common(p)
-    p.set_defaults(func=cmd_list)
+    p.set_defaults(func=listing.cmd_list)
 
     p = sub.add_parser("dumpxml", help="print a network's definition (live one when running)")
     name_argument(p)
@@ -248,30 +248,6 @@ def cmd_undefine(args) -> int:
         notes = conn.undefine(name) or []
     return _done(args, "\n".join([*notes, f"Network {name} has been undefined"]),
                  network=name, undefined=True, notes=notes)
-
-
-def cmd_list(args) -> int:
-    import json
-    with _conn(args, readonly=True) as conn:
-        rows = [n.to_json() for n in conn.list()]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    if args.names_only:
-        for row in rows:
-            print(row["name"])
-        return 0
-    head = ("Name", "State", "Autostart", "Persistent", "Bridge", "Netns")
-    table = [head] + [(r["name"], r["state"], "yes" if r.get("autostart") else "no",
-                       "yes" if r.get("persistent") else "no", r.get("bridge") or "-",
-                       r.get("netns") or "-") for r in rows]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
-    for number, row in enumerate(table):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths,
-                                                                     strict=True)).rstrip())
-        if number == 0:
-            print("-" * (sum(widths) + 2 * (len(widths) - 1)))
-    return 0
 
 
 def cmd_dumpxml(args) -> int:

@@ -1,6 +1,7 @@
-"""``child_text``: one child of a stored definition's root, read without parsing the rest
-(``list`` shows every network's uuid, a definition's second child: it parsed and mapped every
-whole definition, 100,000 hosts each, to read it; issue 12)."""
+"""``children``: the first children of a stored definition's root with some tags, read without
+parsing the rest (``list`` shows every network's uuid and bridge, children near the top of a
+definition: it parsed and mapped every whole definition, 100,000 hosts each, to read them;
+issue 12)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from lxml import etree
 from netupdate.errors import XMLParseError
 
 
-def child_text(path, tag: str) -> str | None:
-    """The text (``""`` when empty) of the first ``<tag>`` child of the root of the XML file at
-    ``path``, or None without one; parsed safely (no DTD, entities or network) only as far as
-    that child, and every earlier child of the root dropped once read."""
+def children(path, tags) -> dict:
+    """The first ``<tag>`` child (an element: its ``text`` and attributes) of the root of the
+    XML file at ``path`` for each of ``tags`` it has; parsed safely (no DTD, entities or
+    network) only as far as the last of them, and every other child of the root dropped once
+    read."""
     filename = os.fspath(path)
+    wanted, found = set(tags), {}
     events = etree.iterparse(filename, events=("start", "end"), resolve_entities=False,
                              no_network=True, load_dtd=False, huge_tree=False)
     depth = 0
@@ -26,10 +29,13 @@ def child_text(path, tag: str) -> str | None:
                 continue
             depth -= 1
             if depth == 1:   # a child of the root
-                if element.tag == tag:
-                    return element.text or ""
-                element.clear()
+                if element.tag in wanted and element.tag not in found:
+                    found[element.tag] = element
+                    if len(found) == len(wanted):
+                        break
+                else:
+                    element.clear()
     except etree.XMLSyntaxError as exc:
         raise XMLParseError(f"malformed XML: {(exc.msg or str(exc))[:200]}", file=filename,
                             line=exc.lineno or None) from None
-    return None
+    return found

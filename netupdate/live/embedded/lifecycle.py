@@ -86,29 +86,35 @@ class LifecycleVerbs:
         out = []
         for name in self.store.names():
             record = self.store.read_record(name)
+            if record is not None:
+                uuid, bridge = record.get("uuid"), record.get("bridge", {}).get("name")
+                if uuid is None:
+                    uuid = self._peek(name)[0]
+            else:
+                uuid, bridge = self._peek(name)
             out.append(NetworkInfo(name, active=record is not None,
                                    persistent=self.store.config_path(name).exists(),
-                                   autostart=self.store.autostart(name),
-                                   bridge=(record or {}).get("bridge", {}).get("name"),
-                                   uuid=(record or {}).get("uuid") or self._uuid(name),
-                                   netns=(record or {}).get("netns"),
+                                   autostart=self.store.autostart(name), bridge=bridge,
+                                   uuid=uuid, netns=(record or {}).get("netns"),
                                    vanished=gone(record)))
         return out
 
-    def _uuid(self, name: str) -> str | None:
-        """The uuid of the persistent definition (read as far as its ``<uuid>``: not the whole
-        definition), spelled as libvirt spells it."""
+    def _peek(self, name: str) -> tuple[str | None, str | None]:
+        """The uuid (spelled as libvirt spells it) and bridge name of the persistent
+        definition, read as far as those two children (not the whole definition)."""
         import uuid
 
-        from netupdate.document.peek import child_text
+        from netupdate.document.peek import children
         try:
-            text = child_text(self.store.config_path(name), "uuid")
+            found = children(self.store.config_path(name), ("uuid", "bridge"))
         except FileNotFoundError:   # a transient network
-            text = None
+            return None, None
+        text = (found["uuid"].text or "").strip() if "uuid" in found else ""
+        bridge = found["bridge"].get("name") if "bridge" in found else None
         try:
-            return str(uuid.UUID(text.strip())) if text else None
+            return (str(uuid.UUID(text)) if text else None), bridge or None
         except ValueError:
-            return None
+            return None, bridge or None
 
     def start(self, name: str, *, netns: str | None = None, force: bool = False) -> None:
         """Start a defined network (in ``netns``, else the connection's namespace).  A running
@@ -173,7 +179,7 @@ class LifecycleVerbs:
         config = self._defs(self.store.config_path(name))
         info = dict(name=name, active=record is not None, persistent=persistent,
                     autostart=self.store.autostart(name), uri=self.uri,
-                    uuid=self._uuid(name))
+                    uuid=self._peek(name)[0])
         if record is None:
             return NetworkStatus(**info, problems=tuple(problems))
         if vanished().gone(record):

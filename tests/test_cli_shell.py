@@ -114,3 +114,23 @@ def test_bash_completes_the_networks_of_the_connection_given(shell_env, tmp_path
                    f"netupdate --state-dir {tmp_path / 'state'} status ", "netupdate change _",
                    "netupdate update default add dns-host --ip 1.2.3.4 --hostn")
     assert got == [{"default"}, {"default"}, {"default"}, set(), {"--hostname"}]
+
+
+def test_bash_offers_after_a_section_only_the_typed_options_it_takes(shell_env):
+    """Every section with typed shortcuts, through ``update`` and ``edit``: after it, the typed
+    options of that section and none of another's (the verb's other options stay); before a
+    section, or for one without shortcuts, none of another section's."""
+    from netupdate.cli.editargs import SHORTCUTS
+    from netupdate.edit.shortcuts import FIELDS, keywords
+    typed = {flag: key for key, (flags, _kw) in SHORTCUTS.items() for flag in flags}
+    sections = sorted(FIELDS)
+    lines = [f"netupdate update default add {section} --" for section in sections] + \
+        [f"netupdate edit net.xml modify {section} --" for section in sections] + \
+        ["netupdate update default add ip --", "netupdate update default add --"]
+    got = complete(shell_env, *lines)
+    for section, offered in zip(sections * 2, got[:-2], strict=True):
+        assert {typed[f] for f in offered if f in typed} == set(keywords(section)), section
+        assert "--parent-index" in offered and "--node-spec" in offered, section
+    no_shortcuts, no_section = got[-2:]
+    assert not no_shortcuts & set(typed) and "--dry-run" in no_shortcuts
+    assert set(typed) <= no_section

@@ -12,9 +12,16 @@ import sys
 
 
 def complete(parser) -> None:
-    """Answer the shell's completion request for the full ``parser`` (and exit)."""
+    """Answer the shell's completion request for the full ``parser`` (and exit); after a
+    section only the typed options it takes are offered (``editargs.foreign_shortcuts``)."""
+    import os
+
     import argcomplete
-    argcomplete.autocomplete(parser, always_complete_options=False)
+
+    from netupdate.cli.editargs import foreign_shortcuts
+    line = os.environ.get("COMP_LINE", "")[:int(os.environ.get("COMP_POINT") or 0) or None]
+    argcomplete.autocomplete(parser, always_complete_options=False,
+                             exclude=foreign_shortcuts(line.split()))
 
 
 def script(shell: str) -> str:

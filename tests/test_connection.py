@@ -38,7 +38,7 @@ def test_define_list_dumpxml_undefine(conn):
     assert conn.define(NET) == "lib"
     assert [entry.to_json() for entry in conn.list()] == [
         {"name": "lib", "active": False, "state": "inactive", "persistent": True,
-         "autostart": False, "bridge": None, "netns": None, "uuid": UUID}]
+         "autostart": False, "bridge": "nubr-lib", "netns": None, "uuid": UUID}]
     assert conn.dumpxml("lib") == NET and conn.dumpxml("lib", inactive=True) == NET
     status = conn.status("lib")
     assert status.state == "inactive" and status.problems == ()

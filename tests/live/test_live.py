@@ -252,10 +252,11 @@ def test_stop_with_an_edited_config_leaves_nothing_behind(conn, netns, state_dir
                 if "natnet" in entry]                     # nor the live definition's spare
     assert "10.62.0.0" not in subprocess.run(["ip", "-n", netns, "route"], capture_output=True,
                                              text=True).stdout
-    uuid = netupdate.load(conn.dumpxml("natnet")).defs.uuid   # the one define gave it
+    defs = netupdate.load(conn.dumpxml("natnet")).defs   # the uuid define gave it
     assert [entry.to_json() for entry in conn.list()] == [
         {"name": "natnet", "active": False, "state": "inactive", "persistent": True,
-         "autostart": False, "bridge": None, "netns": None, "uuid": str(uuid)}]
+         "autostart": False, "bridge": defs.bridge.name, "netns": None,
+         "uuid": str(defs.uuid)}]
     # even with the config deleted, a running network is torn down from its record
     conn.start("natnet")
     conn.undefine("natnet")

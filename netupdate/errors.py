@@ -62,9 +62,13 @@ class NetupdateError(Exception):
             parts.append(self.path)
         return ": ".join(parts)
 
+    def reason(self) -> str:
+        """What went wrong, without where (``str()`` is the location, then this)."""
+        return self.message
+
     def __str__(self) -> str:
         loc = self.location()
-        return f"{loc}: {self.message}" if loc else self.message
+        return f"{loc}: {self.reason()}" if loc else self.reason()
 
 
 class XMLParseError(NetupdateError):
@@ -88,10 +92,10 @@ class ModelError(NetupdateError):
         self.problems = problems if problems is not None else [self]
         self.code = code    # the validation code when it is not NU-E020 (NU-E021: unsafe text)
 
-    def __str__(self) -> str:
-        text = super().__str__()
+    def reason(self) -> str:
         more = len(self.problems) - 1
-        return f"{text} (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else text
+        return f"{self.message} (and {more} more problem{'s' if more > 1 else ''})" \
+            if more > 0 else self.message
 
 
 class UnsafeValueError(NetupdateError):

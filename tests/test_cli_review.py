@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -124,40 +125,51 @@ def test_a_batch_line_with_a_misfit_option_names_its_line_once(misfit, before):
     assert f"not {option}" in str(caught.value)
 
 
-BATCH_LINES = {   # a line -> (exit code, error code): usage errors exit 2 as on the command line
-    "add dns-host --mac 52:54:00:00:00:01 --ip 192.168.122.9": (E.EXIT_USAGE, "usage"),
-    "add ip-dhcp-hots --mac 52:54:00:00:00:01 --ip 192.168.122.9": (E.EXIT_USAGE, "usage"),
-    "add dns-host --ip 192.168.122.9 --hostnmae x": (E.EXIT_USAGE, "usage"),
-    "ip-dhcp-host add --mac 52:54:00:00:00:01 --ip 192.168.122.9": (E.EXIT_USAGE, "usage"),
-    "add ip-dhcp-host --mac 52:54:00:00:00:0g --ip 192.168.122.9": (E.EXIT_ERROR, None),
-    "add ip-dhcp-hots <host/>": (E.EXIT_ERROR, None),
-}
+BAD_LINES = [   # typed and XML lines: usage errors (2) and refusals (1)
+    "add dns-host --mac 52:54:00:00:00:01 --ip 192.168.122.9",
+    "add ip-dhcp-hots --mac 52:54:00:00:00:01 --ip 192.168.122.9",
+    "add dns-host --ip 192.168.122.9 --hostnmae x",
+    "ip-dhcp-host add --mac 52:54:00:00:00:01 --ip 192.168.122.9",
+    "add ip-dhcp-host --mac 52:54:00:00:00:0g --ip 192.168.122.9",
+    "add ip-dhcp-hots <host/>",
+    "ad ip-dhcp-host <host mac='52:54:00:00:00:01' ip='192.168.122.9'/>",
+    "ip-dhcp-host add <host mac='52:54:00:00:00:01' ip='192.168.122.9'/>",
+    "add ip-dhcp-host <host mac='zz:54:00:00:00:01' ip='192.168.122.9'/>",
+    "delete dns-host <host ip='192.168.122.250'/>",
+    "add ip-dhcp-range <range start='10.0.0.1' end='10.0.0.9'/>",
+]
 
 
-@settings(max_examples=30, deadline=None)
-@given(bad=st.sampled_from(sorted(BATCH_LINES)), before=st.integers(0, 2),
-       json_out=st.booleans())
+@settings(max_examples=40, deadline=None)
+@given(bad=st.sampled_from(BAD_LINES), before=st.integers(0, 2), json_out=st.booleans())
 def test_a_bad_batch_line_exits_as_the_same_update_would(tmp_path_factory, bad, before,
                                                            json_out):
-    """A refused batch line exits with the table's code (a usage error 2, as the same words
-    on the command line), named by its line; with --json the error is the last JSON line of
-    the batch's output, whenever it was found, and the only error object."""
+    """A refused batch line exits with the code, and the error code, of the same words given
+    to ``update`` on the command line (a usage error 2 with its hint or did-you-mean, a
+    refusal 1), named by the batch file and its line; with --json the error is the last JSON
+    line of the batch's output, whenever it was found, and the only error object."""
+    import shlex
     folder = tmp_path_factory.mktemp("batch")
     state = folder / "state"
     batch = folder / "b.txt"
     good = [f"add dns-host --ip 192.168.122.{5 + i} --hostname a{i}" for i in range(before)]
     batch.write_text("\n".join([*good, bad]) + "\n")
     assert run("--state-dir", state, "define", NAT)[0] == 0
+    words = shlex.split(bad) if "<" not in bad else bad.split(" ", 2)
+    direct, out, err = run("--json", "--state-dir", state, "update", "default", *words)
+    kind, why = json.loads(out)["code"], json.loads(out)["error"]
+    assert direct in (E.EXIT_USAGE, E.EXIT_ERROR) and "Traceback" not in err
     code, out, err = run("--state-dir", state, "update", "default", "--batch", batch,
                          *(["--json"] if json_out else []))
-    expected, kind = BATCH_LINES[bad]
-    assert code == expected, err
-    assert f"batch line {before + 1}: " in err and "Traceback" not in err
+    assert code == direct, (bad, err)
+    place = f"batch line {before + 1}: " if code == E.EXIT_USAGE else f"{batch}:{before + 1}: "
+    same = re.split("[:;]", why)[0]   # the same reason (the hint's order names no NAME)
+    assert place in err and same in err and "Traceback" not in err, err
     if json_out:
         lines = [json.loads(line) for line in out.splitlines()]
         assert [e["event"] for e in lines].count("error") == 1 and lines[-1]["event"] == "error"
-        assert lines[-1]["exit"] == expected and lines[-1]["line"] == before + 1
-        assert kind is None or lines[-1]["code"] == kind
+        assert (lines[-1]["exit"], lines[-1]["code"]) == (direct, kind)
+        assert (lines[-1]["file"], lines[-1]["line"]) == (str(batch), before + 1)
     else:
         assert out == ""
     assert run("--state-dir", state, "dumpxml", "default")[1] == NAT.read_text()

@@ -1,6 +1,8 @@
 """Typed shortcuts in ``update --batch`` lines: ``add ip-dhcp-host --mac M --ip I --name N``
 becomes ``add ip-dhcp-host <host mac=.../>`` before the batch is parsed, line for line (the
-line numbers of errors stay right).  Lines that carry XML, and JSON batches, pass unchanged."""
+line numbers of errors stay right).  Lines that carry XML pass unchanged, their COMMAND and
+SECTION checked as the command line checks them (did-you-mean, the wrong-order hint: a usage
+error, exit 2); JSON batches pass unchanged."""
 
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ def _parser():
 
 
 def _expand_line(parser, number: int, line: str) -> str:
-    from netupdate.cli import usage_message
     from netupdate.cli.editargs import check_shortcuts, shortcut_values, split_words
     from netupdate.cli.options import Usage
     from netupdate.edit.shortcuts import fragment
@@ -33,15 +34,37 @@ def _expand_line(parser, number: int, line: str) -> str:
         check_shortcuts(section, values)
         xml = fragment(get(section).name, **values)
     except Usage as exc:   # a usage error, as on the command line (exit 2), named by its line
-        usage = Usage(f"batch line {number}: {usage_message(exc)}", hint=exc.hint)
-        usage.batch_line = number
-        raise usage from None
+        raise _line_usage(number, exc) from None
     except (ValueError, InvalidFragmentError) as exc:
         why = getattr(exc, "message", exc)
-        raise BatchError(f"batch line {number}: {why}", line=number) from None
+        raise BatchError(str(why), line=number) from None
     head = [command] + ([f"--parent-index={args.parent_index}"]
                         if args.parent_index >= 0 else [])
     return " ".join([*head, section, xml])
+
+
+def _check_line(number: int, line: str) -> None:
+    """The COMMAND and SECTION of a line in the batch format, checked as on the command line;
+    a malformed line is left to the batch's parser."""
+    from netupdate.cli.editargs import check_words
+    from netupdate.cli.options import Usage
+    from netupdate.edit.batch import parse_line
+    try:
+        item = parse_line(number, line)
+        check_words(item.command, item.section, "COMMAND SECTION XML")
+    except BatchError:
+        return
+    except Usage as exc:
+        raise _line_usage(number, exc) from None
+
+
+def _line_usage(number: int, exc):
+    """The usage error ``exc`` of batch line ``number``, named by it."""
+    from netupdate.cli import usage_message
+    from netupdate.cli.options import Usage
+    usage = Usage(f"batch line {number}: {usage_message(exc)}", hint=exc.hint)
+    usage.batch_line = number
+    return usage
 
 
 def expand(text: str) -> str:
@@ -52,12 +75,13 @@ def expand(text: str) -> str:
     lines = text.splitlines()
     for index, raw in enumerate(lines):
         line = raw.strip()
-        if not line or line.startswith("#") or "<" in line or " --" not in line:
+        if not line or line.startswith("#"):
             continue
         words = line.split()
-        if all(w.startswith(("--node-spec", "--parent-index")) or not w.startswith("--")
-               for w in words):
-            continue   # the batch format's own options
+        if "<" in line or all(w.startswith(("--node-spec", "--parent-index"))
+                              or not w.startswith("--") for w in words):
+            _check_line(index + 1, line)   # XML, or the batch format's own options
+            continue
         parser = parser or _parser()
         lines[index] = _expand_line(parser, index + 1, line)
     return "\n".join(lines) + "\n"

@@ -145,6 +145,18 @@ def _is_section(word: str) -> bool:
     return True
 
 
+def check_words(command: str, section: str | None, order: str = "COMMAND SECTION XML") -> None:
+    """``Usage`` unless ``command`` and ``section`` (None: not given) are known: the hint for
+    a SECTION where the COMMAND goes, did-you-mean for a typo."""
+    if command.lower() not in COMMANDS and command not in COMMAND_CODES \
+            and _is_section(command):
+        raise Usage(f"{command!r} is a SECTION, but the COMMAND comes first: {order} (e.g. "
+                    f"add {command} ...)")
+    _check_command(command)
+    if section is not None:
+        _check_section(section)
+
+
 def split_words(args: argparse.Namespace, *, target: str) -> tuple[str, str | None, str | None]:
     """(command, section, XML argument or None) of ``args.words``; ``target`` names FILE or
     NAME for the hints ("" in a batch line)."""
@@ -152,11 +164,8 @@ def split_words(args: argparse.Namespace, *, target: str) -> tuple[str, str | No
     order = f"{target} COMMAND SECTION XML".strip()
     if not words:
         raise Usage("a COMMAND is required (add, add-first, modify, delete)")
-    if words[0].lower() not in COMMANDS and words[0] not in COMMAND_CODES \
-            and _is_section(words[0]):
-        raise Usage(f"{words[0]!r} is a SECTION, but the COMMAND comes first: {order} (e.g. "
-                    f"add {words[0]} ...)")
-    command = _check_command(words.pop(0))
+    command = words.pop(0)
+    check_words(command, None, order)
     if args.node_spec is not None and len(words) == 1 and not _is_section(words[0]):
         words.insert(0, None)    # --node-spec XPATH XML: no section
     section = words.pop(0) if words else None

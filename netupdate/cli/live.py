@@ -310,19 +310,26 @@ def _cmd_batch(args) -> int:
     from netupdate.cli.options import Usage
     from netupdate.cli.progress import emit_result, long_operation
     from netupdate.cli.world import force_option
-    from netupdate.edit.batch import parse_batch
+    from netupdate.edit.batch import BatchError, parse_batch
     args.json_lines = args.json   # its output, errors included, is JSON lines
     if args.words or args.node_spec is not None or shortcut_values(args):
         raise Usage("with --batch FILE give only the network NAME (the updates come from FILE)")
-    updates = parse_batch(expand(read_text(args.batch)))
-    with _conn(args) as conn, _named(conn, args) as name:
-        live, config = _sides(args, conn, name)
+    try:
+        updates = parse_batch(expand(read_text(args.batch)))
+        with _conn(args) as conn, _named(conn, args) as name:
+            live, config = _sides(args, conn, name)
 
-        def run(reporter):
-            return conn.update_batch(name, updates, live=live, config=config,
-                                     dry_run=args.dry_run, restart=getattr(args, "restart", False),
-                                     progress=reporter, **force_option(args))
-        code, result = long_operation(args, run)
+            def run(reporter):
+                return conn.update_batch(name, updates, live=live, config=config,
+                                         dry_run=args.dry_run,
+                                         restart=getattr(args, "restart", False),
+                                         progress=reporter, **force_option(args))
+            code, result = long_operation(args, run)
+    except (BatchError, Usage) as exc:   # a line of the batch file: b.txt:2: ... (JSON: file)
+        if getattr(exc, "batch_line", None) is not None and args.batch != "-" and \
+                getattr(exc, "file", None) is None:
+            exc.file = args.batch
+        raise
     if result is None:
         return code
     emit_result(args, result, args.json)

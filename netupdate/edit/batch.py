@@ -10,12 +10,23 @@ from netupdate.errors import InvalidOperationError
 
 
 class BatchError(InvalidOperationError):
-    """A line of a batch was refused; nothing was changed.  ``batch_line`` is its number (the
-    line of the batch file, or the item of a JSON batch)."""
+    """A line of a batch was refused; nothing was changed.  ``line`` (``batch_line``) is its
+    number (the line of the batch file, or the item of a JSON batch), ``path`` where the
+    network refused its update, ``file`` the batch file when the command line read one: the
+    error reads ``b.txt:2: /network/ip/dhcp/host: ...``, or without a file ``batch line 2:
+    ...``."""
 
-    def __init__(self, message: str, *, line: int | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, *, line: int | None = None, path: str | None = None,
+                 item: bool = False):
+        super().__init__(message, line=line, path=path)
         self.batch_line = line
+        self.unit = "item" if item else "line"
+
+    def location(self) -> str:
+        if self.file is None and self.line is not None:
+            return ": ".join([f"batch {self.unit} {self.line}", *([self.path] if self.path
+                                                                  else [])])
+        return super().location()
 
 
 @dataclass(frozen=True)
@@ -52,13 +63,14 @@ def parse_batch(text: str) -> list[BatchUpdate]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        updates.append(_parse_batch_line(number, line))
+        updates.append(parse_line(number, line))
     return updates
 
 
-def _parse_batch_line(number: int, line: str) -> BatchUpdate:
+def parse_line(number: int, line: str) -> BatchUpdate:
+    """The update of line ``number`` of a batch file (stripped, not a comment)."""
     def fail(why: str):
-        raise BatchError(f"batch line {number}: {why}", line=number)
+        raise BatchError(why, line=number)
     command, _, rest = line.partition(" ")
     rest = rest.strip()
     node_spec, parent_index = None, -1
@@ -100,18 +112,18 @@ def _parse_batch_json(text: str) -> list[BatchUpdate]:
                                                                   for i in item):
             item = dict(zip(("command", "section", "xml"), item, strict=False))
         if not isinstance(item, dict) or not isinstance(item.get("command"), str):
-            raise BatchError(f"batch item {number}: expected an object with a 'command'",
-                             line=number)
+            raise BatchError("expected an object with a 'command'",
+                             line=number, item=True)
         unknown = set(item) - {"command", "section", "xml", "parent_index", "node_spec"}
         if unknown:
-            raise BatchError(f"batch item {number}: unknown keys {sorted(unknown)}", line=number)
+            raise BatchError(f"unknown keys {sorted(unknown)}", line=number, item=True)
         parent = item.get("parent_index", -1)
         if not isinstance(parent, int) or isinstance(parent, bool):
-            raise BatchError(f"batch item {number}: parent_index must be an integer",
-                             line=number)
+            raise BatchError("parent_index must be an integer",
+                             line=number, item=True)
         if item.get("node_spec") is None and (not item.get("section") or not item.get("xml")):
-            raise BatchError(f"batch item {number}: expected section and xml (or node_spec)",
-                             line=number)
+            raise BatchError("expected section and xml (or node_spec)",
+                             line=number, item=True)
         updates.append(BatchUpdate(number, item["command"], item.get("section"),
                                    item.get("xml"), parent, item.get("node_spec")))
     return updates

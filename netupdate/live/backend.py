@@ -108,8 +108,8 @@ def batch_edit(network, item) -> None:
         edit_kept(network, item.command, item.section, item.xml,
                   parent_index=item.parent_index, node_spec=item.node_spec)
     except NetupdateError as exc:
-        refused = BatchError(f"batch line {item.line}: {exc}; nothing was changed",
-                             line=item.line)
+        refused = BatchError(f"{exc.reason()}; nothing was changed", line=item.line,
+                             path=exc.path)
         refused.kind = exc.kind
         raise refused from exc
 

@@ -113,3 +113,34 @@ def test_text_lines_name_both_files_and_ignore_silences(tmp_path, capsys):
     assert main(["validate", *only, "--ignore", "NU-E14", "--strict", str(tmp_path)]) == 1
     # files named one by one are checked alone: a folder is what groups definitions
     assert main(["validate", *only, str(a), str(b)]) == 0
+
+
+def test_a_folder_checks_its_regular_files_only(tmp_path):
+    """A FIFO, a socket, a directory or a dangling link named ``*.xml`` in a folder is passed
+    over: reading a FIFO blocked ``validate DIR`` until something wrote to it (forever, in a
+    folder such as /tmp).  A link to a regular file is read."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "defs"
+    (folder / "sub").mkdir(parents=True)
+    nat = (root / "fixtures" / "networks" / "nat-default.xml").read_text()
+    (folder / "a.xml").write_text(nat)
+    os.symlink(root / "fixtures" / "networks" / "routed.xml", folder / "sub" / "link.xml")
+    os.mkfifo(folder / "fifo.xml")
+    os.symlink(folder / "fifo.xml", folder / "sub" / "to-fifo.xml")
+    os.symlink(folder / "nowhere", folder / "dangling.xml")
+    (folder / "dir.xml").mkdir()
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(folder / "sock.xml"))
+        result = subprocess.run([sys.executable, "-m", "netupdate", "validate", str(folder),
+                                 "--format", "json"], capture_output=True, text=True,
+                                timeout=60, cwd=root,
+                                env={**os.environ, "NETUPDATE_SERVER": "off"})
+    assert result.returncode == 0, result.stderr
+    files = sorted(Path(entry["file"]).relative_to(folder).as_posix()
+                   for entry in json.loads(result.stdout))
+    assert files == ["a.xml", "sub/link.xml"], files

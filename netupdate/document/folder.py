@@ -12,7 +12,8 @@ import os
 
 def expand(arguments: list[str]) -> tuple[list[str], dict[str, list[str]]]:
     """``(files, folders)``: the files to check in argument order (a folder gives its ``*.xml``
-    files, searched recursively and sorted, hidden folders skipped; a file given twice is
+    files, searched recursively and sorted, hidden folders skipped, and only regular files:
+    a FIFO named ``*.xml`` would block the read until something writes to it; a file given twice is
     listed once; ``-`` and missing files are kept, the reader reports them), and
     ``{folder argument: its files}`` for the folders among the arguments."""
     found: list[str] = []
@@ -35,5 +36,6 @@ def _xml_files(folder: str) -> list[str]:
     inside = []
     for directory, subdirs, files in os.walk(folder):
         subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-        inside.extend(os.path.join(directory, f) for f in files if f.endswith(".xml"))
+        inside.extend(path for path in (os.path.join(directory, f) for f in files
+                                        if f.endswith(".xml")) if os.path.isfile(path))
     return inside

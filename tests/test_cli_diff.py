@@ -132,3 +132,17 @@ def test_subprocess(flag):
 def test_help_mentions_exit_codes(capsys):
     assert main(["diff", "--help"]) == 0
     assert "--exit-code" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("old", ["./no/such.xml", "no/such.xml", "{folder}"])
+def test_a_path_no_network_can_be_named_is_read_as_a_file(capsys, tmp_path, monkeypatch, old):
+    """``diff OLD NEW`` with an OLD that no network name can be (a '/' in it, a directory)
+    reports it as a file that cannot be read (exit 1), not as an undefined network (4)."""
+    monkeypatch.setenv("NETUPDATE_STATE_DIR", str(tmp_path / "state"))
+    old = old.format(folder=tmp_path)
+    new = str(PLANS / "bridge-stp-off" / "before.xml")
+    assert main(["diff", old, new]) == 1
+    err = capsys.readouterr().err
+    assert f"{old}: cannot read: " in err and "not defined" not in err, err
+    assert main(["diff", str(tmp_path)]) == 4   # a directory alone: a network's name
+    assert "network" in capsys.readouterr().err

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
@@ -42,14 +43,16 @@ def register(subparsers) -> None:
 
 
 def _is_file(argument: str) -> bool:
-    import os
-    return argument == "-" or os.path.isfile(argument)
+    """Whether ``argument`` names a file rather than a network: ``-``, a file, or a path that
+    no network name can be (a '/' in it, a directory), which then gets the reader's error."""
+    return argument == "-" or "/" in argument or os.path.exists(argument)
 
 
 def run(args: argparse.Namespace) -> int:
     from netupdate.errors import NetupdateError, NoSuchNetwork
 
-    if args.new is None and not args.connect and _is_file(args.old):
+    if args.new is None and not args.connect and (args.old == "-"
+                                                  or os.path.isfile(args.old)):
         from netupdate.cli.options import Usage
         raise Usage(f"{args.old} is a file: give NEW too (diff OLD NEW), or a network NAME")
     try:

@@ -473,9 +473,8 @@ def cmd_autostart(args) -> int:
     with _conn(args) as conn, _named(conn, args) as name:
         conn.set_autostart(name, not args.disable, netns=args.netns)
         where = conn.autostart_netns(name)
-    if args.disable:
-        text = f"Network {name} unmarked as autostarted"
-    else:
-        text = (f"Network {name} marked as autostarted ("
-                + (f"in namespace {where})" if where else "in the host namespace)"))
+        embedded = conn.uri == "netupdate:///embedded"   # libvirt's: where its daemon runs
+    text = f"Network {name} {'unmarked' if args.disable else 'marked'} as autostarted"
+    if embedded and not args.disable:
+        text += f" (in namespace {where})" if where else " (in the host namespace)"
     return _done(args, text, network=name, autostart=not args.disable, netns=where)

@@ -70,7 +70,7 @@ def read_file(path, filename: str | None = None) -> bytes:
             if len(data) > size:  # it grew, or has no size (a pipe)
                 data += handle.read(MAX_BYTES + 1 - len(data))
     except OSError as exc:   # the path again only when the file is named otherwise
-        why = "is a directory" if isinstance(exc, IsADirectoryError) else exc.strerror or exc
+        why = exc.strerror or exc
         head = "cannot read" if path == filename else f"cannot read {path}"
         raise XMLParseError(f"{head}: {why}", file=filename) from exc
     if len(data) > MAX_BYTES:

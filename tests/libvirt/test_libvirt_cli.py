@@ -108,6 +108,28 @@ def test_list_and_dumpxml(capsys):
     assert "<name>nu-nat</name>" in capsys.readouterr().out
 
 
+def test_autostart_says_what_virsh_says(capsys, tmp_path, monkeypatch):
+    """Through libvirt, ``autostart`` confirms as virsh does (libvirt starts its networks
+    where its daemon runs: no namespace of netupdate's to name); the embedded runtime's
+    confirmation names where the network will start."""
+    assert main(["-c", URI, "autostart", "nu-routed"]) == 0
+    assert capsys.readouterr().out == "Network nu-routed marked as autostarted\n"
+    assert main(["-c", URI, "autostart", "--disable", "nu-routed"]) == 0
+    assert capsys.readouterr().out == "Network nu-routed unmarked as autostarted\n"
+    monkeypatch.setenv("NETUPDATE_STATE_DIR", str(tmp_path / "state"))
+    assert main(["define", str(ROOT / "fixtures" / "networks" / "routed.xml")]) == 0
+    capsys.readouterr()
+    name = json.loads(_run_json(capsys, "list"))[0]["name"]
+    assert main(["autostart", name]) == 0
+    assert capsys.readouterr().out == \
+        f"Network {name} marked as autostarted (in the host namespace)\n"
+
+
+def _run_json(capsys, *argv) -> str:
+    assert main(["--json", *argv]) == 0
+    return capsys.readouterr().out
+
+
 def test_status(capsys):
     assert main(["status", "--connect", URI, "nu-nat", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

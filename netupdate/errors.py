@@ -77,6 +77,13 @@ class XMLParseError(NetupdateError):
     kind = "xml"
 
 
+class UnreadableError(XMLParseError):
+    """A document file that cannot be read at all (missing, a directory, EACCES: the OSError
+    is its cause); ``validate``'s NU-E005."""
+
+    kind = "unreadable"
+
+
 class ModelError(NetupdateError):
     """The XML is well-formed but a typed value cannot be read (bad MAC, bad address, ...).
 

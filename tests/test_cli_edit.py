@@ -1,5 +1,6 @@
 """``netupdate edit``: offline edits from the command line."""
 
+import json
 import os
 import re
 import shutil
@@ -163,6 +164,10 @@ def test_missing_network_file(capsys, tmp_path):
     code, out, err = run(capsys, tmp_path / "nope.xml", "add", "ip-dhcp-host", HOST)
     assert_one_line_error(code, out, err, f"{tmp_path / 'nope.xml'}: cannot read: No such file")
     assert err.count("nope.xml") == 1, err   # named once
+    assert main(["--json", "edit", str(tmp_path / "nope.xml"), "add", "ip-dhcp-host",
+                 HOST]) == 1
+    error = json.loads(capsys.readouterr().out)   # not malformed XML: a file it cannot read
+    assert (error["code"], error["file"]) == ("unreadable", str(tmp_path / "nope.xml"))
 
 
 def test_malformed_network_file(capsys, tmp_path):

@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 
 from netupdate.document import source as xmlsrc
-from netupdate.errors import XMLParseError
+from netupdate.errors import UnreadableError, XMLParseError
 from netupdate.model import defs as M
 
 
 def parse_code(exc: XMLParseError) -> str:
     message = exc.message
-    if message.startswith("cannot read"):
+    if isinstance(exc, UnreadableError):
         return "NU-E005"
     if message.startswith("root element is"):
         return "NU-E006"

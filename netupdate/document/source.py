@@ -25,7 +25,7 @@ from netupdate.document.limits import parse as _lxml_parse
 from netupdate.document.paths import element_path  # noqa: F401  (re-exported)
 from netupdate.document.patterns import Pattern
 from netupdate.document.sourcemap import Node, map_source, number_lines
-from netupdate.errors import XMLParseError
+from netupdate.errors import UnreadableError, XMLParseError
 
 MAX_BYTES = 32 * 1024 * 1024
 
@@ -72,7 +72,7 @@ def read_file(path, filename: str | None = None) -> bytes:
     except OSError as exc:   # the path again only when the file is named otherwise
         why = exc.strerror or exc
         head = "cannot read" if path == filename else f"cannot read {path}"
-        raise XMLParseError(f"{head}: {why}", file=filename) from exc
+        raise UnreadableError(f"{head}: {why}", file=filename) from exc
     if len(data) > MAX_BYTES:
         raise XMLParseError(f"document is larger than {MAX_BYTES // (1024 * 1024)} MiB",
                             file=filename)

@@ -131,6 +131,7 @@ def test_bash_offers_after_a_section_only_the_typed_options_it_takes(shell_env):
     for section, offered in zip(sections * 2, got[:-2], strict=True):
         assert {typed[f] for f in offered if f in typed} == set(keywords(section)), section
         assert "--parent-index" in offered and "--node-spec" in offered, section
+        assert "--batch" not in offered, section
     no_shortcuts, no_section = got[-2:]
     assert not no_shortcuts & set(typed) and "--dry-run" in no_shortcuts
-    assert set(typed) <= no_section
+    assert set(typed) <= no_section and "--batch" in no_section

@@ -13,15 +13,16 @@ import sys
 
 def complete(parser) -> None:
     """Answer the shell's completion request for the full ``parser`` (and exit); after a
-    section only the typed options it takes are offered (``editargs.foreign_shortcuts``)."""
+    section only the typed options it takes are offered, and no ``--batch``
+    (``editargs.foreign_options``)."""
     import os
 
     import argcomplete
 
-    from netupdate.cli.editargs import foreign_shortcuts
+    from netupdate.cli.editargs import foreign_options
     line = os.environ.get("COMP_LINE", "")[:int(os.environ.get("COMP_POINT") or 0) or None]
     argcomplete.autocomplete(parser, always_complete_options=False,
-                             exclude=foreign_shortcuts(line.split()))
+                             exclude=foreign_options(line.split()))
 
 
 def script(shell: str) -> str:

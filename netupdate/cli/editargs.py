@@ -64,18 +64,19 @@ def complete_words(prefix: str = "", parsed_args=None, **_kwargs) -> list[str]:
     return [c for c in choices if c.startswith(prefix)]
 
 
-def foreign_shortcuts(words: list[str]) -> list[str]:
-    """The typed options that the section named among ``words`` (a command line being
-    completed) does not take, to leave out of the completions: after ``dns-host`` only
-    ``--ip`` and ``--hostname``; none before a section is named."""
+def foreign_options(words: list[str]) -> list[str]:
+    """The options that do not go with the section named among ``words`` (a command line
+    being completed), to leave out of the completions: the typed options it does not take
+    (after ``dns-host`` only ``--ip`` and ``--hostname`` are left), and ``--batch`` (the
+    updates come from the file); none before a section is named."""
     from netupdate.edit.shortcuts import FIELDS, keywords
     names = set(section_names())
     section = next((word for word in reversed(words) if word in names), None)
     if section is None:
         return []
     taken = keywords(section) if section in FIELDS else frozenset()
-    return [flag for key, (flags, _kw) in SHORTCUTS.items() if key not in taken
-            for flag in flags]
+    return ["--batch", *(flag for key, (flags, _kw) in SHORTCUTS.items() if key not in taken
+                         for flag in flags)]
 
 
 def shortcut_values(args: argparse.Namespace) -> dict:

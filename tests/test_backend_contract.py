@@ -468,7 +468,7 @@ def test_update_batch(backend):
     result = backend.conn.update_batch(name, BATCH, live=False, config=True)
     assert (result.command, result.count, result.config) == ("batch", 3, "changed")
     assert same(expected, backend.config(name)) == []
-    with pytest.raises(netupdate.errors.NetupdateError, match="batch line 2"):
+    with pytest.raises(netupdate.errors.NetupdateError, match="batch item 2: "):
         backend.conn.update_batch(name, [("add-last", "dns-txt", "<txt name='b3' value='3'/>"),
                                          BATCH[2]], config=True)   # info is gone
     assert same(expected, backend.config(name)) == [] and same(before, expected) != []

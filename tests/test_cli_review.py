@@ -269,3 +269,18 @@ def test_json_with_another_format_is_a_usage_error(fmt):
     assert json.loads(out)["error"] == f"--json conflicts with --format {fmt}"
     assert run("validate", "--json", "--format", "json",
                "fixtures/networks/nat-default.xml")[0] == 0
+
+
+def test_a_refused_item_of_a_json_batch_is_named_as_an_item(tmp_path):
+    """A JSON batch's updates are items, not lines: ``b.json: batch item 2: PATH: ...`` (a
+    line number of that file would point elsewhere)."""
+    state, batch = tmp_path / "state", tmp_path / "b.json"
+    batch.write_text(json.dumps([["add", "dns-txt", "<txt name='a' value='1'/>"],
+                                 ["delete", "dns-host", "<host ip='192.168.122.250'/>"]]))
+    assert run("--state-dir", state, "define", NAT)[0] == 0
+    code, out, err = run("--state-dir", state, "update", "default", "--batch", batch)
+    assert code == E.EXIT_ERROR and err.startswith(f"netupdate: error: {batch}: batch item 2: ")
+    code, out, err = run("--json", "--state-dir", state, "update", "default", "--batch", batch)
+    error = json.loads(out.splitlines()[-1])
+    assert (error["file"], error["line"], error["code"]) == (str(batch), 2, "not-found")
+    assert run("--state-dir", state, "dumpxml", "default")[1] == NAT.read_text()

@@ -13,8 +13,8 @@ class BatchError(InvalidOperationError):
     """A line of a batch was refused; nothing was changed.  ``line`` (``batch_line``) is its
     number (the line of the batch file, or the item of a JSON batch), ``path`` where the
     network refused its update, ``file`` the batch file when the command line read one: the
-    error reads ``b.txt:2: /network/ip/dhcp/host: ...``, or without a file ``batch line 2:
-    ...``."""
+    error reads ``b.txt:2: /network/ip/dhcp/host: ...``, ``b.json: batch item 2: ...`` for an
+    item of a JSON batch, or without a file ``batch line 2: ...``."""
 
     def __init__(self, message: str, *, line: int | None = None, path: str | None = None,
                  item: bool = False):
@@ -23,15 +23,16 @@ class BatchError(InvalidOperationError):
         self.unit = "item" if item else "line"
 
     def location(self) -> str:
-        if self.file is None and self.line is not None:
-            return ": ".join([f"batch {self.unit} {self.line}", *([self.path] if self.path
-                                                                  else [])])
-        return super().location()
+        if self.line is None or (self.file is not None and self.unit == "line"):
+            return super().location()   # b.txt:2: PATH
+        return ": ".join([*([self.file] if self.file else []), f"batch {self.unit} {self.line}",
+                          *([self.path] if self.path else [])])
 
 
 @dataclass(frozen=True)
 class BatchUpdate:
-    """One line of a batch: the arguments of one ``update``."""
+    """One line of a batch: the arguments of one ``update``; ``item``: ``line`` numbers an item
+    of a list (a JSON batch, or a list given to ``update_batch``), not a line of text."""
 
     line: int
     command: str
@@ -39,6 +40,7 @@ class BatchUpdate:
     xml: str | None = None
     parent_index: int = -1
     node_spec: str | None = None
+    item: bool = False
 
     def to_json(self) -> dict:
         return {"line": self.line, "command": self.command, "section": self.section,
@@ -125,7 +127,7 @@ def _parse_batch_json(text: str) -> list[BatchUpdate]:
             raise BatchError("expected section and xml (or node_spec)",
                              line=number, item=True)
         updates.append(BatchUpdate(number, item["command"], item.get("section"),
-                                   item.get("xml"), parent, item.get("node_spec")))
+                                   item.get("xml"), parent, item.get("node_spec"), item=True))
     return updates
 
 
@@ -140,7 +142,7 @@ def as_batch(updates) -> list[BatchUpdate]:
         elif isinstance(item, dict):
             out.append(BatchUpdate(number, item["command"], item.get("section"),
                                    item.get("xml"), item.get("parent_index", -1),
-                                   item.get("node_spec")))
+                                   item.get("node_spec"), item=True))
         else:
-            out.append(BatchUpdate(number, *item))
+            out.append(BatchUpdate(number, *item, item=True))
     return out

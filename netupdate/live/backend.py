@@ -109,7 +109,7 @@ def batch_edit(network, item) -> None:
                   parent_index=item.parent_index, node_spec=item.node_spec)
     except NetupdateError as exc:
         refused = BatchError(f"{exc.reason()}; nothing was changed", line=item.line,
-                             path=exc.path)
+                             path=exc.path, item=item.item)
         refused.kind = exc.kind
         raise refused from exc
 

@@ -344,9 +344,11 @@ def test_refused_update_changes_nothing(backend, what):
     args, flags, error = REFUSED[what]
     name = backend.define(NETWORKS["nu-nat"])
     before = backend.config(name)
-    with pytest.raises(error):
+    with pytest.raises(error) as refused:
         backend.conn.update(name, *args, **{"live": False, "config": True, **flags})
     assert backend.config(name) == before
+    # placed by its XPath alone: no file or line of the backend's own copy
+    assert (refused.value.file, refused.value.line) == (None, None), str(refused.value)
 
 
 VERB_CALLS = {

@@ -95,7 +95,7 @@ def edit_kept(network, command, section, xml, *, parent_index: int = -1,
         return edit.apply_update(network, command, section, xml, parent_index=parent_index,
                                  node_spec=node_spec)
     except NetupdateError as exc:
-        if exc.file is not None and exc.file == network.filename:
+        if exc.file == network.filename:   # the copy's (a libvirt one has no file name)
             exc.file = exc.line = None
         raise
 

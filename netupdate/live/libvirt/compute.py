@@ -55,11 +55,13 @@ def plan_defs(before, after):
 
 def edit(xml: str, command: str, section: str | None, fragment: str | None, parent_index: int,
           node_spec: str | None):
-    """(new XML, Change) of ``xml`` edited by netupdate's engine."""
+    """(new XML, Change) of ``xml`` (libvirt's copy of a definition) edited by netupdate's
+    engine, a refusal placed by its XPath alone (``edit_kept``)."""
     from netupdate.edit.engine import load
+    from netupdate.live.backend import edit_kept
     document = load(xml)
-    change = document.update(command, section, fragment, parent_index=parent_index,
-                             node_spec=node_spec)
+    change = edit_kept(document, command, section, fragment, parent_index=parent_index,
+                       node_spec=node_spec)
     return document.to_xml(), change
 
 

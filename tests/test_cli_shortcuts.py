@@ -86,6 +86,8 @@ ANY = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 @settings(max_examples=40)
 @given(mac=st.one_of(MACS, ANY), last=st.integers(2, 254), name=st.one_of(NAMES, ANY))
 @example(mac="52:00:00:00:00:00", last=2, name="--")   # argparse < 3.12 made --name=-- []
+@example(mac="zz:00:00:00:00:01", last=9, name="web")   # placed in the file, it is not there
+@example(mac="52:00:00:00:00:01", last=9, name="a b")
 def test_generated_hosts_match_the_hand_written_xml_errors_included(mac, last, name):
     """Whatever the values (valid, malformed, quotes, ``<``, control characters), the shortcut
     gives the result, or the same error line, as the XML with the same values."""
@@ -103,6 +105,8 @@ def test_generated_hosts_match_the_hand_written_xml_errors_included(mac, last, n
         return
     by_hand = run("edit", NAT, "add", "ip-dhcp-host", xml)
     assert typed == by_hand
+    if "invalid <host>" in typed[2] or "Cannot parse" in typed[2]:
+        assert str(NAT) not in typed[2], typed[2]   # a bad value of the fragment: not in FILE
 
 
 def test_shortcuts_and_xml_together_are_refused():

@@ -129,11 +129,16 @@ class Edit:
         return self.command == "add-first"
 
     def fail(self, cls: type[UpdateError], message: str, element=None):
-        line = path = None
-        if element is not None:
-            line = self.doc.line_of(element)
-            path = self.path(element)
-        raise cls(message, file=self.network.filename, line=line, path=path)
+        """Refuse the update, placed at ``element`` of the network (its line when the file
+        has it); a refusal of a value of the fragment names no place in the file."""
+        if element is None or not self.within(element):
+            raise cls(message)
+        raise cls(message, file=self.network.filename, line=self.doc.line_of(element),
+                  path=self.path(element))
+
+    def within(self, element) -> bool:
+        """Whether ``element`` is part of the network (not of a fragment not yet added)."""
+        return element.getroottree().getroot() is self.network.root
 
     def path(self, element) -> str:
         """XPath of an element; positions of DHCP hosts come from the host index, that of the
@@ -153,13 +158,18 @@ class Edit:
 
     # -------------------------------------------------------------- reading
     def read(self, cls: type, element, what: str | None = None):
-        """Typed definition of ``element``; a value that cannot be read refuses the update."""
+        """Typed definition of ``element``; a value that cannot be read refuses the update,
+        placed where the network's file has it (an element of the update's fragment has no
+        place in that file: the message names it)."""
         try:
             return cls.from_element(element, filename=self.network.filename)
         except ModelError as exc:
             where = f"<{element.tag}>" if what is None else what
+            place = {} if not self.within(element) else {
+                "file": exc.file, "path": exc.path,   # a line the file has, not the fragment's
+                "line": exc.line if self.doc.line_of(element) is not None else None}
             raise InvalidFragmentError(f"invalid {where} in network {q(self.n)}: {exc.message}",
-                                       file=exc.file, line=exc.line, path=exc.path) from None
+                                       **place) from None
 
     def read_strict(self, cls: type, element):
         value = self.read(cls, element)

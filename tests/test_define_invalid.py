@@ -56,3 +56,27 @@ def test_an_ip_family_mismatch_is_refused_on_both(conn):
     with pytest.raises(NetupdateError, match="NU-E125 family 'ipv4' does not match"):
         conn.define(xml)
     assert "t" not in _names(conn)
+
+
+@pytest.mark.parametrize("verb,body", [
+    (verb, body) for verb in ("define", "apply")
+    for body in ["<network><name>nat</name>",                             # malformed
+                 "<network><name>nat</name><mtu size='x'/></network>"]    # a bad value
+] + [("apply", "<network><name>other</name></network>")])                 # another network
+def test_the_command_line_names_the_file_of_a_refused_definition(tmp_path, capsys, verb, body):
+    """``define FILE`` and ``apply NAME FILE`` name FILE in the error (with its line when it
+    has one), as ``edit`` and ``validate`` do: the library takes its bytes, not its name."""
+    import json
+
+    from netupdate.cli import main
+    path = tmp_path / "net.xml"
+    path.write_text(body)
+    state = ["--state-dir", str(tmp_path / "state")]
+    argv = [*state, verb, *(["nat"] if verb == "apply" else []), str(path)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"netupdate: error: {path}") and err.count("\n") == 1, err
+    assert main(["--json", *argv]) == 1
+    out = capsys.readouterr().out   # one object, or the last of apply's JSON lines
+    error = json.loads(out if out.startswith("{\n") else out.splitlines()[-1])
+    assert error["file"] == str(path), error

@@ -3,6 +3,7 @@ library's bounded reader (``document.source.read_file``: no file over 32 MiB is 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from netupdate.cli.options import Usage
@@ -43,3 +44,17 @@ def read_policy(path: str):
     """The access policy of ``--policy FILE`` (``-``: standard input)."""
     from netupdate.planning.policy import Policy
     return Policy.from_toml(read_input(path), filename=None if path == "-" else path)
+
+
+@contextlib.contextmanager
+def placed_in(path: str):
+    """Errors about the definition read from ``path`` (malformed, a bad value, invalid, for
+    another network, a conflict) are named by it, as ``edit`` and ``validate`` name theirs:
+    ``define``'s and ``apply``'s library calls take its bytes, not its name."""
+    from netupdate.errors import InvalidOperationError, ModelError, XMLParseError
+    try:
+        yield
+    except (XMLParseError, ModelError, InvalidOperationError) as exc:
+        if exc.file is None and path != "-":
+            exc.file = path
+        raise

@@ -219,10 +219,10 @@ def _check_of(args) -> dict | None:
 
 
 def cmd_define(args) -> int:
-    from netupdate.cli.inputs import read_input
+    from netupdate.cli.inputs import placed_in, read_input
     from netupdate.cli.world import force_option
     xml = read_input(args.file)
-    with _conn(args) as conn:
+    with _conn(args) as conn, placed_in(args.file):
         name = conn.define(xml, **force_option(args))
     return _done(args, f"Network {name} defined from {args.file}", network=name,
                  defined=True, file=args.file)
@@ -343,17 +343,18 @@ def cmd_apply(args) -> int:
     from netupdate.errors import InvalidOperationError
     if args.try_seconds is not None and not args.try_seconds > 0:
         raise InvalidOperationError("--try wants a positive number of seconds")
-    from netupdate.cli.inputs import read_input
+    from netupdate.cli.inputs import placed_in, read_input
     from netupdate.cli.world import force_option
     desired = read_input(args.file)
     check = _check_of(args)
     # one Ctrl-C handler from apply to try window end; before any change a signal stops at once
     with _conn(args) as conn, conn.interruptible(immediate=True):
         def run(reporter):
-            return conn.apply(args.name, desired, **affect_flags(args), dry_run=args.dry_run,
-                              restart=getattr(args, "restart", False),
-                              try_seconds=args.try_seconds, check=check, progress=reporter,
-                              **force_option(args))
+            with placed_in(args.file):
+                return conn.apply(args.name, desired, **affect_flags(args),
+                                  dry_run=args.dry_run, restart=getattr(args, "restart", False),
+                                  try_seconds=args.try_seconds, check=check,
+                                  progress=reporter, **force_option(args))
         code, result = long_operation(args, run)
         if result is None:
             return code

@@ -316,11 +316,21 @@ def test_an_edit_to_the_same_network_is_unchanged(backend):
 
 
 def test_dry_run_changes_nothing(backend):
+    """A dry run of update, update_batch or apply changes nothing and never says it did: its
+    outcome words say what would be (``would-change``), on both backends, and ``changed``
+    says there is something to do."""
+    from netupdate.live.results import WOULD
     name = backend.define(NETWORKS["nu-nat"])
     before = backend.config(name)
-    result = backend.update(name, "add-last", "dns-txt", "<txt name='dry' value='run'/>",
-                            dry_run=True)
-    assert result.dry_run
+    txt = "<txt name='dry' value='run'/>"
+    desired = netupdate.update_xml(before, "add-last", "dns-txt", txt)
+    for result in (backend.update(name, "add-last", "dns-txt", txt, dry_run=True),
+                   backend.conn.update_batch(name, [("add-last", "dns-txt", txt)],
+                                             config=True, dry_run=True),
+                   backend.conn.apply(name, desired, config=True, dry_run=True)):
+        assert result.dry_run and result.changed and result.config == WOULD["changed"]
+        assert not {result.live, result.config} & set(WOULD), result.to_text()
+        assert result.summary().startswith("Would "), result.summary()
     assert backend.config(name) == before
 
 
@@ -550,7 +560,8 @@ def test_libvirt_live_update_reports_guest_impact_and_unchecked_leases(running_l
     unchecked = "libvirt reports no leases on test:///default"
     for dry_run in (True, False):
         result = one.conn.update(name, "add", "ip-dhcp-host", HOST, dry_run=dry_run)
-        assert result.via == "virNetworkUpdate" and result.live == "changed", result.to_text()
+        live = "would-change" if dry_run else "changed"   # a dry run says what it would do
+        assert result.via == "virNetworkUpdate" and result.live == live, result.to_text()
         assert [e.kind for e in result.impact] == ["none"], result.to_text()
         assert any(note.startswith(unchecked) for note in result.notes), result.notes
         assert ("impact: none" in result.to_text()) and result.to_json()["impact"]

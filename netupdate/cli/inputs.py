@@ -49,12 +49,13 @@ def read_policy(path: str):
 @contextlib.contextmanager
 def placed_in(path: str):
     """Errors about the definition read from ``path`` (malformed, a bad value, invalid, for
-    another network, a conflict) are named by it, as ``edit`` and ``validate`` name theirs:
-    ``define``'s and ``apply``'s library calls take its bytes, not its name."""
-    from netupdate.errors import InvalidOperationError, ModelError, XMLParseError
+    another network) are named by it, as ``edit`` and ``validate`` name theirs: ``define``'s
+    and ``apply``'s library calls take its bytes, not its name.  A conflict with what else
+    runs is not placed in the file."""
+    from netupdate.errors import ConflictError, InvalidOperationError, ModelError, XMLParseError
     try:
         yield
     except (XMLParseError, ModelError, InvalidOperationError) as exc:
-        if exc.file is None and path != "-":
+        if exc.file is None and path != "-" and not isinstance(exc, ConflictError):
             exc.file = path
         raise

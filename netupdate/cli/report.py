@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import sys
 
-# the outcome words of an update result, as a dry run says them
-WOULD = {"changed": "would-change", "applied": "would-apply", "restarted": "would-restart",
-         "started": "would-start", "stopped": "would-stop", "repaired": "would-repair"}
-
 
 def emit_json(data, stream=None) -> None:
     import json
@@ -32,13 +28,9 @@ def emit_json_line(data, stream=None) -> None:
 
 
 def result_json(result) -> dict:
-    """An ``UpdateResult``'s JSON; a dry run's outcomes are worded ``would-...``."""
+    """An ``UpdateResult``'s JSON (a dry run's outcomes read ``would-...``), with ``applied``."""
     data = result.to_json()
-    dry = bool(data.get("dry_run"))
-    if dry:
-        for side in ("live", "config"):
-            data[side] = WOULD.get(data.get(side), data.get(side))
-    data["applied"] = not dry and result.changed
+    data["applied"] = not result.dry_run and result.changed
     return data
 
 

@@ -19,6 +19,11 @@ NOT_RUNNING = "not-running"      # live: the network is not active
 TRANSIENT = "transient"          # config: the network has no persistent config
 STARTED, STOPPED, REPAIRED = "started", "stopped", "repaired"   # apply, rollback, recover
 
+# a dry run's outcome words: what the side would become (UpdateResult sets them itself)
+WOULD = {CHANGED: "would-change", APPLIED: "would-apply", RESTARTED: "would-restart",
+         STARTED: "would-start", STOPPED: "would-stop", REPAIRED: "would-repair"}
+_DONE = {would: done for done, would in WOULD.items()}
+
 EXIT_RESTART_NEEDED = 3
 VIA_LIBVIRT = "virNetworkUpdate"
 VIA_NETUPDATE = "netupdate"
@@ -173,7 +178,9 @@ class UpdateResult:
     """What an update, batch, apply or rollback did, per side (``live``, ``config``): one of
     ``changed``, ``applied``, ``restarted``, ``restart-needed``, ``unchanged``,
     ``not-requested``, ``not-running``, ``transient`` (and ``started``, ``stopped``,
-    ``repaired`` for apply, rollback and recover).  One ``to_json`` schema for both backends."""
+    ``repaired`` for apply, rollback and recover); a dry run's say what they would be
+    (``would-change``, ``would-apply``, ...: ``WOULD``), whatever order the backend sets
+    them in.  One ``to_json`` schema for both backends."""
 
     network: str
     command: str | None
@@ -198,13 +205,24 @@ class UpdateResult:
     live_xml: str | None = None
     impact: tuple = ()                # planning.impact.Effect: what it does (did) to the guests
 
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("live", "config") and getattr(self, "dry_run", False):
+            value = WOULD.get(value, value)
+        elif name == "dry_run" and value:
+            for side in ("live", "config"):
+                if side in self.__dict__:
+                    self.__dict__[side] = WOULD.get(self.__dict__[side], self.__dict__[side])
+        super().__setattr__(name, value)
+
     @property
     def config_changed(self) -> bool:
-        return self.config == CHANGED
+        """The persistent config was (a dry run: would be) changed."""
+        return _DONE.get(self.config, self.config) == CHANGED
 
     @property
     def live_changed(self) -> bool:
-        return self.live in (CHANGED, APPLIED, RESTARTED, STARTED, STOPPED, REPAIRED)
+        return _DONE.get(self.live, self.live) in (CHANGED, APPLIED, RESTARTED, STARTED,
+                                                   STOPPED, REPAIRED)
 
     @property
     def changed(self) -> bool:
@@ -216,7 +234,7 @@ class UpdateResult:
 
     @property
     def restarted(self) -> bool:
-        return self.live == RESTARTED
+        return _DONE.get(self.live, self.live) == RESTARTED
 
     @property
     def diverged(self) -> bool:
@@ -235,11 +253,12 @@ class UpdateResult:
 
     def _done(self) -> list[str]:
         done = ["persistent config"] if self.config_changed else []
-        if self.live in (APPLIED, RESTARTED, CHANGED, REPAIRED):
+        live = _DONE.get(self.live, self.live)
+        if live in (APPLIED, RESTARTED, CHANGED, REPAIRED):
             done.append("live state" + (" (network restarted)" if self.restarted else ""))
-        elif self.live == STARTED:
+        elif live == STARTED:
             done.append("live state (network started)")
-        elif self.live == STOPPED:
+        elif live == STOPPED:
             done.append("live state (network stopped)")
         return done
 

@@ -614,7 +614,7 @@ def test_apply_dry_run_and_config_only(conn):
     before = conn.dumpxml("nu-nat")
     desired = _desired(conn, "nu-nat", ("add", "ip-dhcp-host", HOST))
     result = conn.apply("nu-nat", desired, dry_run=True)
-    assert result.dry_run and result.live == R.APPLIED and result.operations
+    assert result.dry_run and result.live == R.WOULD[R.APPLIED] and result.operations
     assert conn.dumpxml("nu-nat") == before
     result = conn.apply("nu-nat", desired, config=True)
     assert (result.config, result.live) == (R.CHANGED, R.NOT_REQUESTED)

@@ -1,5 +1,6 @@
 """Typed keyword arguments in the library (``netupdate.update_xml(xml, "add", "ip-dhcp-host",
-mac=..., ip=..., name=...)``, ``conn.network(NAME).update(...)``): generated values for each
+mac=..., ip=..., name=...)``, ``netupdate.load(PATH).update(...)``, ``edit_file``,
+``conn.network(NAME).update(...)``): generated values for each
 section give the same result (or the same error) as the command line's typed options and as
 the XML a user writes."""
 
@@ -139,6 +140,19 @@ def test_keywords_are_the_cli_options_and_the_hand_written_xml(data, section):
     else:
         assert cli[0] == netupdate.errors.exit_code(error) != 0
         assert " ".join(error.message.split()) in cli[2]
+    # the same keywords to load(...).update and edit_file: the same result or refusal
+    for edit in (lambda: _loaded(path, command, section, values),
+                 lambda: netupdate.edit_file(path, command, section, **values).edited):
+        try:
+            assert (edit(), None) == (keywords, error)
+        except netupdate.NetupdateError as exc:
+            assert error is not None and exc.message == error.message, (exc, error)
+
+
+def _loaded(path, command: str, section: str, values: dict) -> str:
+    network = netupdate.load(path)
+    network.update(command, section, **values)
+    return network.to_xml()
 
 
 def test_keywords_take_section_codes_and_refuse_xml_too():

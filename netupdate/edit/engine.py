@@ -50,8 +50,13 @@ class EditableNetwork(M.Network):
     """
 
     def update(self, command, section=None, xml=None, *, parent_index: int = -1,
-               node_spec: str | None = None) -> Change:
-        """Edit the document in place and return the ``Change`` (``apply_update``)."""
+               node_spec: str | None = None, **values) -> Change:
+        """Edit the document in place and return the ``Change`` (``apply_update``); the
+        fragment as XML, or as typed keyword arguments (``mac=``, ``ip=``, ``name=``, ...:
+        ``netupdate.edit.shortcuts``), exactly what the command line's ``--mac``, ... make."""
+        if values:
+            from netupdate.edit.shortcuts import typed
+            xml = typed(section, xml, values)
         return apply_update(self, command, section, xml, parent_index=parent_index,
                             node_spec=node_spec)
 

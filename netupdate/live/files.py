@@ -36,7 +36,7 @@ class FileEdit(Frozen):
 def edit_file(source: str | os.PathLike | bytes, command, section=None, xml=None, *,
               parent_index: int = -1, node_spec: str | None = None, policy=None,
               filename: str | None = None, output: str | os.PathLike | None = None,
-              in_place: bool = False) -> FileEdit:
+              in_place: bool = False, **values) -> FileEdit:
     """Apply one update (libvirt's net-update semantics, like ``EditableNetwork.update``) to the
     network XML file ``source`` (a path, or the bytes of a document: then ``filename`` names it
     in errors).  ``policy`` (a ``Policy``, TOML text or a path) must allow the change.
@@ -44,7 +44,12 @@ def edit_file(source: str | os.PathLike | bytes, command, section=None, xml=None
     ``in_place`` rewrites ``source`` under its lock (a symlink's target; owner and mode kept);
     ``output`` writes the result to another file atomically, with the mode of ``source`` (of
     ``output`` when ``source`` is bytes).  Nothing is written when the update or the policy
-    refuses it; a file that cannot be written raises ``NetupdateError`` naming it."""
+    refuses it; a file that cannot be written raises ``NetupdateError`` naming it.  The
+    fragment may be given as typed keyword arguments (``mac=``, ``ip=``, ...), as to
+    ``EditableNetwork.update``."""
+    if values:
+        from netupdate.edit.shortcuts import typed
+        xml = typed(section, xml, values)
     update = (command, section, xml, parent_index, node_spec, policy)
     if in_place:
         if isinstance(source, bytes):

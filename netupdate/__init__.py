@@ -28,7 +28,7 @@ _LAZY = {
     "EditableNetwork": "netupdate.edit.engine",
     "Network": "netupdate.model.defs",
     "NetworkDef": "netupdate.model.defs",
-    "update_xml": "netupdate.edit.shortcuts",
+    "update_xml": "netupdate.edit.engine",
     "Change": "netupdate.edit.engine",
     "validate": "netupdate.check.semantic",
     "is_valid": "netupdate.check.semantic",

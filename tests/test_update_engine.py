@@ -28,8 +28,8 @@ HOST = "<host mac='52:54:00:12:34:56' name='newvm' ip='192.168.122.77'/>"
 
 # ---------------------------------------------------------------------- API surface
 def test_public_names():
-    from netupdate.edit import shortcuts  # update_xml plus typed keywords (mac=..., ...)
-    assert netupdate.update_xml is shortcuts.update_xml
+    from netupdate.edit import engine  # update_xml, typed keywords too (mac=..., ...)
+    assert netupdate.update_xml is engine.update_xml
     assert netupdate.Change is Change
     for name in ("NotFoundError", "DuplicateError", "AmbiguousError", "InvalidFragmentError",
                  "UnsupportedError", "InvalidOperationError"):

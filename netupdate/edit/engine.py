@@ -66,15 +66,19 @@ def load(source, *, filename: str | None = None, check: bool = True) -> Editable
     return EditableNetwork.from_source(source, filename=filename, check=check)
 
 
-def update_xml(network_xml, command, section, xml, parent_index: int = -1,
-               node_spec: str | None = None) -> str:
-    """One-shot update: network XML text (or bytes) in, edited XML text out."""
+def update_xml(network_xml, command, section=None, xml=None, parent_index: int = -1,
+               node_spec: str | None = None, **values) -> str:
+    """One-shot update: network XML text (or bytes) in, edited XML text out; the fragment as
+    XML, or as typed keyword arguments (``mac=``, ``ip=``, ``name=``, ...:
+    ``netupdate.edit.shortcuts``) that make exactly the fragment the command line's ``--mac``,
+    ``--ip``, ... make."""
     if isinstance(network_xml, bytes | bytearray):
         text, encoding, bom = decode(bytes(network_xml))
     else:
         text, encoding, bom = str(network_xml), "utf-8", b""
-    network = M.Network(Document(text, encoding=encoding, bom=bom))
-    apply_update(network, command, section, xml, parent_index=parent_index, node_spec=node_spec)
+    network = EditableNetwork(Document(text, encoding=encoding, bom=bom))
+    network.update(command, section, xml, parent_index=parent_index, node_spec=node_spec,
+                   **values)
     return network.to_xml()
 
 

@@ -8,8 +8,9 @@ error.  lxml builds the element, so no value can change its structure (quotes, `
 
 The command line offers the same as options (``netupdate update NET add ip-dhcp-host --mac M
 --ip I --name N``), the library as keyword arguments of an update (``update_xml(xml, "add",
-"ip-dhcp-host", mac=M, ip=I, name=N)``, ``conn.network(NAME).update("add", "ip-dhcp-host",
-mac=M, ...)``): both end in ``fragment``.  ``FIELDS`` is what each section takes.
+"ip-dhcp-host", mac=M, ip=I, name=N)``, ``load(PATH).update``, ``edit_file``,
+``conn.network(NAME).update("add", "ip-dhcp-host", mac=M, ...)``: ``typed``): all end in
+``fragment``.  ``FIELDS`` is what each section takes.
 """
 
 from __future__ import annotations
@@ -116,13 +117,3 @@ def split(keywords: dict) -> tuple[dict, dict]:
     """(the typed values, the other keyword arguments) of an update call."""
     values = {key: value for key, value in keywords.items() if key in KEYWORDS}
     return values, {key: value for key, value in keywords.items() if key not in KEYWORDS}
-
-
-def update_xml(network_xml, command, section=None, xml=None, parent_index: int = -1,
-               node_spec: str | None = None, **values) -> str:
-    """One-shot update: network XML text (or bytes) in, edited XML text out; the fragment as
-    XML, or as typed keyword arguments (``mac=``, ``ip=``, ``name=``, ...: see ``FIELDS``)
-    that make exactly the fragment the command line's ``--mac``, ``--ip``, ... make."""
-    from netupdate.edit.engine import update_xml as update
-    return update(network_xml, command, section, typed(section, xml, values),
-                  parent_index=parent_index, node_spec=node_spec)

@@ -7,6 +7,7 @@ nothing."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 
 import pytest
@@ -43,8 +44,9 @@ def _open(backend: str):
     """A connection with ``b`` running: libvirt's test driver starts it in memory; the
     embedded store is told it runs as a start does (its record and live definition)."""
     if backend == "libvirt":
-        return netupdate.connect("test:///default")
-    return netupdate.connect(state_dir=tempfile.mkdtemp(prefix="nu-conflicts-"))
+        return netupdate.connect("test:///default"), None
+    state = tempfile.mkdtemp(prefix="nu-conflicts-")   # removed by the caller
+    return netupdate.connect(state_dir=state), state
 
 
 def _run(conn, backend: str, xml: str) -> None:
@@ -76,7 +78,7 @@ def test_an_added_host_is_refused_iff_it_brings_a_new_conflict(backend, mine_net
     new = set(C.between("a", load(netupdate.update_xml(a_xml, "add", "ip-dhcp-host", host))
                         .defs, "b", b_defs)) - old
     assert bool(new) == takes
-    conn = _open(backend)
+    conn, state = _open(backend)
     try:
         conn.define(a_xml)
         _run(conn, backend, b_xml)
@@ -97,3 +99,5 @@ def test_an_added_host_is_refused_iff_it_brings_a_new_conflict(backend, mine_net
                 except netupdate.errors.NetupdateError:
                     pass
         conn.close()
+        if state is not None:
+            shutil.rmtree(state)

@@ -24,6 +24,11 @@ WOULD = {CHANGED: "would-change", APPLIED: "would-apply", RESTARTED: "would-rest
          STARTED: "would-start", STOPPED: "would-stop", REPAIRED: "would-repair"}
 _DONE = {would: done for done, would in WOULD.items()}
 
+
+def _as_done(word: str) -> str:
+    """A side's outcome word as a real run says it (``would-change`` -> ``changed``)."""
+    return _DONE.get(word, word)
+
 EXIT_RESTART_NEEDED = 3
 VIA_LIBVIRT = "virNetworkUpdate"
 VIA_NETUPDATE = "netupdate"
@@ -217,12 +222,11 @@ class UpdateResult:
     @property
     def config_changed(self) -> bool:
         """The persistent config was (a dry run: would be) changed."""
-        return _DONE.get(self.config, self.config) == CHANGED
+        return _as_done(self.config) == CHANGED
 
     @property
     def live_changed(self) -> bool:
-        return _DONE.get(self.live, self.live) in (CHANGED, APPLIED, RESTARTED, STARTED,
-                                                   STOPPED, REPAIRED)
+        return _as_done(self.live) in WOULD   # the outcomes that change something
 
     @property
     def changed(self) -> bool:
@@ -234,7 +238,7 @@ class UpdateResult:
 
     @property
     def restarted(self) -> bool:
-        return _DONE.get(self.live, self.live) == RESTARTED
+        return _as_done(self.live) == RESTARTED
 
     @property
     def diverged(self) -> bool:
@@ -253,7 +257,7 @@ class UpdateResult:
 
     def _done(self) -> list[str]:
         done = ["persistent config"] if self.config_changed else []
-        live = _DONE.get(self.live, self.live)
+        live = _as_done(self.live)
         if live in (APPLIED, RESTARTED, CHANGED, REPAIRED):
             done.append("live state" + (" (network restarted)" if self.restarted else ""))
         elif live == STARTED:

@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
 
 def keep(args, row: dict) -> bool:
     """Whether ``row`` (a ``NetworkInfo.to_json()``) passes the filters of ``args``."""
-    for key in ("active", "persistent", "autostart"):
+    for key in dict.fromkeys(of for of, _value, _text in FILTERS.values()):
         wanted = {value for dest, (of, value, _text) in FILTERS.items()
                   if of == key and getattr(args, f"only_{dest}", False)}
         if len(wanted) == 1 and bool(row.get(key)) not in wanted:
